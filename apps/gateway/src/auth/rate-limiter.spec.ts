@@ -1,0 +1,20 @@
+import { RateLimiter } from './rate-limiter';
+
+describe('RateLimiter', () => {
+  it('allows a burst, then refuses with the seconds to wait, then refills at the rate', () => {
+    let now = 0;
+    const limiter = new RateLimiter({ rate: 2, burst: 3 }, new Map(), () => now);
+    expect([1, 2, 3].map(() => limiter.take('app').allowed)).toEqual([true, true, true]);
+    expect(limiter.take('app')).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    now += 500;
+    expect(limiter.take('app').allowed).toBe(true);
+    expect(limiter.take('app').allowed).toBe(false);
+  });
+
+  it('keeps clients apart and applies per-client overrides', () => {
+    const limiter = new RateLimiter({ rate: 100, burst: 100 }, RateLimiter.parseOverrides('slow-app=1:1'), () => 0);
+    expect(limiter.take('slow-app').allowed).toBe(true);
+    expect(limiter.take('slow-app')).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(limiter.take('other-app').allowed).toBe(true);
+  });
+});

@@ -1,0 +1,50 @@
+export interface RateLimit {
+  /** Tokens added per second. */
+  rate: number;
+  /** Bucket size. */
+  burst: number;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+/**
+ * A token bucket per client application. In memory, so each gateway replica enforces its own share;
+ * the per-client limit is what one replica allows.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly defaults: RateLimit,
+    private readonly overrides: ReadonlyMap<string, RateLimit> = new Map(),
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  static parseOverrides(text: string): Map<string, RateLimit> {
+    const overrides = new Map<string, RateLimit>();
+    for (const item of text.split(',').filter(Boolean)) {
+      const [client, limit] = item.split('=');
+      const [rate, burst] = (limit ?? '').split(':').map(Number);
+      if (client && rate && burst) overrides.set(client, { rate, burst });
+    }
+    return overrides;
+  }
+
+  /** Takes one token; answers the seconds to wait when there is none. */
+  take(client: string): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+    const limit = this.overrides.get(client) ?? this.defaults;
+    const now = this.now();
+    const bucket = this.buckets.get(client) ?? { tokens: limit.burst, updatedAt: now };
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.rate);
+    bucket.updatedAt = now;
+    this.buckets.set(client, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return { allowed: true };
+    }
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / limit.rate)) };
+  }
+}

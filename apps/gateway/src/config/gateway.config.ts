@@ -1,0 +1,66 @@
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+/** Gateway configuration, from environment variables of the same names. */
+export class GatewayConfig {
+  @IsString()
+  GATEWAY_HOST = '127.0.0.1';
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  GATEWAY_PORT = 8080;
+
+  @Matches(/^nats:\/\/\S+$/, { message: 'NATS_URL must look like nats://host:port' })
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  /** Keycloak realm URL; tokens must carry exactly this `iss`. */
+  @Matches(/^https?:\/\/\S+$/, { message: 'OIDC_ISSUER must be an http(s) URL' })
+  OIDC_ISSUER = 'http://127.0.0.1:8081/realms/nhs';
+
+  /** Defaults to Keycloak's `<issuer>/protocol/openid-connect/certs`. */
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'OIDC_JWKS_URL must be an http(s) URL' })
+  OIDC_JWKS_URL?: string = undefined;
+
+  /** A token is for the platform when its `aud` holds this value... */
+  @IsString()
+  OIDC_AUDIENCE = 'nhs-platform';
+
+  /** ...or when its `azp` is one of these client IDs (comma-separated). */
+  @IsString()
+  OIDC_TRUSTED_CLIENTS = '';
+
+  /** NHS-sandbox-compatible mode: FHIR APIs answer without a token. */
+  @IsBoolean()
+  SANDBOX = false;
+
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  GATEWAY_RPC_TIMEOUT_MS = 5000;
+
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
+
+  /** Sustained requests per second per client application (token `azp`). */
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_CLIENT = 3000;
+
+  /** Burst size per client. */
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_BURST = 3000;
+
+  /** Per-client overrides: `client=rate:burst,client2=rate:burst`. */
+  @Matches(/^$|^[\w.-]+=\d+:\d+(,[\w.-]+=\d+:\d+)*$/, { message: 'RATE_LIMIT_OVERRIDES must be client=rate:burst,...' })
+  RATE_LIMIT_OVERRIDES = '';
+
+  @IsBoolean()
+  ACCESS_LOG = true;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+}

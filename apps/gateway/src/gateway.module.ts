@@ -1,0 +1,62 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { NatsConnection } from 'nats';
+import type { Registry } from 'prom-client';
+import { PdsClient } from '@platform/contracts-pds';
+import { NatsRpcClient } from '@platform/shared-nats';
+import { METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
+import { PlatformGuard } from './auth/platform.guard';
+import { RateLimiter } from './auth/rate-limiter';
+import { TokenVerifier } from './auth/token-verifier';
+import type { GatewayConfig } from './config/gateway.config';
+import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.settings';
+import { GatewayHealthController } from './health/gateway-health.controller';
+import { PatientController, PDS_CLIENT } from './pds/patient.controller';
+
+export interface GatewayResources {
+  config: GatewayConfig;
+  nats: NatsConnection;
+  metrics: Registry;
+}
+
+@Module({})
+export class GatewayModule {
+  static with({ config, nats, metrics }: GatewayResources): DynamicModule {
+    const rpc = new NatsRpcClient(nats, { timeoutMs: config.GATEWAY_RPC_TIMEOUT_MS });
+    const pds = new PdsClient(rpc);
+    const probe = { requestId: 'readiness-probe' };
+    const checks: ReadinessCheck[] = [
+      {
+        name: 'nats',
+        check: async () => {
+          if (nats.isClosed()) throw new Error('closed');
+          await nats.rtt();
+        },
+      },
+      { name: 'pds', check: async () => void (await pds.health(probe, 1500)) },
+    ];
+    const settings: GatewaySettings = {
+      sandbox: config.SANDBOX,
+      rateLimit: { rate: config.RATE_LIMIT_PER_CLIENT, burst: config.RATE_LIMIT_BURST },
+      rateLimitOverrides: RateLimiter.parseOverrides(config.RATE_LIMIT_OVERRIDES),
+    };
+    const verifier = new TokenVerifier({
+      issuer: config.OIDC_ISSUER,
+      jwksUrl: config.OIDC_JWKS_URL ?? `${config.OIDC_ISSUER}/protocol/openid-connect/certs`,
+      audience: config.OIDC_AUDIENCE,
+      trustedClients: config.OIDC_TRUSTED_CLIENTS.split(',').filter(Boolean),
+    });
+    return {
+      module: GatewayModule,
+      controllers: [PatientController, GatewayHealthController],
+      providers: [
+        { provide: GATEWAY_SETTINGS, useValue: settings },
+        { provide: TokenVerifier, useValue: verifier },
+        { provide: PDS_CLIENT, useValue: pds },
+        { provide: READINESS_CHECKS, useValue: checks },
+        { provide: METRICS_REGISTRY, useValue: metrics },
+        { provide: APP_GUARD, useClass: PlatformGuard },
+      ],
+    };
+  }
+}

@@ -1,0 +1,9 @@
+import type { RateLimit } from './auth/rate-limiter';
+
+export const GATEWAY_SETTINGS = Symbol('GATEWAY_SETTINGS');
+
+export interface GatewaySettings {
+  sandbox: boolean;
+  rateLimit: RateLimit;
+  rateLimitOverrides: Map<string, RateLimit>;
+}

@@ -1,0 +1,103 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, Histogram } from 'prom-client';
+
+import { PinoNestLogger, runWithRequestContext, type Logger } from '@platform/shared-logging';
+import { connectNats } from '@platform/shared-nats';
+import { createMetricsRegistry } from '@platform/shared-service';
+import type { GatewayConfig } from './config/gateway.config';
+import { GatewayModule } from './gateway.module';
+import { sendError, toPlatformError } from './http/error-response';
+import { GatewayErrorFilter } from './http/error.filter';
+
+const ECHOED_HEADERS = ['x-request-id', 'x-correlation-id'] as const;
+const JSON_TYPES = ['application/fhir+json', 'application/json-patch+json'];
+
+function firstHeader(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Builds the HTTP edge: Fastify, the platform guard, error mapping, metrics, access log and OpenAPI at /docs. */
+export async function createGateway(config: GatewayConfig, logger: Logger): Promise<NestFastifyApplication> {
+  const nats = await connectNats({ url: config.NATS_URL, name: `gateway-${process.pid}` });
+  const metrics = createMetricsRegistry('gateway');
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by route template, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [metrics],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route template',
+    labelNames: ['route', 'method'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [metrics],
+  });
+
+  const adapter = new FastifyAdapter({ bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES, trustProxy: false, return503OnClosing: true });
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.with({ config, nats, metrics }), adapter, {
+    logger: new PinoNestLogger(logger),
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+
+  fastify.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
+  fastify.addHook('onRequest', (request, reply, done) => {
+    for (const name of ECHOED_HEADERS) {
+      const value = firstHeader(request, name);
+      if (value) void reply.header(name, value.slice(0, 200));
+    }
+    const requestId = firstHeader(request, 'x-request-id');
+    const correlationId = firstHeader(request, 'x-correlation-id');
+    runWithRequestContext({ requestId, correlationId }, done);
+  });
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    requests.inc({ route, method: request.method, status: reply.statusCode });
+    duration.observe({ route, method: request.method }, seconds);
+    if (config.ACCESS_LOG) {
+      logger.info(
+        {
+          requestId: firstHeader(request, 'x-request-id'),
+          correlationId: firstHeader(request, 'x-correlation-id'),
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          client: request.callContext?.caller?.clientId,
+        },
+        'request',
+      );
+    }
+    done();
+  });
+  fastify.setErrorHandler((error, request, reply) => sendError(request, reply, toPlatformError(error, logger)));
+  app.useGlobalFilters(new GatewayErrorFilter(logger));
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('National applications platform')
+      .setDescription(
+        'FHIR R4 APIs mirroring the NHS national applications. Send a Keycloak access token as Bearer, an X-Request-ID (UUID) on FHIR routes, and NHSD-End-User-Organisation-ODS when your token allows several organisations.',
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const closeNats = async (): Promise<void> => {
+    await nats.drain().catch(() => undefined);
+  };
+  fastify.addHook('onClose', (_instance, done) => {
+    closeNats().then(() => done(), done);
+  });
+  return app;
+}
+

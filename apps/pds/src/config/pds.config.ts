@@ -1,0 +1,32 @@
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+
+/** PDS configuration, from environment variables of the same names. */
+export class PdsConfig {
+  @Matches(/^nats:\/\/\S+$/, { message: 'NATS_URL must look like nats://host:port' })
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'PDS_DB_SCHEMA must be a lower-case SQL identifier' })
+  PDS_DB_SCHEMA = 'pds';
+
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  PDS_DB_POOL_SIZE = 10;
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PDS_HTTP_PORT = 9464;
+
+  @IsString()
+  PDS_HTTP_HOST = '127.0.0.1';
+
+  @IsIn(['none', 'sandbox'])
+  PDS_SEED: 'none' | 'sandbox' = 'none';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+}

@@ -1,0 +1,74 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { Patient } from '@platform/contracts-pds';
+import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
+import type { PatientRecord } from './patient-record';
+
+interface PatientRow {
+  nhs_number: string;
+  version: number;
+  resource: Patient;
+  restricted: boolean;
+  superseded_by: string | null;
+  invalidated: boolean;
+}
+
+function toRecord(row: PatientRow): PatientRecord {
+  return {
+    nhsNumber: row.nhs_number,
+    version: row.version,
+    resource: row.resource,
+    restricted: row.restricted,
+    supersededBy: row.superseded_by,
+    invalidated: row.invalidated,
+  };
+}
+
+/** The only code that reads and writes patients. */
+@Injectable()
+export class PatientRepository {
+  private readonly pool: Pool;
+  private readonly table: string;
+  private readonly getStatement: string;
+
+  constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
+    this.pool = database.pool;
+    this.table = `"${database.schema}".patient`;
+    this.getStatement = `pds_patient_get_${database.schema}`;
+  }
+
+  async findByNhsNumber(nhsNumber: string): Promise<PatientRecord | undefined> {
+    const result = await this.pool.query<PatientRow>({
+      name: this.getStatement,
+      text: `SELECT nhs_number, version, resource, restricted, superseded_by, invalidated FROM ${this.table} WHERE nhs_number = $1`,
+      values: [nhsNumber],
+    });
+    const row = result.rows[0];
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Inserts or replaces whole records (seeding); superseded links must point at records in the same call or already stored. */
+  async upsert(records: PatientRecord[]): Promise<void> {
+    const ordered = [...records].sort((a, b) => Number(a.supersededBy !== null) - Number(b.supersededBy !== null));
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const record of ordered) {
+        await client.query(
+          `INSERT INTO ${this.table} (nhs_number, version, resource, restricted, superseded_by, invalidated)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (nhs_number) DO UPDATE SET version = EXCLUDED.version, resource = EXCLUDED.resource,
+             restricted = EXCLUDED.restricted, superseded_by = EXCLUDED.superseded_by,
+             invalidated = EXCLUDED.invalidated, updated_at = now()`,
+          [record.nhsNumber, record.version, JSON.stringify(record.resource), record.restricted, record.supersededBy, record.invalidated],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { INestApplication } from '@nestjs/common';
+import { PDS_QUEUE } from '@platform/contracts-pds';
+import type { Logger } from '@platform/shared-logging';
+import { connectNats } from '@platform/shared-nats';
+import { bootstrapService, createMetricsRegistry } from '@platform/shared-service';
+import { PdsModule } from './app.module';
+import type { PdsConfig } from './config/pds.config';
+import { openDatabase, poolOf } from './database/database';
+import { PatientRepository } from './patients/patient.repository';
+import { sandboxPatients } from './sandbox/sandbox-patients';
+
+/** Opens the database (migrated), connects to NATS, seeds if asked, and starts serving. */
+export async function startPds(config: PdsConfig, logger: Logger): Promise<INestApplication> {
+  const dataSource = await openDatabase({ url: config.DATABASE_URL, schema: config.PDS_DB_SCHEMA, poolSize: config.PDS_DB_POOL_SIZE });
+  const database = { dataSource, pool: poolOf(dataSource), schema: config.PDS_DB_SCHEMA };
+  const nats = await connectNats({ url: config.NATS_URL, name: `pds-${process.pid}` });
+  if (config.PDS_SEED === 'sandbox') {
+    await new PatientRepository(database).upsert(sandboxPatients());
+    logger.info({ patients: sandboxPatients().length }, 'seeded the NHS sandbox patients');
+  }
+  return bootstrapService({
+    name: PDS_QUEUE,
+    module: PdsModule.with({ database, nats, metrics: createMetricsRegistry('pds') }),
+    natsUrl: config.NATS_URL,
+    httpPort: config.PDS_HTTP_PORT,
+    httpHost: config.PDS_HTTP_HOST,
+    logger,
+  });
+}

@@ -1,0 +1,12 @@
+import { PLATFORM_ERRORS } from '@platform/shared-errors';
+
+/** The error codes a PDS request can fail with (Spine codes, as the NHS PDS FHIR API returns them). */
+export const PDS_ERRORS = {
+  INVALID_RESOURCE_ID: PLATFORM_ERRORS.INVALID_RESOURCE_ID,
+  RESOURCE_NOT_FOUND: PLATFORM_ERRORS.RESOURCE_NOT_FOUND,
+  INVALIDATED_RESOURCE: PLATFORM_ERRORS.INVALIDATED_RESOURCE,
+  INVALID_VALUE: PLATFORM_ERRORS.INVALID_VALUE,
+  ACCESS_DENIED: PLATFORM_ERRORS.ACCESS_DENIED,
+} as const;
+
+export type PdsErrorCode = keyof typeof PDS_ERRORS;

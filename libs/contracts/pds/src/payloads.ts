@@ -1,0 +1,28 @@
+import { IsString, MaxLength } from 'class-validator';
+
+/** A FHIR R4 Patient as PDS returns it (UK Core profile); fields beyond these pass through untouched. */
+export interface Patient {
+  resourceType: 'Patient';
+  id: string;
+  meta: { versionId: string; security?: { system: string; code: string; display?: string }[] };
+  identifier?: { system: string; value: string }[];
+  [field: string]: unknown;
+}
+
+export class GetPatientRequest {
+  /** The NHS number as the caller sent it; the service validates it (INVALID_RESOURCE_ID). */
+  @IsString()
+  @MaxLength(64)
+  nhsNumber!: string;
+}
+
+export interface GetPatientReply {
+  patient: Patient;
+  /** meta.versionId as a number, for the ETag. */
+  versionId: number;
+}
+
+export interface HealthReply {
+  status: 'ok';
+  service: 'pds';
+}

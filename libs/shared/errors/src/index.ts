@@ -1,0 +1,3 @@
+export * from './codes';
+export * from './operation-outcome';
+export * from './platform-error';

@@ -1,0 +1,52 @@
+import { errorDefinition, type IssueSeverity } from './codes';
+import type { PlatformError } from './platform-error';
+
+export interface OperationOutcomeIssue {
+  severity: IssueSeverity;
+  code: string;
+  details?: { coding: { system: string; version?: string; code: string; display: string }[] };
+  diagnostics?: string;
+  expression?: string[];
+}
+
+export interface OperationOutcome {
+  resourceType: 'OperationOutcome';
+  issue: OperationOutcomeIssue[];
+}
+
+/** Builds the FHIR OperationOutcome the NHS returns for an error code. */
+export function operationOutcome(code: string, diagnostics?: string, severity?: IssueSeverity): OperationOutcome {
+  const definition = errorDefinition(code);
+  const coding = { system: definition.system, ...(definition.version ? { version: definition.version } : {}), code, display: definition.display };
+  const issue: OperationOutcomeIssue = {
+    severity: severity ?? definition.severity,
+    code: definition.issueCode,
+    details: { coding: [coding] },
+  };
+  if (diagnostics !== undefined) issue.diagnostics = diagnostics;
+  return { resourceType: 'OperationOutcome', issue: [issue] };
+}
+
+export function operationOutcomeFor(error: PlatformError): OperationOutcome {
+  return operationOutcome(error.code, error.diagnostics ?? error.message);
+}
+
+/** RFC 9457 problem details, for the platform's non-FHIR endpoints. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: string;
+}
+
+export function problemDetails(error: PlatformError): ProblemDetails {
+  const definition = errorDefinition(error.code);
+  return {
+    type: `${definition.system}#${error.code}`,
+    title: definition.display,
+    status: error.httpStatus,
+    code: error.code,
+    ...(error.diagnostics ?? error.message ? { detail: error.diagnostics ?? error.message } : {}),
+  };
+}

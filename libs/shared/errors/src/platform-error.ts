@@ -1,0 +1,55 @@
+import { errorDefinition, isKnownErrorCode } from './codes';
+
+/** What crosses the bus when a request fails: a code from a contracts error enum, never a stack trace. */
+export interface WireError {
+  code: string;
+  message: string;
+  diagnostics?: string;
+  /** Overrides the code's usual HTTP status where the NHS uses the same code with another status. */
+  status?: number;
+  /** Extra headers the HTTP edge should send with the error (e.g. Retry-After). */
+  headers?: Record<string, string>;
+}
+
+/** A domain error: a known code, a human message and optional diagnostics for the caller. */
+export class PlatformError extends Error {
+  readonly code: string;
+  readonly diagnostics?: string;
+  readonly status?: number;
+  readonly headers?: Record<string, string>;
+
+  constructor(code: string, message?: string, options: { diagnostics?: string; status?: number; headers?: Record<string, string> } = {}) {
+    super(message ?? errorDefinition(code).display);
+    this.name = 'PlatformError';
+    this.code = code;
+    this.diagnostics = options.diagnostics;
+    this.status = options.status;
+    this.headers = options.headers;
+  }
+
+  get httpStatus(): number {
+    return this.status ?? errorDefinition(this.code).status;
+  }
+
+  toWire(): WireError {
+    const wire: WireError = { code: this.code, message: this.message };
+    if (this.diagnostics !== undefined) wire.diagnostics = this.diagnostics;
+    if (this.status !== undefined) wire.status = this.status;
+    if (this.headers !== undefined) wire.headers = this.headers;
+    return wire;
+  }
+
+  static fromWire(wire: WireError): PlatformError {
+    return new PlatformError(wire.code, wire.message, {
+      diagnostics: wire.diagnostics,
+      status: wire.status,
+      headers: wire.headers,
+    });
+  }
+}
+
+export function isWireError(value: unknown): value is WireError {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return typeof candidate['code'] === 'string' && typeof candidate['message'] === 'string' && isKnownErrorCode(candidate['code']);
+}

@@ -1,0 +1,18 @@
+import { connect, type NatsConnection } from 'nats';
+
+export interface NatsSettings {
+  url: string;
+  name: string;
+}
+
+/** Connects with reconnects forever (a service waits out a NATS restart) and a bounded first attempt. */
+export async function connectNats(settings: NatsSettings): Promise<NatsConnection> {
+  return connect({
+    servers: settings.url.split(','),
+    name: settings.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    timeout: 5000,
+    pingInterval: 10_000,
+  });
+}

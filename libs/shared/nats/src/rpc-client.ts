@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, JSONCodec, type NatsConnection, type NatsError } from 'nats';
+import { isWireError, PlatformError } from '@platform/shared-errors';
+import { toNatsHeaders, type CallContext } from './call-context';
+
+/** The envelope NestJS's NATS transport speaks; services are plain `@MessagePattern` handlers. */
+interface RequestPacket {
+  pattern: string;
+  data: unknown;
+  id: string;
+}
+
+interface ResponsePacket {
+  id: string;
+  response?: unknown;
+  err?: unknown;
+  isDisposed?: boolean;
+}
+
+const codec = JSONCodec<unknown>();
+
+export interface RpcClientOptions {
+  /** Milliseconds to wait for a reply before answering REC_GATEWAY_TIMEOUT. */
+  timeoutMs: number;
+}
+
+/**
+ * Request/reply over core NATS with the platform's headers. Uses the connection's shared reply inbox (one
+ * subscription for all requests), carries the call context in headers, applies a timeout and turns
+ * `{code, message}` error replies back into PlatformErrors. A subject with no responder fails at once
+ * with REC_UNAVAILABLE rather than waiting for the timeout.
+ */
+export class NatsRpcClient {
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly options: RpcClientOptions,
+  ) {}
+
+  async request<T>(subject: string, data: unknown, context: CallContext, timeoutMs = this.options.timeoutMs): Promise<T> {
+    const packet: RequestPacket = { pattern: subject, data, id: randomUUID() };
+    let reply;
+    try {
+      reply = await this.connection.request(subject, codec.encode(packet), {
+        timeout: timeoutMs,
+        headers: toNatsHeaders(context),
+      });
+    } catch (error) {
+      throw translateTransportError(error, subject);
+    }
+    const body = codec.decode(reply.data) as ResponsePacket;
+    if (body.err !== undefined && body.err !== null) {
+      if (isWireError(body.err)) throw PlatformError.fromWire(body.err);
+      throw new PlatformError('REC_SERVER_ERROR', 'The service failed to process the request');
+    }
+    return body.response as T;
+  }
+}
+
+function translateTransportError(error: unknown, subject: string): PlatformError {
+  const code = (error as NatsError | undefined)?.code;
+  if (code === ErrorCode.NoResponders) {
+    return new PlatformError('REC_UNAVAILABLE', 'The service is unavailable', {
+      diagnostics: `No service is answering ${subject}`,
+      headers: { 'Retry-After': '5' },
+    });
+  }
+  if (code === ErrorCode.Timeout) {
+    return new PlatformError('REC_GATEWAY_TIMEOUT', 'The service did not answer in time', {
+      diagnostics: `No answer on ${subject} within the timeout`,
+    });
+  }
+  if (code === ErrorCode.ConnectionClosed || code === ErrorCode.Disconnect || code === ErrorCode.ConnectionDraining) {
+    return new PlatformError('REC_UNAVAILABLE', 'The message bus is unavailable', { headers: { 'Retry-After': '5' } });
+  }
+  return new PlatformError('REC_SERVER_ERROR', 'The request could not be sent');
+}

