@@ -15,6 +15,9 @@ const transform = {
         transform: { legacyDecorator: true, decoratorMetadata: true },
         target: 'es2022',
         keepClassNames: true,
+        // Aliases are rewritten at transform time too, so global setup (outside jest's resolver) can use them.
+        baseUrl: __dirname,
+        paths,
       },
       module: { type: 'commonjs', ignoreDynamic: true },
     },

@@ -104,7 +104,7 @@ export class TokenVerifier {
 }
 
 function describeJoseError(code: string | undefined): string {
-  switch (code) {
+  switch (code ?? '') {
     case 'ERR_JWT_EXPIRED':
       return 'Invalid Access Token: expired';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':

@@ -1,1 +1,70 @@
-export default async function globalSetup(): Promise<void> {}
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, testDatabaseUrl, uniqueName } from '@platform/shared-testing';
+import { STATE_ENV, type E2eState } from './platform';
+
+const root = path.resolve(__dirname, '../../../..');
+
+/**
+ * Starts the whole platform the way a person does (the launcher from dist/, which `npm test` builds first)
+ * on free ports, with a NATS server of its own (the launcher starts the OS's nats-server because nothing
+ * answers at that URL), the real PostgreSQL in a schema of its own, and every process's log in a folder
+ * the tests read.
+ */
+export default async function globalSetup(): Promise<void> {
+  const launcher = path.join(root, 'dist/tools/launcher/src/main.js');
+  if (!existsSync(launcher)) throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
+  const [gatewayPort, idpPort, pdsPort, natsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const schema = uniqueName('pds_e2e');
+  const databaseUrl = testDatabaseUrl();
+  const launcherState = path.join(stateDir, 'launcher.json');
+  const rpcTimeoutMs = 3000;
+  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const child = spawn(process.execPath, [launcher], {
+    cwd: root,
+    env: {
+      ...process.env,
+      GATEWAY_PORT: String(gatewayPort),
+      IDP_PORT: String(idpPort),
+      PDS_HTTP_PORT: String(pdsPort),
+      NATS_URL: natsUrl,
+      DATABASE_URL: databaseUrl,
+      PDS_DB_SCHEMA: schema,
+      PLATFORM_DATA_DIR: stateDir,
+      LOG_DIR: path.join(stateDir, 'logs'),
+      LAUNCHER_STATE_FILE: launcherState,
+      GATEWAY_RPC_TIMEOUT_MS: String(rpcTimeoutMs),
+      RATE_LIMIT_OVERRIDES: 'gp-system=1:3',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: false,
+  });
+  const deadline = Date.now() + 90_000;
+  while (!existsSync(launcherState)) {
+    if (child.exitCode !== null) throw new Error(`the launcher exited with code ${child.exitCode} before the platform was ready`);
+    if (Date.now() > deadline) {
+      child.kill('SIGINT');
+      throw new Error('the platform was not ready within 90 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const started = JSON.parse(readFileSync(launcherState, 'utf8')) as { pids: Record<string, number>; gateway: string; issuer: string };
+  const state: E2eState = {
+    gateway: started.gateway,
+    issuer: started.issuer,
+    natsUrl,
+    databaseUrl,
+    schema,
+    logDir: path.join(stateDir, 'logs'),
+    stateDir,
+    launcherPid: child.pid ?? 0,
+    rpcTimeoutMs,
+    pids: started.pids,
+  };
+  const stateFile = path.join(stateDir, 'e2e.json');
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  process.env[STATE_ENV] = stateFile;
+}

@@ -1,1 +1,25 @@
-export default async function globalTeardown(): Promise<void> {}
+import { rmSync } from 'node:fs';
+import { dropSchema } from '@platform/shared-testing';
+import { e2eState } from './platform';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Ctrl-C to the launcher (it stops every process it started), then the schema and files are removed. */
+export default async function globalTeardown(): Promise<void> {
+  const state = e2eState();
+  if (alive(state.launcherPid)) process.kill(state.launcherPid, 'SIGINT');
+  const deadline = Date.now() + 30_000;
+  while (alive(state.launcherPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const pid of Object.values(state.pids)) {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  await dropSchema(state.databaseUrl, state.schema);
+  rmSync(state.stateDir, { recursive: true, force: true });
+}

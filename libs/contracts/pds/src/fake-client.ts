@@ -1,4 +1,5 @@
 import { PlatformError } from '@platform/shared-errors';
+import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import type { PdsApi } from './client';
 import type { GetPatientReply, GetPatientRequest, HealthReply, Patient } from './payloads';
@@ -13,15 +14,15 @@ export class FakePdsClient implements PdsApi {
     return this;
   }
 
-  async getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply> {
+  getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply> {
     this.calls.push({ request, context });
-    if (!/^\d{10}$/.test(request.nhsNumber)) throw new PlatformError('INVALID_RESOURCE_ID');
+    if (!isValidNhsNumber(request.nhsNumber)) return Promise.reject(new PlatformError('INVALID_RESOURCE_ID'));
     const patient = this.patients.get(request.nhsNumber);
-    if (!patient) throw new PlatformError('RESOURCE_NOT_FOUND');
-    return { patient, versionId: Number(patient.meta.versionId) };
+    if (!patient) return Promise.reject(new PlatformError('RESOURCE_NOT_FOUND'));
+    return Promise.resolve({ patient, versionId: Number(patient.meta.versionId) });
   }
 
-  async health(): Promise<HealthReply> {
-    return { status: 'ok', service: 'pds' };
+  health(): Promise<HealthReply> {
+    return Promise.resolve({ status: 'ok', service: 'pds' });
   }
 }

@@ -2,28 +2,32 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineErrors, errorDefinition, SPINE_CODE_SYSTEM } from './codes';
 import { operationOutcome } from './operation-outcome';
-import { isWireError, PlatformError } from './platform-error';
+import { isWireError, PlatformError, type WireError } from './platform-error';
 
 const reference = path.resolve(__dirname, '../../../../../shared/reference/pds-ers/pds/errors');
 
-function published(file: string): { issue: { severity: string; code: string; details: { coding: { code: string; display: string; system: string }[] } }[] } {
-  return JSON.parse(readFileSync(path.join(reference, file), 'utf8'));
+interface PublishedOutcome {
+  issue: { severity: string; code: string; details: { coding: { code: string; display: string; system: string }[] } }[];
+}
+
+function published(file: string): PublishedOutcome {
+  return JSON.parse(readFileSync(path.join(reference, file), 'utf8')) as PublishedOutcome;
 }
 
 describe('operationOutcome', () => {
   it.each(['INVALID_RESOURCE_ID', 'RESOURCE_NOT_FOUND', 'INVALIDATED_RESOURCE', 'PRECONDITION_FAILED', 'RESOURCE_VERSION_MISMATCH', 'MISSING_VALUE', 'INVALID_VALUE'])(
     'matches the Spine OperationOutcome the NHS publishes for %s',
     (code) => {
-      const expected = published(`${code}.json`).issue[0]!;
-      const actual = operationOutcome(code, 'diagnostic text').issue[0]!;
-      expect(actual.severity).toBe(expected.severity);
-      expect(actual.code).toBe(expected.code);
-      expect(actual.details?.coding[0]).toMatchObject({
+      const expected = published(`${code}.json`).issue[0];
+      const actual = operationOutcome(code, 'diagnostic text').issue[0];
+      expect(actual?.severity).toBe(expected?.severity);
+      expect(actual?.code).toBe(expected?.code);
+      expect(actual?.details?.coding[0]).toMatchObject({
         system: SPINE_CODE_SYSTEM,
-        code: expected.details.coding[0]!.code,
-        display: expected.details.coding[0]!.display,
+        code: expected?.details.coding[0]?.code,
+        display: expected?.details.coding[0]?.display,
       });
-      expect(actual.diagnostics).toBe('diagnostic text');
+      expect(actual?.diagnostics).toBe('diagnostic text');
     },
   );
 
@@ -36,7 +40,7 @@ describe('operationOutcome', () => {
 describe('PlatformError', () => {
   it('round-trips over the wire with its status override', () => {
     const error = new PlatformError('ACCESS_DENIED', 'Missing Authorization header', { status: 401 });
-    const back = PlatformError.fromWire(JSON.parse(JSON.stringify(error.toWire())));
+    const back = PlatformError.fromWire(JSON.parse(JSON.stringify(error.toWire())) as WireError);
     expect(back.code).toBe('ACCESS_DENIED');
     expect(back.httpStatus).toBe(401);
     expect(isWireError(error.toWire())).toBe(true);

@@ -10,6 +10,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { NatsContext } from '@nestjs/microservices';
+import type { MsgHdrs } from 'nats';
 import { Observable, throwError } from 'rxjs';
 import { PlatformError, type WireError } from '@platform/shared-errors';
 import { runWithRequestContext, type Logger } from '@platform/shared-logging';
@@ -17,7 +18,7 @@ import { fromNatsHeaders, type CallContext } from './call-context';
 
 /** The call context of a NATS request, read from its headers. */
 export function callContextOf(natsContext: NatsContext): CallContext {
-  return fromNatsHeaders(natsContext.getHeaders());
+  return fromNatsHeaders(natsContext.getHeaders() as MsgHdrs | undefined);
 }
 
 /**

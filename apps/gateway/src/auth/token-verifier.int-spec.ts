@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type KeyLike } from 'jose';
+import { PlatformError } from '@platform/shared-errors';
+import { TokenVerifier } from './token-verifier';
+
+const issuer = 'http://127.0.0.1/realms/nhs';
+
+describe('TokenVerifier against a real JWKS endpoint', () => {
+  let server: Server;
+  let jwksUrl: string;
+  let privateKey: KeyLike;
+  let otherKey: KeyLike;
+  let publicJwk: JWK;
+  let jwksRequests = 0;
+
+  beforeAll(async () => {
+    ({ privateKey, publicKey: publicJwk } = await generateKeyPair('RS256').then(async (pair) => ({
+      privateKey: pair.privateKey,
+      publicKey: { ...(await exportJWK(pair.publicKey)), kid: 'realm-key', alg: 'RS256', use: 'sig' },
+    })));
+    otherKey = (await generateKeyPair('RS256')).privateKey;
+    server = createServer((_request, response) => {
+      jwksRequests += 1;
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/certs`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const verifier = (): TokenVerifier => new TokenVerifier({ issuer, jwksUrl, audience: 'nhs-platform', trustedClients: ['trusted-app'] });
+
+  function token(
+    claims: Record<string, unknown> = {},
+    options: { key?: KeyLike; expiresIn?: string | number; issuer?: string; kid?: string } = {},
+  ): Promise<string> {
+    return new SignJWT({ typ: 'Bearer', aud: 'nhs-platform', azp: 'platform-cli', realm_access: { roles: ['clinician'] }, nhsd_organisations: ['A83008'], ...claims })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: options.kid ?? 'realm-key' })
+      .setIssuer(options.issuer ?? issuer)
+      .setSubject('user-1')
+      .setIssuedAt()
+      .setExpirationTime(options.expiresIn ?? '5m')
+      .sign(options.key ?? privateKey);
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<PlatformError> {
+    try {
+      await promise;
+    } catch (error) {
+      if (error instanceof PlatformError) return error;
+      throw error;
+    }
+    throw new Error('expected the token to be refused');
+  }
+
+  it('accepts a realm token and reads roles, client and organisations from Keycloak claims', async () => {
+    const verified = await verifier().verify(await token({ preferred_username: 'clinician', resource_access: { pds: { roles: ['reader'] } } }));
+    expect(verified).toMatchObject({
+      subject: 'user-1',
+      username: 'clinician',
+      clientId: 'platform-cli',
+      roles: ['clinician', 'reader'],
+      organisations: ['A83008'],
+    });
+  });
+
+  it.each([
+    ['expired', () => token({}, { expiresIn: Math.floor(Date.now() / 1000) - 60 }), /expired/],
+    ['from another issuer', () => token({}, { issuer: 'http://evil.example/realms/nhs' }), /claim/],
+    ['signed with another key', () => token({}, { key: otherKey }), /signature/],
+    ['signed with an unknown kid', () => token({}, { key: otherKey, kid: 'other' }), /key/],
+    ['an ID token rather than an access token', () => token({ typ: 'ID' }), /bearer/],
+    ['for another audience and an untrusted client', () => token({ aud: 'someone-else', azp: 'other-app' }), /platform/],
+    ['unsigned (alg: none)', async () => new UnsecuredJWT({ typ: 'Bearer' }).setIssuer(issuer).setSubject('x').setIssuedAt().setExpirationTime('5m').encode(), /algorithm|Invalid/],
+    ['HS256 signed with the public key', async () => new SignJWT({ typ: 'Bearer' }).setProtectedHeader({ alg: 'HS256' }).setIssuer(issuer).setSubject('x').setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(JSON.stringify(publicJwk))), /algorithm/],
+    ['garbage', async () => 'not.a.jwt', /Invalid/],
+  ])('refuses a token that is %s with 401 ACCESS_DENIED', async (_name, make, diagnostics) => {
+    const error = await rejection(verifier().verify(await make()));
+    expect(error.code).toBe('ACCESS_DENIED');
+    expect(error.httpStatus).toBe(401);
+    expect(error.diagnostics).toMatch(diagnostics);
+  });
+
+  it('accepts a token for another audience when its azp is a trusted client', async () => {
+    const verified = await verifier().verify(await token({ aud: 'account', azp: 'trusted-app' }));
+    expect(verified.clientId).toBe('trusted-app');
+  });
+
+  it('verifies a token once and then serves it from memory until it expires', async () => {
+    const once = verifier();
+    const jwt = await token();
+    const before = jwksRequests;
+    await once.verify(jwt);
+    await once.verify(jwt);
+    await once.verify(jwt);
+    expect(jwksRequests - before).toBe(1);
+  });
+});

@@ -1,0 +1,141 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
+import { connect, type NatsConnection } from 'nats';
+import { Client } from 'pg';
+import { PdsClient, type Patient } from '@platform/contracts-pds';
+import { loadConfig } from '@platform/shared-config';
+import { PlatformError } from '@platform/shared-errors';
+import { createLogger } from '@platform/shared-logging';
+import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
+import { dropSchema, referencePath, startTestNats, testDatabaseUrl, uniqueName, type TestNats } from '@platform/shared-testing';
+import { PdsConfig } from './config/pds.config';
+import { startPds } from './pds';
+
+const schema = uniqueName('pds_it');
+const databaseUrl = testDatabaseUrl();
+
+function published(file: string): Patient {
+  return JSON.parse(readFileSync(referencePath('pds-ers', 'pds', 'responses', file), 'utf8')) as Patient;
+}
+
+function context(requestId: string): CallContext {
+  return {
+    requestId,
+    correlationId: `corr-${requestId}`,
+    caller: { id: 'user-1', username: 'clinician', clientId: 'platform-cli', roles: ['clinician'], organisation: 'A83008' },
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<PlatformError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof PlatformError) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('PDS over NATS against PostgreSQL', () => {
+  let nats: TestNats;
+  let app: INestApplication;
+  let connection: NatsConnection;
+  let pds: PdsClient;
+  let db: Client;
+
+  const auditRows = async (nhsNumber: string): Promise<{ request_id: string; organisation: string; actor_id: string; roles: string[] }[]> =>
+    (await db.query(`SELECT * FROM "${schema}".read_audit WHERE nhs_number = $1 ORDER BY id`, [nhsNumber])).rows;
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    const config = loadConfig(PdsConfig, {
+      NATS_URL: nats.url,
+      DATABASE_URL: databaseUrl,
+      PDS_DB_SCHEMA: schema,
+      PDS_HTTP_PORT: '0',
+      PDS_SEED: 'sandbox',
+    });
+    app = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
+    connection = await connect({ servers: nats.url });
+    pds = new PdsClient(new NatsRpcClient(connection, { timeoutMs: 5000 }));
+    db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await connection?.close();
+    await app?.close();
+    await nats?.stop();
+    await dropSchema(databaseUrl, schema);
+  });
+
+  it('returns the sandbox patient as the NHS publishes it, with its version', async () => {
+    const reply = await pds.getPatient({ nhsNumber: '9000000009' }, context('r-read'));
+    expect(reply.versionId).toBe(2);
+    expect(reply.patient).toEqual(published('Patient_9000000009.json'));
+  });
+
+  it('removes every locating field of a restricted patient, exactly as the sandbox answers', async () => {
+    const stored = await db.query(`SELECT resource FROM "${schema}".patient WHERE nhs_number = '9000000025'`);
+    expect(stored.rows[0].resource.address).toBeDefined();
+    const reply = await pds.getPatient({ nhsNumber: '9000000025' }, context('r-restricted'));
+    expect(reply.patient).toEqual(published('Sensitive_Patient_9000000025.json'));
+    expect(JSON.stringify(reply.patient)).not.toMatch(/Hidden Lane|01632960587|FCG72|Y12345/);
+  });
+
+  it('returns a minimal record unchanged', async () => {
+    const reply = await pds.getPatient({ nhsNumber: '9000000033' }, context('r-minimal'));
+    expect(reply.patient).toEqual(published('Minimal_Patient_9000000033.json'));
+  });
+
+  it('refuses a bad check digit with INVALID_RESOURCE_ID before any lookup', async () => {
+    for (const bad of ['9000000000', '900000000', 'abcdefghij', '90000000099']) {
+      expect((await failure(pds.getPatient({ nhsNumber: bad }, context('r-bad')))).code).toBe('INVALID_RESOURCE_ID');
+    }
+    expect(await auditRows('9000000000')).toHaveLength(0);
+  });
+
+  it('answers RESOURCE_NOT_FOUND for a valid number nobody holds, and audits the attempt', async () => {
+    expect((await failure(pds.getPatient({ nhsNumber: '9111231130' }, context('r-unknown')))).code).toBe('RESOURCE_NOT_FOUND');
+    expect(await auditRows('9111231130')).toEqual([expect.objectContaining({ request_id: 'r-unknown' })]);
+  });
+
+  it('follows a superseded number to the surviving record and refuses an invalidated one', async () => {
+    const janeSmith = published('Patient_9000000009.json');
+    await db.query(
+      `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by) VALUES ('9000000017', 1, $1, '9000000009')`,
+      [JSON.stringify({ ...janeSmith, id: '9000000017' })],
+    );
+    await db.query(`INSERT INTO "${schema}".patient (nhs_number, version, resource, invalidated) VALUES ('9000000041', 1, $1, true)`, [
+      JSON.stringify({ ...janeSmith, id: '9000000041' }),
+    ]);
+    const survivor = await pds.getPatient({ nhsNumber: '9000000017' }, context('r-superseded'));
+    expect(survivor.patient.id).toBe('9000000009');
+    expect((await failure(pds.getPatient({ nhsNumber: '9000000041' }, context('r-invalidated')))).code).toBe('INVALIDATED_RESOURCE');
+  });
+
+  it('writes one audit row per read, with who, which organisation and the request ID, even under concurrency', async () => {
+    const before = (await auditRows('9000000033')).length;
+    await Promise.all(Array.from({ length: 60 }, (_, i) => pds.getPatient({ nhsNumber: '9000000033' }, context(`r-many-${i}`))));
+    const rows = await auditRows('9000000033');
+    expect(rows).toHaveLength(before + 60);
+    expect(new Set(rows.slice(before).map((row) => row.request_id)).size).toBe(60);
+    expect(rows[rows.length - 1]).toMatchObject({ organisation: 'A83008', actor_id: 'user-1', roles: ['clinician'] });
+  });
+
+  it('rejects a payload that breaks the contract with INVALID_VALUE', async () => {
+    const rpc = new NatsRpcClient(connection, { timeoutMs: 5000 });
+    const error = await failure(rpc.request('pds.patient.get.v1', { nhsNumber: '9000000009', extra: 'x' }, context('r-extra')));
+    expect(error.code).toBe('INVALID_VALUE');
+  });
+
+  it('runs its migrations once: a second start on the same schema leaves the data as it was', async () => {
+    const config = loadConfig(PdsConfig, { NATS_URL: nats.url, DATABASE_URL: databaseUrl, PDS_DB_SCHEMA: schema, PDS_HTTP_PORT: '0' });
+    const second = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
+    await second.close();
+    const migrations = await db.query(`SELECT name FROM "${schema}".migrations`);
+    expect(migrations.rows).toEqual([{ name: 'InitialSchema1764000000000' }]);
+  });
+});

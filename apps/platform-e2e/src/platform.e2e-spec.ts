@@ -1,0 +1,278 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import { freePort } from '@platform/shared-testing';
+import { clientToken, e2eState, passwordToken, type E2eState } from './support/platform';
+
+const PATIENT_PATH = '/personal-demographics/FHIR/R4/Patient';
+
+interface Outcome {
+  resourceType: string;
+  issue: { severity: string; code: string; details?: { coding: { code: string; system: string }[] }; diagnostics?: string }[];
+}
+
+function outcomeCode(body: unknown): string | undefined {
+  const outcome = body as Outcome;
+  expect(outcome.resourceType).toBe('OperationOutcome');
+  return outcome.issue[0]?.details?.coding[0]?.code;
+}
+
+describe('the platform through the gateway', () => {
+  let state: E2eState;
+  let clinician: string;
+
+  async function call(
+    url: string,
+    options: { token?: string; requestId?: string | null; headers?: Record<string, string>; method?: string; body?: string } = {},
+  ): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+    if (options.requestId !== null) headers['x-request-id'] = options.requestId ?? randomUUID();
+    const response = await fetch(`${state.gateway}${url}`, { method: options.method ?? 'GET', headers, body: options.body });
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: response.status, headers: response.headers, body, text };
+  }
+
+  beforeAll(async () => {
+    state = e2eState();
+    clinician = await passwordToken(state.issuer, 'clinician');
+  });
+
+  describe('reading a patient', () => {
+    it('gives a clinician the record with its ETag, echoing the request and correlation IDs', async () => {
+      const requestId = randomUUID();
+      const response = await call(`${PATIENT_PATH}/9000000009`, { token: clinician, requestId, headers: { 'x-correlation-id': 'corr-e2e-1' } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('etag')).toBe('W/"2"');
+      expect(response.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+      expect(response.headers.get('x-request-id')).toBe(requestId);
+      expect(response.headers.get('x-correlation-id')).toBe('corr-e2e-1');
+      expect(response.body).toMatchObject({ resourceType: 'Patient', id: '9000000009', meta: { versionId: '2' } });
+    });
+
+    it('writes one audit record per read: who, which organisation, which patient, when', async () => {
+      const requestId = randomUUID();
+      expect((await call(`${PATIENT_PATH}/9000000033`, { token: clinician, requestId })).status).toBe(200);
+      const db = new Client({ connectionString: state.databaseUrl });
+      await db.connect();
+      try {
+        const rows = await db.query(`SELECT * FROM "${state.schema}".read_audit WHERE request_id = $1`, [requestId]);
+        expect(rows.rows).toEqual([
+          expect.objectContaining({ nhs_number: '9000000033', actor_username: 'clinician', organisation: 'A83008', roles: ['clinician'] }),
+        ]);
+        expect(Date.now() - new Date(rows.rows[0].at as string).getTime()).toBeLessThan(60_000);
+      } finally {
+        await db.end();
+      }
+    });
+
+    it('redacts a restricted patient', async () => {
+      const response = await call(`${PATIENT_PATH}/9000000025`, { token: clinician });
+      expect(response.status).toBe(200);
+      const patient = response.body as Record<string, unknown>;
+      expect(patient['meta']).toMatchObject({ security: [{ code: 'R' }] });
+      for (const field of ['address', 'telecom', 'contact', 'generalPractitioner']) expect(patient[field]).toBeUndefined();
+    });
+
+    it('answers a bad check digit with 400 INVALID_RESOURCE_ID and an unknown number with 404 RESOURCE_NOT_FOUND', async () => {
+      const bad = await call(`${PATIENT_PATH}/9000000000`, { token: clinician });
+      expect(bad.status).toBe(400);
+      expect(outcomeCode(bad.body)).toBe('INVALID_RESOURCE_ID');
+      const unknown = await call(`${PATIENT_PATH}/9111231130`, { token: clinician });
+      expect(unknown.status).toBe(404);
+      expect(outcomeCode(unknown.body)).toBe('RESOURCE_NOT_FOUND');
+    });
+  });
+
+  describe('who may call', () => {
+    it('refuses a request without a token with 401', async () => {
+      const response = await call(`${PATIENT_PATH}/9000000009`);
+      expect(response.status).toBe(401);
+      expect(outcomeCode(response.body)).toBe('ACCESS_DENIED');
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    });
+
+    it('refuses a role that may not read patients with 403', async () => {
+      const response = await call(`${PATIENT_PATH}/9000000009`, { token: await passwordToken(state.issuer, 'registry-admin') });
+      expect(response.status).toBe(403);
+      expect(outcomeCode(response.body)).toBe('ACCESS_DENIED');
+    });
+
+    it('refuses an organisation the token does not allow with 403', async () => {
+      const response = await call(`${PATIENT_PATH}/9000000009`, { token: clinician, headers: { 'NHSD-End-User-Organisation-ODS': 'FCG72' } });
+      expect(response.status).toBe(403);
+      expect(outcomeCode(response.body)).toBe('ACCESS_DENIED');
+    });
+
+    it('makes a user of several organisations say which one they act for', async () => {
+      const token = await passwordToken(state.issuer, 'multi-org-clinician');
+      const missing = await call(`${PATIENT_PATH}/9000000009`, { token });
+      expect(missing.status).toBe(400);
+      expect(outcomeCode(missing.body)).toBe('MISSING_VALUE');
+      const chosen = await call(`${PATIENT_PATH}/9000000009`, { token, headers: { 'NHSD-End-User-Organisation-ODS': 'B82617' } });
+      expect(chosen.status).toBe(200);
+    });
+
+    it.each([
+      ['with a forged signature', (token: string) => `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.from('forged').toString('base64url')}`],
+      ['with an altered payload', (token: string) => {
+        const [header, , signature] = token.split('.');
+        const payload = Buffer.from(JSON.stringify({ sub: 'x', typ: 'Bearer', realm_access: { roles: ['ops', 'clinician'] } })).toString('base64url');
+        return `${header}.${payload}.${signature}`;
+      }],
+      ['unsigned (alg: none)', (token: string) => {
+        const payload = token.split('.')[1];
+        return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+      }],
+      ['that is not a JWT', () => 'not-a-token'],
+    ])('refuses a token %s with 401', async (_name, tamper) => {
+      const response = await call(`${PATIENT_PATH}/9000000009`, { token: tamper(clinician) });
+      expect(response.status).toBe(401);
+      expect(outcomeCode(response.body)).toBe('ACCESS_DENIED');
+    });
+
+    it('rate-limits a client application with 429 and Retry-After', async () => {
+      const token = await clientToken(state.issuer, 'gp-system');
+      const statuses: number[] = [];
+      let limited: Awaited<ReturnType<typeof call>> | undefined;
+      for (let i = 0; i < 6; i += 1) {
+        const response = await call(`${PATIENT_PATH}/9000000009`, { token });
+        statuses.push(response.status);
+        if (response.status === 429) limited = response;
+      }
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      expect(limited).toBeDefined();
+      expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(outcomeCode(limited?.body)).toBe('TOO_MANY_REQUESTS');
+      // Other clients are not affected.
+      expect((await call(`${PATIENT_PATH}/9000000009`, { token: clinician })).status).toBe(200);
+    });
+  });
+
+  describe('X-Request-ID', () => {
+    it('is mandatory on FHIR routes', async () => {
+      const response = await call(`${PATIENT_PATH}/9000000009`, { token: clinician, requestId: null });
+      expect(response.status).toBe(400);
+      expect(outcomeCode(response.body)).toBe('MISSING_VALUE');
+    });
+
+    it('must be a UUID', async () => {
+      const response = await call(`${PATIENT_PATH}/9000000009`, { token: clinician, requestId: '1234' });
+      expect(response.status).toBe(400);
+      expect(outcomeCode(response.body)).toBe('INVALID_VALUE');
+      expect(response.headers.get('x-request-id')).toBe('1234');
+    });
+  });
+
+  describe('bad input', () => {
+    it.each([
+      ['malformed JSON', { method: 'POST', body: '{"patches": [', headers: { 'content-type': 'application/fhir+json' } }, 400],
+      // No body-accepting PDS route exists yet (POST /Patient comes with the PDS issue): routing answers first.
+      ['an unsupported content type', { method: 'POST', body: '<Patient/>', headers: { 'content-type': 'application/xml' } }, 404],
+      ['an oversized body', { method: 'POST', body: `{"x":"${'a'.repeat(1_100_000)}"}`, headers: { 'content-type': 'application/json' } }, 413],
+    ])('answers %s with a 4xx OperationOutcome', async (_name, options, status) => {
+      const response = await call(PATIENT_PATH, { token: clinician, ...options });
+      expect(response.status).toBe(status);
+      expect(outcomeCode(response.body)).toMatch(/^REC_/);
+    });
+
+    it('answers unknown routes with 404: an OperationOutcome under FHIR, problem details elsewhere', async () => {
+      const fhir = await call('/personal-demographics/FHIR/R4/NoSuchResource/1', { token: clinician });
+      expect(fhir.status).toBe(404);
+      expect(outcomeCode(fhir.body)).toBe('REC_NOT_FOUND');
+      const other = await call('/no/such/path');
+      expect(other.status).toBe(404);
+      expect(other.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(other.body).toMatchObject({ status: 404, code: 'REC_NOT_FOUND' });
+    });
+
+    it('is still healthy after all of it', async () => {
+      expect((await call('/health/ready')).status).toBe(200);
+      expect((await call(`${PATIENT_PATH}/9000000009`, { token: clinician })).status).toBe(200);
+    });
+  });
+
+  describe('documentation and operations', () => {
+    it('serves OpenAPI at /docs', async () => {
+      const page = await call('/docs');
+      expect(page.status).toBe(200);
+      expect(page.text).toMatch(/swagger/i);
+      const document = await call('/docs/openapi.json');
+      expect((document.body as { paths: Record<string, unknown> }).paths).toHaveProperty('/personal-demographics/FHIR/R4/Patient/{id}');
+    });
+
+    it('exposes Prometheus metrics by route template, never by patient', async () => {
+      const metrics = await call('/metrics');
+      expect(metrics.text).toMatch(/http_requests_total\{[^}]*route="\/personal-demographics\/FHIR\/R4\/Patient\/:id"[^}]*status="200"/);
+      expect(metrics.text).not.toMatch(/9000000009/);
+    });
+  });
+
+  describe('sandbox mode', () => {
+    let sandbox: ChildProcess | undefined;
+
+    afterAll(() => {
+      sandbox?.kill('SIGTERM');
+    });
+
+    it('opens the FHIR API without a token, still requiring X-Request-ID', async () => {
+      const port = await freePort();
+      sandbox = spawn(process.execPath, [path.resolve(__dirname, '../../../dist/apps/gateway/src/main.js')], {
+        env: { ...process.env, SANDBOX: 'true', GATEWAY_PORT: String(port), NATS_URL: state.natsUrl, OIDC_ISSUER: state.issuer, LOG_LEVEL: 'silent' },
+        stdio: 'ignore',
+      });
+      const base = `http://127.0.0.1:${port}`;
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        const ready = await fetch(`${base}/health/ready`).then((r) => r.ok, () => false);
+        if (ready) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const open = await fetch(`${base}${PATIENT_PATH}/9000000009`, { headers: { 'x-request-id': randomUUID() } });
+      expect(open.status).toBe(200);
+      expect(((await open.json()) as { id: string }).id).toBe('9000000009');
+      expect((await fetch(`${base}${PATIENT_PATH}/9000000009`)).status).toBe(400);
+    });
+  });
+
+  describe('when PDS is down', () => {
+    it('answers 503 with an OperationOutcome within the gateway timeout instead of hanging', async () => {
+      process.kill(state.pids['pds']!, 'SIGTERM');
+      let response: Awaited<ReturnType<typeof call>> | undefined;
+      let elapsed = 0;
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const started = Date.now();
+        response = await call(`${PATIENT_PATH}/9000000009`, { token: clinician });
+        elapsed = Date.now() - started;
+        if (response.status !== 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect([503, 504]).toContain(response?.status);
+      expect(outcomeCode(response?.body)).toMatch(/^REC_(UNAVAILABLE|GATEWAY_TIMEOUT)$/);
+      expect(elapsed).toBeLessThan(state.rpcTimeoutMs + 1000);
+      const ready = await call('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({ checks: { pds: expect.stringMatching(/^down/) } });
+    });
+  });
+
+  describe('logs', () => {
+    it('hold no NHS number, patient name, birth date or address written during the run', () => {
+      const files = readdirSync(state.logDir);
+      expect(files).toEqual(expect.arrayContaining(['gateway.log', 'pds.log', 'identity-provider.log']));
+      const logs = files.map((file) => readFileSync(path.join(state.logDir, file), 'utf8')).join('\n');
+      expect(logs.split('\n').length).toBeGreaterThan(20);
+      for (const secret of ['9000000009', '9000000025', '9000000033', '9111231130', 'Smith', 'Smythe', 'Jane', '2010-10-22', 'LS1 6AE', 'Hidden Lane']) {
+        expect(logs).not.toContain(secret);
+      }
+    });
+  });
+});

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+
+/** What the global setup wrote about the platform it started for this run. */
+export interface E2eState {
+  gateway: string;
+  issuer: string;
+  natsUrl: string;
+  databaseUrl: string;
+  schema: string;
+  logDir: string;
+  stateDir: string;
+  launcherPid: number;
+  rpcTimeoutMs: number;
+  pids: Record<string, number>;
+}
+
+export const STATE_ENV = 'PLATFORM_E2E_STATE';
+
+export function e2eState(): E2eState {
+  const file = process.env[STATE_ENV];
+  if (!file) throw new Error(`${STATE_ENV} is not set: run the e2e tests through jest's e2e project`);
+  return JSON.parse(readFileSync(file, 'utf8')) as E2eState;
+}
+
+/** The demo users' password and the confidential clients' secrets of the local identity provider. */
+export const DEMO_PASSWORD = 'demo';
+export const CLIENT_SECRETS: Record<string, string> = { 'gp-system': 'gp-system-secret', 'pharmacy-system': 'pharmacy-system-secret' };
+
+export async function passwordToken(issuer: string, username: string): Promise<string> {
+  const response = await fetch(`${issuer}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'platform-cli', username, password: DEMO_PASSWORD }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!response.ok || !body.access_token) throw new Error(`no token for ${username}: ${response.status}`);
+  return body.access_token;
+}
+
+export async function clientToken(issuer: string, clientId: string): Promise<string> {
+  const response = await fetch(`${issuer}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: CLIENT_SECRETS[clientId] ?? '' }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!response.ok || !body.access_token) throw new Error(`no token for client ${clientId}: ${response.status}`);
+  return body.access_token;
+}

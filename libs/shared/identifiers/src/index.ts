@@ -1,0 +1,10 @@
+export { formatNhsNumber, generateNhsNumber, isValidNhsNumber, nhsNumberCheckDigit } from './nhs-number';
+export { isWellFormedOdsCode } from './ods-code';
+export {
+  PRESCRIPTION_CHECK_ALPHABET,
+  generateShortFormPrescriptionId,
+  isValidShortFormPrescriptionId,
+  prescriptionCheckCharacter,
+} from './prescription-id';
+export type { RandomSource } from './random';
+export { isWellFormedUbrn } from './ubrn';

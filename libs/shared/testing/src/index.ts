@@ -1,0 +1,2 @@
+export { dropSchema, freePort, startTestNats, testDatabaseUrl, uniqueName, type TestNats } from './infrastructure';
+export { referencePath } from './reference';
