@@ -7,11 +7,11 @@ import tseslint from 'typescript-eslint';
  * services' contracts; contracts import only utilities; utilities import only utilities. The gateway
  * reaches services through their contracts only. Tools and tests may use contracts and utilities.
  */
-const depConstraints = [
-  { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
+const depConstraints = (tests) => [
+  { sourceTag: 'type:util', onlyDependOnLibsWithTags: tests ? ['type:util', 'type:testing'] : ['type:util'] },
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:testing'] },
-  { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util'] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
+  { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: tests ? ['type:util', 'type:testing'] : ['type:util'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: tests ? ['type:util', 'type:contracts', 'type:testing'] : ['type:util', 'type:contracts'] },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:testing'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'type:contracts'] },
@@ -20,6 +20,19 @@ const depConstraints = [
   { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'type:contracts'] },
   { sourceTag: 'scope:pds', onlyDependOnLibsWithTags: ['scope:pds', 'scope:shared', 'type:contracts'] },
 ];
+
+/** Test files may also use the testing utilities; production code may not. */
+const boundaries = (tests) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    banTransitiveDependencies: false,
+    checkDynamicDependenciesExceptions: [],
+    depConstraints: depConstraints(tests),
+  },
+];
+const TEST_FILES = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'tmp/**', 'coverage/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -31,16 +44,7 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          banTransitiveDependencies: false,
-          checkDynamicDependenciesExceptions: [],
-          depConstraints,
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(false),
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
@@ -51,8 +55,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'],
+    files: TEST_FILES,
     rules: {
+      '@nx/enforce-module-boundaries': boundaries(true),
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',

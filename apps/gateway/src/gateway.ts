@@ -9,7 +9,6 @@ import { connectNats } from '@platform/shared-nats';
 import { createMetricsRegistry } from '@platform/shared-service';
 import type { GatewayConfig } from './config/gateway.config';
 import { GatewayModule } from './gateway.module';
-import { sendError, toPlatformError } from './http/error-response';
 import { GatewayErrorFilter } from './http/error.filter';
 
 const ECHOED_HEADERS = ['x-request-id', 'x-correlation-id'] as const;
@@ -75,7 +74,6 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     }
     done();
   });
-  fastify.setErrorHandler((error, request, reply) => sendError(request, reply, toPlatformError(error, logger)));
   app.useGlobalFilters(new GatewayErrorFilter(logger));
 
   const document = SwaggerModule.createDocument(

@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import { readdirSync, readFileSync } from 'node:fs';
+import { PlatformError } from '@platform/shared-errors';
+import { isValidNhsNumber } from '@platform/shared-identifiers';
+import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
+import { referencePath } from '@platform/shared-testing';
+import { PdsClient } from './client';
+import { FakePdsClient } from './fake-client';
+import type { GetPatientReply, Patient } from './payloads';
+import { PDS_SUBJECTS } from './subjects';
+
+const responses = referencePath('pds-ers', 'pds', 'responses');
+const publishedPatients = readdirSync(responses)
+  .filter((file) => /Patient_\d{10}\.json$/.test(file))
+  .map((file) => [file, JSON.parse(readFileSync(`${responses}/${file}`, 'utf8')) as Patient] as const);
+const context: CallContext = { requestId: 'r-1' };
+
+/** A stand-in for the bus: records what the client sends and answers with a fixed reply. */
+function stubRpc(reply: unknown): { rpc: NatsRpcClient; sent: { subject: string; data: unknown }[] } {
+  const sent: { subject: string; data: unknown }[] = [];
+  const rpc = {
+    request: (subject: string, data: unknown) => {
+      sent.push({ subject, data });
+      return Promise.resolve(reply);
+    },
+  } as unknown as NatsRpcClient;
+  return { rpc, sent };
+}
+
+async function failure(promise: Promise<unknown>): Promise<PlatformError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof PlatformError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('the PDS contract against the NHS published examples', () => {
+  it('has the three sandbox patients to check against', () => {
+    expect(publishedPatients.map(([file]) => file).sort()).toEqual([
+      'Minimal_Patient_9000000033.json',
+      'Patient_9000000009.json',
+      'Sensitive_Patient_9000000025.json',
+    ]);
+  });
+
+  it.each(publishedPatients)('accepts %s as a GetPatientReply', async (_file, patient) => {
+    expect(isValidNhsNumber(patient.id)).toBe(true);
+    const reply: GetPatientReply = { patient, versionId: Number(patient.meta.versionId) };
+    const { rpc, sent } = stubRpc(reply);
+    await expect(new PdsClient(rpc).getPatient({ nhsNumber: patient.id }, context)).resolves.toEqual(reply);
+    expect(sent).toEqual([{ subject: PDS_SUBJECTS.patientGet, data: { nhsNumber: patient.id } }]);
+  });
+
+  it('refuses a reply that is not a Patient', async () => {
+    const { rpc } = stubRpc({ patient: { resourceType: 'OperationOutcome' }, versionId: 1 });
+    expect((await failure(new PdsClient(rpc).getPatient({ nhsNumber: '9000000009' }, context))).code).toBe('REC_SERVER_ERROR');
+  });
+
+  it('refuses to send a request the contract does not describe', async () => {
+    const { rpc, sent } = stubRpc({});
+    const request = { nhsNumber: '9000000009', extra: true } as unknown as { nhsNumber: string };
+    expect((await failure(new PdsClient(rpc).getPatient(request, context))).code).toBe('INVALID_VALUE');
+    expect(sent).toHaveLength(0);
+  });
+
+  it('has a fake client that answers with the same codes as the service', async () => {
+    const [, jane] = publishedPatients.find(([file]) => file === 'Patient_9000000009.json')!;
+    const fake = new FakePdsClient().withPatient(jane);
+    await expect(fake.getPatient({ nhsNumber: '9000000009' }, context)).resolves.toMatchObject({ versionId: 2 });
+    expect((await failure(fake.getPatient({ nhsNumber: '9000000000' }, context))).code).toBe('INVALID_RESOURCE_ID');
+    expect((await failure(fake.getPatient({ nhsNumber: '9111231130' }, context))).code).toBe('RESOURCE_NOT_FOUND');
+  });
+});
