@@ -11,7 +11,10 @@ const depConstraints = (tests) => [
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: tests ? ['type:util', 'type:testing'] : ['type:util'] },
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:util', 'type:testing'] },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: tests ? ['type:util', 'type:testing'] : ['type:util'] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: tests ? ['type:util', 'type:contracts', 'type:testing'] : ['type:util', 'type:contracts'] },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: tests ? ['type:util', 'type:contracts', 'type:testing'] : ['type:util', 'type:contracts'],
+  },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:testing'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'type:contracts'] },
@@ -49,9 +52,22 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       eqeqeq: ['error', 'always'],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../../*/**', '../../../*/**'], message: 'Import other projects through their @platform/* alias.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../../*/**', '../../../*/**'],
+              message: 'Import other projects through their @platform/* alias.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -23,7 +23,13 @@ const transform = {
     },
   ],
 };
-const common = { transform, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname, roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools', '<rootDir>/deploy'] };
+const common = {
+  transform,
+  moduleNameMapper,
+  testEnvironment: 'node',
+  rootDir: __dirname,
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools', '<rootDir>/deploy'],
+};
 
 module.exports = {
   projects: [

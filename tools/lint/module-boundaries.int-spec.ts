@@ -50,17 +50,30 @@ describe('module boundaries', () => {
     const probes = [...forbidden, allowed];
     for (const probe of probes) writeFileSync(path.join(root, probe.file), probe.source);
     try {
-      spawnSync(process.execPath, [path.join(root, 'node_modules/nx/dist/bin/nx.js'), 'show', 'projects'], { cwd: root, stdio: 'ignore' });
+      spawnSync(process.execPath, [path.join(root, 'node_modules/nx/dist/bin/nx.js'), 'show', 'projects'], {
+        cwd: root,
+        stdio: 'ignore',
+      });
       const result = spawnSync(
         process.execPath,
-        [path.join(root, 'node_modules/eslint/bin/eslint.js'), '--format', 'json', ...probes.map((probe) => probe.file)],
+        [
+          path.join(root, 'node_modules/eslint/bin/eslint.js'),
+          '--format',
+          'json',
+          ...probes.map((probe) => probe.file),
+        ],
         { cwd: root, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
       );
-      const report = JSON.parse(result.stdout) as { filePath: string; messages: { ruleId: string | null; message: string }[] }[];
+      const report = JSON.parse(result.stdout) as {
+        filePath: string;
+        messages: { ruleId: string | null; message: string }[];
+      }[];
       for (const file of report) {
         violations.set(
           path.relative(root, file.filePath),
-          file.messages.filter((message) => message.ruleId === '@nx/enforce-module-boundaries').map((message) => message.message),
+          file.messages
+            .filter((message) => message.ruleId === '@nx/enforce-module-boundaries')
+            .map((message) => message.message),
         );
       }
     } finally {

@@ -34,7 +34,11 @@ async function* sources(dir) {
       yield* sources(full);
     } else if (entry.name.endsWith('.json') && full.includes(`${path.sep}src${path.sep}`)) {
       yield full;
-    } else if (entry.name.endsWith('.ts') && !/\.(spec|int-spec|e2e-spec)\.ts$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+    } else if (
+      entry.name.endsWith('.ts') &&
+      !/\.(spec|int-spec|e2e-spec)\.ts$/.test(entry.name) &&
+      !entry.name.endsWith('.d.ts')
+    ) {
       yield full;
     }
   }
@@ -56,7 +60,11 @@ for (const top of ['apps', 'libs', 'tools']) {
           return;
         }
         const target = path.join(out, path.relative(root, file)).replace(/\.ts$/, '.js');
-        const result = await transformFile(file, { ...options, filename: file, sourceFileName: path.relative(path.dirname(target), file) });
+        const result = await transformFile(file, {
+          ...options,
+          filename: file,
+          sourceFileName: path.relative(path.dirname(target), file),
+        });
         await mkdir(path.dirname(target), { recursive: true });
         await writeFile(target, `${result.code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
         if (result.map) await writeFile(`${target}.map`, result.map);

@@ -37,7 +37,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     registers: [metrics],
   });
 
-  const adapter = new FastifyAdapter({ bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES, trustProxy: false, return503OnClosing: true });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
+    trustProxy: false,
+    return503OnClosing: true,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.with({ config, nats, metrics }), adapter, {
     logger: new PinoNestLogger(logger),
   });
@@ -98,4 +102,3 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   });
   return app;
 }
-

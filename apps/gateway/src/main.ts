@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   try {
     const app = await createGateway(config, logger);
     await app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST);
-    logger.info({ url: `http://${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`, sandbox: config.SANDBOX }, 'gateway listening');
+    logger.info(
+      { url: `http://${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`, sandbox: config.SANDBOX },
+      'gateway listening',
+    );
   } catch (error) {
     logger.fatal({ err: error }, 'gateway failed to start');
     process.exit(1);

@@ -8,7 +8,14 @@ import { loadConfig } from '@platform/shared-config';
 import { PlatformError } from '@platform/shared-errors';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
-import { dropSchema, referencePath, startTestNats, testDatabaseUrl, uniqueName, type TestNats } from '@platform/shared-testing';
+import {
+  dropSchema,
+  referencePath,
+  startTestNats,
+  testDatabaseUrl,
+  uniqueName,
+  type TestNats,
+} from '@platform/shared-testing';
 import { PdsConfig } from './config/pds.config';
 import { startPds } from './pds';
 
@@ -23,7 +30,13 @@ function context(requestId: string): CallContext {
   return {
     requestId,
     correlationId: `corr-${requestId}`,
-    caller: { id: 'user-1', username: 'clinician', clientId: 'platform-cli', roles: ['clinician'], organisation: 'A83008' },
+    caller: {
+      id: 'user-1',
+      username: 'clinician',
+      clientId: 'platform-cli',
+      roles: ['clinician'],
+      organisation: 'A83008',
+    },
   };
 }
 
@@ -44,7 +57,9 @@ describe('PDS over NATS against PostgreSQL', () => {
   let pds: PdsClient;
   let db: Client;
 
-  const auditRows = async (nhsNumber: string): Promise<{ request_id: string; organisation: string; actor_id: string; roles: string[] }[]> =>
+  const auditRows = async (
+    nhsNumber: string,
+  ): Promise<{ request_id: string; organisation: string; actor_id: string; roles: string[] }[]> =>
     (await db.query(`SELECT * FROM "${schema}".read_audit WHERE nhs_number = $1 ORDER BY id`, [nhsNumber])).rows;
 
   beforeAll(async () => {
@@ -98,7 +113,9 @@ describe('PDS over NATS against PostgreSQL', () => {
   });
 
   it('answers RESOURCE_NOT_FOUND for a valid number nobody holds, and audits the attempt', async () => {
-    expect((await failure(pds.getPatient({ nhsNumber: '9111231130' }, context('r-unknown')))).code).toBe('RESOURCE_NOT_FOUND');
+    expect((await failure(pds.getPatient({ nhsNumber: '9111231130' }, context('r-unknown')))).code).toBe(
+      'RESOURCE_NOT_FOUND',
+    );
     expect(await auditRows('9111231130')).toEqual([expect.objectContaining({ request_id: 'r-unknown' })]);
   });
 
@@ -108,17 +125,22 @@ describe('PDS over NATS against PostgreSQL', () => {
       `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by) VALUES ('9000000017', 1, $1, '9000000009')`,
       [JSON.stringify({ ...janeSmith, id: '9000000017' })],
     );
-    await db.query(`INSERT INTO "${schema}".patient (nhs_number, version, resource, invalidated) VALUES ('9000000041', 1, $1, true)`, [
-      JSON.stringify({ ...janeSmith, id: '9000000041' }),
-    ]);
+    await db.query(
+      `INSERT INTO "${schema}".patient (nhs_number, version, resource, invalidated) VALUES ('9000000041', 1, $1, true)`,
+      [JSON.stringify({ ...janeSmith, id: '9000000041' })],
+    );
     const survivor = await pds.getPatient({ nhsNumber: '9000000017' }, context('r-superseded'));
     expect(survivor.patient.id).toBe('9000000009');
-    expect((await failure(pds.getPatient({ nhsNumber: '9000000041' }, context('r-invalidated')))).code).toBe('INVALIDATED_RESOURCE');
+    expect((await failure(pds.getPatient({ nhsNumber: '9000000041' }, context('r-invalidated')))).code).toBe(
+      'INVALIDATED_RESOURCE',
+    );
   });
 
   it('writes one audit row per read, with who, which organisation and the request ID, even under concurrency', async () => {
     const before = (await auditRows('9000000033')).length;
-    await Promise.all(Array.from({ length: 60 }, (_, i) => pds.getPatient({ nhsNumber: '9000000033' }, context(`r-many-${i}`))));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => pds.getPatient({ nhsNumber: '9000000033' }, context(`r-many-${i}`))),
+    );
     const rows = await auditRows('9000000033');
     expect(rows).toHaveLength(before + 60);
     expect(new Set(rows.slice(before).map((row) => row.request_id)).size).toBe(60);
@@ -127,12 +149,19 @@ describe('PDS over NATS against PostgreSQL', () => {
 
   it('rejects a payload that breaks the contract with INVALID_VALUE', async () => {
     const rpc = new NatsRpcClient(connection, { timeoutMs: 5000 });
-    const error = await failure(rpc.request('pds.patient.get.v1', { nhsNumber: '9000000009', extra: 'x' }, context('r-extra')));
+    const error = await failure(
+      rpc.request('pds.patient.get.v1', { nhsNumber: '9000000009', extra: 'x' }, context('r-extra')),
+    );
     expect(error.code).toBe('INVALID_VALUE');
   });
 
   it('runs its migrations once: a second start on the same schema leaves the data as it was', async () => {
-    const config = loadConfig(PdsConfig, { NATS_URL: nats.url, DATABASE_URL: databaseUrl, PDS_DB_SCHEMA: schema, PDS_HTTP_PORT: '0' });
+    const config = loadConfig(PdsConfig, {
+      NATS_URL: nats.url,
+      DATABASE_URL: databaseUrl,
+      PDS_DB_SCHEMA: schema,
+      PDS_HTTP_PORT: '0',
+    });
     const second = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
     await second.close();
     const migrations = await db.query(`SELECT name FROM "${schema}".migrations`);

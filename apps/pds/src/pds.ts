@@ -11,7 +11,11 @@ import { sandboxPatients } from './sandbox/sandbox-patients';
 
 /** Opens the database (migrated), connects to NATS, seeds if asked, and starts serving. */
 export async function startPds(config: PdsConfig, logger: Logger): Promise<INestApplication> {
-  const dataSource = await openDatabase({ url: config.DATABASE_URL, schema: config.PDS_DB_SCHEMA, poolSize: config.PDS_DB_POOL_SIZE });
+  const dataSource = await openDatabase({
+    url: config.DATABASE_URL,
+    schema: config.PDS_DB_SCHEMA,
+    poolSize: config.PDS_DB_POOL_SIZE,
+  });
   const database = { dataSource, pool: poolOf(dataSource), schema: config.PDS_DB_SCHEMA };
   const nats = await connectNats({ url: config.NATS_URL, name: `pds-${process.pid}` });
   if (config.PDS_SEED === 'sandbox') {

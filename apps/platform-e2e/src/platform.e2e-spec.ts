@@ -10,7 +10,12 @@ const PATIENT_PATH = '/personal-demographics/FHIR/R4/Patient';
 
 interface Outcome {
   resourceType: string;
-  issue: { severity: string; code: string; details?: { coding: { code: string; system: string }[] }; diagnostics?: string }[];
+  issue: {
+    severity: string;
+    code: string;
+    details?: { coding: { code: string; system: string }[] };
+    diagnostics?: string;
+  }[];
 }
 
 function outcomeCode(body: unknown): string | undefined {
@@ -25,12 +30,22 @@ describe('the platform through the gateway', () => {
 
   async function call(
     url: string,
-    options: { token?: string; requestId?: string | null; headers?: Record<string, string>; method?: string; body?: string } = {},
+    options: {
+      token?: string;
+      requestId?: string | null;
+      headers?: Record<string, string>;
+      method?: string;
+      body?: string;
+    } = {},
   ): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers['authorization'] = `Bearer ${options.token}`;
     if (options.requestId !== null) headers['x-request-id'] = options.requestId ?? randomUUID();
-    const response = await fetch(`${state.gateway}${url}`, { method: options.method ?? 'GET', headers, body: options.body });
+    const response = await fetch(`${state.gateway}${url}`, {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body,
+    });
     const text = await response.text();
     let body: unknown;
     try {
@@ -49,7 +64,11 @@ describe('the platform through the gateway', () => {
   describe('reading a patient', () => {
     it('gives a clinician the record with its ETag, echoing the request and correlation IDs', async () => {
       const requestId = randomUUID();
-      const response = await call(`${PATIENT_PATH}/9000000009`, { token: clinician, requestId, headers: { 'x-correlation-id': 'corr-e2e-1' } });
+      const response = await call(`${PATIENT_PATH}/9000000009`, {
+        token: clinician,
+        requestId,
+        headers: { 'x-correlation-id': 'corr-e2e-1' },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get('etag')).toBe('W/"2"');
       expect(response.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
@@ -66,7 +85,12 @@ describe('the platform through the gateway', () => {
       try {
         const rows = await db.query(`SELECT * FROM "${state.schema}".read_audit WHERE request_id = $1`, [requestId]);
         expect(rows.rows).toEqual([
-          expect.objectContaining({ nhs_number: '9000000033', actor_username: 'clinician', organisation: 'A83008', roles: ['clinician'] }),
+          expect.objectContaining({
+            nhs_number: '9000000033',
+            actor_username: 'clinician',
+            organisation: 'A83008',
+            roles: ['clinician'],
+          }),
         ]);
         expect(Date.now() - new Date(rows.rows[0].at as string).getTime()).toBeLessThan(60_000);
       } finally {
@@ -79,7 +103,8 @@ describe('the platform through the gateway', () => {
       expect(response.status).toBe(200);
       const patient = response.body as Record<string, unknown>;
       expect(patient['meta']).toMatchObject({ security: [{ code: 'R' }] });
-      for (const field of ['address', 'telecom', 'contact', 'generalPractitioner']) expect(patient[field]).toBeUndefined();
+      for (const field of ['address', 'telecom', 'contact', 'generalPractitioner'])
+        expect(patient[field]).toBeUndefined();
     });
 
     it('answers a bad check digit with 400 INVALID_RESOURCE_ID and an unknown number with 404 RESOURCE_NOT_FOUND', async () => {
@@ -101,13 +126,18 @@ describe('the platform through the gateway', () => {
     });
 
     it('refuses a role that may not read patients with 403', async () => {
-      const response = await call(`${PATIENT_PATH}/9000000009`, { token: await passwordToken(state.issuer, 'registry-admin') });
+      const response = await call(`${PATIENT_PATH}/9000000009`, {
+        token: await passwordToken(state.issuer, 'registry-admin'),
+      });
       expect(response.status).toBe(403);
       expect(outcomeCode(response.body)).toBe('ACCESS_DENIED');
     });
 
     it('refuses an organisation the token does not allow with 403', async () => {
-      const response = await call(`${PATIENT_PATH}/9000000009`, { token: clinician, headers: { 'NHSD-End-User-Organisation-ODS': 'FCG72' } });
+      const response = await call(`${PATIENT_PATH}/9000000009`, {
+        token: clinician,
+        headers: { 'NHSD-End-User-Organisation-ODS': 'FCG72' },
+      });
       expect(response.status).toBe(403);
       expect(outcomeCode(response.body)).toBe('ACCESS_DENIED');
     });
@@ -117,21 +147,35 @@ describe('the platform through the gateway', () => {
       const missing = await call(`${PATIENT_PATH}/9000000009`, { token });
       expect(missing.status).toBe(400);
       expect(outcomeCode(missing.body)).toBe('MISSING_VALUE');
-      const chosen = await call(`${PATIENT_PATH}/9000000009`, { token, headers: { 'NHSD-End-User-Organisation-ODS': 'B82617' } });
+      const chosen = await call(`${PATIENT_PATH}/9000000009`, {
+        token,
+        headers: { 'NHSD-End-User-Organisation-ODS': 'B82617' },
+      });
       expect(chosen.status).toBe(200);
     });
 
     it.each([
-      ['with a forged signature', (token: string) => `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.from('forged').toString('base64url')}`],
-      ['with an altered payload', (token: string) => {
-        const [header, , signature] = token.split('.');
-        const payload = Buffer.from(JSON.stringify({ sub: 'x', typ: 'Bearer', realm_access: { roles: ['ops', 'clinician'] } })).toString('base64url');
-        return `${header}.${payload}.${signature}`;
-      }],
-      ['unsigned (alg: none)', (token: string) => {
-        const payload = token.split('.')[1];
-        return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
-      }],
+      [
+        'with a forged signature',
+        (token: string) => `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.from('forged').toString('base64url')}`,
+      ],
+      [
+        'with an altered payload',
+        (token: string) => {
+          const [header, , signature] = token.split('.');
+          const payload = Buffer.from(
+            JSON.stringify({ sub: 'x', typ: 'Bearer', realm_access: { roles: ['ops', 'clinician'] } }),
+          ).toString('base64url');
+          return `${header}.${payload}.${signature}`;
+        },
+      ],
+      [
+        'unsigned (alg: none)',
+        (token: string) => {
+          const payload = token.split('.')[1];
+          return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+        },
+      ],
       ['that is not a JWT', () => 'not-a-token'],
     ])('refuses a token %s with 401', async (_name, tamper) => {
       const response = await call(`${PATIENT_PATH}/9000000009`, { token: tamper(clinician) });
@@ -174,10 +218,22 @@ describe('the platform through the gateway', () => {
 
   describe('bad input', () => {
     it.each([
-      ['malformed JSON', { method: 'POST', body: '{"patches": [', headers: { 'content-type': 'application/fhir+json' } }, 400],
+      [
+        'malformed JSON',
+        { method: 'POST', body: '{"patches": [', headers: { 'content-type': 'application/fhir+json' } },
+        400,
+      ],
       // No body-accepting PDS route exists yet (POST /Patient comes with the PDS issue): routing answers first.
-      ['an unsupported content type', { method: 'POST', body: '<Patient/>', headers: { 'content-type': 'application/xml' } }, 404],
-      ['an oversized body', { method: 'POST', body: `{"x":"${'a'.repeat(1_100_000)}"}`, headers: { 'content-type': 'application/json' } }, 413],
+      [
+        'an unsupported content type',
+        { method: 'POST', body: '<Patient/>', headers: { 'content-type': 'application/xml' } },
+        404,
+      ],
+      [
+        'an oversized body',
+        { method: 'POST', body: `{"x":"${'a'.repeat(1_100_000)}"}`, headers: { 'content-type': 'application/json' } },
+        413,
+      ],
     ])('answers %s with a 4xx OperationOutcome', async (_name, options, status) => {
       const response = await call(PATIENT_PATH, { token: clinician, ...options });
       expect(response.status).toBe(status);
@@ -206,12 +262,16 @@ describe('the platform through the gateway', () => {
       expect(page.status).toBe(200);
       expect(page.text).toMatch(/swagger/i);
       const document = await call('/docs/openapi.json');
-      expect((document.body as { paths: Record<string, unknown> }).paths).toHaveProperty('/personal-demographics/FHIR/R4/Patient/{id}');
+      expect((document.body as { paths: Record<string, unknown> }).paths).toHaveProperty(
+        '/personal-demographics/FHIR/R4/Patient/{id}',
+      );
     });
 
     it('exposes Prometheus metrics by route template, never by patient', async () => {
       const metrics = await call('/metrics');
-      expect(metrics.text).toMatch(/http_requests_total\{[^}]*route="\/personal-demographics\/FHIR\/R4\/Patient\/:id"[^}]*status="200"/);
+      expect(metrics.text).toMatch(
+        /http_requests_total\{[^}]*route="\/personal-demographics\/FHIR\/R4\/Patient\/:id"[^}]*status="200"/,
+      );
       expect(metrics.text).not.toMatch(/9000000009/);
     });
   });
@@ -226,12 +286,22 @@ describe('the platform through the gateway', () => {
     it('opens the FHIR API without a token, still requiring X-Request-ID', async () => {
       const port = await freePort();
       sandbox = spawn(process.execPath, [path.resolve(__dirname, '../../../dist/apps/gateway/src/main.js')], {
-        env: { ...process.env, SANDBOX: 'true', GATEWAY_PORT: String(port), NATS_URL: state.natsUrl, OIDC_ISSUER: state.issuer, LOG_LEVEL: 'silent' },
+        env: {
+          ...process.env,
+          SANDBOX: 'true',
+          GATEWAY_PORT: String(port),
+          NATS_URL: state.natsUrl,
+          OIDC_ISSUER: state.issuer,
+          LOG_LEVEL: 'silent',
+        },
         stdio: 'ignore',
       });
       const base = `http://127.0.0.1:${port}`;
       for (let attempt = 0; attempt < 100; attempt += 1) {
-        const ready = await fetch(`${base}/health/ready`).then((r) => r.ok, () => false);
+        const ready = await fetch(`${base}/health/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ready) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -270,7 +340,18 @@ describe('the platform through the gateway', () => {
       expect(files).toEqual(expect.arrayContaining(['gateway.log', 'pds.log', 'identity-provider.log']));
       const logs = files.map((file) => readFileSync(path.join(state.logDir, file), 'utf8')).join('\n');
       expect(logs.split('\n').length).toBeGreaterThan(20);
-      for (const secret of ['9000000009', '9000000025', '9000000033', '9111231130', 'Smith', 'Smythe', 'Jane', '2010-10-22', 'LS1 6AE', 'Hidden Lane']) {
+      for (const secret of [
+        '9000000009',
+        '9000000025',
+        '9000000033',
+        '9111231130',
+        'Smith',
+        'Smythe',
+        'Jane',
+        '2010-10-22',
+        'LS1 6AE',
+        'Hidden Lane',
+      ]) {
         expect(logs).not.toContain(secret);
       }
     });

@@ -30,7 +30,11 @@ function hostPort(url: string, defaultPort: number): { host: string; port: numbe
 const NATS_BINARY_CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
 
 /** Uses the NATS at `url` when it answers; otherwise starts the OS's nats-server with JetStream in `dataDir`. */
-export async function ensureNats(url: string, dataDir: string, log: (line: string) => void): Promise<Stoppable | undefined> {
+export async function ensureNats(
+  url: string,
+  dataDir: string,
+  log: (line: string) => void,
+): Promise<Stoppable | undefined> {
   const { host, port } = hostPort(url, 4222);
   if (await reachable(host, port)) {
     log(`NATS: using the server at ${url}`);
@@ -61,7 +65,8 @@ export async function ensurePostgres(
 ): Promise<{ url: string; stoppable?: Stoppable }> {
   if (databaseUrl) {
     const { host, port: dbPort } = hostPort(databaseUrl, 5432);
-    if (!(await reachable(host, dbPort))) throw new Error(`DATABASE_URL points at ${host}:${dbPort} but nothing answers there`);
+    if (!(await reachable(host, dbPort)))
+      throw new Error(`DATABASE_URL points at ${host}:${dbPort} but nothing answers there`);
     log(`PostgreSQL: using DATABASE_URL (${host}:${dbPort})`);
     return { url: databaseUrl };
   }

@@ -137,13 +137,25 @@ async function main(): Promise<void> {
     {
       name: 'pds',
       entry: 'apps/pds/src/main.js',
-      env: { ...shared, DATABASE_URL: postgres.url, PDS_HTTP_HOST: host, PDS_HTTP_PORT: String(ports.pds), PDS_SEED: env['PDS_SEED'] ?? 'sandbox' },
+      env: {
+        ...shared,
+        DATABASE_URL: postgres.url,
+        PDS_HTTP_HOST: host,
+        PDS_HTTP_PORT: String(ports.pds),
+        PDS_SEED: env['PDS_SEED'] ?? 'sandbox',
+      },
       readyUrl: `http://${host}:${ports.pds}/health/ready`,
     },
     {
       name: 'gateway',
       entry: 'apps/gateway/src/main.js',
-      env: { ...shared, GATEWAY_HOST: host, GATEWAY_PORT: String(ports.gateway), OIDC_ISSUER: issuer, SANDBOX: String(sandbox) },
+      env: {
+        ...shared,
+        GATEWAY_HOST: host,
+        GATEWAY_PORT: String(ports.gateway),
+        OIDC_ISSUER: issuer,
+        SANDBOX: String(sandbox),
+      },
       readyUrl: `http://${host}:${ports.gateway}/health/ready`,
     },
   ];

@@ -42,7 +42,10 @@ export class PlatformGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [context.getHandler(), context.getClass()]);
+    const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (!policy) throw new PlatformError('REC_SERVER_ERROR', 'Route has no access policy');
     if (policy.public) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
@@ -61,7 +64,9 @@ export class PlatformGuard implements CanActivate {
         headers: { 'Retry-After': String(allowance.retryAfterSeconds) },
       });
     }
-    const ids = policy.fhir ? this.requestIds(request) : { requestId: header(request, 'x-request-id') ?? crypto.randomUUID() };
+    const ids = policy.fhir
+      ? this.requestIds(request)
+      : { requestId: header(request, 'x-request-id') ?? crypto.randomUUID() };
     if (!policy.roles.some((role) => token.roles.includes(role))) {
       throw new PlatformError('ACCESS_DENIED', 'Access Denied - Unauthorised', {
         diagnostics: `This operation needs one of the roles: ${policy.roles.join(', ')}`,
@@ -116,7 +121,8 @@ export class PlatformGuard implements CanActivate {
     if (claimed === undefined || claimed === '') {
       if (token.organisations.length > 1) {
         throw new PlatformError('MISSING_VALUE', 'Required value is missing', {
-          diagnostics: "Header 'NHSD-End-User-Organisation-ODS' is required: the token allows more than one organisation",
+          diagnostics:
+            "Header 'NHSD-End-User-Organisation-ODS' is required: the token allows more than one organisation",
         });
       }
       return token.organisations[0];

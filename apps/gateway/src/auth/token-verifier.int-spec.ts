@@ -31,13 +31,21 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
 
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const verifier = (): TokenVerifier => new TokenVerifier({ issuer, jwksUrl, audience: 'nhs-platform', trustedClients: ['trusted-app'] });
+  const verifier = (): TokenVerifier =>
+    new TokenVerifier({ issuer, jwksUrl, audience: 'nhs-platform', trustedClients: ['trusted-app'] });
 
   function token(
     claims: Record<string, unknown> = {},
     options: { key?: KeyLike; expiresIn?: string | number; issuer?: string; kid?: string } = {},
   ): Promise<string> {
-    return new SignJWT({ typ: 'Bearer', aud: 'nhs-platform', azp: 'platform-cli', realm_access: { roles: ['clinician'] }, nhsd_organisations: ['A83008'], ...claims })
+    return new SignJWT({
+      typ: 'Bearer',
+      aud: 'nhs-platform',
+      azp: 'platform-cli',
+      realm_access: { roles: ['clinician'] },
+      nhsd_organisations: ['A83008'],
+      ...claims,
+    })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: options.kid ?? 'realm-key' })
       .setIssuer(options.issuer ?? issuer)
       .setSubject('user-1')
@@ -57,7 +65,9 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
   }
 
   it('accepts a realm token and reads roles, client and organisations from Keycloak claims', async () => {
-    const verified = await verifier().verify(await token({ preferred_username: 'clinician', resource_access: { pds: { roles: ['reader'] } } }));
+    const verified = await verifier().verify(
+      await token({ preferred_username: 'clinician', resource_access: { pds: { roles: ['reader'] } } }),
+    );
     expect(verified).toMatchObject({
       subject: 'user-1',
       username: 'clinician',
@@ -73,9 +83,34 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
     ['signed with another key', () => token({}, { key: otherKey }), /signature/],
     ['signed with an unknown kid', () => token({}, { key: otherKey, kid: 'other' }), /key/],
     ['an ID token rather than an access token', () => token({ typ: 'ID' }), /bearer/],
-    ['for another audience and an untrusted client', () => token({ aud: 'someone-else', azp: 'other-app' }), /platform/],
-    ['unsigned (alg: none)', async () => new UnsecuredJWT({ typ: 'Bearer' }).setIssuer(issuer).setSubject('x').setIssuedAt().setExpirationTime('5m').encode(), /algorithm|Invalid/],
-    ['HS256 signed with the public key', async () => new SignJWT({ typ: 'Bearer' }).setProtectedHeader({ alg: 'HS256' }).setIssuer(issuer).setSubject('x').setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(JSON.stringify(publicJwk))), /algorithm/],
+    [
+      'for another audience and an untrusted client',
+      () => token({ aud: 'someone-else', azp: 'other-app' }),
+      /platform/,
+    ],
+    [
+      'unsigned (alg: none)',
+      async () =>
+        new UnsecuredJWT({ typ: 'Bearer' })
+          .setIssuer(issuer)
+          .setSubject('x')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .encode(),
+      /algorithm|Invalid/,
+    ],
+    [
+      'HS256 signed with the public key',
+      async () =>
+        new SignJWT({ typ: 'Bearer' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer(issuer)
+          .setSubject('x')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(new TextEncoder().encode(JSON.stringify(publicJwk))),
+      /algorithm/,
+    ],
     ['garbage', async () => 'not.a.jwt', /Invalid/],
   ])('refuses a token that is %s with 401 ACCESS_DENIED', async (_name, make, diagnostics) => {
     const error = await rejection(verifier().verify(await make()));

@@ -82,14 +82,18 @@ export class TokenVerifier {
       claims = result.payload;
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JOSE_GENERIC' && /fetch|ECONNREFUSED/i.test(String(error))) {
-        throw new PlatformError('REC_UNAVAILABLE', 'The identity provider is unavailable', { headers: { 'Retry-After': '5' } });
+      if (code === 'ERR_JWKS_TIMEOUT' || (code === 'ERR_JOSE_GENERIC' && /fetch|ECONNREFUSED/i.test(String(error)))) {
+        throw new PlatformError('REC_UNAVAILABLE', 'The identity provider is unavailable', {
+          headers: { 'Retry-After': '5' },
+        });
       }
       throw invalidToken(describeJoseError(code));
     }
     if (claims.typ !== 'Bearer') throw invalidToken('Invalid Access Token: not a bearer access token');
     const audiences = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
-    const forPlatform = audiences.includes(this.settings.audience) || (claims.azp !== undefined && this.settings.trustedClients.includes(claims.azp));
+    const forPlatform =
+      audiences.includes(this.settings.audience) ||
+      (claims.azp !== undefined && this.settings.trustedClients.includes(claims.azp));
     if (!forPlatform) throw invalidToken('Invalid Access Token: not issued for this platform');
     const clientRoles = Object.values(claims.resource_access ?? {}).flatMap((access) => stringArray(access.roles));
     return {

@@ -9,7 +9,8 @@ const FHIR_PATH = /^\/[^/]+\/FHIR\/R4(\/|$|\?)/;
 /** Translates whatever went wrong into a PlatformError with the right code; never exposes internals. */
 export function toPlatformError(error: unknown, logger: Logger): PlatformError {
   if (error instanceof PlatformError) return error;
-  const status = error instanceof HttpException ? error.getStatus() : (error as { statusCode?: unknown } | null)?.statusCode;
+  const status =
+    error instanceof HttpException ? error.getStatus() : (error as { statusCode?: unknown } | null)?.statusCode;
   const message = error instanceof Error ? error.message : 'error';
   switch (status) {
     case 400:
@@ -21,7 +22,9 @@ export function toPlatformError(error: unknown, logger: Logger): PlatformError {
     case 406:
       return new PlatformError('REC_NOT_ACCEPTABLE', 'Not acceptable');
     case 413:
-      return new PlatformError('REC_PAYLOAD_TOO_LARGE', 'Payload too large', { diagnostics: 'The request body is larger than this API accepts' });
+      return new PlatformError('REC_PAYLOAD_TOO_LARGE', 'Payload too large', {
+        diagnostics: 'The request body is larger than this API accepts',
+      });
     case 415:
       return new PlatformError('REC_UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type', {
         diagnostics: 'Send application/fhir+json or application/json',

@@ -10,6 +10,10 @@ export class GatewayErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendError(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), toPlatformError(exception, this.logger));
+    sendError(
+      http.getRequest<FastifyRequest>(),
+      http.getResponse<FastifyReply>(),
+      toPlatformError(exception, this.logger),
+    );
   }
 }

@@ -29,7 +29,11 @@ export class PatientController {
   @ApiResponse({ status: 401, description: 'ACCESS_DENIED: missing or invalid access token' })
   @ApiResponse({ status: 403, description: 'ACCESS_DENIED: role or organisation not allowed' })
   @ApiResponse({ status: 404, description: 'RESOURCE_NOT_FOUND or INVALIDATED_RESOURCE' })
-  async read(@Param('id') id: string, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<Patient> {
+  async read(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Patient> {
     const { patient, versionId } = await this.pds.getPatient({ nhsNumber: id }, callContextOf(request));
     void reply.header('ETag', `W/"${versionId}"`).type(FHIR_JSON);
     return patient;

@@ -60,7 +60,14 @@ export class PatientRepository {
            ON CONFLICT (nhs_number) DO UPDATE SET version = EXCLUDED.version, resource = EXCLUDED.resource,
              restricted = EXCLUDED.restricted, superseded_by = EXCLUDED.superseded_by,
              invalidated = EXCLUDED.invalidated, updated_at = now()`,
-          [record.nhsNumber, record.version, JSON.stringify(record.resource), record.restricted, record.supersededBy, record.invalidated],
+          [
+            record.nhsNumber,
+            record.version,
+            JSON.stringify(record.resource),
+            record.restricted,
+            record.supersededBy,
+            record.invalidated,
+          ],
         );
       }
       await client.query('COMMIT');

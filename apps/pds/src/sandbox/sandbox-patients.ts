@@ -8,7 +8,13 @@ import janetSmythe from './data/Sensitive_Patient_9000000025.json';
 const restrictedLocatingDetails = {
   address: [{ id: 'aaa111', use: 'home', line: ['1 Hidden Lane'], postalCode: 'LS1 6AE' }],
   telecom: [{ id: 'bbb222', system: 'phone', use: 'home', value: '01632960587' }],
-  generalPractitioner: [{ id: 'ccc333', type: 'Organization', identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'Y12345' } }],
+  generalPractitioner: [
+    {
+      id: 'ccc333',
+      type: 'Organization',
+      identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'Y12345' },
+    },
+  ],
   extension: [
     ...(janetSmythe.extension ?? []),
     {

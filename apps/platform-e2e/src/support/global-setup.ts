@@ -44,14 +44,19 @@ export default async function globalSetup(): Promise<void> {
   });
   const deadline = Date.now() + 90_000;
   while (!existsSync(launcherState)) {
-    if (child.exitCode !== null) throw new Error(`the launcher exited with code ${child.exitCode} before the platform was ready`);
+    if (child.exitCode !== null)
+      throw new Error(`the launcher exited with code ${child.exitCode} before the platform was ready`);
     if (Date.now() > deadline) {
       child.kill('SIGINT');
       throw new Error('the platform was not ready within 90 s');
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const started = JSON.parse(readFileSync(launcherState, 'utf8')) as { pids: Record<string, number>; gateway: string; issuer: string };
+  const started = JSON.parse(readFileSync(launcherState, 'utf8')) as {
+    pids: Record<string, number>;
+    gateway: string;
+    issuer: string;
+  };
   const state: E2eState = {
     gateway: started.gateway,
     issuer: started.issuer,

@@ -24,7 +24,10 @@ export function e2eState(): E2eState {
 
 /** The demo users' password and the confidential clients' secrets of the local identity provider. */
 export const DEMO_PASSWORD = 'demo';
-export const CLIENT_SECRETS: Record<string, string> = { 'gp-system': 'gp-system-secret', 'pharmacy-system': 'pharmacy-system-secret' };
+export const CLIENT_SECRETS: Record<string, string> = {
+  'gp-system': 'gp-system-secret',
+  'pharmacy-system': 'pharmacy-system-secret',
+};
 
 export async function passwordToken(issuer: string, username: string): Promise<string> {
   const response = await fetch(`${issuer}/protocol/openid-connect/token`, {
@@ -41,7 +44,11 @@ export async function clientToken(issuer: string, clientId: string): Promise<str
   const response = await fetch(`${issuer}/protocol/openid-connect/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: CLIENT_SECRETS[clientId] ?? '' }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: CLIENT_SECRETS[clientId] ?? '',
+    }),
   });
   const body = (await response.json()) as { access_token?: string };
   if (!response.ok || !body.access_token) throw new Error(`no token for client ${clientId}: ${response.status}`);

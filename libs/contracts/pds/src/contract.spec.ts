@@ -56,7 +56,9 @@ describe('the PDS contract against the NHS published examples', () => {
 
   it('refuses a reply that is not a Patient', async () => {
     const { rpc } = stubRpc({ patient: { resourceType: 'OperationOutcome' }, versionId: 1 });
-    expect((await failure(new PdsClient(rpc).getPatient({ nhsNumber: '9000000009' }, context))).code).toBe('REC_SERVER_ERROR');
+    expect((await failure(new PdsClient(rpc).getPatient({ nhsNumber: '9000000009' }, context))).code).toBe(
+      'REC_SERVER_ERROR',
+    );
   });
 
   it('refuses to send a request the contract does not describe', async () => {

@@ -31,7 +31,8 @@ export function loadConfig<T extends object>(type: new () => T, env: NodeJS.Proc
     const value = env[key];
     if (value === undefined || value === '') source[key] = defaults[key];
     else if (typeof defaults[key] === 'boolean') source[key] = parseBoolean(value);
-    else if (typeof defaults[key] === 'number') source[key] = /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+    else if (typeof defaults[key] === 'number')
+      source[key] = /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
     else source[key] = value;
   }
   const config = Object.assign(new type(), source);

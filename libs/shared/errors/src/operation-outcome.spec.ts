@@ -15,21 +15,26 @@ function published(file: string): PublishedOutcome {
 }
 
 describe('operationOutcome', () => {
-  it.each(['INVALID_RESOURCE_ID', 'RESOURCE_NOT_FOUND', 'INVALIDATED_RESOURCE', 'PRECONDITION_FAILED', 'RESOURCE_VERSION_MISMATCH', 'MISSING_VALUE', 'INVALID_VALUE'])(
-    'matches the Spine OperationOutcome the NHS publishes for %s',
-    (code) => {
-      const expected = published(`${code}.json`).issue[0];
-      const actual = operationOutcome(code, 'diagnostic text').issue[0];
-      expect(actual?.severity).toBe(expected?.severity);
-      expect(actual?.code).toBe(expected?.code);
-      expect(actual?.details?.coding[0]).toMatchObject({
-        system: SPINE_CODE_SYSTEM,
-        code: expected?.details.coding[0]?.code,
-        display: expected?.details.coding[0]?.display,
-      });
-      expect(actual?.diagnostics).toBe('diagnostic text');
-    },
-  );
+  it.each([
+    'INVALID_RESOURCE_ID',
+    'RESOURCE_NOT_FOUND',
+    'INVALIDATED_RESOURCE',
+    'PRECONDITION_FAILED',
+    'RESOURCE_VERSION_MISMATCH',
+    'MISSING_VALUE',
+    'INVALID_VALUE',
+  ])('matches the Spine OperationOutcome the NHS publishes for %s', (code) => {
+    const expected = published(`${code}.json`).issue[0];
+    const actual = operationOutcome(code, 'diagnostic text').issue[0];
+    expect(actual?.severity).toBe(expected?.severity);
+    expect(actual?.code).toBe(expected?.code);
+    expect(actual?.details?.coding[0]).toMatchObject({
+      system: SPINE_CODE_SYSTEM,
+      code: expected?.details.coding[0]?.code,
+      display: expected?.details.coding[0]?.display,
+    });
+    expect(actual?.diagnostics).toBe('diagnostic text');
+  });
 
   it('falls back to a server error for an unknown code rather than inventing one', () => {
     expect(operationOutcome('NO_SUCH_CODE').issue[0]?.details?.coding[0]?.code).toBe('NO_SUCH_CODE');
@@ -48,6 +53,8 @@ describe('PlatformError', () => {
   });
 
   it('refuses to redefine a code with a different meaning', () => {
-    expect(() => defineErrors({ INVALID_VALUE: { ...errorDefinition('INVALID_VALUE'), status: 422 } })).toThrow(/already defined/);
+    expect(() => defineErrors({ INVALID_VALUE: { ...errorDefinition('INVALID_VALUE'), status: 422 } })).toThrow(
+      /already defined/,
+    );
   });
 });

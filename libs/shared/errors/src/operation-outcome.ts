@@ -17,7 +17,12 @@ export interface OperationOutcome {
 /** Builds the FHIR OperationOutcome the NHS returns for an error code. */
 export function operationOutcome(code: string, diagnostics?: string, severity?: IssueSeverity): OperationOutcome {
   const definition = errorDefinition(code);
-  const coding = { system: definition.system, ...(definition.version ? { version: definition.version } : {}), code, display: definition.display };
+  const coding = {
+    system: definition.system,
+    ...(definition.version ? { version: definition.version } : {}),
+    code,
+    display: definition.display,
+  };
   const issue: OperationOutcomeIssue = {
     severity: severity ?? definition.severity,
     code: definition.issueCode,
@@ -47,6 +52,6 @@ export function problemDetails(error: PlatformError): ProblemDetails {
     title: definition.display,
     status: error.httpStatus,
     code: error.code,
-    ...(error.diagnostics ?? error.message ? { detail: error.diagnostics ?? error.message } : {}),
+    ...((error.diagnostics ?? error.message) ? { detail: error.diagnostics ?? error.message } : {}),
   };
 }

@@ -18,7 +18,11 @@ export class PlatformError extends Error {
   readonly status?: number;
   readonly headers?: Record<string, string>;
 
-  constructor(code: string, message?: string, options: { diagnostics?: string; status?: number; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: string,
+    message?: string,
+    options: { diagnostics?: string; status?: number; headers?: Record<string, string> } = {},
+  ) {
     super(message ?? errorDefinition(code).display);
     this.name = 'PlatformError';
     this.code = code;
@@ -51,5 +55,9 @@ export class PlatformError extends Error {
 export function isWireError(value: unknown): value is WireError {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return typeof candidate['code'] === 'string' && typeof candidate['message'] === 'string' && isKnownErrorCode(candidate['code']);
+  return (
+    typeof candidate['code'] === 'string' &&
+    typeof candidate['message'] === 'string' &&
+    isKnownErrorCode(candidate['code'])
+  );
 }

@@ -27,14 +27,23 @@ describe('createLogger', () => {
     const logger = createLogger({ service: 'pds', destination: out.stream });
     runWithRequestContext({ requestId: 'r-1', correlationId: 'c-1' }, () => logger.info('patient read'));
     expect(out.lines()).toEqual([
-      expect.objectContaining({ service: 'pds', requestId: 'r-1', correlationId: 'c-1', msg: 'patient read', level: 'info' }),
+      expect.objectContaining({
+        service: 'pds',
+        requestId: 'r-1',
+        correlationId: 'c-1',
+        msg: 'patient read',
+        level: 'info',
+      }),
     ]);
   });
 
   it('redacts patient fields by path and NHS-number-shaped text in messages', () => {
     const out = capture();
     const logger = createLogger({ service: 'pds', destination: out.stream });
-    logger.info({ nhsNumber: '9000000009', patient: { name: 'Jane Smith' }, query: { birthDate: '2010-10-22' } }, 'read 900 000 0009 for 9000000009');
+    logger.info(
+      { nhsNumber: '9000000009', patient: { name: 'Jane Smith' }, query: { birthDate: '2010-10-22' } },
+      'read 900 000 0009 for 9000000009',
+    );
     const text = JSON.stringify(out.lines());
     expect(text).not.toContain('9000000009');
     expect(text).not.toContain('900 000 0009');

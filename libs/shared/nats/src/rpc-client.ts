@@ -36,7 +36,12 @@ export class NatsRpcClient {
     private readonly options: RpcClientOptions,
   ) {}
 
-  async request<T>(subject: string, data: unknown, context: CallContext, timeoutMs = this.options.timeoutMs): Promise<T> {
+  async request<T>(
+    subject: string,
+    data: unknown,
+    context: CallContext,
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<T> {
     const packet: RequestPacket = { pattern: subject, data, id: randomUUID() };
     let reply;
     try {

@@ -50,8 +50,12 @@ export class HealthController {
 
   /** 200 when every check passes, else 503 with the state of each check. */
   @Get('health/ready')
-  async ready(@Res({ passthrough: true }) reply: { status(code: number): unknown }): Promise<{ status: string; checks: Record<string, string> }> {
-    const results = await Promise.all(this.checks.map(async (check) => [check.name, await withTimeout(check, 2000)] as const));
+  async ready(
+    @Res({ passthrough: true }) reply: { status(code: number): unknown },
+  ): Promise<{ status: string; checks: Record<string, string> }> {
+    const results = await Promise.all(
+      this.checks.map(async (check) => [check.name, await withTimeout(check, 2000)] as const),
+    );
     const checks = Object.fromEntries(results.map(([name, problem]) => [name, problem ? `down: ${problem}` : 'up']));
     const ready = results.every(([, problem]) => problem === undefined);
     reply.status(ready ? 200 : 503);

@@ -1,2 +1,8 @@
 export { bootstrapService, type ServiceSettings } from './bootstrap';
-export { createMetricsRegistry, HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from './health';
+export {
+  createMetricsRegistry,
+  HealthController,
+  METRICS_REGISTRY,
+  READINESS_CHECKS,
+  type ReadinessCheck,
+} from './health';

@@ -31,7 +31,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -63,7 +65,9 @@ export async function startTestNats(): Promise<TestNats> {
   if (!binary) throw new Error('nats-server is not installed: apt-get install nats-server');
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-nats-'));
-  const child: ChildProcess = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dataDir], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dataDir], {
+    stdio: 'ignore',
+  });
   for (let attempt = 0; attempt < 100 && !(await accepts(port)); attempt += 1) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

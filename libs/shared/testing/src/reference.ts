@@ -8,6 +8,7 @@ import path from 'node:path';
 export function referencePath(...parts: string[]): string {
   const base = process.env['PLATFORM_REFERENCE_DIR'] ?? path.resolve(__dirname, '../../../../../shared/reference');
   const file = path.join(base, ...parts);
-  if (!existsSync(file)) throw new Error(`reference file not found: ${path.join(...parts)} (set PLATFORM_REFERENCE_DIR)`);
+  if (!existsSync(file))
+    throw new Error(`reference file not found: ${path.join(...parts)} (set PLATFORM_REFERENCE_DIR)`);
   return file;
 }
