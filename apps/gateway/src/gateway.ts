@@ -53,8 +53,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       const value = firstHeader(request, name);
       if (value) void reply.header(name, value.slice(0, 200));
     }
-    const requestId = firstHeader(request, 'x-request-id');
-    const correlationId = firstHeader(request, 'x-correlation-id');
+    const requestId = firstHeader(request, 'x-request-id')?.slice(0, 200);
+    const correlationId = firstHeader(request, 'x-correlation-id')?.slice(0, 200);
     runWithRequestContext({ requestId, correlationId }, done);
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
@@ -65,8 +65,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     if (config.ACCESS_LOG) {
       logger.info(
         {
-          requestId: firstHeader(request, 'x-request-id'),
-          correlationId: firstHeader(request, 'x-correlation-id'),
+          requestId: firstHeader(request, 'x-request-id')?.slice(0, 200),
+          correlationId: firstHeader(request, 'x-correlation-id')?.slice(0, 200),
           method: request.method,
           route,
           status: reply.statusCode,

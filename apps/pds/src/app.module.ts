@@ -1,6 +1,8 @@
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
+import { PdsClient } from '@platform/contracts-pds';
+import { NatsRpcClient } from '@platform/shared-nats';
 import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
 import { ReadAuditRepository } from './audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from './database/database.provider';
@@ -14,10 +16,15 @@ export interface PdsResources {
   metrics: Registry;
 }
 
+/** Closes what the service opened, after the last audit entries are committed. */
 class ResourceCloser implements OnApplicationShutdown {
-  constructor(private readonly resources: PdsResources) {}
+  constructor(
+    private readonly resources: PdsResources,
+    private readonly audit: ReadAuditRepository,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    await this.audit.flushed();
     await this.resources.nats.drain().catch(() => undefined);
     await this.resources.database.dataSource.destroy();
   }
@@ -27,15 +34,11 @@ class ResourceCloser implements OnApplicationShutdown {
 export class PdsModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
   static with(resources: PdsResources): DynamicModule {
+    const self = new PdsClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
     const checks: ReadinessCheck[] = [
       { name: 'postgres', check: async () => void (await resources.database.pool.query('SELECT 1')) },
-      {
-        name: 'nats',
-        check: async () => {
-          if (resources.nats.isClosed()) throw new Error('closed');
-          await resources.nats.rtt();
-        },
-      },
+      // A round trip through the service's own subscription, not just a ping of a connection.
+      { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
     ];
     return {
       module: PdsModule,
@@ -44,7 +47,11 @@ export class PdsModule {
         { provide: PDS_DATABASE, useValue: resources.database },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
-        { provide: ResourceCloser, useValue: new ResourceCloser(resources) },
+        {
+          provide: ResourceCloser,
+          useFactory: (audit: ReadAuditRepository) => new ResourceCloser(resources, audit),
+          inject: [ReadAuditRepository],
+        },
         PatientRepository,
         ReadAuditRepository,
         ReadPatientUseCase,

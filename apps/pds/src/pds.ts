@@ -19,8 +19,11 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
   const database = { dataSource, pool: poolOf(dataSource), schema: config.PDS_DB_SCHEMA };
   const nats = await connectNats({ url: config.NATS_URL, name: `pds-${process.pid}` });
   if (config.PDS_SEED === 'sandbox') {
-    await new PatientRepository(database).upsert(sandboxPatients());
-    logger.info({ patients: sandboxPatients().length }, 'seeded the NHS sandbox patients');
+    const inserted = await new PatientRepository(database).insertMissing(sandboxPatients());
+    logger.info(
+      { inserted, sandboxPatients: sandboxPatients().length },
+      'seeded the NHS sandbox patients that were missing',
+    );
   }
   return bootstrapService({
     name: PDS_QUEUE,

@@ -12,7 +12,7 @@ import { ensureNats, ensurePostgres, stopChild, type Stoppable } from './infrast
 
 const root = path.resolve(__dirname, '../../../..');
 const args = new Set(process.argv.slice(2));
-const sandbox = args.has('--sandbox');
+const sandbox = args.has('--sandbox') || /^(true|1)$/i.test(process.env['SANDBOX'] ?? '');
 const env = process.env;
 const host = '127.0.0.1';
 const ports = {
@@ -107,7 +107,9 @@ function banner(): string {
     `  Health/metrics   ${gateway}/health/ready, ${gateway}/metrics`,
     '',
     '  Demo users (password "demo"): clinician, pharmacist, provider-clinician, practice-admin, registry-admin, ops, patient',
-    '  Get a token:     TOKEN=$(npm run -s token -- clinician)',
+    ports.idp === 8081
+      ? '  Get a token:     TOKEN=$(npm run -s token -- clinician)'
+      : `  Get a token:     TOKEN=$(IDP_URL=${issuer} npm run -s token -- clinician)`,
     `  Read a patient:  curl -H "Authorization: Bearer $TOKEN" -H "X-Request-ID: $(cat /proc/sys/kernel/random/uuid)" \\`,
     `                     ${gateway}/personal-demographics/FHIR/R4/Patient/9000000009`,
     '',

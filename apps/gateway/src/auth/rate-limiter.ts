@@ -5,6 +5,8 @@ export interface RateLimit {
   burst: number;
 }
 
+const MAX_BUCKETS = 10_000;
+
 interface Bucket {
   tokens: number;
   updatedAt: number;
@@ -33,10 +35,19 @@ export class RateLimiter {
     return overrides;
   }
 
+  /** A bucket that has refilled completely carries no state worth keeping. */
+  private forgetFullBuckets(now: number): void {
+    for (const [client, bucket] of this.buckets) {
+      const limit = this.overrides.get(client) ?? this.defaults;
+      if (bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.rate >= limit.burst) this.buckets.delete(client);
+    }
+  }
+
   /** Takes one token; answers the seconds to wait when there is none. */
   take(client: string): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
     const limit = this.overrides.get(client) ?? this.defaults;
     const now = this.now();
+    if (this.buckets.size >= MAX_BUCKETS) this.forgetFullBuckets(now);
     const bucket = this.buckets.get(client) ?? { tokens: limit.burst, updatedAt: now };
     bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.rate);
     bucket.updatedAt = now;

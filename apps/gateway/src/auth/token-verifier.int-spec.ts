@@ -119,6 +119,18 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
     expect(error.diagnostics).toMatch(diagnostics);
   });
 
+  it('answers 503 rather than 401 when the realm keys cannot be fetched', async () => {
+    const unreachable = new TokenVerifier({
+      issuer,
+      jwksUrl: 'http://127.0.0.1:9/certs',
+      audience: 'nhs-platform',
+      trustedClients: [],
+    });
+    const error = await rejection(unreachable.verify(await token()));
+    expect(error.code).toBe('REC_UNAVAILABLE');
+    expect(error.httpStatus).toBe(503);
+  });
+
   it('accepts a token for another audience when its azp is a trusted client', async () => {
     const verified = await verifier().verify(await token({ aud: 'account', azp: 'trusted-app' }));
     expect(verified.clientId).toBe('trusted-app');

@@ -82,8 +82,9 @@ export class TokenVerifier {
       claims = result.payload;
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'ERR_JWKS_TIMEOUT' || (code === 'ERR_JOSE_GENERIC' && /fetch|ECONNREFUSED/i.test(String(error)))) {
+      if (keysUnavailable(code)) {
         throw new PlatformError('REC_UNAVAILABLE', 'The identity provider is unavailable', {
+          diagnostics: 'The signing keys could not be fetched; try again shortly',
           headers: { 'Retry-After': '5' },
         });
       }
@@ -105,6 +106,15 @@ export class TokenVerifier {
       expiresAt: claims.exp ?? 0,
     };
   }
+}
+
+/**
+ * The realm's keys could not be had (refused, timed out, not 200, not a JWKS): the caller's token may be
+ * fine, so this is 503, not 401. Token errors all carry jose's ERR_JWT/ERR_JWS/ERR_JOSE_ALG codes.
+ */
+function keysUnavailable(code: string | undefined): boolean {
+  if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JOSE_GENERIC' || code === 'ERR_JWKS_INVALID') return true;
+  return code === undefined || !code.startsWith('ERR_J');
 }
 
 function describeJoseError(code: string | undefined): string {

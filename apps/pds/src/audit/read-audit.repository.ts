@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 
@@ -30,7 +30,7 @@ const MAX_BATCH = 500;
  * single-row commits into a few multi-row ones; at rest each entry is written at once.
  */
 @Injectable()
-export class ReadAuditRepository implements OnApplicationShutdown {
+export class ReadAuditRepository {
   private readonly pool: Pool;
   private readonly table: string;
   private queue: Waiting[] = [];
@@ -75,8 +75,9 @@ export class ReadAuditRepository implements OnApplicationShutdown {
     }));
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.draining;
+  /** Resolves when every entry recorded so far has been written (or has failed). */
+  async flushed(): Promise<void> {
+    while (this.draining) await this.draining;
   }
 
   private async drain(): Promise<void> {

@@ -47,19 +47,21 @@ export class PatientRepository {
     return row ? toRecord(row) : undefined;
   }
 
-  /** Inserts or replaces whole records (seeding); superseded links must point at records in the same call or already stored. */
-  async upsert(records: PatientRecord[]): Promise<void> {
+  /**
+   * Inserts records that are not there yet (seeding): a record already stored, perhaps updated since, is left
+   * alone. Superseded links must point at records in the same call or already stored.
+   */
+  async insertMissing(records: PatientRecord[]): Promise<number> {
+    let inserted = 0;
     const ordered = [...records].sort((a, b) => Number(a.supersededBy !== null) - Number(b.supersededBy !== null));
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
       for (const record of ordered) {
-        await client.query(
+        const result = await client.query(
           `INSERT INTO ${this.table} (nhs_number, version, resource, restricted, superseded_by, invalidated)
            VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (nhs_number) DO UPDATE SET version = EXCLUDED.version, resource = EXCLUDED.resource,
-             restricted = EXCLUDED.restricted, superseded_by = EXCLUDED.superseded_by,
-             invalidated = EXCLUDED.invalidated, updated_at = now()`,
+           ON CONFLICT (nhs_number) DO NOTHING`,
           [
             record.nhsNumber,
             record.version,
@@ -69,8 +71,10 @@ export class PatientRepository {
             record.invalidated,
           ],
         );
+        inserted += result.rowCount ?? 0;
       }
       await client.query('COMMIT');
+      return inserted;
     } catch (error) {
       await client.query('ROLLBACK');
       throw error;

@@ -33,6 +33,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
       )`);
     await queryRunner.query(`CREATE INDEX read_audit_patient_idx ON ${schema}.read_audit (nhs_number, at)`);
     await queryRunner.query(`CREATE INDEX read_audit_actor_idx ON ${schema}.read_audit (actor_id, at)`);
+    await queryRunner.query(`CREATE INDEX read_audit_request_idx ON ${schema}.read_audit (request_id)`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
