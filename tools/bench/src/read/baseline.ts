@@ -1,0 +1,60 @@
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import type { Cleanup } from '../support/cleanup';
+import { stopChild } from '../support/children';
+import type { BaselineReady } from './baseline-server';
+
+export interface BaselineSettings {
+  databaseUrl: string;
+  schema: string;
+  poolSize: number;
+  /** Extra node options for the child (the profiler preload). */
+  execArgv?: string[];
+  env?: Record<string, string>;
+}
+
+export interface RunningBaseline {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 20_000;
+
+/** Forks the baseline server (its own process and event loop, like the gateway) and waits for its port. */
+export async function startBaseline(settings: BaselineSettings, cleanup: Cleanup): Promise<RunningBaseline> {
+  const child = fork(path.join(__dirname, 'baseline-server.js'), [], {
+    env: {
+      ...process.env,
+      ...settings.env,
+      BASELINE_DATABASE_URL: settings.databaseUrl,
+      BASELINE_DB_SCHEMA: settings.schema,
+      BASELINE_POOL_SIZE: String(settings.poolSize),
+    },
+    execArgv: settings.execArgv ?? [],
+    // Its own process group: a Ctrl-C reaches it once, through the benchmark's cleanup.
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= stopChild(child, 5000));
+  cleanup.add({ describe: 'stop the baseline server', run: stop, force: () => child.kill('SIGKILL') });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('the baseline server did not start within 20 s')),
+      START_TIMEOUT_MS,
+    );
+    child.once('message', (message: BaselineReady) => {
+      clearTimeout(timer);
+      if (message.type === 'ready' && message.port > 0) resolve(message.port);
+      else reject(new Error('the baseline server sent an unexpected message'));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the baseline server exited while starting (${signal ?? `exit code ${code}`})`));
+    });
+  });
+  if (child.pid === undefined) throw new Error('the baseline server has no process id');
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+}

@@ -1,0 +1,192 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Cleanup } from './cleanup';
+import { exited, isAlive, portInUse, runToCompletion, signal, waitGone, whenExited } from './children';
+import type { Progress } from './progress';
+
+export interface PlatformSettings {
+  /** Repository root (the built platform is under dist/). */
+  root: string;
+  /** Folder for the state file and the launcher's log. */
+  workDir: string;
+  ports: { gateway: number; idp: number; pds: number };
+  databaseUrl: string;
+  natsUrl: string;
+  /** PDS_DB_SCHEMA of the pds service. */
+  schema: string;
+  poolSize: number;
+  logLevel: string;
+  /** IDP_ACCESS_TOKEN_TTL: access tokens must outlive the whole benchmark. */
+  tokenTtlSeconds: number;
+  /** More environment for every platform process (rate limits, profiler preload...). */
+  env?: Record<string, string>;
+  /** Copy the platform's output to the console as well as to the log file. */
+  verbose: boolean;
+}
+
+export interface RunningPlatform {
+  gatewayUrl: string;
+  issuer: string;
+  /** Process ids of the services the launcher started, by name (gateway, pds, identity-provider). */
+  pids: Record<string, number>;
+  /** An access token for that demo user, from the platform's identity provider. */
+  token(role: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+interface LauncherState {
+  pids: Record<string, number>;
+  gateway: string;
+  issuer: string;
+}
+
+const START_TIMEOUT_MS = 120_000;
+const LAUNCHER_STOP_GRACE_MS = 30_000;
+const TAIL_LINES = 40;
+
+/**
+ * Starts the whole platform through its own launcher (`dist/tools/launcher/src/main.js`), as `npm start`
+ * would, and waits for the launcher's state file, which it writes once every service is ready. The
+ * launcher runs in its own process group so a Ctrl-C reaches it once, from this benchmark.
+ */
+export async function startPlatform(
+  settings: PlatformSettings,
+  progress: Progress,
+  cleanup: Cleanup,
+): Promise<RunningPlatform> {
+  for (const [name, port] of Object.entries(settings.ports)) {
+    if (await portInUse(port))
+      throw new Error(`port ${port} (${name}) is already in use: is another benchmark running?`);
+  }
+  mkdirSync(settings.workDir, { recursive: true });
+  const stateFile = path.join(settings.workDir, 'launcher-state.json');
+  const logFile = path.join(settings.workDir, 'platform.log');
+  rmSync(stateFile, { force: true });
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GATEWAY_PORT: String(settings.ports.gateway),
+    IDP_PORT: String(settings.ports.idp),
+    PDS_HTTP_PORT: String(settings.ports.pds),
+    DATABASE_URL: settings.databaseUrl,
+    NATS_URL: settings.natsUrl,
+    PDS_DB_SCHEMA: settings.schema,
+    PDS_DB_POOL_SIZE: String(settings.poolSize),
+    PDS_SEED: 'sandbox',
+    LOG_LEVEL: settings.logLevel,
+    LOG_DIR: path.join(settings.workDir, 'logs'),
+    LAUNCHER_STATE_FILE: stateFile,
+    IDP_ACCESS_TOKEN_TTL: String(settings.tokenTtlSeconds),
+    // Never the open sandbox mode, whatever the caller's environment says: the figures include authentication.
+    SANDBOX: 'false',
+    ...settings.env,
+  };
+  const launcher = spawn(process.execPath, [path.join(settings.root, 'dist/tools/launcher/src/main.js')], {
+    cwd: settings.root,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const launcherPid = launcher.pid;
+  if (launcherPid === undefined) throw new Error('could not start the launcher');
+  const log = createWriteStream(logFile, { flags: 'w' });
+  const tail: string[] = [];
+  for (const stream of [launcher.stdout, launcher.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      log.write(`${line}\n`);
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      if (settings.verbose) progress.say(`platform | ${line}`);
+    });
+  }
+  let servicePids: number[] = [];
+  const describeTail = (): string =>
+    `\n--- last lines of the platform's output (all in ${path.relative(settings.root, logFile)}) ---\n${tail.join('\n')}`;
+
+  let stopping: Promise<void> | undefined;
+  const stopOnce = async (): Promise<void> => {
+    if (!exited(launcher)) {
+      const timer = setTimeout(() => signal(-launcherPid, 'SIGKILL'), LAUNCHER_STOP_GRACE_MS);
+      signal(launcherPid, 'SIGTERM');
+      await whenExited(launcher);
+      clearTimeout(timer);
+    }
+    const left = await waitGone(servicePids, 5000);
+    for (const pid of left) signal(pid, 'SIGKILL');
+    const stubborn = await waitGone(left, 5000);
+    log.end();
+    if (left.length > 0) progress.say(`killed ${left.length} platform process(es) the launcher left behind`);
+    if (stubborn.length > 0) throw new Error(`platform processes still running: ${stubborn.join(', ')}`);
+  };
+  const stop = (): Promise<void> => (stopping ??= stopOnce());
+  cleanup.add({
+    describe: 'stop the platform',
+    run: stop,
+    force: () => {
+      signal(-launcherPid, 'SIGKILL');
+      for (const pid of servicePids) signal(pid, 'SIGKILL');
+    },
+  });
+
+  const started = Date.now();
+  const countdown = progress.phase(
+    'starting the platform (launcher: identity provider, pds, gateway)',
+    START_TIMEOUT_MS / 1000,
+  );
+  let state: LauncherState | undefined;
+  try {
+    while (!state) {
+      if (exited(launcher)) throw new Error(`the launcher exited before the platform was ready${describeTail()}`);
+      if (Date.now() - started > START_TIMEOUT_MS)
+        throw new Error(`the platform was not ready within ${START_TIMEOUT_MS / 1000} s${describeTail()}`);
+      if (existsSync(stateFile)) {
+        try {
+          state = JSON.parse(readFileSync(stateFile, 'utf8')) as LauncherState;
+        } catch {
+          // being written
+        }
+      }
+      if (!state) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    countdown.end();
+  }
+  servicePids = Object.values(state.pids).filter((pid) => Number.isInteger(pid) && isAlive(pid));
+  progress.say(`platform ready in ${((Date.now() - started) / 1000).toFixed(1)} s (gateway ${state.gateway})`);
+
+  return {
+    gatewayUrl: state.gateway,
+    issuer: state.issuer,
+    pids: state.pids,
+    stop,
+    token: async (role: string): Promise<string> => {
+      let child: ChildProcess | undefined;
+      const unregister = cleanup.add({
+        describe: 'stop the token command',
+        run: () => {
+          child?.kill('SIGKILL');
+          return Promise.resolve();
+        },
+      });
+      try {
+        const output = await runToCompletion(
+          process.execPath,
+          [path.join(settings.root, 'dist/apps/identity-provider/src/token.cli.js'), role],
+          {
+            cwd: settings.root,
+            env: { ...process.env, IDP_URL: state.issuer },
+            timeoutMs: 30_000,
+            onStart: (started) => (child = started),
+          },
+        );
+        const token = output.trim();
+        if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw new Error('the token command did not print a JWT');
+        return token;
+      } finally {
+        unregister();
+      }
+    },
+  };
+}
