@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Patient, PdsApi } from '@platform/contracts-pds';
+import type { PdsApi } from '@platform/contracts-pds';
 import { FhirRoute } from '../auth/route-policy';
 import { FHIR_JSON } from '../http/error-response';
 import { callContextOf } from '../http/call-context';
@@ -33,9 +33,9 @@ export class PatientController {
     @Param('id') id: string,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Patient> {
-    const { patient, versionId } = await this.pds.getPatient({ nhsNumber: id }, callContextOf(request));
+  ): Promise<string> {
+    const { json, versionId } = await this.pds.getPatientDocument({ nhsNumber: id }, callContextOf(request));
     void reply.header('ETag', `W/"${versionId}"`).type(FHIR_JSON);
-    return patient;
+    return json;
   }
 }

@@ -33,12 +33,14 @@ const MAX_BATCH = 500;
 export class ReadAuditRepository {
   private readonly pool: Pool;
   private readonly table: string;
+  private readonly insertStatement: string;
   private queue: Waiting[] = [];
   private draining: Promise<void> | undefined;
 
   constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
     this.pool = database.pool;
     this.table = `"${database.schema}".read_audit`;
+    this.insertStatement = `pds_read_audit_insert_${database.schema}`;
   }
 
   record(entry: ReadAuditEntry): Promise<void> {
@@ -99,15 +101,16 @@ export class ReadAuditRepository {
   private async insert(entries: ReadAuditEntry[]): Promise<void> {
     const column = <K extends keyof ReadAuditEntry>(key: K): (ReadAuditEntry[K] | null)[] =>
       entries.map((entry) => entry[key] ?? null);
-    await this.pool.query(
-      `INSERT INTO ${this.table}
+    await this.pool.query({
+      name: this.insertStatement,
+      text: `INSERT INTO ${this.table}
          (at, nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id)
        SELECT at, nhs_number, action, actor_id, actor_username, client_id, organisation,
               string_to_array(roles, ','), request_id, correlation_id
        FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                    $8::text[], $9::text[], $10::text[])
          AS t(at, nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id)`,
-      [
+      values: [
         column('at'),
         column('nhsNumber'),
         column('action'),
@@ -119,6 +122,6 @@ export class ReadAuditRepository {
         column('requestId'),
         column('correlationId'),
       ],
-    );
+    });
   }
 }

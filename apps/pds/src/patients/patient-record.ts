@@ -1,10 +1,23 @@
 import type { Patient } from '@platform/contracts-pds';
 
-/** A patient as the store holds it: the full resource and the flags that govern what may be shown. */
+/** A patient to be written: the resource and the flags that govern what may be shown. */
 export interface PatientRecord {
   nhsNumber: string;
   version: number;
   resource: Patient;
+  restricted: boolean;
+  supersededBy: string | null;
+  invalidated: boolean;
+}
+
+/**
+ * A patient as read back. The stored resource is kept normalised by every write (its id, meta.versionId and
+ * meta.security always match the columns), so an unrestricted record's text is what the caller gets.
+ */
+export interface StoredPatient {
+  nhsNumber: string;
+  version: number;
+  resourceJson: string;
   restricted: boolean;
   supersededBy: string | null;
   invalidated: boolean;
@@ -33,8 +46,8 @@ function withoutHeader(resource: Patient): Record<string, unknown> {
   return rest;
 }
 
-/** The patient as a caller may see it: restricted records lose every locating field. */
-export function visiblePatient(record: PatientRecord): Patient {
+/** The resource as it must be stored: id, version and confidentiality taken from the record's columns. */
+export function normalisedResource(record: PatientRecord): Patient {
   const meta = {
     ...record.resource.meta,
     versionId: String(record.version),
@@ -44,13 +57,23 @@ export function visiblePatient(record: PatientRecord): Patient {
         : { system: CONFIDENTIALITY, code: 'U', display: 'unrestricted' },
     ],
   };
-  const patient: Patient = { resourceType: 'Patient', id: record.nhsNumber, meta, ...withoutHeader(record.resource) };
-  if (!record.restricted) return patient;
-  for (const field of RESTRICTED_FIELDS) delete patient[field];
-  if (Array.isArray(patient['extension'])) {
-    const kept = (patient['extension'] as unknown[]).filter((extension) => !isRestrictedExtension(extension));
-    if (kept.length > 0) patient['extension'] = kept;
-    else delete patient['extension'];
+  return { resourceType: 'Patient', id: record.nhsNumber, meta, ...withoutHeader(record.resource) };
+}
+
+/** A restricted patient without every locating field. */
+export function redacted(patient: Patient): Patient {
+  const copy: Patient = { ...patient };
+  for (const field of RESTRICTED_FIELDS) delete copy[field];
+  if (Array.isArray(copy['extension'])) {
+    const kept = (copy['extension'] as unknown[]).filter((extension) => !isRestrictedExtension(extension));
+    if (kept.length > 0) copy['extension'] = kept;
+    else delete copy['extension'];
   }
-  return patient;
+  return copy;
+}
+
+/** The patient as a caller may see it, as FHIR JSON text. */
+export function visiblePatientJson(stored: StoredPatient): string {
+  if (!stored.restricted) return stored.resourceJson;
+  return JSON.stringify(redacted(JSON.parse(stored.resourceJson) as Patient));
 }

@@ -1,23 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import type { Patient } from '@platform/contracts-pds';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
-import type { PatientRecord } from './patient-record';
+import { normalisedResource, type PatientRecord, type StoredPatient } from './patient-record';
 
 interface PatientRow {
   nhs_number: string;
   version: number;
-  resource: Patient;
+  resource_json: string;
   restricted: boolean;
   superseded_by: string | null;
   invalidated: boolean;
 }
 
-function toRecord(row: PatientRow): PatientRecord {
+function toStored(row: PatientRow): StoredPatient {
   return {
     nhsNumber: row.nhs_number,
     version: row.version,
-    resource: row.resource,
+    resourceJson: row.resource_json,
     restricted: row.restricted,
     supersededBy: row.superseded_by,
     invalidated: row.invalidated,
@@ -37,14 +36,15 @@ export class PatientRepository {
     this.getStatement = `pds_patient_get_${database.schema}`;
   }
 
-  async findByNhsNumber(nhsNumber: string): Promise<PatientRecord | undefined> {
+  /** The resource comes back as text: the read path passes it on without parsing it. */
+  async findByNhsNumber(nhsNumber: string): Promise<StoredPatient | undefined> {
     const result = await this.pool.query<PatientRow>({
       name: this.getStatement,
-      text: `SELECT nhs_number, version, resource, restricted, superseded_by, invalidated FROM ${this.table} WHERE nhs_number = $1`,
+      text: `SELECT nhs_number, version, resource::text AS resource_json, restricted, superseded_by, invalidated FROM ${this.table} WHERE nhs_number = $1`,
       values: [nhsNumber],
     });
     const row = result.rows[0];
-    return row ? toRecord(row) : undefined;
+    return row ? toStored(row) : undefined;
   }
 
   /**
@@ -65,7 +65,7 @@ export class PatientRepository {
           [
             record.nhsNumber,
             record.version,
-            JSON.stringify(record.resource),
+            JSON.stringify(normalisedResource(record)),
             record.restricted,
             record.supersededBy,
             record.invalidated,

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { GetPatientReply } from '@platform/contracts-pds';
+import type { PatientDocument } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { ReadAuditRepository } from '../audit/read-audit.repository';
 import { PatientRepository } from './patient.repository';
-import { visiblePatient, type PatientRecord } from './patient-record';
+import { visiblePatientJson, type StoredPatient } from './patient-record';
 
 const MAX_SUPERSEDED_HOPS = 5;
 
@@ -20,7 +20,7 @@ export class ReadPatientUseCase {
     private readonly audit: ReadAuditRepository,
   ) {}
 
-  async execute(nhsNumber: string, context: CallContext): Promise<GetPatientReply> {
+  async execute(nhsNumber: string, context: CallContext): Promise<PatientDocument> {
     if (!isValidNhsNumber(nhsNumber)) {
       throw new PlatformError('INVALID_RESOURCE_ID', 'Resource Id is invalid', {
         diagnostics: 'The NHS number is not 10 digits with a valid check digit',
@@ -44,11 +44,11 @@ export class ReadPatientUseCase {
     ]);
     if (!record) throw new PlatformError('RESOURCE_NOT_FOUND');
     if (record.invalidated) throw new PlatformError('INVALIDATED_RESOURCE');
-    return { patient: visiblePatient(record), versionId: record.version };
+    return { json: visiblePatientJson(record), versionId: record.version };
   }
 
   /** Follows superseded NHS numbers to the surviving record. */
-  private async resolve(nhsNumber: string): Promise<PatientRecord | undefined> {
+  private async resolve(nhsNumber: string): Promise<StoredPatient | undefined> {
     let record = await this.patients.findByNhsNumber(nhsNumber);
     for (let hop = 0; record?.supersededBy && hop < MAX_SUPERSEDED_HOPS; hop += 1) {
       record = await this.patients.findByNhsNumber(record.supersededBy);

@@ -2,12 +2,21 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
-import { GetPatientRequest, type GetPatientReply, type HealthReply } from './payloads';
+import {
+  GetPatientRequest,
+  type GetPatientReply,
+  type GetPatientWireReply,
+  type HealthReply,
+  type Patient,
+  type PatientDocument,
+} from './payloads';
 import { PDS_SUBJECTS } from './subjects';
 
 /** What other projects may ask of PDS. */
 export interface PdsApi {
   getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply>;
+  /** The same read, as FHIR JSON text: for callers that only pass the record on. */
+  getPatientDocument(request: GetPatientRequest, context: CallContext): Promise<PatientDocument>;
   health(context: CallContext, timeoutMs?: number): Promise<HealthReply>;
 }
 
@@ -21,20 +30,33 @@ async function validated<T extends object>(type: new () => T, payload: T): Promi
   return instance;
 }
 
-function checkPatientReply(reply: GetPatientReply): GetPatientReply {
-  if (reply?.patient?.resourceType !== 'Patient' || !Number.isInteger(reply.versionId)) {
-    throw new PlatformError('REC_SERVER_ERROR', 'PDS answered with something that is not a Patient');
+function notAPatient(): PlatformError {
+  return new PlatformError('REC_SERVER_ERROR', 'PDS answered with something that is not a Patient');
+}
+
+/** A cheap check of the text (the full parse is what passing it on avoids): a JSON object with a version. */
+function checkDocument(reply: GetPatientWireReply): PatientDocument {
+  const json = reply?.patientJson;
+  if (typeof json !== 'string' || !json.startsWith('{') || !json.endsWith('}') || !Number.isInteger(reply.versionId)) {
+    throw notAPatient();
   }
-  return reply;
+  return { json, versionId: reply.versionId };
 }
 
 /** The typed PDS client: validates what it sends and what it receives, over NATS with the call context. */
 export class PdsClient implements PdsApi {
   constructor(private readonly rpc: NatsRpcClient) {}
 
-  async getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply> {
+  async getPatientDocument(request: GetPatientRequest, context: CallContext): Promise<PatientDocument> {
     const payload = await validated(GetPatientRequest, request);
-    return checkPatientReply(await this.rpc.request<GetPatientReply>(PDS_SUBJECTS.patientGet, payload, context));
+    return checkDocument(await this.rpc.request<GetPatientWireReply>(PDS_SUBJECTS.patientGet, payload, context));
+  }
+
+  async getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply> {
+    const { json, versionId } = await this.getPatientDocument(request, context);
+    const patient = JSON.parse(json) as Patient;
+    if (patient?.resourceType !== 'Patient') throw notAPatient();
+    return { patient, versionId };
   }
 
   async health(context: CallContext, timeoutMs?: number): Promise<HealthReply> {

@@ -6,7 +6,7 @@ import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import { referencePath } from '@platform/shared-testing';
 import { PdsClient } from './client';
 import { FakePdsClient } from './fake-client';
-import type { GetPatientReply, Patient } from './payloads';
+import type { GetPatientWireReply, Patient } from './payloads';
 import { PDS_SUBJECTS } from './subjects';
 
 const responses = referencePath('pds-ers', 'pds', 'responses');
@@ -48,10 +48,19 @@ describe('the PDS contract against the NHS published examples', () => {
 
   it.each(publishedPatients)('accepts %s as a GetPatientReply', async (_file, patient) => {
     expect(isValidNhsNumber(patient.id)).toBe(true);
-    const reply: GetPatientReply = { patient, versionId: Number(patient.meta.versionId) };
+    const versionId = Number(patient.meta.versionId);
+    const reply: GetPatientWireReply = { patientJson: JSON.stringify(patient), versionId };
     const { rpc, sent } = stubRpc(reply);
-    await expect(new PdsClient(rpc).getPatient({ nhsNumber: patient.id }, context)).resolves.toEqual(reply);
-    expect(sent).toEqual([{ subject: PDS_SUBJECTS.patientGet, data: { nhsNumber: patient.id } }]);
+    await expect(new PdsClient(rpc).getPatient({ nhsNumber: patient.id }, context)).resolves.toEqual({
+      patient,
+      versionId,
+    });
+    await expect(new PdsClient(rpc).getPatientDocument({ nhsNumber: patient.id }, context)).resolves.toEqual({
+      json: reply.patientJson,
+      versionId,
+    });
+    const expected = { subject: PDS_SUBJECTS.patientGet, data: { nhsNumber: patient.id } };
+    expect(sent).toEqual([expected, expected]);
   });
 
   it('refuses a reply that is not a Patient', async () => {

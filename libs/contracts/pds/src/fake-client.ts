@@ -2,7 +2,7 @@ import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import type { PdsApi } from './client';
-import type { GetPatientReply, GetPatientRequest, HealthReply, Patient } from './payloads';
+import type { GetPatientReply, GetPatientRequest, HealthReply, Patient, PatientDocument } from './payloads';
 
 /** An in-memory PDS for consumers' unit tests: same answers and error codes as the real client. */
 export class FakePdsClient implements PdsApi {
@@ -20,6 +20,11 @@ export class FakePdsClient implements PdsApi {
     const patient = this.patients.get(request.nhsNumber);
     if (!patient) return Promise.reject(new PlatformError('RESOURCE_NOT_FOUND'));
     return Promise.resolve({ patient, versionId: Number(patient.meta.versionId) });
+  }
+
+  async getPatientDocument(request: GetPatientRequest, context: CallContext): Promise<PatientDocument> {
+    const { patient, versionId } = await this.getPatient(request, context);
+    return { json: JSON.stringify(patient), versionId };
   }
 
   health(): Promise<HealthReply> {

@@ -16,6 +16,22 @@ export class GetPatientRequest {
   nhsNumber!: string;
 }
 
+/**
+ * What pds.patient.get.v1 answers on the wire: the Patient as FHIR JSON text, so that the gateway can send
+ * it on without parsing and serialising it again, and its version for the ETag.
+ */
+export interface GetPatientWireReply {
+  patientJson: string;
+  versionId: number;
+}
+
+/** The Patient as FHIR JSON text, for callers that pass it on (the gateway). */
+export interface PatientDocument {
+  json: string;
+  versionId: number;
+}
+
+/** The Patient as an object, for callers that read it. */
 export interface GetPatientReply {
   patient: Patient;
   /** meta.versionId as a number, for the ETag. */

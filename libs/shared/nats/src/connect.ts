@@ -14,5 +14,7 @@ export async function connectNats(settings: NatsSettings): Promise<NatsConnectio
     reconnectTimeWait: 500,
     timeout: 5000,
     pingInterval: 10_000,
+    // Errors still carry their code; only the per-request async stack capture is skipped (CPU per request).
+    noAsyncTraces: true,
   });
 }

@@ -1,14 +1,4 @@
-import {
-  BadRequestException,
-  Catch,
-  Injectable,
-  ValidationPipe,
-  type ArgumentsHost,
-  type CallHandler,
-  type ExceptionFilter,
-  type ExecutionContext,
-  type NestInterceptor,
-} from '@nestjs/common';
+import { BadRequestException, Catch, ValidationPipe, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { NatsContext } from '@nestjs/microservices';
 import type { MsgHdrs } from 'nats';
 import { Observable, throwError } from 'rxjs';
@@ -45,18 +35,16 @@ export class RpcErrorFilter implements ExceptionFilter {
   }
 }
 
-/** Puts the request and correlation IDs of each NATS message into the logging context of its handler. */
-@Injectable()
-export class NatsRequestContextInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'rpc') return next.handle();
-    const natsContext = context.switchToRpc().getContext<unknown>();
-    if (!(natsContext instanceof NatsContext)) return next.handle();
-    const { requestId, correlationId } = callContextOf(natsContext);
-    return new Observable((subscriber) =>
-      runWithRequestContext({ requestId, correlationId }, () => next.handle().subscribe(subscriber)),
-    );
-  }
+/**
+ * Runs a handler's work with the call context of its NATS message, and with the message's request and
+ * correlation IDs in the logging context. (A function rather than a global interceptor: Nest's
+ * interceptor chain costs more per message than the handler's own work on the hot read path.)
+ */
+export function withCallContext<T>(natsContext: NatsContext, work: (context: CallContext) => T): T {
+  const context = callContextOf(natsContext);
+  return runWithRequestContext({ requestId: context.requestId, correlationId: context.correlationId }, () =>
+    work(context),
+  );
 }
 
 /** Payload validation for NATS handlers: whitelisted, transformed, failures reported as INVALID_VALUE. */

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PinoNestLogger, type Logger } from '@platform/shared-logging';
-import { NatsRequestContextInterceptor, RpcErrorFilter, rpcValidationPipe } from '@platform/shared-nats';
+import { RpcErrorFilter, rpcValidationPipe } from '@platform/shared-nats';
 
 export interface ServiceSettings {
   /** Project name; also the NATS queue group, so replicas share the work. */
@@ -38,12 +38,13 @@ export async function bootstrapService(settings: ServiceSettings): Promise<INest
         gracePeriod: 2000,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
+        // No stack capture for every request's internal promises: a measurable share of CPU per message.
+        noAsyncTraces: true,
       },
     },
     { inheritAppConfig: false, deferInitialization: true },
   );
   microservice.useGlobalFilters(new RpcErrorFilter(logger));
-  microservice.useGlobalInterceptors(new NatsRequestContextInterceptor());
   microservice.useGlobalPipes(rpcValidationPipe());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.startAllMicroservices();
