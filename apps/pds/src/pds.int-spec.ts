@@ -57,10 +57,10 @@ describe('PDS over NATS against PostgreSQL', () => {
   let pds: PdsClient;
   let db: Client;
 
-  const auditRows = async (
-    nhsNumber: string,
-  ): Promise<{ request_id: string; organisation: string; actor_id: string; roles: string[] }[]> =>
-    (await db.query(`SELECT * FROM "${schema}".read_audit WHERE nhs_number = $1 ORDER BY id`, [nhsNumber])).rows;
+  type AuditRow = { request_id: string; organisation: string; actor_id: string; roles: string[] };
+  const auditRows = async (nhsNumber: string): Promise<AuditRow[]> =>
+    (await db.query<AuditRow>(`SELECT * FROM "${schema}".read_audit WHERE nhs_number = $1 ORDER BY id`, [nhsNumber]))
+      .rows;
 
   beforeAll(async () => {
     nats = await startTestNats();

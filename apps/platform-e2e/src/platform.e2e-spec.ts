@@ -314,7 +314,7 @@ describe('the platform through the gateway', () => {
 
   describe('when PDS is down', () => {
     it('answers 503 with an OperationOutcome within the gateway timeout instead of hanging', async () => {
-      process.kill(state.pids['pds']!, 'SIGTERM');
+      process.kill(Number(state.pids['pds']), 'SIGTERM');
       let response: Awaited<ReturnType<typeof call>> | undefined;
       let elapsed = 0;
       const deadline = Date.now() + 15_000;

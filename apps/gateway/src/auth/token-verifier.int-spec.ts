@@ -90,13 +90,15 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
     ],
     [
       'unsigned (alg: none)',
-      async () =>
-        new UnsecuredJWT({ typ: 'Bearer' })
-          .setIssuer(issuer)
-          .setSubject('x')
-          .setIssuedAt()
-          .setExpirationTime('5m')
-          .encode(),
+      () =>
+        Promise.resolve(
+          new UnsecuredJWT({ typ: 'Bearer' })
+            .setIssuer(issuer)
+            .setSubject('x')
+            .setIssuedAt()
+            .setExpirationTime('5m')
+            .encode(),
+        ),
       /algorithm|Invalid/,
     ],
     [
@@ -111,7 +113,7 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
           .sign(new TextEncoder().encode(JSON.stringify(publicJwk))),
       /algorithm/,
     ],
-    ['garbage', async () => 'not.a.jwt', /Invalid/],
+    ['garbage', () => Promise.resolve('not.a.jwt'), /Invalid/],
   ])('refuses a token that is %s with 401 ACCESS_DENIED', async (_name, make, diagnostics) => {
     const error = await rejection(verifier().verify(await make()));
     expect(error.code).toBe('ACCESS_DENIED');
