@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { referencePath } from '@platform/shared-testing';
 import { defineErrors, errorDefinition, SPINE_CODE_SYSTEM } from './codes';
 import { operationOutcome } from './operation-outcome';
 import { isWireError, PlatformError, type WireError } from './platform-error';
 
-const reference = path.resolve(__dirname, '../../../../../shared/reference/pds-ers/pds/errors');
+const reference = referencePath('pds-ers', 'pds', 'errors');
 
 interface PublishedOutcome {
   issue: { severity: string; code: string; details: { coding: { code: string; display: string; system: string }[] } }[];

@@ -3,13 +3,13 @@
 // that rejects one of them, or accepts the one published as an invalid checksum, is wrong.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { referencePath } from '@platform/shared-testing';
 import { isValidNhsNumber } from './nhs-number';
 import { isWellFormedOdsCode } from './ods-code';
 import { PRESCRIPTION_CHECK_ALPHABET, isValidShortFormPrescriptionId } from './prescription-id';
 import { isWellFormedUbrn } from './ubrn';
 
-const referenceDir =
-  process.env['PLATFORM_REFERENCE_DIR'] ?? path.resolve(__dirname, '../../../../../shared/reference');
+const referenceDir = referencePath();
 /** The one published example whose short-form ID deliberately carries a wrong check character. */
 const INVALID_CHECKSUM_EXAMPLE = 'eps-gp2gp/eps/errors/1-Process-Request-Send-400_INVALID_CHECKSUM.json';
 /**
