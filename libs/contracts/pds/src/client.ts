@@ -54,7 +54,12 @@ export class PdsClient implements PdsApi {
 
   async getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply> {
     const { json, versionId } = await this.getPatientDocument(request, context);
-    const patient = JSON.parse(json) as Patient;
+    let patient: Patient;
+    try {
+      patient = JSON.parse(json) as Patient;
+    } catch {
+      throw notAPatient();
+    }
     if (patient?.resourceType !== 'Patient') throw notAPatient();
     return { patient, versionId };
   }
