@@ -12,7 +12,7 @@ import { ensureNats, ensurePostgres, stopChild, type Stoppable } from './infrast
 
 const root = path.resolve(__dirname, '../../../..');
 const args = new Set(process.argv.slice(2));
-const sandbox = args.has('--sandbox') || /^(true|1)$/i.test(process.env['SANDBOX'] ?? '');
+const sandbox = args.has('--sandbox') || /^(true|1|yes)$/i.test(process.env['SANDBOX'] ?? '');
 const env = process.env;
 const host = '127.0.0.1';
 const ports = {

@@ -64,10 +64,17 @@ describe('the PDS contract against the NHS published examples', () => {
   });
 
   it('refuses a reply that is not a Patient', async () => {
-    const { rpc } = stubRpc({ patient: { resourceType: 'OperationOutcome' }, versionId: 1 });
-    expect((await failure(new PdsClient(rpc).getPatient({ nhsNumber: '9000000009' }, context))).code).toBe(
-      'REC_SERVER_ERROR',
-    );
+    for (const reply of [
+      { patientJson: JSON.stringify({ resourceType: 'OperationOutcome' }), versionId: 1 },
+      { patientJson: 'not json', versionId: 1 },
+      { patientJson: '{not json}', versionId: 1 },
+      { patient: { resourceType: 'Patient' }, versionId: 1 },
+      { patientJson: '{}', versionId: 'x' },
+    ]) {
+      const { rpc } = stubRpc(reply);
+      const error = await failure(new PdsClient(rpc).getPatient({ nhsNumber: '9000000009' }, context));
+      expect(error.code).toBe('REC_SERVER_ERROR');
+    }
   });
 
   it('refuses to send a request the contract does not describe', async () => {
