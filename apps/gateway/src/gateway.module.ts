@@ -37,6 +37,7 @@ export class GatewayModule {
     ];
     const settings: GatewaySettings = {
       sandbox: config.SANDBOX,
+      publicUrl: config.GATEWAY_PUBLIC_URL,
       rateLimit: { rate: config.RATE_LIMIT_PER_CLIENT, burst: config.RATE_LIMIT_BURST },
       rateLimitOverrides: RateLimiter.parseOverrides(config.RATE_LIMIT_OVERRIDES),
     };

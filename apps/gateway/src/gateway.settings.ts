@@ -4,6 +4,7 @@ export const GATEWAY_SETTINGS = Symbol('GATEWAY_SETTINGS');
 
 export interface GatewaySettings {
   sandbox: boolean;
+  publicUrl?: string;
   rateLimit: RateLimit;
   rateLimitOverrides: Map<string, RateLimit>;
 }

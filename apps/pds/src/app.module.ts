@@ -8,6 +8,8 @@ import { ReadAuditRepository } from './audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from './database/database.provider';
 import { PatientHandler } from './patients/patient.handler';
 import { PatientRepository } from './patients/patient.repository';
+import { ListRelatedPersonsUseCase } from './patients/list-related-persons.usecase';
+import { PatientAccess } from './patients/patient-access';
 import { ReadPatientUseCase } from './patients/read-patient.usecase';
 
 export interface PdsResources {
@@ -54,7 +56,9 @@ export class PdsModule {
         },
         PatientRepository,
         ReadAuditRepository,
+        PatientAccess,
         ReadPatientUseCase,
+        ListRelatedPersonsUseCase,
       ],
     };
   }

@@ -147,6 +147,39 @@ describe('PDS over NATS against PostgreSQL', () => {
     expect(rows[rows.length - 1]).toMatchObject({ organisation: 'A83008', actor_id: 'user-1', roles: ['clinician'] });
   });
 
+  describe('related people', () => {
+    const publishedBundle = (): { entry: { resource: unknown }[] } =>
+      JSON.parse(readFileSync(referencePath('pds-ers', 'pds', 'responses', 'RelatedPersonBundle.json'), 'utf8')) as {
+        entry: { resource: unknown }[];
+      };
+
+    it('lists them as the NHS publishes them, and audits the read', async () => {
+      const reply = await pds.listRelatedPersons({ nhsNumber: '9000000009' }, context('r-related'));
+      expect(reply.nhsNumber).toBe('9000000009');
+      expect(reply.relatedPersons).toEqual(publishedBundle().entry.map((entry) => entry.resource));
+      const rows = await db.query(`SELECT action FROM "${schema}".read_audit WHERE request_id = 'r-related'`);
+      expect(rows.rows).toEqual([{ action: 'patient.related-person.list' }]);
+    });
+
+    it('shows none for a restricted patient, though some are stored', async () => {
+      const stored = await db.query(
+        `SELECT count(*)::int AS n FROM "${schema}".related_person WHERE nhs_number = '9000000025'`,
+      );
+      expect(stored.rows[0].n).toBe(1);
+      const reply = await pds.listRelatedPersons({ nhsNumber: '9000000025' }, context('r-related-restricted'));
+      expect(reply.relatedPersons).toEqual([]);
+    });
+
+    it('refuses bad and unknown numbers with the same codes as a read', async () => {
+      expect((await failure(pds.listRelatedPersons({ nhsNumber: '9000000000' }, context('r-rp-bad')))).code).toBe(
+        'INVALID_RESOURCE_ID',
+      );
+      expect((await failure(pds.listRelatedPersons({ nhsNumber: '9111231130' }, context('r-rp-unknown')))).code).toBe(
+        'RESOURCE_NOT_FOUND',
+      );
+    });
+  });
+
   it('rejects a payload that breaks the contract with INVALID_VALUE', async () => {
     const rpc = new NatsRpcClient(connection, { timeoutMs: 5000 });
     const error = await failure(
@@ -165,6 +198,6 @@ describe('PDS over NATS against PostgreSQL', () => {
     const second = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
     await second.close();
     const migrations = await db.query(`SELECT name FROM "${schema}".migrations`);
-    expect(migrations.rows).toEqual([{ name: 'InitialSchema1764000000000' }]);
+    expect(migrations.rows).toEqual([{ name: 'InitialSchema1764000000000' }, { name: 'RelatedPerson1764100000000' }]);
   });
 });

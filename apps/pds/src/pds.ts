@@ -7,7 +7,7 @@ import { PdsModule } from './app.module';
 import type { PdsConfig } from './config/pds.config';
 import { openDatabase, poolOf } from './database/database';
 import { PatientRepository } from './patients/patient.repository';
-import { sandboxPatients } from './sandbox/sandbox-patients';
+import { sandboxPatients, sandboxRelatedPersons } from './sandbox/sandbox-patients';
 
 /** Opens the database (migrated), connects to NATS, seeds if asked, and starts serving. */
 export async function startPds(config: PdsConfig, logger: Logger): Promise<INestApplication> {
@@ -19,11 +19,13 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
   const database = { dataSource, pool: poolOf(dataSource), schema: config.PDS_DB_SCHEMA };
   const nats = await connectNats({ url: config.NATS_URL, name: `pds-${process.pid}` });
   if (config.PDS_SEED === 'sandbox') {
-    const inserted = await new PatientRepository(database).insertMissing(sandboxPatients());
-    logger.info(
-      { inserted, sandboxPatients: sandboxPatients().length },
-      'seeded the NHS sandbox patients that were missing',
-    );
+    const repository = new PatientRepository(database);
+    const inserted = await repository.insertMissing(sandboxPatients());
+    let relatedInserted = 0;
+    for (const { nhsNumber, people } of sandboxRelatedPersons()) {
+      relatedInserted += await repository.insertMissingRelatedPersons(nhsNumber, people);
+    }
+    logger.info({ inserted, relatedInserted }, 'seeded the NHS sandbox patients and related people that were missing');
   }
   return bootstrapService({
     name: PDS_QUEUE,

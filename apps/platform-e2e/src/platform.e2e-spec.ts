@@ -117,6 +117,29 @@ describe('the platform through the gateway', () => {
     });
   });
 
+  describe('related people', () => {
+    it('are a searchset Bundle of RelatedPerson with the NHS fullUrl layout', async () => {
+      const response = await call(`${PATIENT_PATH}/9000000009/RelatedPerson`, { token: clinician });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+      const bundle = response.body as {
+        type: string;
+        total: number;
+        entry: { fullUrl: string; resource: { resourceType: string; id: string } }[];
+      };
+      expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+      expect(bundle.entry[0]?.resource).toMatchObject({ resourceType: 'RelatedPerson', id: '507B7621' });
+      expect(bundle.entry[0]?.fullUrl).toBe(`${state.gateway}${PATIENT_PATH}/9000000009/RelatedPerson/507B7621`);
+    });
+
+    it('are never shown for a restricted patient', async () => {
+      const response = await call(`${PATIENT_PATH}/9000000025/RelatedPerson`, { token: clinician });
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ resourceType: 'Bundle', total: 0 });
+      expect(response.text).not.toMatch(/Hidden|LS1 6AE/);
+    });
+  });
+
   describe('who may call', () => {
     it('refuses a request without a token with 401', async () => {
       const response = await call(`${PATIENT_PATH}/9000000009`);

@@ -13,6 +13,11 @@ export class GatewayConfig {
   @Matches(/^nats:\/\/\S+$/, { message: 'NATS_URL must look like nats://host:port' })
   NATS_URL = 'nats://127.0.0.1:4222';
 
+  /** The URL clients reach the gateway at, for FHIR fullUrl values; defaults to the scheme and host of each request. */
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'GATEWAY_PUBLIC_URL must be an http(s) URL' })
+  GATEWAY_PUBLIC_URL?: string = undefined;
+
   /** Keycloak realm URL; tokens must carry exactly this `iss`. */
   @Matches(/^https?:\/\/\S+$/, { message: 'OIDC_ISSUER must be an http(s) URL' })
   OIDC_ISSUER = 'http://127.0.0.1:8081/realms/nhs';

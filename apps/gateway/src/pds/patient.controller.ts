@@ -3,6 +3,8 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PdsApi } from '@platform/contracts-pds';
 import { FhirRoute } from '../auth/route-policy';
+import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
+import { publicBaseUrl, searchset, type SearchsetBundle } from '../http/fhir-bundle';
 import { FHIR_JSON } from '../http/error-response';
 import { callContextOf } from '../http/call-context';
 
@@ -18,7 +20,10 @@ const READ_ROLES = ['clinician', 'practice-admin', 'pharmacist', 'provider-clini
 @ApiHeader({ name: 'NHSD-End-User-Organisation-ODS', required: false, description: 'The ODS code the user acts for' })
 @Controller('personal-demographics/FHIR/R4')
 export class PatientController {
-  constructor(@Inject(PDS_CLIENT) private readonly pds: PdsApi) {}
+  constructor(
+    @Inject(PDS_CLIENT) private readonly pds: PdsApi,
+    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+  ) {}
 
   @Get('Patient/:id')
   @FhirRoute(READ_ROLES)
@@ -37,5 +42,25 @@ export class PatientController {
     const { json, versionId } = await this.pds.getPatientDocument({ nhsNumber: id }, callContextOf(request));
     void reply.header('ETag', `W/"${versionId}"`).type(FHIR_JSON);
     return json;
+  }
+
+  @Get('Patient/:id/RelatedPerson')
+  @FhirRoute(READ_ROLES)
+  @ApiOperation({ summary: "A patient's related people", description: `Roles: ${READ_ROLES.join(', ')}` })
+  @ApiParam({ name: 'id', description: 'NHS number (10 digits, modulus 11 check digit)', example: '9000000009' })
+  @ApiResponse({ status: 200, description: 'A searchset Bundle of RelatedPerson (empty for a restricted patient)' })
+  @ApiResponse({ status: 400, description: 'INVALID_RESOURCE_ID' })
+  @ApiResponse({ status: 404, description: 'RESOURCE_NOT_FOUND or INVALIDATED_RESOURCE' })
+  async relatedPersons(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SearchsetBundle> {
+    const { nhsNumber, relatedPersons } = await this.pds.listRelatedPersons({ nhsNumber: id }, callContextOf(request));
+    const base = `${publicBaseUrl(request, this.settings.publicUrl)}/personal-demographics/FHIR/R4/Patient/${nhsNumber}`;
+    void reply.type(FHIR_JSON);
+    return searchset(
+      relatedPersons.map((person) => ({ fullUrl: `${base}/RelatedPerson/${person.id}`, resource: person })),
+    );
   }
 }

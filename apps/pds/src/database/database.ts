@@ -2,6 +2,7 @@ import { Client, type Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
+import { RelatedPerson1764100000000 } from './migrations/1764100000000-related-person';
 
 export interface DatabaseSettings {
   url: string;
@@ -9,7 +10,7 @@ export interface DatabaseSettings {
   poolSize: number;
 }
 
-export const MIGRATIONS = [InitialSchema1764000000000];
+export const MIGRATIONS = [InitialSchema1764000000000, RelatedPerson1764100000000];
 
 /** The service's schema must exist before TypeORM can keep its migrations table inside it. */
 async function ensureSchema(settings: DatabaseSettings): Promise<void> {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { RelatedPerson } from '@platform/contracts-pds';
 import type { Pool } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { normalisedResource, type PatientRecord, type StoredPatient } from './patient-record';
@@ -29,11 +30,15 @@ export class PatientRepository {
   private readonly pool: Pool;
   private readonly table: string;
   private readonly getStatement: string;
+  private readonly relatedTable: string;
+  private readonly relatedStatement: string;
 
   constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
     this.pool = database.pool;
     this.table = `"${database.schema}".patient`;
     this.getStatement = `pds_patient_get_${database.schema}`;
+    this.relatedTable = `"${database.schema}".related_person`;
+    this.relatedStatement = `pds_related_person_list_${database.schema}`;
   }
 
   /** The resource comes back as text: the read path passes it on without parsing it. */
@@ -45,6 +50,29 @@ export class PatientRepository {
     });
     const row = result.rows[0];
     return row ? toStored(row) : undefined;
+  }
+
+  async relatedPersons(nhsNumber: string): Promise<RelatedPerson[]> {
+    const result = await this.pool.query<{ resource: RelatedPerson }>({
+      name: this.relatedStatement,
+      text: `SELECT resource FROM ${this.relatedTable} WHERE nhs_number = $1 ORDER BY position, id`,
+      values: [nhsNumber],
+    });
+    return result.rows.map((row) => row.resource);
+  }
+
+  /** Seeding: adds the related people a patient does not have yet, keeping the given order. */
+  async insertMissingRelatedPersons(nhsNumber: string, people: RelatedPerson[]): Promise<number> {
+    let inserted = 0;
+    for (const [position, person] of people.entries()) {
+      const result = await this.pool.query(
+        `INSERT INTO ${this.relatedTable} (nhs_number, id, position, resource) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (nhs_number, id) DO NOTHING`,
+        [nhsNumber, person.id, position, JSON.stringify(person)],
+      );
+      inserted += result.rowCount ?? 0;
+    }
+    return inserted;
   }
 
   /**

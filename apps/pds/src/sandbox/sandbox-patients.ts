@@ -1,7 +1,8 @@
-import type { Patient } from '@platform/contracts-pds';
+import type { Patient, RelatedPerson } from '@platform/contracts-pds';
 import type { PatientRecord } from '../patients/patient-record';
 import janeSmith from './data/Patient_9000000009.json';
 import minimal from './data/Minimal_Patient_9000000033.json';
+import relatedPersonBundle from './data/RelatedPersonBundle.json';
 import janetSmythe from './data/Sensitive_Patient_9000000025.json';
 
 /** Locating details the published restricted record has already had removed; the store keeps them. */
@@ -42,5 +43,26 @@ export function sandboxPatients(): PatientRecord[] {
     record(janeSmith, false),
     record({ ...janetSmythe, ...restrictedLocatingDetails }, true),
     record(minimal, false),
+  ];
+}
+
+/** A (synthetic) guardian of the restricted patient: stored, and never shown. */
+const restrictedGuardian: RelatedPerson = {
+  resourceType: 'RelatedPerson',
+  id: 'R1',
+  patient: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000025' } },
+  active: true,
+  name: [{ use: 'usual', given: ['Hidden'], family: 'Guardian' }],
+  address: [{ use: 'home', line: ['1 Hidden Lane'], postalCode: 'LS1 6AE' }],
+};
+
+/** The sandbox patients' related people, in PDS's order. */
+export function sandboxRelatedPersons(): { nhsNumber: string; people: RelatedPerson[] }[] {
+  return [
+    {
+      nhsNumber: '9000000009',
+      people: relatedPersonBundle.entry.map((entry) => entry.resource as unknown as RelatedPerson),
+    },
+    { nhsNumber: '9000000025', people: [restrictedGuardian] },
   ];
 }

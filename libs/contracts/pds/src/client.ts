@@ -4,7 +4,9 @@ import { PlatformError } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import {
   GetPatientRequest,
+  ListRelatedPersonsRequest,
   type GetPatientReply,
+  type ListRelatedPersonsReply,
   type GetPatientWireReply,
   type HealthReply,
   type Patient,
@@ -17,6 +19,7 @@ export interface PdsApi {
   getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply>;
   /** The same read, as FHIR JSON text: for callers that only pass the record on. */
   getPatientDocument(request: GetPatientRequest, context: CallContext): Promise<PatientDocument>;
+  listRelatedPersons(request: ListRelatedPersonsRequest, context: CallContext): Promise<ListRelatedPersonsReply>;
   health(context: CallContext, timeoutMs?: number): Promise<HealthReply>;
 }
 
@@ -62,6 +65,18 @@ export class PdsClient implements PdsApi {
     }
     if (patient?.resourceType !== 'Patient') throw notAPatient();
     return { patient, versionId };
+  }
+
+  async listRelatedPersons(request: ListRelatedPersonsRequest, context: CallContext): Promise<ListRelatedPersonsReply> {
+    const payload = await validated(ListRelatedPersonsRequest, request);
+    const reply = await this.rpc.request<ListRelatedPersonsReply>(PDS_SUBJECTS.relatedPersonList, payload, context);
+    const valid =
+      typeof reply?.nhsNumber === 'string' &&
+      Array.isArray(reply.relatedPersons) &&
+      reply.relatedPersons.every((person) => person?.resourceType === 'RelatedPerson' && typeof person.id === 'string');
+    if (!valid)
+      throw new PlatformError('REC_SERVER_ERROR', 'PDS answered with something that is not a list of RelatedPerson');
+    return reply;
   }
 
   async health(context: CallContext, timeoutMs?: number): Promise<HealthReply> {

@@ -6,7 +6,7 @@ import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import { referencePath } from '@platform/shared-testing';
 import { PdsClient } from './client';
 import { FakePdsClient } from './fake-client';
-import type { GetPatientWireReply, Patient } from './payloads';
+import type { GetPatientWireReply, Patient, RelatedPerson } from './payloads';
 import { PDS_SUBJECTS } from './subjects';
 
 const responses = referencePath('pds-ers', 'pds', 'responses');
@@ -61,6 +61,22 @@ describe('the PDS contract against the NHS published examples', () => {
     });
     const expected = { subject: PDS_SUBJECTS.patientGet, data: { nhsNumber: patient.id } };
     expect(sent).toEqual([expected, expected]);
+  });
+
+  it('accepts the published RelatedPerson bundle entries as a ListRelatedPersonsReply', async () => {
+    const bundle = JSON.parse(
+      readFileSync(referencePath('pds-ers', 'pds', 'responses', 'RelatedPersonBundle.json'), 'utf8'),
+    ) as {
+      entry: { resource: RelatedPerson }[];
+    };
+    const reply = { nhsNumber: '9000000009', relatedPersons: bundle.entry.map((entry) => entry.resource) };
+    const { rpc, sent } = stubRpc(reply);
+    await expect(new PdsClient(rpc).listRelatedPersons({ nhsNumber: '9000000009' }, context)).resolves.toEqual(reply);
+    expect(sent).toEqual([{ subject: PDS_SUBJECTS.relatedPersonList, data: { nhsNumber: '9000000009' } }]);
+    const { rpc: bad } = stubRpc({ nhsNumber: '9000000009', relatedPersons: [{ resourceType: 'Patient', id: 'x' }] });
+    expect((await failure(new PdsClient(bad).listRelatedPersons({ nhsNumber: '9000000009' }, context))).code).toBe(
+      'REC_SERVER_ERROR',
+    );
   });
 
   it('refuses a reply that is not a Patient', async () => {

@@ -3,7 +3,10 @@ export { PDS_ERRORS, type PdsErrorCode } from './errors';
 export { FakePdsClient } from './fake-client';
 export {
   GetPatientRequest,
+  ListRelatedPersonsRequest,
   type GetPatientReply,
+  type ListRelatedPersonsReply,
+  type RelatedPerson,
   type GetPatientWireReply,
   type HealthReply,
   type Patient,

@@ -38,6 +38,28 @@ export interface GetPatientReply {
   versionId: number;
 }
 
+/** A FHIR R4 RelatedPerson as PDS returns it; fields beyond these pass through untouched. */
+export interface RelatedPerson {
+  resourceType: 'RelatedPerson';
+  id: string;
+  patient?: { identifier?: { system?: string; value?: string } };
+  [field: string]: unknown;
+}
+
+export class ListRelatedPersonsRequest {
+  /** The NHS number as the caller sent it; the service validates it (INVALID_RESOURCE_ID). */
+  @IsString()
+  @MaxLength(64)
+  nhsNumber!: string;
+}
+
+export interface ListRelatedPersonsReply {
+  /** The NHS number whose related people these are (the surviving one when the number asked for was superseded). */
+  nhsNumber: string;
+  /** In PDS's order; empty for a restricted patient. */
+  relatedPersons: RelatedPerson[];
+}
+
 export interface HealthReply {
   status: 'ok';
   service: 'pds';

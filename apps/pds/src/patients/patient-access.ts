@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { PlatformError } from '@platform/shared-errors';
+import { isValidNhsNumber } from '@platform/shared-identifiers';
+import type { CallContext } from '@platform/shared-nats';
+import { ReadAuditRepository } from '../audit/read-audit.repository';
+import { PatientRepository } from './patient.repository';
+import type { StoredPatient } from './patient-record';
+
+const MAX_SUPERSEDED_HOPS = 5;
+
+/**
+ * The way into one patient's record for every read: a bad check digit is refused before any lookup, every
+ * lookup is audited (the read waits until its audit entry is committed), superseded numbers lead to the
+ * surviving record, and unknown or invalidated records are refused with the Spine codes.
+ */
+@Injectable()
+export class PatientAccess {
+  constructor(
+    private readonly patients: PatientRepository,
+    private readonly audit: ReadAuditRepository,
+  ) {}
+
+  async open(nhsNumber: string, action: string, context: CallContext): Promise<StoredPatient> {
+    if (!isValidNhsNumber(nhsNumber)) {
+      throw new PlatformError('INVALID_RESOURCE_ID', 'Resource Id is invalid', {
+        diagnostics: 'The NHS number is not 10 digits with a valid check digit',
+      });
+    }
+    const caller = context.caller;
+    const [record] = await Promise.all([
+      this.resolve(nhsNumber),
+      this.audit.record({
+        at: new Date(),
+        nhsNumber,
+        action,
+        actorId: caller?.id ?? 'anonymous',
+        actorUsername: caller?.username,
+        clientId: caller?.clientId,
+        organisation: caller?.organisation,
+        roles: caller?.roles ?? [],
+        requestId: context.requestId,
+        correlationId: context.correlationId,
+      }),
+    ]);
+    if (!record) throw new PlatformError('RESOURCE_NOT_FOUND');
+    if (record.invalidated) throw new PlatformError('INVALIDATED_RESOURCE');
+    return record;
+  }
+
+  /** Follows superseded NHS numbers to the surviving record. */
+  private async resolve(nhsNumber: string): Promise<StoredPatient | undefined> {
+    let record = await this.patients.findByNhsNumber(nhsNumber);
+    for (let hop = 0; record?.supersededBy && hop < MAX_SUPERSEDED_HOPS; hop += 1) {
+      record = await this.patients.findByNhsNumber(record.supersededBy);
+    }
+    return record;
+  }
+}
