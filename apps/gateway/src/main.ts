@@ -1,20 +1,11 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@platform/shared-config';
+import { loadConfigOrExit } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { GatewayConfig } from './config/gateway.config';
 import { createGateway } from './gateway';
 
 async function main(): Promise<void> {
-  let config: GatewayConfig;
-  try {
-    config = loadConfig(GatewayConfig);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`gateway: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(GatewayConfig, 'gateway');
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   try {
     const app = await createGateway(config, logger);

@@ -4,6 +4,7 @@
  * ids, roles and organisations but no credentials. Every person here is a synthetic member of staff.
  */
 
+import { PLATFORM_ROLES, type PlatformRole } from '@platform/shared-auth';
 export const REALM_NAME = 'nhs';
 
 /** The audience of every access token: the platform API behind the gateway (Keycloak audience mapper). */
@@ -15,17 +16,9 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 300;
 /** Password of every demo user unless IDP_DEMO_PASSWORD says otherwise. */
 export const DEFAULT_DEMO_PASSWORD = 'demo';
 
-export const REALM_ROLES = [
-  'clinician',
-  'pharmacist',
-  'provider-clinician',
-  'practice-admin',
-  'registry-admin',
-  'ops',
-  'patient',
-] as const;
+export const REALM_ROLES = PLATFORM_ROLES;
 
-export type RealmRole = (typeof REALM_ROLES)[number];
+export type RealmRole = PlatformRole;
 
 export const REALM_ROLE_DESCRIPTIONS: Readonly<Record<RealmRole, string>> = {
   clinician: 'GP, prescriber or referrer working for a GP practice',

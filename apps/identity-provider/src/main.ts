@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@platform/shared-config';
+import { loadConfigOrExit } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { IdentityProviderConfig } from './config';
 import { DEMO_CLIENTS, DEMO_USERS } from './demo-realm';
@@ -8,16 +8,7 @@ import { startIdentityProvider, type RunningIdentityProvider } from './identity-
 const logger = createLogger({ service: 'identity-provider' });
 
 async function main(): Promise<void> {
-  let config: IdentityProviderConfig;
-  try {
-    config = loadConfig(IdentityProviderConfig);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      logger.fatal({ problems: error.problems }, `identity provider not started: ${error.problems.join('; ')}`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(IdentityProviderConfig, 'identity-provider');
 
   let provider: RunningIdentityProvider;
   try {

@@ -5,7 +5,6 @@ import { connect, type NatsConnection } from 'nats';
 import { Client } from 'pg';
 import { PdsClient, type Patient } from '@platform/contracts-pds';
 import { loadConfig } from '@platform/shared-config';
-import { PlatformError } from '@platform/shared-errors';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import {
@@ -15,6 +14,7 @@ import {
   testDatabaseUrl,
   uniqueName,
   type TestNats,
+  rejectionOf,
 } from '@platform/shared-testing';
 import { PdsConfig } from './config/pds.config';
 import { startPds } from './pds';
@@ -38,16 +38,6 @@ function context(requestId: string): CallContext {
       organisation: 'A83008',
     },
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<PlatformError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PlatformError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('PDS over NATS against PostgreSQL', () => {
@@ -107,13 +97,15 @@ describe('PDS over NATS against PostgreSQL', () => {
 
   it('refuses a bad check digit with INVALID_RESOURCE_ID before any lookup', async () => {
     for (const bad of ['9000000000', '900000000', 'abcdefghij', '90000000099']) {
-      expect((await failure(pds.getPatient({ nhsNumber: bad }, context('r-bad')))).code).toBe('INVALID_RESOURCE_ID');
+      expect((await rejectionOf(pds.getPatient({ nhsNumber: bad }, context('r-bad')))).code).toBe(
+        'INVALID_RESOURCE_ID',
+      );
     }
     expect(await auditRows('9000000000')).toHaveLength(0);
   });
 
   it('answers RESOURCE_NOT_FOUND for a valid number nobody holds, and audits the attempt', async () => {
-    expect((await failure(pds.getPatient({ nhsNumber: '9111231130' }, context('r-unknown')))).code).toBe(
+    expect((await rejectionOf(pds.getPatient({ nhsNumber: '9111231130' }, context('r-unknown')))).code).toBe(
       'RESOURCE_NOT_FOUND',
     );
     expect(await auditRows('9111231130')).toEqual([expect.objectContaining({ request_id: 'r-unknown' })]);
@@ -131,7 +123,7 @@ describe('PDS over NATS against PostgreSQL', () => {
     );
     const survivor = await pds.getPatient({ nhsNumber: '9000000017' }, context('r-superseded'));
     expect(survivor.patient.id).toBe('9000000009');
-    expect((await failure(pds.getPatient({ nhsNumber: '9000000041' }, context('r-invalidated')))).code).toBe(
+    expect((await rejectionOf(pds.getPatient({ nhsNumber: '9000000041' }, context('r-invalidated')))).code).toBe(
       'INVALIDATED_RESOURCE',
     );
   });
@@ -171,18 +163,18 @@ describe('PDS over NATS against PostgreSQL', () => {
     });
 
     it('refuses bad and unknown numbers with the same codes as a read', async () => {
-      expect((await failure(pds.listRelatedPersons({ nhsNumber: '9000000000' }, context('r-rp-bad')))).code).toBe(
+      expect((await rejectionOf(pds.listRelatedPersons({ nhsNumber: '9000000000' }, context('r-rp-bad')))).code).toBe(
         'INVALID_RESOURCE_ID',
       );
-      expect((await failure(pds.listRelatedPersons({ nhsNumber: '9111231130' }, context('r-rp-unknown')))).code).toBe(
-        'RESOURCE_NOT_FOUND',
-      );
+      expect(
+        (await rejectionOf(pds.listRelatedPersons({ nhsNumber: '9111231130' }, context('r-rp-unknown')))).code,
+      ).toBe('RESOURCE_NOT_FOUND');
     });
   });
 
   it('rejects a payload that breaks the contract with INVALID_VALUE', async () => {
     const rpc = new NatsRpcClient(connection, { timeoutMs: 5000 });
-    const error = await failure(
+    const error = await rejectionOf(
       rpc.request('pds.patient.get.v1', { nhsNumber: '9000000009', extra: 'x' }, context('r-extra')),
     );
     expect(error.code).toBe('INVALID_VALUE');

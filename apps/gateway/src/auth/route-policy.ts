@@ -1,16 +1,8 @@
 import { SetMetadata } from '@nestjs/common';
 
-/** The realm roles of the platform (BRIEF section 3). */
-export const ROLES = [
-  'clinician',
-  'pharmacist',
-  'provider-clinician',
-  'practice-admin',
-  'registry-admin',
-  'ops',
-  'patient',
-] as const;
-export type Role = (typeof ROLES)[number];
+import type { PlatformRole } from '@platform/shared-auth';
+
+export type Role = PlatformRole;
 
 export interface RoutePolicy {
   /** FHIR routes: X-Request-ID is mandatory and errors are OperationOutcomes; open in sandbox mode. */

@@ -1,7 +1,7 @@
+import { rejectionOf } from '@platform/shared-testing';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type KeyLike } from 'jose';
-import { PlatformError } from '@platform/shared-errors';
 import { TokenVerifier } from './token-verifier';
 
 const issuer = 'http://127.0.0.1/realms/nhs';
@@ -52,16 +52,6 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
       .setIssuedAt()
       .setExpirationTime(options.expiresIn ?? '5m')
       .sign(options.key ?? privateKey);
-  }
-
-  async function rejection(promise: Promise<unknown>): Promise<PlatformError> {
-    try {
-      await promise;
-    } catch (error) {
-      if (error instanceof PlatformError) return error;
-      throw error;
-    }
-    throw new Error('expected the token to be refused');
   }
 
   it('accepts a realm token and reads roles, client and organisations from Keycloak claims', async () => {
@@ -115,7 +105,7 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
     ],
     ['garbage', () => Promise.resolve('not.a.jwt'), /Invalid/],
   ])('refuses a token that is %s with 401 ACCESS_DENIED', async (_name, make, diagnostics) => {
-    const error = await rejection(verifier().verify(await make()));
+    const error = await rejectionOf(verifier().verify(await make()));
     expect(error.code).toBe('ACCESS_DENIED');
     expect(error.httpStatus).toBe(401);
     expect(error.diagnostics).toMatch(diagnostics);
@@ -128,7 +118,7 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
       audience: 'nhs-platform',
       trustedClients: [],
     });
-    const error = await rejection(unreachable.verify(await token()));
+    const error = await rejectionOf(unreachable.verify(await token()));
     expect(error.code).toBe('REC_UNAVAILABLE');
     expect(error.httpStatus).toBe(503);
   });

@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
-import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
-import { referencePath } from '@platform/shared-testing';
+import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { PdsClient } from './client';
 import { FakePdsClient } from './fake-client';
 import type { GetPatientWireReply, Patient, RelatedPerson } from './payloads';
@@ -25,16 +24,6 @@ function stubRpc(reply: unknown): { rpc: NatsRpcClient; sent: { subject: string;
     },
   } as unknown as NatsRpcClient;
   return { rpc, sent };
-}
-
-async function failure(promise: Promise<unknown>): Promise<PlatformError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PlatformError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('the PDS contract against the NHS published examples', () => {
@@ -74,7 +63,7 @@ describe('the PDS contract against the NHS published examples', () => {
     await expect(new PdsClient(rpc).listRelatedPersons({ nhsNumber: '9000000009' }, context)).resolves.toEqual(reply);
     expect(sent).toEqual([{ subject: PDS_SUBJECTS.relatedPersonList, data: { nhsNumber: '9000000009' } }]);
     const { rpc: bad } = stubRpc({ nhsNumber: '9000000009', relatedPersons: [{ resourceType: 'Patient', id: 'x' }] });
-    expect((await failure(new PdsClient(bad).listRelatedPersons({ nhsNumber: '9000000009' }, context))).code).toBe(
+    expect((await rejectionOf(new PdsClient(bad).listRelatedPersons({ nhsNumber: '9000000009' }, context))).code).toBe(
       'REC_SERVER_ERROR',
     );
   });
@@ -88,7 +77,7 @@ describe('the PDS contract against the NHS published examples', () => {
       { patientJson: '{}', versionId: 'x' },
     ]) {
       const { rpc } = stubRpc(reply);
-      const error = await failure(new PdsClient(rpc).getPatient({ nhsNumber: '9000000009' }, context));
+      const error = await rejectionOf(new PdsClient(rpc).getPatient({ nhsNumber: '9000000009' }, context));
       expect(error.code).toBe('REC_SERVER_ERROR');
     }
   });
@@ -96,7 +85,7 @@ describe('the PDS contract against the NHS published examples', () => {
   it('refuses to send a request the contract does not describe', async () => {
     const { rpc, sent } = stubRpc({});
     const request = { nhsNumber: '9000000009', extra: true } as unknown as { nhsNumber: string };
-    expect((await failure(new PdsClient(rpc).getPatient(request, context))).code).toBe('INVALID_VALUE');
+    expect((await rejectionOf(new PdsClient(rpc).getPatient(request, context))).code).toBe('INVALID_VALUE');
     expect(sent).toHaveLength(0);
   });
 
@@ -104,7 +93,7 @@ describe('the PDS contract against the NHS published examples', () => {
     const [, jane] = publishedPatients.find(([file]) => file === 'Patient_9000000009.json')!;
     const fake = new FakePdsClient().withPatient(jane);
     await expect(fake.getPatient({ nhsNumber: '9000000009' }, context)).resolves.toMatchObject({ versionId: 2 });
-    expect((await failure(fake.getPatient({ nhsNumber: '9000000000' }, context))).code).toBe('INVALID_RESOURCE_ID');
-    expect((await failure(fake.getPatient({ nhsNumber: '9111231130' }, context))).code).toBe('RESOURCE_NOT_FOUND');
+    expect((await rejectionOf(fake.getPatient({ nhsNumber: '9000000000' }, context))).code).toBe('INVALID_RESOURCE_ID');
+    expect((await rejectionOf(fake.getPatient({ nhsNumber: '9111231130' }, context))).code).toBe('RESOURCE_NOT_FOUND');
   });
 });

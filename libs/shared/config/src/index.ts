@@ -1,1 +1,1 @@
-export { ConfigError, loadConfig } from './load-config';
+export { ConfigError, loadConfig, loadConfigOrExit } from './load-config';

@@ -1,3 +1,4 @@
+import { createLogger } from '@platform/shared-logging';
 import { validateSync, type ValidationError } from 'class-validator';
 
 export class ConfigError extends Error {
@@ -39,4 +40,23 @@ export function loadConfig<T extends object>(type: new () => T, env: NodeJS.Proc
   const problems = describe(validateSync(config, { skipMissingProperties: false }));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * For a process's entry point: the configuration, or (on bad configuration) one fatal JSON log line naming
+ * every wrong variable and exit code 1. A service refuses to start rather than run half-configured.
+ */
+export function loadConfigOrExit<T extends object>(type: new () => T, processName: string): T {
+  try {
+    return loadConfig(type);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      createLogger({ service: processName }).fatal(
+        { problems: error.problems },
+        `${processName} not started: ${error.problems.join('; ')}`,
+      );
+      process.exit(1);
+    }
+    throw error;
+  }
 }

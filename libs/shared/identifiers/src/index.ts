@@ -6,5 +6,5 @@ export {
   isValidShortFormPrescriptionId,
   prescriptionCheckCharacter,
 } from './prescription-id';
-export type { RandomSource } from './random';
+export { seededRandom, type RandomSource } from './random';
 export { isWellFormedUbrn } from './ubrn';

@@ -1,2 +1,3 @@
 export { dropSchema, freePort, startTestNats, testDatabaseUrl, uniqueName, type TestNats } from './infrastructure';
 export { referencePath } from './reference';
+export { rejectionOf, type CodedError } from './rejection';

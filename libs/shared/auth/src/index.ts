@@ -1,0 +1,1 @@
+export { PLATFORM_ROLES, isPlatformRole, type PlatformRole } from './roles';
