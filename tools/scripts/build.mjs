@@ -45,7 +45,9 @@ async function* sources(dir) {
 }
 
 const started = Date.now();
-await rm(out, { recursive: true, force: true });
+// Files are replaced in place and stale ones removed afterwards, so a platform running from dist/ never
+// finds a file missing while a build runs beside it.
+const written = new Set();
 let count = 0;
 const options = swcOptions(root);
 const jobs = [];
@@ -57,6 +59,7 @@ for (const top of ['apps', 'libs', 'tools']) {
           const copy = path.join(out, path.relative(root, file));
           await mkdir(path.dirname(copy), { recursive: true });
           await writeFile(copy, readFileSync(file));
+          written.add(copy);
           return;
         }
         const target = path.join(out, path.relative(root, file)).replace(/\.ts$/, '.js');
@@ -68,10 +71,27 @@ for (const top of ['apps', 'libs', 'tools']) {
         await mkdir(path.dirname(target), { recursive: true });
         await writeFile(target, `${result.code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
         if (result.map) await writeFile(`${target}.map`, result.map);
+        written.add(target);
+        written.add(`${target}.map`);
         count += 1;
       })(),
     );
   }
 }
 await Promise.all(jobs);
+
+async function removeStale(dir) {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await removeStale(full);
+    else if (!written.has(full)) await rm(full, { force: true });
+  }
+}
+await removeStale(out);
 if (!quiet) console.log(`built ${count} files into dist/ in ${Date.now() - started} ms`);
