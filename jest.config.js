@@ -32,6 +32,8 @@ const common = {
 };
 
 module.exports = {
+  // End-to-end files in path order, after the others (see the sequencer for why).
+  testSequencer: '<rootDir>/tools/scripts/jest-sequencer.cjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['**/*.spec.ts'] },
     {

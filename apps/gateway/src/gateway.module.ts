@@ -12,6 +12,8 @@ import type { GatewayConfig } from './config/gateway.config';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.settings';
 import { GatewayHealthController } from './health/gateway-health.controller';
 import { PatientController, PDS_CLIENT } from './pds/patient.controller';
+import { PatientSearchController } from './pds/patient-search.controller';
+import { PatientUpdateController } from './pds/patient-update.controller';
 
 export interface GatewayResources {
   config: GatewayConfig;
@@ -49,7 +51,7 @@ export class GatewayModule {
     });
     return {
       module: GatewayModule,
-      controllers: [PatientController, GatewayHealthController],
+      controllers: [PatientController, GatewayHealthController, PatientUpdateController, PatientSearchController],
       providers: [
         { provide: GATEWAY_SETTINGS, useValue: settings },
         { provide: TokenVerifier, useValue: verifier },

@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import { PdsClient } from '@platform/contracts-pds';
+import type { Logger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
 import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
 import { ReadAuditRepository } from './audit/read-audit.repository';
@@ -11,21 +12,36 @@ import { PatientRepository } from './patients/patient.repository';
 import { ListRelatedPersonsUseCase } from './patients/list-related-persons.usecase';
 import { PatientAccess } from './patients/patient-access';
 import { ReadPatientUseCase } from './patients/read-patient.usecase';
+import { Outbox, PDS_LOGGER, PDS_NATS } from './events/outbox';
+import { UpdateHandler } from './update/update.handler';
+import { UpdatePatientUseCase } from './update/update-patient.usecase';
+import { Housekeeping, PDS_RETENTION, type Retention } from './writes/housekeeping';
+import { IdempotentWrites } from './writes/idempotent-writes';
+import { SearchHandler } from './search/search.handler';
+import { SearchPatientsUseCase } from './search/search-patients.usecase';
+import { SearchRowsRepository } from './search/search-rows.repository';
+import { PatientSearchRepository } from './search/search.repository';
 
 export interface PdsResources {
   database: PdsDatabase;
   nats: NatsConnection;
   metrics: Registry;
+  logger: Logger;
+  retention: Retention;
 }
 
-/** Closes what the service opened, after the last audit entries are committed. */
+/** Closes what the service opened, after the outbox relay stops and the last audit entries are committed. */
 class ResourceCloser implements OnApplicationShutdown {
   constructor(
     private readonly resources: PdsResources,
     private readonly audit: ReadAuditRepository,
+    private readonly outbox: Outbox,
+    private readonly housekeeping: Housekeeping,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    this.housekeeping.stop();
+    await this.outbox.stop();
     await this.audit.flushed();
     await this.resources.nats.drain().catch(() => undefined);
     await this.resources.database.dataSource.destroy();
@@ -44,21 +60,32 @@ export class PdsModule {
     ];
     return {
       module: PdsModule,
-      controllers: [PatientHandler, HealthController],
+      controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController],
       providers: [
         { provide: PDS_DATABASE, useValue: resources.database },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         {
           provide: ResourceCloser,
-          useFactory: (audit: ReadAuditRepository) => new ResourceCloser(resources, audit),
-          inject: [ReadAuditRepository],
+          useFactory: (audit: ReadAuditRepository, outbox: Outbox, housekeeping: Housekeeping) =>
+            new ResourceCloser(resources, audit, outbox, housekeeping),
+          inject: [ReadAuditRepository, Outbox, Housekeeping],
         },
         PatientRepository,
         ReadAuditRepository,
+        { provide: PDS_NATS, useValue: resources.nats },
+        { provide: PDS_LOGGER, useValue: resources.logger },
+        IdempotentWrites,
+        { provide: PDS_RETENTION, useValue: resources.retention },
+        Housekeeping,
+        Outbox,
+        UpdatePatientUseCase,
         PatientAccess,
         ReadPatientUseCase,
         ListRelatedPersonsUseCase,
+        SearchRowsRepository,
+        PatientSearchRepository,
+        SearchPatientsUseCase,
       ],
     };
   }

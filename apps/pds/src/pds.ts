@@ -6,6 +6,7 @@ import { bootstrapService, createMetricsRegistry } from '@platform/shared-servic
 import { PdsModule } from './app.module';
 import type { PdsConfig } from './config/pds.config';
 import { openDatabase, poolOf } from './database/database';
+import { ensureEventStream } from './events/outbox';
 import { PatientRepository } from './patients/patient.repository';
 import { sandboxPatients, sandboxRelatedPersons } from './sandbox/sandbox-patients';
 
@@ -18,6 +19,7 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
   });
   const database = { dataSource, pool: poolOf(dataSource), schema: config.PDS_DB_SCHEMA };
   const nats = await connectNats({ url: config.NATS_URL, name: `pds-${process.pid}` });
+  await ensureEventStream(nats);
   if (config.PDS_SEED === 'sandbox') {
     const repository = new PatientRepository(database);
     const inserted = await repository.insertMissing(sandboxPatients());
@@ -29,7 +31,16 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
   }
   return bootstrapService({
     name: PDS_QUEUE,
-    module: PdsModule.with({ database, nats, metrics: createMetricsRegistry('pds') }),
+    module: PdsModule.with({
+      database,
+      nats,
+      metrics: createMetricsRegistry('pds'),
+      logger,
+      retention: {
+        idempotencyHours: config.PDS_IDEMPOTENCY_RETENTION_HOURS,
+        publishedEventHours: config.PDS_OUTBOX_RETENTION_HOURS,
+      },
+    }),
     natsUrl: config.NATS_URL,
     httpPort: config.PDS_HTTP_PORT,
     httpHost: config.PDS_HTTP_HOST,

@@ -117,6 +117,56 @@ describe('the platform through the gateway', () => {
     });
   });
 
+  describe('updating a patient', () => {
+    const patch = (token: string, body: unknown, headers: Record<string, string> = {}, requestId?: string) =>
+      call(`${PATIENT_PATH}/9000000033`, {
+        token,
+        method: 'PATCH',
+        requestId,
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        headers: { 'content-type': 'application/json-patch+json', ...headers },
+      });
+    const addGender = { patches: [{ op: 'add', path: '/gender', value: 'female' }] };
+
+    it('needs If-Match: 412 without, 409 when stale', async () => {
+      const missing = await patch(clinician, addGender);
+      expect(missing.status).toBe(412);
+      expect(outcomeCode(missing.body)).toBe('PRECONDITION_FAILED');
+      const stale = await patch(clinician, addGender, { 'if-match': 'W/"1"' });
+      expect(stale.status).toBe(409);
+      expect(outcomeCode(stale.body)).toBe('RESOURCE_VERSION_MISMATCH');
+    });
+
+    it('is refused to a role that may not change demographics', async () => {
+      const pharmacist = await passwordToken(state.issuer, 'pharmacist');
+      const response = await patch(pharmacist, addGender, { 'if-match': 'W/"2"' });
+      expect(response.status).toBe(403);
+    });
+
+    it.each([
+      ['malformed JSON', '{"patches": [', 'application/json-patch+json', 400, 'REC_BAD_REQUEST'],
+      ['a body that is not {"patches": [...]}', '[{"op":"add"}]', 'application/json-patch+json', 400, 'INVALID_UPDATE'],
+      ['an unsupported content type', '<patches/>', 'application/xml', 415, 'REC_UNSUPPORTED_MEDIA_TYPE'],
+    ])('answers %s with %s', async (_name, body, contentType, status, code) => {
+      const response = await patch(clinician, body, { 'if-match': 'W/"2"', 'content-type': contentType });
+      expect(response.status).toBe(status);
+      expect(outcomeCode(response.body)).toBe(code);
+    });
+
+    it('applies a JSON Patch once, answering the next version; a retry gets the same answer', async () => {
+      const requestId = randomUUID();
+      const first = await patch(clinician, addGender, { 'if-match': 'W/"2"' }, requestId);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('etag')).toBe('W/"3"');
+      expect(first.body).toMatchObject({ id: '9000000033', gender: 'female', meta: { versionId: '3' } });
+      const retry = await patch(clinician, addGender, { 'if-match': 'W/"2"' }, requestId);
+      expect(retry.status).toBe(200);
+      expect(retry.text).toBe(first.text);
+      const read = await call(`${PATIENT_PATH}/9000000033`, { token: clinician });
+      expect(read.headers.get('etag')).toBe('W/"3"');
+    });
+  });
+
   describe('related people', () => {
     it('are a searchset Bundle of RelatedPerson with the NHS fullUrl layout', async () => {
       const response = await call(`${PATIENT_PATH}/9000000009/RelatedPerson`, { token: clinician });

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usage, UsageError, type BenchCommand, type OptionValues } from './command';
 import { readCommand } from './read/read.command';
+import { searchCommand } from './search/search.command';
 import { Cleanup } from './support/cleanup';
 import { Progress } from './support/progress';
 
-const COMMANDS: BenchCommand[] = [readCommand];
+const COMMANDS: BenchCommand[] = [readCommand, searchCommand];
 
 const root = path.resolve(__dirname, '../../../..');
 

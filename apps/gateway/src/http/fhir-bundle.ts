@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 
 export interface SearchsetEntry {
   fullUrl: string;
+  /** Patient search: how well the entry matched, 0..1 (1 = exact). */
+  search?: { score: number };
   resource: { resourceType: string; id: string };
 }
 

@@ -11,7 +11,7 @@ import { callContextOf } from '../http/call-context';
 export const PDS_CLIENT = Symbol('PDS_CLIENT');
 
 /** Who may read a patient record: the care roles, not network administrators or patients (yet). */
-const READ_ROLES = ['clinician', 'practice-admin', 'pharmacist', 'provider-clinician'] as const;
+export const READ_ROLES = ['clinician', 'practice-admin', 'pharmacist', 'provider-clinician'] as const;
 
 @ApiTags('Personal Demographics Service (FHIR R4)')
 @ApiBearerAuth()

@@ -24,6 +24,18 @@ export class PdsConfig {
   @IsString()
   PDS_HTTP_HOST = '127.0.0.1';
 
+  /** How long a write's answer is kept for retries with the same X-Request-ID. */
+  @IsInt()
+  @Min(1)
+  @Max(24 * 365)
+  PDS_IDEMPOTENCY_RETENTION_HOURS = 72;
+
+  /** How long events already relayed to JetStream stay in the outbox table. */
+  @IsInt()
+  @Min(1)
+  @Max(24 * 365)
+  PDS_OUTBOX_RETENTION_HOURS = 168;
+
   @IsIn(['none', 'sandbox'])
   PDS_SEED: 'none' | 'sandbox' = 'none';
 

@@ -3,6 +3,8 @@ import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { RelatedPerson1764100000000 } from './migrations/1764100000000-related-person';
+import { Search1764200000000 } from './migrations/1764200000000-search';
+import { UpdateIdempotencyOutbox1764300000000 } from './migrations/1764300000000-update-idempotency-outbox';
 
 export interface DatabaseSettings {
   url: string;
@@ -10,7 +12,12 @@ export interface DatabaseSettings {
   poolSize: number;
 }
 
-export const MIGRATIONS = [InitialSchema1764000000000, RelatedPerson1764100000000];
+export const MIGRATIONS = [
+  InitialSchema1764000000000,
+  RelatedPerson1764100000000,
+  Search1764200000000,
+  UpdateIdempotencyOutbox1764300000000,
+];
 
 /** The service's schema must exist before TypeORM can keep its migrations table inside it. */
 async function ensureSchema(settings: DatabaseSettings): Promise<void> {

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RelatedPerson } from '@platform/contracts-pds';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
+import { SearchRowsRepository } from '../search/search-rows.repository';
 import { normalisedResource, type PatientRecord, type StoredPatient } from './patient-record';
 
 interface PatientRow {
@@ -32,6 +33,8 @@ export class PatientRepository {
   private readonly getStatement: string;
   private readonly relatedTable: string;
   private readonly relatedStatement: string;
+  /** Keeps the search columns and rows in step with each resource written (inside the same transaction). */
+  private readonly searchRows: SearchRowsRepository;
 
   constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
     this.pool = database.pool;
@@ -39,6 +42,7 @@ export class PatientRepository {
     this.getStatement = `pds_patient_get_${database.schema}`;
     this.relatedTable = `"${database.schema}".related_person`;
     this.relatedStatement = `pds_related_person_list_${database.schema}`;
+    this.searchRows = new SearchRowsRepository(database);
   }
 
   /** The resource comes back as text: the read path passes it on without parsing it. */
@@ -50,6 +54,27 @@ export class PatientRepository {
     });
     const row = result.rows[0];
     return row ? toStored(row) : undefined;
+  }
+
+  /** The record, locked until the transaction ends: concurrent writers of one patient queue here. */
+  async lockForUpdate(transaction: PoolClient, nhsNumber: string): Promise<StoredPatient | undefined> {
+    const result = await transaction.query<PatientRow>(
+      `SELECT nhs_number, version, resource::text AS resource_json, restricted, superseded_by, invalidated
+       FROM ${this.table} WHERE nhs_number = $1 FOR UPDATE`,
+      [nhsNumber],
+    );
+    const row = result.rows[0];
+    return row ? toStored(row) : undefined;
+  }
+
+  /** Writes a new version of a record (normalised), and its search rows, in the caller's transaction. */
+  async saveVersion(transaction: PoolClient, record: PatientRecord): Promise<void> {
+    const resource = normalisedResource(record);
+    await transaction.query(
+      `UPDATE ${this.table} SET version = $2, resource = $3, restricted = $4, updated_at = now() WHERE nhs_number = $1`,
+      [record.nhsNumber, record.version, JSON.stringify(resource), record.restricted],
+    );
+    await this.searchRows.replaceSearchRows(transaction, record.nhsNumber, resource);
   }
 
   async relatedPersons(nhsNumber: string): Promise<RelatedPerson[]> {
@@ -99,6 +124,7 @@ export class PatientRepository {
             record.invalidated,
           ],
         );
+        if (result.rowCount) await this.searchRows.replaceSearchRows(client, record.nhsNumber, record.resource);
         inserted += result.rowCount ?? 0;
       }
       await client.query('COMMIT');

@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
+import { validate, type ValidationError } from 'class-validator';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import {
@@ -13,22 +13,34 @@ import {
   type PatientDocument,
 } from './payloads';
 import { PDS_SUBJECTS } from './subjects';
+import { checkSearchReply, SearchPatientsRequest, type SearchPatientsReply } from './search';
+import { UpdatePatientRequest } from './update';
 
 /** What other projects may ask of PDS. */
 export interface PdsApi {
   getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply>;
+  /** Applies a JSON Patch (all or nothing); answers the updated Patient as FHIR JSON text. */
+  updatePatient(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument>;
   /** The same read, as FHIR JSON text: for callers that only pass the record on. */
   getPatientDocument(request: GetPatientRequest, context: CallContext): Promise<PatientDocument>;
   listRelatedPersons(request: ListRelatedPersonsRequest, context: CallContext): Promise<ListRelatedPersonsReply>;
+  /** Patient search (FHIR query string); matches best first, or `tooManyMatches`. */
+  searchPatients(request: SearchPatientsRequest, context: CallContext): Promise<SearchPatientsReply>;
   health(context: CallContext, timeoutMs?: number): Promise<HealthReply>;
 }
 
-async function validated<T extends object>(type: new () => T, payload: T): Promise<T> {
+function describe(problems: ValidationError[], prefix = ''): string[] {
+  return problems.flatMap((problem) => [
+    ...Object.values(problem.constraints ?? {}).map((constraint) => `${prefix}${constraint}`),
+    ...describe(problem.children ?? [], `${prefix}${problem.property}.`),
+  ]);
+}
+
+async function validated<T extends object>(type: new () => T, payload: T, code = 'INVALID_VALUE'): Promise<T> {
   const instance = plainToInstance(type, payload);
   const problems = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
   if (problems.length > 0) {
-    const diagnostics = problems.flatMap((problem) => Object.values(problem.constraints ?? {})).join('; ');
-    throw new PlatformError('INVALID_VALUE', 'Provided value is invalid', { diagnostics });
+    throw new PlatformError(code, undefined, { diagnostics: describe(problems).join('; ') });
   }
   return instance;
 }
@@ -55,6 +67,11 @@ export class PdsClient implements PdsApi {
     return checkDocument(await this.rpc.request<GetPatientWireReply>(PDS_SUBJECTS.patientGet, payload, context));
   }
 
+  async updatePatient(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument> {
+    const payload = await validated(UpdatePatientRequest, request, 'INVALID_UPDATE');
+    return checkDocument(await this.rpc.request<GetPatientWireReply>(PDS_SUBJECTS.patientUpdate, payload, context));
+  }
+
   async getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply> {
     const { json, versionId } = await this.getPatientDocument(request, context);
     let patient: Patient;
@@ -77,6 +94,11 @@ export class PdsClient implements PdsApi {
     if (!valid)
       throw new PlatformError('REC_SERVER_ERROR', 'PDS answered with something that is not a list of RelatedPerson');
     return reply;
+  }
+
+  async searchPatients(request: SearchPatientsRequest, context: CallContext): Promise<SearchPatientsReply> {
+    const payload = await validated(SearchPatientsRequest, request);
+    return checkSearchReply(await this.rpc.request<unknown>(PDS_SUBJECTS.patientSearch, payload, context));
   }
 
   async health(context: CallContext, timeoutMs?: number): Promise<HealthReply> {

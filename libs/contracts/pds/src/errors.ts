@@ -1,4 +1,25 @@
-import { PLATFORM_ERRORS } from '@platform/shared-errors';
+import { defineErrors, PLATFORM_ERRORS, SPINE_CODE_SYSTEM } from '@platform/shared-errors';
+import { PDS_SEARCH_ERRORS } from './search';
+
+/** Spine codes only PDS uses, registered so that the gateway maps them to the NHS's status and display. */
+export const PDS_OWN_ERRORS = defineErrors({
+  INVALID_UPDATE: {
+    status: 400,
+    issueCode: 'structure',
+    display: 'Update is invalid',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'error',
+    version: '1',
+  },
+  FORBIDDEN_UPDATE: {
+    status: 403,
+    issueCode: 'forbidden',
+    display: 'Update is forbidden',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'information',
+    version: '1',
+  },
+});
 
 /** The error codes a PDS request can fail with (Spine codes, as the NHS PDS FHIR API returns them). */
 export const PDS_ERRORS = {
@@ -7,6 +28,12 @@ export const PDS_ERRORS = {
   INVALIDATED_RESOURCE: PLATFORM_ERRORS.INVALIDATED_RESOURCE,
   INVALID_VALUE: PLATFORM_ERRORS.INVALID_VALUE,
   ACCESS_DENIED: PLATFORM_ERRORS.ACCESS_DENIED,
+  PRECONDITION_FAILED: PLATFORM_ERRORS.PRECONDITION_FAILED,
+  RESOURCE_VERSION_MISMATCH: PLATFORM_ERRORS.RESOURCE_VERSION_MISMATCH,
+  ...PDS_OWN_ERRORS,
+  UNSUPPORTED_SERVICE: PLATFORM_ERRORS.UNSUPPORTED_SERVICE,
+  MISSING_VALUE: PLATFORM_ERRORS.MISSING_VALUE,
+  ...PDS_SEARCH_ERRORS,
 } as const;
 
 export type PdsErrorCode = keyof typeof PDS_ERRORS;

@@ -1,3 +1,4 @@
+import { applyPatch, type Operation } from 'fast-json-patch';
 import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
@@ -12,6 +13,8 @@ import type {
   PatientDocument,
   RelatedPerson,
 } from './payloads';
+import type { SearchPatientsReply, SearchPatientsRequest } from './search';
+import type { UpdatePatientRequest } from './update';
 
 /** An in-memory PDS for consumers' unit tests: same answers and error codes as the real client. */
 export class FakePdsClient implements PdsApi {
@@ -46,6 +49,42 @@ export class FakePdsClient implements PdsApi {
     const { patient } = await this.getPatient(request, context);
     const restricted = patient.meta.security?.some((label) => label.code === 'R') ?? false;
     return { nhsNumber: patient.id, relatedPersons: restricted ? [] : (this.relatedPersons.get(patient.id) ?? []) };
+  }
+
+  /** Applies the patch with the same version rules as PDS (the NHS list-item rules are the service's). */
+  async updatePatient(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument> {
+    const { patient, versionId } = await this.getPatient(request, context);
+    if (request.ifMatch === undefined) throw new PlatformError('PRECONDITION_FAILED');
+    if (request.ifMatch !== `W/"${versionId}"`) throw new PlatformError('RESOURCE_VERSION_MISMATCH');
+    let updated: Patient;
+    try {
+      updated = applyPatch(structuredClone(patient), request.patches as Operation[], true, false).newDocument;
+    } catch {
+      throw new PlatformError('INVALID_UPDATE');
+    }
+    const next = { ...updated, meta: { ...updated.meta, versionId: String(versionId + 1) } };
+    this.patients.set(next.id, next);
+    return { json: JSON.stringify(next), versionId: versionId + 1 };
+  }
+
+  /**
+   * A simple search: patients whose family name (any case) and birth date (`eq` or none) are exactly those
+   * asked for, score 1; no parameters at all is UNSUPPORTED_SERVICE. The service's other rules are its own.
+   */
+  searchPatients(request: SearchPatientsRequest): Promise<SearchPatientsReply> {
+    const query = new URLSearchParams(request.query);
+    if ([...query].length === 0) return Promise.reject(new PlatformError('UNSUPPORTED_SERVICE'));
+    const family = query.get('family')?.toLowerCase();
+    const birthDate = query.get('birthdate')?.replace(/^eq/, '');
+    const matches = [...this.patients.values()]
+      .filter(
+        (patient) =>
+          patient['birthDate'] === birthDate &&
+          Array.isArray(patient['name']) &&
+          (patient['name'] as { family?: string }[]).some((name) => name.family?.toLowerCase() === family),
+      )
+      .map((patient) => ({ patient, score: 1 }));
+    return Promise.resolve({ matches, tooManyMatches: false });
   }
 
   health(): Promise<HealthReply> {

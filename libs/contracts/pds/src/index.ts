@@ -1,5 +1,13 @@
 export { PdsClient, type PdsApi } from './client';
-export { PDS_ERRORS, type PdsErrorCode } from './errors';
+export {
+  MAX_SEARCH_RESULTS,
+  PDS_SEARCH_ERRORS,
+  SearchPatientsRequest,
+  type PatientSearchMatch,
+  type SearchPatientsReply,
+} from './search';
+export { patientSearchsetProblems } from './searchset-shape';
+export { PDS_ERRORS, PDS_OWN_ERRORS, type PdsErrorCode } from './errors';
 export { FakePdsClient } from './fake-client';
 export {
   GetPatientRequest,
@@ -12,4 +20,11 @@ export {
   type Patient,
   type PatientDocument,
 } from './payloads';
-export { PDS_QUEUE, PDS_SUBJECTS } from './subjects';
+export { PDS_EVENT_STREAM, PDS_EVENTS, PDS_QUEUE, PDS_SUBJECTS } from './subjects';
+export {
+  PATCH_OPERATIONS,
+  PatchOperation,
+  UpdatePatientRequest,
+  isPatchOperation,
+  type PatientUpdatedEvent,
+} from './update';

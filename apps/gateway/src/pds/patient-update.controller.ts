@@ -1,0 +1,64 @@
+import { Body, Controller, Headers, Inject, Param, Patch, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { PatchOperation, PdsApi } from '@platform/contracts-pds';
+import { PlatformError } from '@platform/shared-errors';
+import { FhirRoute } from '../auth/route-policy';
+import { callContextOf } from '../http/call-context';
+import { FHIR_JSON } from '../http/error-response';
+import { PDS_CLIENT } from './patient.controller';
+
+/** Who may change demographics: the GP practice's clinicians and administrators. */
+const WRITE_ROLES = ['clinician', 'practice-admin'] as const;
+
+function patchesOf(body: unknown): PatchOperation[] {
+  const patches = (body as { patches?: unknown } | null)?.patches;
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray(patches)) {
+    throw new PlatformError('INVALID_UPDATE', undefined, {
+      diagnostics: 'Invalid update with error - the body must be {"patches": [JSON Patch operations]}',
+    });
+  }
+  return patches as PatchOperation[];
+}
+
+@ApiTags('Personal Demographics Service (FHIR R4)')
+@ApiBearerAuth()
+@ApiHeader({
+  name: 'X-Request-ID',
+  required: true,
+  description: 'UUID; a retry with the same ID returns the first answer',
+})
+@Controller('personal-demographics/FHIR/R4')
+export class PatientUpdateController {
+  constructor(@Inject(PDS_CLIENT) private readonly pds: PdsApi) {}
+
+  @Patch('Patient/:id')
+  @FhirRoute(WRITE_ROLES)
+  @ApiOperation({
+    summary: 'Update a patient with JSON Patch',
+    description: `Body {"patches": [RFC 6902 operations]}, all or nothing. Roles: ${WRITE_ROLES.join(', ')}`,
+  })
+  @ApiParam({ name: 'id', description: 'NHS number', example: '9000000009' })
+  @ApiHeader({ name: 'If-Match', required: true, description: 'The ETag of the version being changed, W/"<n>"' })
+  @ApiBody({ schema: { type: 'object', properties: { patches: { type: 'array', items: { type: 'object' } } } } })
+  @ApiResponse({ status: 200, description: 'The updated Patient with ETag W/"<n+1>"' })
+  @ApiResponse({ status: 400, description: 'INVALID_UPDATE, INVALID_RESOURCE_ID' })
+  @ApiResponse({ status: 403, description: 'FORBIDDEN_UPDATE (identity fields) or ACCESS_DENIED' })
+  @ApiResponse({ status: 409, description: 'RESOURCE_VERSION_MISMATCH: If-Match is not the current version' })
+  @ApiResponse({ status: 412, description: 'PRECONDITION_FAILED: no If-Match' })
+  async update(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const patches = patchesOf(body);
+    const { json, versionId } = await this.pds.updatePatient(
+      { nhsNumber: id, patches, ...(ifMatch ? { ifMatch } : {}) },
+      callContextOf(request),
+    );
+    void reply.header('ETag', `W/"${versionId}"`).type(FHIR_JSON);
+    return json;
+  }
+}

@@ -1,0 +1,145 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { headers as natsHeaders, JSONCodec, type JetStreamClient, type NatsConnection } from 'nats';
+import type { Pool, PoolClient } from 'pg';
+import { PDS_EVENT_STREAM, PDS_EVENTS } from '@platform/contracts-pds';
+import type { CallContext } from '@platform/shared-nats';
+import type { Logger } from '@platform/shared-logging';
+import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
+
+export const PDS_NATS = Symbol('PDS_NATS');
+export const PDS_LOGGER = Symbol('PDS_LOGGER');
+
+const codec = JSONCodec<unknown>();
+const BATCH = 200;
+const SWEEP_MS = 1000;
+
+/** Creates PDS's event stream, or brings its subjects up to date (NATS server 2.9 features only). */
+export async function ensureEventStream(nats: NatsConnection): Promise<void> {
+  const manager = await nats.jetstreamManager();
+  const subjects = Object.values(PDS_EVENTS);
+  try {
+    const info = await manager.streams.info(PDS_EVENT_STREAM);
+    if (subjects.some((subject) => !info.config.subjects.includes(subject))) {
+      await manager.streams.update(PDS_EVENT_STREAM, { ...info.config, subjects });
+    }
+  } catch (error) {
+    if ((error as { code?: string }).code !== '404') throw error;
+    await manager.streams.add({ name: PDS_EVENT_STREAM, subjects, duplicate_window: 120_000_000_000 });
+  }
+}
+
+/**
+ * The transactional outbox: an event is written in the same transaction as the change it describes, and a
+ * relay publishes it to JetStream afterwards (at once after each commit, and by a sweep every second for
+ * anything a crash left behind). JetStream's duplicate window drops a second publish of the same outbox row,
+ * so a relay that dies between publishing and marking publishes nothing twice; replicas share the work with
+ * SKIP LOCKED.
+ */
+@Injectable()
+export class Outbox implements OnApplicationBootstrap {
+  private readonly pool: Pool;
+  private readonly table: string;
+  private readonly jetstream: JetStreamClient;
+  private timer: NodeJS.Timeout | undefined;
+  private relaying: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    @Inject(PDS_DATABASE) database: PdsDatabase,
+    @Inject(PDS_NATS) nats: NatsConnection,
+    @Inject(PDS_LOGGER) private readonly logger: Logger,
+  ) {
+    this.pool = database.pool;
+    this.table = `"${database.schema}".outbox`;
+    this.jetstream = nats.jetstream();
+  }
+
+  async append(transaction: PoolClient, subject: string, payload: unknown, context: CallContext): Promise<void> {
+    const headers: Record<string, string> = { 'X-Request-ID': context.requestId };
+    if (context.correlationId) headers['X-Correlation-ID'] = context.correlationId;
+    await transaction.query(`INSERT INTO ${this.table} (subject, payload, headers) VALUES ($1, $2, $3)`, [
+      subject,
+      JSON.stringify(payload),
+      JSON.stringify(headers),
+    ]);
+  }
+
+  onApplicationBootstrap(): void {
+    // A hybrid app (HTTP + NATS) can run bootstrap hooks twice: start one sweep only.
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => this.kick(), SWEEP_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Stops the sweep and waits for a relay in progress (before the pool closes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.idle();
+  }
+
+  /** Publishes whatever is waiting, now; overlapping calls fold into one more pass. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.relaying) {
+      this.again = true;
+      return;
+    }
+    this.relaying = this.relay()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'outbox relay failed; will retry'))
+      .finally(() => {
+        this.relaying = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Resolves when nothing is being relayed (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.relaying) await this.relaying;
+  }
+
+  private async relay(): Promise<void> {
+    for (;;) {
+      const client = await this.pool.connect();
+      let published = 0;
+      try {
+        await client.query('BEGIN');
+        const rows = await client.query<{
+          id: string;
+          subject: string;
+          payload: unknown;
+          headers: Record<string, string>;
+        }>(
+          `SELECT id, subject, payload, headers FROM ${this.table} WHERE published_at IS NULL
+           ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+        );
+        for (const row of rows.rows) {
+          const h = natsHeaders();
+          for (const [name, value] of Object.entries(row.headers)) h.set(name, value);
+          await this.jetstream.publish(row.subject, codec.encode(row.payload), {
+            msgID: `pds-outbox-${row.id}`,
+            headers: h,
+          });
+        }
+        if (rows.rows.length > 0) {
+          await client.query(`UPDATE ${this.table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [
+            rows.rows.map((row) => row.id),
+          ]);
+        }
+        await client.query('COMMIT');
+        published = rows.rows.length;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+      if (published < BATCH) return;
+    }
+  }
+}

@@ -1,0 +1,314 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
+import { connect, type NatsConnection } from 'nats';
+import { Client, Pool } from 'pg';
+import { PdsClient, type Patient, type SearchPatientsReply } from '@platform/contracts-pds';
+import { loadConfig } from '@platform/shared-config';
+import { createLogger } from '@platform/shared-logging';
+import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
+import {
+  dropSchema,
+  referencePath,
+  rejectionOf,
+  startTestNats,
+  testDatabaseUrl,
+  uniqueName,
+  type TestNats,
+} from '@platform/shared-testing';
+import { PdsConfig } from '../config/pds.config';
+import type { PdsDatabase } from '../database/database.provider';
+import { PatientRepository } from '../patients/patient.repository';
+import { startPds } from '../pds';
+import { parseSearchQuery } from './search-query';
+import { searchStatement } from './search.repository';
+
+const schema = uniqueName('pds_search');
+const databaseUrl = testDatabaseUrl();
+
+function published(file: string): { entry: { resource: Patient; search: { score: number } }[] } {
+  return JSON.parse(readFileSync(referencePath('pds-ers', 'pds', 'responses', file), 'utf8')) as {
+    entry: { resource: Patient; search: { score: number } }[];
+  };
+}
+
+let counter = 0;
+function context(requestId = `search-${(counter += 1)}`): CallContext {
+  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' } };
+}
+
+/** A synthetic patient of this test (valid NHS numbers 9010001xxx are not sandbox patients). */
+function patient(
+  nhsNumber: string,
+  fields: { name: unknown[]; birthDate: string; gender?: string; address?: unknown[]; generalPractitioner?: unknown[] },
+): Patient {
+  return {
+    resourceType: 'Patient',
+    id: nhsNumber,
+    meta: { versionId: '1' },
+    identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber }],
+    gender: fields.gender ?? 'male',
+    ...fields,
+  };
+}
+
+describe('PDS patient search against PostgreSQL', () => {
+  let nats: TestNats;
+  let app: INestApplication;
+  let connection: NatsConnection;
+  let pds: PdsClient;
+  let db: Client;
+  let pool: Pool;
+
+  const search = (query: string, requestId?: string): Promise<SearchPatientsReply> =>
+    pds.searchPatients({ query }, context(requestId));
+  const ids = (reply: SearchPatientsReply): string[] => reply.matches.map((match) => match.patient.id);
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    const config = loadConfig(PdsConfig, {
+      NATS_URL: nats.url,
+      DATABASE_URL: databaseUrl,
+      PDS_DB_SCHEMA: schema,
+      PDS_HTTP_PORT: '0',
+      PDS_SEED: 'sandbox',
+    });
+    app = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
+    connection = await connect({ servers: nats.url });
+    pds = new PdsClient(new NatsRpcClient(connection, { timeoutMs: 5000 }));
+    db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    pool = new Pool({ connectionString: databaseUrl, max: 2 });
+    // Test patients written the way seeding writes them, so their search rows are derived from the resource.
+    const repository = new PatientRepository({ pool, schema } as PdsDatabase);
+    await repository.insertMissing([
+      // Adam Thomas, to be found by "Thomas Adam".
+      record(
+        patient('9010001008', { name: [{ use: 'usual', family: 'Thomas', given: ['Adam'] }], birthDate: '1980-03-14' }),
+      ),
+      // Mary Brown, née Jones: a previous name.
+      record(
+        patient('9010001016', {
+          gender: 'female',
+          birthDate: '1975-07-01',
+          name: [
+            { use: 'usual', family: 'Brown', given: ['Mary', 'Ann'] },
+            { use: 'old', family: 'Jones', given: ['Mary', 'Ann'], period: { end: '2001-06-30' } },
+          ],
+          address: [
+            { use: 'home', line: ['2 New Street'], postalCode: 'M1 1AE' },
+            { use: 'old', line: ['9 Old Road'], postalCode: 'B1 1BB' },
+          ],
+          generalPractitioner: [
+            {
+              type: 'Organization',
+              identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'A83008' },
+            },
+          ],
+        }),
+      ),
+      // Peter O'Reilly twice: 9010001032 was merged into 9010001024 (superseded), and an invalidated record.
+      record(
+        patient('9010001024', {
+          name: [{ use: 'usual', family: "O'Reilly", given: ['Peter'] }],
+          birthDate: '1990-01-02',
+        }),
+      ),
+      {
+        ...record(
+          patient('9010001032', {
+            name: [{ use: 'usual', family: "O'Reilly", given: ['Peter'] }],
+            birthDate: '1990-01-02',
+          }),
+        ),
+        supersededBy: '9010001024',
+      },
+      {
+        ...record(
+          patient('9010001040', {
+            name: [{ use: 'usual', family: "O'Reilly", given: ['Pete'] }],
+            birthDate: '1990-01-02',
+          }),
+        ),
+        invalidated: true,
+      },
+    ]);
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+    await db?.end();
+    await connection?.close();
+    await app?.close();
+    await nats?.stop();
+    await dropSchema(databaseUrl, schema);
+  });
+
+  function record(resource: Patient): Parameters<PatientRepository['insertMissing']>[0][number] {
+    return { nhsNumber: resource.id, version: 1, resource, restricted: false, supersededBy: null, invalidated: false };
+  }
+
+  describe('the NHS sandbox patients', () => {
+    it('finds Jane Smith by family name and birth date with score 1, shown as the NHS search shows her', async () => {
+      const reply = await search('family=Smith&birthdate=eq2010-10-22');
+      expect(reply.tooManyMatches).toBe(false);
+      expect(reply.matches).toHaveLength(1);
+      expect(reply.matches[0]?.score).toBe(1);
+      expect(reply.matches[0]?.patient).toEqual(published('PatientSearch.json').entry[0]?.resource);
+    });
+
+    it('answers the sandbox scenarios: email and phone, a date range, a wrong e-mail address', async () => {
+      const base = 'family=Smith&gender=female&birthdate=eq2010-10-22';
+      expect(ids(await search(`${base}&email=jane.smith@example.com&phone=01632960587`))).toEqual(['9000000009']);
+      expect(ids(await search(`${base}&email=JANE.SMITH@example.com`))).toEqual(['9000000009']);
+      expect(ids(await search(`${base}&email=deb.trotter@example.com&phone=0121111111`))).toEqual([]);
+      const range = 'family=Smith&gender=female&birthdate=ge2010-10-21&birthdate=le2010-10-23';
+      expect(ids(await search(range))).toEqual(['9000000009']);
+      expect(ids(await search('family=Smith&birthdate=ge2010-10-23'))).toEqual([]);
+      expect(ids(await search('family=smith&birthdate=le2010-10-22&gender=male'))).toEqual([]);
+    });
+
+    it('finds Smith and Smythe with a wildcard, and answers TOO_MANY_MATCHES when they are more than asked for', async () => {
+      const reply = await search('family=Sm*&gender=female&birthdate=eq2010-10-22');
+      expect(ids(reply).sort()).toEqual(['9000000009', '9000000025']);
+      expect(reply.matches.every((match) => match.score > 0 && match.score < 1)).toBe(true);
+      const before = await db.query(`SELECT count(*)::int AS n FROM "${schema}".read_audit`);
+      const limited = await search('family=Sm*&gender=female&birthdate=eq2010-10-22&_max-results=1');
+      expect(limited).toEqual({ matches: [], tooManyMatches: true });
+      const after = await db.query(`SELECT count(*)::int AS n FROM "${schema}".read_audit`);
+      expect(after.rows[0].n).toBe(before.rows[0].n);
+      expect((await search('family=Sm*&birthdate=eq2010-10-22&_exact-match=true')).matches).toEqual([]);
+    });
+
+    it('finds Smith and Smythe by sound with a fuzzy search, best first, the restricted one redacted', async () => {
+      const reply = await search('family=Smyth&given=Jane&birthdate=eq2010-10-22&_fuzzy-match=true');
+      expect(ids(reply).sort()).toEqual(['9000000009', '9000000025']);
+      const scores = reply.matches.map((match) => match.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      expect(scores.every((score) => score > 0 && score < 1)).toBe(true);
+      const smythe = reply.matches.find((match) => match.patient.id === '9000000025')!.patient;
+      expect(smythe.meta.security?.[0]?.code).toBe('R');
+      for (const field of ['address', 'telecom', 'contact', 'generalPractitioner'])
+        expect(smythe).not.toHaveProperty(field);
+      expect(JSON.stringify(smythe)).not.toMatch(/Hidden Lane|01632960587|FCG72|Y12345/);
+      // Jane Smith's own spelling and given name score higher than Janet Smythe's.
+      expect(reply.matches[0]?.patient.id).toBe('9000000009');
+    });
+
+    it('shows a restricted patient to a name search but never to one that names a postcode or a GP', async () => {
+      expect(ids(await search('family=Smythe&birthdate=eq2010-10-22'))).toEqual(['9000000025']);
+      expect(ids(await search('family=Smythe&birthdate=eq2010-10-22&address-postalcode=LS1 6AE'))).toEqual([]);
+      expect(ids(await search('family=Smythe&birthdate=eq2010-10-22&address-postalcode=LS*'))).toEqual([]);
+      expect(ids(await search('family=Smythe&birthdate=eq2010-10-22&general-practitioner=Y12345'))).toEqual([]);
+      // The same postcode finds the unrestricted Jane Smith, spaces and case aside.
+      expect(ids(await search('family=Smith&birthdate=eq2010-10-22&address-postalcode=ls16ae'))).toEqual([
+        '9000000009',
+      ]);
+      expect(ids(await search('family=Smith&birthdate=eq2010-10-22&general-practitioner=y12345'))).toEqual([
+        '9000000009',
+      ]);
+    });
+  });
+
+  describe('matching', () => {
+    it('tolerates transposed given and family names in a fuzzy search only', async () => {
+      expect(ids(await search('family=Adam&given=Thomas&birthdate=eq1980-03-14'))).toEqual([]);
+      const reply = await search('family=Adam&given=Thomas&birthdate=eq1980-03-14&_fuzzy-match=true');
+      expect(ids(reply)).toEqual(['9010001008']);
+      expect(reply.matches[0]?.score).toBeLessThan(1);
+      const direct = await search('family=Thomas&given=Adam&birthdate=eq1980-03-14&_fuzzy-match=true');
+      expect(direct.matches[0]?.score).toBe(1);
+    });
+
+    it('matches previous names and addresses with _history (and always when fuzzy), showing the current record', async () => {
+      expect(ids(await search('family=Jones&birthdate=eq1975-07-01'))).toEqual([]);
+      const history = await search('family=Jones&birthdate=eq1975-07-01&_history=true');
+      expect(ids(history)).toEqual(['9010001016']);
+      expect(history.matches[0]?.score).toBeLessThan(1);
+      expect(history.matches[0]?.patient.name).toEqual([{ use: 'usual', family: 'Brown', given: ['Mary', 'Ann'] }]);
+      expect(ids(await search('family=Jones&given=Mary&birthdate=eq1975-07-01&_fuzzy-match=true'))).toEqual([
+        '9010001016',
+      ]);
+      expect(ids(await search('family=Brown&birthdate=eq1975-07-01&address-postalcode=B1 1BB'))).toEqual([]);
+      expect(ids(await search('family=Brown&birthdate=eq1975-07-01&address-postalcode=B1 1BB&_history=true'))).toEqual([
+        '9010001016',
+      ]);
+      const home = await search('family=Brown&birthdate=eq1975-07-01&address-postalcode=M1*');
+      expect(home.matches[0]?.patient.address).toEqual([{ use: 'home', line: ['2 New Street'], postalCode: 'M1 1AE' }]);
+    });
+
+    it('matches every given name asked for, a later one scoring lower than the first', async () => {
+      const first = await search('family=Brown&given=Mary&birthdate=eq1975-07-01');
+      expect(first.matches[0]?.score).toBe(1);
+      const both = await search('family=Brown&given=Mary&given=Ann&birthdate=eq1975-07-01');
+      expect(both.matches[0]?.score).toBe(1);
+      const second = await search('family=Brown&given=Ann&birthdate=eq1975-07-01');
+      expect(second.matches[0]?.score).toBeLessThan(1);
+      expect(ids(await search('family=Brown&given=Jane&birthdate=eq1975-07-01'))).toEqual([]);
+      expect(ids(await search('family=Brown&given=Ma*&birthdate=eq1975-07-01'))).toEqual(['9010001016']);
+    });
+
+    it('finds a fuzzy match by given name, gender and postcode without a family name', async () => {
+      const reply = await search(
+        'given=Marie&gender=female&birthdate=eq1975-07-01&address-postalcode=M11AE&_fuzzy-match=true',
+      );
+      expect(ids(reply)).toEqual(['9010001016']);
+    });
+
+    it('returns the surviving record for a superseded one, once, and never an invalidated record', async () => {
+      const reply = await search("family=O'Reilly&birthdate=eq1990-01-02");
+      expect(ids(reply)).toEqual(['9010001024']);
+      expect(ids(await search('family=oreilly&given=Pete&birthdate=eq1990-01-02'))).toEqual([]);
+    });
+
+    it('audits every patient returned as a read of that record', async () => {
+      await search('family=Sm*&birthdate=eq2010-10-22', 'search-audit');
+      const rows = await db.query<{ nhs_number: string; action: string; actor_id: string; organisation: string }>(
+        `SELECT nhs_number, action, actor_id, organisation FROM "${schema}".read_audit WHERE request_id = 'search-audit' ORDER BY nhs_number`,
+      );
+      expect(rows.rows).toEqual([
+        { nhs_number: '9000000009', action: 'patient.search', actor_id: 'gp-user', organisation: 'A83008' },
+        { nhs_number: '9000000025', action: 'patient.search', actor_id: 'gp-user', organisation: 'A83008' },
+      ]);
+    });
+  });
+
+  describe('bad searches', () => {
+    it.each([
+      ['', 'UNSUPPORTED_SERVICE'],
+      ['family=Smith&birthdate=eq2010-10-22&colour=blue', 'ADDITIONAL_PROPERTIES'],
+      ['family=Smith&birthdate=2010-13-01', 'INVALID_VALUE'],
+      ['family=Smith', 'MISSING_VALUE'],
+      ['birthdate=eq2010-10-22', 'INVALID_SEARCH_DATA'],
+      ['family=S*&birthdate=eq2010-10-22', 'INVALID_SEARCH_DATA'],
+      ['family=Smith&birthdate=eq2010-10-22&_max-results=51', 'INVALID_VALUE'],
+    ])('answers %j with %s, over the bus', async (query, code) => {
+      const error = await rejectionOf(search(query));
+      expect(error.code).toBe(code);
+      expect(error.httpStatus).toBe(400);
+    });
+  });
+
+  describe('in PostgreSQL, with indexes', () => {
+    it.each([
+      ['exact', 'family=Smith&birthdate=eq2010-10-22', /patient_name_family_idx/],
+      ['wildcard', 'family=Sm*th&birthdate=ge1900-01-01', /patient_name_family_(idx|trgm_idx)/],
+      [
+        'fuzzy',
+        'family=Smyth&given=Jane&birthdate=eq2010-10-22&_fuzzy-match=true',
+        /patient_name_(family|given)_key_idx/,
+      ],
+    ])('matches a %s search through the name indexes', async (_kind, query, index) => {
+      const statement = searchStatement(schema, parseSearchQuery(query));
+      await db.query('BEGIN');
+      try {
+        // The tables here are tiny, where a scan is cheapest; forbid scans to show the indexes serve the query.
+        await db.query('SET LOCAL enable_seqscan = off');
+        const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement.text}`, statement.values);
+        expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toMatch(index);
+      } finally {
+        await db.query('ROLLBACK');
+      }
+    });
+  });
+});

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { applyPatch, type Operation } from 'fast-json-patch';
+import {
+  PDS_EVENTS,
+  type Patient,
+  type PatientDocument,
+  type PatientUpdatedEvent,
+  type UpdatePatientRequest,
+} from '@platform/contracts-pds';
+import { PlatformError } from '@platform/shared-errors';
+import { isValidNhsNumber } from '@platform/shared-identifiers';
+import type { CallContext } from '@platform/shared-nats';
+import { Outbox } from '../events/outbox';
+import { PatientRepository } from '../patients/patient.repository';
+import { normalisedResource, redacted } from '../patients/patient-record';
+import { IdempotentWrites } from '../writes/idempotent-writes';
+import { changedFields, checkFields, checkPatch } from './patch-rules';
+
+const IDENTIFIED_LISTS = ['name', 'address', 'telecom', 'contact', 'generalPractitioner'];
+
+/** `W/"3"` -> 3; anything else is not a version this API issued. */
+export function versionFromIfMatch(ifMatch: string): number | undefined {
+  const match = /^W\/"([1-9]\d{0,9})"$/.exec(ifMatch.trim());
+  return match?.[1] ? Number(match[1]) : undefined;
+}
+
+/** New items of the identified lists get an id, as PDS assigns one. */
+function withItemIds(patient: Patient): Patient {
+  for (const field of IDENTIFIED_LISTS) {
+    const items = patient[field];
+    if (!Array.isArray(items)) continue;
+    for (const item of items as Record<string, unknown>[]) {
+      if (typeof item === 'object' && item !== null && item['id'] === undefined)
+        item['id'] = randomBytes(4).toString('hex').toUpperCase();
+    }
+  }
+  return patient;
+}
+
+/**
+ * Updates a patient with a JSON Patch: If-Match required and current, the NHS list and field rules, all or
+ * nothing, exactly once per X-Request-ID, and a `pds.patient.updated.v1` event in the same transaction.
+ */
+@Injectable()
+export class UpdatePatientUseCase {
+  constructor(
+    private readonly patients: PatientRepository,
+    private readonly writes: IdempotentWrites,
+    private readonly outbox: Outbox,
+  ) {}
+
+  async execute(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument> {
+    const { nhsNumber, ifMatch, patches } = request;
+    if (!isValidNhsNumber(nhsNumber)) {
+      throw new PlatformError('INVALID_RESOURCE_ID', 'Resource Id is invalid', {
+        diagnostics: 'The NHS number is not 10 digits with a valid check digit',
+      });
+    }
+    if (ifMatch === undefined) {
+      throw new PlatformError('PRECONDITION_FAILED', undefined, {
+        diagnostics: 'Invalid update with error - If-Match header must be supplied to update this resource',
+      });
+    }
+    const expected = versionFromIfMatch(ifMatch);
+    if (expected === undefined) {
+      throw new PlatformError('PRECONDITION_FAILED', undefined, {
+        diagnostics: `Invalid update with error - If-Match must be W/"<version>", not '${ifMatch.slice(0, 32)}'`,
+      });
+    }
+    const key = {
+      callerId: context.caller?.id ?? 'anonymous',
+      requestId: context.requestId,
+      operation: 'patient.update',
+      request: { nhsNumber, ifMatch, patches },
+    };
+    const document = await this.writes.run(key, async (transaction) => {
+      const record = await this.patients.lockForUpdate(transaction, nhsNumber);
+      if (!record) throw new PlatformError('RESOURCE_NOT_FOUND');
+      if (record.invalidated) throw new PlatformError('INVALIDATED_RESOURCE');
+      if (record.supersededBy) {
+        throw new PlatformError('INVALID_UPDATE', undefined, {
+          diagnostics: `Invalid update with error - ${nhsNumber} has been superseded; update the surviving record`,
+        });
+      }
+      if (record.version !== expected) {
+        throw new PlatformError('RESOURCE_VERSION_MISMATCH', undefined, {
+          diagnostics: `Invalid update with error - the current version is W/"${record.version}"`,
+        });
+      }
+      const before = JSON.parse(record.resourceJson) as Patient;
+      checkPatch(patches, before);
+      let after: Patient;
+      try {
+        after = applyPatch(structuredClone(before), patches as Operation[], true, false).newDocument;
+      } catch (error) {
+        const name = (error as { name?: string }).name ?? 'invalid patch';
+        const index = (error as { index?: number }).index;
+        throw new PlatformError('INVALID_UPDATE', undefined, {
+          diagnostics: `Invalid update with error - ${name}${index === undefined ? '' : ` at patch ${index}`}`,
+        });
+      }
+      checkFields(before, withItemIds(after));
+      const next = { ...record, version: record.version + 1, resource: after, supersededBy: null };
+      await this.patients.saveVersion(transaction, next);
+      const event: PatientUpdatedEvent = {
+        nhsNumber,
+        versionId: next.version,
+        changed: changedFields(patches),
+        occurredAt: new Date().toISOString(),
+      };
+      await this.outbox.append(transaction, PDS_EVENTS.patientUpdated, event, context);
+      const visible = normalisedResource(next);
+      return { json: JSON.stringify(record.restricted ? redacted(visible) : visible), versionId: next.version };
+    });
+    this.outbox.kick();
+    return document;
+  }
+}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import { PlatformError, type WireError } from '@platform/shared-errors';
+import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
+
+export interface WriteKey {
+  /** Who asked (the token subject): a request ID is only ever matched with its own caller's. */
+  callerId: string;
+  /** X-Request-ID. */
+  requestId: string;
+  operation: string;
+  /** The request itself, so a reused ID with another request is refused rather than answered wrongly. */
+  request: unknown;
+}
+
+type Outcome<T> = { ok: T } | { error: WireError };
+
+/**
+ * Every write runs here, in one transaction that first claims its (caller, X-Request-ID). A retry, even one
+ * that arrives while the first is still running (it waits on the claim), gets the first answer, error or
+ * success, and changes nothing.
+ */
+@Injectable()
+export class IdempotentWrites {
+  private readonly pool: Pool;
+  private readonly table: string;
+
+  constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
+    this.pool = database.pool;
+    this.table = `"${database.schema}".idempotent_request`;
+  }
+
+  async run<T>(key: WriteKey, work: (transaction: PoolClient) => Promise<T>): Promise<T> {
+    const hash = createHash('sha256').update(JSON.stringify(key.request)).digest('hex');
+    const client = await this.pool.connect();
+    let outcome: Outcome<T>;
+    try {
+      await client.query('BEGIN');
+      const claim = await client.query(
+        `INSERT INTO ${this.table} (caller_id, request_id, operation, request_hash) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (caller_id, request_id) DO NOTHING`,
+        [key.callerId, key.requestId, key.operation, hash],
+      );
+      if (claim.rowCount === 0) {
+        await client.query('ROLLBACK');
+        outcome = await this.earlierOutcome<T>(key, hash);
+      } else {
+        await client.query('SAVEPOINT write');
+        try {
+          outcome = { ok: await work(client) };
+        } catch (error) {
+          if (!(error instanceof PlatformError)) throw error;
+          await client.query('ROLLBACK TO SAVEPOINT write');
+          outcome = { error: error.toWire() };
+        }
+        await client.query(`UPDATE ${this.table} SET outcome = $3 WHERE caller_id = $1 AND request_id = $2`, [
+          key.callerId,
+          key.requestId,
+          JSON.stringify(outcome),
+        ]);
+        await client.query('COMMIT');
+      }
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    if ('error' in outcome) throw PlatformError.fromWire(outcome.error);
+    return outcome.ok;
+  }
+
+  private async earlierOutcome<T>(key: WriteKey, hash: string): Promise<Outcome<T>> {
+    const result = await this.pool.query<{ operation: string; request_hash: string; outcome: Outcome<T> | null }>(
+      `SELECT operation, request_hash, outcome FROM ${this.table} WHERE caller_id = $1 AND request_id = $2`,
+      [key.callerId, key.requestId],
+    );
+    const earlier = result.rows[0];
+    if (!earlier?.outcome) {
+      throw new PlatformError('REC_SERVER_ERROR', 'The earlier request with this X-Request-ID has no answer');
+    }
+    if (earlier.operation !== key.operation || earlier.request_hash !== hash) {
+      throw new PlatformError('INVALID_VALUE', 'Provided value is invalid', {
+        diagnostics: "Invalid value - this 'X-Request-ID' was already used for a different request",
+      });
+    }
+    return earlier.outcome;
+  }
+}

@@ -1,0 +1,89 @@
+import { IsString, MaxLength } from 'class-validator';
+import { defineErrors, PlatformError, SPINE_CODE_SYSTEM } from '@platform/shared-errors';
+import type { Patient } from './payloads';
+
+/** The most results one search may ask for (`_max-results`), and what it gets when it does not say. */
+export const MAX_SEARCH_RESULTS = 50;
+
+/** Spine codes of patient search, as the NHS PDS FHIR API answers them. */
+export const PDS_SEARCH_ERRORS = defineErrors({
+  /** An unknown search parameter. */
+  ADDITIONAL_PROPERTIES: {
+    status: 400,
+    issueCode: 'invariant',
+    display: 'Additional properties should not be included',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'error',
+    version: '1',
+  },
+  /** A search that is not allowed: no family name, a misplaced wildcard, a bad date range... */
+  INVALID_SEARCH_DATA: {
+    status: 400,
+    issueCode: 'value',
+    display: 'Search data is invalid',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'error',
+    version: '1',
+  },
+  /** Not an error: more patients match than `_max-results`. Spine answers HTTP 200 with this outcome. */
+  TOO_MANY_MATCHES: {
+    status: 200,
+    issueCode: 'multiple-matches',
+    display: 'Too Many Matches',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'information',
+    version: '1',
+  },
+});
+
+export class SearchPatientsRequest {
+  /**
+   * The FHIR search query string as the caller sent it, without the `?` (e.g.
+   * `family=Smith&given=Jane&birthdate=ge2010-01-01&birthdate=le2010-12-31`). Repeated parameters keep
+   * their order. The service parses and validates it with the NHS's error precedence.
+   */
+  @IsString()
+  @MaxLength(4096)
+  query!: string;
+}
+
+/** One matched patient as search shows it (the NHS's search view; restricted patients redacted). */
+export interface PatientSearchMatch {
+  patient: Patient;
+  /** 0..1; 1 is an exact match. */
+  score: number;
+}
+
+export interface SearchPatientsReply {
+  /** Best first; empty when nothing matched or when `tooManyMatches`. */
+  matches: PatientSearchMatch[];
+  /** More patients matched than `_max-results`: nothing is returned and the caller should narrow the search. */
+  tooManyMatches: boolean;
+}
+
+function isMatch(value: unknown): value is PatientSearchMatch {
+  const match = value as Partial<PatientSearchMatch> | null;
+  const patient = match?.patient as Partial<Patient> | undefined;
+  return (
+    typeof match?.score === 'number' &&
+    match.score >= 0 &&
+    match.score <= 1 &&
+    patient?.resourceType === 'Patient' &&
+    typeof patient.id === 'string' &&
+    typeof patient.meta?.versionId === 'string'
+  );
+}
+
+/** The reply as the contract describes it, or REC_SERVER_ERROR (used by the typed client). */
+export function checkSearchReply(reply: unknown): SearchPatientsReply {
+  const candidate = reply as Partial<SearchPatientsReply> | null;
+  if (
+    typeof candidate?.tooManyMatches !== 'boolean' ||
+    !Array.isArray(candidate.matches) ||
+    !candidate.matches.every(isMatch) ||
+    (candidate.tooManyMatches && candidate.matches.length > 0)
+  ) {
+    throw new PlatformError('REC_SERVER_ERROR', 'PDS answered a search with something that is not a search result');
+  }
+  return { matches: candidate.matches, tooManyMatches: candidate.tooManyMatches };
+}

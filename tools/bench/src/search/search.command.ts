@@ -1,0 +1,502 @@
+// The contracts' payload classes carry decorator metadata.
+import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { connect as connectNats } from 'nats';
+import { Client } from 'pg';
+import { patientSearchsetProblems } from '@platform/contracts-pds';
+import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
+import { portInUse } from '../support/children';
+import { pidListeningOn, startCpuMeter } from '../support/cpu';
+import { writeSection } from '../support/docs-section';
+import { runLoad, type LoadRequest } from '../support/load';
+import { describeMachine, sourceRevision } from '../support/machine';
+import { startPlatform } from '../support/platform';
+import {
+  renderSearchSection,
+  SEARCH_SECTION_ID,
+  summariseScenario,
+  type Scenario,
+  type SearchReport,
+  type SearchRun,
+  type SeedFigures,
+} from './search-report';
+
+const SCHEMA = 'pds_bench_search';
+const POOL_SIZE = 10;
+const LOG_LEVEL = 'warn';
+const RATE_LIMIT = 1_000_000;
+const CHECKED_QUERIES = 200;
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+const SEARCH_PATH = '/personal-demographics/FHIR/R4/Patient';
+const PORTS = {
+  gateway: Number(process.env['BENCH_GATEWAY_PORT'] ?? 28080),
+  idp: Number(process.env['BENCH_IDP_PORT'] ?? 28081),
+  pds: Number(process.env['BENCH_PDS_PORT'] ?? 29464),
+};
+const GENERATED_PREFIX = '99';
+
+interface Options {
+  patients: number;
+  seed: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+  rounds: number;
+  queries: number;
+  reuse: boolean;
+  keepData: boolean;
+  write: boolean;
+  check: boolean;
+  verbose: boolean;
+}
+
+function parseOptions(values: OptionValues): Options {
+  return {
+    patients: intOption(values, 'patients', 1000, 20_000_000),
+    seed: intOption(values, 'seed', 0, 2 ** 32 - 1),
+    durationSeconds: intOption(values, 'duration', 1, 3600),
+    warmupSeconds: intOption(values, 'warmup', 0, 600),
+    connections: intOption(values, 'connections', 1, 1000),
+    rounds: intOption(values, 'rounds', 1, 20),
+    queries: intOption(values, 'queries', 10, 100_000),
+    reuse: values['reuse'] === true,
+    keepData: values['keep-data'] === true,
+    write: values['no-write'] !== true,
+    check: values['check'] === true,
+    verbose: values['verbose'] === true,
+  };
+}
+
+function reproduceCommand(options: Options): string {
+  const parts = ['npm run bench -- search', `--patients ${options.patients}`, `--connections ${options.connections}`];
+  if (options.durationSeconds !== 15) parts.push(`--duration ${options.durationSeconds}`);
+  if (options.rounds !== 1) parts.push(`--rounds ${options.rounds}`);
+  if (options.seed !== 1) parts.push(`--seed ${options.seed}`);
+  return parts.join(' ');
+}
+
+/** A plausible misspelling that usually sounds the same: i/y swapped, or a trailing e added or dropped. */
+export function misspelt(family: string): string {
+  if (/i/.test(family)) return family.replace('i', 'y');
+  if (/y/.test(family)) return family.replace('y', 'i');
+  return family.endsWith('e') ? family.slice(0, -1) : `${family}e`;
+}
+
+interface SampledName {
+  family: string;
+  given: string;
+  birthDate: string;
+}
+
+function organisationsOf(token: string): string[] {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    nhsd_organisations?: unknown;
+  };
+  return Array.isArray(payload.nhsd_organisations)
+    ? payload.nhsd_organisations.filter((item): item is string => typeof item === 'string')
+    : [];
+}
+
+/** The search path of one sampled patient. */
+export function searchPath(scenario: Scenario, name: SampledName): string {
+  const query = new URLSearchParams();
+  if (scenario === 'exact') {
+    query.set('family', name.family);
+    query.set('birthdate', `eq${name.birthDate}`);
+  } else {
+    query.set('family', misspelt(name.family));
+    query.set('given', name.given);
+    query.set('birthdate', `eq${name.birthDate}`);
+    query.set('_fuzzy-match', 'true');
+  }
+  return `${SEARCH_PATH}?${query.toString().replace(/\+/g, '%20')}`;
+}
+
+class Database {
+  private constructor(private readonly client: Client) {}
+
+  static async open(url: string): Promise<Database> {
+    const client = new Client({ connectionString: url, application_name: 'bench-control' });
+    try {
+      await client.connect();
+    } catch (error) {
+      const { hostname, port } = new URL(url);
+      throw new Error(
+        `cannot connect to PostgreSQL at ${hostname}:${port || 5432} (BENCH_DATABASE_URL): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    return new Database(client);
+  }
+
+  async version(): Promise<string | undefined> {
+    return (await this.client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version;
+  }
+
+  async dropSchema(): Promise<void> {
+    await this.client.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+  }
+
+  /** Generated patients already in the schema (0 when it does not exist). */
+  async generatedPatients(): Promise<number> {
+    const exists = await this.client.query(
+      `SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'patient_name'`,
+      [SCHEMA],
+    );
+    if (exists.rowCount === 0) return 0;
+    const result = await this.client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${SCHEMA}".patient WHERE nhs_number LIKE $1`,
+      [`${GENERATED_PREFIX}%`],
+    );
+    return result.rows[0]?.n ?? 0;
+  }
+
+  async rows(): Promise<SearchReport['rows']> {
+    const count = async (table: string): Promise<number> =>
+      (await this.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${SCHEMA}".${table}`)).rows[0]?.n ?? 0;
+    return {
+      patients: await count('patient'),
+      names: await count('patient_name'),
+      addresses: await count('patient_address'),
+    };
+  }
+
+  /** Current names of unrestricted, surviving generated patients, a repeatable sample. */
+  async sample(queries: number, seed: number, patients: number): Promise<SampledName[]> {
+    const percent = Math.min(100, ((queries * 4) / Math.max(patients, 1)) * 100);
+    const result = await this.client.query<{ family: string; given: string; birth_date: string }>(
+      `SELECT n.family, n.given[1] AS given, n.birth_date::text AS birth_date
+       FROM "${SCHEMA}".patient_name n TABLESAMPLE BERNOULLI (${percent.toFixed(6)}) REPEATABLE (${seed})
+       JOIN "${SCHEMA}".patient p ON p.nhs_number = n.nhs_number
+       WHERE n.current AND n.seq = 0 AND p.superseded_by IS NULL AND NOT p.restricted AND n.birth_date IS NOT NULL
+         AND cardinality(n.given) > 0
+       ORDER BY n.nhs_number
+       LIMIT $1`,
+      [queries],
+    );
+    return result.rows.map((row) => ({ family: row.family, given: row.given, birthDate: row.birth_date }));
+  }
+
+  close(): Promise<void> {
+    return this.client.end();
+  }
+}
+
+async function natsVersion(url: string): Promise<string | undefined> {
+  try {
+    const connection = await connectNats({ servers: url, timeout: 3000, name: 'bench-control' });
+    const version = connection.info?.version;
+    await connection.close();
+    return version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the population generator (`npm run seed`'s script) into the bench schema, its output as progress. */
+async function seed(options: Options, databaseUrl: string, context: BenchContext): Promise<SeedFigures> {
+  const { root, progress, cleanup } = context;
+  const cli = path.join(root, 'dist/apps/pds/src/population/seed.cli.js');
+  const args = [
+    cli,
+    '--patients',
+    String(options.patients),
+    '--seed',
+    String(options.seed),
+    '--database-url',
+    databaseUrl,
+    '--schema',
+    SCHEMA,
+  ];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const unregister = cleanup.add({
+    describe: 'stop the population generator',
+    run: () => {
+      child.kill('SIGTERM');
+      return Promise.resolve();
+    },
+    force: () => child.kill('SIGKILL'),
+  });
+  let summary = '';
+  const errors: string[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const text = line.trim();
+    if (text.length === 0) return;
+    if (text.startsWith('seeded ')) summary = text;
+    progress.say(`seed | ${text}`);
+  });
+  createInterface({ input: child.stderr }).on('line', (line) => errors.push(line));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  unregister();
+  if (code !== 0)
+    throw new Error(`the population generator failed (exit code ${code}): ${errors.join(' ').slice(0, 500)}`);
+  const seconds = /in ([\d.]+) s/.exec(summary)?.[1];
+  return {
+    summary: summary
+      ? `The generator reported: "${summary.replace(/^seeded /, 'seeded ')}".`
+      : 'The generator ran (no summary line).',
+    ...(seconds ? { seconds: Number(seconds) } : {}),
+  };
+}
+
+function buildRequests(
+  scenario: Scenario,
+  names: SampledName[],
+  token: string,
+  organisation: string | undefined,
+): LoadRequest[] {
+  return names.map((name) => ({
+    method: 'GET' as const,
+    path: searchPath(scenario, name),
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/fhir+json',
+      'x-request-id': randomUUID(),
+      ...(organisation ? { 'nhsd-end-user-organisation-ods': organisation } : {}),
+    },
+  }));
+}
+
+/** Sends the first queries one at a time: each must be a 200 searchset (or TOO_MANY_MATCHES); counts matches. */
+async function checkAnswers(
+  gatewayUrl: string,
+  requests: LoadRequest[],
+): Promise<{ sampled: number; matched: number; tooMany: number }> {
+  let matched = 0;
+  let tooMany = 0;
+  const sample = requests.slice(0, CHECKED_QUERIES);
+  for (const request of sample) {
+    const response = await fetch(`${gatewayUrl}${request.path ?? ''}`, {
+      headers: { ...(request.headers as Record<string, string>), 'x-request-id': randomUUID() },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = (await response.json()) as { resourceType?: string; total?: number };
+    if (response.status !== 200) {
+      throw new Error(`a check search answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    }
+    if (body.resourceType === 'OperationOutcome') {
+      tooMany += 1;
+      continue;
+    }
+    const problems = patientSearchsetProblems(body);
+    if (problems.length > 0) throw new Error(`a check search answered a malformed searchset: ${problems.join('; ')}`);
+    if ((body.total ?? 0) > 0) matched += 1;
+  }
+  return { sampled: sample.length, matched, tooMany };
+}
+
+async function run(values: OptionValues, context: BenchContext): Promise<number> {
+  const options = parseOptions(values);
+  const { root, progress, cleanup } = context;
+  for (const file of ['dist/tools/launcher/src/main.js', 'dist/apps/pds/src/population/seed.cli.js']) {
+    if (!existsSync(path.join(root, file))) {
+      throw new Error('the platform is not built: run the benchmark with `npm run bench -- search` (it builds first)');
+    }
+  }
+  const databaseUrl = process.env['BENCH_DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
+  const natsUrl = process.env['BENCH_NATS_URL'] ?? DEFAULT_NATS_URL;
+  const workDir = path.join(root, 'tmp/bench/search');
+  mkdirSync(workDir, { recursive: true });
+  const machine = describeMachine();
+  const measuredAt = new Date();
+  progress.say(
+    `search benchmark: ${options.patients.toLocaleString('en-GB')} patients, ${options.rounds} round(s) of ` +
+      `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s per search at ${options.connections} connections ` +
+      `(machine: ${machine.cpus} CPU(s), load average ${machine.loadAverage.toFixed(2)})`,
+  );
+  for (const [name, port] of Object.entries(PORTS)) {
+    if (await portInUse(port))
+      throw new Error(`port ${port} (${name}) is already in use: is another benchmark running?`);
+  }
+
+  const database = await Database.open(databaseUrl);
+  cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });
+  let seedFigures: SeedFigures;
+  const existing = await database.generatedPatients();
+  if (options.reuse && existing === options.patients) {
+    seedFigures = {
+      summary: `Reused a population seeded by an earlier run (${existing.toLocaleString('en-GB')} patients).`,
+    };
+    progress.say(`reusing the ${existing.toLocaleString('en-GB')} patients already in ${SCHEMA}`);
+  } else {
+    await database.dropSchema();
+    progress.say(`seeding ${options.patients.toLocaleString('en-GB')} patients into ${SCHEMA}`);
+    seedFigures = await seed(options, databaseUrl, context);
+  }
+  if (!options.keepData) cleanup.add({ describe: `drop the ${SCHEMA} schema`, run: () => database.dropSchema() });
+  const versions = {
+    postgres: await database.version(),
+    nats: await natsVersion(natsUrl),
+    autocannon: readAutocannonVersion(root),
+  };
+
+  const platform = await startPlatform(
+    {
+      root,
+      workDir,
+      ports: PORTS,
+      databaseUrl,
+      natsUrl,
+      schema: SCHEMA,
+      poolSize: POOL_SIZE,
+      logLevel: LOG_LEVEL,
+      tokenTtlSeconds: 86_400,
+      env: { RATE_LIMIT_PER_CLIENT: String(RATE_LIMIT), RATE_LIMIT_BURST: String(RATE_LIMIT) },
+      verbose: options.verbose,
+    },
+    progress,
+    cleanup,
+  );
+  const token = await platform.token('clinician');
+  const organisation = organisationsOf(token)[0];
+  const names = await database.sample(options.queries, options.seed, options.patients);
+  if (names.length < Math.min(options.queries, 10)) throw new Error(`only ${names.length} names could be sampled`);
+  const rows = await database.rows();
+  progress.say(`sampled ${names.length} names of seeded patients`);
+
+  const scenarios: Scenario[] = ['exact', 'fuzzy'];
+  const requests = Object.fromEntries(
+    scenarios.map((scenario) => [scenario, buildRequests(scenario, names, token, organisation)]),
+  ) as Record<Scenario, LoadRequest[]>;
+  const check = {} as SearchReport['check'];
+  for (const scenario of scenarios) {
+    check[scenario] = await checkAnswers(platform.gatewayUrl, requests[scenario]);
+    progress.say(
+      `check ${scenario}: ${check[scenario].matched} of ${check[scenario].sampled} searches found someone` +
+        `${check[scenario].tooMany > 0 ? `, ${check[scenario].tooMany} too many` : ''}; every answer a well-formed searchset`,
+    );
+  }
+
+  const nats = new URL(natsUrl);
+  const natsPid = ['127.0.0.1', 'localhost'].includes(nats.hostname)
+    ? pidListeningOn(Number(nats.port || 4222))
+    : undefined;
+  const pids: Record<string, number> = {};
+  for (const name of ['gateway', 'pds']) {
+    const pid = platform.pids[name];
+    if (pid !== undefined) pids[name] = pid;
+  }
+  if (natsPid !== undefined) pids['nats'] = natsPid;
+
+  const runs: SearchRun[] = [];
+  for (let round = 1; round <= options.rounds; round += 1) {
+    for (const scenario of scenarios) {
+      if (cleanup.stopping) throw new Error('interrupted');
+      const label = `round ${round}/${options.rounds} · ${scenario}`;
+      const load = (phase: string, seconds: number): ReturnType<typeof runLoad> =>
+        runLoad(
+          {
+            label: `${label} · ${phase}`,
+            url: platform.gatewayUrl,
+            connections: options.connections,
+            durationSeconds: seconds,
+            requests: requests[scenario],
+          },
+          progress,
+          cleanup,
+        );
+      if (options.warmupSeconds > 0) await load('warm-up', options.warmupSeconds);
+      const meter = startCpuMeter(pids);
+      const result = await load('measuring', options.durationSeconds);
+      const usage = meter.stop();
+      runs.push({ scenario, round, load: result, cpuSeconds: usage.processes });
+      progress.say(
+        `${label}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
+          `p99 ${result.p99Ms.toFixed(2)} ms, ${result.ok} responses all 2xx`,
+      );
+    }
+  }
+
+  const summaries = scenarios.map((scenario) => [scenario, summariseScenario(runs, scenario)] as const);
+  progress.say(
+    [
+      'results (medians of rounds):',
+      ...summaries.map(
+        ([scenario, summary]) =>
+          `  ${scenario.padEnd(6)} ${String(Math.round(summary.requestsPerSecond)).padStart(6)} req/s   p50 ${summary.p50Ms.toFixed(2).padStart(6)} ms   ` +
+          `p99 ${summary.p99Ms.toFixed(2).padStart(7)} ms (goal < ${summary.goalMs} ms): ${summary.pass ? 'PASS' : 'FAIL'}`,
+      ),
+    ].join('\n'),
+  );
+
+  const report: SearchReport = {
+    measuredAt,
+    machine,
+    revision: sourceRevision(root),
+    versions,
+    settings: {
+      patients: options.patients,
+      seed: options.seed,
+      schema: SCHEMA,
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      connections: options.connections,
+      rounds: options.rounds,
+      queries: names.length,
+      poolSize: POOL_SIZE,
+      logLevel: LOG_LEVEL,
+    },
+    seed: seedFigures,
+    rows,
+    runs,
+    check,
+    command: reproduceCommand(options),
+  };
+  writeFileSync(path.join(workDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (options.write) {
+    const file = path.join(root, 'docs/benchmarks.md');
+    await writeSection(file, SEARCH_SECTION_ID, renderSearchSection(report));
+    progress.say(`wrote the "${SEARCH_SECTION_ID}" section of ${path.relative(root, file)}`);
+  }
+  const pass = summaries.every(([, summary]) => summary.pass);
+  return options.check && !pass ? 3 : 0;
+}
+
+function readAutocannonVersion(root: string): string {
+  try {
+    return (
+      JSON.parse(readFileSync(path.join(root, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const searchCommand: BenchCommand = {
+  name: 'search',
+  summary:
+    'patient search at scale: seeds a population, then family + birth date and fuzzy searches through the gateway',
+  options: {
+    patients: { type: 'string', value: 'n', default: '1000000', description: 'patients to seed (npm run seed)' },
+    seed: { type: 'string', value: 's', default: '1', description: 'seed of the population and of the query sample' },
+    duration: { type: 'string', value: 'seconds', default: '15', description: 'measured seconds per search and round' },
+    warmup: { type: 'string', value: 'seconds', default: '3', description: 'warm-up seconds before each measured run' },
+    connections: { type: 'string', value: 'n', default: '8', description: 'concurrent connections' },
+    rounds: { type: 'string', value: 'n', default: '1', description: 'rounds of both searches; figures are medians' },
+    queries: {
+      type: 'string',
+      value: 'n',
+      default: '2000',
+      description: 'distinct searches, sampled from the population',
+    },
+    reuse: {
+      type: 'boolean',
+      description: `reuse the population already in ${SCHEMA} when it has exactly --patients generated patients`,
+    },
+    'keep-data': { type: 'boolean', description: `keep the ${SCHEMA} schema after the run (for --reuse)` },
+    'no-write': { type: 'boolean', description: 'do not update docs/benchmarks.md' },
+    check: { type: 'boolean', description: 'exit with code 3 when a p99 goal is missed' },
+    verbose: { type: 'boolean', description: "copy the platform's output to the console" },
+  },
+  run: (values, context) => {
+    if (values['reuse'] === true && values['keep-data'] !== true) {
+      // Reusing is only useful when the data outlives the run; say so rather than silently dropping it.
+      context.progress.say('note: without --keep-data the schema is dropped at the end of this run');
+    }
+    return run(values, context);
+  },
+};
