@@ -13,6 +13,8 @@ import { ListRelatedPersonsUseCase } from './patients/list-related-persons.useca
 import { PatientAccess } from './patients/patient-access';
 import { ReadPatientUseCase } from './patients/read-patient.usecase';
 import { Outbox, PDS_LOGGER, PDS_NATS } from './events/outbox';
+import { CreateHandler } from './create/create.handler';
+import { CreatePatientUseCase } from './create/create-patient.usecase';
 import { UpdateHandler } from './update/update.handler';
 import { UpdatePatientUseCase } from './update/update-patient.usecase';
 import { Housekeeping, PDS_RETENTION, type Retention } from './writes/housekeeping';
@@ -60,7 +62,7 @@ export class PdsModule {
     ];
     return {
       module: PdsModule,
-      controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController],
+      controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController, CreateHandler],
       providers: [
         { provide: PDS_DATABASE, useValue: resources.database },
         { provide: READINESS_CHECKS, useValue: checks },
@@ -80,6 +82,7 @@ export class PdsModule {
         Housekeeping,
         Outbox,
         UpdatePatientUseCase,
+        CreatePatientUseCase,
         PatientAccess,
         ReadPatientUseCase,
         ListRelatedPersonsUseCase,

@@ -167,6 +167,50 @@ describe('the platform through the gateway', () => {
     });
   });
 
+  describe('registering a new patient', () => {
+    const newPatient = {
+      resourceType: 'Patient',
+      name: [{ use: 'usual', given: ['Ada'], family: 'Newcomb', period: { start: '2026-01-01' } }],
+      gender: 'female',
+      birthDate: '1990-04-01',
+      address: [{ use: 'home', line: ['1 Example Road'], postalCode: 'LS1 4AP' }],
+    };
+    const register = (requestId?: string) =>
+      call(PATIENT_PATH, {
+        token: clinician,
+        method: 'POST',
+        requestId,
+        body: JSON.stringify(newPatient),
+        headers: { 'content-type': 'application/fhir+json' },
+      });
+
+    it('allocates an NHS number: 201 with Location and ETag; a retry gets the same number; a new request a SINGLE_MATCH', async () => {
+      const requestId = randomUUID();
+      const created = await register(requestId);
+      expect(created.status).toBe(201);
+      expect(created.headers.get('etag')).toBe('W/"1"');
+      const { id } = created.body as { id: string };
+      expect(created.headers.get('location')).toBe(`${state.gateway}${PATIENT_PATH}/${id}`);
+      expect((await register(requestId)).body).toEqual(created.body);
+      const again = await register();
+      expect(again.status).toBe(200);
+      expect(outcomeCode(again.body)).toBe('SINGLE_MATCH');
+      const read = await call(`${PATIENT_PATH}/${id}`, { token: clinician });
+      expect(read.status).toBe(200);
+    });
+
+    it('refuses an incomplete patient with 400 INVALID_CREATE', async () => {
+      const response = await call(PATIENT_PATH, {
+        token: clinician,
+        method: 'POST',
+        body: JSON.stringify({ name: [{ family: 'Halfway' }] }),
+        headers: { 'content-type': 'application/fhir+json' },
+      });
+      expect(response.status).toBe(400);
+      expect(outcomeCode(response.body)).toBe('INVALID_CREATE');
+    });
+  });
+
   describe('related people', () => {
     it('are a searchset Bundle of RelatedPerson with the NHS fullUrl layout', async () => {
       const response = await call(`${PATIENT_PATH}/9000000009/RelatedPerson`, { token: clinician });
@@ -296,11 +340,10 @@ describe('the platform through the gateway', () => {
         { method: 'POST', body: '{"patches": [', headers: { 'content-type': 'application/fhir+json' } },
         400,
       ],
-      // No body-accepting PDS route exists yet (POST /Patient comes with the PDS issue): routing answers first.
       [
         'an unsupported content type',
         { method: 'POST', body: '<Patient/>', headers: { 'content-type': 'application/xml' } },
-        404,
+        415,
       ],
       [
         'an oversized body',

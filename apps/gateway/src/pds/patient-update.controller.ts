@@ -1,14 +1,16 @@
-import { Body, Controller, Headers, Inject, Param, Patch, Req, Res } from '@nestjs/common';
+import { Body, Controller, Headers, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PatchOperation, PdsApi } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 import { FhirRoute } from '../auth/route-policy';
+import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
+import { publicBaseUrl } from '../http/fhir-bundle';
 import { FHIR_JSON } from '../http/error-response';
 import { PDS_CLIENT } from './patient.controller';
 
-/** Who may change demographics: the GP practice's clinicians and administrators. */
+/** Who may register and change demographics: the GP practice's clinicians and administrators. */
 const WRITE_ROLES = ['clinician', 'practice-admin'] as const;
 
 function patchesOf(body: unknown): PatchOperation[] {
@@ -30,7 +32,45 @@ function patchesOf(body: unknown): PatchOperation[] {
 })
 @Controller('personal-demographics/FHIR/R4')
 export class PatientUpdateController {
-  constructor(@Inject(PDS_CLIENT) private readonly pds: PdsApi) {}
+  constructor(
+    @Inject(PDS_CLIENT) private readonly pds: PdsApi,
+    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+  ) {}
+
+  @Post('Patient')
+  @FhirRoute(WRITE_ROLES)
+  @ApiOperation({
+    summary: 'Allocate an NHS number to a new patient',
+    description: `Body: a FHIR Patient without id. Roles: ${WRITE_ROLES.join(', ')}`,
+  })
+  @ApiBody({ schema: { type: 'object', description: 'FHIR R4 Patient (UK Core) without id, meta or identifier' } })
+  @ApiResponse({ status: 201, description: 'The new Patient with its NHS number, ETag W/"1" and Location' })
+  @ApiResponse({
+    status: 200,
+    description: 'OperationOutcome SINGLE_MATCH or MULTIPLE_MATCHES: PDS already holds them',
+  })
+  @ApiResponse({ status: 400, description: 'INVALID_CREATE' })
+  async create(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new PlatformError('INVALID_CREATE', undefined, {
+        diagnostics: 'Invalid create with error - the body must be a FHIR Patient',
+      });
+    }
+    const created = await this.pds.createPatient({ patient: body as Record<string, unknown> }, callContextOf(request));
+    void reply
+      .status(201)
+      .header('ETag', `W/"${created.versionId}"`)
+      .header(
+        'Location',
+        `${publicBaseUrl(request, this.settings.publicUrl)}/personal-demographics/FHIR/R4/Patient/${created.nhsNumber}`,
+      )
+      .type(FHIR_JSON);
+    return created.patientJson;
+  }
 
   @Patch('Patient/:id')
   @FhirRoute(WRITE_ROLES)

@@ -5,6 +5,7 @@ import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-s
 import { RelatedPerson1764100000000 } from './migrations/1764100000000-related-person';
 import { Search1764200000000 } from './migrations/1764200000000-search';
 import { UpdateIdempotencyOutbox1764300000000 } from './migrations/1764300000000-update-idempotency-outbox';
+import { NhsNumberAllocation1764400000000 } from './migrations/1764400000000-nhs-number-allocation';
 
 export interface DatabaseSettings {
   url: string;
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   RelatedPerson1764100000000,
   Search1764200000000,
   UpdateIdempotencyOutbox1764300000000,
+  NhsNumberAllocation1764400000000,
 ];
 
 /** The service's schema must exist before TypeORM can keep its migrations table inside it. */

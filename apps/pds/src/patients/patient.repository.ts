@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RelatedPerson } from '@platform/contracts-pds';
+import { nhsNumberCheckDigit } from '@platform/shared-identifiers';
 import type { Pool, PoolClient } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { SearchRowsRepository } from '../search/search-rows.repository';
@@ -35,6 +36,7 @@ export class PatientRepository {
   private readonly relatedStatement: string;
   /** Keeps the search columns and rows in step with each resource written (inside the same transaction). */
   private readonly searchRows: SearchRowsRepository;
+  private readonly schema: string;
 
   constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
     this.pool = database.pool;
@@ -43,6 +45,7 @@ export class PatientRepository {
     this.relatedTable = `"${database.schema}".related_person`;
     this.relatedStatement = `pds_related_person_list_${database.schema}`;
     this.searchRows = new SearchRowsRepository(database);
+    this.schema = database.schema;
   }
 
   /** The resource comes back as text: the read path passes it on without parsing it. */
@@ -65,6 +68,34 @@ export class PatientRepository {
     );
     const row = result.rows[0];
     return row ? toStored(row) : undefined;
+  }
+
+  /**
+   * A new NHS number: the next body from the service's sequence with its modulus 11 check digit (bodies
+   * whose check digit would be 10 are skipped, as are any already held, e.g. by an imported population).
+   */
+  async allocateNhsNumber(transaction: PoolClient): Promise<string> {
+    for (;;) {
+      const result = await transaction.query<{ body: number }>(
+        `SELECT nextval('"${this.schema}".nhs_number_body')::int AS body`,
+      );
+      const body = String(result.rows[0]?.body);
+      const check = nhsNumberCheckDigit(body);
+      if (check === null) continue;
+      const nhsNumber = `${body}${check}`;
+      const taken = await transaction.query(`SELECT 1 FROM ${this.table} WHERE nhs_number = $1`, [nhsNumber]);
+      if (taken.rowCount === 0) return nhsNumber;
+    }
+  }
+
+  /** Stores a new record (normalised) and its search rows in the caller's transaction. */
+  async insertNew(transaction: PoolClient, record: PatientRecord): Promise<void> {
+    const resource = normalisedResource(record);
+    await transaction.query(
+      `INSERT INTO ${this.table} (nhs_number, version, resource, restricted) VALUES ($1, $2, $3, $4)`,
+      [record.nhsNumber, record.version, JSON.stringify(resource), record.restricted],
+    );
+    await this.searchRows.replaceSearchRows(transaction, record.nhsNumber, resource);
   }
 
   /** Writes a new version of a record (normalised), and its search rows, in the caller's transaction. */

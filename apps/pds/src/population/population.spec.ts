@@ -90,7 +90,7 @@ describe('COPY rows', () => {
 
   it('writes one patient line and a line per name and address, from the same derivation as every write', () => {
     const [patient] = generate(1, 3);
-    const lines = copyLines(patient as GeneratedPatient);
+    const lines = copyLines(patient);
     expect(lines.patient.split('\t')).toHaveLength(12);
     expect(lines.patient.startsWith(`${patient?.nhsNumber}\t`)).toBe(true);
     expect(lines.patient_name.trim().split('\n')).toHaveLength((patient?.resource['name'] as unknown[]).length);

@@ -1,8 +1,9 @@
 import { isPatchOperation, type Patient, type PatchOperation } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
+import { IDENTIFIED_LISTS } from '../patients/item-ids';
 
 /** Lists whose items carry an `id`: changing or removing one needs the id stated in the patch. */
-const IDENTIFIED_LISTS = new Set(['name', 'address', 'telecom', 'contact', 'generalPractitioner']);
+const IDENTIFIED = new Set<string>(IDENTIFIED_LISTS);
 /** Lists whose items are added only at the end (`/-`). */
 const LISTS = new Set([...IDENTIFIED_LISTS, 'extension', 'communication']);
 /** The record's identity: never patched. */
@@ -63,13 +64,13 @@ export function checkPatch(patches: PatchOperation[], current: Patient): void {
     const existing = Array.isArray(items) ? (items as unknown[])[Number(position)] : undefined;
     if (patch.op === 'test') {
       tested.add(item);
-      if (IDENTIFIED_LISTS.has(field) && ((rest.length === 1 && rest[0] === 'id') || rest.length === 0)) {
+      if (IDENTIFIED.has(field) && ((rest.length === 1 && rest[0] === 'id') || rest.length === 0)) {
         const stated = rest.length === 0 ? itemId(patch.value) : patch.value;
         if (stated !== undefined && stated === itemId(existing)) identified.add(item);
       }
       return;
     }
-    if (IDENTIFIED_LISTS.has(field)) {
+    if (IDENTIFIED.has(field)) {
       const statesId =
         (patch.op === 'replace' && rest.length === 1 && rest[0] === 'id') ||
         (patch.op === 'replace' && rest.length === 0);
@@ -97,33 +98,38 @@ function isCurrent(name: { period?: { end?: string } }, today: string): boolean 
   return !name.period?.end || name.period.end >= today;
 }
 
-/** Field rules on the patched record (the NHS's own list is longer; these are the ones a GP system hits). */
-export function checkFields(before: Patient, after: Patient, now: Date = new Date()): void {
+/** Field rules on the patched (or new) record (the NHS's own list is longer; these are the ones a GP system hits). */
+export function checkFields(
+  before: Patient,
+  after: Patient,
+  now: Date = new Date(),
+  fail: (diagnostics: string) => PlatformError = invalid,
+): void {
   const today = now.toISOString().slice(0, 10);
-  if (before['gender'] !== undefined && after['gender'] === undefined) throw invalid('gender cannot be removed');
+  if (before['gender'] !== undefined && after['gender'] === undefined) throw fail('gender cannot be removed');
   if (after['gender'] !== undefined && !GENDERS.has(after['gender'] as string)) {
-    throw invalid(`gender must be one of ${[...GENDERS].join(', ')}`);
+    throw fail(`gender must be one of ${[...GENDERS].join(', ')}`);
   }
   const birthDate = after['birthDate'];
   if (birthDate !== undefined) {
     if (typeof birthDate !== 'string' || !DATE.test(birthDate) || Number.isNaN(Date.parse(birthDate))) {
-      throw invalid('birthDate is not a valid date');
+      throw fail('birthDate is not a valid date');
     }
-    if (birthDate > today) throw invalid('birthDate cannot be in the future');
+    if (birthDate > today) throw fail('birthDate cannot be in the future');
   }
   const deceased = after['deceasedDateTime'];
   if (deceased !== undefined) {
     if (typeof deceased !== 'string' || !DATE_TIME.test(deceased) || Number.isNaN(Date.parse(deceased))) {
-      throw invalid('deceasedDateTime is not a valid date and time');
+      throw fail('deceasedDateTime is not a valid date and time');
     }
-    if (Date.parse(deceased) > now.getTime()) throw invalid('deceasedDateTime cannot be in the future');
+    if (Date.parse(deceased) > now.getTime()) throw fail('deceasedDateTime cannot be in the future');
     if (typeof birthDate === 'string' && deceased.slice(0, 10) < birthDate) {
-      throw invalid('deceasedDateTime cannot be before birthDate');
+      throw fail('deceasedDateTime cannot be before birthDate');
     }
   }
   const names = Array.isArray(after['name']) ? (after['name'] as { use?: string; period?: { end?: string } }[]) : [];
   if (names.filter((name) => name.use === 'usual' && isCurrent(name, today)).length > 1) {
-    throw invalid('a patient has one current usual name');
+    throw fail('a patient has one current usual name');
   }
 }
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { applyPatch, type Operation } from 'fast-json-patch';
 import {
@@ -13,29 +12,15 @@ import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { Outbox } from '../events/outbox';
 import { PatientRepository } from '../patients/patient.repository';
+import { withItemIds } from '../patients/item-ids';
 import { normalisedResource, redacted } from '../patients/patient-record';
 import { IdempotentWrites } from '../writes/idempotent-writes';
 import { changedFields, checkFields, checkPatch } from './patch-rules';
-
-const IDENTIFIED_LISTS = ['name', 'address', 'telecom', 'contact', 'generalPractitioner'];
 
 /** `W/"3"` -> 3; anything else is not a version this API issued. */
 export function versionFromIfMatch(ifMatch: string): number | undefined {
   const match = /^W\/"([1-9]\d{0,9})"$/.exec(ifMatch.trim());
   return match?.[1] ? Number(match[1]) : undefined;
-}
-
-/** New items of the identified lists get an id, as PDS assigns one. */
-function withItemIds(patient: Patient): Patient {
-  for (const field of IDENTIFIED_LISTS) {
-    const items = patient[field];
-    if (!Array.isArray(items)) continue;
-    for (const item of items as Record<string, unknown>[]) {
-      if (typeof item === 'object' && item !== null && item['id'] === undefined)
-        item['id'] = randomBytes(4).toString('hex').toUpperCase();
-    }
-  }
-  return patient;
 }
 
 /**

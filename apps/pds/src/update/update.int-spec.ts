@@ -69,7 +69,7 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
         `SELECT version, resource FROM "${schema}".patient WHERE nhs_number = $1`,
         [nhsNumber],
       )
-    ).rows[0]!;
+    ).rows[0];
 
   beforeAll(async () => {
     nats = await startTestNats();

@@ -14,11 +14,14 @@ import {
 } from './payloads';
 import { PDS_SUBJECTS } from './subjects';
 import { checkSearchReply, SearchPatientsRequest, type SearchPatientsReply } from './search';
+import { CreatePatientRequest, type CreatePatientReply } from './create';
 import { UpdatePatientRequest } from './update';
 
 /** What other projects may ask of PDS. */
 export interface PdsApi {
   getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply>;
+  /** Allocates a new NHS number for a patient PDS does not hold yet (SINGLE_MATCH / MULTIPLE_MATCHES otherwise). */
+  createPatient(request: CreatePatientRequest, context: CallContext): Promise<CreatePatientReply>;
   /** Applies a JSON Patch (all or nothing); answers the updated Patient as FHIR JSON text. */
   updatePatient(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument>;
   /** The same read, as FHIR JSON text: for callers that only pass the record on. */
@@ -65,6 +68,14 @@ export class PdsClient implements PdsApi {
   async getPatientDocument(request: GetPatientRequest, context: CallContext): Promise<PatientDocument> {
     const payload = await validated(GetPatientRequest, request);
     return checkDocument(await this.rpc.request<GetPatientWireReply>(PDS_SUBJECTS.patientGet, payload, context));
+  }
+
+  async createPatient(request: CreatePatientRequest, context: CallContext): Promise<CreatePatientReply> {
+    const payload = await validated(CreatePatientRequest, request, 'INVALID_CREATE');
+    const reply = await this.rpc.request<CreatePatientReply>(PDS_SUBJECTS.patientCreate, payload, context);
+    const { json } = checkDocument({ patientJson: reply?.patientJson, versionId: reply?.versionId });
+    if (typeof reply.nhsNumber !== 'string' || !/^\d{10}$/.test(reply.nhsNumber)) throw notAPatient();
+    return { nhsNumber: reply.nhsNumber, patientJson: json, versionId: reply.versionId };
   }
 
   async updatePatient(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument> {

@@ -11,6 +11,31 @@ export const PDS_OWN_ERRORS = defineErrors({
     severity: 'error',
     version: '1',
   },
+  INVALID_CREATE: {
+    status: 400,
+    issueCode: 'value',
+    display: 'Patient create data is invalid',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'error',
+    version: '1',
+  },
+  /** POST /Patient found the patient already: HTTP 200 with this OperationOutcome, as Spine answers. */
+  SINGLE_MATCH: {
+    status: 200,
+    issueCode: 'value',
+    display: 'Single match found',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'error',
+    version: '1',
+  },
+  MULTIPLE_MATCHES: {
+    status: 200,
+    issueCode: 'value',
+    display: 'Multiple matches found',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'error',
+    version: '1',
+  },
   FORBIDDEN_UPDATE: {
     status: 403,
     issueCode: 'forbidden',

@@ -1,6 +1,6 @@
 import { applyPatch, type Operation } from 'fast-json-patch';
 import { PlatformError } from '@platform/shared-errors';
-import { isValidNhsNumber } from '@platform/shared-identifiers';
+import { isValidNhsNumber, nhsNumberCheckDigit } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import type { PdsApi } from './client';
 import type {
@@ -14,12 +14,22 @@ import type {
   RelatedPerson,
 } from './payloads';
 import type { SearchPatientsReply, SearchPatientsRequest } from './search';
+import type { CreatePatientReply, CreatePatientRequest } from './create';
 import type { UpdatePatientRequest } from './update';
+
+/** 999 000 000n with a valid check digit (the 999 range is never allocated by PDS). */
+function fakeNhsNumber(sequence: number): string {
+  for (let body = 999_000_000 + sequence * 11; ; body += 1) {
+    const check = nhsNumberCheckDigit(String(body));
+    if (check !== null) return `${body}${check}`;
+  }
+}
 
 /** An in-memory PDS for consumers' unit tests: same answers and error codes as the real client. */
 export class FakePdsClient implements PdsApi {
   private readonly patients = new Map<string, Patient>();
   private readonly relatedPersons = new Map<string, RelatedPerson[]>();
+  private allocated = 0;
   readonly calls: { request: GetPatientRequest; context: CallContext }[] = [];
 
   withPatient(patient: Patient): this {
@@ -49,6 +59,15 @@ export class FakePdsClient implements PdsApi {
     const { patient } = await this.getPatient(request, context);
     const restricted = patient.meta.security?.some((label) => label.code === 'R') ?? false;
     return { nhsNumber: patient.id, relatedPersons: restricted ? [] : (this.relatedPersons.get(patient.id) ?? []) };
+  }
+
+  /** Allocates the next number of a fake range; matches nobody. */
+  createPatient(request: CreatePatientRequest): Promise<CreatePatientReply> {
+    this.allocated += 1;
+    const nhsNumber = fakeNhsNumber(this.allocated);
+    const patient = { ...request.patient, resourceType: 'Patient', id: nhsNumber, meta: { versionId: '1' } } as Patient;
+    this.patients.set(nhsNumber, patient);
+    return Promise.resolve({ nhsNumber, patientJson: JSON.stringify(patient), versionId: 1 });
   }
 
   /** Applies the patch with the same version rules as PDS (the NHS list-item rules are the service's). */

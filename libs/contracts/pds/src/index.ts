@@ -28,3 +28,4 @@ export {
   isPatchOperation,
   type PatientUpdatedEvent,
 } from './update';
+export { CreatePatientRequest, type CreatePatientReply, type PatientCreatedEvent } from './create';

@@ -3,6 +3,7 @@ export const PDS_SUBJECTS = {
   patientGet: 'pds.patient.get.v1',
   patientSearch: 'pds.patient.search.v1',
   patientUpdate: 'pds.patient.update.v1',
+  patientCreate: 'pds.patient.create.v1',
   relatedPersonList: 'pds.related-person.list.v1',
   healthCheck: 'pds.health.check.v1',
 } as const;
@@ -13,6 +14,7 @@ export const PDS_SUBJECTS = {
  */
 export const PDS_EVENTS = {
   patientUpdated: 'pds.patient.updated.v1',
+  patientCreated: 'pds.patient.created.v1',
 } as const;
 
 /** The JetStream stream that keeps PDS's events. */

@@ -130,15 +130,16 @@ export function renderSearchSection(report: SearchReport): string {
       `measured run per search at ${settings.connections} concurrent connections (autocannon ${report.versions.autocannon}, ` +
       'one request in flight per connection). Every response had to be a 200; latency percentiles are exact, from every response.',
     '',
-    'CPU milliseconds per request (median of rounds, from `/proc`):',
+    'CPU milliseconds per request of the Node processes, the NATS server and the load generator (median of rounds, ' +
+      'from `/proc`; PostgreSQL backends not measured):',
     '',
     ...summaries.map(([scenario, summary]) => `- ${SCENARIO_NAMES[scenario]}: ${cpu(summary)}`),
     '',
     '### What is measured',
     '',
     `- The population: \`npm run seed -- --patients ${settings.patients} --seed ${settings.seed}\` into schema ` +
-      `\`${settings.schema}\` (${count(report.rows.patients)} patient rows, ${count(report.rows.names)} name rows, ` +
-      `${count(report.rows.addresses)} address rows, plus the sandbox patients). ${report.seed.summary}`,
+      `\`${settings.schema}\` (${count(report.rows.patients)} patient rows, the NHS sandbox patients included; ` +
+      `${count(report.rows.names)} name rows; ${count(report.rows.addresses)} address rows). ${report.seed.summary}`,
     `- Queries: ${count(settings.queries)} current names of seeded patients, sampled from the database with a fixed seed; ` +
       'every connection cycles through all of them, each request with its own X-Request-ID.',
     '  - family + birth date: `GET /personal-demographics/FHIR/R4/Patient?family=<family>&birthdate=eq<date>`, a non-fuzzy search ' +

@@ -1,0 +1,155 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
+import { connect, type NatsConnection } from 'nats';
+import { Client } from 'pg';
+import { PdsClient, type Patient } from '@platform/contracts-pds';
+import { loadConfig } from '@platform/shared-config';
+import { isValidNhsNumber } from '@platform/shared-identifiers';
+import { createLogger } from '@platform/shared-logging';
+import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
+import {
+  dropSchema,
+  referencePath,
+  rejectionOf,
+  startTestNats,
+  testDatabaseUrl,
+  uniqueName,
+  type TestNats,
+} from '@platform/shared-testing';
+import { PdsConfig } from '../config/pds.config';
+import { startPds } from '../pds';
+import { PatientRepository } from '../patients/patient.repository';
+
+const schema = uniqueName('pds_new');
+const databaseUrl = testDatabaseUrl();
+const allocate = JSON.parse(
+  readFileSync(referencePath('pds-ers', 'pds', 'requests', 'PatientCreate', 'Allocate_NHS_Number.json'), 'utf8'),
+) as Record<string, unknown>;
+
+let counter = 0;
+function context(requestId = `00000000-0000-4000-9000-${String((counter += 1)).padStart(12, '0')}`): CallContext {
+  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' } };
+}
+
+/** The published request with another family name, so that each test has a person of its own. */
+function person(family: string, changes: Record<string, unknown> = {}): Record<string, unknown> {
+  const names = structuredClone(allocate['name']) as { family: string }[];
+  names[0].family = family;
+  return { ...structuredClone(allocate), name: names, ...changes };
+}
+
+describe('PDS create (allocate an NHS number)', () => {
+  let nats: TestNats;
+  let app: INestApplication;
+  let connection: NatsConnection;
+  let pds: PdsClient;
+  let db: Client;
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    const config = loadConfig(PdsConfig, {
+      NATS_URL: nats.url,
+      DATABASE_URL: databaseUrl,
+      PDS_DB_SCHEMA: schema,
+      PDS_HTTP_PORT: '0',
+    });
+    app = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
+    connection = await connect({ servers: nats.url });
+    pds = new PdsClient(new NatsRpcClient(connection, { timeoutMs: 5000 }));
+    db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await connection?.close();
+    await app?.close();
+    await nats?.stop();
+    await dropSchema(databaseUrl, schema);
+  });
+
+  it('allocates a new valid NHS number to the published example, stores version 1 and queues pds.patient.created.v1', async () => {
+    const reply = await pds.createPatient({ patient: allocate }, context());
+    expect(isValidNhsNumber(reply.nhsNumber)).toBe(true);
+    expect(reply.nhsNumber).toMatch(/^96/);
+    expect(reply.versionId).toBe(1);
+    const patient = JSON.parse(reply.patientJson) as Patient & { name: { id?: string; family: string }[] };
+    expect(patient).toMatchObject({
+      resourceType: 'Patient',
+      id: reply.nhsNumber,
+      meta: { versionId: '1' },
+      gender: 'female',
+    });
+    expect(patient.name[0]?.id).toMatch(/^[0-9A-F]{8}$/);
+    const read = await pds.getPatient({ nhsNumber: reply.nhsNumber }, context());
+    expect(read.patient.name).toEqual(patient.name);
+    const events = await db.query(`SELECT subject FROM "${schema}".outbox WHERE payload->>'nhsNumber' = $1`, [
+      reply.nhsNumber,
+    ]);
+    expect(events.rows).toEqual([{ subject: 'pds.patient.created.v1' }]);
+  });
+
+  it('allocates once for a retried request, and answers SINGLE_MATCH to a new request for the same person', async () => {
+    const retry = context();
+    const request = { patient: person('Retryson') };
+    const [first, second] = await Promise.all([pds.createPatient(request, retry), pds.createPatient(request, retry)]);
+    expect(second).toEqual(first);
+    const again = await rejectionOf(pds.createPatient(request, context()));
+    expect(again.code).toBe('SINGLE_MATCH');
+    expect(again.httpStatus).toBe(200);
+    expect(again.diagnostics).toContain(first.nhsNumber);
+    const count = await db.query(
+      `SELECT count(*)::int AS n FROM "${schema}".patient WHERE resource->'name'->0->>'family' = 'Retryson'`,
+    );
+    expect(count.rows[0].n).toBe(1);
+  });
+
+  it('gives two concurrent requests for one new person one number between them', async () => {
+    const request = { patient: person('Racewell') };
+    const results = await Promise.allSettled([
+      pds.createPatient(request, context()),
+      pds.createPatient(request, context()),
+    ]);
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect((results.find((result) => result.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({
+      code: 'SINGLE_MATCH',
+    });
+  });
+
+  it('answers MULTIPLE_MATCHES when PDS already holds more than one such person', async () => {
+    const twin = person('Twinning');
+    const repository = app.get(PatientRepository);
+    await repository.insertMissing(
+      ['9000000068', '9000000076'].map((nhsNumber) => ({
+        nhsNumber,
+        version: 1,
+        resource: { ...(twin as unknown as Patient), id: nhsNumber, meta: { versionId: '1' } },
+        restricted: false,
+        supersededBy: null,
+        invalidated: false,
+      })),
+    );
+    expect((await rejectionOf(pds.createPatient({ patient: twin }, context()))).code).toBe('MULTIPLE_MATCHES');
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['no name', person('Nameless', { name: [] })],
+    ['no family name', person('X', { name: [{ use: 'usual', given: ['Ann'] }] })],
+    ['no birth date', person('Dateless', { birthDate: undefined })],
+    ['a birth date in the future', person('Future', { birthDate: '2999-01-01' })],
+    ['an unknown gender', person('Gendered', { gender: 'kestrel' })],
+    ['an id of its own', person('Chosen', { id: '9000000009' })],
+    [
+      'an NHS number identifier',
+      person('Numbered', { identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' }] }),
+    ],
+    ['another resource type', person('Other', { resourceType: 'Practitioner' })],
+  ])('refuses a patient with %s (INVALID_CREATE) and allocates nothing', async (_name, patient) => {
+    const before = await db.query(`SELECT count(*)::int AS n FROM "${schema}".patient`);
+    const body = JSON.parse(JSON.stringify(patient)) as Record<string, unknown>;
+    expect((await rejectionOf(pds.createPatient({ patient: body }, context()))).code).toBe('INVALID_CREATE');
+    const after = await db.query(`SELECT count(*)::int AS n FROM "${schema}".patient`);
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+});

@@ -1,0 +1,21 @@
+import { IsObject } from 'class-validator';
+
+export class CreatePatientRequest {
+  /** The new patient as a FHIR Patient without `id` or `meta`; the service checks what a record needs. */
+  @IsObject()
+  patient!: Record<string, unknown>;
+}
+
+/** A new record: its allocated NHS number and the stored Patient as FHIR JSON text. */
+export interface CreatePatientReply {
+  nhsNumber: string;
+  patientJson: string;
+  versionId: number;
+}
+
+/** Published on JetStream when a new NHS number is allocated. */
+export interface PatientCreatedEvent {
+  nhsNumber: string;
+  versionId: number;
+  occurredAt: string;
+}
