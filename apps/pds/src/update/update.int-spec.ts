@@ -166,6 +166,13 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
     }
   });
 
+  it('keeps search in step: a name added by a patch is found, within the same transaction as the change', async () => {
+    const nhsNumber = await freshPatient();
+    await pds.updatePatient({ nhsNumber, ifMatch: 'W/"2"', patches: published('add-name.json') }, context());
+    const found = await pds.searchPatients({ query: 'family=Bloggs&birthdate=eq2010-10-22&_history=true' }, context());
+    expect(found.matches.map((match) => match.patient.id)).toContain(nhsNumber);
+  });
+
   it('gives a new name an id, as PDS does', async () => {
     const nhsNumber = await freshPatient();
     const reply = await pds.updatePatient(
