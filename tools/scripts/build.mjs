@@ -36,7 +36,7 @@ async function* sources(dir) {
       yield full;
     } else if (
       entry.name.endsWith('.ts') &&
-      !/\.(spec|int-spec|e2e-spec)\.ts$/.test(entry.name) &&
+      !/\.(spec|int-spec|e2e-spec|test-harness)\.ts$/.test(entry.name) &&
       !entry.name.endsWith('.d.ts')
     ) {
       yield full;

@@ -1,27 +1,18 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import type { INestApplication } from '@nestjs/common';
-import { connect, type NatsConnection } from 'nats';
-import { Client } from 'pg';
-import { PdsClient, type Patient } from '@platform/contracts-pds';
+import type { NatsConnection } from 'nats';
+import { type Client } from 'pg';
+import { type PdsClient, type Patient } from '@platform/contracts-pds';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
-import {
-  dropSchema,
-  referencePath,
-  startTestNats,
-  testDatabaseUrl,
-  uniqueName,
-  type TestNats,
-  rejectionOf,
-} from '@platform/shared-testing';
+import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { PdsConfig } from './config/pds.config';
 import { MIGRATIONS } from './database/database';
 import { startPds } from './pds';
+import { startPdsUnderTest, type PdsUnderTest } from './pds.test-harness';
 
-const schema = uniqueName('pds_it');
-const databaseUrl = testDatabaseUrl();
+let schema = '';
 
 function published(file: string): Patient {
   return JSON.parse(readFileSync(referencePath('pds-ers', 'pds', 'responses', file), 'utf8')) as Patient;
@@ -42,8 +33,7 @@ function context(requestId: string): CallContext {
 }
 
 describe('PDS over NATS against PostgreSQL', () => {
-  let nats: TestNats;
-  let app: INestApplication;
+  let under: PdsUnderTest;
   let connection: NatsConnection;
   let pds: PdsClient;
   let db: Client;
@@ -54,27 +44,12 @@ describe('PDS over NATS against PostgreSQL', () => {
       .rows;
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    const config = loadConfig(PdsConfig, {
-      NATS_URL: nats.url,
-      DATABASE_URL: databaseUrl,
-      PDS_DB_SCHEMA: schema,
-      PDS_HTTP_PORT: '0',
-      PDS_SEED: 'sandbox',
-    });
-    app = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
-    connection = await connect({ servers: nats.url });
-    pds = new PdsClient(new NatsRpcClient(connection, { timeoutMs: 5000 }));
-    db = new Client({ connectionString: databaseUrl });
-    await db.connect();
+    under = await startPdsUnderTest({ schemaPrefix: 'pds_it', seed: 'sandbox' });
+    ({ connection, pds, db, schema } = under);
   });
 
   afterAll(async () => {
-    await db?.end();
-    await connection?.close();
-    await app?.close();
-    await nats?.stop();
-    await dropSchema(databaseUrl, schema);
+    await under?.stop();
   });
 
   it('returns the sandbox patient as the NHS publishes it, with its version', async () => {
@@ -183,8 +158,8 @@ describe('PDS over NATS against PostgreSQL', () => {
 
   it('runs its migrations once: a second start on the same schema leaves the data as it was', async () => {
     const config = loadConfig(PdsConfig, {
-      NATS_URL: nats.url,
-      DATABASE_URL: databaseUrl,
+      NATS_URL: under.natsUrl,
+      DATABASE_URL: under.databaseUrl,
       PDS_DB_SCHEMA: schema,
       PDS_HTTP_PORT: '0',
     });

@@ -1,28 +1,15 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
-import { connect, type NatsConnection } from 'nats';
-import { Client } from 'pg';
-import { PdsClient, type Patient } from '@platform/contracts-pds';
-import { loadConfig } from '@platform/shared-config';
+import { type Client } from 'pg';
+import { type PdsClient, type Patient } from '@platform/contracts-pds';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
-import { createLogger } from '@platform/shared-logging';
-import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
-import {
-  dropSchema,
-  referencePath,
-  rejectionOf,
-  startTestNats,
-  testDatabaseUrl,
-  uniqueName,
-  type TestNats,
-} from '@platform/shared-testing';
-import { PdsConfig } from '../config/pds.config';
-import { startPds } from '../pds';
+import type { CallContext } from '@platform/shared-nats';
+import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { PatientRepository } from '../patients/patient.repository';
+import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 
-const schema = uniqueName('pds_new');
-const databaseUrl = testDatabaseUrl();
+let schema = '';
 const allocate = JSON.parse(
   readFileSync(referencePath('pds-ers', 'pds', 'requests', 'PatientCreate', 'Allocate_NHS_Number.json'), 'utf8'),
 ) as Record<string, unknown>;
@@ -40,33 +27,18 @@ function person(family: string, changes: Record<string, unknown> = {}): Record<s
 }
 
 describe('PDS create (allocate an NHS number)', () => {
-  let nats: TestNats;
+  let under: PdsUnderTest;
   let app: INestApplication;
-  let connection: NatsConnection;
   let pds: PdsClient;
   let db: Client;
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    const config = loadConfig(PdsConfig, {
-      NATS_URL: nats.url,
-      DATABASE_URL: databaseUrl,
-      PDS_DB_SCHEMA: schema,
-      PDS_HTTP_PORT: '0',
-    });
-    app = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
-    connection = await connect({ servers: nats.url });
-    pds = new PdsClient(new NatsRpcClient(connection, { timeoutMs: 5000 }));
-    db = new Client({ connectionString: databaseUrl });
-    await db.connect();
+    under = await startPdsUnderTest({ schemaPrefix: 'pds_new', seed: 'none' });
+    ({ app, pds, db, schema } = under);
   });
 
   afterAll(async () => {
-    await db?.end();
-    await connection?.close();
-    await app?.close();
-    await nats?.stop();
-    await dropSchema(databaseUrl, schema);
+    await under?.stop();
   });
 
   it('allocates a new valid NHS number to the published example, stores version 1 and queues pds.patient.created.v1', async () => {

@@ -1,30 +1,16 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
-import { connect, type NatsConnection } from 'nats';
-import { Client, Pool } from 'pg';
-import { PdsClient, type Patient, type SearchPatientsReply } from '@platform/contracts-pds';
-import { loadConfig } from '@platform/shared-config';
-import { createLogger } from '@platform/shared-logging';
-import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
-import {
-  dropSchema,
-  referencePath,
-  rejectionOf,
-  startTestNats,
-  testDatabaseUrl,
-  uniqueName,
-  type TestNats,
-} from '@platform/shared-testing';
-import { PdsConfig } from '../config/pds.config';
-import type { PdsDatabase } from '../database/database.provider';
+import type { Client } from 'pg';
+import type { PdsClient, Patient, SearchPatientsReply } from '@platform/contracts-pds';
+import type { CallContext } from '@platform/shared-nats';
+import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { PatientRepository } from '../patients/patient.repository';
-import { startPds } from '../pds';
 import { parseSearchQuery } from './search-query';
 import { searchStatement } from './search.repository';
+import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 
-const schema = uniqueName('pds_search');
-const databaseUrl = testDatabaseUrl();
+let schema = '';
 
 function published(file: string): { entry: { resource: Patient; search: { score: number } }[] } {
   return JSON.parse(readFileSync(referencePath('pds-ers', 'pds', 'responses', file), 'utf8')) as {
@@ -53,34 +39,20 @@ function patient(
 }
 
 describe('PDS patient search against PostgreSQL', () => {
-  let nats: TestNats;
+  let under: PdsUnderTest;
   let app: INestApplication;
-  let connection: NatsConnection;
   let pds: PdsClient;
   let db: Client;
-  let pool: Pool;
 
   const search = (query: string, requestId?: string): Promise<SearchPatientsReply> =>
     pds.searchPatients({ query }, context(requestId));
   const ids = (reply: SearchPatientsReply): string[] => reply.matches.map((match) => match.patient.id);
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    const config = loadConfig(PdsConfig, {
-      NATS_URL: nats.url,
-      DATABASE_URL: databaseUrl,
-      PDS_DB_SCHEMA: schema,
-      PDS_HTTP_PORT: '0',
-      PDS_SEED: 'sandbox',
-    });
-    app = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
-    connection = await connect({ servers: nats.url });
-    pds = new PdsClient(new NatsRpcClient(connection, { timeoutMs: 5000 }));
-    db = new Client({ connectionString: databaseUrl });
-    await db.connect();
-    pool = new Pool({ connectionString: databaseUrl, max: 2 });
+    under = await startPdsUnderTest({ schemaPrefix: 'pds_search', seed: 'sandbox' });
+    ({ app, pds, db, schema } = under);
     // Test patients written the way seeding writes them, so their search rows are derived from the resource.
-    const repository = new PatientRepository({ pool, schema } as PdsDatabase);
+    const repository = app.get(PatientRepository);
     await repository.insertMissing([
       // Adam Thomas, to be found by "Thomas Adam".
       record(
@@ -136,12 +108,7 @@ describe('PDS patient search against PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    await pool?.end();
-    await db?.end();
-    await connection?.close();
-    await app?.close();
-    await nats?.stop();
-    await dropSchema(databaseUrl, schema);
+    await under?.stop();
   });
 
   function record(resource: Patient): Parameters<PatientRepository['insertMissing']>[0][number] {

@@ -1,35 +1,23 @@
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
-import { connect, JSONCodec, type NatsConnection } from 'nats';
-import { Client } from 'pg';
+import { JSONCodec, type NatsConnection } from 'nats';
+import { type Client } from 'pg';
 import {
   PDS_EVENT_STREAM,
   PDS_EVENTS,
-  PdsClient,
+  type PdsClient,
   type Patient,
   type PatchOperation,
   type PatientUpdatedEvent,
 } from '@platform/contracts-pds';
-import { loadConfig } from '@platform/shared-config';
 import { generateNhsNumber, seededRandom } from '@platform/shared-identifiers';
-import { createLogger } from '@platform/shared-logging';
-import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
-import {
-  dropSchema,
-  referencePath,
-  rejectionOf,
-  startTestNats,
-  testDatabaseUrl,
-  uniqueName,
-  type TestNats,
-} from '@platform/shared-testing';
-import { PdsConfig } from '../config/pds.config';
-import { startPds } from '../pds';
+import type { CallContext } from '@platform/shared-nats';
+import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { Housekeeping } from '../writes/housekeeping';
+import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 
-const schema = uniqueName('pds_upd');
-const databaseUrl = testDatabaseUrl();
+let schema = '';
 const random = seededRandom(4242);
 const janeSmith = JSON.parse(
   readFileSync(referencePath('pds-ers', 'pds', 'responses', 'Patient_9000000009.json'), 'utf8'),
@@ -46,7 +34,7 @@ function context(
 }
 
 describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
-  let nats: TestNats;
+  let under: PdsUnderTest;
   let app: INestApplication;
   let connection: NatsConnection;
   let pds: PdsClient;
@@ -72,27 +60,12 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
     ).rows[0];
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    const config = loadConfig(PdsConfig, {
-      NATS_URL: nats.url,
-      DATABASE_URL: databaseUrl,
-      PDS_DB_SCHEMA: schema,
-      PDS_HTTP_PORT: '0',
-      PDS_SEED: 'sandbox',
-    });
-    app = await startPds(config, createLogger({ service: 'pds', level: 'silent' }));
-    connection = await connect({ servers: nats.url });
-    pds = new PdsClient(new NatsRpcClient(connection, { timeoutMs: 5000 }));
-    db = new Client({ connectionString: databaseUrl });
-    await db.connect();
+    under = await startPdsUnderTest({ schemaPrefix: 'pds_upd', seed: 'sandbox' });
+    ({ app, connection, pds, db, schema } = under);
   });
 
   afterAll(async () => {
-    await db?.end();
-    await connection?.close();
-    await app?.close();
-    await nats?.stop();
-    await dropSchema(databaseUrl, schema);
+    await under?.stop();
   });
 
   it('applies a patch, answers the next version and publishes pds.patient.updated.v1 through the outbox', async () => {
