@@ -4,12 +4,13 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usage, UsageError, type BenchCommand, type OptionValues } from './command';
+import { readScaleCommand } from './read/read-scale.command';
 import { readCommand } from './read/read.command';
 import { searchCommand } from './search/search.command';
 import { Cleanup } from './support/cleanup';
 import { Progress } from './support/progress';
 
-const COMMANDS: BenchCommand[] = [readCommand, searchCommand];
+const COMMANDS: BenchCommand[] = [readCommand, readScaleCommand, searchCommand];
 
 const root = path.resolve(__dirname, '../../../..');
 

@@ -1,43 +1,40 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
-import { connect as connectNats } from 'nats';
-import { Client } from 'pg';
 import { intOption, UsageError, type BenchCommand, type BenchContext, type OptionValues } from '../command';
 import { formatSummary, summariseProfile, type CpuProfile } from '../profile/profile-summary';
 import { portInUse, signal } from '../support/children';
-import { pidListeningOn, processCpuSeconds, startCpuMeter } from '../support/cpu';
 import { writeSection } from '../support/docs-section';
-import { runLoad, type LoadRequest, type LoadResult } from '../support/load';
+import { runLoad, type LoadRequest } from '../support/load';
 import { describeMachine, sourceRevision } from '../support/machine';
-import { startPlatform, type RunningPlatform } from '../support/platform';
-import { startBaseline, type RunningBaseline } from './baseline';
+import {
+  buildRequests,
+  checkSameAnswers,
+  DEFAULT_DATABASE_URL,
+  DEFAULT_NATS_URL,
+  GOAL,
+  LOG_LEVEL,
+  measureRounds,
+  natsVersion,
+  POOL_SIZE,
+  PORTS,
+  printSummary,
+  RATE_LIMIT,
+  ReadDatabase,
+  readAutocannonVersion,
+  SCHEMA,
+  startReadTargets,
+  type Endpoint,
+} from './read-bench';
 import {
   READ_SECTION_ID,
   renderReadSection,
   summariseRead,
-  type MeasuredRun,
   type ReadReport,
   type ReadSettings,
   type Target,
 } from './read-report';
 
-const GOAL = 0.75;
-const SCHEMA = 'pds_bench';
-const POOL_SIZE = 10;
-const LOG_LEVEL = 'warn';
-const RATE_LIMIT = 1_000_000;
 const REQUEST_IDS = 4096;
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-const PORTS = {
-  gateway: Number(process.env['BENCH_GATEWAY_PORT'] ?? 28080),
-  idp: Number(process.env['BENCH_IDP_PORT'] ?? 28081),
-  pds: Number(process.env['BENCH_PDS_PORT'] ?? 29464),
-};
-/** The PostgreSQL application_name of each side's pool, to find their backends' processes. */
-const APPLICATION_NAMES: Record<Target, string> = { platform: 'pds', baseline: 'bench-baseline' };
 
 interface Options {
   durationSeconds: number;
@@ -82,223 +79,11 @@ function reproduceCommand(options: Options): string {
   return parts.join(' ');
 }
 
-/** The organisations a token allows (read, not verified: the gateway verifies it). */
-function organisationsOf(token: string): string[] {
-  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-    nhsd_organisations?: unknown;
-  };
-  return Array.isArray(payload.nhsd_organisations)
-    ? payload.nhsd_organisations.filter((item): item is string => typeof item === 'string')
-    : [];
-}
-
-/** Pre-built requests, one per X-Request-ID: the same bytes go to both targets. */
-function buildRequests(token: string, organisation: string | undefined): LoadRequest[] {
-  return Array.from({ length: REQUEST_IDS }, () => ({
-    method: 'GET' as const,
-    headers: {
-      authorization: `Bearer ${token}`,
-      accept: 'application/fhir+json',
-      'x-request-id': randomUUID(),
-      ...(organisation ? { 'nhsd-end-user-organisation-ods': organisation } : {}),
-    },
-  }));
-}
-
-class Database {
-  private constructor(private readonly client: Client) {}
-
-  static async open(url: string): Promise<Database> {
-    const client = new Client({ connectionString: url, application_name: 'bench-control' });
-    try {
-      await client.connect();
-    } catch (error) {
-      const { hostname, port } = new URL(url);
-      throw new Error(
-        `cannot connect to PostgreSQL at ${hostname}:${port || 5432} (BENCH_DATABASE_URL): ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    return new Database(client);
-  }
-
-  async version(): Promise<string | undefined> {
-    const result = await this.client.query<{ server_version: string }>('SHOW server_version');
-    return result.rows[0]?.server_version;
-  }
-
-  async dropSchema(): Promise<void> {
-    await this.client.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  }
-
-  async auditRows(): Promise<number> {
-    const result = await this.client.query<{ count: string }>(`SELECT count(*) AS count FROM "${SCHEMA}".read_audit`);
-    return Number(result.rows[0]?.count ?? 0);
-  }
-
-  /** Process ids of the backends serving that pool (PostgreSQL on this machine: their CPU is readable). */
-  async backends(applicationName: string): Promise<number[]> {
-    const result = await this.client.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
-      [applicationName],
-    );
-    return result.rows.map((row) => row.pid);
-  }
-
-  close(): Promise<void> {
-    return this.client.end();
-  }
-}
-
-async function natsVersion(url: string): Promise<string | undefined> {
-  try {
-    const connection = await connectNats({ servers: url, timeout: 3000, name: 'bench-control' });
-    const version = connection.info?.version;
-    await connection.close();
-    return version;
-  } catch {
-    return undefined;
-  }
-}
-
-interface Endpoint {
-  target: Target;
-  url: string;
-  /** Service processes whose CPU is charged to this target. */
-  pids: Record<string, number>;
-  /** Shared infrastructure whose CPU is measured too (the NATS server, when it runs on this machine). */
-  infrastructure: Record<string, number>;
-}
-
-/** One request to each target before measuring: both must answer 200, the same ETag and the same Patient. */
-async function checkSameAnswer(endpoints: Endpoint[], request: LoadRequest, context: BenchContext): Promise<void> {
-  const answers = await Promise.all(
-    endpoints.map(async (endpoint) => {
-      const response = await fetch(endpoint.url, {
-        headers: request.headers as Record<string, string>,
-        signal: AbortSignal.timeout(10_000),
-      });
-      const text = await response.text();
-      if (response.status !== 200)
-        throw new Error(`${endpoint.target} answered ${response.status} to the check request: ${text.slice(0, 300)}`);
-      return {
-        endpoint,
-        etag: response.headers.get('etag'),
-        body: JSON.parse(text) as unknown,
-        bytes: Buffer.byteLength(text),
-      };
-    }),
-  );
-  const [first, second] = answers;
-  if (!first || !second) return;
-  if (!first.etag || first.etag !== second.etag) throw new Error(`the ETags differ: ${first.etag} and ${second.etag}`);
-  const same = isDeepStrictEqual(first.body, second.body);
-  context.progress.say(
-    `check: both answer 200 with ETag ${first.etag}; ${same ? 'the same Patient' : 'DIFFERENT bodies'} ` +
-      `(${answers.map((answer) => `${answer.endpoint.target} ${answer.bytes} bytes`).join(', ')})`,
-  );
-  if (!same)
-    throw new Error('the baseline and the platform do not answer the same Patient: the comparison would be unfair');
-  const platform = endpoints.find((endpoint) => endpoint.target === 'platform');
-  if (platform) {
-    const { authorization: _token, ...anonymous } = request.headers as Record<string, string>;
-    const response = await fetch(platform.url, { headers: anonymous, signal: AbortSignal.timeout(10_000) });
-    await response.arrayBuffer();
-    if (response.status !== 401) {
-      throw new Error(
-        `the platform answered ${response.status} without a token: it must demand one (is it in sandbox mode?)`,
-      );
-    }
-    context.progress.say(
-      'check: the platform refuses a request without a token (401), so authentication is part of what is measured',
-    );
-  }
-}
-
-async function measure(
-  endpoint: Endpoint,
-  round: number,
-  options: Options,
-  requests: LoadRequest[],
-  database: Database,
-  context: BenchContext,
-): Promise<MeasuredRun> {
-  const { progress, cleanup } = context;
-  const prefix = `round ${round}/${options.rounds} · ${endpoint.target}`;
-  const load = (label: string, seconds: number): Promise<LoadResult> =>
-    runLoad(
-      {
-        label: `${prefix} · ${label}`,
-        url: endpoint.url,
-        connections: options.connections,
-        durationSeconds: seconds,
-        requests,
-      },
-      progress,
-      cleanup,
-    );
-  if (options.warmupSeconds > 0) await load('warm-up', options.warmupSeconds);
-
-  const backends = await database.backends(APPLICATION_NAMES[endpoint.target]);
-  const auditBefore = endpoint.target === 'platform' ? await database.auditRows() : undefined;
-  const postgresBefore = backends.map((pid) => processCpuSeconds(pid));
-  const meter = startCpuMeter({ ...endpoint.pids, ...endpoint.infrastructure });
-  const result = await load('measuring', options.durationSeconds);
-  const usage = meter.stop();
-  const postgresAfter = backends.map((pid) => processCpuSeconds(pid));
-  const cpuSeconds = { ...usage.processes };
-  if (
-    backends.length > 0 &&
-    postgresBefore.every((value) => value !== undefined) &&
-    postgresAfter.every((value) => value !== undefined)
-  ) {
-    cpuSeconds['postgres'] = postgresAfter.reduce<number>(
-      (sum, value, index) => sum + (value ?? 0) - (postgresBefore[index] ?? 0),
-      0,
-    );
-  }
-  let auditRows: number | undefined;
-  if (auditBefore !== undefined) {
-    // Reads still in flight when the run stopped may commit their audit rows a moment later.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    auditRows = (await database.auditRows()) - auditBefore;
-    if (auditRows < result.ok)
-      throw new Error(`only ${auditRows} audit rows for ${result.ok} answered reads: reads went unaudited`);
-  }
-  progress.say(
-    `${prefix}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
-      `${result.ok} responses all 2xx${auditRows !== undefined ? `, ${auditRows} audit rows` : ''}`,
-  );
-  const run: MeasuredRun = { target: endpoint.target, round, load: result, cpuSeconds, auditRows };
-  if (usage.machineBusy !== undefined) run.machineBusy = usage.machineBusy;
-  return run;
-}
-
-function printSummary(runs: MeasuredRun[], context: BenchContext): void {
-  const summary = summariseRead(runs, GOAL);
-  const line = (name: string, figures: { requestsPerSecond: number; p50Ms: number; p99Ms: number }): string =>
-    `  ${name.padEnd(10)} ${String(Math.round(figures.requestsPerSecond)).padStart(7)} req/s   p50 ${figures.p50Ms.toFixed(2).padStart(6)} ms   p99 ${figures.p99Ms.toFixed(2).padStart(6)} ms`;
-  const cpu = (figures: Record<string, number>): string =>
-    Object.entries(figures)
-      .map(([name, value]) => `${name === 'self' ? 'load generator' : name} ${value.toFixed(3)}`)
-      .join(', ');
-  context.progress.say(
-    [
-      'results (medians of rounds):',
-      line('baseline', summary.baseline),
-      line('platform', summary.platform),
-      `  ratio platform/baseline throughput: ${summary.ratio.toFixed(3)} (goal >= ${GOAL}): ${summary.pass ? 'PASS' : 'FAIL'}`,
-      '  CPU ms per request:',
-      `    baseline: ${cpu(summary.baseline.cpuMsPerRequest)}`,
-      `    platform: ${cpu(summary.platform.cpuMsPerRequest)}`,
-    ].join('\n'),
-  );
-}
-
 /** Profiles the measured window of each side's Node processes and prints where their CPU time went. */
 async function profile(
   endpoints: Endpoint[],
   options: Options,
-  requests: LoadRequest[],
+  requests: Record<Target, LoadRequest[]>,
   profileDir: string,
   context: BenchContext,
 ): Promise<void> {
@@ -312,7 +97,7 @@ async function profile(
           url: endpoint.url,
           connections: options.connections,
           durationSeconds: options.warmupSeconds,
-          requests,
+          requests: requests[endpoint.target],
         },
         progress,
         cleanup,
@@ -327,7 +112,7 @@ async function profile(
         url: endpoint.url,
         connections: options.connections,
         durationSeconds: options.durationSeconds,
-        requests,
+        requests: requests[endpoint.target],
       },
       progress,
       cleanup,
@@ -379,7 +164,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     if (await portInUse(port))
       throw new Error(`port ${port} (${name}) is already in use: is another benchmark running?`);
   }
-  const database = await Database.open(databaseUrl);
+  const database = await ReadDatabase.open(databaseUrl);
   cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });
   await database.dropSchema();
   if (!options.keepData) cleanup.add({ describe: `drop the ${SCHEMA} schema`, run: () => database.dropSchema() });
@@ -397,62 +182,27 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
         BENCH_PROFILE_DIR: profileDir,
       }
     : {};
-  const platform: RunningPlatform = await startPlatform(
+  const targets = await startReadTargets(
     {
-      root,
       workDir,
-      ports: PORTS,
       databaseUrl,
       natsUrl,
-      schema: SCHEMA,
-      poolSize: POOL_SIZE,
-      logLevel: LOG_LEVEL,
       tokenTtlSeconds: Math.min(86_400, Math.max(900, plannedSeconds * 2 + 600)),
-      env: { RATE_LIMIT_PER_CLIENT: String(RATE_LIMIT), RATE_LIMIT_BURST: String(RATE_LIMIT), ...profileEnv },
+      env: profileEnv,
       verbose: options.verbose,
     },
-    progress,
-    cleanup,
+    context,
   );
-  const token = await platform.token('clinician');
-  const baseline: RunningBaseline = await startBaseline(
-    { databaseUrl, schema: SCHEMA, poolSize: POOL_SIZE, env: profileEnv },
-    cleanup,
+  const requests = buildRequests(
+    targets.token,
+    Array.from({ length: REQUEST_IDS }, () => options.patient),
   );
-  progress.say(`baseline ready (${baseline.url})`);
-
-  const requests = buildRequests(token, organisationsOf(token)[0]);
-  const nats = new URL(natsUrl);
-  const natsPid = ['127.0.0.1', 'localhost'].includes(nats.hostname)
-    ? pidListeningOn(Number(nats.port || 4222))
-    : undefined;
-  const infrastructure: Record<string, number> = natsPid === undefined ? {} : { nats: natsPid };
-  const pidOf = (name: string): number => {
-    const pid = platform.pids[name];
-    if (pid === undefined) throw new Error(`the launcher did not report a ${name} process`);
-    return pid;
-  };
-  const endpoints: Endpoint[] = [
-    {
-      target: 'baseline',
-      url: `${baseline.url}/Patient/${options.patient}`,
-      pids: { baseline: baseline.pid },
-      infrastructure,
-    },
-    {
-      target: 'platform',
-      url: `${platform.gatewayUrl}/personal-demographics/FHIR/R4/Patient/${options.patient}`,
-      pids: { gateway: pidOf('gateway'), pds: pidOf('pds') },
-      infrastructure,
-    },
-  ];
-  const [firstRequest] = requests;
-  if (firstRequest) await checkSameAnswer(endpoints, firstRequest, context);
+  await checkSameAnswers(targets.endpoints, requests, 1, context);
 
   if (options.profile) {
     await profile(
-      endpoints.map((endpoint) =>
-        endpoint.target === 'baseline' ? { ...endpoint, pids: { 'baseline-server': baseline.pid } } : endpoint,
+      targets.endpoints.map((endpoint) =>
+        endpoint.target === 'baseline' ? { ...endpoint, pids: { 'baseline-server': targets.baseline.pid } } : endpoint,
       ),
       options,
       requests,
@@ -462,13 +212,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     return 0;
   }
 
-  const runs: MeasuredRun[] = [];
-  for (let round = 1; round <= options.rounds; round += 1) {
-    for (const endpoint of endpoints) {
-      if (cleanup.stopping) throw new Error('interrupted');
-      runs.push(await measure(endpoint, round, options, requests, database, context));
-    }
-  }
+  const runs = await measureRounds(targets.endpoints, { ...options, partitioned: false }, requests, database, context);
   printSummary(runs, context);
 
   const settings: ReadSettings = {
@@ -501,16 +245,6 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   }
   const { pass } = summariseRead(runs, GOAL);
   return options.check && !pass ? 3 : 0;
-}
-
-function readAutocannonVersion(root: string): string {
-  try {
-    return (
-      JSON.parse(readFileSync(path.join(root, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 export const readCommand: BenchCommand = {

@@ -1,5 +1,6 @@
 import type { LoadResult } from '../support/load';
 import type { MachineInfo } from '../support/machine';
+import type { SeedFigures } from '../support/population';
 import { median } from '../support/stats';
 
 export const SEARCH_SECTION_ID = 'search';
@@ -29,12 +30,6 @@ export interface SearchSettings {
   queries: number;
   poolSize: number;
   logLevel: string;
-}
-
-export interface SeedFigures {
-  /** The seed command's own summary line, or why seeding was skipped. */
-  summary: string;
-  seconds?: number;
 }
 
 export interface SearchReport {

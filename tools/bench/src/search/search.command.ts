@@ -1,10 +1,8 @@
 // The contracts' payload classes carry decorator metadata.
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { connect as connectNats } from 'nats';
 import { Client } from 'pg';
 import { patientSearchsetProblems } from '@platform/contracts-pds';
@@ -15,6 +13,7 @@ import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
 import { describeMachine, sourceRevision } from '../support/machine';
 import { startPlatform } from '../support/platform';
+import { generatedPatients, seedCliBuilt, seedPopulation, type SeedFigures } from '../support/population';
 import {
   renderSearchSection,
   SEARCH_SECTION_ID,
@@ -22,7 +21,6 @@ import {
   type Scenario,
   type SearchReport,
   type SearchRun,
-  type SeedFigures,
 } from './search-report';
 
 const SCHEMA = 'pds_bench_search';
@@ -38,7 +36,6 @@ const PORTS = {
   idp: Number(process.env['BENCH_IDP_PORT'] ?? 28081),
   pds: Number(process.env['BENCH_PDS_PORT'] ?? 29464),
 };
-const GENERATED_PREFIX = '99';
 
 interface Options {
   patients: number;
@@ -141,18 +138,8 @@ class Database {
     await this.client.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
   }
 
-  /** Generated patients already in the schema (0 when it does not exist). */
-  async generatedPatients(): Promise<number> {
-    const exists = await this.client.query(
-      `SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'patient_name'`,
-      [SCHEMA],
-    );
-    if (exists.rowCount === 0) return 0;
-    const result = await this.client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "${SCHEMA}".patient WHERE nhs_number LIKE $1`,
-      [`${GENERATED_PREFIX}%`],
-    );
-    return result.rows[0]?.n ?? 0;
+  generatedPatients(): Promise<number> {
+    return generatedPatients(this.client, SCHEMA);
   }
 
   async rows(): Promise<SearchReport['rows']> {
@@ -195,52 +182,6 @@ async function natsVersion(url: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Runs the population generator (`npm run seed`'s script) into the bench schema, its output as progress. */
-async function seed(options: Options, databaseUrl: string, context: BenchContext): Promise<SeedFigures> {
-  const { root, progress, cleanup } = context;
-  const cli = path.join(root, 'dist/apps/pds/src/population/seed.cli.js');
-  const args = [
-    cli,
-    '--patients',
-    String(options.patients),
-    '--seed',
-    String(options.seed),
-    '--database-url',
-    databaseUrl,
-    '--schema',
-    SCHEMA,
-  ];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const unregister = cleanup.add({
-    describe: 'stop the population generator',
-    run: () => {
-      child.kill('SIGTERM');
-      return Promise.resolve();
-    },
-    force: () => child.kill('SIGKILL'),
-  });
-  let summary = '';
-  const errors: string[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const text = line.trim();
-    if (text.length === 0) return;
-    if (text.startsWith('seeded ')) summary = text;
-    progress.say(`seed | ${text}`);
-  });
-  createInterface({ input: child.stderr }).on('line', (line) => errors.push(line));
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  unregister();
-  if (code !== 0)
-    throw new Error(`the population generator failed (exit code ${code}): ${errors.join(' ').slice(0, 500)}`);
-  const seconds = /in ([\d.]+) s/.exec(summary)?.[1];
-  return {
-    summary: summary
-      ? `The generator reported: "${summary.replace(/^seeded /, 'seeded ')}".`
-      : 'The generator ran (no summary line).',
-    ...(seconds ? { seconds: Number(seconds) } : {}),
-  };
 }
 
 function buildRequests(
@@ -292,10 +233,8 @@ async function checkAnswers(
 async function run(values: OptionValues, context: BenchContext): Promise<number> {
   const options = parseOptions(values);
   const { root, progress, cleanup } = context;
-  for (const file of ['dist/tools/launcher/src/main.js', 'dist/apps/pds/src/population/seed.cli.js']) {
-    if (!existsSync(path.join(root, file))) {
-      throw new Error('the platform is not built: run the benchmark with `npm run bench -- search` (it builds first)');
-    }
+  if (!existsSync(path.join(root, 'dist/tools/launcher/src/main.js')) || !seedCliBuilt(root)) {
+    throw new Error('the platform is not built: run the benchmark with `npm run bench -- search` (it builds first)');
   }
   const databaseUrl = process.env['BENCH_DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
   const natsUrl = process.env['BENCH_NATS_URL'] ?? DEFAULT_NATS_URL;
@@ -325,7 +264,11 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   } else {
     await database.dropSchema();
     progress.say(`seeding ${options.patients.toLocaleString('en-GB')} patients into ${SCHEMA}`);
-    seedFigures = await seed(options, databaseUrl, context);
+    seedFigures = await seedPopulation(
+      { root, databaseUrl, schema: SCHEMA, patients: options.patients, seed: options.seed },
+      progress,
+      cleanup,
+    );
   }
   if (!options.keepData) cleanup.add({ describe: `drop the ${SCHEMA} schema`, run: () => database.dropSchema() });
   const versions = {

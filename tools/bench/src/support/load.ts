@@ -14,6 +14,31 @@ export interface LoadSettings {
   durationSeconds: number;
   /** Pre-built requests, sent in turn by every connection (no per-request work in the load generator). */
   requests: LoadRequest[];
+  /**
+   * Each connection sends its own share of `requests` in turn (connection i of n the i-th of n equal slices)
+   * instead of the whole list from its start, so concurrent connections never send the same request at the
+   * same moment, and autocannon builds each request once rather than once per connection.
+   */
+  partitioned?: boolean;
+}
+
+/** Connection i of n gets the i-th of n equal slices of the list (at least one request). */
+export function shareOf<T>(list: readonly T[], index: number, connections: number): T[] {
+  const start = Math.floor((index * list.length) / connections) % list.length;
+  const end = Math.floor(((index + 1) * list.length) / connections);
+  return end > start ? list.slice(start, end) : list.slice(start, start + 1);
+}
+
+/** The `setupClient` hook that gives each new connection its own share of the list. */
+function partition(
+  requests: LoadRequest[],
+  connections: number,
+): (client: { setRequests(requests: LoadRequest[]): void }) => void {
+  let next = 0;
+  return (client) => {
+    client.setRequests(shareOf(requests, next % connections, connections));
+    next += 1;
+  };
 }
 
 export interface LoadResult {
@@ -57,6 +82,7 @@ export function runLoad(settings: LoadSettings, progress: Progress, cleanup: Cle
     let done = 0;
     let unregister: () => void = () => undefined;
     const countdown = progress.phase(settings.label, settings.durationSeconds, () => `${done} responses`);
+    const partitioned = settings.partitioned === true && settings.requests.length > 1;
     const instance = autocannon(
       {
         url: settings.url,
@@ -64,7 +90,10 @@ export function runLoad(settings: LoadSettings, progress: Progress, cleanup: Cle
         duration: settings.durationSeconds,
         pipelining: 1,
         timeout: 10,
-        requests: settings.requests,
+        // Autocannon copies its options (and builds every request) for each connection: when each one gets
+        // its own share of the list anyway, it copies a single request instead of the whole list.
+        requests: partitioned ? settings.requests.slice(0, 1) : settings.requests,
+        ...(partitioned ? { setupClient: partition(settings.requests, settings.connections) } : {}),
       },
       (error: unknown, result: AutocannonResult) => {
         countdown.end();

@@ -1,0 +1,282 @@
+import type { MachineInfo } from '../support/machine';
+import type { SeedFigures } from '../support/population';
+import { median } from '../support/stats';
+import { summariseRead, type MeasuredRun, type ReadSummary, type Target } from './read-report';
+
+export const READ_SCALE_SECTION_ID = 'read-1m';
+export const READ_SCALE_SECTION_TITLE = 'Read by NHS number at national scale';
+
+/** Issue 3's read goals at 1 million patients, through the gateway. */
+export const READ_SCALE_GOALS = { requestsPerSecond: 1500, p99Ms: 25, ratio: 0.75 };
+
+/** The population the goals are judged at. */
+export const GOAL_PATIENTS = 1_000_000;
+
+/** One population size: seeded, then measured in rounds against both targets. */
+export interface ScaleStep {
+  /** Generated patients seeded. */
+  patients: number;
+  /** Patient rows when measured (the generated ones and the sandbox patients). */
+  rows: number;
+  /** Bytes of the patient table with its indexes. */
+  tableBytes: number;
+  seed: SeedFigures;
+  /** Seconds of VACUUM (ANALYZE) and CHECKPOINT after the load. */
+  settleSeconds: number;
+  /** Distinct NHS numbers read. */
+  reads: number;
+  runs: MeasuredRun[];
+}
+
+export interface ReadScaleSettings {
+  /** The population sizes asked for, smallest first (the steps measured so far may be fewer). */
+  populations: number[];
+  durationSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+  rounds: number;
+  seed: number;
+  /** Distinct NHS numbers asked for per population. */
+  reads: number;
+  /** Patients checked one at a time before measuring (same answer from both targets). */
+  checked: number;
+  poolSize: number;
+  schema: string;
+  logLevel: string;
+  rateLimit: number;
+}
+
+export interface ReadScaleReport {
+  measuredAt: Date;
+  machine: MachineInfo;
+  revision?: string;
+  versions: { postgres?: string; nats?: string; autocannon: string };
+  settings: ReadScaleSettings;
+  steps: ScaleStep[];
+  command: string;
+}
+
+export interface StepVerdict {
+  summary: ReadSummary;
+  throughput: boolean;
+  p99: boolean;
+  ratio: boolean;
+  pass: boolean;
+}
+
+export function judgeStep(step: ScaleStep): StepVerdict {
+  const summary = summariseRead(step.runs, READ_SCALE_GOALS.ratio);
+  const throughput = summary.platform.requestsPerSecond >= READ_SCALE_GOALS.requestsPerSecond;
+  const p99 = summary.platform.p99Ms < READ_SCALE_GOALS.p99Ms;
+  const ratio = summary.ratio >= READ_SCALE_GOALS.ratio;
+  return { summary, throughput, p99, ratio, pass: throughput && p99 && ratio };
+}
+
+/** The step the goals are judged at: 1 million patients when measured, else the largest population. */
+export function goalStep(steps: readonly ScaleStep[]): ScaleStep | undefined {
+  return steps.find((step) => step.patients === GOAL_PATIENTS) ?? [...steps].sort((a, b) => b.patients - a.patients)[0];
+}
+
+const count = (value: number): string => Math.round(value).toLocaleString('en-GB');
+const ms = (value: number): string => `${value.toFixed(2)} ms`;
+const cpu = (value: number | undefined): string => (value === undefined ? 'n/a' : value.toFixed(3));
+const pct = (value: number | undefined): string => (value === undefined ? 'n/a' : `${Math.round(value * 100)}%`);
+const mark = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
+const times = (value: number): string => `${value.toFixed(2)}x`;
+
+/** 100000 -> 100k, 1000000 -> 1M. */
+export function shortCount(value: number): string {
+  if (value >= 1_000_000 && value % 100_000 === 0) return `${value / 1_000_000}M`;
+  if (value >= 1_000 && value % 100 === 0) return `${value / 1_000}k`;
+  return count(value);
+}
+
+function mib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
+}
+
+function sumOf(record: Record<string, number>, names: string[]): number | undefined {
+  const present = names.filter((name) => record[name] !== undefined);
+  return present.length === 0 ? undefined : present.reduce((sum, name) => sum + (record[name] ?? 0), 0);
+}
+
+function busy(runs: MeasuredRun[], target: Target): number | undefined {
+  const values = runs
+    .filter((run) => run.target === target && run.machineBusy !== undefined)
+    .map((run) => run.machineBusy as number);
+  return values.length > 0 ? median(values) : undefined;
+}
+
+/** The markdown of the read-1m section of docs/benchmarks.md (without its markers). */
+export function renderReadScaleSection(report: ReadScaleReport): string {
+  const { settings, machine } = report;
+  const steps = [...report.steps].sort((a, b) => a.patients - b.patients);
+  const verdicts = new Map(steps.map((step) => [step, judgeStep(step)]));
+  const verdictOf = (step: ScaleStep): StepVerdict => {
+    const verdict = verdicts.get(step);
+    if (!verdict) throw new Error('no verdict');
+    return verdict;
+  };
+  const date = report.measuredAt
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d\.\d+Z$/, ' UTC');
+  const judged = goalStep(steps);
+  const goals =
+    `at least ${count(READ_SCALE_GOALS.requestsPerSecond)} requests/s, p99 under ${READ_SCALE_GOALS.p99Ms} ms and at least ` +
+    `${READ_SCALE_GOALS.ratio.toFixed(2)} of the baseline's throughput`;
+  const headline = judged
+    ? (() => {
+        const verdict = verdictOf(judged);
+        const p = verdict.summary.platform;
+        const missed = [
+          verdict.throughput ? undefined : 'throughput',
+          verdict.p99 ? undefined : 'p99',
+          verdict.ratio ? undefined : 'ratio to the baseline',
+        ].filter((item): item is string => item !== undefined);
+        return (
+          `**${mark(verdict.pass)}** at ${count(judged.patients)} patients and ${settings.connections} concurrent clients: ` +
+          `the platform served ${count(p.requestsPerSecond)} reads/s with p99 ${ms(p.p99Ms)}, ` +
+          `${verdict.summary.ratio.toFixed(2)} of the baseline's throughput (goals: ${goals}` +
+          `${missed.length > 0 ? `; missed: ${missed.join(', ')}` : ''}).`
+        );
+      })()
+    : '**No measurement.**';
+
+  const lines = [
+    `## ${READ_SCALE_SECTION_TITLE}: ${steps.map((step) => shortCount(step.patients)).join(', ')} patients, ${settings.connections} clients`,
+    '',
+    `${headline} Measured ${date}${report.revision ? ` on commit ${report.revision}` : ''}.`,
+    '',
+    '| patients | baseline req/s | baseline p50 / p99 | platform req/s | platform p50 / p99 | ratio | >= 1,500 req/s | p99 < 25 ms | ratio >= 0.75 |',
+    '|---:|---:|---:|---:|---:|---:|:---:|:---:|:---:|',
+    ...steps.map((step) => {
+      const { summary, throughput, p99, ratio } = verdictOf(step);
+      const b = summary.baseline;
+      const p = summary.platform;
+      return (
+        `| ${count(step.patients)} | ${count(b.requestsPerSecond)} | ${ms(b.p50Ms)} / ${ms(b.p99Ms)} | ` +
+        `${count(p.requestsPerSecond)} | ${ms(p.p50Ms)} / ${ms(p.p99Ms)} | **${summary.ratio.toFixed(2)}** | ` +
+        `${mark(throughput)} | ${mark(p99)} | ${mark(ratio)} |`
+      );
+    }),
+    '',
+    `Medians of ${settings.rounds} round(s) per population. Each round ran the baseline, then the platform, each with a ` +
+      `${settings.warmupSeconds} s warm-up and a ${settings.durationSeconds} s measured run at ${settings.connections} concurrent ` +
+      `connections (autocannon ${report.versions.autocannon}, one request in flight per connection). Every response was ` +
+      'checked: any non-2xx answer or connection error fails the benchmark. Latency percentiles are exact, from every response.',
+  ];
+
+  if (steps.length > 1) {
+    lines.push(
+      '',
+      'How each figure grows with the population (each row against the one before it):',
+      '',
+      '| from -> to | baseline req/s | baseline p50 | baseline p99 | platform req/s | platform p50 | platform p99 | ratio |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...steps.slice(1).map((step, index) => {
+        const before = steps[index];
+        if (!before) return '';
+        const from = verdictOf(before).summary;
+        const to = verdictOf(step).summary;
+        const grow = (pick: (summary: ReadSummary) => number): string => times(pick(to) / pick(from));
+        return (
+          `| ${shortCount(before.patients)} -> ${shortCount(step.patients)} | ${grow((s) => s.baseline.requestsPerSecond)} | ` +
+          `${grow((s) => s.baseline.p50Ms)} | ${grow((s) => s.baseline.p99Ms)} | ${grow((s) => s.platform.requestsPerSecond)} | ` +
+          `${grow((s) => s.platform.p50Ms)} | ${grow((s) => s.platform.p99Ms)} | ${grow((s) => s.ratio)} |`
+        );
+      }),
+    );
+  }
+
+  const missing = settings.populations.filter((patients) => !steps.some((step) => step.patients === patients));
+  if (missing.length > 0) {
+    lines.push(
+      '',
+      `Not measured: ${missing.map((patients) => `${count(patients)} patients`).join(', ')} (the run stopped before).`,
+    );
+  }
+
+  lines.push(
+    '',
+    '| patients | round | baseline req/s | platform req/s | ratio | baseline p50 / p99 | platform p50 / p99 |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...steps.flatMap((step) =>
+      Array.from({ length: settings.rounds }, (_, index) => index + 1).map((round) => {
+        const base = step.runs.find((run) => run.target === 'baseline' && run.round === round);
+        const plat = step.runs.find((run) => run.target === 'platform' && run.round === round);
+        if (!base || !plat) return `| ${count(step.patients)} | ${round} | | | | | |`;
+        return (
+          `| ${count(step.patients)} | ${round} | ${count(base.load.requestsPerSecond)} | ${count(plat.load.requestsPerSecond)} | ` +
+          `${(plat.load.requestsPerSecond / base.load.requestsPerSecond).toFixed(2)} | ` +
+          `${ms(base.load.p50Ms)} / ${ms(base.load.p99Ms)} | ${ms(plat.load.p50Ms)} / ${ms(plat.load.p99Ms)} |`
+        );
+      }),
+    ),
+    '',
+    'CPU milliseconds per request (median of rounds, read from `/proc`): where the work goes. Every process shares the ' +
+      `same ${machine.cpus} CPU(s), so CPU spent anywhere, the load generator included, is throughput lost.`,
+    '',
+    '| patients | target | Node service process(es) | NATS server | PostgreSQL backends | load generator | sum | machine busy |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|',
+    ...steps.flatMap((step) => {
+      const { baseline: b, platform: p } = verdictOf(step).summary;
+      return [
+        `| ${count(step.patients)} | baseline | ${cpu(b.cpuMsPerRequest['baseline'])} | ${cpu(b.cpuMsPerRequest['nats'])} | ` +
+          `${cpu(b.cpuMsPerRequest['postgres'])} | ${cpu(b.cpuMsPerRequest['self'])} | ` +
+          `${cpu(sumOf(b.cpuMsPerRequest, ['baseline', 'nats', 'postgres', 'self']))} | ${pct(busy(step.runs, 'baseline'))} |`,
+        `| ${count(step.patients)} | platform | ${cpu(sumOf(p.cpuMsPerRequest, ['gateway', 'pds']))} (gateway ` +
+          `${cpu(p.cpuMsPerRequest['gateway'])} + pds ${cpu(p.cpuMsPerRequest['pds'])}) | ${cpu(p.cpuMsPerRequest['nats'])} | ` +
+          `${cpu(p.cpuMsPerRequest['postgres'])} | ${cpu(p.cpuMsPerRequest['self'])} | ` +
+          `${cpu(sumOf(p.cpuMsPerRequest, ['gateway', 'pds', 'nats', 'postgres', 'self']))} | ${pct(busy(step.runs, 'platform'))} |`,
+      ];
+    }),
+    '',
+    'The NATS server is shared with whatever else uses it (its CPU during the baseline runs is that background); ' +
+      '"machine busy" counts every process on the machine, other users\' work included.',
+    '',
+    '### What is measured',
+    '',
+    `- The populations: \`npm run seed -- --patients <n> --seed ${settings.seed}\`'s generator into schema \`${settings.schema}\` ` +
+      '(dropped first), then `VACUUM (ANALYZE)` of its tables and a `CHECKPOINT`, so that neither autovacuum of the fresh ' +
+      "tables nor the load's checkpoint runs while measuring; the platform and the baseline start after that.",
+    ...steps.map((step) => {
+      const audited = step.runs
+        .filter((run) => run.target === 'platform')
+        .reduce((sum, run) => sum + (run.auditRows ?? 0), 0);
+      const answered = step.runs.filter((run) => run.target === 'platform').reduce((sum, run) => sum + run.load.ok, 0);
+      return (
+        `  - ${count(step.patients)}: ${count(step.rows)} patient rows (the NHS sandbox patients included), patient table ` +
+        `with its indexes ${mib(step.tableBytes)}. ${step.seed.summary} Settled in ${step.settleSeconds.toFixed(1)} s. ` +
+        `${count(step.reads)} distinct patients read; ${count(audited)} audit rows for ${count(answered)} platform answers.`
+      );
+    }),
+    `- The reads: ${count(settings.reads)} NHS numbers of generated patients per population, drawn over the whole table with a ` +
+      `repeatable \`TABLESAMPLE\` (seed ${settings.seed}) and shuffled, leaving out restricted, superseded and invalidated ` +
+      'records (the platform redacts, redirects or refuses those, so the two targets would not do the same work). The same ' +
+      'list, in the same order and with the same headers, goes to both targets; each connection cycles through its own ' +
+      'share of it, so no two connections read the same patient at the same moment. Before measuring, the first ' +
+      `${settings.checked} patients were read one at a time from both: the same 200, ETag and Patient each time.`,
+    '- **Platform**: `GET /personal-demographics/FHIR/R4/Patient/<nhs-number>` on the gateway with a clinician access ' +
+      'token (verified, cached), the rate limiter (raised so it never refuses), the typed PDS client over NATS, the pds ' +
+      'service reading the row and committing one read-audit row before it answers, the FHIR JSON with `ETag`. Every ' +
+      'answered read was audited.',
+    '- **Baseline**: `GET /Patient/<nhs-number>` on a bare Fastify 5 server in its own process with a `pg` pool of the same ' +
+      'size, running the same SELECT (prepared) on the same table: no auth, NATS, audit or logging.',
+    `- pds: \`PDS_DB_POOL_SIZE=${settings.poolSize}\`, baseline pool ${settings.poolSize}; \`LOG_LEVEL=${settings.logLevel}\` for ` +
+      `every service; \`RATE_LIMIT_PER_CLIENT\` and \`RATE_LIMIT_BURST\` ${count(settings.rateLimit)}.`,
+    `- Machine: ${machine.cpus} CPU(s) (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}` +
+      `${report.versions.postgres ? `, PostgreSQL ${report.versions.postgres}` : ''}${report.versions.nats ? `, NATS server ${report.versions.nats}` : ''}. ` +
+      `Shared with other work (1-minute load average ${machine.loadAverage.toFixed(2)} before the run); the load generator, ` +
+      'gateway, pds, NATS, PostgreSQL and baseline all run on it.',
+    '',
+    '### Reproduce',
+    '',
+    '```sh',
+    report.command,
+    '```',
+    '',
+    '`BENCH_DATABASE_URL` and `BENCH_NATS_URL` point it at another PostgreSQL or NATS; `--help` lists the options.',
+  );
+  return lines.join('\n');
+}
