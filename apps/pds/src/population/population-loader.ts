@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { openDatabase } from '../database/database';
 import { COPY_COLUMNS, copyLines, type CopyTable } from './copy-rows';
-import { GENERATED_NHS_NUMBER_PREFIX, PopulationGenerator } from './population';
+import { GENERATED_NHS_NUMBER_PREFIXES, PopulationGenerator } from './population';
 
 export interface LoadSettings {
   databaseUrl: string;
@@ -64,8 +64,8 @@ export async function loadPopulation(settings: LoadSettings): Promise<LoadResult
     const [first] = loaders;
     if (!first) throw new Error('no connection');
     const existing = await first.client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${quoted('patient')} WHERE nhs_number LIKE $1`,
-      [`${GENERATED_NHS_NUMBER_PREFIX}%`],
+      `SELECT count(*)::int AS n FROM ${quoted('patient')} WHERE left(nhs_number, 2) = ANY($1::text[])`,
+      [[...GENERATED_NHS_NUMBER_PREFIXES]],
     );
     if ((existing.rows[0]?.n ?? 0) > 0) {
       throw new Error(

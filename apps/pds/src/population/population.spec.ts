@@ -1,6 +1,6 @@
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import { copyArray, copyField, copyLines } from './copy-rows';
-import { GENERATED_NHS_NUMBER_PREFIX, PopulationGenerator, type GeneratedPatient } from './population';
+import { GENERATED_NHS_NUMBER_PREFIXES, PopulationGenerator, type GeneratedPatient } from './population';
 
 function generate(count: number, seed: number): GeneratedPatient[] {
   const generator = new PopulationGenerator(seed);
@@ -24,9 +24,10 @@ describe('the population generator', () => {
   it('gives every record a unique, valid NHS number of its own range', () => {
     const numbers = population.map((patient) => patient.nhsNumber);
     expect(new Set(numbers).size).toBe(numbers.length);
-    expect(numbers.every((number) => isValidNhsNumber(number) && number.startsWith(GENERATED_NHS_NUMBER_PREFIX))).toBe(
-      true,
-    );
+    const ofItsRange = (number: string): boolean =>
+      GENERATED_NHS_NUMBER_PREFIXES.some((prefix) => number.startsWith(prefix));
+    expect(numbers.every((number) => isValidNhsNumber(number) && ofItsRange(number))).toBe(true);
+    expect(new Set(numbers.map((number) => number.slice(0, 2)))).toEqual(new Set(GENERATED_NHS_NUMBER_PREFIXES));
     expect(population.every((patient) => patient.resource.id === patient.nhsNumber)).toBe(true);
   });
 

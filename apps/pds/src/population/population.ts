@@ -37,10 +37,11 @@ export const DEFAULT_SHARES: PopulationShares = {
 };
 
 /**
- * Every generated NHS number starts with these digits: valid check digits, never a real person's number
- * pattern used by the NHS sandbox (9000000009 and friends), and easy to recognise.
+ * Every generated NHS number starts with one of these: valid check digits, clear of the NHS sandbox's
+ * numbers (9000000009 and friends) and of the range POST /Patient allocates (96...), and easy to recognise.
+ * Each prefix holds about 9.09 million valid numbers, so two make room for the 10 million stretch.
  */
-export const GENERATED_NHS_NUMBER_PREFIX = '99';
+export const GENERATED_NHS_NUMBER_PREFIXES = ['99', '98'] as const;
 
 /** Dates are relative to a fixed day, so a seed gives the same population whenever it is generated. */
 const REFERENCE_YEAR = 2025;
@@ -105,7 +106,7 @@ interface Place {
 /**
  * A deterministic synthetic population: the same seed always gives the same patients in the same order.
  * Names follow UK frequencies by decade of birth, postcodes the population of each postcode area, ages a
- * population pyramid; NHS numbers are valid, unique and start with GENERATED_NHS_NUMBER_PREFIX.
+ * population pyramid; NHS numbers are valid, unique and start with one of GENERATED_NHS_NUMBER_PREFIXES.
  */
 export class PopulationGenerator {
   private readonly random: RandomSource;
@@ -147,7 +148,8 @@ export class PopulationGenerator {
 
   private nhsNumber(): string {
     for (;;) {
-      const candidate = generateNhsNumber(this.random, GENERATED_NHS_NUMBER_PREFIX);
+      const prefix = GENERATED_NHS_NUMBER_PREFIXES[this.random() < 0.5 ? 0 : 1];
+      const candidate = generateNhsNumber(this.random, prefix);
       const key = Number(candidate);
       if (!this.used.has(key)) {
         this.used.add(key);

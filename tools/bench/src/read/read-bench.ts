@@ -10,7 +10,7 @@ import type { BenchContext } from '../command';
 import { pidListeningOn, processCpuSeconds, startCpuMeter } from '../support/cpu';
 import { runLoad, type LoadRequest, type LoadResult } from '../support/load';
 import { startPlatform, type RunningPlatform } from '../support/platform';
-import { GENERATED_PREFIX } from '../support/population';
+import { GENERATED_PREFIXES } from '../support/population';
 import { startBaseline, type RunningBaseline } from './baseline';
 import { summariseRead, type MeasuredRun, type Target } from './read-report';
 
@@ -113,10 +113,10 @@ export class ReadDatabase {
     const percent = Math.min(100, ((count * 2) / Math.max(patients, 1)) * 100);
     const result = await this.client.query<{ nhs_number: string }>(
       `SELECT nhs_number FROM "${SCHEMA}".patient TABLESAMPLE BERNOULLI (${percent.toFixed(6)}) REPEATABLE (${seed})
-       WHERE nhs_number LIKE $1 AND superseded_by IS NULL AND NOT restricted AND NOT invalidated
+       WHERE left(nhs_number, 2) = ANY($1::text[]) AND superseded_by IS NULL AND NOT restricted AND NOT invalidated
        ORDER BY md5(nhs_number || $2)
        LIMIT $3`,
-      [`${GENERATED_PREFIX}%`, String(seed), count],
+      [GENERATED_PREFIXES, String(seed), count],
     );
     return result.rows.map((row) => row.nhs_number);
   }

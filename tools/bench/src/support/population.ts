@@ -6,8 +6,8 @@ import type { Client } from 'pg';
 import type { Cleanup } from './cleanup';
 import type { Progress } from './progress';
 
-/** NHS numbers of generated patients start with this (the population generator's prefix). */
-export const GENERATED_PREFIX = '99';
+/** NHS numbers of generated patients start with one of these (the population generator's prefixes). */
+export const GENERATED_PREFIXES = ['99', '98'];
 
 /** The population generator that `npm run seed` runs, relative to the repository root. */
 export const SEED_CLI = 'dist/apps/pds/src/population/seed.cli.js';
@@ -88,8 +88,8 @@ export async function generatedPatients(client: Client, schema: string): Promise
   );
   if (exists.rowCount === 0) return 0;
   const result = await client.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM "${schema}".patient WHERE nhs_number LIKE $1`,
-    [`${GENERATED_PREFIX}%`],
+    `SELECT count(*)::int AS n FROM "${schema}".patient WHERE left(nhs_number, 2) = ANY($1::text[])`,
+    [GENERATED_PREFIXES],
   );
   return result.rows[0]?.n ?? 0;
 }
