@@ -1,30 +1,19 @@
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
-import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
+import type { CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { PdsClient } from './client';
 import { FakePdsClient } from './fake-client';
 import type { GetPatientWireReply, Patient, RelatedPerson } from './payloads';
 import { PDS_SUBJECTS } from './subjects';
+import { stubRpc } from './stub-rpc.test-harness';
 
 const responses = referencePath('pds-ers', 'pds', 'responses');
 const publishedPatients = readdirSync(responses)
   .filter((file) => /Patient_\d{10}\.json$/.test(file))
   .map((file) => [file, JSON.parse(readFileSync(`${responses}/${file}`, 'utf8')) as Patient] as const);
 const context: CallContext = { requestId: 'r-1' };
-
-/** A stand-in for the bus: records what the client sends and answers with a fixed reply. */
-function stubRpc(reply: unknown): { rpc: NatsRpcClient; sent: { subject: string; data: unknown }[] } {
-  const sent: { subject: string; data: unknown }[] = [];
-  const rpc = {
-    request: (subject: string, data: unknown) => {
-      sent.push({ subject, data });
-      return Promise.resolve(reply);
-    },
-  } as unknown as NatsRpcClient;
-  return { rpc, sent };
-}
 
 describe('the PDS contract against the NHS published examples', () => {
   it('has the three sandbox patients to check against', () => {

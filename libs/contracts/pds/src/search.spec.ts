@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import { errorDefinition, operationOutcome } from '@platform/shared-errors';
-import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
+import type { CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { PdsClient } from './client';
 import { FakePdsClient } from './fake-client';
@@ -9,6 +9,7 @@ import type { Patient } from './payloads';
 import type { SearchPatientsReply } from './search';
 import { patientSearchsetProblems } from './searchset-shape';
 import { PDS_SUBJECTS } from './subjects';
+import { stubRpc } from './stub-rpc.test-harness';
 
 const responses = referencePath('pds-ers', 'pds', 'responses');
 const read = (file: string): unknown => JSON.parse(readFileSync(`${responses}/${file}`, 'utf8'));
@@ -23,17 +24,6 @@ interface Bundle {
   timestamp: string;
   total: number;
   entry?: { fullUrl: string; search: { score: number }; resource: Patient }[];
-}
-
-function stubRpc(reply: unknown): { rpc: NatsRpcClient; sent: { subject: string; data: unknown }[] } {
-  const sent: { subject: string; data: unknown }[] = [];
-  const rpc = {
-    request: (subject: string, data: unknown) => {
-      sent.push({ subject, data });
-      return Promise.resolve(reply);
-    },
-  } as unknown as NatsRpcClient;
-  return { rpc, sent };
 }
 
 describe('patient search against the NHS published examples', () => {

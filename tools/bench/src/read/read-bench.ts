@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { connect as connectNats } from 'nats';
-import { Client } from 'pg';
 import type { BenchContext } from '../command';
 import { pidListeningOn, processCpuSeconds, startCpuMeter } from '../support/cpu';
 import { runLoad, type LoadRequest, type LoadResult } from '../support/load';
 import { startPlatform, type RunningPlatform } from '../support/platform';
+import { BenchDatabase } from '../support/bench-database';
 import { GENERATED_PREFIXES } from '../support/population';
 import { startBaseline, type RunningBaseline } from './baseline';
 import { summariseRead, type MeasuredRun, type Target } from './read-report';
@@ -43,29 +43,9 @@ export interface RoundOptions {
   partitioned: boolean;
 }
 
-export class ReadDatabase {
-  private constructor(private readonly client: Client) {}
-
+export class ReadDatabase extends BenchDatabase {
   static async open(url: string): Promise<ReadDatabase> {
-    const client = new Client({ connectionString: url, application_name: 'bench-control' });
-    try {
-      await client.connect();
-    } catch (error) {
-      const { hostname, port } = new URL(url);
-      throw new Error(
-        `cannot connect to PostgreSQL at ${hostname}:${port || 5432} (BENCH_DATABASE_URL): ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    return new ReadDatabase(client);
-  }
-
-  async version(): Promise<string | undefined> {
-    const result = await this.client.query<{ server_version: string }>('SHOW server_version');
-    return result.rows[0]?.server_version;
-  }
-
-  async dropSchema(): Promise<void> {
-    await this.client.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+    return new ReadDatabase(await BenchDatabase.connect(url), SCHEMA);
   }
 
   async auditRows(): Promise<number> {
@@ -119,10 +99,6 @@ export class ReadDatabase {
       [GENERATED_PREFIXES, String(seed), count],
     );
     return result.rows.map((row) => row.nhs_number);
-  }
-
-  close(): Promise<void> {
-    return this.client.end();
   }
 }
 

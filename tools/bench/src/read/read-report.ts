@@ -1,6 +1,6 @@
 import type { LoadResult } from '../support/load';
 import type { MachineInfo } from '../support/machine';
-import { median } from '../support/stats';
+import { median, medianCpuMsPerRequest } from '../support/stats';
 
 export const READ_SECTION_ID = 'read-path';
 export const READ_SECTION_TITLE = 'Read path: gateway -> NATS -> pds -> PostgreSQL vs bare Fastify + pg';
@@ -60,14 +60,7 @@ export interface ReadSummary {
 
 function summariseTarget(runs: MeasuredRun[]): TargetSummary {
   if (runs.length === 0) throw new Error('no measured runs');
-  const names = new Set(runs.flatMap((run) => Object.keys(run.cpuSeconds)));
-  const cpuMsPerRequest: Record<string, number> = {};
-  for (const name of names) {
-    const values = runs
-      .filter((run) => run.cpuSeconds[name] !== undefined && run.load.ok > 0)
-      .map((run) => ((run.cpuSeconds[name] ?? 0) * 1000) / run.load.ok);
-    if (values.length > 0) cpuMsPerRequest[name] = median(values);
-  }
+  const cpuMsPerRequest = medianCpuMsPerRequest(runs);
   return {
     requestsPerSecond: median(runs.map((run) => run.load.requestsPerSecond)),
     p50Ms: median(runs.map((run) => run.load.p50Ms)),
@@ -188,18 +181,29 @@ export function renderReadSection(report: ReadReport): string {
     `- Request headers, identical for both targets: \`Authorization: Bearer <token>\`, \`NHSD-End-User-Organisation-ODS\`, ` +
       `\`Accept: application/fhir+json\` and an \`X-Request-ID\` cycling through ${settings.requestIds.toLocaleString('en-GB')} ` +
       'pre-generated UUIDs (autocannon sends pre-built requests; building one per request would load the client side).',
+    ...machineAndReproduce(machine, report.versions, report.command),
+  ];
+  return lines.join('\n');
+}
+
+/** The machine line and the reproduce section that end every read-path report. */
+export function machineAndReproduce(
+  machine: MachineInfo,
+  versions: { postgres?: string; nats?: string },
+  command: string,
+): string[] {
+  return [
     `- Machine: ${machine.cpus} CPU(s) (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}` +
-      `${report.versions.postgres ? `, PostgreSQL ${report.versions.postgres}` : ''}${report.versions.nats ? `, NATS server ${report.versions.nats}` : ''}. ` +
+      `${versions.postgres ? `, PostgreSQL ${versions.postgres}` : ''}${versions.nats ? `, NATS server ${versions.nats}` : ''}. ` +
       `Shared with other work (1-minute load average ${machine.loadAverage.toFixed(2)} before the run); the load generator, ` +
       'gateway, pds, NATS, PostgreSQL and baseline all run on it.',
     '',
     '### Reproduce',
     '',
     '```sh',
-    report.command,
+    command,
     '```',
     '',
     '`BENCH_DATABASE_URL` and `BENCH_NATS_URL` point it at another PostgreSQL or NATS; `--help` lists the options.',
   ];
-  return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import type { MachineInfo } from '../support/machine';
 import type { SeedFigures } from '../support/population';
 import { median } from '../support/stats';
-import { summariseRead, type MeasuredRun, type ReadSummary, type Target } from './read-report';
+import { machineAndReproduce, summariseRead, type MeasuredRun, type ReadSummary, type Target } from './read-report';
 
 export const READ_SCALE_SECTION_ID = 'read-1m';
 export const READ_SCALE_SECTION_TITLE = 'Read by NHS number at national scale';
@@ -265,18 +265,7 @@ export function renderReadScaleSection(report: ReadScaleReport): string {
       'size, running the same SELECT (prepared) on the same table: no auth, NATS, audit or logging.',
     `- pds: \`PDS_DB_POOL_SIZE=${settings.poolSize}\`, baseline pool ${settings.poolSize}; \`LOG_LEVEL=${settings.logLevel}\` for ` +
       `every service; \`RATE_LIMIT_PER_CLIENT\` and \`RATE_LIMIT_BURST\` ${count(settings.rateLimit)}.`,
-    `- Machine: ${machine.cpus} CPU(s) (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}` +
-      `${report.versions.postgres ? `, PostgreSQL ${report.versions.postgres}` : ''}${report.versions.nats ? `, NATS server ${report.versions.nats}` : ''}. ` +
-      `Shared with other work (1-minute load average ${machine.loadAverage.toFixed(2)} before the run); the load generator, ` +
-      'gateway, pds, NATS, PostgreSQL and baseline all run on it.',
-    '',
-    '### Reproduce',
-    '',
-    '```sh',
-    report.command,
-    '```',
-    '',
-    '`BENCH_DATABASE_URL` and `BENCH_NATS_URL` point it at another PostgreSQL or NATS; `--help` lists the options.',
+    ...machineAndReproduce(machine, report.versions, report.command),
   );
   return lines.join('\n');
 }

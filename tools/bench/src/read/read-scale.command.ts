@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
-import { portInUse } from '../support/children';
+import { assertPortsFree } from '../support/children';
 import { writeSection } from '../support/docs-section';
 import { describeMachine, sourceRevision } from '../support/machine';
 import { seedCliBuilt, seedPopulation } from '../support/population';
@@ -115,11 +115,8 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       `connections, about ${Math.ceil((options.patients.length * loadSeconds) / 60)} min of load plus seeding ` +
       `(machine: ${machine.cpus} CPU(s), load average ${machine.loadAverage.toFixed(2)})`,
   );
-  for (const [name, port] of Object.entries(PORTS)) {
-    // Checked before touching the schema: another benchmark run may be using both.
-    if (await portInUse(port))
-      throw new Error(`port ${port} (${name}) is already in use: is another benchmark running?`);
-  }
+  // Checked before touching the schema: another benchmark run may be using both.
+  await assertPortsFree(PORTS);
 
   const database = await ReadDatabase.open(databaseUrl);
   cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });

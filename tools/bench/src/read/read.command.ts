@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { intOption, UsageError, type BenchCommand, type BenchContext, type OptionValues } from '../command';
 import { formatSummary, summariseProfile, type CpuProfile } from '../profile/profile-summary';
-import { portInUse, signal } from '../support/children';
+import { assertPortsFree, signal } from '../support/children';
 import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
 import { describeMachine, sourceRevision } from '../support/machine';
@@ -159,11 +159,8 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       `(machine: ${machine.cpus} CPU(s), load average ${machine.loadAverage.toFixed(2)})`,
   );
 
-  for (const [name, port] of Object.entries(PORTS)) {
-    // Checked before touching the schema: another benchmark run may be using both.
-    if (await portInUse(port))
-      throw new Error(`port ${port} (${name}) is already in use: is another benchmark running?`);
-  }
+  // Checked before touching the schema: another benchmark run may be using both.
+  await assertPortsFree(PORTS);
   const database = await ReadDatabase.open(databaseUrl);
   cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });
   await database.dropSchema();

@@ -1,7 +1,7 @@
 import type { LoadResult } from '../support/load';
 import type { MachineInfo } from '../support/machine';
 import type { SeedFigures } from '../support/population';
-import { median } from '../support/stats';
+import { median, medianCpuMsPerRequest } from '../support/stats';
 
 export const SEARCH_SECTION_ID = 'search';
 export const SEARCH_SECTION_TITLE = 'Patient search at scale: gateway -> NATS -> pds -> PostgreSQL';
@@ -59,14 +59,7 @@ export interface ScenarioSummary {
 export function summariseScenario(runs: SearchRun[], scenario: Scenario): ScenarioSummary {
   const mine = runs.filter((run) => run.scenario === scenario);
   if (mine.length === 0) throw new Error(`no measured runs of ${scenario}`);
-  const names = new Set(mine.flatMap((run) => Object.keys(run.cpuSeconds)));
-  const cpuMsPerRequest: Record<string, number> = {};
-  for (const name of names) {
-    const values = mine
-      .filter((run) => run.cpuSeconds[name] !== undefined && run.load.ok > 0)
-      .map((run) => ((run.cpuSeconds[name] ?? 0) * 1000) / run.load.ok);
-    if (values.length > 0) cpuMsPerRequest[name] = median(values);
-  }
+  const cpuMsPerRequest = medianCpuMsPerRequest(mine);
   const p99Ms = median(mine.map((run) => run.load.p99Ms));
   const goalMs = SEARCH_GOALS_MS[scenario];
   return {

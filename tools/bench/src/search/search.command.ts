@@ -4,16 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect as connectNats } from 'nats';
-import { Client } from 'pg';
 import { patientSearchsetProblems } from '@platform/contracts-pds';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
-import { portInUse } from '../support/children';
+import { BenchDatabase } from '../support/bench-database';
+import { assertPortsFree } from '../support/children';
 import { pidListeningOn, startCpuMeter } from '../support/cpu';
 import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
 import { describeMachine, sourceRevision } from '../support/machine';
 import { startPlatform } from '../support/platform';
-import { generatedPatients, seedCliBuilt, seedPopulation, type SeedFigures } from '../support/population';
+import { seedCliBuilt, seedPopulation, type SeedFigures } from '../support/population';
 import {
   renderSearchSection,
   SEARCH_SECTION_ID,
@@ -114,32 +114,9 @@ export function searchPath(scenario: Scenario, name: SampledName): string {
   return `${SEARCH_PATH}?${query.toString().replace(/\+/g, '%20')}`;
 }
 
-class Database {
-  private constructor(private readonly client: Client) {}
-
+class Database extends BenchDatabase {
   static async open(url: string): Promise<Database> {
-    const client = new Client({ connectionString: url, application_name: 'bench-control' });
-    try {
-      await client.connect();
-    } catch (error) {
-      const { hostname, port } = new URL(url);
-      throw new Error(
-        `cannot connect to PostgreSQL at ${hostname}:${port || 5432} (BENCH_DATABASE_URL): ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    return new Database(client);
-  }
-
-  async version(): Promise<string | undefined> {
-    return (await this.client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version;
-  }
-
-  async dropSchema(): Promise<void> {
-    await this.client.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  }
-
-  generatedPatients(): Promise<number> {
-    return generatedPatients(this.client, SCHEMA);
+    return new Database(await BenchDatabase.connect(url), SCHEMA);
   }
 
   async rows(): Promise<SearchReport['rows']> {
@@ -166,10 +143,6 @@ class Database {
       [queries],
     );
     return result.rows.map((row) => ({ family: row.family, given: row.given, birthDate: row.birth_date }));
-  }
-
-  close(): Promise<void> {
-    return this.client.end();
   }
 }
 
@@ -247,10 +220,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s per search at ${options.connections} connections ` +
       `(machine: ${machine.cpus} CPU(s), load average ${machine.loadAverage.toFixed(2)})`,
   );
-  for (const [name, port] of Object.entries(PORTS)) {
-    if (await portInUse(port))
-      throw new Error(`port ${port} (${name}) is already in use: is another benchmark running?`);
-  }
+  await assertPortsFree(PORTS);
 
   const database = await Database.open(databaseUrl);
   cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });

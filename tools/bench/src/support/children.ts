@@ -99,3 +99,11 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
     socket.once('error', () => done(false));
   });
 }
+
+/** Refuses to start when any of the benchmark's ports is taken (another benchmark run, most likely). */
+export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
+  for (const [name, port] of Object.entries(ports)) {
+    if (await portInUse(port))
+      throw new Error(`port ${port} (${name}) is already in use: is another benchmark running?`);
+  }
+}

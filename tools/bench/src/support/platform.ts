@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from '
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Cleanup } from './cleanup';
-import { exited, isAlive, portInUse, runToCompletion, signal, waitGone, whenExited } from './children';
+import { assertPortsFree, exited, isAlive, runToCompletion, signal, waitGone, whenExited } from './children';
 import type { Progress } from './progress';
 
 export interface PlatformSettings {
@@ -56,10 +56,7 @@ export async function startPlatform(
   progress: Progress,
   cleanup: Cleanup,
 ): Promise<RunningPlatform> {
-  for (const [name, port] of Object.entries(settings.ports)) {
-    if (await portInUse(port))
-      throw new Error(`port ${port} (${name}) is already in use: is another benchmark running?`);
-  }
+  await assertPortsFree(settings.ports);
   mkdirSync(settings.workDir, { recursive: true });
   const stateFile = path.join(settings.workDir, 'launcher-state.json');
   const logFile = path.join(settings.workDir, 'platform.log');

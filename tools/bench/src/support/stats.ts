@@ -41,3 +41,18 @@ export function round(value: number, digits: number): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
+
+/** Per process, the median over runs of CPU milliseconds spent per answered request. */
+export function medianCpuMsPerRequest(
+  runs: readonly { cpuSeconds: Record<string, number>; load: { ok: number } }[],
+): Record<string, number> {
+  const names = new Set(runs.flatMap((run) => Object.keys(run.cpuSeconds)));
+  const cpuMsPerRequest: Record<string, number> = {};
+  for (const name of names) {
+    const values = runs
+      .filter((run) => run.cpuSeconds[name] !== undefined && run.load.ok > 0)
+      .map((run) => ((run.cpuSeconds[name] ?? 0) * 1000) / run.load.ok);
+    if (values.length > 0) cpuMsPerRequest[name] = median(values);
+  }
+  return cpuMsPerRequest;
+}
