@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
+import type { CallContext } from '@platform/shared-nats';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 
 /** One access to one patient record: who, for which organisation, which patient, when, and why. */
@@ -14,6 +15,28 @@ export interface ReadAuditEntry {
   roles: string[];
   requestId: string;
   correlationId?: string;
+}
+
+/** The audit entry for one access by the caller of a NATS request. */
+export function readAuditEntry(
+  nhsNumber: string,
+  action: string,
+  context: CallContext,
+  at = new Date(),
+): ReadAuditEntry {
+  const caller = context.caller;
+  return {
+    at,
+    nhsNumber,
+    action,
+    actorId: caller?.id ?? 'anonymous',
+    actorUsername: caller?.username,
+    clientId: caller?.clientId,
+    organisation: caller?.organisation,
+    roles: caller?.roles ?? [],
+    requestId: context.requestId,
+    correlationId: context.correlationId,
+  };
 }
 
 interface Waiting {

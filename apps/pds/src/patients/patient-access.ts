@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
-import { ReadAuditRepository } from '../audit/read-audit.repository';
+import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
 import { PatientRepository } from './patient.repository';
 import type { StoredPatient } from './patient-record';
 
@@ -26,21 +26,9 @@ export class PatientAccess {
         diagnostics: 'The NHS number is not 10 digits with a valid check digit',
       });
     }
-    const caller = context.caller;
     const [record] = await Promise.all([
       this.resolve(nhsNumber),
-      this.audit.record({
-        at: new Date(),
-        nhsNumber,
-        action,
-        actorId: caller?.id ?? 'anonymous',
-        actorUsername: caller?.username,
-        clientId: caller?.clientId,
-        organisation: caller?.organisation,
-        roles: caller?.roles ?? [],
-        requestId: context.requestId,
-        correlationId: context.correlationId,
-      }),
+      this.audit.record(readAuditEntry(nhsNumber, action, context)),
     ]);
     if (!record) throw new PlatformError('RESOURCE_NOT_FOUND');
     if (record.invalidated) throw new PlatformError('INVALIDATED_RESOURCE');

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { SearchPatientsReply } from '@platform/contracts-pds';
 import type { CallContext } from '@platform/shared-nats';
-import { ReadAuditRepository } from '../audit/read-audit.repository';
+import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
 import { parseSearchQuery } from './search-query';
 import { searchView } from './search-view';
 import { PatientSearchRepository } from './search.repository';
@@ -22,23 +22,9 @@ export class SearchPatientsUseCase {
     const query = parseSearchQuery(queryString);
     const hits = await this.patients.search(query);
     if (hits.length > query.maxResults) return { matches: [], tooManyMatches: true };
-    const caller = context.caller;
     const at = new Date();
     await Promise.all(
-      hits.map((hit) =>
-        this.audit.record({
-          at,
-          nhsNumber: hit.patient.nhsNumber,
-          action: 'patient.search',
-          actorId: caller?.id ?? 'anonymous',
-          actorUsername: caller?.username,
-          clientId: caller?.clientId,
-          organisation: caller?.organisation,
-          roles: caller?.roles ?? [],
-          requestId: context.requestId,
-          correlationId: context.correlationId,
-        }),
-      ),
+      hits.map((hit) => this.audit.record(readAuditEntry(hit.patient.nhsNumber, 'patient.search', context, at))),
     );
     return {
       matches: hits.map((hit) => ({ patient: searchView(hit.patient), score: hit.score })),
