@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { PdsClient } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
+import { Housekeeping, IdempotentWrites, Outbox, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
 import { ReadAuditRepository } from './audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from './database/database.provider';
@@ -12,13 +13,10 @@ import { PatientRepository } from './patients/patient.repository';
 import { ListRelatedPersonsUseCase } from './patients/list-related-persons.usecase';
 import { PatientAccess } from './patients/patient-access';
 import { ReadPatientUseCase } from './patients/read-patient.usecase';
-import { Outbox, PDS_LOGGER, PDS_NATS } from './events/outbox';
 import { CreateHandler } from './create/create.handler';
 import { CreatePatientUseCase } from './create/create-patient.usecase';
 import { UpdateHandler } from './update/update.handler';
 import { UpdatePatientUseCase } from './update/update-patient.usecase';
-import { Housekeeping, PDS_RETENTION, type Retention } from './writes/housekeeping';
-import { IdempotentWrites } from './writes/idempotent-writes';
 import { SearchHandler } from './search/search.handler';
 import { SearchPatientsUseCase } from './search/search-patients.usecase';
 import { SearchRowsRepository } from './search/search-rows.repository';
@@ -60,6 +58,8 @@ export class PdsModule {
       // A round trip through the service's own subscription, not just a ping of a connection.
       { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
     ];
+    const outbox = new Outbox(resources.database, resources.nats, resources.logger, 'pds');
+    const housekeeping = new Housekeeping(resources.database, resources.retention, resources.logger);
     return {
       module: PdsModule,
       controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController, CreateHandler],
@@ -69,18 +69,14 @@ export class PdsModule {
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         {
           provide: ResourceCloser,
-          useFactory: (audit: ReadAuditRepository, outbox: Outbox, housekeeping: Housekeeping) =>
-            new ResourceCloser(resources, audit, outbox, housekeeping),
-          inject: [ReadAuditRepository, Outbox, Housekeeping],
+          useFactory: (audit: ReadAuditRepository) => new ResourceCloser(resources, audit, outbox, housekeeping),
+          inject: [ReadAuditRepository],
         },
         PatientRepository,
         ReadAuditRepository,
-        { provide: PDS_NATS, useValue: resources.nats },
-        { provide: PDS_LOGGER, useValue: resources.logger },
-        IdempotentWrites,
-        { provide: PDS_RETENTION, useValue: resources.retention },
-        Housekeeping,
-        Outbox,
+        { provide: IdempotentWrites, useValue: new IdempotentWrites(resources.database) },
+        { provide: Housekeeping, useValue: housekeeping },
+        { provide: Outbox, useValue: outbox },
         UpdatePatientUseCase,
         CreatePatientUseCase,
         PatientAccess,

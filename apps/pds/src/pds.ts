@@ -1,25 +1,24 @@
 import type { INestApplication } from '@nestjs/common';
-import { PDS_QUEUE } from '@platform/contracts-pds';
+import { PDS_EVENT_STREAM, PDS_EVENTS, PDS_QUEUE } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
 import { connectNats } from '@platform/shared-nats';
 import { bootstrapService, createMetricsRegistry } from '@platform/shared-service';
 import { PdsModule } from './app.module';
 import type { PdsConfig } from './config/pds.config';
-import { openDatabase, poolOf } from './database/database';
-import { ensureEventStream } from './events/outbox';
+import { ensureEventStream } from '@platform/shared-persistence';
+import { openPdsDatabase } from './database/database';
 import { PatientRepository } from './patients/patient.repository';
 import { sandboxPatients, sandboxRelatedPersons } from './sandbox/sandbox-patients';
 
 /** Opens the database (migrated), connects to NATS, seeds if asked, and starts serving. */
 export async function startPds(config: PdsConfig, logger: Logger): Promise<INestApplication> {
-  const dataSource = await openDatabase({
+  const database = await openPdsDatabase({
     url: config.DATABASE_URL,
     schema: config.PDS_DB_SCHEMA,
     poolSize: config.PDS_DB_POOL_SIZE,
   });
-  const database = { dataSource, pool: poolOf(dataSource), schema: config.PDS_DB_SCHEMA };
   const nats = await connectNats({ url: config.NATS_URL, name: `pds-${process.pid}` });
-  await ensureEventStream(nats);
+  await ensureEventStream(nats, PDS_EVENT_STREAM, Object.values(PDS_EVENTS));
   if (config.PDS_SEED === 'sandbox') {
     const repository = new PatientRepository(database);
     const inserted = await repository.insertMissing(sandboxPatients());

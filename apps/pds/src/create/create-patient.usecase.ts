@@ -7,12 +7,11 @@ import {
 } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
-import { Outbox } from '../events/outbox';
 import { PatientRepository } from '../patients/patient.repository';
 import { normalisedResource, type PatientRecord } from '../patients/patient-record';
 import { normaliseName } from '../search/search-rows';
 import { PatientSearchRepository } from '../search/search.repository';
-import { IdempotentWrites } from '../writes/idempotent-writes';
+import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
 import { checkNewPatient, type Demographics } from './new-patient';
 
 /**

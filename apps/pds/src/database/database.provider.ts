@@ -1,10 +1,5 @@
-import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { ServiceDatabase } from '@platform/shared-persistence';
 
 export const PDS_DATABASE = Symbol('PDS_DATABASE');
 
-export interface PdsDatabase {
-  dataSource: DataSource;
-  pool: Pool;
-  schema: string;
-}
+export type PdsDatabase = ServiceDatabase;

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { openDatabase } from '../database/database';
+import { openPdsDatabase } from '../database/database';
 import { COPY_COLUMNS, copyLines, type CopyTable } from './copy-rows';
 import { GENERATED_NHS_NUMBER_PREFIXES, PopulationGenerator } from './population';
 
@@ -50,8 +50,8 @@ function failureOf(): { promise: Promise<never>; watch(stream: NodeJS.EventEmitt
  */
 export async function loadPopulation(settings: LoadSettings): Promise<LoadResult> {
   const started = performance.now();
-  const dataSource = await openDatabase({ url: settings.databaseUrl, schema: settings.schema, poolSize: 1 });
-  await dataSource.destroy();
+  const migrated = await openPdsDatabase({ url: settings.databaseUrl, schema: settings.schema, poolSize: 1 });
+  await migrated.dataSource.destroy();
   const quoted = (table: string): string => `"${settings.schema}".${table}`;
 
   const loaders: Loader[] = [];

@@ -10,11 +10,10 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
-import { Outbox } from '../events/outbox';
 import { PatientRepository } from '../patients/patient.repository';
 import { withItemIds } from '../patients/item-ids';
 import { normalisedResource, redacted } from '../patients/patient-record';
-import { IdempotentWrites } from '../writes/idempotent-writes';
+import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
 import { changedFields, checkFields, checkPatch } from './patch-rules';
 
 /** `W/"3"` -> 3; anything else is not a version this API issued. */

@@ -14,7 +14,7 @@ import {
 import { generateNhsNumber, seededRandom } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
-import { Housekeeping } from '../writes/housekeeping';
+import { Housekeeping } from '@platform/shared-persistence';
 import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 
 let schema = '';

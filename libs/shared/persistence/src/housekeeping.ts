@@ -1,10 +1,6 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Logger } from '@platform/shared-logging';
-import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
-import { PDS_LOGGER } from '../events/outbox';
-
-export const PDS_RETENTION = Symbol('PDS_RETENTION');
+import type { ServiceDatabase } from './database';
 
 export interface Retention {
   /** How long a write's answer is kept for retries (longer than any client's retry window). */
@@ -16,21 +12,21 @@ export interface Retention {
 const EVERY_MS = 15 * 60 * 1000;
 
 /** Deletes write answers and published events past their retention, every quarter of an hour. */
-@Injectable()
-export class Housekeeping implements OnApplicationBootstrap {
+export class Housekeeping {
   private readonly pool: Pool;
   private readonly schema: string;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    @Inject(PDS_DATABASE) database: PdsDatabase,
-    @Inject(PDS_RETENTION) private readonly retention: Retention,
-    @Inject(PDS_LOGGER) private readonly logger: Logger,
+    database: ServiceDatabase,
+    private readonly retention: Retention,
+    private readonly logger: Logger,
   ) {
     this.pool = database.pool;
     this.schema = database.schema;
   }
 
+  /** Called by Nest when the application has started (the method name is Nest's lifecycle hook). */
   onApplicationBootstrap(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {

@@ -1,30 +1,35 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { headers as natsHeaders, JSONCodec, type JetStreamClient, type NatsConnection } from 'nats';
 import type { Pool, PoolClient } from 'pg';
-import { PDS_EVENT_STREAM, PDS_EVENTS } from '@platform/contracts-pds';
 import type { CallContext } from '@platform/shared-nats';
 import type { Logger } from '@platform/shared-logging';
-import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
-
-export const PDS_NATS = Symbol('PDS_NATS');
-export const PDS_LOGGER = Symbol('PDS_LOGGER');
+import type { ServiceDatabase } from './database';
 
 const codec = JSONCodec<unknown>();
 const BATCH = 200;
 const SWEEP_MS = 1000;
 
-/** Creates PDS's event stream, or brings its subjects up to date (NATS server 2.9 features only). */
-export async function ensureEventStream(nats: NatsConnection): Promise<void> {
+/**
+ * Creates a service's event stream, or brings its subjects up to date (NATS server 2.9 features only). List
+ * the event subjects one by one: a wildcard such as `pds.patient.>` would also capture request subjects and
+ * answer them with acks.
+ */
+export async function ensureEventStream(
+  nats: NatsConnection,
+  stream: string,
+  subjects: readonly string[],
+): Promise<void> {
   const manager = await nats.jetstreamManager();
-  const subjects = Object.values(PDS_EVENTS);
   try {
-    const info = await manager.streams.info(PDS_EVENT_STREAM);
+    const info = await manager.streams.info(stream);
     if (subjects.some((subject) => !info.config.subjects.includes(subject))) {
-      await manager.streams.update(PDS_EVENT_STREAM, { ...info.config, subjects });
+      await manager.streams.update(stream, {
+        ...info.config,
+        subjects: [...new Set([...info.config.subjects, ...subjects])],
+      });
     }
   } catch (error) {
     if ((error as { code?: string }).code !== '404') throw error;
-    await manager.streams.add({ name: PDS_EVENT_STREAM, subjects, duplicate_window: 120_000_000_000 });
+    await manager.streams.add({ name: stream, subjects: [...subjects], duplicate_window: 120_000_000_000 });
   }
 }
 
@@ -35,8 +40,7 @@ export async function ensureEventStream(nats: NatsConnection): Promise<void> {
  * so a relay that dies between publishing and marking publishes nothing twice; replicas share the work with
  * SKIP LOCKED.
  */
-@Injectable()
-export class Outbox implements OnApplicationBootstrap {
+export class Outbox {
   private readonly pool: Pool;
   private readonly table: string;
   private readonly jetstream: JetStreamClient;
@@ -45,10 +49,12 @@ export class Outbox implements OnApplicationBootstrap {
   private again = false;
   private stopped = false;
 
+  /** `service` names the outbox's rows in JetStream message IDs (`<service>-outbox-<id>`), so they never collide. */
   constructor(
-    @Inject(PDS_DATABASE) database: PdsDatabase,
-    @Inject(PDS_NATS) nats: NatsConnection,
-    @Inject(PDS_LOGGER) private readonly logger: Logger,
+    database: ServiceDatabase,
+    nats: NatsConnection,
+    private readonly logger: Logger,
+    private readonly service: string,
   ) {
     this.pool = database.pool;
     this.table = `"${database.schema}".outbox`;
@@ -65,6 +71,7 @@ export class Outbox implements OnApplicationBootstrap {
     ]);
   }
 
+  /** Nest's lifecycle hook: starts the relay. */
   onApplicationBootstrap(): void {
     // A hybrid app (HTTP + NATS) can run bootstrap hooks twice: start one sweep only.
     if (this.timer || this.stopped) return;
@@ -122,7 +129,7 @@ export class Outbox implements OnApplicationBootstrap {
           const h = natsHeaders();
           for (const [name, value] of Object.entries(row.headers)) h.set(name, value);
           await this.jetstream.publish(row.subject, codec.encode(row.payload), {
-            msgID: `pds-outbox-${row.id}`,
+            msgID: `${this.service}-outbox-${row.id}`,
             headers: h,
           });
         }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { PlatformError, type WireError } from '@platform/shared-errors';
-import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
+import type { ServiceDatabase } from './database';
 
 export interface WriteKey {
   /** Who asked (the token subject): a request ID is only ever matched with its own caller's. */
@@ -21,12 +20,11 @@ type Outcome<T> = { ok: T } | { error: WireError };
  * that arrives while the first is still running (it waits on the claim), gets the first answer, error or
  * success, and changes nothing.
  */
-@Injectable()
 export class IdempotentWrites {
   private readonly pool: Pool;
   private readonly table: string;
 
-  constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
+  constructor(database: ServiceDatabase) {
     this.pool = database.pool;
     this.table = `"${database.schema}".idempotent_request`;
   }

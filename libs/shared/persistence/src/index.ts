@@ -1,0 +1,5 @@
+export { migrationSchema, openServiceDatabase, poolOf, type DatabaseSettings, type ServiceDatabase } from './database';
+export { Housekeeping, type Retention } from './housekeeping';
+export { IdempotentWrites, type WriteKey } from './idempotent-writes';
+export { ensureEventStream, Outbox } from './outbox';
+export { createWriteTables, dropWriteTables } from './write-tables';
