@@ -1,3 +1,4 @@
+import { copyArray, copyField } from '@platform/shared-persistence';
 import { searchRowsOf } from '../search/search-rows';
 import type { GeneratedPatient } from './population';
 
@@ -22,20 +23,6 @@ export const COPY_COLUMNS = {
 } as const;
 
 export type CopyTable = keyof typeof COPY_COLUMNS;
-
-const SPECIAL = /[\\\t\n\r]/;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** A value in COPY's text format (`\N` is NULL). */
-export function copyField(value: string | null): string {
-  if (value === null) return '\\N';
-  return SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (character) => ESCAPES[character] ?? character) : value;
-}
-
-/** A text[] value in COPY's text format. */
-export function copyArray(values: readonly string[]): string {
-  return copyField(`{${values.map((value) => `"${value.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
-}
 
 function flag(value: boolean): string {
   return value ? 't' : 'f';

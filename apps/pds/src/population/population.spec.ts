@@ -1,5 +1,6 @@
 import { isValidNhsNumber } from '@platform/shared-identifiers';
-import { copyArray, copyField, copyLines } from './copy-rows';
+import { copyArray, copyField } from '@platform/shared-persistence';
+import { copyLines } from './copy-rows';
 import { GENERATED_NHS_NUMBER_PREFIXES, PopulationGenerator, type GeneratedPatient } from './population';
 
 function generate(count: number, seed: number): GeneratedPatient[] {

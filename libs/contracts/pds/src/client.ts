@@ -1,7 +1,5 @@
-import { plainToInstance } from 'class-transformer';
-import { validate, type ValidationError } from 'class-validator';
 import { PlatformError } from '@platform/shared-errors';
-import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
+import { validatePayload as validated, type CallContext, type NatsRpcClient } from '@platform/shared-nats';
 import {
   GetPatientRequest,
   ListRelatedPersonsRequest,
@@ -30,22 +28,6 @@ export interface PdsApi {
   /** Patient search (FHIR query string); matches best first, or `tooManyMatches`. */
   searchPatients(request: SearchPatientsRequest, context: CallContext): Promise<SearchPatientsReply>;
   health(context: CallContext, timeoutMs?: number): Promise<HealthReply>;
-}
-
-function describe(problems: ValidationError[], prefix = ''): string[] {
-  return problems.flatMap((problem) => [
-    ...Object.values(problem.constraints ?? {}).map((constraint) => `${prefix}${constraint}`),
-    ...describe(problem.children ?? [], `${prefix}${problem.property}.`),
-  ]);
-}
-
-async function validated<T extends object>(type: new () => T, payload: T, code = 'INVALID_VALUE'): Promise<T> {
-  const instance = plainToInstance(type, payload);
-  const problems = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
-  if (problems.length > 0) {
-    throw new PlatformError(code, undefined, { diagnostics: describe(problems).join('; ') });
-  }
-  return instance;
 }
 
 function notAPatient(): PlatformError {

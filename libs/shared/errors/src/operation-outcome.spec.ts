@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { referencePath } from '@platform/shared-testing';
 import { defineErrors, errorDefinition, SPINE_CODE_SYSTEM } from './codes';
-import { operationOutcome } from './operation-outcome';
+import { operationOutcome, problemDetails } from './operation-outcome';
 import { isWireError, PlatformError, type WireError } from './platform-error';
 
 const reference = referencePath('pds-ers', 'pds', 'errors');
@@ -57,5 +57,24 @@ describe('PlatformError', () => {
     expect(() => defineErrors({ INVALID_VALUE: { ...errorDefinition('INVALID_VALUE'), status: 422 } })).toThrow(
       /already defined/,
     );
+  });
+});
+
+describe('problemDetails', () => {
+  it('carries the details that crossed the wire as extension members, never over the standard members', () => {
+    const error = PlatformError.fromWire(
+      new PlatformError('INVALID_VALUE', undefined, {
+        diagnostics: 'cidr: host bits set',
+        details: { errors: [{ field: 'cidr', message: 'host bits set' }], status: 999 },
+      }).toWire(),
+    );
+    expect(problemDetails(error)).toEqual({
+      type: `${SPINE_CODE_SYSTEM}#INVALID_VALUE`,
+      title: 'Provided value is invalid',
+      status: 400,
+      code: 'INVALID_VALUE',
+      detail: 'cidr: host bits set',
+      errors: [{ field: 'cidr', message: 'host bits set' }],
+    });
   });
 });

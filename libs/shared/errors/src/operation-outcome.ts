@@ -36,18 +36,20 @@ export function operationOutcomeFor(error: PlatformError): OperationOutcome {
   return operationOutcome(error.code, error.diagnostics ?? error.message);
 }
 
-/** RFC 9457 problem details, for the platform's non-FHIR endpoints. */
+/** RFC 9457 problem details, for the platform's non-FHIR endpoints; an error's details are extension members. */
 export interface ProblemDetails {
   type: string;
   title: string;
   status: number;
   detail?: string;
   code: string;
+  [extension: string]: unknown;
 }
 
 export function problemDetails(error: PlatformError): ProblemDetails {
   const definition = errorDefinition(error.code);
   return {
+    ...error.details,
     type: `${definition.system}#${error.code}`,
     title: definition.display,
     status: error.httpStatus,

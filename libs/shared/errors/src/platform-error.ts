@@ -9,6 +9,8 @@ export interface WireError {
   status?: number;
   /** Extra headers the HTTP edge should send with the error (e.g. Retry-After). */
   headers?: Record<string, string>;
+  /** Machine-readable particulars (the fields or lines at fault, the record in the way): problem-details extension members. */
+  details?: Record<string, unknown>;
 }
 
 /** A domain error: a known code, a human message and optional diagnostics for the caller. */
@@ -17,11 +19,17 @@ export class PlatformError extends Error {
   readonly diagnostics?: string;
   readonly status?: number;
   readonly headers?: Record<string, string>;
+  readonly details?: Record<string, unknown>;
 
   constructor(
     code: string,
     message?: string,
-    options: { diagnostics?: string; status?: number; headers?: Record<string, string> } = {},
+    options: {
+      diagnostics?: string;
+      status?: number;
+      headers?: Record<string, string>;
+      details?: Record<string, unknown>;
+    } = {},
   ) {
     super(message ?? errorDefinition(code).display);
     this.name = 'PlatformError';
@@ -29,6 +37,7 @@ export class PlatformError extends Error {
     this.diagnostics = options.diagnostics;
     this.status = options.status;
     this.headers = options.headers;
+    this.details = options.details;
   }
 
   get httpStatus(): number {
@@ -40,6 +49,7 @@ export class PlatformError extends Error {
     if (this.diagnostics !== undefined) wire.diagnostics = this.diagnostics;
     if (this.status !== undefined) wire.status = this.status;
     if (this.headers !== undefined) wire.headers = this.headers;
+    if (this.details !== undefined) wire.details = this.details;
     return wire;
   }
 
@@ -48,6 +58,7 @@ export class PlatformError extends Error {
       diagnostics: wire.diagnostics,
       status: wire.status,
       headers: wire.headers,
+      details: wire.details,
     });
   }
 }

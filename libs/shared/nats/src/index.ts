@@ -2,3 +2,4 @@ export { HEADER, fromNatsHeaders, toNatsHeaders, type CallContext, type Caller }
 export { connectNats, type NatsSettings } from './connect';
 export { RpcErrorFilter, callContextOf, rpcValidationPipe, withCallContext } from './nest-rpc';
 export { NatsRpcClient, type RpcClientOptions } from './rpc-client';
+export { validatePayload, type FieldProblem } from './validate-payload';

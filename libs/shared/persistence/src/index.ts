@@ -1,3 +1,4 @@
+export { copyArray, copyField } from './copy-text';
 export { migrationSchema, openServiceDatabase, poolOf, type DatabaseSettings, type ServiceDatabase } from './database';
 export { Housekeeping, type Retention } from './housekeeping';
 export { IdempotentWrites, type WriteKey } from './idempotent-writes';

@@ -1,0 +1,15 @@
+import { openServiceDatabase, type ServiceDatabase } from '@platform/shared-persistence';
+import { Registry1764600000000 } from './migrations/1764600000000-registry';
+
+export const N3_DATABASE = Symbol('N3_DATABASE');
+
+export const MIGRATIONS = [Registry1764600000000];
+
+/** Connects to the registry's schema and runs its pending migrations. */
+export function openRegistryDatabase(settings: {
+  url: string;
+  schema: string;
+  poolSize: number;
+}): Promise<ServiceDatabase> {
+  return openServiceDatabase({ ...settings, migrations: MIGRATIONS, applicationName: 'n3-registry' });
+}
