@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
+import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient } from '@platform/shared-nats';
 import { METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
@@ -14,6 +15,9 @@ import { GatewayHealthController } from './health/gateway-health.controller';
 import { PatientController, PDS_CLIENT } from './pds/patient.controller';
 import { PatientSearchController } from './pds/patient-search.controller';
 import { PatientUpdateController } from './pds/patient-update.controller';
+import { ConnectionsController } from './n3/connections.controller';
+import { GATEWAY_NATS, N3_CLIENT } from './n3/n3-body';
+import { OrganisationsController } from './n3/organisations.controller';
 
 export interface GatewayResources {
   config: GatewayConfig;
@@ -26,6 +30,7 @@ export class GatewayModule {
   static with({ config, nats, metrics }: GatewayResources): DynamicModule {
     const rpc = new NatsRpcClient(nats, { timeoutMs: config.GATEWAY_RPC_TIMEOUT_MS });
     const pds = new PdsClient(rpc);
+    const n3 = new N3Client(rpc);
     const probe = { requestId: 'readiness-probe' };
     const checks: ReadinessCheck[] = [
       {
@@ -51,11 +56,20 @@ export class GatewayModule {
     });
     return {
       module: GatewayModule,
-      controllers: [PatientController, GatewayHealthController, PatientUpdateController, PatientSearchController],
+      controllers: [
+        PatientController,
+        GatewayHealthController,
+        PatientUpdateController,
+        PatientSearchController,
+        OrganisationsController,
+        ConnectionsController,
+      ],
       providers: [
         { provide: GATEWAY_SETTINGS, useValue: settings },
         { provide: TokenVerifier, useValue: verifier },
         { provide: PDS_CLIENT, useValue: pds },
+        { provide: N3_CLIENT, useValue: n3 },
+        { provide: GATEWAY_NATS, useValue: nats },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: METRICS_REGISTRY, useValue: metrics },
         { provide: APP_GUARD, useClass: PlatformGuard },

@@ -48,6 +48,12 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   const fastify = app.getHttpAdapter().getInstance();
 
   fastify.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
+  // ODS extracts for the N3 registry: kept as bytes, with their own (larger) limit.
+  fastify.addContentTypeParser(
+    'text/csv',
+    { parseAs: 'buffer', bodyLimit: config.GATEWAY_IMPORT_LIMIT_BYTES },
+    (_request, body, done) => done(null, body),
+  );
   fastify.addHook('onRequest', (request, reply, done) => {
     for (const name of ECHOED_HEADERS) {
       const value = firstHeader(request, name);

@@ -19,6 +19,7 @@ const ports = {
   gateway: Number(env['GATEWAY_PORT'] ?? 8080),
   idp: Number(env['IDP_PORT'] ?? 8081),
   pds: Number(env['PDS_HTTP_PORT'] ?? 9464),
+  n3: Number(env['N3_HTTP_PORT'] ?? 9465),
   postgres: Number(env['EMBEDDED_POSTGRES_PORT'] ?? 54329),
 };
 const dataDir = path.resolve(env['PLATFORM_DATA_DIR'] ?? path.join(root, 'tmp'));
@@ -27,7 +28,13 @@ const stateFile = env['LAUNCHER_STATE_FILE'];
 const natsUrl = env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const issuer = `http://${host}:${ports.idp}/realms/nhs`;
 
-const COLOURS: Record<string, string> = { launcher: '1', 'identity-provider': '35', pds: '36', gateway: '33' };
+const COLOURS: Record<string, string> = {
+  launcher: '1',
+  'identity-provider': '35',
+  pds: '36',
+  'n3-registry': '32',
+  gateway: '33',
+};
 const useColour = process.stdout.isTTY === true;
 const logFiles = new Map<string, WriteStream>();
 
@@ -103,6 +110,7 @@ function banner(): string {
     `  Gateway          ${gateway}`,
     `  OpenAPI          ${gateway}/docs`,
     `  PDS FHIR API     ${gateway}/personal-demographics/FHIR/R4/Patient/9000000009`,
+    `  N3 registry      ${gateway}/n3/organisations/VNE51, ${gateway}/n3/ip-owner?ip=10.83.8.20`,
     `  Identity (OIDC)  ${issuer}  (Keycloak-compatible; discovery at /.well-known/openid-configuration)`,
     `  Health/metrics   ${gateway}/health/ready, ${gateway}/metrics`,
     '',
@@ -147,6 +155,18 @@ async function main(): Promise<void> {
         PDS_SEED: env['PDS_SEED'] ?? 'sandbox',
       },
       readyUrl: `http://${host}:${ports.pds}/health/ready`,
+    },
+    {
+      name: 'n3-registry',
+      entry: 'apps/n3-registry/src/main.js',
+      env: {
+        ...shared,
+        DATABASE_URL: postgres.url,
+        N3_HTTP_HOST: host,
+        N3_HTTP_PORT: String(ports.n3),
+        N3_SEED: env['N3_SEED'] ?? 'sandbox',
+      },
+      readyUrl: `http://${host}:${ports.n3}/health/ready`,
     },
     {
       name: 'gateway',

@@ -64,9 +64,10 @@ export class PlatformGuard implements CanActivate {
         headers: { 'Retry-After': String(allowance.retryAfterSeconds) },
       });
     }
-    const ids = policy.fhir
-      ? this.requestIds(request)
-      : { requestId: header(request, 'x-request-id') ?? crypto.randomUUID() };
+    const ids =
+      policy.fhir || policy.requestIdRequired
+        ? this.requestIds(request)
+        : { requestId: header(request, 'x-request-id') ?? crypto.randomUUID() };
     if (!policy.roles.some((role) => token.roles.includes(role))) {
       throw new PlatformError('ACCESS_DENIED', 'Access Denied - Unauthorised', {
         diagnostics: `This operation needs one of the roles: ${policy.roles.join(', ')}`,

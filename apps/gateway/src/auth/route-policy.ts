@@ -10,6 +10,8 @@ export interface RoutePolicy {
   /** Anonymous routes (health, docs). */
   public: boolean;
   roles: readonly Role[];
+  /** Writes on non-FHIR routes: X-Request-ID (a UUID) is required too, because it is the idempotency key. */
+  requestIdRequired?: boolean;
 }
 
 export const ROUTE_POLICY = 'platform:route-policy';
@@ -19,3 +21,12 @@ export const FhirRoute = (roles: readonly Role[]): MethodDecorator & ClassDecora
 
 export const PublicRoute = (): MethodDecorator & ClassDecorator =>
   SetMetadata(ROUTE_POLICY, { fhir: false, public: true, roles: [] } satisfies RoutePolicy);
+
+/** A platform API route that is not FHIR (errors as RFC 9457 problem details); writes need an X-Request-ID. */
+export const ApiRoute = (roles: readonly Role[], options: { write?: boolean } = {}): MethodDecorator & ClassDecorator =>
+  SetMetadata(ROUTE_POLICY, {
+    fhir: false,
+    public: false,
+    roles,
+    requestIdRequired: options.write === true,
+  } satisfies RoutePolicy);

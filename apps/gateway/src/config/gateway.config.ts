@@ -49,6 +49,12 @@ export class GatewayConfig {
   @Max(64 * 1024 * 1024)
   GATEWAY_BODY_LIMIT_BYTES = 1024 * 1024;
 
+  /** ODS extracts (text/csv) for the N3 registry's import: 50,000 organisations are about 12 MB. */
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * 1024 * 1024)
+  GATEWAY_IMPORT_LIMIT_BYTES = 128 * 1024 * 1024;
+
   /** Sustained requests per second per client application (token `azp`). */
   @IsInt()
   @Min(1)

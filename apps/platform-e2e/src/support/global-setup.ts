@@ -17,8 +17,15 @@ export default async function globalSetup(): Promise<void> {
   const launcher = path.join(root, 'dist/tools/launcher/src/main.js');
   if (!existsSync(launcher)) throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
   const stateDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
-  const [gatewayPort, idpPort, pdsPort, natsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [gatewayPort, idpPort, pdsPort, n3Port, natsPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const schema = uniqueName('pds_e2e');
+  const n3Schema = uniqueName('n3_e2e');
   const databaseUrl = testDatabaseUrl();
   const launcherState = path.join(stateDir, 'launcher.json');
   const rpcTimeoutMs = 3000;
@@ -33,6 +40,8 @@ export default async function globalSetup(): Promise<void> {
       NATS_URL: natsUrl,
       DATABASE_URL: databaseUrl,
       PDS_DB_SCHEMA: schema,
+      N3_HTTP_PORT: String(n3Port),
+      N3_DB_SCHEMA: n3Schema,
       PLATFORM_DATA_DIR: stateDir,
       LOG_DIR: path.join(stateDir, 'logs'),
       LAUNCHER_STATE_FILE: launcherState,
@@ -63,6 +72,7 @@ export default async function globalSetup(): Promise<void> {
     natsUrl,
     databaseUrl,
     schema,
+    n3Schema,
     logDir: path.join(stateDir, 'logs'),
     stateDir,
     launcherPid: child.pid ?? 0,

@@ -21,5 +21,6 @@ export default async function globalTeardown(): Promise<void> {
     if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
   await dropSchema(state.databaseUrl, state.schema);
+  await dropSchema(state.databaseUrl, state.n3Schema);
   rmSync(state.stateDir, { recursive: true, force: true });
 }

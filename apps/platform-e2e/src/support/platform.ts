@@ -7,6 +7,8 @@ export interface E2eState {
   natsUrl: string;
   databaseUrl: string;
   schema: string;
+  /** The N3 registry's schema. */
+  n3Schema: string;
   logDir: string;
   stateDir: string;
   launcherPid: number;
