@@ -14,14 +14,11 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites } from '@platform/shared-persistence';
-import { readExtract } from '../imports/ods-csv';
+import { importExtract } from '../imports/import-extract';
 import { checkDate, fieldError, odsCodeOf } from '../rules';
 import { OrganisationRepository } from './organisation.repository';
 
 export const N3_NATS = Symbol('N3_NATS');
-
-/** At most this many rejected rows travel back in an answer (the count says how many there were). */
-const REJECTED_SHOWN = 1000;
 
 @Injectable()
 export class OrganisationsUseCase {
@@ -72,17 +69,8 @@ export class OrganisationsUseCase {
     return this.writes.run(key, (transaction) => this.organisations.upsert(transaction, organisation));
   }
 
-  /**
-   * Imports an extract from the import bucket: every row checked first; any bad row rejects the whole file
-   * (INVALID_IMPORT, each line and reason listed) unless `skipInvalid`; the good rows then load in one
-   * transaction. Exactly once per X-Request-ID, like every write.
-   */
-  async import(
-    request: ImportOrganisationsRequest,
-    context: CallContext,
-    progress?: (records: number) => void,
-  ): Promise<ImportReport> {
-    const started = performance.now();
+  /** Imports an extract waiting in the import bucket, exactly once per X-Request-ID like every write. */
+  async import(request: ImportOrganisationsRequest, context: CallContext): Promise<ImportReport> {
     const bucket = await importBucket(this.nats);
     const key = {
       callerId: context.caller?.id ?? 'anonymous',
@@ -95,31 +83,13 @@ export class OrganisationsUseCase {
       if (!object) {
         throw fieldError('objectName', `no extract named ${request.objectName} is waiting in the import bucket`);
       }
-      const extract = await readExtract(
-        Readable.fromWeb(object.data as WebReadableStream),
-        request.role,
-        { progress },
-      );
+      const input = Readable.fromWeb(object.data as WebReadableStream);
+      const imported = await importExtract(transaction, this.organisations, input, request);
       if (await object.error)
         throw new PlatformError('REC_SERVER_ERROR', 'The extract could not be read from the import bucket');
-      if (extract.rejected.length > 0 && !request.skipInvalid) {
-        throw new PlatformError('INVALID_IMPORT', undefined, {
-          diagnostics: `${extract.rejected.length} of the extract's rows cannot be imported (the first on line ${extract.rejected[0]?.line}: ${extract.rejected[0]?.reason}); nothing was imported`,
-          details: { rejected: extract.rejected.slice(0, REJECTED_SHOWN), rejectedCount: extract.rejected.length },
-        });
-      }
-      if (extract.rows.length === 0) throw fieldError('file', 'the extract holds no organisations');
-      const { inserted, updated } = await this.organisations.importRows(transaction, extract.rows);
-      return {
-        rows: extract.rows.length + extract.rejected.length,
-        inserted,
-        updated,
-        rejected: extract.rejected.slice(0, REJECTED_SHOWN),
-        partial: extract.rejected.length > 0,
-        ms: 0,
-      };
+      return imported;
     });
     await bucket.delete(request.objectName).catch(() => undefined);
-    return { ...report, ms: Math.round(performance.now() - started) };
+    return report;
   }
 }

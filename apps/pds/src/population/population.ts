@@ -1,9 +1,15 @@
 import type { Patient } from '@platform/contracts-pds';
-import { generateNhsNumber, seededRandom, type RandomSource } from '@platform/shared-identifiers';
+import {
+  between,
+  chance,
+  generateNhsNumber,
+  seededRandom,
+  Weighted,
+  type RandomSource,
+} from '@platform/shared-identifiers';
 import { normalisedResource } from '../patients/patient-record';
 import { eraOf, givenNameWeights, surnameWeights, type Sex } from './names';
 import { POSTCODE_AREAS, STREET_NAMES, STREET_TYPES, UNIT_LETTERS, type PostcodeArea } from './places';
-import { between, chance, Weighted } from './weighted';
 
 /** A generated record, ready to store: the resource is normalised (id, meta.versionId, meta.security). */
 export interface GeneratedPatient {

@@ -8,3 +8,4 @@ export {
 } from './prescription-id';
 export { seededRandom, type RandomSource } from './random';
 export { isWellFormedUbrn } from './ubrn';
+export { between, chance, Weighted } from './weighted';

@@ -1,4 +1,4 @@
-import type { RandomSource } from '@platform/shared-identifiers';
+import type { RandomSource } from './random';
 
 /** Picks items with probability proportional to their weights (cumulative table, binary search). */
 export class Weighted<T> {
