@@ -88,10 +88,10 @@ describe('N3 registry through the gateway', () => {
   });
 
   it('answers which live connection holds a sandbox address', async () => {
-    const owner = await call('GET', '/n3/ip-owner?ip=10.83.8.20', { as: 'ops' });
+    const owner = await call('GET', '/n3/ip-owner?ip=192.168.8.20', { as: 'ops' });
     expect(owner.status).toBe(200);
     expect(owner.body).toMatchObject({
-      allocation: { cidr: '10.83.8.0/24' },
+      allocation: { cidr: '192.168.8.0/24' },
       organisation: { odsCode: 'A83008', name: 'HALLGARTH SURGERY' },
     });
     const none = await call('GET', '/n3/ip-owner?ip=192.0.2.1', { as: 'ops' });

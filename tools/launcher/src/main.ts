@@ -110,7 +110,7 @@ function banner(): string {
     `  Gateway          ${gateway}`,
     `  OpenAPI          ${gateway}/docs`,
     `  PDS FHIR API     ${gateway}/personal-demographics/FHIR/R4/Patient/9000000009`,
-    `  N3 registry      ${gateway}/n3/organisations/VNE51, ${gateway}/n3/ip-owner?ip=10.83.8.20`,
+    `  N3 registry      ${gateway}/n3/organisations/VNE51, ${gateway}/n3/ip-owner?ip=192.168.8.20`,
     `  Identity (OIDC)  ${issuer}  (Keycloak-compatible; discovery at /.well-known/openid-configuration)`,
     `  Health/metrics   ${gateway}/health/ready, ${gateway}/metrics`,
     '',

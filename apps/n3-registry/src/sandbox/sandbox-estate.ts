@@ -123,7 +123,11 @@ interface SandboxConnection {
   blocks: string[];
 }
 
-/** A connection per sandbox practice, pharmacy and trust, with blocks the demo and the mail relay can look up. */
+/**
+ * A connection per sandbox practice, pharmacy and trust, with blocks the demo and the mail relay can look up.
+ * They sit in 192.168.0.0/16 and 2001:db8:ffff::/48, clear of the generated estate (10.0.0.0/8 and lower
+ * 2001:db8 /56s), so `npm run n3 -- seed` works on a schema that holds the sandbox too.
+ */
 export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
   {
     odsCode: 'A83008',
@@ -132,7 +136,7 @@ export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
     accessType: 'fttp',
     availabilityTarget: 99.9,
     status: 'live',
-    blocks: ['10.83.8.0/24'],
+    blocks: ['192.168.8.0/24'],
   },
   {
     odsCode: 'C81007',
@@ -141,7 +145,7 @@ export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
     accessType: 'fttc',
     availabilityTarget: 99.5,
     status: 'live',
-    blocks: ['10.81.7.0/24'],
+    blocks: ['192.168.7.0/24'],
   },
   {
     odsCode: 'VNE51',
@@ -150,7 +154,7 @@ export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
     accessType: 'fttc',
     availabilityTarget: 99.5,
     status: 'live',
-    blocks: ['10.200.51.0/26'],
+    blocks: ['192.168.51.0/26'],
   },
   {
     odsCode: 'FCG72',
@@ -159,7 +163,7 @@ export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
     accessType: 'fttc',
     availabilityTarget: 99.5,
     status: 'live',
-    blocks: ['10.200.72.0/26'],
+    blocks: ['192.168.72.0/26'],
   },
   {
     odsCode: 'FA565',
@@ -168,7 +172,7 @@ export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
     accessType: 'cellular',
     availabilityTarget: 99,
     status: 'provisioning',
-    blocks: ['10.200.65.0/26'],
+    blocks: ['192.168.65.0/26'],
   },
   {
     odsCode: 'RBA',
@@ -177,7 +181,7 @@ export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
     accessType: 'leased-line',
     availabilityTarget: 99.99,
     status: 'live',
-    blocks: ['10.150.0.0/16', '2001:db8:150::/48'],
+    blocks: ['192.168.128.0/18', '2001:db8:ffff::/48'],
   },
   {
     odsCode: 'X2601',
@@ -186,7 +190,7 @@ export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
     accessType: 'ethernet',
     availabilityTarget: 99.999,
     status: 'live',
-    blocks: ['10.26.1.0/24'],
+    blocks: ['192.168.26.0/24'],
   },
 ];
 
