@@ -124,9 +124,9 @@ export function estateOrganisation(index: number, seed: number): EstateOrganisat
   if (index >= MAX_ORGANISATIONS)
     throw new Error(`the generated estate has at most ${MAX_ORGANISATIONS} organisations`);
   const random = seededRandom(seed * 1_000_003 + index);
-  const [town, area, districts] = TOWNS[between(random, 0, TOWNS.length - 1)] as (typeof TOWNS)[number];
+  const [town, area, districts] = TOWNS[between(random, 0, TOWNS.length - 1)];
   const role = ROLES.pick(random);
-  const street = STREETS[between(random, 0, STREETS.length - 1)] as string;
+  const street = STREETS[between(random, 0, STREETS.length - 1)];
   const endings = NAME_ENDING[role];
   const letters = 'ABDEFGHJLNPQRSTUWXYZ';
   const postcode = `${area}${between(random, 1, districts)} ${between(random, 1, 9)}${letters[between(random, 0, 19)]}${letters[between(random, 0, 19)]}`;
