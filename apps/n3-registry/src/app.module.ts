@@ -15,6 +15,7 @@ import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessChe
 import { ConnectionRepository } from './connections/connection.repository';
 import { ConnectionsHandler } from './connections/connections.handler';
 import { ConnectionsUseCase } from './connections/connections.usecase';
+import { OwnerIndex } from './connections/owner-index';
 import { N3_DATABASE } from './database/database';
 import { OrganisationRepository } from './organisations/organisation.repository';
 import { OrganisationsHandler } from './organisations/organisations.handler';
@@ -26,6 +27,8 @@ export interface N3Resources {
   metrics: Registry;
   logger: Logger;
   retention: Retention;
+  /** Loaded before the service starts answering. */
+  owners: OwnerIndex;
 }
 
 /** Closes what the service opened, after the outbox relay has stopped. */
@@ -37,6 +40,7 @@ class ResourceCloser implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    this.resources.owners.stop();
     this.housekeeping.stop();
     await this.outbox.stop();
     await this.resources.nats.drain().catch(() => undefined);
@@ -61,6 +65,7 @@ export class N3RegistryModule {
       providers: [
         { provide: N3_DATABASE, useValue: resources.database },
         { provide: N3_NATS, useValue: resources.nats },
+        { provide: OwnerIndex, useValue: resources.owners },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         { provide: IdempotentWrites, useValue: new IdempotentWrites(resources.database) },

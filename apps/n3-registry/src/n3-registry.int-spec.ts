@@ -4,6 +4,11 @@ import { N3_EVENT_STREAM, N3_EVENTS, storeExtract, type Connection } from '@plat
 import type { CallContext } from '@platform/shared-nats';
 import { rejectionOf } from '@platform/shared-testing';
 import { odsLine } from './imports/ods-extract.test-harness';
+import { loadConfig } from '@platform/shared-config';
+import { createLogger } from '@platform/shared-logging';
+import { N3Config } from './config/n3.config';
+import { OwnerIndex } from './connections/owner-index';
+import { startN3Registry } from './n3-registry';
 import { startN3UnderTest, type N3UnderTest } from './n3.test-harness';
 
 const admin = (requestId = randomUUID()): CallContext => ({
@@ -300,6 +305,41 @@ describe('N3 registry over NATS (real PostgreSQL, JetStream)', () => {
           (event) => event.subject === N3_EVENTS.allocationReleased && event.data['cidr'] === '172.26.0.0/24',
         ),
       ).toBe(true);
+    });
+  });
+
+  describe('the owner table of a second replica', () => {
+    it('follows changes made by the other replica, through the events', async () => {
+      const config = loadConfig(N3Config, {
+        NATS_URL: registry.natsUrl,
+        DATABASE_URL: registry.databaseUrl,
+        N3_DB_SCHEMA: registry.schema,
+        N3_HTTP_PORT: '0',
+        N3_SEED: 'none',
+      });
+      const second = await startN3Registry(config, createLogger({ service: 'n3-registry', level: 'silent' }));
+      try {
+        const replicas = [registry.app.get(OwnerIndex), second.get(OwnerIndex)];
+        const connection = await golive(await order('A20047'));
+        await registry.n3.allocateBlock({ connectionId: connection.id, cidr: '172.28.0.0/24' }, admin());
+        for (const replica of replicas) {
+          await eventually(
+            async () => replica.lookup('172.28.0.9'),
+            (owner) => owner !== null,
+          );
+          expect(replica.lookup('172.28.0.9')?.connection.id).toBe(connection.id);
+        }
+        await registry.n3.transitionConnection({ connectionId: connection.id, to: 'ceased' }, admin());
+        for (const replica of replicas) {
+          await eventually(
+            async () => replica.lookup('172.28.0.9'),
+            (owner) => owner === null,
+          );
+          expect(replica.lookup('172.28.0.9')).toBeNull();
+        }
+      } finally {
+        await second.close();
+      }
     });
   });
 

@@ -6,6 +6,7 @@ import { ensureEventStream } from '@platform/shared-persistence';
 import { bootstrapService, createMetricsRegistry } from '@platform/shared-service';
 import { N3RegistryModule } from './app.module';
 import type { N3Config } from './config/n3.config';
+import { OwnerIndex } from './connections/owner-index';
 import { openRegistryDatabase } from './database/database';
 import { seedSandboxEstate } from './sandbox/sandbox-estate';
 
@@ -23,6 +24,9 @@ export async function startN3Registry(config: N3Config, logger: Logger): Promise
     const seeded = await seedSandboxEstate(database);
     logger.info(seeded, 'seeded the sandbox organisations and connections that were missing');
   }
+  const owners = new OwnerIndex(database, nats, logger);
+  await owners.start();
+  logger.info({ blocks: owners.size }, 'owner table loaded');
   return bootstrapService({
     name: N3_QUEUE,
     module: N3RegistryModule.with({
@@ -30,6 +34,7 @@ export async function startN3Registry(config: N3Config, logger: Logger): Promise
       nats,
       metrics: createMetricsRegistry('n3_registry'),
       logger,
+      owners,
       retention: {
         idempotencyHours: config.N3_IDEMPOTENCY_RETENTION_HOURS,
         publishedEventHours: config.N3_OUTBOX_RETENTION_HOURS,

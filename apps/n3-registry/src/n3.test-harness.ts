@@ -18,6 +18,7 @@ export interface N3UnderTest {
   db: Client;
   schema: string;
   databaseUrl: string;
+  natsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -43,6 +44,7 @@ export async function startN3UnderTest(options: { seed?: 'none' | 'sandbox' } = 
     db,
     schema,
     databaseUrl,
+    natsUrl: nats.url,
     stop: async () => {
       await db.end();
       await connection.close();

@@ -4,13 +4,14 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usage, UsageError, type BenchCommand, type OptionValues } from './command';
+import { n3Command } from './n3/n3.command';
 import { readScaleCommand } from './read/read-scale.command';
 import { readCommand } from './read/read.command';
 import { searchCommand } from './search/search.command';
 import { Cleanup } from './support/cleanup';
 import { Progress } from './support/progress';
 
-const COMMANDS: BenchCommand[] = [readCommand, readScaleCommand, searchCommand];
+const COMMANDS: BenchCommand[] = [readCommand, readScaleCommand, searchCommand, n3Command];
 
 const root = path.resolve(__dirname, '../../../..');
 

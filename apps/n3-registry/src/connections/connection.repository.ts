@@ -7,14 +7,12 @@ import type {
   CreateConnectionRequest,
   CreateSiteRequest,
   IpAllocation,
-  IpOwner,
   ListConnectionsRequest,
   Page,
   Site,
 } from '@platform/contracts-n3';
 import type { ServiceDatabase } from '@platform/shared-persistence';
 import { N3_DATABASE } from '../database/database';
-import { CARRYING_TRAFFIC } from './lifecycle';
 
 type Db = Pool | PoolClient;
 
@@ -348,49 +346,5 @@ export class ConnectionRepository {
       allocationId ? [connectionId, allocationId] : [connectionId],
     );
     return result.rows.map(allocationOf);
-  }
-
-  /** The most specific block holding `address` whose connection carries traffic, with its organisation. */
-  async owner(address: string): Promise<IpOwner | null> {
-    const result = await this.pool.query<{
-      id: string;
-      cidr: string;
-      purpose: string | null;
-      connection_id: string;
-      status: ConnectionStatus;
-      supplier: string;
-      access_type: Connection['accessType'];
-      bandwidth_mbps: number;
-      site_id: string | null;
-      ods_code: string;
-      name: string;
-      role: IpOwner['organisation']['role'];
-      organisation_status: IpOwner['organisation']['status'];
-    }>({
-      name: `n3-ip-owner-${this.schema}`,
-      text: `SELECT a.id, a.block::text AS cidr, a.purpose, c.id AS connection_id, c.status, c.supplier, c.access_type,
-               c.bandwidth_mbps, c.site_id, o.ods_code, o.name, o.role, o.status AS organisation_status
-             FROM ${this.schema}.ip_allocation a
-             JOIN ${this.schema}.connection c ON c.id = a.connection_id
-             JOIN ${this.schema}.organisation o ON o.ods_code = c.ods_code
-             WHERE a.block >>= $1::inet AND a.released_at IS NULL AND c.status = ANY($2::text[])
-             ORDER BY masklen(a.block) DESC LIMIT 1`,
-      values: [address, CARRYING_TRAFFIC],
-    });
-    const row = result.rows[0];
-    if (!row) return null;
-    return {
-      ip: address,
-      allocation: { id: row.id, cidr: row.cidr, purpose: row.purpose },
-      connection: {
-        id: row.connection_id,
-        status: row.status,
-        supplier: row.supplier,
-        accessType: row.access_type,
-        bandwidthMbps: row.bandwidth_mbps,
-        siteId: row.site_id,
-      },
-      organisation: { odsCode: row.ods_code, name: row.name, role: row.role, status: row.organisation_status },
-    };
   }
 }

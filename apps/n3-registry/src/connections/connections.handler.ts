@@ -71,7 +71,7 @@ export class ConnectionsHandler {
   }
 
   @MessagePattern(N3_SUBJECTS.ipOwner)
-  ipOwner(@Payload() request: IpOwnerRequest): Promise<IpOwner> {
+  ipOwner(@Payload() request: IpOwnerRequest): IpOwner {
     return this.connections.ipOwner(request.ip);
   }
 }

@@ -25,6 +25,7 @@ import { OrganisationRepository } from '../organisations/organisation.repository
 import { parseAddress, parseBlock } from './cidr';
 import { ConnectionRepository } from './connection.repository';
 import { checkTransition, eventSubjectFor } from './lifecycle';
+import { OwnerIndex } from './owner-index';
 
 const CONNECTION_ID = /^N3C\d{7}$/;
 const ALLOCATION_ID = /^IPA\d{7}$/;
@@ -58,6 +59,7 @@ export class ConnectionsUseCase {
     private readonly organisations: OrganisationRepository,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
+    private readonly owners: OwnerIndex,
   ) {}
 
   private key(operation: string, request: unknown, context: CallContext) {
@@ -283,12 +285,14 @@ export class ConnectionsUseCase {
       return allocation;
     });
     this.outbox.kick();
+    await this.owners.refresh(id);
     return released;
   }
 
-  async ipOwner(ip: string): Promise<IpOwner> {
+  /** Answered from the in-memory owner table (see OwnerIndex), not a database round trip per lookup. */
+  ipOwner(ip: string): IpOwner {
     const address = parseAddress(ip);
-    const owner = await this.connections.owner(address);
+    const owner = this.owners.lookup(address);
     if (!owner) {
       throw new PlatformError('NO_LIVE_OWNER', undefined, { diagnostics: `No live connection holds ${address}` });
     }

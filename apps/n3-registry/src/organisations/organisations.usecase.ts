@@ -16,6 +16,7 @@ import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites } from '@platform/shared-persistence';
 import { importExtract } from '../imports/import-extract';
 import { checkDate, fieldError, odsCodeOf } from '../rules';
+import { OwnerIndex } from '../connections/owner-index';
 import { OrganisationRepository } from './organisation.repository';
 
 export const N3_NATS = Symbol('N3_NATS');
@@ -26,6 +27,7 @@ export class OrganisationsUseCase {
     private readonly organisations: OrganisationRepository,
     private readonly writes: IdempotentWrites,
     @Inject(N3_NATS) private readonly nats: NatsConnection,
+    private readonly owners: OwnerIndex,
   ) {}
 
   async get(odsCodeText: string): Promise<Organisation> {
@@ -66,7 +68,10 @@ export class OrganisationsUseCase {
       operation: 'organisation.upsert',
       request,
     };
-    return this.writes.run(key, (transaction) => this.organisations.upsert(transaction, organisation));
+    const saved = await this.writes.run(key, (transaction) => this.organisations.upsert(transaction, organisation));
+    // The owner table carries organisation names and statuses.
+    this.owners.reloadSoon();
+    return saved;
   }
 
   /** Imports an extract waiting in the import bucket, exactly once per X-Request-ID like every write. */
@@ -90,6 +95,7 @@ export class OrganisationsUseCase {
       return imported;
     });
     await bucket.delete(request.objectName).catch(() => undefined);
+    this.owners.reloadSoon();
     return report;
   }
 }

@@ -8,6 +8,8 @@ export interface BaselineSettings {
   databaseUrl: string;
   schema: string;
   poolSize: number;
+  /** The N3 registry's schema: serves the owner-of-IP lookup too. */
+  n3Schema?: string;
   /** Extra node options for the child (the profiler preload). */
   execArgv?: string[];
   env?: Record<string, string>;
@@ -30,6 +32,7 @@ export async function startBaseline(settings: BaselineSettings, cleanup: Cleanup
       BASELINE_DATABASE_URL: settings.databaseUrl,
       BASELINE_DB_SCHEMA: settings.schema,
       BASELINE_POOL_SIZE: String(settings.poolSize),
+      ...(settings.n3Schema ? { BASELINE_N3_SCHEMA: settings.n3Schema } : {}),
     },
     execArgv: settings.execArgv ?? [],
     // Its own process group: a Ctrl-C reaches it once, through the benchmark's cleanup.

@@ -14,6 +14,7 @@ import { runLoad, type LoadRequest } from '../support/load';
 import { describeMachine, sourceRevision } from '../support/machine';
 import { startPlatform } from '../support/platform';
 import { seedCliBuilt, seedPopulation, type SeedFigures } from '../support/population';
+import { PORTS } from '../read/read-bench';
 import {
   renderSearchSection,
   SEARCH_SECTION_ID,
@@ -31,11 +32,6 @@ const CHECKED_QUERIES = 200;
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 const SEARCH_PATH = '/personal-demographics/FHIR/R4/Patient';
-const PORTS = {
-  gateway: Number(process.env['BENCH_GATEWAY_PORT'] ?? 28080),
-  idp: Number(process.env['BENCH_IDP_PORT'] ?? 28081),
-  pds: Number(process.env['BENCH_PDS_PORT'] ?? 29464),
-};
 
 interface Options {
   patients: number;

@@ -11,11 +11,13 @@ export interface PlatformSettings {
   root: string;
   /** Folder for the state file and the launcher's log. */
   workDir: string;
-  ports: { gateway: number; idp: number; pds: number };
+  ports: { gateway: number; idp: number; pds: number; n3: number };
   databaseUrl: string;
   natsUrl: string;
   /** PDS_DB_SCHEMA of the pds service. */
   schema: string;
+  /** N3_DB_SCHEMA of the registry (default: the pds schema's name with `_n3`). */
+  n3Schema?: string;
   poolSize: number;
   logLevel: string;
   /** IDP_ACCESS_TOKEN_TTL: access tokens must outlive the whole benchmark. */
@@ -72,6 +74,9 @@ export async function startPlatform(
     PDS_DB_SCHEMA: settings.schema,
     PDS_DB_POOL_SIZE: String(settings.poolSize),
     PDS_SEED: 'sandbox',
+    N3_HTTP_PORT: String(settings.ports.n3),
+    N3_DB_SCHEMA: settings.n3Schema ?? `${settings.schema}_n3`,
+    N3_SEED: 'sandbox',
     LOG_LEVEL: settings.logLevel,
     LOG_DIR: path.join(settings.workDir, 'logs'),
     LAUNCHER_STATE_FILE: stateFile,
@@ -129,7 +134,7 @@ export async function startPlatform(
 
   const started = Date.now();
   const countdown = progress.phase(
-    'starting the platform (launcher: identity provider, pds, gateway)',
+    'starting the platform (launcher: identity provider, pds, n3-registry, gateway)',
     START_TIMEOUT_MS / 1000,
   );
   let state: LauncherState | undefined;
