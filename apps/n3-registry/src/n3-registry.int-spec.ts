@@ -324,7 +324,7 @@ describe('N3 registry over NATS (real PostgreSQL, JetStream)', () => {
         await registry.n3.allocateBlock({ connectionId: connection.id, cidr: '172.28.0.0/24' }, admin());
         for (const replica of replicas) {
           await eventually(
-            async () => replica.lookup('172.28.0.9'),
+            () => Promise.resolve(replica.lookup('172.28.0.9')),
             (owner) => owner !== null,
           );
           expect(replica.lookup('172.28.0.9')?.connection.id).toBe(connection.id);
@@ -332,7 +332,7 @@ describe('N3 registry over NATS (real PostgreSQL, JetStream)', () => {
         await registry.n3.transitionConnection({ connectionId: connection.id, to: 'ceased' }, admin());
         for (const replica of replicas) {
           await eventually(
-            async () => replica.lookup('172.28.0.9'),
+            () => Promise.resolve(replica.lookup('172.28.0.9')),
             (owner) => owner === null,
           );
           expect(replica.lookup('172.28.0.9')).toBeNull();
