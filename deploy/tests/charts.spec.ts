@@ -26,9 +26,13 @@ const ENVIRONMENTS: Record<string, string[]> = {
   dev: [path.join(chartDir, 'values-dev.yaml')],
   prod: [path.join(chartDir, 'values-prod.yaml')],
 };
-const ENABLED_SERVICES = ['gateway', 'pds'];
+const ENABLED_SERVICES = ['gateway', 'n3-registry', 'pds'];
 /** The port that serves /health/*, /metrics (and for the gateway the APIs), as each app's config says. */
-const HEALTH_PORT: Record<string, number> = { 'platform-gateway': 8080, 'platform-pds': 9464 };
+const HEALTH_PORT: Record<string, number> = {
+  'platform-gateway': 8080,
+  'platform-pds': 9464,
+  'platform-n3-registry': 9465,
+};
 
 let scratch: string;
 beforeAll(() => {
@@ -89,7 +93,7 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     expect(objects.flatMap(schemaErrors)).toEqual([]);
   });
 
-  it('renders exactly the enabled services, gateway and pds, with unique object names per kind', () => {
+  it('renders exactly the enabled services, gateway, pds and n3-registry, with unique object names per kind', () => {
     expect(deployments.map((d) => d.metadata.labels?.['app.kubernetes.io/name']).sort()).toEqual(ENABLED_SERVICES);
     const ids = objects.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(new Set(ids).size).toBe(ids.length);
@@ -281,7 +285,10 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
       const rules = policy.spec?.ingress ?? [];
       const ports = rules.map((rule) => rule.ports?.map((port) => port.port));
       // the gateway: HTTP from anywhere (prod: the ingress controller), then its /metrics for Prometheus
-      expect({ name, ports }).toEqual({ name, ports: name === 'platform-gateway' ? [[8080], [8080]] : [[9464]] });
+      expect({ name, ports }).toEqual({
+        name,
+        ports: name === 'platform-gateway' ? [[8080], [8080]] : [[HEALTH_PORT[name]]],
+      });
       const metricsRule = rules[rules.length - 1];
       expect(metricsRule?.from).toEqual([
         { podSelector: {} },

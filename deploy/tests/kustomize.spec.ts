@@ -112,9 +112,9 @@ describe('k8s kustomizations', () => {
     const base = buildKustomization(path.join(k8sDir, 'base'));
     const dev = buildKustomization(path.join(k8sDir, 'overlays/dev'));
     const prod = buildKustomization(path.join(k8sDir, 'overlays/prod'));
-    expect(minReplicasOf(base)).toEqual([2, 2]);
-    expect(minReplicasOf(dev)).toEqual([1, 1]);
-    expect(minReplicasOf(prod)).toEqual([3, 3]);
+    expect(minReplicasOf(base)).toEqual([2, 2, 2]);
+    expect(minReplicasOf(dev)).toEqual([1, 1, 1]);
+    expect(minReplicasOf(prod)).toEqual([3, 3, 3]);
     expect(resourcesOf(dev)).not.toEqual(resourcesOf(base));
     expect(resourcesOf(prod)).not.toEqual(resourcesOf(base));
   });
