@@ -23,8 +23,8 @@ import {
   UpsertOrganisationRequest,
   type ImportReport,
   type Organisation,
-  type Page,
 } from './organisations';
+import type { Page } from './page';
 import { N3_SUBJECTS } from './subjects';
 
 /** What other projects may ask of the N3 registry. */

@@ -1,6 +1,6 @@
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { ODS_CODE_PATTERN, type Organisation } from './organisations';
+import { ODS_CODE_PATTERN, POSTCODE_PATTERN, type Organisation } from './organisations';
+import { PageRequest } from './page';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const ID = /^[A-Z0-9-]{1,32}$/;
@@ -87,7 +87,7 @@ export class CreateSiteRequest {
   addressLines: string[] = [];
 
   @IsOptional()
-  @Matches(/^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$/, { message: 'postcode must be a UK postcode such as LS15 8BA' })
+  @Matches(POSTCODE_PATTERN, { message: 'postcode must be a UK postcode such as LS15 8BA' })
   postcode?: string | null;
 }
 
@@ -137,7 +137,7 @@ export class GetConnectionRequest {
   connectionId!: string;
 }
 
-export class ListConnectionsRequest {
+export class ListConnectionsRequest extends PageRequest {
   @IsOptional()
   @IsString()
   @MaxLength(32)
@@ -151,18 +151,6 @@ export class ListConnectionsRequest {
   @IsString()
   @MaxLength(100)
   supplier?: string;
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit = 50;
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(100_000)
-  offset = 0;
 }
 
 export class TransitionConnectionRequest {

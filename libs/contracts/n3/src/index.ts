@@ -35,8 +35,8 @@ export {
   type Organisation,
   type OrganisationRole,
   type OrganisationStatus,
-  type Page,
   type RejectedRow,
 } from './organisations';
 export { importBucket, storeExtract } from './import-bucket';
+export { PageRequest, type Page } from './page';
 export { N3_EVENT_STREAM, N3_EVENTS, N3_IMPORT_BUCKET, N3_QUEUE, N3_SUBJECTS } from './subjects';

@@ -1,18 +1,15 @@
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
   MinLength,
 } from 'class-validator';
+import { PageRequest } from './page';
 
 /** ODS codes: 3 to 6 upper-case letters or digits (BRIEF section 3); existence is checked by lookup. */
 export const ODS_CODE_PATTERN = /^[A-Z0-9]{3,6}$/;
@@ -105,8 +102,8 @@ export class UpsertOrganisationRequest {
   telephone?: string | null;
 }
 
-export class SearchOrganisationsRequest {
-  /** Words of the name, in any order, each matched as a prefix of a word (case-insensitive). */
+export class SearchOrganisationsRequest extends PageRequest {
+  /** Words of the name, in any order, each found anywhere in it (case-insensitive); best match first. */
   @IsOptional()
   @IsString()
   @MinLength(2)
@@ -125,24 +122,6 @@ export class SearchOrganisationsRequest {
   @IsOptional()
   @IsIn(ORGANISATION_STATUSES)
   status?: OrganisationStatus;
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit = 20;
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(10_000)
-  offset = 0;
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Pass as `offset` for the next page; absent on the last page. */
-  nextOffset?: number;
 }
 
 /** Imports an ODS extract already stored in the import bucket (the gateway or the CLI put it there). */

@@ -1,3 +1,4 @@
 export { dropSchema, freePort, startTestNats, testDatabaseUrl, uniqueName, type TestNats } from './infrastructure';
 export { referencePath } from './reference';
 export { rejectionOf, type CodedError } from './rejection';
+export { startServiceUnderTest, type Closable, type ServiceUnderTest } from './service-under-test';
