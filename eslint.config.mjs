@@ -23,6 +23,7 @@ const depConstraints = (tests) => [
   { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'type:contracts'] },
   { sourceTag: 'scope:pds', onlyDependOnLibsWithTags: ['scope:pds', 'scope:shared', 'type:contracts'] },
   { sourceTag: 'scope:n3', onlyDependOnLibsWithTags: ['scope:n3', 'scope:shared', 'type:contracts'] },
+  { sourceTag: 'scope:eps', onlyDependOnLibsWithTags: ['scope:eps', 'scope:shared', 'type:contracts'] },
 ];
 
 /** Test files may also use the testing utilities; production code may not. */

@@ -33,7 +33,10 @@ export function operationOutcome(code: string, diagnostics?: string, severity?: 
 }
 
 export function operationOutcomeFor(error: PlatformError): OperationOutcome {
-  return operationOutcome(error.code, error.diagnostics ?? error.message);
+  const outcome = operationOutcome(error.code, error.diagnostics ?? error.message);
+  const [issue] = outcome.issue;
+  if (issue && error.expression?.length) issue.expression = error.expression;
+  return outcome;
 }
 
 /** RFC 9457 problem details, for the platform's non-FHIR endpoints; an error's details are extension members. */

@@ -11,6 +11,8 @@ export interface WireError {
   headers?: Record<string, string>;
   /** Machine-readable particulars (the fields or lines at fault, the record in the way): problem-details extension members. */
   details?: Record<string, unknown>;
+  /** FHIRPath expressions of the elements at fault (OperationOutcome.issue.expression). */
+  expression?: string[];
 }
 
 /** A domain error: a known code, a human message and optional diagnostics for the caller. */
@@ -20,6 +22,7 @@ export class PlatformError extends Error {
   readonly status?: number;
   readonly headers?: Record<string, string>;
   readonly details?: Record<string, unknown>;
+  readonly expression?: string[];
 
   constructor(
     code: string,
@@ -29,6 +32,7 @@ export class PlatformError extends Error {
       status?: number;
       headers?: Record<string, string>;
       details?: Record<string, unknown>;
+      expression?: string[];
     } = {},
   ) {
     super(message ?? errorDefinition(code).display);
@@ -38,6 +42,7 @@ export class PlatformError extends Error {
     this.status = options.status;
     this.headers = options.headers;
     this.details = options.details;
+    this.expression = options.expression;
   }
 
   get httpStatus(): number {
@@ -50,6 +55,7 @@ export class PlatformError extends Error {
     if (this.status !== undefined) wire.status = this.status;
     if (this.headers !== undefined) wire.headers = this.headers;
     if (this.details !== undefined) wire.details = this.details;
+    if (this.expression !== undefined) wire.expression = this.expression;
     return wire;
   }
 
@@ -59,6 +65,7 @@ export class PlatformError extends Error {
       status: wire.status,
       headers: wire.headers,
       details: wire.details,
+      expression: wire.expression,
     });
   }
 }
