@@ -18,6 +18,8 @@ export const EPS_OWN_ERRORS = defineErrors({
   INVALID_SIGNATURE: eps(400, 'invalid', 'The prescriber signature does not verify'),
   UNKNOWN_PRESCRIBER_KEY: eps(400, 'invalid', 'No signing key is registered for the prescriber'),
   PRESCRIPTION_WITH_ANOTHER_DISPENSER: eps(400, 'business-rule', 'Prescription is with another dispenser'),
+  /** A nominated release found nothing left to release: an informational issue in a 200 answer. */
+  NO_MORE_PRESCRIPTIONS: { ...eps(200, 'informational', 'No more prescriptions to release'), severity: 'information' },
 });
 
 export const EPS_ERRORS = {

@@ -1,4 +1,17 @@
+export { EpsClient, type EpsApi } from './client';
 export { EPS_ERRORS, EPS_ISSUE_CODE_SYSTEM, EPS_OWN_ERRORS } from './errors';
+export {
+  CreatePrescriptionRequest,
+  GetPrescriptionRequest,
+  PrepareRequest,
+  RegisterPrescriberKeyRequest,
+  ReleaseRequest,
+  type CreatePrescriptionReply,
+  type FhirResource,
+  type PrescriptionEvent,
+  type PrescriptionEventMessage,
+  type PrescriptionTracking,
+} from './payloads';
 export {
   EPS_EVENT_STREAM,
   EPS_EVENTS,

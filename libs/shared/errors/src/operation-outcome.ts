@@ -12,6 +12,9 @@ export interface OperationOutcomeIssue {
 export interface OperationOutcome {
   resourceType: 'OperationOutcome';
   issue: OperationOutcomeIssue[];
+  /** Resources the issue refers to (EPS: the pharmacy holding a prescription), and extensions pointing at them. */
+  contained?: unknown[];
+  extension?: unknown[];
 }
 
 /** Builds the FHIR OperationOutcome the NHS returns for an error code. */
@@ -36,6 +39,10 @@ export function operationOutcomeFor(error: PlatformError): OperationOutcome {
   const outcome = operationOutcome(error.code, error.diagnostics ?? error.message);
   const [issue] = outcome.issue;
   if (issue && error.expression?.length) issue.expression = error.expression;
+  const contained = error.details?.['contained'];
+  const extension = error.details?.['extension'];
+  if (Array.isArray(contained)) outcome.contained = contained;
+  if (Array.isArray(extension)) outcome.extension = extension;
   return outcome;
 }
 

@@ -2,3 +2,4 @@ export { dropSchema, freePort, startTestNats, testDatabaseUrl, uniqueName, type 
 export { referencePath } from './reference';
 export { rejectionOf, type CodedError } from './rejection';
 export { startServiceUnderTest, type Closable, type ServiceUnderTest } from './service-under-test';
+export { startBuiltService, type BuiltService } from './built-service';

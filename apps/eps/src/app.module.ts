@@ -1,0 +1,79 @@
+import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { NatsConnection } from 'nats';
+import type { Registry } from 'prom-client';
+import { EpsClient } from '@platform/contracts-eps';
+import { N3Client } from '@platform/contracts-n3';
+import { PdsClient } from '@platform/contracts-pds';
+import type { Logger } from '@platform/shared-logging';
+import { NatsRpcClient } from '@platform/shared-nats';
+import {
+  Housekeeping,
+  IdempotentWrites,
+  Outbox,
+  type Retention,
+  type ServiceDatabase,
+} from '@platform/shared-persistence';
+import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
+import { EPS_DATABASE } from './database/database';
+import { ReleaseUseCase } from './dispensing/release.usecase';
+import { EpsHandler } from './eps.handler';
+import { EPS_N3, EPS_PDS, PrescribingUseCase } from './prescribing/prescribing.usecase';
+import { PrescriptionRepository } from './prescribing/prescription.repository';
+import { TrackingUseCase } from './prescribing/tracking.usecase';
+
+export interface EpsResources {
+  database: ServiceDatabase;
+  nats: NatsConnection;
+  metrics: Registry;
+  logger: Logger;
+  retention: Retention;
+  rpcTimeoutMs: number;
+}
+
+class ResourceCloser implements OnApplicationShutdown {
+  constructor(
+    private readonly resources: EpsResources,
+    private readonly outbox: Outbox,
+    private readonly housekeeping: Housekeeping,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    this.housekeeping.stop();
+    await this.outbox.stop();
+    await this.resources.nats.drain().catch(() => undefined);
+    await this.resources.database.dataSource.destroy();
+  }
+}
+
+@Module({})
+export class EpsModule {
+  static with(resources: EpsResources): DynamicModule {
+    const rpc = new NatsRpcClient(resources.nats, { timeoutMs: resources.rpcTimeoutMs });
+    const self = new EpsClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
+    const checks: ReadinessCheck[] = [
+      { name: 'postgres', check: async () => void (await resources.database.pool.query('SELECT 1')) },
+      { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
+    ];
+    const outbox = new Outbox(resources.database, resources.nats, resources.logger, 'eps');
+    const housekeeping = new Housekeeping(resources.database, resources.retention, resources.logger);
+    return {
+      module: EpsModule,
+      controllers: [EpsHandler, HealthController],
+      providers: [
+        { provide: EPS_DATABASE, useValue: resources.database },
+        { provide: EPS_PDS, useValue: new PdsClient(rpc) },
+        { provide: EPS_N3, useValue: new N3Client(rpc) },
+        { provide: READINESS_CHECKS, useValue: checks },
+        { provide: METRICS_REGISTRY, useValue: resources.metrics },
+        { provide: IdempotentWrites, useValue: new IdempotentWrites(resources.database) },
+        { provide: Outbox, useValue: outbox },
+        { provide: Housekeeping, useValue: housekeeping },
+        { provide: ResourceCloser, useValue: new ResourceCloser(resources, outbox, housekeeping) },
+        PrescriptionRepository,
+        PrescribingUseCase,
+        ReleaseUseCase,
+        TrackingUseCase,
+      ],
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+
+/** EPS configuration, from environment variables of the same names. */
+export class EpsConfig {
+  @Matches(/^nats:\/\/\S+$/, { message: 'NATS_URL must look like nats://host:port' })
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'EPS_DB_SCHEMA must be a lower-case SQL identifier' })
+  EPS_DB_SCHEMA = 'eps';
+
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  EPS_DB_POOL_SIZE = 10;
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  EPS_HTTP_PORT = 9466;
+
+  @IsString()
+  EPS_HTTP_HOST = '127.0.0.1';
+
+  /** How long PDS and the N3 registry may take to answer a check. */
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  EPS_RPC_TIMEOUT_MS = 3000;
+
+  @IsInt()
+  @Min(1)
+  @Max(24 * 365)
+  EPS_IDEMPOTENCY_RETENTION_HOURS = 72;
+
+  @IsInt()
+  @Min(1)
+  @Max(24 * 365)
+  EPS_OUTBOX_RETENTION_HOURS = 168;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+}

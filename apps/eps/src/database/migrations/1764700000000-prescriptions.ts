@@ -1,0 +1,70 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createWriteTables, migrationSchema } from '@platform/shared-persistence';
+
+/**
+ * Prescriptions as signed (the Bundle), with the columns the rules work on; their history; the prescribers'
+ * public signing keys. One dispenser at a time is kept by the release itself: an UPDATE that only matches
+ * a prescription still To Be Dispensed (0001), so of two pharmacies racing only one changes the row.
+ */
+export class Prescriptions1764700000000 implements MigrationInterface {
+  name = 'Prescriptions1764700000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const schema = migrationSchema(queryRunner, 'eps');
+    await queryRunner.query(`
+      CREATE TABLE ${schema}.prescriber_key (
+        sds_user_id text PRIMARY KEY,
+        public_key_pem text NOT NULL,
+        registered_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE ${schema}.prescription (
+        short_form_id text PRIMARY KEY,
+        long_form_id text NOT NULL UNIQUE,
+        bundle jsonb NOT NULL,
+        status text NOT NULL CHECK (status ~ '^000[1-8]$'),
+        patient_nhs_number char(10) NOT NULL,
+        prescriber_ods text NOT NULL,
+        prescriber_sds_user_id text NOT NULL,
+        nominated_pharmacy text,
+        dispenser text,
+        course_of_therapy text NOT NULL,
+        item_count integer NOT NULL CHECK (item_count BETWEEN 1 AND 4),
+        signature_failed_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        released_at timestamptz,
+        version integer NOT NULL DEFAULT 1,
+        CONSTRAINT prescription_dispenser_when_released CHECK (status <> '0002' OR dispenser IS NOT NULL)
+      )`);
+    await queryRunner.query(
+      `CREATE INDEX prescription_nominated_idx ON ${schema}.prescription (nominated_pharmacy, created_at, short_form_id)
+       WHERE status = '0001' AND signature_failed_at IS NULL`,
+    );
+    await queryRunner.query(`CREATE INDEX prescription_patient_idx ON ${schema}.prescription (patient_nhs_number)`);
+    await queryRunner.query(`
+      CREATE TABLE ${schema}.prescription_event (
+        sequence bigserial PRIMARY KEY,
+        short_form_id text NOT NULL REFERENCES ${schema}.prescription (short_form_id),
+        kind text NOT NULL,
+        from_status text,
+        to_status text,
+        pharmacy text,
+        detail text,
+        actor text NOT NULL,
+        actor_organisation text,
+        request_id text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now()
+      )`);
+    await queryRunner.query(
+      `CREATE INDEX prescription_event_prescription_idx ON ${schema}.prescription_event (short_form_id, sequence)`,
+    );
+    await createWriteTables(queryRunner, schema);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const schema = migrationSchema(queryRunner, 'eps');
+    for (const table of ['outbox', 'idempotent_request', 'prescription_event', 'prescription', 'prescriber_key']) {
+      await queryRunner.query(`DROP TABLE ${schema}.${table}`);
+    }
+  }
+}

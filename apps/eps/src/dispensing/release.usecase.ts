@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import {
+  EPS_EVENTS,
+  PRESCRIPTION_STATUS,
+  type FhirResource,
+  type PrescriptionEventMessage,
+} from '@platform/contracts-eps';
+import type { N3Api, Organisation } from '@platform/contracts-n3';
+import { operationOutcome, PlatformError } from '@platform/shared-errors';
+import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
+import type { CallContext } from '@platform/shared-nats';
+import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { SYSTEMS } from '../prescribing/fhir';
+import { PrescriptionRepository, type StoredPrescription } from '../prescribing/prescription.repository';
+import { actorOf, EPS_N3, PrescribingUseCase } from '../prescribing/prescribing.usecase';
+import { verifyPrescriptionSignature } from '../signing/digest';
+
+/** A nominated release hands over at most this many prescriptions per call. */
+export const RELEASE_BATCH = 25;
+
+interface Parameter {
+  name?: string;
+  valueCode?: string;
+  valueIdentifier?: { system?: string; value?: string };
+  resource?: FhirResource & { identifier?: { system?: string; value?: string }[] };
+}
+
+function invalid(diagnostics: string, expression: string): PlatformError {
+  return new PlatformError('INVALID_VALUE', undefined, { diagnostics, expression: [expression] });
+}
+
+/** What a release asks: which pharmacy, and (patient-presented) which prescription. */
+export function readReleaseRequest(parameters: FhirResource): { pharmacy: string; shortFormId: string | null } {
+  if (parameters.resourceType !== 'Parameters' || !Array.isArray(parameters['parameter'])) {
+    throw invalid('The request body must be a FHIR Parameters resource', 'Parameters');
+  }
+  const list = parameters['parameter'] as Parameter[];
+  const named = (name: string): Parameter | undefined => list.find((parameter) => parameter.name === name);
+  const pharmacy = named('owner')?.resource?.identifier?.find(
+    (identifier) => identifier.system === SYSTEMS.odsCode,
+  )?.value;
+  if (!pharmacy)
+    throw invalid(
+      "Parameter 'owner' must be the releasing pharmacy's Organization with its ODS code",
+      "Parameters.parameter('owner')",
+    );
+  if (named('status')?.valueCode !== 'accepted')
+    throw invalid("Parameter 'status' must be 'accepted'", "Parameters.parameter('status')");
+  const group = named('group-identifier');
+  if (!group) return { pharmacy, shortFormId: null };
+  const shortFormId = group.valueIdentifier?.value ?? '';
+  if (!isValidShortFormPrescriptionId(shortFormId)) {
+    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
+      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
+      expression: ["Parameters.parameter('group-identifier')"],
+    });
+  }
+  return { pharmacy, shortFormId };
+}
+
+function searchset(entries: Record<string, unknown>[]): FhirResource {
+  return {
+    resourceType: 'Bundle',
+    id: randomUUID(),
+    meta: { lastUpdated: new Date().toISOString() },
+    type: 'searchset',
+    total: entries.length,
+    entry: entries,
+  };
+}
+
+/** The pharmacy as the NHS shows a holder: a contained Organization an extension points at. */
+function holderDetails(organisation: Organisation | null, odsCode: string): Record<string, unknown> {
+  const id = randomUUID();
+  return {
+    contained: [
+      {
+        resourceType: 'Organization',
+        id,
+        identifier: [{ system: SYSTEMS.odsCode, value: odsCode }],
+        ...(organisation
+          ? {
+              name: organisation.name,
+              ...(organisation.telephone
+                ? { telecom: [{ system: 'phone', use: 'work', value: organisation.telephone }] }
+                : {}),
+              address: [
+                {
+                  use: 'work',
+                  line: organisation.addressLines,
+                  ...(organisation.postcode ? { postalCode: organisation.postcode } : {}),
+                },
+              ],
+            }
+          : {}),
+      },
+    ],
+    extension: [
+      {
+        url: 'https://fhir.nhs.uk/StructureDefinition/Extension-Spine-supportingInfo',
+        valueReference: { reference: `#${id}` },
+      },
+    ],
+  };
+}
+
+/**
+ * Task/$release: without a group identifier, the pharmacy's nominated prescriptions, oldest first, at most
+ * 25 per call (rows locked with SKIP LOCKED, so concurrent calls never share one), then NO_MORE_PRESCRIPTIONS;
+ * with one, that prescription. A prescription goes to one pharmacy only: the release's UPDATE matches a row
+ * still To Be Dispensed, so when pharmacies race exactly one wins and the others get
+ * PRESCRIPTION_WITH_ANOTHER_DISPENSER with the holder's details. Each signature is checked again; one that
+ * no longer verifies (the prescription was altered at rest) is reported in failedPrescriptions and stays
+ * with Spine. Exactly once per X-Request-ID.
+ */
+@Injectable()
+export class ReleaseUseCase {
+  constructor(
+    private readonly prescriptions: PrescriptionRepository,
+    private readonly prescribing: PrescribingUseCase,
+    private readonly writes: IdempotentWrites,
+    private readonly outbox: Outbox,
+    @Inject(EPS_N3) private readonly n3: N3Api,
+  ) {}
+
+  async release(parameters: FhirResource, context: CallContext): Promise<FhirResource> {
+    const { pharmacy, shortFormId } = readReleaseRequest(parameters);
+    const acting = context.caller?.organisation;
+    if (acting && acting !== pharmacy) {
+      throw new PlatformError('ACCESS_DENIED', undefined, {
+        diagnostics: `The caller acts for ${acting}, not for the releasing pharmacy ${pharmacy}`,
+      });
+    }
+    await this.prescribing.pharmacy(pharmacy, context);
+    const key = {
+      callerId: context.caller?.id ?? 'anonymous',
+      requestId: context.requestId,
+      operation: 'prescription.release',
+      request: parameters,
+    };
+    const answer = await this.writes.run(key, async (transaction) => {
+      const candidates = shortFormId
+        ? await this.one(transaction, shortFormId, pharmacy, context)
+        : await this.prescriptions.lockNominated(transaction, pharmacy, RELEASE_BATCH);
+      const passed: Record<string, unknown>[] = [];
+      const failed: Record<string, unknown>[] = [];
+      for (const prescription of candidates) {
+        const entry = {
+          fullUrl: `urn:uuid:${prescription.longFormId}`,
+          search: { mode: 'match' },
+          resource: prescription.bundle,
+        };
+        if (prescription.status === PRESCRIPTION_STATUS.withDispenser) {
+          passed.push(entry); // already this pharmacy's: a repeated patient-presented release
+          continue;
+        }
+        const problem = await this.signatureProblem(transaction, prescription);
+        if (problem) {
+          await this.prescriptions.markSignatureFailed(transaction, prescription.shortFormId);
+          await this.record(
+            transaction,
+            prescription,
+            'release-failed',
+            null,
+            pharmacy,
+            problem.diagnostics ?? null,
+            context,
+          );
+          failed.push({
+            fullUrl: `urn:uuid:${randomUUID()}`,
+            resource: { ...operationOutcome(problem.code, problem.diagnostics), id: randomUUID() },
+          });
+          failed.push(entry);
+          continue;
+        }
+        if (!(await this.prescriptions.markReleased(transaction, prescription.shortFormId, pharmacy))) {
+          throw await this.withAnotherDispenser(prescription.shortFormId, context);
+        }
+        await this.record(
+          transaction,
+          prescription,
+          'released',
+          PRESCRIPTION_STATUS.withDispenser,
+          pharmacy,
+          null,
+          context,
+        );
+        passed.push(entry);
+      }
+      const result: FhirResource = {
+        resourceType: 'Parameters',
+        id: randomUUID(),
+        parameter: [
+          { name: 'passedPrescriptions', resource: searchset(passed) },
+          { name: 'failedPrescriptions', resource: searchset(failed) },
+        ],
+      };
+      if (!shortFormId && candidates.length === 0) {
+        (result['parameter'] as unknown[]).push({
+          name: 'outcome',
+          resource: operationOutcome('NO_MORE_PRESCRIPTIONS', `No more prescriptions are nominated to ${pharmacy}`),
+        });
+      }
+      return result;
+    });
+    this.outbox.kick();
+    return answer;
+  }
+
+  /** The prescription a patient presents, locked; errors for one that cannot be released to this pharmacy. */
+  private async one(
+    transaction: PoolClient,
+    shortFormId: string,
+    pharmacy: string,
+    context: CallContext,
+  ): Promise<StoredPrescription[]> {
+    const prescription = await this.prescriptions.get(shortFormId, transaction, true);
+    if (!prescription) {
+      throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
+        diagnostics: `Prescription ${shortFormId} not found`,
+      });
+    }
+    if (prescription.status === PRESCRIPTION_STATUS.withDispenser) {
+      if (prescription.dispenser === pharmacy) return [prescription];
+      throw await this.withAnotherDispenser(shortFormId, context, prescription.dispenser);
+    }
+    if (prescription.status !== PRESCRIPTION_STATUS.toBeDispensed) {
+      throw new PlatformError('INVALID_VALUE', undefined, {
+        diagnostics: `Prescription ${shortFormId} cannot be released: its status is ${prescription.status}`,
+      });
+    }
+    return [prescription];
+  }
+
+  private async withAnotherDispenser(
+    shortFormId: string,
+    context: CallContext,
+    known?: string | null,
+  ): Promise<PlatformError> {
+    const holder = known ?? (await this.prescriptions.get(shortFormId))?.dispenser ?? 'unknown';
+    const organisation = await this.n3.getOrganisation({ odsCode: holder }, context).catch(() => null);
+    return new PlatformError('PRESCRIPTION_WITH_ANOTHER_DISPENSER', undefined, {
+      diagnostics: `Prescription ${shortFormId} is with ${holder}${organisation ? ` (${organisation.name})` : ''}`,
+      details: { holder, ...holderDetails(organisation, holder) },
+    });
+  }
+
+  private async signatureProblem(
+    transaction: PoolClient,
+    prescription: StoredPrescription,
+  ): Promise<PlatformError | null> {
+    const key = await this.prescriptions.publicKey(prescription.prescriberSdsUserId, transaction);
+    try {
+      if (!key)
+        throw new PlatformError('UNKNOWN_PRESCRIBER_KEY', undefined, {
+          diagnostics: `No key for prescriber ${prescription.prescriberSdsUserId}`,
+        });
+      verifyPrescriptionSignature(prescription.bundle, key);
+      return null;
+    } catch (error) {
+      if (error instanceof PlatformError) return error;
+      throw error;
+    }
+  }
+
+  private async record(
+    transaction: PoolClient,
+    prescription: StoredPrescription,
+    kind: 'released' | 'release-failed',
+    to: StoredPrescription['status'] | null,
+    pharmacy: string,
+    detail: string | null,
+    context: CallContext,
+  ): Promise<void> {
+    await this.prescriptions.appendEvent(transaction, {
+      shortFormId: prescription.shortFormId,
+      kind,
+      fromStatus: prescription.status,
+      toStatus: to ?? prescription.status,
+      pharmacy,
+      detail,
+      ...actorOf(context),
+    });
+    const event: PrescriptionEventMessage = {
+      shortFormId: prescription.shortFormId,
+      status: to ?? prescription.status,
+      pharmacy,
+      occurredAt: new Date().toISOString(),
+    };
+    await this.outbox.append(
+      transaction,
+      kind === 'released' ? EPS_EVENTS.released : EPS_EVENTS.releaseFailed,
+      event,
+      context,
+    );
+  }
+}

@@ -1,0 +1,287 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { EPS_EVENT_STREAM, EPS_EVENTS } from '@platform/contracts-eps';
+import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
+import { referencePath, rejectionOf } from '@platform/shared-testing';
+import {
+  clinician,
+  freshPrescription,
+  pharmacist,
+  prescriberKeys,
+  shortFormIdOf,
+  signed,
+  startEpsUnderTest,
+  type EpsUnderTest,
+} from './eps.test-harness';
+import type { Bundle } from './prescribing/fhir';
+
+const PRESCRIBER = '555086689106'; // the Practitioner's SDS user ID in the NHS acute nominated example
+const ACUTE = 'flow-acute-nominated/1-Prepare-Request-200_OK.json';
+
+interface Parameters {
+  parameter: { name: string; resource: { total: number; entry?: { resource: Record<string, unknown> }[] } }[];
+}
+
+const bundleOf = (answer: unknown, name: string) =>
+  (answer as Parameters).parameter.find((parameter) => parameter.name === name)?.resource;
+
+function releaseRequest(pharmacy: string, shortFormId?: string): Record<string, unknown> {
+  const template = JSON.parse(
+    readFileSync(referencePath('eps-gp2gp/eps/spec/dispense/Nominated-Pharmacy-Request-Release-200_OK.json'), 'utf8'),
+  ) as {
+    parameter: { name: string; resource?: { identifier?: { value: string }[] } }[];
+  };
+  const parameter = template.parameter.filter((item) => item.name !== 'group-identifier');
+  const owner = parameter.find((item) => item.name === 'owner')?.resource?.identifier?.[0];
+  if (owner) owner.value = pharmacy;
+  if (shortFormId) {
+    parameter.push({
+      name: 'group-identifier',
+      valueIdentifier: { system: 'https://fhir.nhs.uk/Id/prescription-order-number', value: shortFormId },
+    } as never);
+  }
+  return { ...template, parameter };
+}
+
+describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () => {
+  let under: EpsUnderTest;
+  /** A living patient (the PDS sandbox's Jane Smith is recorded as deceased). */
+  let ALIVE: string;
+
+  function newPatient(family: string): Promise<string> {
+    return under.pds
+      .createPatient(
+        {
+          patient: {
+            resourceType: 'Patient',
+            name: [{ use: 'usual', family: `${family}${Date.now()}`, given: ['Ann'] }],
+            gender: 'female',
+            birthDate: '1960-01-01',
+            address: [{ use: 'home', line: ['1 Street'], postalCode: 'LS1 1AA' }],
+          },
+        },
+        clinician(),
+      )
+      .then((created) => created.nhsNumber);
+  }
+
+  beforeAll(async () => {
+    under = await startEpsUnderTest();
+    ALIVE = await newPatient('Epsliving');
+    await under.eps.registerPrescriberKey(
+      { sdsUserId: PRESCRIBER, publicKeyPem: prescriberKeys.publicKey },
+      clinician(),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await under.stop();
+  }, 30_000);
+
+  async function prescribe(pharmacy: string | null = 'VNE51', nhsNumber?: string): Promise<string> {
+    const bundle = await signed(under.eps, freshPrescription(ACUTE, { nhsNumber: nhsNumber ?? ALIVE, pharmacy }));
+    const reply = await under.eps.createPrescription({ bundle }, clinician());
+    return reply.shortFormId;
+  }
+
+  describe('prescribing', () => {
+    it('creates a prescription To Be Dispensed from a signed Bundle, records it and publishes the event', async () => {
+      const bundle = await signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' }));
+      const reply = await under.eps.createPrescription({ bundle }, clinician());
+      expect(reply).toMatchObject({
+        shortFormId: shortFormIdOf(bundle),
+        status: '0001',
+        outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] },
+      });
+      const tracking = await under.eps.getPrescription({ shortFormId: reply.shortFormId }, clinician());
+      expect(tracking).toMatchObject({
+        status: '0001',
+        patientNhsNumber: ALIVE,
+        nominatedPharmacy: 'VNE51',
+        dispenser: null,
+      });
+      expect(tracking.history.map((event) => [event.kind, event.toStatus, event.actorOrganisation])).toEqual([
+        ['created', '0001', 'A83008'],
+      ]);
+      const manager = await under.connection.jetstreamManager();
+      const deadline = Date.now() + 5000;
+      let found = false;
+      while (!found && Date.now() < deadline) {
+        found = await manager.streams.getMessage(EPS_EVENT_STREAM, { last_by_subj: EPS_EVENTS.created }).then(
+          (message) => JSON.parse(new TextDecoder().decode(message.data)).shortFormId === reply.shortFormId,
+          () => false,
+        );
+        if (!found) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(found).toBe(true);
+    });
+
+    it('refuses a second Bundle with a used prescription ID, and answers a retry with the same X-Request-ID once', async () => {
+      const bundle = await signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' }));
+      const context = clinician();
+      const [first, retry] = await Promise.all([
+        under.eps.createPrescription({ bundle }, context),
+        under.eps.createPrescription({ bundle }, context),
+      ]);
+      expect(retry).toEqual(first);
+      const again = await rejectionOf(under.eps.createPrescription({ bundle }, clinician()));
+      expect(again).toMatchObject({ code: 'DUPLICATE_PRESCRIPTION_ID', httpStatus: 400 });
+    });
+
+    it('refuses a signature by another key and a Bundle changed after signing, storing nothing', async () => {
+      const stranger = generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+      });
+      const forged = await signed(
+        under.eps,
+        freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' }),
+        stranger.privateKey,
+      );
+      expect(await rejectionOf(under.eps.createPrescription({ bundle: forged }, clinician()))).toMatchObject({
+        code: 'INVALID_SIGNATURE',
+      });
+      const good = await signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' }));
+      const tampered = JSON.parse(JSON.stringify(good).replaceAll('"VNE51"', '"FCG72"')) as Bundle;
+      expect(await rejectionOf(under.eps.createPrescription({ bundle: tampered }, clinician()))).toMatchObject({
+        code: 'INVALID_SIGNATURE',
+      });
+      const stored = await under.db.query(
+        `SELECT count(*)::int AS n FROM "${under.schema}".prescription WHERE short_form_id = ANY($1)`,
+        [[shortFormIdOf(forged), shortFormIdOf(tampered)]],
+      );
+      expect(stored.rows[0]).toEqual({ n: 0 });
+    });
+
+    it('refuses a patient PDS records as deceased, and one PDS does not know', async () => {
+      const created = { nhsNumber: await newPatient('Epsdeceased') };
+      await under.pds.updatePatient(
+        {
+          nhsNumber: created.nhsNumber,
+          ifMatch: 'W/"1"',
+          patches: [{ op: 'add', path: '/deceasedDateTime', value: '2026-01-01T10:00:00+00:00' }],
+        },
+        clinician(),
+      );
+      const deceased = await rejectionOf(
+        signed(
+          under.eps,
+          freshPrescription(
+            'spec/errors/example-b-spine-error-patient-deceased/PrepareRequest-FhirMessageUnsigned.json',
+            { nhsNumber: created.nhsNumber, pharmacy: 'VNE51' },
+          ),
+        ),
+      );
+      expect(deceased).toMatchObject({ code: 'PATIENT_DECEASED', httpStatus: 400 });
+      const unknown = await rejectionOf(
+        signed(under.eps, freshPrescription(ACUTE, { nhsNumber: '9111231130', pharmacy: 'VNE51' })),
+      );
+      expect(unknown.diagnostics).toBe('Patient 9111231130 is not known to PDS');
+    });
+
+    it('refuses a nominated pharmacy the directory does not know, or that is not a pharmacy', async () => {
+      for (const pharmacy of ['ZZZ99', 'A83008']) {
+        const error = await rejectionOf(signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy })));
+        expect(error.diagnostics).toBe(
+          `Nominated pharmacy ${pharmacy} is not an open pharmacy in the organisation directory`,
+        );
+      }
+    });
+  });
+
+  describe('release', () => {
+    it('releases nominated prescriptions 25 at a time, never one twice, then says there are no more', async () => {
+      const pharmacy = 'VNFKT';
+      const created = new Set<string>();
+      for (let index = 0; index < 30; index += 1) created.add(await prescribe(pharmacy));
+      const released: string[] = [];
+      const totals: number[] = [];
+      for (let call = 0; call < 3; call += 1) {
+        const answer = await under.eps.release({ parameters: releaseRequest(pharmacy) }, pharmacist(pharmacy));
+        const passed = bundleOf(answer, 'passedPrescriptions');
+        totals.push(passed?.total ?? -1);
+        for (const entry of passed?.entry ?? []) {
+          const items = (
+            entry.resource['entry'] as { resource: { resourceType: string; groupIdentifier?: { value: string } } }[]
+          ).filter((e) => e.resource.resourceType === 'MedicationRequest');
+          released.push(items[0]?.resource.groupIdentifier?.value ?? '');
+        }
+        if (call === 2) expect(JSON.stringify(answer)).toContain('NO_MORE_PRESCRIPTIONS');
+      }
+      expect(totals).toEqual([25, 5, 0]);
+      expect(new Set(released)).toEqual(created);
+      expect(released).toHaveLength(30);
+    });
+
+    it('lets exactly one of 50 racing pharmacies release a prescription, the others told who has it', async () => {
+      const pharmacies = Array.from({ length: 50 }, (_, index) => `FZ${String(index).padStart(3, '0')}`);
+      for (const odsCode of pharmacies) {
+        await under.n3.upsertOrganisation(
+          {
+            odsCode,
+            name: `RACE PHARMACY ${odsCode}`,
+            role: 'pharmacy',
+            status: 'active',
+            addressLines: ['1 HIGH STREET'],
+            postcode: 'LS1 1AA',
+          },
+          { requestId: randomUUID(), caller: { id: 'admin', roles: ['registry-admin'] } },
+        );
+      }
+      const shortFormId = await prescribe(null);
+      const outcomes = await Promise.allSettled(
+        pharmacies.map((odsCode) =>
+          under.eps.release({ parameters: releaseRequest(odsCode, shortFormId) }, pharmacist(odsCode)),
+        ),
+      );
+      const winners = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      const tracking = await under.eps.getPrescription({ shortFormId }, clinician());
+      expect(tracking.status).toBe('0002');
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') {
+          expect(outcome.reason).toMatchObject({
+            code: 'PRESCRIPTION_WITH_ANOTHER_DISPENSER',
+            details: { holder: tracking.dispenser },
+          });
+        }
+      }
+      expect(tracking.history.filter((event) => event.kind === 'released')).toHaveLength(1);
+    });
+
+    it('puts a prescription altered at rest in failedPrescriptions and keeps it with Spine', async () => {
+      const shortFormId = await prescribe(null);
+      await under.db.query(
+        `UPDATE "${under.schema}".prescription SET bundle = replace(bundle::text, '"value": 20', '"value": 2000')::jsonb WHERE short_form_id = $1`,
+        [shortFormId],
+      );
+      const answer = await under.eps.release({ parameters: releaseRequest('FCG72', shortFormId) }, pharmacist('FCG72'));
+      expect(bundleOf(answer, 'passedPrescriptions')?.total).toBe(0);
+      const failed = bundleOf(answer, 'failedPrescriptions');
+      expect(failed?.entry?.[0]?.resource).toMatchObject({
+        resourceType: 'OperationOutcome',
+        issue: [{ details: { coding: [{ code: 'INVALID_SIGNATURE' }] } }],
+      });
+      expect(failed?.entry?.[1]?.resource).toMatchObject({ resourceType: 'Bundle' });
+      const tracking = await under.eps.getPrescription({ shortFormId }, clinician());
+      expect(tracking.status).toBe('0001');
+      expect(tracking.history.map((event) => event.kind)).toEqual(['created', 'release-failed']);
+    });
+
+    it('refuses a release for a pharmacy the caller does not act for, and an unknown prescription', async () => {
+      expect(
+        await rejectionOf(under.eps.release({ parameters: releaseRequest('VNE51') }, pharmacist('FCG72'))),
+      ).toMatchObject({ code: 'ACCESS_DENIED' });
+      expect(
+        await rejectionOf(
+          under.eps.release({ parameters: releaseRequest('FCG72', '000000-A83008-000000') }, pharmacist('FCG72')),
+        ),
+      ).toMatchObject({ code: 'FAILURE_TO_PROCESS_MESSAGE' });
+      const unknown = generateShortFormPrescriptionId('A83008');
+      expect(
+        await rejectionOf(under.eps.release({ parameters: releaseRequest('FCG72', unknown) }, pharmacist('FCG72'))),
+      ).toMatchObject({ code: 'RESOURCE_NOT_FOUND' });
+    });
+  });
+});

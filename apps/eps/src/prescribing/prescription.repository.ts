@@ -1,0 +1,203 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import type { PrescriptionEvent, PrescriptionStatus } from '@platform/contracts-eps';
+import type { ServiceDatabase } from '@platform/shared-persistence';
+import { EPS_DATABASE } from '../database/database';
+import type { Bundle } from './fhir';
+import type { PrescriptionOrder } from './prescription-order';
+
+type Db = Pool | PoolClient;
+
+export interface StoredPrescription {
+  shortFormId: string;
+  longFormId: string;
+  bundle: Bundle;
+  status: PrescriptionStatus;
+  patientNhsNumber: string;
+  prescriberOds: string;
+  prescriberSdsUserId: string;
+  nominatedPharmacy: string | null;
+  dispenser: string | null;
+  version: number;
+}
+
+interface Row {
+  short_form_id: string;
+  long_form_id: string;
+  bundle: Bundle;
+  status: PrescriptionStatus;
+  patient_nhs_number: string;
+  prescriber_ods: string;
+  prescriber_sds_user_id: string;
+  nominated_pharmacy: string | null;
+  dispenser: string | null;
+  version: number;
+}
+
+const COLUMNS = `short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
+  nominated_pharmacy, dispenser, version`;
+
+function prescriptionOf(row: Row): StoredPrescription {
+  return {
+    shortFormId: row.short_form_id,
+    longFormId: row.long_form_id,
+    bundle: row.bundle,
+    status: row.status,
+    patientNhsNumber: row.patient_nhs_number,
+    prescriberOds: row.prescriber_ods,
+    prescriberSdsUserId: row.prescriber_sds_user_id,
+    nominatedPharmacy: row.nominated_pharmacy,
+    dispenser: row.dispenser,
+    version: row.version,
+  };
+}
+
+export interface EventRecord {
+  shortFormId: string;
+  kind: string;
+  fromStatus: string | null;
+  toStatus: string | null;
+  pharmacy: string | null;
+  detail: string | null;
+  actor: string;
+  actorOrganisation: string | null;
+  requestId: string;
+}
+
+/** Prescriptions, their history and the prescribers' keys. */
+@Injectable()
+export class PrescriptionRepository {
+  private readonly pool: Pool;
+  private readonly schema: string;
+
+  constructor(@Inject(EPS_DATABASE) database: ServiceDatabase) {
+    this.pool = database.pool;
+    this.schema = `"${database.schema}"`;
+  }
+
+  /** Inserts a new prescription; false when its ID (short or long form) is already used. */
+  async insert(transaction: PoolClient, order: PrescriptionOrder, bundle: Bundle): Promise<boolean> {
+    const result = await transaction.query(
+      `INSERT INTO ${this.schema}.prescription
+         (short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
+          nominated_pharmacy, course_of_therapy, item_count)
+       VALUES ($1, $2, $3, '0001', $4, $5, $6, $7, $8, $9)
+       ON CONFLICT DO NOTHING`,
+      [
+        order.shortFormId,
+        order.longFormId,
+        JSON.stringify(bundle),
+        order.patientNhsNumber,
+        order.prescriber.odsCode,
+        order.prescriber.sdsUserId,
+        order.nominatedPharmacy,
+        order.courseOfTherapy,
+        order.itemIds.length,
+      ],
+    );
+    return (result.rowCount ?? 0) === 1;
+  }
+
+  async get(shortFormId: string, db: Db = this.pool, lock = false): Promise<StoredPrescription | null> {
+    const result = await db.query<Row>(
+      `SELECT ${COLUMNS} FROM ${this.schema}.prescription WHERE short_form_id = $1${lock ? ' FOR UPDATE' : ''}`,
+      [shortFormId],
+    );
+    const row = result.rows[0];
+    return row ? prescriptionOf(row) : null;
+  }
+
+  /**
+   * Up to `limit` prescriptions nominated to `pharmacy` and still To Be Dispensed, oldest first, locked;
+   * rows another release holds are skipped, so concurrent releases never get the same prescription.
+   */
+  async lockNominated(transaction: PoolClient, pharmacy: string, limit: number): Promise<StoredPrescription[]> {
+    const result = await transaction.query<Row>(
+      `SELECT ${COLUMNS} FROM ${this.schema}.prescription
+       WHERE nominated_pharmacy = $1 AND status = '0001' AND signature_failed_at IS NULL
+       ORDER BY created_at, short_form_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [pharmacy, limit],
+    );
+    return result.rows.map(prescriptionOf);
+  }
+
+  /**
+   * Gives the prescription to `pharmacy` only if it is still To Be Dispensed: the condition is evaluated
+   * on the row as it is when this transaction gets it, so of two racing releases only one matches.
+   */
+  async markReleased(transaction: PoolClient, shortFormId: string, pharmacy: string): Promise<boolean> {
+    const result = await transaction.query(
+      `UPDATE ${this.schema}.prescription
+       SET status = '0002', dispenser = $2, released_at = now(), version = version + 1
+       WHERE short_form_id = $1 AND status = '0001'`,
+      [shortFormId, pharmacy],
+    );
+    return (result.rowCount ?? 0) === 1;
+  }
+
+  /** A prescription whose signature failed at release stays with Spine (0001) and leaves nominated batches. */
+  async markSignatureFailed(transaction: PoolClient, shortFormId: string): Promise<void> {
+    await transaction.query(
+      `UPDATE ${this.schema}.prescription SET signature_failed_at = now(), version = version + 1 WHERE short_form_id = $1`,
+      [shortFormId],
+    );
+  }
+
+  async appendEvent(transaction: PoolClient, event: EventRecord): Promise<void> {
+    await transaction.query(
+      `INSERT INTO ${this.schema}.prescription_event
+         (short_form_id, kind, from_status, to_status, pharmacy, detail, actor, actor_organisation, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        event.shortFormId,
+        event.kind,
+        event.fromStatus,
+        event.toStatus,
+        event.pharmacy,
+        event.detail,
+        event.actor,
+        event.actorOrganisation,
+        event.requestId,
+      ],
+    );
+  }
+
+  async history(shortFormId: string): Promise<PrescriptionEvent[]> {
+    const result = await this.pool.query<{
+      kind: string;
+      from_status: string | null;
+      to_status: string | null;
+      pharmacy: string | null;
+      detail: string | null;
+      actor: string;
+      actor_organisation: string | null;
+      at: Date;
+    }>(`SELECT * FROM ${this.schema}.prescription_event WHERE short_form_id = $1 ORDER BY sequence`, [shortFormId]);
+    return result.rows.map((row) => ({
+      kind: row.kind,
+      fromStatus: row.from_status,
+      toStatus: row.to_status,
+      pharmacy: row.pharmacy,
+      detail: row.detail,
+      actor: row.actor,
+      actorOrganisation: row.actor_organisation,
+      at: row.at.toISOString(),
+    }));
+  }
+
+  async registerKey(sdsUserId: string, publicKeyPem: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.schema}.prescriber_key (sds_user_id, public_key_pem) VALUES ($1, $2)
+       ON CONFLICT (sds_user_id) DO UPDATE SET public_key_pem = EXCLUDED.public_key_pem, registered_at = now()`,
+      [sdsUserId, publicKeyPem],
+    );
+  }
+
+  async publicKey(sdsUserId: string, db: Db = this.pool): Promise<string | null> {
+    const result = await db.query<{ public_key_pem: string }>(
+      `SELECT public_key_pem FROM ${this.schema}.prescriber_key WHERE sds_user_id = $1`,
+      [sdsUserId],
+    );
+    return result.rows[0]?.public_key_pem ?? null;
+  }
+}

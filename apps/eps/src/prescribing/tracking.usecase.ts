@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import type { PrescriptionTracking } from '@platform/contracts-eps';
+import { PlatformError } from '@platform/shared-errors';
+import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
+import type { CallContext } from '@platform/shared-nats';
+import { PrescriptionRepository } from './prescription.repository';
+
+/** A prescription's status and history, for its prescriber's organisation and the pharmacy holding it or nominated. */
+@Injectable()
+export class TrackingUseCase {
+  constructor(private readonly prescriptions: PrescriptionRepository) {}
+
+  async get(shortFormId: string, context: CallContext): Promise<PrescriptionTracking> {
+    if (!isValidShortFormPrescriptionId(shortFormId)) {
+      throw new PlatformError('INVALID_VALUE', undefined, {
+        diagnostics: `'${shortFormId.slice(0, 32)}' is not a short-form prescription ID`,
+      });
+    }
+    const prescription = await this.prescriptions.get(shortFormId);
+    const organisation = context.caller?.organisation;
+    const entitled =
+      prescription &&
+      organisation !== undefined &&
+      [prescription.prescriberOds, prescription.dispenser, prescription.nominatedPharmacy].includes(organisation);
+    if (!prescription || !entitled) {
+      // The same answer for "no such prescription" and "not yours": the ID says nothing to the wrong caller.
+      throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
+        diagnostics: `Prescription ${shortFormId} not found`,
+      });
+    }
+    return {
+      shortFormId: prescription.shortFormId,
+      longFormId: prescription.longFormId,
+      status: prescription.status,
+      patientNhsNumber: prescription.patientNhsNumber,
+      prescriberOds: prescription.prescriberOds,
+      nominatedPharmacy: prescription.nominatedPharmacy,
+      dispenser: prescription.dispenser,
+      history: await this.prescriptions.history(shortFormId),
+    };
+  }
+}
