@@ -3,12 +3,11 @@ import { readFileSync } from 'node:fs';
 import { EPS_EVENT_STREAM, EPS_EVENTS } from '@platform/contracts-eps';
 import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
+import { freshPrescription, shortFormIdOf } from '@platform/testing-prescriptions';
 import {
   clinician,
-  freshPrescription,
   pharmacist,
   prescriberKeys,
-  shortFormIdOf,
   signed,
   startEpsUnderTest,
   type EpsUnderTest,

@@ -1,27 +1,25 @@
 import 'reflect-metadata';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import { EpsClient } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import { loadConfig } from '@platform/shared-config';
-import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import {
   dropSchema,
-  referencePath,
   startBuiltService,
   startServiceUnderTest,
   uniqueName,
   type BuiltService,
   type ServiceUnderTest,
 } from '@platform/shared-testing';
+import type { BundleJson } from '@platform/testing-prescriptions';
 import { EpsConfig } from './config/eps.config';
 import { startEps } from './eps';
 import type { Bundle } from './prescribing/fhir';
-import { signDigest, withSignature } from './signing/sign';
+import { signDigest, withSignature } from '@platform/contracts-eps';
 
 /** EPS for one test file, with the real pds and n3-registry (built, started from dist/) on its NATS server. */
 export interface EpsUnderTest extends ServiceUnderTest<INestApplication> {
@@ -91,48 +89,15 @@ export function pharmacist(organisation: string, requestId = randomUUID()): Call
   };
 }
 
-/**
- * A published NHS example request made fresh for a stateful store: a new short-form ID (with its check
- * character) and long-form ID, the patient and nominated pharmacy given, and no signature (the NHS example
- * is signed with NHS test keys over the HL7 V3 form, which this service cannot verify).
- */
-export function freshPrescription(file: string, changes: { nhsNumber: string; pharmacy?: string | null }): Bundle {
-  const text = readFileSync(referencePath(`eps-gp2gp/eps/${file}`), 'utf8');
-  const template = JSON.parse(text) as Bundle;
-  const items = (template.entry ?? [])
-    .map((entry) => entry.resource)
-    .filter((resource) => resource?.resourceType === 'MedicationRequest');
-  const group = items[0]?.['groupIdentifier'] as { value: string; extension: { valueIdentifier: { value: string } }[] };
-  const patient = (template.entry ?? []).find((entry) => entry.resource?.resourceType === 'Patient')?.resource;
-  const oldNhs = (patient?.['identifier'] as { value: string }[])[0]?.value ?? '';
-  const oldPharmacy = (items[0]?.['dispenseRequest'] as { performer?: { identifier: { value: string } } } | undefined)
-    ?.performer?.identifier.value;
-  let json = text
-    .replaceAll(group.value, generateShortFormPrescriptionId('A83008'))
-    .replaceAll(group.extension[0]?.valueIdentifier.value ?? '#', randomUUID())
-    .replaceAll(`"${oldNhs}"`, `"${changes.nhsNumber}"`);
-  if (oldPharmacy && changes.pharmacy) json = json.replaceAll(`"${oldPharmacy}"`, `"${changes.pharmacy}"`);
-  const bundle = JSON.parse(json) as Bundle;
-  if (changes.pharmacy === null) {
-    for (const entry of bundle.entry ?? []) {
-      const request = entry.resource?.['dispenseRequest'] as Record<string, unknown> | undefined;
-      if (request) delete request['performer'];
-    }
-  }
-  bundle.entry = (bundle.entry ?? []).filter((entry) => entry.resource?.resourceType !== 'Provenance');
-  return bundle;
-}
-
-export function shortFormIdOf(bundle: Bundle): string {
-  const item = (bundle.entry ?? []).find((entry) => entry.resource?.resourceType === 'MedicationRequest')?.resource;
-  return (item?.['groupIdentifier'] as { value: string }).value;
-}
-
 /** $prepare, then sign the digest with `privateKey` as a prescribing system does. */
-export async function signed(eps: EpsClient, bundle: Bundle, privateKey = prescriberKeys.privateKey): Promise<Bundle> {
-  const parameters = (await eps.prepare({ bundle }, clinician())) as {
+export async function signed(
+  eps: EpsClient,
+  bundle: BundleJson,
+  privateKey = prescriberKeys.privateKey,
+): Promise<Bundle> {
+  const parameters = (await eps.prepare({ bundle: bundle as Bundle }, clinician())) as {
     parameter: { name: string; valueString: string }[];
   };
   const digest = parameters.parameter.find((parameter) => parameter.name === 'digest')?.valueString ?? '';
-  return withSignature(bundle, signDigest(digest, privateKey, 'test'), new Date());
+  return withSignature(bundle as Bundle, signDigest(digest, privateKey, 'test'), new Date());
 }

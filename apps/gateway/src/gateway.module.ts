@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
+import { EpsClient } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient } from '@platform/shared-nats';
@@ -15,6 +16,7 @@ import { GatewayHealthController } from './health/gateway-health.controller';
 import { PatientController, PDS_CLIENT } from './pds/patient.controller';
 import { PatientSearchController } from './pds/patient-search.controller';
 import { PatientUpdateController } from './pds/patient-update.controller';
+import { EPS_CLIENT, EpsController } from './eps/eps.controller';
 import { ConnectionsController } from './n3/connections.controller';
 import { GATEWAY_NATS, N3_CLIENT } from './n3/n3-body';
 import { OrganisationsController } from './n3/organisations.controller';
@@ -63,12 +65,14 @@ export class GatewayModule {
         PatientSearchController,
         OrganisationsController,
         ConnectionsController,
+        EpsController,
       ],
       providers: [
         { provide: GATEWAY_SETTINGS, useValue: settings },
         { provide: TokenVerifier, useValue: verifier },
         { provide: PDS_CLIENT, useValue: pds },
         { provide: N3_CLIENT, useValue: n3 },
+        { provide: EPS_CLIENT, useValue: new EpsClient(rpc) },
         { provide: GATEWAY_NATS, useValue: nats },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: METRICS_REGISTRY, useValue: metrics },

@@ -20,6 +20,7 @@ const ports = {
   idp: Number(env['IDP_PORT'] ?? 8081),
   pds: Number(env['PDS_HTTP_PORT'] ?? 9464),
   n3: Number(env['N3_HTTP_PORT'] ?? 9465),
+  eps: Number(env['EPS_HTTP_PORT'] ?? 9466),
   postgres: Number(env['EMBEDDED_POSTGRES_PORT'] ?? 54329),
 };
 const dataDir = path.resolve(env['PLATFORM_DATA_DIR'] ?? path.join(root, 'tmp'));
@@ -33,6 +34,7 @@ const COLOURS: Record<string, string> = {
   'identity-provider': '35',
   pds: '36',
   'n3-registry': '32',
+  eps: '34',
   gateway: '33',
 };
 const useColour = process.stdout.isTTY === true;
@@ -111,6 +113,7 @@ function banner(): string {
     `  OpenAPI          ${gateway}/docs`,
     `  PDS FHIR API     ${gateway}/personal-demographics/FHIR/R4/Patient/9000000009`,
     `  N3 registry      ${gateway}/n3/organisations/VNE51, ${gateway}/n3/ip-owner?ip=192.168.8.20`,
+    `  EPS              ${gateway}/fhir-prescribing/FHIR/R4/$prepare, ${gateway}/fhir-dispensing/FHIR/R4/Task/$release`,
     `  Identity (OIDC)  ${issuer}  (Keycloak-compatible; discovery at /.well-known/openid-configuration)`,
     `  Health/metrics   ${gateway}/health/ready, ${gateway}/metrics`,
     '',
@@ -167,6 +170,12 @@ async function main(): Promise<void> {
         N3_SEED: env['N3_SEED'] ?? 'sandbox',
       },
       readyUrl: `http://${host}:${ports.n3}/health/ready`,
+    },
+    {
+      name: 'eps',
+      entry: 'apps/eps/src/main.js',
+      env: { ...shared, DATABASE_URL: postgres.url, EPS_HTTP_HOST: host, EPS_HTTP_PORT: String(ports.eps) },
+      readyUrl: `http://${host}:${ports.eps}/health/ready`,
     },
     {
       name: 'gateway',

@@ -54,11 +54,6 @@ export function prepareParameters(bundle: Bundle, now: Date): Record<string, unk
   };
 }
 
-/** The XML-DSig Signature a prescribing system puts, base64, in Provenance.signature.data. */
-export function signatureXml(signedInfo: string, signatureValue: string, keyName: string): string {
-  return `<Signature xmlns="${DSIG}">${signedInfo}<SignatureValue>${signatureValue}</SignatureValue><KeyInfo><KeyName>${keyName}</KeyName></KeyInfo></Signature>`;
-}
-
 function invalidSignature(reason: string): PlatformError {
   return new PlatformError('INVALID_SIGNATURE', undefined, {
     diagnostics: `Invalid signature: ${reason}`,

@@ -2,10 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PlatformError } from '@platform/shared-errors';
 import { referencePath } from '@platform/shared-testing';
-import '@platform/contracts-eps';
 import type { Bundle } from '../prescribing/fhir';
 import { contentDigest, prepareParameters, signedInfoXml, verifyPrescriptionSignature } from './digest';
-import { signDigest, withSignature } from './sign';
+import { signDigest, withSignature } from '@platform/contracts-eps';
 
 const keys = () =>
   generateKeyPairSync('rsa', {

@@ -17,7 +17,8 @@ export default async function globalSetup(): Promise<void> {
   const launcher = path.join(root, 'dist/tools/launcher/src/main.js');
   if (!existsSync(launcher)) throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
   const stateDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
-  const [gatewayPort, idpPort, pdsPort, n3Port, natsPort] = await Promise.all([
+  const [gatewayPort, idpPort, pdsPort, n3Port, epsPort, natsPort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -26,6 +27,7 @@ export default async function globalSetup(): Promise<void> {
   ]);
   const schema = uniqueName('pds_e2e');
   const n3Schema = uniqueName('n3_e2e');
+  const epsSchema = uniqueName('eps_e2e');
   const databaseUrl = testDatabaseUrl();
   const launcherState = path.join(stateDir, 'launcher.json');
   const rpcTimeoutMs = 3000;
@@ -42,6 +44,8 @@ export default async function globalSetup(): Promise<void> {
       PDS_DB_SCHEMA: schema,
       N3_HTTP_PORT: String(n3Port),
       N3_DB_SCHEMA: n3Schema,
+      EPS_HTTP_PORT: String(epsPort),
+      EPS_DB_SCHEMA: epsSchema,
       PLATFORM_DATA_DIR: stateDir,
       LOG_DIR: path.join(stateDir, 'logs'),
       LAUNCHER_STATE_FILE: launcherState,
@@ -73,6 +77,7 @@ export default async function globalSetup(): Promise<void> {
     databaseUrl,
     schema,
     n3Schema,
+    epsSchema,
     logDir: path.join(stateDir, 'logs'),
     stateDir,
     launcherPid: child.pid ?? 0,

@@ -22,5 +22,6 @@ export default async function globalTeardown(): Promise<void> {
   }
   await dropSchema(state.databaseUrl, state.schema);
   await dropSchema(state.databaseUrl, state.n3Schema);
+  await dropSchema(state.databaseUrl, state.epsSchema);
   rmSync(state.stateDir, { recursive: true, force: true });
 }

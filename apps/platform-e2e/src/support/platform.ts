@@ -9,6 +9,8 @@ export interface E2eState {
   schema: string;
   /** The N3 registry's schema. */
   n3Schema: string;
+  /** EPS's schema. */
+  epsSchema: string;
   logDir: string;
   stateDir: string;
   launcherPid: number;

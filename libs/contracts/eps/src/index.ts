@@ -20,3 +20,4 @@ export {
   PRESCRIPTION_STATUS,
   type PrescriptionStatus,
 } from './subjects';
+export { signatureXml, signDigest, withSignature } from './sign';

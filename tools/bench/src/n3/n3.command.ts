@@ -27,7 +27,7 @@ class N3BenchDatabase extends BenchDatabase {
   }
 
   async dropAll(): Promise<void> {
-    for (const schema of [N3_SCHEMA, IMPORT_SCHEMA, PDS_SCHEMA, `${PDS_SCHEMA}_n3`]) {
+    for (const schema of [N3_SCHEMA, IMPORT_SCHEMA, PDS_SCHEMA, `${PDS_SCHEMA}_n3`, `${PDS_SCHEMA}_eps`]) {
       await this.client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }
   }

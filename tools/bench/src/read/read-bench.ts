@@ -26,6 +26,7 @@ export const PORTS = {
   idp: Number(process.env['BENCH_IDP_PORT'] ?? 28081),
   pds: Number(process.env['BENCH_PDS_PORT'] ?? 29464),
   n3: Number(process.env['BENCH_N3_PORT'] ?? 29465),
+  eps: Number(process.env['BENCH_EPS_PORT'] ?? 29466),
 };
 /** Where each target reads a patient: the path before the NHS number. */
 export const READ_PATHS: Record<Target, string> = {

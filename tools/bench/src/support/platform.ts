@@ -11,7 +11,7 @@ export interface PlatformSettings {
   root: string;
   /** Folder for the state file and the launcher's log. */
   workDir: string;
-  ports: { gateway: number; idp: number; pds: number; n3: number };
+  ports: { gateway: number; idp: number; pds: number; n3: number; eps: number };
   databaseUrl: string;
   natsUrl: string;
   /** PDS_DB_SCHEMA of the pds service. */
@@ -77,6 +77,8 @@ export async function startPlatform(
     N3_HTTP_PORT: String(settings.ports.n3),
     N3_DB_SCHEMA: settings.n3Schema ?? `${settings.schema}_n3`,
     N3_SEED: 'sandbox',
+    EPS_HTTP_PORT: String(settings.ports.eps),
+    EPS_DB_SCHEMA: `${settings.schema}_eps`,
     LOG_LEVEL: settings.logLevel,
     LOG_DIR: path.join(settings.workDir, 'logs'),
     LAUNCHER_STATE_FILE: stateFile,

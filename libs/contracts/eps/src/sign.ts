@@ -1,5 +1,11 @@
 import { createPrivateKey, sign } from 'node:crypto';
-import { signatureXml } from './digest';
+
+const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
+
+/** The XML-DSig Signature a prescribing system puts, base64, in Provenance.signature.data. */
+export function signatureXml(signedInfo: string, signatureValue: string, keyName: string): string {
+  return `<Signature xmlns="${DSIG}">${signedInfo}<SignatureValue>${signatureValue}</SignatureValue><KeyInfo><KeyName>${keyName}</KeyName></KeyInfo></Signature>`;
+}
 
 /**
  * What a prescribing system does with a `$prepare` answer: decode the digest (a SignedInfo), sign it with

@@ -1,0 +1,148 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { EpsApi, FhirResource, PrescriptionTracking } from '@platform/contracts-eps';
+import { PlatformError } from '@platform/shared-errors';
+import { ApiRoute, FhirRoute } from '../auth/route-policy';
+import { callContextOf } from '../http/call-context';
+import { FHIR_JSON } from '../http/error-response';
+
+export const EPS_CLIENT = Symbol('EPS_CLIENT');
+
+/** Prescribers sign and send; pharmacies (people or their systems) release. */
+const PRESCRIBERS = ['clinician'] as const;
+const DISPENSERS = ['pharmacist'] as const;
+
+function resourceBody(body: unknown, type: string): FhirResource {
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    Array.isArray(body) ||
+    (body as FhirResource).resourceType !== type
+  ) {
+    throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: `The request body must be a FHIR ${type}` });
+  }
+  return body as FhirResource;
+}
+
+function messageEvent(bundle: FhirResource): string | undefined {
+  const entries = (bundle['entry'] ?? []) as {
+    resource?: { resourceType?: string; eventCoding?: { code?: string } };
+  }[];
+  return Array.isArray(entries)
+    ? entries.find((entry) => entry.resource?.resourceType === 'MessageHeader')?.resource?.eventCoding?.code
+    : undefined;
+}
+
+@ApiTags('Electronic Prescription Service (FHIR R4)')
+@ApiBearerAuth()
+@ApiHeader({
+  name: 'X-Request-ID',
+  required: true,
+  description: 'UUID; a retry with the same ID returns the first answer',
+})
+@ApiHeader({
+  name: 'NHSD-End-User-Organisation-ODS',
+  required: false,
+  description: 'The prescriber or pharmacy the user acts for',
+})
+@Controller()
+export class EpsController {
+  constructor(@Inject(EPS_CLIENT) private readonly eps: EpsApi) {}
+
+  @Post('fhir-prescribing/FHIR/R4/$prepare')
+  @HttpCode(200)
+  @FhirRoute(PRESCRIBERS)
+  @ApiOperation({
+    summary: '$prepare: the digest a prescriber signs for a prescription-order Bundle',
+    description: 'Roles: clinician',
+  })
+  @ApiBody({ schema: { type: 'object', description: 'FHIR Bundle (message, prescription-order), unsigned' } })
+  @ApiResponse({ status: 200, description: 'Parameters: digest (base64 SignedInfo), timestamp, algorithm RS256' })
+  @ApiResponse({
+    status: 400,
+    description: 'INVALID_VALUE, MISSING_FIELD, FAILURE_TO_PROCESS_MESSAGE, PATIENT_DECEASED',
+  })
+  async prepare(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const parameters = await this.eps.prepare({ bundle: resourceBody(body, 'Bundle') }, callContextOf(request));
+    void reply.type(FHIR_JSON);
+    return parameters;
+  }
+
+  @Post('fhir-prescribing/FHIR/R4/$process-message')
+  @HttpCode(200)
+  @FhirRoute(PRESCRIBERS)
+  @ApiOperation({
+    summary: '$process-message: send a signed prescription-order Bundle',
+    description: 'Roles: clinician. The prescription ID is the idempotency key (DUPLICATE_PRESCRIPTION_ID).',
+  })
+  @ApiBody({
+    schema: { type: 'object', description: 'FHIR Bundle (message, prescription-order) with Provenance.signature' },
+  })
+  @ApiResponse({ status: 200, description: 'OperationOutcome, informational: the prescription is To Be Dispensed' })
+  @ApiResponse({
+    status: 400,
+    description:
+      'INVALID_SIGNATURE, UNKNOWN_PRESCRIBER_KEY, DUPLICATE_PRESCRIPTION_ID, PATIENT_DECEASED, INVALID_VALUE',
+  })
+  async processMessage(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const bundle = resourceBody(body, 'Bundle');
+    const event = messageEvent(bundle);
+    if (event !== undefined && event !== 'prescription-order') {
+      throw new PlatformError('INVALID_VALUE', undefined, {
+        diagnostics: `This service processes prescription-order messages; ${event.slice(0, 40)} is not built yet`,
+        expression: ['MessageHeader.eventCoding'],
+      });
+    }
+    const created = await this.eps.createPrescription({ bundle }, callContextOf(request));
+    void reply.type(FHIR_JSON);
+    return created.outcome;
+  }
+
+  @Post('fhir-dispensing/FHIR/R4/Task/$release')
+  @HttpCode(200)
+  @FhirRoute(DISPENSERS)
+  @ApiOperation({
+    summary: 'Task/$release: the nominated prescriptions (25 per call) or one by its short-form ID',
+    description: "Roles: pharmacist (a person or the pharmacy's system). The owner must be the organisation acted for.",
+  })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      description: 'FHIR Parameters: owner, status accepted, agent, optional group-identifier',
+    },
+  })
+  @ApiResponse({
+    status: 200,
+    description:
+      'Parameters: passedPrescriptions and failedPrescriptions (searchset Bundles); NO_MORE_PRESCRIPTIONS when none are left',
+  })
+  @ApiResponse({
+    status: 400,
+    description: 'PRESCRIPTION_WITH_ANOTHER_DISPENSER (with the holder), FAILURE_TO_PROCESS_MESSAGE',
+  })
+  async release(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const answer = await this.eps.release({ parameters: resourceBody(body, 'Parameters') }, callContextOf(request));
+    void reply.type(FHIR_JSON);
+    return answer;
+  }
+
+  @Get('eps/prescriptions/:shortFormId')
+  @ApiRoute([...PRESCRIBERS, ...DISPENSERS])
+  @ApiOperation({ summary: "A prescription's status and history, for its prescriber's organisation and its pharmacy" })
+  track(@Param('shortFormId') shortFormId: string, @Req() request: FastifyRequest): Promise<PrescriptionTracking> {
+    return this.eps.getPrescription({ shortFormId }, callContextOf(request));
+  }
+}

@@ -1,0 +1,1 @@
+export { freshPrescription, shortFormIdOf, type BundleJson } from './reference-prescriptions';
