@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { EPS_EVENT_STREAM, EPS_EVENTS } from '@platform/contracts-eps';
 import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
@@ -151,6 +155,31 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
         [[shortFormIdOf(forged), shortFormIdOf(tampered)]],
       );
       expect(stored.rows[0]).toEqual({ n: 0 });
+    });
+
+    it('accepts a Bundle signed by `npm run eps -- sign` with a key made by `npm run eps -- keygen`', () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'eps-cli-'));
+      const cli = (args: string[]) =>
+        spawnSync(process.execPath, [path.resolve(__dirname, '../../../dist/apps/eps/src/cli/eps.cli.js'), ...args], {
+          encoding: 'utf8',
+          env: { ...process.env, DATABASE_URL: under.databaseUrl, EPS_DB_SCHEMA: under.schema },
+        });
+      const bundle = freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' });
+      const unsignedFile = path.join(dir, 'unsigned.json');
+      writeFileSync(unsignedFile, JSON.stringify(bundle));
+      const cliPrescriber = '555086689106';
+      expect(cli(['keygen', '--sds-user-id', cliPrescriber, '--dir', dir]).status).toBe(0);
+      const signedRun = cli(['sign', '--bundle', unsignedFile, '--key', path.join(dir, `${cliPrescriber}.key.pem`)]);
+      expect(signedRun.status).toBe(0);
+      return under.eps
+        .createPrescription({ bundle: JSON.parse(signedRun.stdout) as Record<string, unknown> }, clinician())
+        .then((reply) => expect(reply.status).toBe('0001'))
+        .finally(() =>
+          under.eps.registerPrescriberKey(
+            { sdsUserId: PRESCRIBER, publicKeyPem: prescriberKeys.publicKey },
+            clinician(),
+          ),
+        );
     });
 
     it('refuses a patient PDS records as deceased, and one PDS does not know', async () => {
