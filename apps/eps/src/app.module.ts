@@ -16,6 +16,7 @@ import {
 import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
 import { EPS_DATABASE } from './database/database';
 import { ReleaseUseCase } from './dispensing/release.usecase';
+import { ReturnUseCase } from './dispensing/return.usecase';
 import { EpsHandler } from './eps.handler';
 import { EPS_N3, EPS_PDS, PrescribingUseCase } from './prescribing/prescribing.usecase';
 import { PrescriptionRepository } from './prescribing/prescription.repository';
@@ -72,6 +73,7 @@ export class EpsModule {
         PrescriptionRepository,
         PrescribingUseCase,
         ReleaseUseCase,
+        ReturnUseCase,
         TrackingUseCase,
       ],
     };

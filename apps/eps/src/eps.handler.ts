@@ -7,12 +7,14 @@ import {
   PrepareRequest,
   RegisterPrescriberKeyRequest,
   ReleaseRequest,
+  ReturnRequest,
   type CreatePrescriptionReply,
   type FhirResource,
   type PrescriptionTracking,
 } from '@platform/contracts-eps';
 import { withCallContext } from '@platform/shared-nats';
 import { ReleaseUseCase } from './dispensing/release.usecase';
+import { ReturnUseCase } from './dispensing/return.usecase';
 import type { Bundle } from './prescribing/fhir';
 import { PrescribingUseCase } from './prescribing/prescribing.usecase';
 import { PrescriptionRepository } from './prescribing/prescription.repository';
@@ -23,6 +25,7 @@ export class EpsHandler {
   constructor(
     private readonly prescribing: PrescribingUseCase,
     private readonly releases: ReleaseUseCase,
+    private readonly returns: ReturnUseCase,
     private readonly tracking: TrackingUseCase,
     private readonly prescriptions: PrescriptionRepository,
   ) {}
@@ -40,6 +43,11 @@ export class EpsHandler {
   @MessagePattern(EPS_SUBJECTS.release)
   release(@Payload() request: ReleaseRequest, @Ctx() nats: NatsContext): Promise<FhirResource> {
     return withCallContext(nats, (call) => this.releases.release(request.parameters, call));
+  }
+
+  @MessagePattern(EPS_SUBJECTS.return)
+  returnPrescription(@Payload() request: ReturnRequest, @Ctx() nats: NatsContext): Promise<FhirResource> {
+    return withCallContext(nats, (call) => this.returns.returnPrescription(request.task, call));
   }
 
   @MessagePattern(EPS_SUBJECTS.get)

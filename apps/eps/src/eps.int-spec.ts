@@ -46,6 +46,19 @@ function releaseRequest(pharmacy: string, shortFormId?: string): Record<string, 
   return { ...template, parameter };
 }
 
+function returnTask(shortFormId: string, reason = '0003'): Record<string, unknown> {
+  const task = JSON.parse(
+    readFileSync(referencePath('eps-gp2gp/eps/spec/dispensing/return/acute-primary-example-req.json'), 'utf8'),
+  ) as {
+    groupIdentifier: { value: string };
+    statusReason: { coding: { code: string }[] };
+  };
+  task.groupIdentifier.value = shortFormId;
+  const [coding] = task.statusReason.coding;
+  if (coding) coding.code = reason;
+  return task as unknown as Record<string, unknown>;
+}
+
 describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () => {
   let under: EpsUnderTest;
   /** A living patient (the PDS sandbox's Jane Smith is recorded as deceased). */
@@ -310,6 +323,48 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
       expect(
         await rejectionOf(under.eps.release({ parameters: releaseRequest('FCG72', unknown) }, pharmacist('FCG72'))),
       ).toMatchObject({ code: 'RESOURCE_NOT_FOUND' });
+    });
+  });
+
+  describe('return', () => {
+    it('lets the holding pharmacy give a prescription back, so another pharmacy can release it', async () => {
+      const shortFormId = await prescribe(null);
+      await under.eps.release({ parameters: releaseRequest('FCG72', shortFormId) }, pharmacist('FCG72'));
+      const taken = await rejectionOf(
+        under.eps.release({ parameters: releaseRequest('VNE51', shortFormId) }, pharmacist('VNE51')),
+      );
+      expect(taken.code).toBe('PRESCRIPTION_WITH_ANOTHER_DISPENSER');
+      const notHolder = await rejectionOf(
+        under.eps.returnPrescription({ task: returnTask(shortFormId) }, pharmacist('VNE51')),
+      );
+      expect(notHolder.code).toBe('PRESCRIPTION_WITH_ANOTHER_DISPENSER');
+      const outcome = await under.eps.returnPrescription({ task: returnTask(shortFormId) }, pharmacist('FCG72'));
+      expect(outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'information' }] });
+      const answer = await under.eps.release({ parameters: releaseRequest('VNE51', shortFormId) }, pharmacist('VNE51'));
+      expect(bundleOf(answer, 'passedPrescriptions')?.total).toBe(1);
+      const tracking = await under.eps.getPrescription({ shortFormId }, clinician());
+      expect(tracking).toMatchObject({ status: '0002', dispenser: 'VNE51' });
+      expect(tracking.history.map((event) => [event.kind, event.pharmacy])).toEqual([
+        ['created', null],
+        ['released', 'FCG72'],
+        ['returned', 'FCG72'],
+        ['released', 'VNE51'],
+      ]);
+    });
+
+    it('refuses a return reason outside 0001-0008 and a prescription nobody holds', async () => {
+      const shortFormId = await prescribe(null);
+      const reason = await rejectionOf(
+        under.eps.returnPrescription({ task: returnTask(shortFormId, '0009') }, pharmacist('FCG72')),
+      );
+      expect(reason).toMatchObject({
+        code: 'INVALID_VALUE',
+        diagnostics: 'Task.statusReason must be a return reason from 0001 to 0008',
+      });
+      const unheld = await rejectionOf(
+        under.eps.returnPrescription({ task: returnTask(shortFormId) }, pharmacist('FCG72')),
+      );
+      expect(unheld.diagnostics).toBe(`Prescription ${shortFormId} is not with a dispenser (status 0001)`);
     });
   });
 });

@@ -234,11 +234,7 @@ export class ReleaseUseCase {
     return [prescription];
   }
 
-  private async withAnotherDispenser(
-    shortFormId: string,
-    context: CallContext,
-    known?: string | null,
-  ): Promise<PlatformError> {
+  async withAnotherDispenser(shortFormId: string, context: CallContext, known?: string | null): Promise<PlatformError> {
     const holder = known ?? (await this.prescriptions.get(shortFormId))?.dispenser ?? 'unknown';
     const organisation = await this.n3.getOrganisation({ odsCode: holder }, context).catch(() => null);
     return new PlatformError('PRESCRIPTION_WITH_ANOTHER_DISPENSER', undefined, {

@@ -135,6 +135,15 @@ export class PrescriptionRepository {
     return (result.rowCount ?? 0) === 1;
   }
 
+  /** Back from the pharmacy that held it: To Be Dispensed again, with nobody. */
+  async markReturned(transaction: PoolClient, shortFormId: string): Promise<void> {
+    await transaction.query(
+      `UPDATE ${this.schema}.prescription SET status = '0001', dispenser = NULL, released_at = NULL, version = version + 1
+       WHERE short_form_id = $1`,
+      [shortFormId],
+    );
+  }
+
   /** A prescription whose signature failed at release stays with Spine (0001) and leaves nominated batches. */
   async markSignatureFailed(transaction: PoolClient, shortFormId: string): Promise<void> {
     await transaction.query(

@@ -139,6 +139,36 @@ export class EpsController {
     return answer;
   }
 
+  @Post('fhir-dispensing/FHIR/R4/Task')
+  @HttpCode(200)
+  @FhirRoute(DISPENSERS)
+  @ApiOperation({
+    summary: 'Task: return a released prescription (status rejected, statusReason 0001-0008)',
+    description:
+      'Roles: pharmacist, for the pharmacy holding the prescription. Withdrawal (in-progress + abort) is not built yet.',
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'OperationOutcome, informational: the prescription is To Be Dispensed again',
+  })
+  @ApiResponse({ status: 400, description: 'INVALID_VALUE, PRESCRIPTION_WITH_ANOTHER_DISPENSER' })
+  async task(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const task = resourceBody(body, 'Task');
+    if (task['status'] !== 'rejected') {
+      throw new PlatformError('INVALID_VALUE', undefined, {
+        diagnostics: "This service handles returns (Task.status 'rejected'); withdrawals are not built yet",
+        expression: ['Task.status'],
+      });
+    }
+    const outcome = await this.eps.returnPrescription({ task }, callContextOf(request));
+    void reply.type(FHIR_JSON);
+    return outcome;
+  }
+
   @Get('eps/prescriptions/:shortFormId')
   @ApiRoute([...PRESCRIBERS, ...DISPENSERS])
   @ApiOperation({ summary: "A prescription's status and history, for its prescriber's organisation and its pharmacy" })

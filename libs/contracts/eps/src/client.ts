@@ -6,6 +6,7 @@ import {
   PrepareRequest,
   RegisterPrescriberKeyRequest,
   ReleaseRequest,
+  ReturnRequest,
   type CreatePrescriptionReply,
   type FhirResource,
   type PrescriptionTracking,
@@ -16,6 +17,8 @@ export interface EpsApi {
   prepare(request: PrepareRequest, context: CallContext): Promise<FhirResource>;
   createPrescription(request: CreatePrescriptionRequest, context: CallContext): Promise<CreatePrescriptionReply>;
   release(request: ReleaseRequest, context: CallContext): Promise<FhirResource>;
+  /** Gives a released prescription back (OperationOutcome, informational). */
+  returnPrescription(request: ReturnRequest, context: CallContext): Promise<FhirResource>;
   getPrescription(request: GetPrescriptionRequest, context: CallContext): Promise<PrescriptionTracking>;
   registerPrescriberKey(request: RegisterPrescriberKeyRequest, context: CallContext): Promise<{ sdsUserId: string }>;
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }>;
@@ -49,6 +52,11 @@ export class EpsClient implements EpsApi {
   async release(request: ReleaseRequest, context: CallContext): Promise<FhirResource> {
     const payload = await validatePayload(ReleaseRequest, request);
     return resource(await this.rpc.request(EPS_SUBJECTS.release, payload, context), 'Parameters');
+  }
+
+  async returnPrescription(request: ReturnRequest, context: CallContext): Promise<FhirResource> {
+    const payload = await validatePayload(ReturnRequest, request);
+    return resource(await this.rpc.request(EPS_SUBJECTS.return, payload, context), 'OperationOutcome');
   }
 
   async getPrescription(request: GetPrescriptionRequest, context: CallContext): Promise<PrescriptionTracking> {

@@ -6,6 +6,7 @@ export {
   PrepareRequest,
   RegisterPrescriberKeyRequest,
   ReleaseRequest,
+  ReturnRequest,
   type CreatePrescriptionReply,
   type FhirResource,
   type PrescriptionEvent,

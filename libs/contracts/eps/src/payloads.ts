@@ -22,6 +22,12 @@ export class ReleaseRequest {
   parameters!: FhirResource;
 }
 
+export class ReturnRequest {
+  /** The FHIR Task with status rejected, its statusReason (0001-0008) and the prescription's groupIdentifier. */
+  @IsObject()
+  task!: FhirResource;
+}
+
 export class GetPrescriptionRequest {
   @IsString()
   @MaxLength(32)

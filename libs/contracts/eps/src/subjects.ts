@@ -6,6 +6,8 @@ export const EPS_SUBJECTS = {
   create: 'eps.prescription.create.v1',
   /** `Task/$release`: nominated batch or one prescription by its short-form ID. */
   release: 'eps.prescription.release.v1',
+  /** `Task` (status rejected): the pharmacy gives the prescription back, so another can take it. */
+  return: 'eps.prescription.return.v1',
   /** A prescription's status and history. */
   get: 'eps.prescription.get.v1',
   /** Registers a prescriber's public signing key. */
@@ -18,6 +20,7 @@ export const EPS_EVENTS = {
   created: 'eps.prescription.created.v1',
   released: 'eps.prescription.released.v1',
   releaseFailed: 'eps.prescription.release-failed.v1',
+  returned: 'eps.prescription.returned.v1',
 } as const;
 
 export const EPS_EVENT_STREAM = 'EPS_EVENTS';

@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import {
+  EPS_EVENTS,
+  PRESCRIPTION_STATUS,
+  type FhirResource,
+  type PrescriptionEventMessage,
+} from '@platform/contracts-eps';
+import { PlatformError } from '@platform/shared-errors';
+import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
+import type { CallContext } from '@platform/shared-nats';
+import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { PrescriptionRepository } from '../prescribing/prescription.repository';
+import { actorOf } from '../prescribing/prescribing.usecase';
+import { ReleaseUseCase } from './release.usecase';
+
+/** EPS-task-dispense-return-status-reason: why a pharmacy gives a prescription back. */
+export const RETURN_REASONS: Record<string, string> = {
+  '0001': 'Unable to dispense medication on prescriptions',
+  '0002': 'Unable to dispense medication on prescriptions',
+  '0003': 'Patient requested release',
+  '0004': 'Invalid digital signature',
+  '0005': 'Prescription cancelled',
+  '0006': 'Prescription expired',
+  '0007': 'Prescription dispensed elsewhere',
+  '0008': 'Another dispenser requested release on behalf of the patient',
+};
+
+function invalid(diagnostics: string, expression: string): PlatformError {
+  return new PlatformError('INVALID_VALUE', undefined, { diagnostics, expression: [expression] });
+}
+
+/** What a return Task says: which prescription, and why. */
+export function readReturnTask(task: FhirResource): { shortFormId: string; reason: string } {
+  if (task.resourceType !== 'Task') throw invalid('The request body must be a FHIR Task', 'Task');
+  if (task['status'] !== 'rejected') throw invalid("A return is a Task with status 'rejected'", 'Task.status');
+  const reason = (task['statusReason'] as { coding?: { code?: string }[] } | undefined)?.coding?.[0]?.code ?? '';
+  if (!RETURN_REASONS[reason])
+    throw invalid('Task.statusReason must be a return reason from 0001 to 0008', 'Task.statusReason');
+  const shortFormId = (task['groupIdentifier'] as { value?: string } | undefined)?.value ?? '';
+  if (!isValidShortFormPrescriptionId(shortFormId)) {
+    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
+      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
+      expression: ['Task.groupIdentifier.value'],
+    });
+  }
+  return { shortFormId, reason };
+}
+
+/**
+ * A return: the pharmacy holding a prescription gives it back (reason 0001-0008); it is To Be Dispensed
+ * again, with no dispenser, so another pharmacy can release it. Only the holder may return it.
+ */
+@Injectable()
+export class ReturnUseCase {
+  constructor(
+    private readonly prescriptions: PrescriptionRepository,
+    private readonly releases: ReleaseUseCase,
+    private readonly writes: IdempotentWrites,
+    private readonly outbox: Outbox,
+  ) {}
+
+  async returnPrescription(task: FhirResource, context: CallContext): Promise<FhirResource> {
+    const { shortFormId, reason } = readReturnTask(task);
+    const pharmacy = context.caller?.organisation;
+    if (!pharmacy) {
+      throw new PlatformError('ACCESS_DENIED', undefined, {
+        diagnostics: 'A return must come from the pharmacy holding the prescription',
+      });
+    }
+    const key = {
+      callerId: context.caller?.id ?? 'anonymous',
+      requestId: context.requestId,
+      operation: 'prescription.return',
+      request: task,
+    };
+    const outcome = await this.writes.run(key, async (transaction) => {
+      const prescription = await this.prescriptions.get(shortFormId, transaction, true);
+      if (!prescription)
+        throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
+          diagnostics: `Prescription ${shortFormId} not found`,
+        });
+      if (prescription.status !== PRESCRIPTION_STATUS.withDispenser) {
+        throw new PlatformError('INVALID_VALUE', undefined, {
+          diagnostics: `Prescription ${shortFormId} is not with a dispenser (status ${prescription.status})`,
+          expression: ['Task.groupIdentifier'],
+        });
+      }
+      if (prescription.dispenser !== pharmacy)
+        throw await this.releases.withAnotherDispenser(shortFormId, context, prescription.dispenser);
+      await this.prescriptions.markReturned(transaction, shortFormId);
+      await this.prescriptions.appendEvent(transaction, {
+        shortFormId,
+        kind: 'returned',
+        fromStatus: prescription.status,
+        toStatus: PRESCRIPTION_STATUS.toBeDispensed,
+        pharmacy,
+        detail: `${reason} ${RETURN_REASONS[reason] ?? ''}`.trim(),
+        ...actorOf(context),
+      });
+      const event: PrescriptionEventMessage = {
+        shortFormId,
+        status: PRESCRIPTION_STATUS.toBeDispensed,
+        pharmacy,
+        occurredAt: new Date().toISOString(),
+      };
+      await this.outbox.append(transaction, EPS_EVENTS.returned, event, context);
+      return {
+        resourceType: 'OperationOutcome',
+        meta: { lastUpdated: new Date().toISOString() },
+        issue: [{ severity: 'information', code: 'informational' }],
+      } as FhirResource;
+    });
+    this.outbox.kick();
+    return outcome;
+  }
+}
