@@ -21,6 +21,7 @@ import { EpsHandler } from './eps.handler';
 import { EPS_N3, EPS_PDS, PrescribingUseCase } from './prescribing/prescribing.usecase';
 import { PrescriptionRepository } from './prescribing/prescription.repository';
 import { TrackingUseCase } from './prescribing/tracking.usecase';
+import { CancelUseCase } from './prescribing/cancel.usecase';
 
 export interface EpsResources {
   database: ServiceDatabase;
@@ -75,6 +76,7 @@ export class EpsModule {
         ReleaseUseCase,
         ReturnUseCase,
         TrackingUseCase,
+        CancelUseCase,
       ],
     };
   }

@@ -16,6 +16,7 @@ import { withCallContext } from '@platform/shared-nats';
 import { ReleaseUseCase } from './dispensing/release.usecase';
 import { ReturnUseCase } from './dispensing/return.usecase';
 import type { Bundle } from './prescribing/fhir';
+import { CancelUseCase } from './prescribing/cancel.usecase';
 import { PrescribingUseCase } from './prescribing/prescribing.usecase';
 import { PrescriptionRepository } from './prescribing/prescription.repository';
 import { TrackingUseCase } from './prescribing/tracking.usecase';
@@ -26,6 +27,7 @@ export class EpsHandler {
     private readonly prescribing: PrescribingUseCase,
     private readonly releases: ReleaseUseCase,
     private readonly returns: ReturnUseCase,
+    private readonly cancels: CancelUseCase,
     private readonly tracking: TrackingUseCase,
     private readonly prescriptions: PrescriptionRepository,
   ) {}
@@ -38,6 +40,11 @@ export class EpsHandler {
   @MessagePattern(EPS_SUBJECTS.create)
   create(@Payload() request: CreatePrescriptionRequest, @Ctx() nats: NatsContext): Promise<CreatePrescriptionReply> {
     return withCallContext(nats, (call) => this.prescribing.create(request.bundle as Bundle, call));
+  }
+
+  @MessagePattern(EPS_SUBJECTS.cancel)
+  cancel(@Payload() request: CreatePrescriptionRequest, @Ctx() nats: NatsContext): Promise<FhirResource> {
+    return withCallContext(nats, (call) => this.cancels.cancel(request.bundle as Bundle, call));
   }
 
   @MessagePattern(EPS_SUBJECTS.release)

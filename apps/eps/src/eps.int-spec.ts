@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { EPS_EVENT_STREAM, EPS_EVENTS } from '@platform/contracts-eps';
 import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
-import { freshPrescription, shortFormIdOf } from '@platform/testing-prescriptions';
+import { freshPrescription, shortFormIdOf, type BundleJson } from '@platform/testing-prescriptions';
 import {
   clinician,
   pharmacist,
@@ -44,6 +44,57 @@ function releaseRequest(pharmacy: string, shortFormId?: string): Record<string, 
     } as never);
   }
   return { ...template, parameter };
+}
+
+/** The NHS cancel example (one item of the acute nominated prescription) aimed at a prescription made here. */
+function cancelBundle(prescription: BundleJson, nhsNumber: string): Record<string, unknown> {
+  const item = (prescription.entry ?? []).find(
+    (entry) => entry.resource?.resourceType === 'MedicationRequest',
+  )?.resource;
+  const group = item?.['groupIdentifier'] as { value: string; extension: { valueIdentifier: { value: string } }[] };
+  const text = readFileSync(
+    referencePath('eps-gp2gp/eps/flow-acute-nominated/cancellations/2-Process-Request-Cancel-200_OK.json'),
+    'utf8',
+  )
+    .replaceAll('24F5DA-A83008-7EFE6Z', group.value)
+    .replaceAll('20ba5fb5-cb58-462c-923e-22d180b09356', group.extension[0]?.valueIdentifier.value ?? '')
+    .replaceAll('"9449304130"', `"${nhsNumber}"`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+interface CancelResponse {
+  entry: {
+    resource: {
+      resourceType: string;
+      status?: string;
+      extension?: { url: string; extension?: { url: string; valueCoding?: { code: string } }[] }[];
+    };
+  }[];
+}
+
+/** A cancellation of every item of `prescription` (the NHS example's header and reason, its items). */
+function cancelEverything(prescription: BundleJson, nhsNumber: string): Record<string, unknown> {
+  const cancel = cancelBundle(prescription, nhsNumber) as unknown as BundleJson;
+  const template = cancel.entry?.find((entry) => entry.resource?.resourceType === 'MedicationRequest')?.resource ?? {};
+  const items = (prescription.entry ?? [])
+    .filter((entry) => entry.resource?.resourceType === 'MedicationRequest')
+    .map((entry) => ({
+      ...entry,
+      resource: { ...entry.resource, status: 'cancelled', statusReason: template['statusReason'] },
+    }));
+  const others = (cancel.entry ?? []).filter((entry) => entry.resource?.resourceType !== 'MedicationRequest');
+  return { ...cancel, entry: [...others.slice(0, 1), ...items, ...others.slice(1)] };
+}
+
+/** The R-code of each item in a prescription-order-response. */
+function rCodes(response: unknown): string[] {
+  return (response as CancelResponse).entry
+    .filter((entry) => entry.resource.resourceType === 'MedicationRequest')
+    .map(
+      (entry) =>
+        entry.resource.extension?.find((extension) => extension.url.endsWith('PrescriptionStatusHistory'))
+          ?.extension?.[0]?.valueCoding?.code ?? '',
+    );
 }
 
 function returnTask(shortFormId: string, reason = '0003'): Record<string, unknown> {
@@ -365,6 +416,69 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
         under.eps.returnPrescription({ task: returnTask(shortFormId) }, pharmacist('FCG72')),
       );
       expect(unheld.diagnostics).toBe(`Prescription ${shortFormId} is not with a dispenser (status 0001)`);
+    });
+  });
+
+  describe('cancellation', () => {
+    async function prescribed(pharmacy: string | null): Promise<BundleJson> {
+      const bundle = await signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy }));
+      await under.eps.createPrescription({ bundle }, clinician());
+      return bundle;
+    }
+
+    it('cancels an item To Be Dispensed (R-0001), and says R-0006 when asked again', async () => {
+      const bundle = await prescribed('VNE51');
+      const first = await under.eps.cancel({ bundle: cancelBundle(bundle, ALIVE) }, clinician());
+      expect(first).toMatchObject({ resourceType: 'Bundle', type: 'message' });
+      expect((first as { entry: { resource: unknown }[] }).entry[0]?.resource).toMatchObject({
+        eventCoding: { code: 'prescription-order-response' },
+      });
+      expect(rCodes(first)).toEqual(['R-0001']);
+      expect((first as unknown as CancelResponse).entry[1]?.resource.status).toBe('cancelled');
+      expect(rCodes(await under.eps.cancel({ bundle: cancelBundle(bundle, ALIVE) }, clinician()))).toEqual(['R-0006']);
+      const tracking = await under.eps.getPrescription({ shortFormId: shortFormIdOf(bundle) }, clinician());
+      expect(tracking.status).toBe('0001'); // three of its four items are still to be dispensed
+      expect(tracking.history.map((event) => event.kind)).toEqual(['created', 'cancelled']);
+    });
+
+    it('marks for cancellation (R-0002) what a pharmacy holds, telling it, and refuses another patient or an unknown prescription', async () => {
+      const bundle = await prescribed(null);
+      await under.eps.release({ parameters: releaseRequest('FCG72', shortFormIdOf(bundle)) }, pharmacist('FCG72'));
+      expect(rCodes(await under.eps.cancel({ bundle: cancelBundle(bundle, ALIVE) }, clinician()))).toEqual(['R-0002']);
+      const tracking = await under.eps.getPrescription({ shortFormId: shortFormIdOf(bundle) }, clinician());
+      expect(tracking.history.map((event) => [event.kind, event.pharmacy])).toEqual([
+        ['created', null],
+        ['released', 'FCG72'],
+        ['cancellation-requested', 'FCG72'],
+      ]);
+      const mismatch = await rejectionOf(under.eps.cancel({ bundle: cancelBundle(bundle, '9111231130') }, clinician()));
+      expect(mismatch).toMatchObject({ code: 'R-5000', httpStatus: 400 });
+      const unknown = freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: null });
+      expect(await rejectionOf(under.eps.cancel({ bundle: cancelBundle(unknown, ALIVE) }, clinician()))).toMatchObject({
+        code: 'R-0008',
+        httpStatus: 404,
+      });
+    });
+
+    it('settles a cancel racing a release the same way every time: cancelled and not released, or released and marked', async () => {
+      for (let round = 0; round < 8; round += 1) {
+        const bundle = await prescribed(null);
+        const [cancel, release] = await Promise.allSettled([
+          under.eps.cancel({ bundle: cancelEverything(bundle, ALIVE) }, clinician()),
+          under.eps.release({ parameters: releaseRequest('FCG72', shortFormIdOf(bundle)) }, pharmacist('FCG72')),
+        ]);
+        if (cancel.status !== 'fulfilled') throw cancel.reason;
+        const codes = [...new Set(rCodes(cancel.value))];
+        const tracking = await under.eps.getPrescription({ shortFormId: shortFormIdOf(bundle) }, clinician());
+        if (release.status === 'fulfilled') {
+          expect(codes).toEqual(['R-0002']);
+          expect(tracking).toMatchObject({ status: '0002', dispenser: 'FCG72' });
+        } else {
+          expect(codes).toEqual(['R-0001']);
+          expect(tracking).toMatchObject({ status: '0005', dispenser: null });
+          expect(release.reason).toMatchObject({ code: 'INVALID_VALUE' });
+        }
+      }
     });
   });
 });

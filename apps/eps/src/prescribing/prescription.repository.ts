@@ -18,6 +18,8 @@ export interface StoredPrescription {
   prescriberSdsUserId: string;
   nominatedPharmacy: string | null;
   dispenser: string | null;
+  itemIds: string[];
+  cancelledItemIds: string[];
   version: number;
 }
 
@@ -31,11 +33,13 @@ interface Row {
   prescriber_sds_user_id: string;
   nominated_pharmacy: string | null;
   dispenser: string | null;
+  item_ids: string[];
+  cancelled_item_ids: string[];
   version: number;
 }
 
 const COLUMNS = `short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
-  nominated_pharmacy, dispenser, version`;
+  nominated_pharmacy, dispenser, item_ids, cancelled_item_ids, version`;
 
 function prescriptionOf(row: Row): StoredPrescription {
   return {
@@ -48,6 +52,8 @@ function prescriptionOf(row: Row): StoredPrescription {
     prescriberSdsUserId: row.prescriber_sds_user_id,
     nominatedPharmacy: row.nominated_pharmacy,
     dispenser: row.dispenser,
+    itemIds: row.item_ids,
+    cancelledItemIds: row.cancelled_item_ids,
     version: row.version,
   };
 }
@@ -80,8 +86,8 @@ export class PrescriptionRepository {
     const result = await transaction.query(
       `INSERT INTO ${this.schema}.prescription
          (short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
-          nominated_pharmacy, course_of_therapy, item_count)
-       VALUES ($1, $2, $3, '0001', $4, $5, $6, $7, $8, $9)
+          nominated_pharmacy, course_of_therapy, item_count, item_ids)
+       VALUES ($1, $2, $3, '0001', $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT DO NOTHING`,
       [
         order.shortFormId,
@@ -93,6 +99,7 @@ export class PrescriptionRepository {
         order.nominatedPharmacy,
         order.courseOfTherapy,
         order.itemIds.length,
+        order.itemIds,
       ],
     );
     return (result.rowCount ?? 0) === 1;
@@ -133,6 +140,30 @@ export class PrescriptionRepository {
       [shortFormId, pharmacy],
     );
     return (result.rowCount ?? 0) === 1;
+  }
+
+  /** Cancels items of a prescription still To Be Dispensed; cancelled (0005) once every item is. */
+  async cancelItems(transaction: PoolClient, shortFormId: string, itemIds: string[]): Promise<PrescriptionStatus> {
+    const result = await transaction.query<{ status: PrescriptionStatus }>(
+      `UPDATE ${this.schema}.prescription
+       SET cancelled_item_ids = ARRAY(SELECT DISTINCT unnest(cancelled_item_ids || $2::text[])),
+           status = CASE WHEN item_ids <@ (cancelled_item_ids || $2::text[]) THEN '0005' ELSE status END,
+           version = version + 1
+       WHERE short_form_id = $1 RETURNING status`,
+      [shortFormId, itemIds],
+    );
+    return (result.rows[0] as { status: PrescriptionStatus }).status;
+  }
+
+  /** Items the prescriber asked to cancel while a pharmacy holds the prescription (the pharmacy is told). */
+  async requestCancellation(transaction: PoolClient, shortFormId: string, itemIds: string[]): Promise<void> {
+    await transaction.query(
+      `UPDATE ${this.schema}.prescription
+       SET cancellation_requested_item_ids = ARRAY(SELECT DISTINCT unnest(cancellation_requested_item_ids || $2::text[])),
+           version = version + 1
+       WHERE short_form_id = $1`,
+      [shortFormId, itemIds],
+    );
   }
 
   /** Back from the pharmacy that held it: To Be Dispensed again, with nobody. */

@@ -77,7 +77,8 @@ export class EpsController {
   @HttpCode(200)
   @FhirRoute(PRESCRIBERS)
   @ApiOperation({
-    summary: '$process-message: send a signed prescription-order Bundle',
+    summary:
+      '$process-message: send a signed prescription-order Bundle, or cancel items with prescription-order-update',
     description: 'Roles: clinician. The prescription ID is the idempotency key (DUPLICATE_PRESCRIPTION_ID).',
   })
   @ApiBody({
@@ -96,9 +97,14 @@ export class EpsController {
   ): Promise<FhirResource> {
     const bundle = resourceBody(body, 'Bundle');
     const event = messageEvent(bundle);
+    if (event === 'prescription-order-update') {
+      const response = await this.eps.cancel({ bundle }, callContextOf(request));
+      void reply.type(FHIR_JSON);
+      return response;
+    }
     if (event !== undefined && event !== 'prescription-order') {
       throw new PlatformError('INVALID_VALUE', undefined, {
-        diagnostics: `This service processes prescription-order messages; ${event.slice(0, 40)} is not built yet`,
+        diagnostics: `This service processes prescription-order and prescription-order-update messages; ${event.slice(0, 40)} is not built yet`,
         expression: ['MessageHeader.eventCoding'],
       });
     }

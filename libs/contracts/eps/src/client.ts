@@ -19,6 +19,8 @@ export interface EpsApi {
   release(request: ReleaseRequest, context: CallContext): Promise<FhirResource>;
   /** Gives a released prescription back (OperationOutcome, informational). */
   returnPrescription(request: ReturnRequest, context: CallContext): Promise<FhirResource>;
+  /** Cancels items (prescription-order-update); answers the NHS's prescription-order-response Bundle. */
+  cancel(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource>;
   getPrescription(request: GetPrescriptionRequest, context: CallContext): Promise<PrescriptionTracking>;
   registerPrescriberKey(request: RegisterPrescriberKeyRequest, context: CallContext): Promise<{ sdsUserId: string }>;
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }>;
@@ -57,6 +59,11 @@ export class EpsClient implements EpsApi {
   async returnPrescription(request: ReturnRequest, context: CallContext): Promise<FhirResource> {
     const payload = await validatePayload(ReturnRequest, request);
     return resource(await this.rpc.request(EPS_SUBJECTS.return, payload, context), 'OperationOutcome');
+  }
+
+  async cancel(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource> {
+    const payload = await validatePayload(CreatePrescriptionRequest, request);
+    return resource(await this.rpc.request(EPS_SUBJECTS.cancel, payload, context), 'Bundle');
   }
 
   async getPrescription(request: GetPrescriptionRequest, context: CallContext): Promise<PrescriptionTracking> {

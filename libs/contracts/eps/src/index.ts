@@ -1,5 +1,5 @@
 export { EpsClient, type EpsApi } from './client';
-export { EPS_ERRORS, EPS_ISSUE_CODE_SYSTEM, EPS_OWN_ERRORS } from './errors';
+export { CANCELLATION_CODE_SYSTEM, EPS_ERRORS, EPS_ISSUE_CODE_SYSTEM, EPS_OWN_ERRORS } from './errors';
 export {
   CreatePrescriptionRequest,
   GetPrescriptionRequest,

@@ -8,6 +8,8 @@ export const EPS_SUBJECTS = {
   release: 'eps.prescription.release.v1',
   /** `Task` (status rejected): the pharmacy gives the prescription back, so another can take it. */
   return: 'eps.prescription.return.v1',
+  /** `$process-message` with a prescription-order-update Bundle: cancel items. */
+  cancel: 'eps.prescription.cancel.v1',
   /** A prescription's status and history. */
   get: 'eps.prescription.get.v1',
   /** Registers a prescriber's public signing key. */
@@ -21,6 +23,9 @@ export const EPS_EVENTS = {
   released: 'eps.prescription.released.v1',
   releaseFailed: 'eps.prescription.release-failed.v1',
   returned: 'eps.prescription.returned.v1',
+  cancelled: 'eps.prescription.cancelled.v1',
+  /** The prescriber asked to cancel while a pharmacy holds it: the holding pharmacy is told through this. */
+  cancellationRequested: 'eps.prescription.cancellation-requested.v1',
 } as const;
 
 export const EPS_EVENT_STREAM = 'EPS_EVENTS';
