@@ -26,12 +26,13 @@ const ENVIRONMENTS: Record<string, string[]> = {
   dev: [path.join(chartDir, 'values-dev.yaml')],
   prod: [path.join(chartDir, 'values-prod.yaml')],
 };
-const ENABLED_SERVICES = ['gateway', 'n3-registry', 'pds'];
+const ENABLED_SERVICES = ['eps', 'gateway', 'n3-registry', 'pds'];
 /** The port that serves /health/*, /metrics (and for the gateway the APIs), as each app's config says. */
 const HEALTH_PORT: Record<string, number> = {
   'platform-gateway': 8080,
   'platform-pds': 9464,
   'platform-n3-registry': 9465,
+  'platform-eps': 9466,
 };
 
 let scratch: string;
@@ -93,7 +94,7 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     expect(objects.flatMap(schemaErrors)).toEqual([]);
   });
 
-  it('renders exactly the enabled services, gateway, pds and n3-registry, with unique object names per kind', () => {
+  it('renders exactly the enabled services, gateway, pds, n3-registry and eps, with unique object names per kind', () => {
     expect(deployments.map((d) => d.metadata.labels?.['app.kubernetes.io/name']).sort()).toEqual(ENABLED_SERVICES);
     const ids = objects.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(new Set(ids).size).toBe(ids.length);
@@ -408,8 +409,8 @@ describe('values.schema.json', () => {
       { services: { Choose_And_Book: { image: { repository: 'x' } } } },
       /Choose_And_Book/,
     ],
-    ['a service without an image', { services: { eps: { ports: { metrics: 9464 } } } }, /image is required/],
-    ['a service without ports', { services: { eps: { image: { repository: 'eps' } } } }, /ports is required/],
+    ['a service without an image', { services: { gp2gp: { ports: { metrics: 9464 } } } }, /image is required/],
+    ['a service without ports', { services: { gp2gp: { image: { repository: 'gp2gp' } } } }, /ports is required/],
     ['a port variable for a port it does not have', { services: { pds: { portEnv: { admin: 'X' } } } }, /portEnv/],
     ['no OIDC issuer', { global: { oidc: { issuer: null } } }, /issuer is required/],
     ['a NATS URL with credentials', { global: { nats: { url: 'nats://user:secret@nats:4222' } } }, /nats\.url/],

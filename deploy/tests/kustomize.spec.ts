@@ -112,9 +112,9 @@ describe('k8s kustomizations', () => {
     const base = buildKustomization(path.join(k8sDir, 'base'));
     const dev = buildKustomization(path.join(k8sDir, 'overlays/dev'));
     const prod = buildKustomization(path.join(k8sDir, 'overlays/prod'));
-    expect(minReplicasOf(base)).toEqual([2, 2, 2]);
-    expect(minReplicasOf(dev)).toEqual([1, 1, 1]);
-    expect(minReplicasOf(prod)).toEqual([3, 3, 3]);
+    expect(minReplicasOf(base)).toEqual([2, 2, 2, 2]);
+    expect(minReplicasOf(dev)).toEqual([1, 1, 1, 1]);
+    expect(minReplicasOf(prod)).toEqual([3, 3, 3, 3]);
     expect(resourcesOf(dev)).not.toEqual(resourcesOf(base));
     expect(resourcesOf(prod)).not.toEqual(resourcesOf(base));
   });
@@ -147,9 +147,9 @@ describe('kustomization checks', () => {
   it('refuses a patch of an object that does not exist', () => {
     const dir = overlay('missing-target', `${header}resources:\n  - BASE\npatches:\n  - path: patch.yaml\n`, {
       'patch.yaml':
-        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: platform-eps\n  namespace: platform\nspec:\n  replicas: 1\n',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: platform-gp2gp\n  namespace: platform\nspec:\n  replicas: 1\n',
     });
-    expect(() => buildKustomization(dir)).toThrow(/Deployment\/platform-eps matches 0 objects/);
+    expect(() => buildKustomization(dir)).toThrow(/Deployment\/platform-gp2gp matches 0 objects/);
   });
 
   it('refuses a JSON patch whose test fails', () => {
