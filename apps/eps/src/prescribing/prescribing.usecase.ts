@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  contentDigest,
   EPS_EVENTS,
   PRESCRIPTION_STATUS,
   type CreatePrescriptionReply,
@@ -11,7 +12,7 @@ import type { PdsApi } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
-import { contentDigest, prepareParameters, verifyPrescriptionSignature } from '../signing/digest';
+import { prepareParameters, verifyPrescriptionSignature } from '../signing/digest';
 import type { Bundle } from './fhir';
 import { PrescriptionRepository } from './prescription.repository';
 import { readPrescriptionOrder, type PrescriptionOrder } from './prescription-order';

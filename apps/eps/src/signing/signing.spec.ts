@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { PlatformError } from '@platform/shared-errors';
 import { referencePath } from '@platform/shared-testing';
 import type { Bundle } from '../prescribing/fhir';
-import { contentDigest, prepareParameters, signedInfoXml, verifyPrescriptionSignature } from './digest';
+import { contentDigest, signedInfoXml } from '@platform/contracts-eps';
+import { prepareParameters, verifyPrescriptionSignature } from './digest';
 import { signDigest, withSignature } from '@platform/contracts-eps';
 
 const keys = () =>

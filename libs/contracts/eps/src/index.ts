@@ -21,4 +21,4 @@ export {
   PRESCRIPTION_STATUS,
   type PrescriptionStatus,
 } from './subjects';
-export { signatureXml, signDigest, withSignature } from './sign';
+export { canonicalJson, contentDigest, signatureXml, signDigest, signedInfoXml, withSignature } from './sign';
