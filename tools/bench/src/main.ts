@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usage, UsageError, type BenchCommand, type OptionValues } from './command';
+import { epsCommand } from './eps/eps.command';
 import { n3Command } from './n3/n3.command';
 import { readScaleCommand } from './read/read-scale.command';
 import { readCommand } from './read/read.command';
@@ -11,7 +12,7 @@ import { searchCommand } from './search/search.command';
 import { Cleanup } from './support/cleanup';
 import { Progress } from './support/progress';
 
-const COMMANDS: BenchCommand[] = [readCommand, readScaleCommand, searchCommand, n3Command];
+const COMMANDS: BenchCommand[] = [readCommand, readScaleCommand, searchCommand, n3Command, epsCommand];
 
 const root = path.resolve(__dirname, '../../../..');
 
