@@ -15,6 +15,7 @@ import {
 } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
 import { EPS_DATABASE } from './database/database';
+import { DispensingUseCase } from './dispensing/dispensing.usecase';
 import { ReleaseUseCase } from './dispensing/release.usecase';
 import { ReturnUseCase } from './dispensing/return.usecase';
 import { EpsHandler } from './eps.handler';
@@ -77,6 +78,7 @@ export class EpsModule {
         ReturnUseCase,
         TrackingUseCase,
         CancelUseCase,
+        DispensingUseCase,
       ],
     };
   }

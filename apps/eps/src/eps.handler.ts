@@ -4,6 +4,7 @@ import {
   CreatePrescriptionRequest,
   EPS_SUBJECTS,
   GetPrescriptionRequest,
+  PharmacyRequest,
   PrepareRequest,
   RegisterPrescriberKeyRequest,
   ReleaseRequest,
@@ -13,6 +14,7 @@ import {
   type PrescriptionTracking,
 } from '@platform/contracts-eps';
 import { withCallContext } from '@platform/shared-nats';
+import { DispensingUseCase } from './dispensing/dispensing.usecase';
 import { ReleaseUseCase } from './dispensing/release.usecase';
 import { ReturnUseCase } from './dispensing/return.usecase';
 import type { Bundle } from './prescribing/fhir';
@@ -28,6 +30,7 @@ export class EpsHandler {
     private readonly releases: ReleaseUseCase,
     private readonly returns: ReturnUseCase,
     private readonly cancels: CancelUseCase,
+    private readonly dispensing: DispensingUseCase,
     private readonly tracking: TrackingUseCase,
     private readonly prescriptions: PrescriptionRepository,
   ) {}
@@ -45,6 +48,21 @@ export class EpsHandler {
   @MessagePattern(EPS_SUBJECTS.cancel)
   cancel(@Payload() request: CreatePrescriptionRequest, @Ctx() nats: NatsContext): Promise<FhirResource> {
     return withCallContext(nats, (call) => this.cancels.cancel(request.bundle as Bundle, call));
+  }
+
+  @MessagePattern(EPS_SUBJECTS.dispense)
+  dispense(@Payload() request: CreatePrescriptionRequest, @Ctx() nats: NatsContext): Promise<FhirResource> {
+    return withCallContext(nats, (call) => this.dispensing.notify(request.bundle as Bundle, call));
+  }
+
+  @MessagePattern(EPS_SUBJECTS.withdraw)
+  withdraw(@Payload() request: PharmacyRequest, @Ctx() nats: NatsContext): Promise<FhirResource> {
+    return withCallContext(nats, (call) => this.dispensing.withdraw(request.resource, call));
+  }
+
+  @MessagePattern(EPS_SUBJECTS.claim)
+  claim(@Payload() request: PharmacyRequest, @Ctx() nats: NatsContext): Promise<FhirResource> {
+    return withCallContext(nats, (call) => this.dispensing.claim(request.resource, call));
   }
 
   @MessagePattern(EPS_SUBJECTS.release)

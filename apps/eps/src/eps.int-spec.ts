@@ -97,6 +97,20 @@ function rCodes(response: unknown): string[] {
     );
 }
 
+/** An NHS example request about prescription 24F5DA-A83008-7EFE6Z aimed at `shortFormId` instead. */
+function aimedAt(
+  file: string,
+  shortFormId: string,
+  replacements: Record<string, string> = {},
+): Record<string, unknown> {
+  let text = readFileSync(referencePath(`eps-gp2gp/eps/${file}`), 'utf8').replaceAll(
+    '24F5DA-A83008-7EFE6Z',
+    shortFormId,
+  );
+  for (const [from, to] of Object.entries(replacements)) text = text.replaceAll(from, to);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
 function returnTask(shortFormId: string, reason = '0003'): Record<string, unknown> {
   const task = JSON.parse(
     readFileSync(referencePath('eps-gp2gp/eps/spec/dispensing/return/acute-primary-example-req.json'), 'utf8'),
@@ -479,6 +493,115 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
           expect(release.reason).toMatchObject({ code: 'INVALID_VALUE' });
         }
       }
+    });
+  });
+
+  describe('dispensing, amending, withdrawing and claiming', () => {
+    const NOTIFICATIONS = 'spec/dispensing/dispense-notification';
+    const notification = (file: string, shortFormId: string, id: string, replaces?: string) =>
+      aimedAt(`${NOTIFICATIONS}/${file}`, shortFormId, {
+        'a14d4fc1-82a2-4a82-aae2-50e212e7b907': replaces ?? 'a14d4fc1-82a2-4a82-aae2-50e212e7b907',
+        ...Object.fromEntries([
+          [
+            `"value": "${(JSON.parse(readFileSync(referencePath(`eps-gp2gp/eps/${NOTIFICATIONS}/${file}`), 'utf8')) as { identifier: { value: string } }).identifier.value}"`,
+            `"value": "${id}"`,
+          ],
+        ]),
+      });
+
+    it('takes a prescription from released to partly dispensed, dispensed, amended, withdrawn and claimed', async () => {
+      const shortFormId = await prescribe(null);
+      await under.eps.release({ parameters: releaseRequest('FCG72', shortFormId) }, pharmacist('FCG72'));
+      const status = async () => (await under.eps.getPrescription({ shortFormId }, clinician())).status;
+
+      const first = randomUUID();
+      await under.eps.dispense(
+        { bundle: notification('acute-primary-example-01-req.json', shortFormId, first) },
+        pharmacist('FCG72'),
+      );
+      expect(await status()).toBe('0003');
+      const second = randomUUID();
+      await under.eps.dispense(
+        { bundle: notification('acute-primary-example-03-req.json', shortFormId, second) },
+        pharmacist('FCG72'),
+      );
+      expect(await status()).toBe('0006');
+
+      const stale = await rejectionOf(
+        under.eps.dispense(
+          { bundle: notification('acute-primary-example-04-req.json', shortFormId, randomUUID(), first) },
+          pharmacist('FCG72'),
+        ),
+      );
+      expect(stale.diagnostics).toBe('Only the latest dispense notification of a prescription can be amended');
+      const amendment = randomUUID();
+      await under.eps.dispense(
+        { bundle: notification('acute-primary-example-04-req.json', shortFormId, amendment, second) },
+        pharmacist('FCG72'),
+      );
+      expect(await status()).toBe('0006');
+
+      const otherPharmacy = await rejectionOf(
+        under.eps.withdraw(
+          {
+            resource: aimedAt('spec/dispensing/withdraw/acute-primary-example-req.json', shortFormId, {
+              'a14d4fc1-82a2-4a82-aae2-50e212e7b907': amendment,
+            }),
+          },
+          pharmacist('VNE51'),
+        ),
+      );
+      expect(otherPharmacy.code).toBe('PRESCRIPTION_WITH_ANOTHER_DISPENSER');
+      await under.eps.withdraw(
+        {
+          resource: aimedAt('spec/dispensing/withdraw/acute-primary-example-req.json', shortFormId, {
+            'a14d4fc1-82a2-4a82-aae2-50e212e7b907': amendment,
+          }),
+        },
+        pharmacist('FCG72'),
+      );
+      expect(await status()).toBe('0003'); // back to where the replaced notification had found it
+
+      const early = await rejectionOf(
+        under.eps.claim(
+          { resource: aimedAt('spec/dispensing/claim/acute-primary-example-req.json', shortFormId) },
+          pharmacist('FCG72'),
+        ),
+      );
+      expect(early.diagnostics).toBe(
+        `Prescription ${shortFormId} is 0003: only a dispensed (0006) or not dispensed (0007) prescription is claimed`,
+      );
+      await under.eps.dispense(
+        { bundle: notification('acute-primary-example-03-req.json', shortFormId, randomUUID()) },
+        pharmacist('FCG72'),
+      );
+      await under.eps.claim(
+        { resource: aimedAt('spec/dispensing/claim/acute-primary-example-req.json', shortFormId) },
+        pharmacist('FCG72'),
+      );
+      const tracking = await under.eps.getPrescription({ shortFormId }, clinician());
+      expect(tracking.status).toBe('0008');
+      expect(tracking.history.map((event) => [event.kind, event.toStatus])).toEqual([
+        ['created', '0001'],
+        ['released', '0002'],
+        ['dispensed', '0003'],
+        ['dispensed', '0006'],
+        ['dispense-amended', '0006'],
+        ['dispense-withdrawn', '0003'],
+        ['dispensed', '0006'],
+        ['claimed', '0008'],
+      ]);
+    });
+
+    it('refuses a dispense notification for a prescription nobody holds', async () => {
+      const shortFormId = await prescribe(null);
+      const error = await rejectionOf(
+        under.eps.dispense(
+          { bundle: notification('acute-primary-example-01-req.json', shortFormId, randomUUID()) },
+          pharmacist('FCG72'),
+        ),
+      );
+      expect(error.diagnostics).toBe(`Prescription ${shortFormId} has not been released to FCG72`);
     });
   });
 });

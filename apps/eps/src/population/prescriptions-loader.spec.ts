@@ -14,7 +14,12 @@ describe('generated prescription IDs', () => {
 
 describe('the generated prescription Bundle', () => {
   it('keeps every prescription-order rule', () => {
-    const bundle = prescriptionBundle(generatedShortFormId(7), '00000000-0000-4000-8000-000000000007', '9000000009', 'VNE51');
+    const bundle = prescriptionBundle(
+      generatedShortFormId(7),
+      '00000000-0000-4000-8000-000000000007',
+      '9000000009',
+      'VNE51',
+    );
     expect(readPrescriptionOrder(bundle as unknown as Bundle)).toMatchObject({
       shortFormId: generatedShortFormId(7),
       patientNhsNumber: '9000000009',

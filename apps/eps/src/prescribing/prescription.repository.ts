@@ -166,6 +166,69 @@ export class PrescriptionRepository {
     );
   }
 
+  async setStatus(transaction: PoolClient, shortFormId: string, status: PrescriptionStatus): Promise<void> {
+    await transaction.query(
+      `UPDATE ${this.schema}.prescription SET status = $2, version = version + 1 WHERE short_form_id = $1`,
+      [shortFormId, status],
+    );
+  }
+
+  /** The dispense notification in force (neither superseded nor withdrawn), if any. */
+  async latestNotification(
+    transaction: PoolClient,
+    shortFormId: string,
+  ): Promise<{ id: string; statusBefore: PrescriptionStatus; statusAfter: PrescriptionStatus } | null> {
+    const result = await transaction.query<{
+      id: string;
+      status_before: PrescriptionStatus;
+      status_after: PrescriptionStatus;
+    }>(
+      `SELECT id, status_before, status_after FROM ${this.schema}.dispense_notification
+       WHERE short_form_id = $1 AND superseded_at IS NULL AND withdrawn_at IS NULL ORDER BY created_at DESC LIMIT 1`,
+      [shortFormId],
+    );
+    const row = result.rows[0];
+    return row ? { id: row.id, statusBefore: row.status_before, statusAfter: row.status_after } : null;
+  }
+
+  /** Records a dispense notification; false when its ID was used before. */
+  async insertNotification(
+    transaction: PoolClient,
+    notification: {
+      id: string;
+      shortFormId: string;
+      pharmacy: string;
+      before: PrescriptionStatus;
+      after: PrescriptionStatus;
+      bundle: unknown;
+      replaces: string | null;
+    },
+  ): Promise<boolean> {
+    if (notification.replaces) {
+      await transaction.query(`UPDATE ${this.schema}.dispense_notification SET superseded_at = now() WHERE id = $1`, [
+        notification.replaces,
+      ]);
+    }
+    const result = await transaction.query(
+      `INSERT INTO ${this.schema}.dispense_notification (id, short_form_id, pharmacy, status_before, status_after, bundle, replaces)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+      [
+        notification.id,
+        notification.shortFormId,
+        notification.pharmacy,
+        notification.before,
+        notification.after,
+        JSON.stringify(notification.bundle),
+        notification.replaces,
+      ],
+    );
+    return (result.rowCount ?? 0) === 1;
+  }
+
+  async withdrawNotification(transaction: PoolClient, id: string): Promise<void> {
+    await transaction.query(`UPDATE ${this.schema}.dispense_notification SET withdrawn_at = now() WHERE id = $1`, [id]);
+  }
+
   /** Back from the pharmacy that held it: To Be Dispensed again, with nobody. */
   async markReturned(transaction: PoolClient, shortFormId: string): Promise<void> {
     await transaction.query(

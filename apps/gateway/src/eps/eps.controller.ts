@@ -104,7 +104,7 @@ export class EpsController {
     }
     if (event !== undefined && event !== 'prescription-order') {
       throw new PlatformError('INVALID_VALUE', undefined, {
-        diagnostics: `This service processes prescription-order and prescription-order-update messages; ${event.slice(0, 40)} is not built yet`,
+        diagnostics: `The prescribing API processes prescription-order and prescription-order-update messages, not ${event.slice(0, 40)} (dispense notifications go to /fhir-dispensing)`,
         expression: ['MessageHeader.eventCoding'],
       });
     }
@@ -149,13 +149,14 @@ export class EpsController {
   @HttpCode(200)
   @FhirRoute(DISPENSERS)
   @ApiOperation({
-    summary: 'Task: return a released prescription (status rejected, statusReason 0001-0008)',
-    description:
-      'Roles: pharmacist, for the pharmacy holding the prescription. Withdrawal (in-progress + abort) is not built yet.',
+    summary:
+      'Task: return a released prescription (status rejected, reasons 0001-0008) or withdraw the latest dispense notification (in-progress + abort)',
+    description: 'Roles: pharmacist, for the pharmacy holding the prescription.',
   })
   @ApiResponse({
     status: 200,
-    description: 'OperationOutcome, informational: the prescription is To Be Dispensed again',
+    description:
+      'OperationOutcome, informational (returned: To Be Dispensed again; withdrawn: back to the status before)',
   })
   @ApiResponse({ status: 400, description: 'INVALID_VALUE, PRESCRIPTION_WITH_ANOTHER_DISPENSER' })
   async task(
@@ -164,13 +165,48 @@ export class EpsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const task = resourceBody(body, 'Task');
-    if (task['status'] !== 'rejected') {
-      throw new PlatformError('INVALID_VALUE', undefined, {
-        diagnostics: "This service handles returns (Task.status 'rejected'); withdrawals are not built yet",
-        expression: ['Task.status'],
-      });
-    }
-    const outcome = await this.eps.returnPrescription({ task }, callContextOf(request));
+    const context = callContextOf(request);
+    const outcome =
+      task['status'] === 'in-progress'
+        ? await this.eps.withdraw({ resource: task }, context)
+        : await this.eps.returnPrescription({ task }, context);
+    void reply.type(FHIR_JSON);
+    return outcome;
+  }
+
+  @Post('fhir-dispensing/FHIR/R4/$process-message')
+  @HttpCode(200)
+  @FhirRoute(DISPENSERS)
+  @ApiOperation({
+    summary:
+      '$process-message: a dispense notification (0003 partly, 0006 dispensed, 0007 not dispensed), or an amendment of the latest (replacementOf)',
+    description: 'Roles: pharmacist, for the pharmacy holding the prescription.',
+  })
+  @ApiResponse({ status: 200, description: 'OperationOutcome, informational' })
+  async dispense(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const outcome = await this.eps.dispense({ bundle: resourceBody(body, 'Bundle') }, callContextOf(request));
+    void reply.type(FHIR_JSON);
+    return outcome;
+  }
+
+  @Post('fhir-dispensing/FHIR/R4/Claim')
+  @HttpCode(200)
+  @FhirRoute(DISPENSERS)
+  @ApiOperation({
+    summary: 'Claim for a dispensed prescription (0008 Claimed); every item needs an endorsement',
+    description: 'Roles: pharmacist',
+  })
+  @ApiResponse({ status: 200, description: 'OperationOutcome, informational' })
+  async claim(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const outcome = await this.eps.claim({ resource: resourceBody(body, 'Claim') }, callContextOf(request));
     void reply.type(FHIR_JSON);
     return outcome;
   }

@@ -5,6 +5,7 @@ import {
   GetPrescriptionRequest,
   PrepareRequest,
   RegisterPrescriberKeyRequest,
+  PharmacyRequest,
   ReleaseRequest,
   ReturnRequest,
   type CreatePrescriptionReply,
@@ -19,6 +20,12 @@ export interface EpsApi {
   release(request: ReleaseRequest, context: CallContext): Promise<FhirResource>;
   /** Gives a released prescription back (OperationOutcome, informational). */
   returnPrescription(request: ReturnRequest, context: CallContext): Promise<FhirResource>;
+  /** A dispense notification (or amendment): OperationOutcome, informational. */
+  dispense(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource>;
+  /** Withdraws the latest dispense notification (a Task). */
+  withdraw(request: PharmacyRequest, context: CallContext): Promise<FhirResource>;
+  /** Claims for a dispensed prescription (a Claim). */
+  claim(request: PharmacyRequest, context: CallContext): Promise<FhirResource>;
   /** Cancels items (prescription-order-update); answers the NHS's prescription-order-response Bundle. */
   cancel(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource>;
   getPrescription(request: GetPrescriptionRequest, context: CallContext): Promise<PrescriptionTracking>;
@@ -59,6 +66,21 @@ export class EpsClient implements EpsApi {
   async returnPrescription(request: ReturnRequest, context: CallContext): Promise<FhirResource> {
     const payload = await validatePayload(ReturnRequest, request);
     return resource(await this.rpc.request(EPS_SUBJECTS.return, payload, context), 'OperationOutcome');
+  }
+
+  async dispense(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource> {
+    const payload = await validatePayload(CreatePrescriptionRequest, request);
+    return resource(await this.rpc.request(EPS_SUBJECTS.dispense, payload, context), 'OperationOutcome');
+  }
+
+  async withdraw(request: PharmacyRequest, context: CallContext): Promise<FhirResource> {
+    const payload = await validatePayload(PharmacyRequest, request);
+    return resource(await this.rpc.request(EPS_SUBJECTS.withdraw, payload, context), 'OperationOutcome');
+  }
+
+  async claim(request: PharmacyRequest, context: CallContext): Promise<FhirResource> {
+    const payload = await validatePayload(PharmacyRequest, request);
+    return resource(await this.rpc.request(EPS_SUBJECTS.claim, payload, context), 'OperationOutcome');
   }
 
   async cancel(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource> {

@@ -3,6 +3,7 @@ export { CANCELLATION_CODE_SYSTEM, EPS_ERRORS, EPS_ISSUE_CODE_SYSTEM, EPS_OWN_ER
 export {
   CreatePrescriptionRequest,
   GetPrescriptionRequest,
+  PharmacyRequest,
   PrepareRequest,
   RegisterPrescriberKeyRequest,
   ReleaseRequest,

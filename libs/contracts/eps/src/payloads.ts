@@ -28,6 +28,12 @@ export class ReturnRequest {
   task!: FhirResource;
 }
 
+/** A withdrawal Task or a Claim: a FHIR resource the pharmacy sends about a prescription it holds. */
+export class PharmacyRequest {
+  @IsObject()
+  resource!: FhirResource;
+}
+
 export class GetPrescriptionRequest {
   @IsString()
   @MaxLength(32)

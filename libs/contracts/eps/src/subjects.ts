@@ -8,6 +8,12 @@ export const EPS_SUBJECTS = {
   release: 'eps.prescription.release.v1',
   /** `Task` (status rejected): the pharmacy gives the prescription back, so another can take it. */
   return: 'eps.prescription.return.v1',
+  /** `$process-message` with a dispense-notification Bundle (or an amendment of the latest). */
+  dispense: 'eps.prescription.dispense.v1',
+  /** `Task` in-progress + abort: withdraw the latest dispense notification. */
+  withdraw: 'eps.prescription.withdraw.v1',
+  /** `Claim`: the pharmacy claims for a dispensed prescription. */
+  claim: 'eps.prescription.claim.v1',
   /** `$process-message` with a prescription-order-update Bundle: cancel items. */
   cancel: 'eps.prescription.cancel.v1',
   /** A prescription's status and history. */
@@ -24,6 +30,9 @@ export const EPS_EVENTS = {
   releaseFailed: 'eps.prescription.release-failed.v1',
   returned: 'eps.prescription.returned.v1',
   cancelled: 'eps.prescription.cancelled.v1',
+  dispensed: 'eps.prescription.dispensed.v1',
+  dispenseWithdrawn: 'eps.prescription.dispense-withdrawn.v1',
+  claimed: 'eps.prescription.claimed.v1',
   /** The prescriber asked to cancel while a pharmacy holds it: the holding pharmacy is told through this. */
   cancellationRequested: 'eps.prescription.cancellation-requested.v1',
 } as const;

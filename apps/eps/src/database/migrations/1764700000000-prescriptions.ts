@@ -61,12 +61,35 @@ export class Prescriptions1764700000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX prescription_event_prescription_idx ON ${schema}.prescription_event (short_form_id, sequence)`,
     );
+    await queryRunner.query(`
+      CREATE TABLE ${schema}.dispense_notification (
+        id text PRIMARY KEY,
+        short_form_id text NOT NULL REFERENCES ${schema}.prescription (short_form_id),
+        pharmacy text NOT NULL,
+        status_before text NOT NULL,
+        status_after text NOT NULL CHECK (status_after IN ('0003', '0006', '0007')),
+        bundle jsonb NOT NULL,
+        replaces text REFERENCES ${schema}.dispense_notification (id),
+        superseded_at timestamptz,
+        withdrawn_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      )`);
+    await queryRunner.query(
+      `CREATE INDEX dispense_notification_prescription_idx ON ${schema}.dispense_notification (short_form_id, created_at)`,
+    );
     await createWriteTables(queryRunner, schema);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const schema = migrationSchema(queryRunner, 'eps');
-    for (const table of ['outbox', 'idempotent_request', 'prescription_event', 'prescription', 'prescriber_key']) {
+    for (const table of [
+      'outbox',
+      'idempotent_request',
+      'dispense_notification',
+      'prescription_event',
+      'prescription',
+      'prescriber_key',
+    ]) {
       await queryRunner.query(`DROP TABLE ${schema}.${table}`);
     }
   }
