@@ -22,6 +22,7 @@ import { EpsHandler } from './eps.handler';
 import { EPS_N3, EPS_PDS, PrescribingUseCase } from './prescribing/prescribing.usecase';
 import { PrescriptionRepository } from './prescribing/prescription.repository';
 import { TrackingUseCase } from './prescribing/tracking.usecase';
+import { ExpiryJob } from './prescribing/expiry';
 import { CancelUseCase } from './prescribing/cancel.usecase';
 
 export interface EpsResources {
@@ -31,6 +32,7 @@ export interface EpsResources {
   logger: Logger;
   retention: Retention;
   rpcTimeoutMs: number;
+  expiryEveryMs: number;
 }
 
 class ResourceCloser implements OnApplicationShutdown {
@@ -38,10 +40,12 @@ class ResourceCloser implements OnApplicationShutdown {
     private readonly resources: EpsResources,
     private readonly outbox: Outbox,
     private readonly housekeeping: Housekeeping,
+    private readonly expiry: ExpiryJob,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     this.housekeeping.stop();
+    this.expiry.stop();
     await this.outbox.stop();
     await this.resources.nats.drain().catch(() => undefined);
     await this.resources.database.dataSource.destroy();
@@ -71,7 +75,17 @@ export class EpsModule {
         { provide: IdempotentWrites, useValue: new IdempotentWrites(resources.database) },
         { provide: Outbox, useValue: outbox },
         { provide: Housekeeping, useValue: housekeeping },
-        { provide: ResourceCloser, useValue: new ResourceCloser(resources, outbox, housekeeping) },
+        {
+          provide: ExpiryJob,
+          useFactory: (prescriptions: PrescriptionRepository) =>
+            new ExpiryJob(resources.database, prescriptions, outbox, resources.logger, resources.expiryEveryMs),
+          inject: [PrescriptionRepository],
+        },
+        {
+          provide: ResourceCloser,
+          useFactory: (expiry: ExpiryJob) => new ResourceCloser(resources, outbox, housekeeping, expiry),
+          inject: [ExpiryJob],
+        },
         PrescriptionRepository,
         PrescribingUseCase,
         ReleaseUseCase,

@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { EPS_EVENT_STREAM, EPS_EVENTS } from '@platform/contracts-eps';
 import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
@@ -17,6 +16,7 @@ import {
   type EpsUnderTest,
 } from './eps.test-harness';
 import type { Bundle } from './prescribing/fhir';
+import { ExpiryJob } from './prescribing/expiry';
 
 const PRESCRIBER = '555086689106'; // the Practitioner's SDS user ID in the NHS acute nominated example
 const ACUTE = 'flow-acute-nominated/1-Prepare-Request-200_OK.json';
@@ -602,6 +602,38 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
         ),
       );
       expect(error.diagnostics).toBe(`Prescription ${shortFormId} has not been released to FCG72`);
+    });
+  });
+
+  describe('expiry', () => {
+    it('expires prescriptions past their validity that were never dispensed, and leaves the rest', async () => {
+      const waiting = await prescribe(null);
+      const held = await prescribe(null);
+      const current = await prescribe(null);
+      await under.eps.release({ parameters: releaseRequest('FCG72', held) }, pharmacist('FCG72'));
+      await under.db.query(
+        `UPDATE "${under.schema}".prescription SET expires_on = current_date - 1 WHERE short_form_id = ANY($1)`,
+        [[waiting, held]],
+      );
+      const expired = await under.app.get(ExpiryJob).run();
+      expect(expired).toBeGreaterThanOrEqual(2);
+      const statuses = await Promise.all(
+        [waiting, held, current].map(
+          async (shortFormId) => (await under.eps.getPrescription({ shortFormId }, clinician())).status,
+        ),
+      );
+      expect(statuses).toEqual(['0004', '0004', '0001']);
+      const tracking = await under.eps.getPrescription({ shortFormId: held }, clinician());
+      expect(tracking.history.at(-1)).toMatchObject({
+        kind: 'expired',
+        fromStatus: '0002',
+        toStatus: '0004',
+        actor: 'expiry-job',
+      });
+      const release = await rejectionOf(
+        under.eps.release({ parameters: releaseRequest('FCG72', waiting) }, pharmacist('FCG72')),
+      );
+      expect(release.diagnostics).toBe(`Prescription ${waiting} cannot be released: its status is 0004`);
     });
   });
 });

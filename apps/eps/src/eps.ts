@@ -25,6 +25,7 @@ export async function startEps(config: EpsConfig, logger: Logger): Promise<INest
       metrics: createMetricsRegistry('eps'),
       logger,
       rpcTimeoutMs: config.EPS_RPC_TIMEOUT_MS,
+      expiryEveryMs: config.EPS_EXPIRY_EVERY_SECONDS * 1000,
       retention: {
         idempotencyHours: config.EPS_IDEMPOTENCY_RETENTION_HOURS,
         publishedEventHours: config.EPS_OUTBOX_RETENTION_HOURS,

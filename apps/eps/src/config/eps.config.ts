@@ -30,6 +30,12 @@ export class EpsConfig {
   @Max(60_000)
   EPS_RPC_TIMEOUT_MS = 3000;
 
+  /** How often the expiry job looks for prescriptions past their validity. */
+  @IsInt()
+  @Min(10)
+  @Max(24 * 3600)
+  EPS_EXPIRY_EVERY_SECONDS = 3600;
+
   @IsInt()
   @Min(1)
   @Max(24 * 365)

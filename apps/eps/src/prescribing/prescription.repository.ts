@@ -86,8 +86,9 @@ export class PrescriptionRepository {
     const result = await transaction.query(
       `INSERT INTO ${this.schema}.prescription
          (short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
-          nominated_pharmacy, course_of_therapy, item_count, item_ids)
-       VALUES ($1, $2, $3, '0001', $4, $5, $6, $7, $8, $9, $10)
+          nominated_pharmacy, course_of_therapy, item_count, item_ids, expires_on)
+       VALUES ($1, $2, $3, '0001', $4, $5, $6, $7, $8, $9, $10,
+               coalesce($11::date, coalesce($12::date, current_date) + interval '6 months'))
        ON CONFLICT DO NOTHING`,
       [
         order.shortFormId,
@@ -100,6 +101,8 @@ export class PrescriptionRepository {
         order.courseOfTherapy,
         order.itemIds.length,
         order.itemIds,
+        order.validityEnd,
+        order.validityStart,
       ],
     );
     return (result.rowCount ?? 0) === 1;
@@ -227,6 +230,37 @@ export class PrescriptionRepository {
 
   async withdrawNotification(transaction: PoolClient, id: string): Promise<void> {
     await transaction.query(`UPDATE ${this.schema}.dispense_notification SET withdrawn_at = now() WHERE id = $1`, [id]);
+  }
+
+  /**
+   * Expires (0004) up to `limit` prescriptions still waiting or with a pharmacy whose validity ended before
+   * `today`, oldest first, skipping rows a release or a cancel holds; answers what it expired.
+   */
+  async expireDue(
+    transaction: PoolClient,
+    today: string,
+    limit: number,
+  ): Promise<{ shortFormId: string; from: PrescriptionStatus; dispenser: string | null }[]> {
+    const result = await transaction.query<{
+      short_form_id: string;
+      from_status: PrescriptionStatus;
+      dispenser: string | null;
+    }>(
+      `WITH due AS (
+         SELECT short_form_id, status FROM ${this.schema}.prescription
+         WHERE status IN ('0001', '0002') AND expires_on < $1::date
+         ORDER BY expires_on LIMIT $2 FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${this.schema}.prescription p SET status = '0004', version = p.version + 1
+       FROM due WHERE p.short_form_id = due.short_form_id
+       RETURNING p.short_form_id, due.status AS from_status, p.dispenser`,
+      [today, limit],
+    );
+    return result.rows.map((row) => ({
+      shortFormId: row.short_form_id,
+      from: row.from_status,
+      dispenser: row.dispenser,
+    }));
   }
 
   /** Back from the pharmacy that held it: To Be Dispensed again, with nobody. */

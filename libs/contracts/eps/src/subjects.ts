@@ -33,6 +33,7 @@ export const EPS_EVENTS = {
   dispensed: 'eps.prescription.dispensed.v1',
   dispenseWithdrawn: 'eps.prescription.dispense-withdrawn.v1',
   claimed: 'eps.prescription.claimed.v1',
+  expired: 'eps.prescription.expired.v1',
   /** The prescriber asked to cancel while a pharmacy holds it: the holding pharmacy is told through this. */
   cancellationRequested: 'eps.prescription.cancellation-requested.v1',
 } as const;

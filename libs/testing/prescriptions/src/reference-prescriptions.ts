@@ -13,7 +13,7 @@ export interface BundleJson {
 /**
  * An NHS example prescription-order request (`shared/reference/eps-gp2gp/eps/<file>`) made fresh for a
  * stateful store: a new short-form ID (prescriber A83008, with its check character) and long-form ID, the
- * patient and nominated pharmacy given (`pharmacy: null` removes the nomination), and no signature: the
+ * patient and nominated pharmacy given (`pharmacy: null` removes the nomination), valid from today, and no signature: the
  * NHS examples are signed with NHS test keys over the HL7 V3 form, which the platform cannot verify.
  */
 export function freshPrescription(file: string, changes: { nhsNumber: string; pharmacy?: string | null }): BundleJson {
@@ -32,6 +32,15 @@ export function freshPrescription(file: string, changes: { nhsNumber: string; ph
     .replaceAll(`"${oldNhs}"`, `"${changes.nhsNumber}"`);
   if (oldPharmacy && changes.pharmacy) json = json.replaceAll(`"${oldPharmacy}"`, `"${changes.pharmacy}"`);
   const bundle = JSON.parse(json) as BundleJson;
+  // Valid from today, as a prescription written now is (the examples date from 2022).
+  const today = new Date().toISOString().slice(0, 10);
+  for (const entry of bundle.entry ?? []) {
+    const validity = (
+      entry.resource?.['dispenseRequest'] as { validityPeriod?: { start?: string; end?: string } } | undefined
+    )?.validityPeriod;
+    if (validity?.start) validity.start = today;
+    if (validity?.end) delete validity.end;
+  }
   if (changes.pharmacy === null) {
     for (const entry of bundle.entry ?? []) {
       const request = entry.resource?.['dispenseRequest'] as Record<string, unknown> | undefined;

@@ -34,6 +34,7 @@ export class Prescriptions1764700000000 implements MigrationInterface {
         cancelled_item_ids text[] NOT NULL DEFAULT '{}',
         cancellation_requested_item_ids text[] NOT NULL DEFAULT '{}',
         signature_failed_at timestamptz,
+        expires_on date NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         released_at timestamptz,
         version integer NOT NULL DEFAULT 1,
@@ -44,6 +45,9 @@ export class Prescriptions1764700000000 implements MigrationInterface {
        WHERE status = '0001' AND signature_failed_at IS NULL`,
     );
     await queryRunner.query(`CREATE INDEX prescription_patient_idx ON ${schema}.prescription (patient_nhs_number)`);
+    await queryRunner.query(
+      `CREATE INDEX prescription_expiry_idx ON ${schema}.prescription (expires_on) WHERE status IN ('0001', '0002')`,
+    );
     await queryRunner.query(`
       CREATE TABLE ${schema}.prescription_event (
         sequence bigserial PRIMARY KEY,
