@@ -4,6 +4,8 @@ import { connect, type NatsConnection } from 'nats';
 import { EpsClient, signDigest, withSignature } from '@platform/contracts-eps';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient } from '@platform/shared-nats';
+import { readFileSync } from 'node:fs';
+import { referencePath } from '@platform/shared-testing';
 import { freshPrescription, shortFormIdOf, type BundleJson } from '@platform/testing-prescriptions';
 import { clientToken, e2eState, passwordToken, type E2eState } from './support/platform';
 
@@ -168,5 +170,38 @@ describe('EPS through the gateway: prescribe, sign, release to one pharmacy', ()
     const again = await prescribe(bundle);
     expect(again.status).toBe(400);
     expect(again.body).toMatchObject({ issue: [{ details: { coding: [{ code: 'DUPLICATE_PRESCRIPTION_ID' }] } }] });
+  });
+
+  it('takes a released prescription through a dispense notification and a claim, as the pharmacy system would', async () => {
+    const bundle = freshPrescription(ACUTE, { nhsNumber, pharmacy: null });
+    expect((await prescribe(bundle)).status).toBe(200);
+    const id = shortFormIdOf(bundle);
+    expect(
+      (await post('/fhir-dispensing/FHIR/R4/Task/$release', pharmacist, releaseParameters('FCG72', id))).status,
+    ).toBe(200);
+    const aimed = (file: string): unknown =>
+      JSON.parse(
+        readFileSync(referencePath(`eps-gp2gp/eps/spec/dispensing/${file}`), 'utf8').replaceAll(
+          '24F5DA-A83008-7EFE6Z',
+          id,
+        ),
+      ) as unknown;
+    const notification = aimed('dispense-notification/acute-primary-example-03-req.json') as {
+      identifier: { value: string };
+    };
+    notification.identifier.value = randomUUID();
+    const dispensed = await post('/fhir-dispensing/FHIR/R4/$process-message', pharmacist, notification);
+    expect(dispensed.status).toBe(200);
+    expect(dispensed.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'information' }] });
+    expect(
+      (await post('/fhir-dispensing/FHIR/R4/Claim', pharmacist, aimed('claim/acute-primary-example-req.json'))).status,
+    ).toBe(200);
+    const track = await fetch(`${state.gateway}/eps/prescriptions/${id}`, {
+      headers: { authorization: `Bearer ${pharmacist}` },
+    });
+    expect(await track.json()).toMatchObject({ status: '0008', dispenser: 'FCG72' });
+    expect(
+      (await post('/fhir-dispensing/FHIR/R4/Claim', clinician, aimed('claim/acute-primary-example-req.json'))).status,
+    ).toBe(403);
   });
 });
