@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import { EpsClient } from '@platform/contracts-eps';
@@ -7,9 +7,9 @@ import { PdsClient } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
 import {
-  Housekeeping,
-  IdempotentWrites,
-  Outbox,
+  shutdownHook,
+  writeSide,
+  writeSideProviders,
   type Retention,
   type ServiceDatabase,
 } from '@platform/shared-persistence';
@@ -35,22 +35,7 @@ export interface EpsResources {
   expiryEveryMs: number;
 }
 
-class ResourceCloser implements OnApplicationShutdown {
-  constructor(
-    private readonly resources: EpsResources,
-    private readonly outbox: Outbox,
-    private readonly housekeeping: Housekeeping,
-    private readonly expiry: ExpiryJob,
-  ) {}
-
-  async onApplicationShutdown(): Promise<void> {
-    this.housekeeping.stop();
-    this.expiry.stop();
-    await this.outbox.stop();
-    await this.resources.nats.drain().catch(() => undefined);
-    await this.resources.database.dataSource.destroy();
-  }
-}
+const EPS_SHUTDOWN = Symbol('EPS_SHUTDOWN');
 
 @Module({})
 export class EpsModule {
@@ -61,8 +46,7 @@ export class EpsModule {
       { name: 'postgres', check: async () => void (await resources.database.pool.query('SELECT 1')) },
       { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
     ];
-    const outbox = new Outbox(resources.database, resources.nats, resources.logger, 'eps');
-    const housekeeping = new Housekeeping(resources.database, resources.retention, resources.logger);
+    const side = writeSide(resources, 'eps');
     return {
       module: EpsModule,
       controllers: [EpsHandler, HealthController],
@@ -72,18 +56,16 @@ export class EpsModule {
         { provide: EPS_N3, useValue: new N3Client(rpc) },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
-        { provide: IdempotentWrites, useValue: new IdempotentWrites(resources.database) },
-        { provide: Outbox, useValue: outbox },
-        { provide: Housekeeping, useValue: housekeeping },
+        ...writeSideProviders(side),
         {
           provide: ExpiryJob,
           useFactory: (prescriptions: PrescriptionRepository) =>
-            new ExpiryJob(resources.database, prescriptions, outbox, resources.logger, resources.expiryEveryMs),
+            new ExpiryJob(resources.database, prescriptions, side.outbox, resources.logger, resources.expiryEveryMs),
           inject: [PrescriptionRepository],
         },
         {
-          provide: ResourceCloser,
-          useFactory: (expiry: ExpiryJob) => new ResourceCloser(resources, outbox, housekeeping, expiry),
+          provide: EPS_SHUTDOWN,
+          useFactory: (expiry: ExpiryJob) => shutdownHook(() => side.close(() => Promise.resolve(expiry.stop()))),
           inject: [ExpiryJob],
         },
         PrescriptionRepository,

@@ -1,13 +1,13 @@
-import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import { N3Client } from '@platform/contracts-n3';
 import type { Logger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
 import {
-  Housekeeping,
-  IdempotentWrites,
-  Outbox,
+  shutdownHook,
+  writeSide,
+  writeSideProviders,
   type Retention,
   type ServiceDatabase,
 } from '@platform/shared-persistence';
@@ -31,23 +31,6 @@ export interface N3Resources {
   owners: OwnerIndex;
 }
 
-/** Closes what the service opened, after the outbox relay has stopped. */
-class ResourceCloser implements OnApplicationShutdown {
-  constructor(
-    private readonly resources: N3Resources,
-    private readonly outbox: Outbox,
-    private readonly housekeeping: Housekeeping,
-  ) {}
-
-  async onApplicationShutdown(): Promise<void> {
-    this.resources.owners.stop();
-    this.housekeeping.stop();
-    await this.outbox.stop();
-    await this.resources.nats.drain().catch(() => undefined);
-    await this.resources.database.dataSource.destroy();
-  }
-}
-
 @Module({})
 export class N3RegistryModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
@@ -57,8 +40,7 @@ export class N3RegistryModule {
       { name: 'postgres', check: async () => void (await resources.database.pool.query('SELECT 1')) },
       { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
     ];
-    const outbox = new Outbox(resources.database, resources.nats, resources.logger, 'n3');
-    const housekeeping = new Housekeeping(resources.database, resources.retention, resources.logger);
+    const side = writeSide(resources, 'n3');
     return {
       module: N3RegistryModule,
       controllers: [OrganisationsHandler, ConnectionsHandler, HealthController],
@@ -68,10 +50,12 @@ export class N3RegistryModule {
         { provide: OwnerIndex, useValue: resources.owners },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
-        { provide: IdempotentWrites, useValue: new IdempotentWrites(resources.database) },
-        { provide: Outbox, useValue: outbox },
-        { provide: Housekeeping, useValue: housekeeping },
-        { provide: ResourceCloser, useValue: new ResourceCloser(resources, outbox, housekeeping) },
+        ...writeSideProviders(side),
+        // On shutdown: the owner table stops following events, then the write side closes.
+        {
+          provide: 'N3_SHUTDOWN',
+          useValue: shutdownHook(() => side.close(() => Promise.resolve(resources.owners.stop()))),
+        },
         OrganisationRepository,
         ConnectionRepository,
         OrganisationsUseCase,

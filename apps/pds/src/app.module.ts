@@ -1,10 +1,10 @@
-import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import { PdsClient } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
-import { Housekeeping, IdempotentWrites, Outbox, type Retention } from '@platform/shared-persistence';
+import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
 import { ReadAuditRepository } from './audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from './database/database.provider';
@@ -30,24 +30,6 @@ export interface PdsResources {
   retention: Retention;
 }
 
-/** Closes what the service opened, after the outbox relay stops and the last audit entries are committed. */
-class ResourceCloser implements OnApplicationShutdown {
-  constructor(
-    private readonly resources: PdsResources,
-    private readonly audit: ReadAuditRepository,
-    private readonly outbox: Outbox,
-    private readonly housekeeping: Housekeeping,
-  ) {}
-
-  async onApplicationShutdown(): Promise<void> {
-    this.housekeeping.stop();
-    await this.outbox.stop();
-    await this.audit.flushed();
-    await this.resources.nats.drain().catch(() => undefined);
-    await this.resources.database.dataSource.destroy();
-  }
-}
-
 @Module({})
 export class PdsModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
@@ -58,8 +40,7 @@ export class PdsModule {
       // A round trip through the service's own subscription, not just a ping of a connection.
       { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
     ];
-    const outbox = new Outbox(resources.database, resources.nats, resources.logger, 'pds');
-    const housekeeping = new Housekeeping(resources.database, resources.retention, resources.logger);
+    const side = writeSide(resources, 'pds');
     return {
       module: PdsModule,
       controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController, CreateHandler],
@@ -68,15 +49,14 @@ export class PdsModule {
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         {
-          provide: ResourceCloser,
-          useFactory: (audit: ReadAuditRepository) => new ResourceCloser(resources, audit, outbox, housekeeping),
+          // On shutdown: the write side stops, the last audit entries are committed, then NATS and the database close.
+          provide: 'PDS_SHUTDOWN',
+          useFactory: (audit: ReadAuditRepository) => shutdownHook(() => side.close(() => audit.flushed())),
           inject: [ReadAuditRepository],
         },
         PatientRepository,
         ReadAuditRepository,
-        { provide: IdempotentWrites, useValue: new IdempotentWrites(resources.database) },
-        { provide: Housekeeping, useValue: housekeeping },
-        { provide: Outbox, useValue: outbox },
+        ...writeSideProviders(side),
         UpdatePatientUseCase,
         CreatePatientUseCase,
         PatientAccess,

@@ -4,3 +4,4 @@ export { Housekeeping, type Retention } from './housekeeping';
 export { IdempotentWrites, type WriteKey } from './idempotent-writes';
 export { ensureEventStream, Outbox } from './outbox';
 export { createWriteTables, dropWriteTables } from './write-tables';
+export { shutdownHook, writeSide, writeSideProviders, type WriteSide } from './write-side';

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect as connectNats } from 'nats';
 import { EpsClient } from '@platform/contracts-eps';
@@ -7,12 +7,13 @@ import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
-import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, natsVersion, PORTS, readAutocannonVersion } from '../read/read-bench';
+import { PORTS } from '../read/read-bench';
 import { BenchDatabase } from '../support/bench-database';
-import { assertPortsFree, runToCompletion } from '../support/children';
+import { runToCompletion } from '../support/children';
 import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
-import { describeMachine, sourceRevision } from '../support/machine';
+import { sourceRevision } from '../support/machine';
+import { setUpRun } from '../support/run-setup';
 import { startPlatform } from '../support/platform';
 import { percentileOfSorted } from '../support/stats';
 import { EPS_SECTION_ID, renderEpsSection, type EpsReport } from './eps-report';
@@ -61,25 +62,12 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     verbose: values['verbose'] === true,
   };
   const { root, progress, cleanup } = context;
-  for (const built of [CLI, 'dist/tools/launcher/src/main.js']) {
-    if (!existsSync(path.join(root, built))) throw new Error(`${built} is missing: run it as \`npm run bench -- eps\``);
-  }
-  const databaseUrl = process.env['BENCH_DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
-  const natsUrl = process.env['BENCH_NATS_URL'] ?? DEFAULT_NATS_URL;
-  const workDir = path.join(root, 'tmp/bench/eps');
-  mkdirSync(workDir, { recursive: true });
-  const machine = describeMachine();
-  const measuredAt = new Date();
-  await assertPortsFree(PORTS);
-  const database = await EpsBenchDatabase.open(databaseUrl);
-  cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });
-  await database.dropAll();
-  if (!options.keepData) cleanup.add({ describe: 'drop the eps benchmark schemas', run: () => database.dropAll() });
-  const versions = {
-    postgres: await database.version(),
-    nats: await natsVersion(natsUrl),
-    autocannon: readAutocannonVersion(root),
-  };
+  const { databaseUrl, natsUrl, workDir, machine, measuredAt, versions } = await setUpRun(context, {
+    name: 'eps',
+    built: [CLI, 'dist/tools/launcher/src/main.js'],
+    keepData: options.keepData,
+    open: (url) => EpsBenchDatabase.open(url),
+  });
 
   // 1. The store: the prescriptions already there.
   const seedStarted = performance.now();

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
-import { DEFAULT_DATABASE_URL, DEFAULT_NATS_URL, natsVersion, PORTS, readAutocannonVersion } from '../read/read-bench';
+import { PORTS } from '../read/read-bench';
 import { startBaseline } from '../read/baseline';
 import { BenchDatabase } from '../support/bench-database';
-import { assertPortsFree, runToCompletion } from '../support/children';
+import { runToCompletion } from '../support/children';
 import { pidListeningOn, startCpuMeter } from '../support/cpu';
 import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
-import { describeMachine, sourceRevision } from '../support/machine';
+import { sourceRevision } from '../support/machine';
+import { setUpRun } from '../support/run-setup';
 import { startPlatform } from '../support/platform';
 import { N3_SECTION_ID, renderN3Section, summariseLookups, type LookupRun, type N3Report } from './n3-report';
 
@@ -92,27 +92,12 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     verbose: values['verbose'] === true,
   };
   const { root, progress, cleanup } = context;
-  for (const built of [CLI, 'dist/tools/launcher/src/main.js']) {
-    if (!existsSync(path.join(root, built)))
-      throw new Error(`${built} is missing: run it as \`npm run bench -- n3\` (it builds first)`);
-  }
-  const databaseUrl = process.env['BENCH_DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
-  const natsUrl = process.env['BENCH_NATS_URL'] ?? DEFAULT_NATS_URL;
-  const workDir = path.join(root, 'tmp/bench/n3');
-  mkdirSync(workDir, { recursive: true });
-  const machine = describeMachine();
-  const measuredAt = new Date();
-  await assertPortsFree(PORTS);
-
-  const database = await N3BenchDatabase.open(databaseUrl);
-  cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });
-  await database.dropAll();
-  if (!options.keepData) cleanup.add({ describe: 'drop the n3 benchmark schemas', run: () => database.dropAll() });
-  const versions = {
-    postgres: await database.version(),
-    nats: await natsVersion(natsUrl),
-    autocannon: readAutocannonVersion(root),
-  };
+  const { databaseUrl, natsUrl, workDir, machine, measuredAt, database, versions } = await setUpRun(context, {
+    name: 'n3',
+    built: [CLI, 'dist/tools/launcher/src/main.js'],
+    keepData: options.keepData,
+    open: (url) => N3BenchDatabase.open(url),
+  });
   const cli = (args: string[], timeoutMs = 600_000): Promise<string> =>
     runToCompletion(process.execPath, [path.join(root, CLI), ...args, '--database-url', databaseUrl], {
       cwd: root,
