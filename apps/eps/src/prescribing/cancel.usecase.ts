@@ -47,6 +47,36 @@ function invalid(diagnostics: string, expression: string): PlatformError {
   return new PlatformError('INVALID_VALUE', undefined, { diagnostics, expression: [expression] });
 }
 
+/** What a prescription-order-update says: which prescription, which items (status cancelled), which patient. */
+export function readCancellation(bundle: Bundle): {
+  shortFormId: string;
+  items: Resource[];
+  nhsNumber: string | undefined;
+} {
+  if (messageEvent(bundle) !== 'prescription-order-update') {
+    throw invalid("MessageHeader.eventCoding must be 'prescription-order-update'", 'MessageHeader.eventCoding');
+  }
+  const items = resourcesOf(bundle, 'MedicationRequest');
+  if (items.length === 0)
+    throw new PlatformError('MISSING_FIELD', undefined, {
+      diagnostics: 'The Bundle names no MedicationRequest to cancel',
+    });
+  const ids = new Set(items.map((item) => (item['groupIdentifier'] as { value?: string } | undefined)?.value));
+  const [shortFormId] = [...ids];
+  if (ids.size !== 1 || !shortFormId || !isValidShortFormPrescriptionId(shortFormId)) {
+    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
+      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
+      expression: ['MedicationRequest.groupIdentifier.value'],
+    });
+  }
+  for (const item of items) {
+    if (item['status'] !== 'cancelled')
+      throw invalid("A cancellation's MedicationRequests have status 'cancelled'", 'MedicationRequest.status');
+  }
+  const nhsNumber = identifierValue(resolve(bundle, items[0]?.['subject'] as Reference | undefined), SYSTEMS.nhsNumber);
+  return { shortFormId, items, nhsNumber };
+}
+
 /**
  * `$process-message` with prescription-order-update: the prescriber cancels items. The answer is the NHS's
  * prescription-order-response Bundle, each item with its R-code: cancelled while To Be Dispensed (R-0001; the
@@ -64,30 +94,7 @@ export class CancelUseCase {
   ) {}
 
   async cancel(bundle: Bundle, context: CallContext): Promise<FhirResource> {
-    if (messageEvent(bundle) !== 'prescription-order-update') {
-      throw invalid("MessageHeader.eventCoding must be 'prescription-order-update'", 'MessageHeader.eventCoding');
-    }
-    const items = resourcesOf(bundle, 'MedicationRequest');
-    if (items.length === 0)
-      throw new PlatformError('MISSING_FIELD', undefined, {
-        diagnostics: 'The Bundle names no MedicationRequest to cancel',
-      });
-    const ids = new Set(items.map((item) => (item['groupIdentifier'] as { value?: string } | undefined)?.value));
-    const [shortFormId] = [...ids];
-    if (ids.size !== 1 || !shortFormId || !isValidShortFormPrescriptionId(shortFormId)) {
-      throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
-        diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
-        expression: ['MedicationRequest.groupIdentifier.value'],
-      });
-    }
-    for (const item of items) {
-      if (item['status'] !== 'cancelled')
-        throw invalid("A cancellation's MedicationRequests have status 'cancelled'", 'MedicationRequest.status');
-    }
-    const nhsNumber = identifierValue(
-      resolve(bundle, items[0]?.['subject'] as Reference | undefined),
-      SYSTEMS.nhsNumber,
-    );
+    const { shortFormId, items, nhsNumber } = readCancellation(bundle);
     const key = {
       callerId: context.caller?.id ?? 'anonymous',
       requestId: context.requestId,
