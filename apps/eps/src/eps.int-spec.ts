@@ -636,4 +636,75 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
       expect(release.diagnostics).toBe(`Prescription ${waiting} cannot be released: its status is 0004`);
     });
   });
+
+  describe('repeat dispensing (eRD)', () => {
+    it('issues an authorisation again and again: the next issue releasable when the previous is dispensed, each claimable', async () => {
+      const bundle = await signed(
+        under.eps,
+        freshPrescription('spec/prescribing/prescription-order/eRD-primary-example-req.json', {
+          nhsNumber: ALIVE,
+          pharmacy: 'FCG72',
+        }),
+      );
+      const { shortFormId } = await under.eps.createPrescription({ bundle }, clinician());
+      const issuesReleased = async (): Promise<number[]> => {
+        const answer = await under.eps.release(
+          { parameters: releaseRequest('FCG72', shortFormId) },
+          pharmacist('FCG72'),
+        );
+        const released = bundleOf(answer, 'passedPrescriptions')?.entry?.[0]?.resource as {
+          entry: {
+            resource: {
+              resourceType: string;
+              extension?: { url: string; extension?: { url: string; valueUnsignedInt?: number }[] }[];
+            };
+          }[];
+        };
+        return released.entry
+          .filter((entry) => entry.resource.resourceType === 'MedicationRequest')
+          .map(
+            (entry) =>
+              entry.resource.extension
+                ?.find((extension) => extension.url.endsWith('MedicationRepeatInformation'))
+                ?.extension?.find((part) => part.url === 'numberOfPrescriptionsIssued')?.valueUnsignedInt ?? 0,
+          );
+      };
+      expect(await issuesReleased()).toEqual([1, 1, 1, 1]);
+      expect((await under.eps.getPrescription({ shortFormId }, clinician())).issue).toEqual({ current: 1, total: 7 });
+
+      const dispensed = aimedAt(
+        'spec/dispensing/dispense-notification/acute-primary-example-03-req.json',
+        shortFormId,
+      ) as { identifier: { value: string } };
+      dispensed.identifier.value = randomUUID();
+      await under.eps.dispense({ bundle: dispensed }, pharmacist('FCG72'));
+      const afterFirst = await under.eps.getPrescription({ shortFormId }, clinician());
+      expect(afterFirst).toMatchObject({ status: '0001', dispenser: null, issue: { current: 2, total: 7 } });
+
+      expect(await issuesReleased()).toEqual([2, 2, 2, 2]);
+      await under.eps.claim(
+        { resource: aimedAt('spec/dispensing/claim/eRD-primary-example-req.json', shortFormId) },
+        pharmacist('FCG72'),
+      );
+      const tracking = await under.eps.getPrescription({ shortFormId }, clinician());
+      expect(tracking).toMatchObject({ status: '0002', dispenser: 'FCG72', issue: { current: 2, total: 7 } });
+      expect(
+        tracking.history.map((event) => [event.kind, event.detail?.replace(/^[0-9a-f-]{36} /, '') ?? null]),
+      ).toEqual([
+        ['created', '4 item(s), continuous-repeat-dispensing'],
+        ['released', null],
+        ['dispensed', '(issue 1 of 7)'],
+        ['next-issue', 'issue 2 of 7 releasable'],
+        ['released', null],
+        ['claimed', 'issue 1'],
+      ]);
+      const again = await rejectionOf(
+        under.eps.claim(
+          { resource: aimedAt('spec/dispensing/claim/eRD-primary-example-req.json', shortFormId) },
+          pharmacist('FCG72'),
+        ),
+      );
+      expect(again.code).toBe('INVALID_VALUE');
+    });
+  });
 });

@@ -193,7 +193,11 @@ export class DispensingUseCase {
       notification.shortFormId,
       context,
       async (transaction, prescription, pharmacy) => {
-        const latest = await this.prescriptions.latestNotification(transaction, notification.shortFormId);
+        const latest = await this.prescriptions.latestNotification(
+          transaction,
+          notification.shortFormId,
+          prescription.currentIssue,
+        );
         if (notification.replaces) {
           if (!latest || latest.id !== notification.replaces) {
             throw invalid(
@@ -215,6 +219,7 @@ export class DispensingUseCase {
         const recorded = await this.prescriptions.insertNotification(transaction, {
           id: notification.id,
           shortFormId: notification.shortFormId,
+          issue: prescription.currentIssue,
           pharmacy,
           before,
           after: notification.status,
@@ -223,11 +228,40 @@ export class DispensingUseCase {
         });
         if (!recorded) throw invalid(`Dispense notification ${notification.id} was sent before`, 'Bundle.identifier');
         await this.prescriptions.setStatus(transaction, notification.shortFormId, notification.status);
+        const issue = `issue ${prescription.currentIssue} of ${prescription.issuesTotal}`;
+        const done = notification.status !== PRESCRIPTION_STATUS.withDispenserActive;
         return {
           kind: notification.replaces ? 'dispense-amended' : 'dispensed',
           to: notification.status,
-          detail: notification.id,
+          detail: `${notification.id}${prescription.issuesTotal > 1 ? ` (${issue})` : ''}`,
           subject: EPS_EVENTS.dispensed,
+          after:
+            done && !notification.replaces && prescription.currentIssue < prescription.issuesTotal
+              ? async () => {
+                  // Repeat dispensing: this issue waits for its claim; the next one is To Be Dispensed now.
+                  await this.prescriptions.completeIssue(
+                    transaction,
+                    { ...prescription, dispenser: pharmacy },
+                    notification.status,
+                  );
+                  await this.prescriptions.appendEvent(transaction, {
+                    shortFormId: notification.shortFormId,
+                    kind: 'next-issue',
+                    fromStatus: notification.status,
+                    toStatus: PRESCRIPTION_STATUS.toBeDispensed,
+                    pharmacy: null,
+                    detail: `issue ${prescription.currentIssue + 1} of ${prescription.issuesTotal} releasable`,
+                    ...actorOf(context),
+                  });
+                  const next: PrescriptionEventMessage = {
+                    shortFormId: notification.shortFormId,
+                    status: PRESCRIPTION_STATUS.toBeDispensed,
+                    pharmacy: null,
+                    occurredAt: new Date().toISOString(),
+                  };
+                  await this.outbox.append(transaction, EPS_EVENTS.nextIssue, next, context);
+                }
+              : undefined,
         };
       },
     );
@@ -235,34 +269,67 @@ export class DispensingUseCase {
 
   withdraw(task: FhirResource, context: CallContext): Promise<FhirResource> {
     const withdrawal = readWithdrawTask(task);
-    return this.change('prescription.withdraw', task, withdrawal.shortFormId, context, async (transaction) => {
-      const latest = await this.prescriptions.latestNotification(transaction, withdrawal.shortFormId);
-      if (!latest || latest.id !== withdrawal.notificationId) {
-        throw invalid('Only the latest dispense notification of a prescription can be withdrawn', 'Task.focus');
-      }
-      await this.prescriptions.withdrawNotification(transaction, latest.id);
-      await this.prescriptions.setStatus(transaction, withdrawal.shortFormId, latest.statusBefore);
-      return {
-        kind: 'dispense-withdrawn',
-        to: latest.statusBefore,
-        detail: `${latest.id} (${withdrawal.reason})`,
-        subject: EPS_EVENTS.dispenseWithdrawn,
-      };
-    });
+    return this.change(
+      'prescription.withdraw',
+      task,
+      withdrawal.shortFormId,
+      context,
+      async (transaction, prescription) => {
+        const latest = await this.prescriptions.latestNotification(
+          transaction,
+          withdrawal.shortFormId,
+          prescription.currentIssue,
+        );
+        if (!latest || latest.id !== withdrawal.notificationId) {
+          throw invalid('Only the latest dispense notification of a prescription can be withdrawn', 'Task.focus');
+        }
+        await this.prescriptions.withdrawNotification(transaction, latest.id);
+        await this.prescriptions.setStatus(transaction, withdrawal.shortFormId, latest.statusBefore);
+        return {
+          kind: 'dispense-withdrawn',
+          to: latest.statusBefore,
+          detail: `${latest.id} (${withdrawal.reason})`,
+          subject: EPS_EVENTS.dispenseWithdrawn,
+        };
+      },
+    );
   }
 
   claim(claim: FhirResource, context: CallContext): Promise<FhirResource> {
     const { shortFormId } = readClaim(claim);
-    return this.change('prescription.claim', claim, shortFormId, context, async (transaction, prescription) => {
-      if (![PRESCRIPTION_STATUS.dispensed, PRESCRIPTION_STATUS.notDispensed].includes(prescription.status as '0006')) {
+    return this.change(
+      'prescription.claim',
+      claim,
+      shortFormId,
+      context,
+      async (transaction, prescription, pharmacy) => {
+        const current = [PRESCRIPTION_STATUS.dispensed, PRESCRIPTION_STATUS.notDispensed].includes(
+          prescription.status as '0006',
+        );
+        if (current && prescription.dispenser === pharmacy) {
+          await this.prescriptions.setStatus(transaction, shortFormId, PRESCRIPTION_STATUS.claimed);
+          return { kind: 'claimed', to: PRESCRIPTION_STATUS.claimed, detail: null, subject: EPS_EVENTS.claimed };
+        }
+        // Repeat dispensing: an earlier issue this pharmacy dispensed, claimed after the next one started.
+        const issue = await this.prescriptions.claimCompletedIssue(transaction, shortFormId, pharmacy);
+        if (issue !== null) {
+          return {
+            kind: 'claimed',
+            to: PRESCRIPTION_STATUS.claimed,
+            detail: `issue ${issue}`,
+            subject: EPS_EVENTS.claimed,
+          };
+        }
+        if (prescription.dispenser && prescription.dispenser !== pharmacy) {
+          throw await this.releases.withAnotherDispenser(shortFormId, context, prescription.dispenser);
+        }
         throw invalid(
           `Prescription ${shortFormId} is ${prescription.status}: only a dispensed (0006) or not dispensed (0007) prescription is claimed`,
           'Claim.prescription',
         );
-      }
-      await this.prescriptions.setStatus(transaction, shortFormId, PRESCRIPTION_STATUS.claimed);
-      return { kind: 'claimed', to: PRESCRIPTION_STATUS.claimed, detail: null, subject: EPS_EVENTS.claimed };
-    });
+      },
+      { holderOnly: false },
+    );
   }
 
   /** One change by the holding pharmacy, exactly once per X-Request-ID, recorded and published. */
@@ -275,7 +342,15 @@ export class DispensingUseCase {
       transaction: PoolClient,
       prescription: StoredPrescription,
       pharmacy: string,
-    ) => Promise<{ kind: string; to: PrescriptionStatus; detail: string | null; subject: string }>,
+    ) => Promise<{
+      kind: string;
+      to: PrescriptionStatus;
+      detail: string | null;
+      subject: string;
+      /** Work after the change is recorded (a change that leads to another). */
+      after?: () => Promise<void>;
+    }>,
+    options: { holderOnly: boolean } = { holderOnly: true },
   ): Promise<FhirResource> {
     const pharmacy = context.caller?.organisation;
     if (!pharmacy)
@@ -289,7 +364,7 @@ export class DispensingUseCase {
         throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
           diagnostics: `Prescription ${shortFormId} not found`,
         });
-      if (prescription.dispenser !== pharmacy) {
+      if (options.holderOnly && prescription.dispenser !== pharmacy) {
         if (prescription.dispenser)
           throw await this.releases.withAnotherDispenser(shortFormId, context, prescription.dispenser);
         throw invalid(`Prescription ${shortFormId} has not been released to ${pharmacy}`, 'groupIdentifier');
@@ -311,6 +386,7 @@ export class DispensingUseCase {
         occurredAt: new Date().toISOString(),
       };
       await this.outbox.append(transaction, change.subject, event, context);
+      await change.after?.();
       return accepted();
     });
     this.outbox.kick();

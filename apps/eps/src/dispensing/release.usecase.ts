@@ -71,6 +71,32 @@ function searchset(entries: Record<string, unknown>[]): FhirResource {
   };
 }
 
+const REPEAT_INFORMATION = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-MedicationRepeatInformation';
+
+/**
+ * The prescription as released: for repeat dispensing, each item says which issue this is
+ * (`numberOfPrescriptionsIssued` in the UK Core repeat information); the stored, signed Bundle is unchanged.
+ */
+export function withRepeatInformation(prescription: StoredPrescription): Record<string, unknown> {
+  if (prescription.issuesTotal <= 1) return prescription.bundle;
+  const copy = JSON.parse(JSON.stringify(prescription.bundle)) as { entry?: { resource?: Record<string, unknown> }[] };
+  for (const entry of copy.entry ?? []) {
+    const resource = entry.resource;
+    if (resource?.['resourceType'] !== 'MedicationRequest') continue;
+    const extensions = (resource['extension'] ?? []) as { url?: string; extension?: { url?: string }[] }[];
+    const repeat = extensions.find((extension) => extension.url === REPEAT_INFORMATION) ?? {
+      url: REPEAT_INFORMATION,
+      extension: [],
+    };
+    repeat.extension = [
+      ...(repeat.extension ?? []).filter((part) => part.url !== 'numberOfPrescriptionsIssued'),
+      { url: 'numberOfPrescriptionsIssued', valueUnsignedInt: prescription.currentIssue } as { url: string },
+    ];
+    resource['extension'] = [...extensions.filter((extension) => extension !== repeat), repeat];
+  }
+  return copy as Record<string, unknown>;
+}
+
 /** The pharmacy as the NHS shows a holder: a contained Organization an extension points at. */
 function holderDetails(organisation: Organisation | null, odsCode: string): Record<string, unknown> {
   const id = randomUUID();
@@ -150,7 +176,7 @@ export class ReleaseUseCase {
         const entry = {
           fullUrl: `urn:uuid:${prescription.longFormId}`,
           search: { mode: 'match' },
-          resource: prescription.bundle,
+          resource: withRepeatInformation(prescription),
         };
         if (prescription.status === PRESCRIPTION_STATUS.withDispenser) {
           passed.push(entry); // already this pharmacy's: a repeated patient-presented release

@@ -20,6 +20,9 @@ export interface StoredPrescription {
   dispenser: string | null;
   itemIds: string[];
   cancelledItemIds: string[];
+  /** Repeat dispensing: which issue of how many (1 of 1 otherwise). */
+  currentIssue: number;
+  issuesTotal: number;
   version: number;
 }
 
@@ -35,11 +38,13 @@ interface Row {
   dispenser: string | null;
   item_ids: string[];
   cancelled_item_ids: string[];
+  current_issue: number;
+  issues_total: number;
   version: number;
 }
 
 const COLUMNS = `short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
-  nominated_pharmacy, dispenser, item_ids, cancelled_item_ids, version`;
+  nominated_pharmacy, dispenser, item_ids, cancelled_item_ids, current_issue, issues_total, version`;
 
 function prescriptionOf(row: Row): StoredPrescription {
   return {
@@ -54,6 +59,8 @@ function prescriptionOf(row: Row): StoredPrescription {
     dispenser: row.dispenser,
     itemIds: row.item_ids,
     cancelledItemIds: row.cancelled_item_ids,
+    currentIssue: row.current_issue,
+    issuesTotal: row.issues_total,
     version: row.version,
   };
 }
@@ -86,9 +93,9 @@ export class PrescriptionRepository {
     const result = await transaction.query(
       `INSERT INTO ${this.schema}.prescription
          (short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
-          nominated_pharmacy, course_of_therapy, item_count, item_ids, expires_on)
+          nominated_pharmacy, course_of_therapy, item_count, item_ids, expires_on, issues_total)
        VALUES ($1, $2, $3, '0001', $4, $5, $6, $7, $8, $9, $10,
-               coalesce($11::date, coalesce($12::date, current_date) + interval '6 months'))
+               coalesce($11::date, coalesce($12::date, current_date) + interval '6 months'), $13)
        ON CONFLICT DO NOTHING`,
       [
         order.shortFormId,
@@ -103,6 +110,7 @@ export class PrescriptionRepository {
         order.itemIds,
         order.validityEnd,
         order.validityStart,
+        order.repeatsAllowed,
       ],
     );
     return (result.rowCount ?? 0) === 1;
@@ -176,10 +184,11 @@ export class PrescriptionRepository {
     );
   }
 
-  /** The dispense notification in force (neither superseded nor withdrawn), if any. */
+  /** The dispense notification in force (neither superseded nor withdrawn) for an issue, if any. */
   async latestNotification(
     transaction: PoolClient,
     shortFormId: string,
+    issue: number,
   ): Promise<{ id: string; statusBefore: PrescriptionStatus; statusAfter: PrescriptionStatus } | null> {
     const result = await transaction.query<{
       id: string;
@@ -187,8 +196,9 @@ export class PrescriptionRepository {
       status_after: PrescriptionStatus;
     }>(
       `SELECT id, status_before, status_after FROM ${this.schema}.dispense_notification
-       WHERE short_form_id = $1 AND superseded_at IS NULL AND withdrawn_at IS NULL ORDER BY created_at DESC LIMIT 1`,
-      [shortFormId],
+       WHERE short_form_id = $1 AND issue_number = $2 AND superseded_at IS NULL AND withdrawn_at IS NULL
+       ORDER BY created_at DESC LIMIT 1`,
+      [shortFormId, issue],
     );
     const row = result.rows[0];
     return row ? { id: row.id, statusBefore: row.status_before, statusAfter: row.status_after } : null;
@@ -200,6 +210,7 @@ export class PrescriptionRepository {
     notification: {
       id: string;
       shortFormId: string;
+      issue: number;
       pharmacy: string;
       before: PrescriptionStatus;
       after: PrescriptionStatus;
@@ -213,11 +224,13 @@ export class PrescriptionRepository {
       ]);
     }
     const result = await transaction.query(
-      `INSERT INTO ${this.schema}.dispense_notification (id, short_form_id, pharmacy, status_before, status_after, bundle, replaces)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO ${this.schema}.dispense_notification
+         (id, short_form_id, issue_number, pharmacy, status_before, status_after, bundle, replaces)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
       [
         notification.id,
         notification.shortFormId,
+        notification.issue,
         notification.pharmacy,
         notification.before,
         notification.after,
@@ -226,6 +239,40 @@ export class PrescriptionRepository {
       ],
     );
     return (result.rowCount ?? 0) === 1;
+  }
+
+  /**
+   * Repeat dispensing: the current issue is done (dispensed or not); it waits in `completed_issue` for its
+   * claim, and the next issue is To Be Dispensed with nobody.
+   */
+  async completeIssue(
+    transaction: PoolClient,
+    prescription: StoredPrescription,
+    status: PrescriptionStatus,
+  ): Promise<void> {
+    await transaction.query(
+      `INSERT INTO ${this.schema}.completed_issue (short_form_id, issue_number, status, dispenser) VALUES ($1, $2, $3, $4)`,
+      [prescription.shortFormId, prescription.currentIssue, status, prescription.dispenser],
+    );
+    await transaction.query(
+      `UPDATE ${this.schema}.prescription
+       SET current_issue = current_issue + 1, status = '0001', dispenser = NULL, released_at = NULL, version = version + 1
+       WHERE short_form_id = $1`,
+      [prescription.shortFormId],
+    );
+  }
+
+  /** The earliest completed issue `pharmacy` has not claimed yet, claimed now; its number, or null. */
+  async claimCompletedIssue(transaction: PoolClient, shortFormId: string, pharmacy: string): Promise<number | null> {
+    const result = await transaction.query<{ issue_number: number }>(
+      `UPDATE ${this.schema}.completed_issue SET status = '0008'
+       WHERE (short_form_id, issue_number) = (
+         SELECT short_form_id, issue_number FROM ${this.schema}.completed_issue
+         WHERE short_form_id = $1 AND dispenser = $2 AND status IN ('0006', '0007') ORDER BY issue_number LIMIT 1)
+       RETURNING issue_number`,
+      [shortFormId, pharmacy],
+    );
+    return result.rows[0]?.issue_number ?? null;
   }
 
   async withdrawNotification(transaction: PoolClient, id: string): Promise<void> {

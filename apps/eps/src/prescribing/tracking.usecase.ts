@@ -36,6 +36,7 @@ export class TrackingUseCase {
       prescriberOds: prescription.prescriberOds,
       nominatedPharmacy: prescription.nominatedPharmacy,
       dispenser: prescription.dispenser,
+      issue: { current: prescription.currentIssue, total: prescription.issuesTotal },
       history: await this.prescriptions.history(shortFormId),
     };
   }

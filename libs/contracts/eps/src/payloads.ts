@@ -77,6 +77,8 @@ export interface PrescriptionTracking {
   prescriberOds: string;
   nominatedPharmacy: string | null;
   dispenser: string | null;
+  /** Repeat dispensing: the issue now in progress, of how many (1 of 1 otherwise). */
+  issue: { current: number; total: number };
   history: PrescriptionEvent[];
 }
 

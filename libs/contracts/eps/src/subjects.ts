@@ -34,6 +34,8 @@ export const EPS_EVENTS = {
   dispenseWithdrawn: 'eps.prescription.dispense-withdrawn.v1',
   claimed: 'eps.prescription.claimed.v1',
   expired: 'eps.prescription.expired.v1',
+  /** Repeat dispensing: an issue was dispensed and the next one is To Be Dispensed. */
+  nextIssue: 'eps.prescription.next-issue.v1',
   /** The prescriber asked to cancel while a pharmacy holds it: the holding pharmacy is told through this. */
   cancellationRequested: 'eps.prescription.cancellation-requested.v1',
 } as const;

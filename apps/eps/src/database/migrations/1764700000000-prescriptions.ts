@@ -35,6 +35,8 @@ export class Prescriptions1764700000000 implements MigrationInterface {
         cancellation_requested_item_ids text[] NOT NULL DEFAULT '{}',
         signature_failed_at timestamptz,
         expires_on date NOT NULL,
+        issues_total integer NOT NULL DEFAULT 1 CHECK (issues_total >= 1),
+        current_issue integer NOT NULL DEFAULT 1 CHECK (current_issue BETWEEN 1 AND issues_total),
         created_at timestamptz NOT NULL DEFAULT now(),
         released_at timestamptz,
         version integer NOT NULL DEFAULT 1,
@@ -72,6 +74,7 @@ export class Prescriptions1764700000000 implements MigrationInterface {
         pharmacy text NOT NULL,
         status_before text NOT NULL,
         status_after text NOT NULL CHECK (status_after IN ('0003', '0006', '0007')),
+        issue_number integer NOT NULL DEFAULT 1,
         bundle jsonb NOT NULL,
         replaces text REFERENCES ${schema}.dispense_notification (id),
         superseded_at timestamptz,
@@ -81,6 +84,16 @@ export class Prescriptions1764700000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX dispense_notification_prescription_idx ON ${schema}.dispense_notification (short_form_id, created_at)`,
     );
+    // Repeat dispensing: an issue that moved on (the next one releasable) waits here for its claim.
+    await queryRunner.query(`
+      CREATE TABLE ${schema}.completed_issue (
+        short_form_id text NOT NULL REFERENCES ${schema}.prescription (short_form_id),
+        issue_number integer NOT NULL,
+        status text NOT NULL CHECK (status IN ('0006', '0007', '0008')),
+        dispenser text NOT NULL,
+        completed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (short_form_id, issue_number)
+      )`);
     await createWriteTables(queryRunner, schema);
   }
 
