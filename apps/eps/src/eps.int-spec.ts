@@ -197,6 +197,26 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
       expect(found).toBe(true);
     });
 
+    it('shows a prescription to its patient (the NHS number in their token), and to no other patient', async () => {
+      const shortFormId = await prescribe('VNE51');
+      const patient = (nhsNumber: string) => ({
+        requestId: randomUUID(),
+        caller: { id: 'patient-1', roles: ['patient'], nhsNumber },
+      });
+      expect((await under.eps.getPrescription({ shortFormId }, patient(ALIVE))).patientNhsNumber).toBe(ALIVE);
+      expect(await rejectionOf(under.eps.getPrescription({ shortFormId }, patient('9000000033')))).toMatchObject({
+        code: 'RESOURCE_NOT_FOUND',
+      });
+      expect(
+        await rejectionOf(
+          under.eps.getPrescription(
+            { shortFormId },
+            { requestId: randomUUID(), caller: { id: 'x', roles: ['clinician'], nhsNumber: ALIVE } },
+          ),
+        ),
+      ).toMatchObject({ code: 'RESOURCE_NOT_FOUND' });
+    });
+
     it('refuses a second Bundle with a used prescription ID, and answers a retry with the same X-Request-ID once', async () => {
       const bundle = await signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' }));
       const context = clinician();

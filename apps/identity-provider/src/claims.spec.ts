@@ -16,6 +16,23 @@ function demoUser(username: string) {
 }
 
 describe('access token claims', () => {
+  it("puts a patient's own NHS number in nhs_number, as NHS login does, and no such claim for staff", () => {
+    const token = (username: string) =>
+      buildAccessTokenClaims({
+        issuer: ISSUER,
+        audience: 'nhs-platform',
+        clientId: 'platform-cli',
+        subject: subjectForUser(demoUser(username)),
+        scope: 'openid',
+        issuedAt: 0,
+        ttlSeconds: 60,
+        tokenId: 't',
+      });
+    expect(token('patient').nhs_number).toBe('9000000033');
+    expect(userinfoFromClaims(token('patient'))['nhs_number']).toBe('9000000033');
+    expect(token('clinician')).not.toHaveProperty('nhs_number');
+  });
+
   it('builds a Keycloak-shaped token for a user', () => {
     const claims = buildAccessTokenClaims({
       issuer: ISSUER,

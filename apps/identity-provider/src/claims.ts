@@ -8,6 +8,7 @@ export interface TokenSubject {
   readonly familyName?: string;
   readonly roles: readonly string[];
   readonly organisations: readonly string[];
+  readonly nhsNumber?: string;
 }
 
 /** The payload of an access token, with Keycloak's claim names. */
@@ -31,6 +32,8 @@ export interface AccessTokenClaims {
   client_id?: string;
   /** ODS codes of the organisations the subject may act for (checked against NHSD-End-User-Organisation-ODS). */
   nhsd_organisations: string[];
+  /** A patient's own NHS number, as NHS login puts it in its tokens. */
+  nhs_number?: string;
 }
 
 export interface AccessTokenInput {
@@ -59,6 +62,7 @@ export function subjectForUser(user: DemoUser): TokenSubject {
     familyName: user.lastName,
     roles: user.roles,
     organisations: user.organisations,
+    ...(user.nhsNumber ? { nhsNumber: user.nhsNumber } : {}),
   };
 }
 
@@ -105,13 +109,22 @@ export function buildAccessTokenClaims(input: AccessTokenInput): AccessTokenClai
     ...(subject.givenName !== undefined ? { given_name: subject.givenName } : {}),
     ...(subject.familyName !== undefined ? { family_name: subject.familyName } : {}),
     nhsd_organisations: [...subject.organisations],
+    ...(subject.nhsNumber !== undefined ? { nhs_number: subject.nhsNumber } : {}),
   };
 }
 
 /** The userinfo response for a verified access token: the profile claims, as Keycloak's userinfo endpoint. */
 export function userinfoFromClaims(claims: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
-  for (const claim of ['sub', 'name', 'preferred_username', 'given_name', 'family_name', 'nhsd_organisations']) {
+  for (const claim of [
+    'sub',
+    'name',
+    'preferred_username',
+    'given_name',
+    'family_name',
+    'nhsd_organisations',
+    'nhs_number',
+  ]) {
     if (claims[claim] !== undefined) picked[claim] = claims[claim];
   }
   return picked;

@@ -39,6 +39,8 @@ export interface DemoUser {
   readonly roles: readonly RealmRole[];
   /** ODS codes of the organisations the user may act for (`nhsd_organisations`). */
   readonly organisations: readonly string[];
+  /** A patient's own NHS number (`nhs_number`, the claim NHS login gives). */
+  readonly nhsNumber?: string;
   readonly description: string;
 }
 
@@ -104,7 +106,8 @@ export const DEMO_USERS: readonly DemoUser[] = [
     lastName: 'Evans',
     roles: ['patient'],
     organisations: [],
-    description: 'A patient; acts for no organisation',
+    nhsNumber: '9000000033',
+    description: 'A patient (NHS number 9000000033, the PDS sandbox minimal record); acts for no organisation',
   },
   {
     id: '275425a2-fcc7-4d35-87f6-faf8eaa17e51',

@@ -13,6 +13,7 @@ import {
 // The production Keycloak realm and the local provider must agree on roles, clients, users and claims.
 
 interface ProtocolMapper {
+  name: string;
   protocolMapper: string;
   config: Record<string, string>;
 }
@@ -85,17 +86,24 @@ describe('deploy/keycloak/realm-nhs.json', () => {
     }
   });
 
-  it('maps the platform audience, nhsd_organisations and realm roles into every access token', () => {
+  it('maps the platform audience, nhsd_organisations, nhs_number and realm roles into every access token', () => {
     for (const candidate of realm.clients) {
       const byType = new Map(candidate.protocolMappers.map((mapper) => [mapper.protocolMapper, mapper.config]));
+      const byName = new Map(candidate.protocolMappers.map((mapper) => [mapper.name, mapper.config]));
       expect(byType.get('oidc-audience-mapper')).toMatchObject({
         'included.custom.audience': PLATFORM_AUDIENCE,
         'access.token.claim': 'true',
       });
-      expect(byType.get('oidc-usermodel-attribute-mapper')).toMatchObject({
+      expect(byName.get('nhsd_organisations')).toMatchObject({
         'user.attribute': 'nhsd_organisations',
         'claim.name': 'nhsd_organisations',
         multivalued: 'true',
+        'access.token.claim': 'true',
+      });
+      expect(byName.get('nhs_number')).toMatchObject({
+        'user.attribute': 'nhs_number',
+        'claim.name': 'nhs_number',
+        multivalued: 'false',
         'access.token.claim': 'true',
       });
       expect(byType.get('oidc-usermodel-realm-role-mapper')).toMatchObject({
@@ -112,12 +120,14 @@ describe('deploy/keycloak/realm-nhs.json', () => {
         username: user.username,
         roles: [...user.roles],
         organisations: [...user.organisations],
+        nhsNumbers: user.nhsNumber ? [user.nhsNumber] : [],
       })),
       ...confidentialClients().map((demo) => ({
         id: demo.serviceAccountUserId,
         username: serviceAccountUsername(demo.clientId),
         roles: [...demo.roles],
         organisations: [...demo.organisations],
+        nhsNumbers: [],
       })),
     ];
     const actual = realm.users.map((user) => ({
@@ -125,6 +135,7 @@ describe('deploy/keycloak/realm-nhs.json', () => {
       username: user.username,
       roles: user.realmRoles,
       organisations: user.attributes['nhsd_organisations'] ?? [],
+      nhsNumbers: user.attributes['nhs_number'] ?? [],
     }));
     expect(actual).toEqual(expected);
     for (const demo of confidentialClients()) {

@@ -204,4 +204,20 @@ describe('EPS through the gateway: prescribe, sign, release to one pharmacy', ()
       (await post('/fhir-dispensing/FHIR/R4/Claim', clinician, aimed('claim/acute-primary-example-req.json'))).status,
     ).toBe(403);
   });
+
+  it("shows the patient their own prescription with the NHS number their token carries, and not someone else's", async () => {
+    const own = freshPrescription(ACUTE, { nhsNumber: '9000000033', pharmacy: 'FCG72' }); // the demo patient's NHS number
+    expect((await prescribe(own)).status).toBe(200);
+    const other = freshPrescription(ACUTE, { nhsNumber, pharmacy: 'FCG72' });
+    expect((await prescribe(other)).status).toBe(200);
+    const patient = await passwordToken(state.issuer, 'patient');
+    const read = (id: string) =>
+      fetch(`${state.gateway}/eps/prescriptions/${id}`, { headers: { authorization: `Bearer ${patient}` } });
+    const mine = await read(shortFormIdOf(own));
+    expect(mine.status).toBe(200);
+    expect(await mine.json()).toMatchObject({ patientNhsNumber: '9000000033', status: '0001' });
+    const theirs = await read(shortFormIdOf(other));
+    expect(theirs.status).toBe(404);
+    expect(theirs.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
 });

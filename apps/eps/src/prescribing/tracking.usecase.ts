@@ -5,7 +5,7 @@ import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { PrescriptionRepository } from './prescription.repository';
 
-/** A prescription's status and history, for its prescriber's organisation and the pharmacy holding it or nominated. */
+/** A prescription's status and history, for its prescriber's organisation, the pharmacy holding it or nominated, and its patient. */
 @Injectable()
 export class TrackingUseCase {
   constructor(private readonly prescriptions: PrescriptionRepository) {}
@@ -18,10 +18,16 @@ export class TrackingUseCase {
     }
     const prescription = await this.prescriptions.get(shortFormId);
     const organisation = context.caller?.organisation;
-    const entitled =
-      prescription &&
+    const caller = context.caller;
+    const asOrganisation =
       organisation !== undefined &&
-      [prescription.prescriberOds, prescription.dispenser, prescription.nominatedPharmacy].includes(organisation);
+      [prescription?.prescriberOds, prescription?.dispenser, prescription?.nominatedPharmacy].includes(organisation);
+    // A patient sees their own prescriptions: the NHS number in their token is the prescription's.
+    const asPatient =
+      caller?.roles.includes('patient') === true &&
+      caller.nhsNumber !== undefined &&
+      caller.nhsNumber === prescription?.patientNhsNumber;
+    const entitled = prescription && (asOrganisation || asPatient);
     if (!prescription || !entitled) {
       // The same answer for "no such prescription" and "not yours": the ID says nothing to the wrong caller.
       throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {

@@ -81,6 +81,7 @@ export class PlatformGuard implements CanActivate {
         clientId: token.clientId,
         roles: token.roles,
         organisation: this.organisation(request, token),
+        ...(token.nhsNumber ? { nhsNumber: token.nhsNumber } : {}),
       },
     };
     return true;

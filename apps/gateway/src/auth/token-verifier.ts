@@ -1,3 +1,4 @@
+import { isValidNhsNumber } from '@platform/shared-identifiers';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { PlatformError } from '@platform/shared-errors';
 
@@ -8,6 +9,8 @@ export interface VerifiedToken {
   clientId?: string;
   roles: string[];
   organisations: string[];
+  /** A patient's own NHS number (the `nhs_number` claim), when the token carries a valid one. */
+  nhsNumber?: string;
   expiresAt: number;
 }
 
@@ -27,6 +30,7 @@ interface KeycloakClaims extends JWTPayload {
   realm_access?: { roles?: unknown };
   resource_access?: Record<string, { roles?: unknown }>;
   nhsd_organisations?: unknown;
+  nhs_number?: unknown;
 }
 
 function stringArray(value: unknown): string[] {
@@ -103,6 +107,9 @@ export class TokenVerifier {
       clientId: claims.azp,
       roles: [...new Set([...stringArray(claims.realm_access?.roles), ...clientRoles])],
       organisations: stringArray(claims.nhsd_organisations),
+      ...(typeof claims.nhs_number === 'string' && isValidNhsNumber(claims.nhs_number)
+        ? { nhsNumber: claims.nhs_number }
+        : {}),
       expiresAt: claims.exp ?? 0,
     };
   }

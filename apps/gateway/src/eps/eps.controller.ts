@@ -212,8 +212,10 @@ export class EpsController {
   }
 
   @Get('eps/prescriptions/:shortFormId')
-  @ApiRoute([...PRESCRIBERS, ...DISPENSERS])
-  @ApiOperation({ summary: "A prescription's status and history, for its prescriber's organisation and its pharmacy" })
+  @ApiRoute([...PRESCRIBERS, ...DISPENSERS, 'patient'])
+  @ApiOperation({
+    summary: "A prescription's status and history: for its prescriber's organisation, its pharmacy and its patient",
+  })
   track(@Param('shortFormId') shortFormId: string, @Req() request: FastifyRequest): Promise<PrescriptionTracking> {
     return this.eps.getPrescription({ shortFormId }, callContextOf(request));
   }

@@ -9,6 +9,8 @@ export interface Caller {
   roles: string[];
   /** The ODS code the caller acts for on this request (NHSD-End-User-Organisation-ODS). */
   organisation?: string;
+  /** A patient caller's own NHS number (from the token's `nhs_number`). */
+  nhsNumber?: string;
 }
 
 /** Travels with every message on the bus, in NATS headers. */
@@ -28,6 +30,7 @@ export const HEADER = {
   callerClientId: 'X-Caller-Client-ID',
   callerRoles: 'X-Caller-Roles',
   callerOrganisation: 'NHSD-End-User-Organisation-ODS',
+  callerNhsNumber: 'X-Caller-NHS-Number',
 } as const;
 
 export function toNatsHeaders(context: CallContext): MsgHdrs {
@@ -42,6 +45,7 @@ export function toNatsHeaders(context: CallContext): MsgHdrs {
     if (caller.clientId) h.set(HEADER.callerClientId, caller.clientId);
     h.set(HEADER.callerRoles, caller.roles.join(','));
     if (caller.organisation) h.set(HEADER.callerOrganisation, caller.organisation);
+    if (caller.nhsNumber) h.set(HEADER.callerNhsNumber, caller.nhsNumber);
   }
   return h;
 }
@@ -65,6 +69,8 @@ export function fromNatsHeaders(h: MsgHdrs | undefined): CallContext {
       roles: (get(HEADER.callerRoles) ?? '').split(',').filter(Boolean),
       organisation: get(HEADER.callerOrganisation),
     };
+    const nhsNumber = get(HEADER.callerNhsNumber);
+    if (nhsNumber) context.caller.nhsNumber = nhsNumber;
   }
   return context;
 }
