@@ -33,6 +33,7 @@ describe('prescription-order rules, against the NHS example requests', () => {
     ['flow-acute-nominated/1-Process-Request-Send-200_OK.json', '24F5DA-A83008-7EFE6Z', 'FA565', 'acute', 4],
     ['flow-acute-non-nominated/1-Prepare-Request-200_OK.json', '315A44-A83008-4C9BB1', null, 'acute', 2],
     ['flow-acute-non-nominated/1-Process-Request-Send-200_OK.json', '315A44-A83008-4C9BB1', null, 'acute', 2],
+    ['flow-homecare-full-lifecycle/7-Prepare-Request-200_OK.json', 'D7A21F-A83008-F1762A', 'VNCEL', 'acute', 2],
     ['flow-homecare-full-lifecycle/7-Process-Request-Send-200_OK.json', 'D7A21F-A83008-F1762A', 'VNCEL', 'acute', 2],
     [
       'flow-acute-nominated/cancellations/2-Process-Request-Send-200_OK.json',
@@ -63,12 +64,22 @@ describe('prescription-order rules, against the NHS example requests', () => {
       'acute',
       4,
     ],
-  ])('accepts %s', (file, shortFormId, pharmacy, course, items) => {
-    const order = readPrescriptionOrder(load(file));
-    expect(order).toMatchObject({ shortFormId, nominatedPharmacy: pharmacy, courseOfTherapy: course });
-    expect(order.itemIds).toHaveLength(items);
-    expect(order.prescriber.sdsUserId).toMatch(/^\d+$/);
-  });
+    [
+      'spec/errors/example-b-spine-error-patient-deceased/PrepareRequest-FhirMessageUnsigned.json',
+      '76787C-C81007-00001G',
+      'FA553',
+      'acute',
+      4,
+    ],
+  ])(
+    'accepts %s (the rules; the patient is checked against PDS when it is sent)',
+    (file, shortFormId, pharmacy, course, items) => {
+      const order = readPrescriptionOrder(load(file));
+      expect(order).toMatchObject({ shortFormId, nominatedPharmacy: pharmacy, courseOfTherapy: course });
+      expect(order.itemIds).toHaveLength(items);
+      expect(order.prescriber.sdsUserId).toMatch(/^\d+$/);
+    },
+  );
 
   it('refuses the published prescription ID with a bad check character as the NHS does', () => {
     const error = refusal(load('errors/1-Process-Request-Send-400_INVALID_CHECKSUM.json'));
