@@ -8,13 +8,13 @@ import {
   type PrescriptionStatus,
 } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
 import { resourcesOf, type Bundle, type Resource } from '../prescribing/fhir';
 import { messageEvent } from '../prescribing/prescription-order';
 import { PrescriptionRepository, type StoredPrescription } from '../prescribing/prescription.repository';
 import { actorOf } from '../prescribing/prescribing.usecase';
+import { accepted, checkedShortFormId, invalid } from '../prescribing/outcomes';
 import { ReleaseUseCase } from './release.usecase';
 
 const NOTIFIED_STATUSES: readonly string[] = [
@@ -25,26 +25,6 @@ const NOTIFIED_STATUSES: readonly string[] = [
 /** EPS-task-dispense-withdraw-reason. */
 const WITHDRAW_REASONS = ['QU', 'MU', 'DA', 'PA', 'ONC', 'ALTP'];
 const ENDORSEMENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-endorsement';
-
-function invalid(diagnostics: string, expression: string): PlatformError {
-  return new PlatformError('INVALID_VALUE', undefined, { diagnostics, expression: [expression] });
-}
-
-function shortFormIdChecked(value: unknown, expression: string): string {
-  if (typeof value !== 'string' || !isValidShortFormPrescriptionId(value)) {
-    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
-      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
-      expression: [expression],
-    });
-  }
-  return value;
-}
-
-const accepted = (): FhirResource => ({
-  resourceType: 'OperationOutcome',
-  meta: { lastUpdated: new Date().toISOString() },
-  issue: [{ severity: 'information', code: 'informational' }],
-});
 
 /** What a dispense notification says: which prescription, the status it leaves, which notification it replaces. */
 export function readDispenseNotification(bundle: Bundle): {
@@ -109,7 +89,7 @@ export function readDispenseNotification(bundle: Bundle): {
   )?.valueIdentifier?.value;
   return {
     id,
-    shortFormId: shortFormIdChecked([...ids][0], 'MedicationRequest.groupIdentifier.value'),
+    shortFormId: checkedShortFormId([...ids][0], 'MedicationRequest.groupIdentifier.value'),
     status: status as PrescriptionStatus,
     replaces: replaces ?? null,
   };
@@ -133,7 +113,7 @@ export function readWithdrawTask(task: FhirResource): { shortFormId: string; not
       diagnostics: 'Task.focus.identifier (the dispense notification) is missing',
     });
   return {
-    shortFormId: shortFormIdChecked(
+    shortFormId: checkedShortFormId(
       (task['groupIdentifier'] as { value?: string } | undefined)?.value,
       'Task.groupIdentifier.value',
     ),
@@ -168,7 +148,7 @@ export function readClaim(claim: FhirResource): { shortFormId: string } {
         'Claim.item.detail.programCode',
       );
   }
-  return { shortFormId: shortFormIdChecked(shortFormId, 'Claim.prescription.extension') };
+  return { shortFormId: checkedShortFormId(shortFormId, 'Claim.prescription.extension') };
 }
 
 /**

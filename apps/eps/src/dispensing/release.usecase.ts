@@ -9,10 +9,10 @@ import {
 } from '@platform/contracts-eps';
 import type { N3Api, Organisation } from '@platform/contracts-n3';
 import { operationOutcome, PlatformError } from '@platform/shared-errors';
-import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
 import { SYSTEMS } from '../prescribing/fhir';
+import { checkedShortFormId, invalid } from '../prescribing/outcomes';
 import { PrescriptionRepository, type StoredPrescription } from '../prescribing/prescription.repository';
 import { actorOf, EPS_N3, PrescribingUseCase } from '../prescribing/prescribing.usecase';
 import { verifyPrescriptionSignature } from '../signing/digest';
@@ -25,10 +25,6 @@ interface Parameter {
   valueCode?: string;
   valueIdentifier?: { system?: string; value?: string };
   resource?: FhirResource & { identifier?: { system?: string; value?: string }[] };
-}
-
-function invalid(diagnostics: string, expression: string): PlatformError {
-  return new PlatformError('INVALID_VALUE', undefined, { diagnostics, expression: [expression] });
 }
 
 /** What a release asks: which pharmacy, and (patient-presented) which prescription. */
@@ -50,13 +46,7 @@ export function readReleaseRequest(parameters: FhirResource): { pharmacy: string
     throw invalid("Parameter 'status' must be 'accepted'", "Parameters.parameter('status')");
   const group = named('group-identifier');
   if (!group) return { pharmacy, shortFormId: null };
-  const shortFormId = group.valueIdentifier?.value ?? '';
-  if (!isValidShortFormPrescriptionId(shortFormId)) {
-    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
-      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
-      expression: ["Parameters.parameter('group-identifier')"],
-    });
-  }
+  const shortFormId = checkedShortFormId(group.valueIdentifier?.value, "Parameters.parameter('group-identifier')");
   return { pharmacy, shortFormId };
 }
 

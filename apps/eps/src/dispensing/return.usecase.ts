@@ -6,9 +6,9 @@ import {
   type PrescriptionEventMessage,
 } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { accepted, checkedShortFormId, invalid } from '../prescribing/outcomes';
 import { PrescriptionRepository } from '../prescribing/prescription.repository';
 import { actorOf } from '../prescribing/prescribing.usecase';
 import { ReleaseUseCase } from './release.usecase';
@@ -25,10 +25,6 @@ export const RETURN_REASONS: Record<string, string> = {
   '0008': 'Another dispenser requested release on behalf of the patient',
 };
 
-function invalid(diagnostics: string, expression: string): PlatformError {
-  return new PlatformError('INVALID_VALUE', undefined, { diagnostics, expression: [expression] });
-}
-
 /** What a return Task says: which prescription, and why. */
 export function readReturnTask(task: FhirResource): { shortFormId: string; reason: string } {
   if (task.resourceType !== 'Task') throw invalid('The request body must be a FHIR Task', 'Task');
@@ -36,13 +32,10 @@ export function readReturnTask(task: FhirResource): { shortFormId: string; reaso
   const reason = (task['statusReason'] as { coding?: { code?: string }[] } | undefined)?.coding?.[0]?.code ?? '';
   if (!RETURN_REASONS[reason])
     throw invalid('Task.statusReason must be a return reason from 0001 to 0008', 'Task.statusReason');
-  const shortFormId = (task['groupIdentifier'] as { value?: string } | undefined)?.value ?? '';
-  if (!isValidShortFormPrescriptionId(shortFormId)) {
-    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
-      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
-      expression: ['Task.groupIdentifier.value'],
-    });
-  }
+  const shortFormId = checkedShortFormId(
+    (task['groupIdentifier'] as { value?: string } | undefined)?.value,
+    'Task.groupIdentifier.value',
+  );
   return { shortFormId, reason };
 }
 
@@ -104,11 +97,7 @@ export class ReturnUseCase {
         occurredAt: new Date().toISOString(),
       };
       await this.outbox.append(transaction, EPS_EVENTS.returned, event, context);
-      return {
-        resourceType: 'OperationOutcome',
-        meta: { lastUpdated: new Date().toISOString() },
-        issue: [{ severity: 'information', code: 'informational' }],
-      } as FhirResource;
+      return accepted();
     });
     this.outbox.kick();
     return outcome;

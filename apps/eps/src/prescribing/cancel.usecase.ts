@@ -9,11 +9,11 @@ import {
   type PrescriptionStatus,
 } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
 import { identifierValue, resolve, resourcesOf, SYSTEMS, type Bundle, type Reference, type Resource } from './fhir';
 import { messageEvent } from './prescription-order';
+import { checkedShortFormId, invalid, missing } from './outcomes';
 import { PrescriptionRepository } from './prescription.repository';
 import { actorOf } from './prescribing.usecase';
 
@@ -43,10 +43,6 @@ const BY_STATUS: Record<PrescriptionStatus, Outcome> = {
   '0008': 'R-0004',
 };
 
-function invalid(diagnostics: string, expression: string): PlatformError {
-  return new PlatformError('INVALID_VALUE', undefined, { diagnostics, expression: [expression] });
-}
-
 /** What a prescription-order-update says: which prescription, which items (status cancelled), which patient. */
 export function readCancellation(bundle: Bundle): {
   shortFormId: string;
@@ -57,18 +53,12 @@ export function readCancellation(bundle: Bundle): {
     throw invalid("MessageHeader.eventCoding must be 'prescription-order-update'", 'MessageHeader.eventCoding');
   }
   const items = resourcesOf(bundle, 'MedicationRequest');
-  if (items.length === 0)
-    throw new PlatformError('MISSING_FIELD', undefined, {
-      diagnostics: 'The Bundle names no MedicationRequest to cancel',
-    });
+  if (items.length === 0) throw missing('The Bundle names no MedicationRequest to cancel');
   const ids = new Set(items.map((item) => (item['groupIdentifier'] as { value?: string } | undefined)?.value));
-  const [shortFormId] = [...ids];
-  if (ids.size !== 1 || !shortFormId || !isValidShortFormPrescriptionId(shortFormId)) {
-    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
-      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
-      expression: ['MedicationRequest.groupIdentifier.value'],
-    });
-  }
+  const shortFormId = checkedShortFormId(
+    ids.size === 1 ? [...ids][0] : undefined,
+    'MedicationRequest.groupIdentifier.value',
+  );
   for (const item of items) {
     if (item['status'] !== 'cancelled')
       throw invalid("A cancellation's MedicationRequests have status 'cancelled'", 'MedicationRequest.status');

@@ -14,6 +14,7 @@ import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
 import { prepareParameters, verifyPrescriptionSignature } from '../signing/digest';
 import type { Bundle } from './fhir';
+import { accepted } from './outcomes';
 import { PrescriptionRepository } from './prescription.repository';
 import { readPrescriptionOrder, type PrescriptionOrder } from './prescription-order';
 
@@ -25,15 +26,6 @@ export function actorOf(context: CallContext): { actor: string; actorOrganisatio
     actor: context.caller?.username ?? context.caller?.id ?? 'anonymous',
     actorOrganisation: context.caller?.organisation ?? null,
     requestId: context.requestId,
-  };
-}
-
-/** The OperationOutcome the NHS answers an accepted message with. */
-function accepted(now: Date): FhirResource {
-  return {
-    resourceType: 'OperationOutcome',
-    meta: { lastUpdated: now.toISOString() },
-    issue: [{ severity: 'information', code: 'informational' }],
   };
 }
 

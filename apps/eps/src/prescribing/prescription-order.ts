@@ -1,5 +1,4 @@
-import { PlatformError } from '@platform/shared-errors';
-import { isValidNhsNumber, isValidShortFormPrescriptionId, isWellFormedOdsCode } from '@platform/shared-identifiers';
+import { isValidNhsNumber, isWellFormedOdsCode } from '@platform/shared-identifiers';
 import {
   identifierValue,
   resolve,
@@ -10,6 +9,7 @@ import {
   type Reference,
   type Resource,
 } from './fhir';
+import { checkedShortFormId, invalid, missing } from './outcomes';
 
 export const MAX_ITEMS = 4;
 const INTENTS = ['order', 'original-order', 'instance-order'];
@@ -45,17 +45,6 @@ interface MedicationRequest extends Resource {
     validityPeriod?: { start?: string; end?: string };
     numberOfRepeatsAllowed?: number;
   };
-}
-
-function invalid(display: string, expression?: string): PlatformError {
-  return new PlatformError('INVALID_VALUE', undefined, {
-    diagnostics: display,
-    ...(expression ? { expression: [expression] } : {}),
-  });
-}
-
-function missing(display: string): PlatformError {
-  return new PlatformError('MISSING_FIELD', undefined, { diagnostics: display });
 }
 
 /** One value shared by every item, or the error naming the field that differs. */
@@ -124,12 +113,7 @@ export function readPrescriptionOrder(bundle: Bundle): PrescriptionOrder {
   );
   if (typeof shortFormId !== 'string')
     throw missing('MedicationRequest.groupIdentifier.value (the prescription ID) is missing');
-  if (!isValidShortFormPrescriptionId(shortFormId)) {
-    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
-      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
-      expression: ['MedicationRequest.groupIdentifier.value'],
-    });
-  }
+  checkedShortFormId(shortFormId, 'MedicationRequest.groupIdentifier.value');
   const longFormId = shared(
     items,
     (item) =>

@@ -1,0 +1,35 @@
+import type { FhirResource } from '@platform/contracts-eps';
+import { PlatformError } from '@platform/shared-errors';
+import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
+
+/** INVALID_VALUE with the NHS's text and the FHIRPath of the element at fault. */
+export function invalid(diagnostics: string, expression?: string): PlatformError {
+  return new PlatformError('INVALID_VALUE', undefined, {
+    diagnostics,
+    ...(expression ? { expression: [expression] } : {}),
+  });
+}
+
+export function missing(diagnostics: string): PlatformError {
+  return new PlatformError('MISSING_FIELD', undefined, { diagnostics });
+}
+
+/** A short-form prescription ID with its MOD 37-2 check character, or FAILURE_TO_PROCESS_MESSAGE as the NHS words it. */
+export function checkedShortFormId(value: unknown, expression: string): string {
+  if (typeof value !== 'string' || !isValidShortFormPrescriptionId(value)) {
+    throw new PlatformError('FAILURE_TO_PROCESS_MESSAGE', undefined, {
+      diagnostics: 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum',
+      expression: [expression],
+    });
+  }
+  return value;
+}
+
+/** The OperationOutcome the NHS answers an accepted message or Task with. */
+export function accepted(now = new Date()): FhirResource {
+  return {
+    resourceType: 'OperationOutcome',
+    meta: { lastUpdated: now.toISOString() },
+    issue: [{ severity: 'information', code: 'informational' }],
+  };
+}
