@@ -8,12 +8,12 @@ import {
   type PrescriptionStatus,
 } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import type { CallContext } from '@platform/shared-nats';
-import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { actorOf, type CallContext } from '@platform/shared-nats';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { resourcesOf, type Bundle, type Resource } from '../prescribing/fhir';
 import { messageEvent } from '../prescribing/prescription-order';
 import { PrescriptionRepository, type StoredPrescription } from '../prescribing/prescription.repository';
-import { actorOf } from '../prescribing/prescribing.usecase';
+
 import { accepted, checkedShortFormId, invalid } from '../prescribing/outcomes';
 import { ReleaseUseCase } from './release.usecase';
 
@@ -337,7 +337,7 @@ export class DispensingUseCase {
       throw new PlatformError('ACCESS_DENIED', undefined, {
         diagnostics: 'Only the pharmacy holding the prescription may do this',
       });
-    const key = { callerId: context.caller?.id ?? 'anonymous', requestId: context.requestId, operation, request };
+    const key = writeKey(context, operation, request);
     const outcome = await this.writes.run(key, async (transaction) => {
       const prescription = await this.prescriptions.get(shortFormId, transaction, true);
       if (!prescription)

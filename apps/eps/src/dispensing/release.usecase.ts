@@ -9,12 +9,12 @@ import {
 } from '@platform/contracts-eps';
 import type { N3Api, Organisation } from '@platform/contracts-n3';
 import { operationOutcome, PlatformError } from '@platform/shared-errors';
-import type { CallContext } from '@platform/shared-nats';
-import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { actorOf, type CallContext } from '@platform/shared-nats';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { SYSTEMS } from '../prescribing/fhir';
 import { checkedShortFormId, invalid } from '../prescribing/outcomes';
 import { PrescriptionRepository, type StoredPrescription } from '../prescribing/prescription.repository';
-import { actorOf, EPS_N3, PrescribingUseCase } from '../prescribing/prescribing.usecase';
+import { EPS_N3, PrescribingUseCase } from '../prescribing/prescribing.usecase';
 import { verifyPrescriptionSignature } from '../signing/digest';
 
 /** A nominated release hands over at most this many prescriptions per call. */
@@ -150,12 +150,7 @@ export class ReleaseUseCase {
       });
     }
     await this.prescribing.pharmacy(pharmacy, context);
-    const key = {
-      callerId: context.caller?.id ?? 'anonymous',
-      requestId: context.requestId,
-      operation: 'prescription.release',
-      request: parameters,
-    };
+    const key = writeKey(context, 'prescription.release', parameters);
     const answer = await this.writes.run(key, async (transaction) => {
       const candidates = shortFormId
         ? await this.one(transaction, shortFormId, pharmacy, context)

@@ -6,11 +6,11 @@ import {
   type PrescriptionEventMessage,
 } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import type { CallContext } from '@platform/shared-nats';
-import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { actorOf, type CallContext } from '@platform/shared-nats';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { accepted, checkedShortFormId, invalid } from '../prescribing/outcomes';
 import { PrescriptionRepository } from '../prescribing/prescription.repository';
-import { actorOf } from '../prescribing/prescribing.usecase';
+
 import { ReleaseUseCase } from './release.usecase';
 
 /** EPS-task-dispense-return-status-reason: why a pharmacy gives a prescription back. */
@@ -60,12 +60,7 @@ export class ReturnUseCase {
         diagnostics: 'A return must come from the pharmacy holding the prescription',
       });
     }
-    const key = {
-      callerId: context.caller?.id ?? 'anonymous',
-      requestId: context.requestId,
-      operation: 'prescription.return',
-      request: task,
-    };
+    const key = writeKey(context, 'prescription.return', task);
     const outcome = await this.writes.run(key, async (transaction) => {
       const prescription = await this.prescriptions.get(shortFormId, transaction, true);
       if (!prescription)

@@ -9,13 +9,12 @@ import {
   type PrescriptionStatus,
 } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import type { CallContext } from '@platform/shared-nats';
-import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { actorOf, type CallContext } from '@platform/shared-nats';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { identifierValue, resolve, resourcesOf, SYSTEMS, type Bundle, type Reference, type Resource } from './fhir';
 import { messageEvent } from './prescription-order';
 import { checkedShortFormId, invalid, missing } from './outcomes';
 import { PrescriptionRepository } from './prescription.repository';
-import { actorOf } from './prescribing.usecase';
 
 /** The R-codes of a cancellation, as the NHS words them. */
 export const CANCELLATION_OUTCOMES = {
@@ -85,12 +84,7 @@ export class CancelUseCase {
 
   async cancel(bundle: Bundle, context: CallContext): Promise<FhirResource> {
     const { shortFormId, items, nhsNumber } = readCancellation(bundle);
-    const key = {
-      callerId: context.caller?.id ?? 'anonymous',
-      requestId: context.requestId,
-      operation: 'prescription.cancel',
-      request: bundle,
-    };
+    const key = writeKey(context, 'prescription.cancel', bundle);
     const response = await this.writes.run(key, async (transaction) => {
       const prescription = await this.prescriptions.get(shortFormId, transaction, true);
       if (!prescription) throw new PlatformError('R-0008', undefined, { diagnostics: CANCELLATION_OUTCOMES['R-0008'] });

@@ -10,8 +10,8 @@ import {
 import type { N3Api } from '@platform/contracts-n3';
 import type { PdsApi } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
-import type { CallContext } from '@platform/shared-nats';
-import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { actorOf, type CallContext } from '@platform/shared-nats';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { prepareParameters, verifyPrescriptionSignature } from '../signing/digest';
 import type { Bundle } from './fhir';
 import { accepted } from './outcomes';
@@ -20,14 +20,6 @@ import { readPrescriptionOrder, type PrescriptionOrder } from './prescription-or
 
 export const EPS_PDS = Symbol('EPS_PDS');
 export const EPS_N3 = Symbol('EPS_N3');
-
-export function actorOf(context: CallContext): { actor: string; actorOrganisation: string | null; requestId: string } {
-  return {
-    actor: context.caller?.username ?? context.caller?.id ?? 'anonymous',
-    actorOrganisation: context.caller?.organisation ?? null,
-    requestId: context.requestId,
-  };
-}
 
 /**
  * `$prepare` and `$process-message` (prescription-order): the NHS bundle rules; the patient must be in PDS
@@ -54,12 +46,7 @@ export class PrescribingUseCase {
 
   async create(bundle: Bundle, context: CallContext): Promise<CreatePrescriptionReply> {
     const order = readPrescriptionOrder(bundle);
-    const key = {
-      callerId: context.caller?.id ?? 'anonymous',
-      requestId: context.requestId,
-      operation: 'prescription.create',
-      request: contentDigest(bundle),
-    };
+    const key = writeKey(context, 'prescription.create', contentDigest(bundle));
     const reply = await this.writes.run(key, async (transaction) => {
       const publicKey = await this.prescriptions.publicKey(order.prescriber.sdsUserId, transaction);
       if (!publicKey) {

@@ -18,8 +18,8 @@ import {
   type TransitionConnectionRequest,
 } from '@platform/contracts-n3';
 import { PlatformError } from '@platform/shared-errors';
-import type { CallContext } from '@platform/shared-nats';
-import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { actorOf, type CallContext } from '@platform/shared-nats';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { checkDate, fieldError, odsCodeOf } from '../rules';
 import { OrganisationRepository } from '../organisations/organisation.repository';
 import { parseAddress, parseBlock } from './cidr';
@@ -62,18 +62,6 @@ export class ConnectionsUseCase {
     private readonly owners: OwnerIndex,
   ) {}
 
-  private key(operation: string, request: unknown, context: CallContext) {
-    return { callerId: context.caller?.id ?? 'anonymous', requestId: context.requestId, operation, request };
-  }
-
-  private actor(context: CallContext): { actor: string; actorOrganisation: string | null; requestId: string } {
-    return {
-      actor: context.caller?.username ?? context.caller?.id ?? 'anonymous',
-      actorOrganisation: context.caller?.organisation ?? null,
-      requestId: context.requestId,
-    };
-  }
-
   private async openOrganisation(transaction: PoolClient, odsCode: string): Promise<void> {
     const organisation = await this.organisations.get(odsCode, transaction);
     if (!organisation) {
@@ -89,7 +77,7 @@ export class ConnectionsUseCase {
   }
 
   async createSite(request: CreateSiteRequest, context: CallContext): Promise<Site> {
-    return this.writes.run(this.key('site.create', request, context), async (transaction) => {
+    return this.writes.run(writeKey(context, 'site.create', request), async (transaction) => {
       await this.openOrganisation(transaction, request.odsCode);
       return this.connections.createSite(transaction, request);
     });
@@ -113,7 +101,7 @@ export class ConnectionsUseCase {
         throw fieldError('contractEnd', `${request.contractEnd} is not after contractStart ${request.contractStart}`);
       }
     }
-    const connection = await this.writes.run(this.key('connection.create', request, context), async (transaction) => {
+    const connection = await this.writes.run(writeKey(context, 'connection.create', request), async (transaction) => {
       await this.openOrganisation(transaction, request.odsCode);
       if (request.siteId) {
         const owner = await this.connections.siteOwner(request.siteId, transaction);
@@ -131,7 +119,7 @@ export class ConnectionsUseCase {
         fromStatus: null,
         toStatus: 'ordered',
         detail: `${request.supplier}, ${request.bandwidthMbps} Mbit/s ${request.accessType}`,
-        ...this.actor(context),
+        ...actorOf(context),
       });
       const created = (await this.connections.get(id, transaction)) as Connection;
       await this.publishStatus(transaction, created, null, null, context);
@@ -162,7 +150,7 @@ export class ConnectionsUseCase {
   async transition(request: TransitionConnectionRequest, context: CallContext): Promise<Connection> {
     const id = connectionIdOf(request.connectionId);
     const connection = await this.writes.run(
-      this.key('connection.transition', request, context),
+      writeKey(context, 'connection.transition', request),
       async (transaction) => {
         const current = await this.connections.lock(transaction, id);
         if (!current) throw notFound(id);
@@ -179,7 +167,7 @@ export class ConnectionsUseCase {
           fromStatus: current.status,
           toStatus: request.to,
           detail: request.reason ?? null,
-          ...this.actor(context),
+          ...actorOf(context),
         });
         if (request.to === 'ceased') {
           // A ceased connection holds no addresses: its blocks go back to the pool.
@@ -200,7 +188,7 @@ export class ConnectionsUseCase {
     const id = connectionIdOf(request.connectionId);
     const block = parseBlock(request.cidr);
     const allocation = await this.writes.run(
-      this.key('ip-allocation.create', request, context),
+      writeKey(context, 'ip-allocation.create', request),
       async (transaction) => {
         const current = await this.connections.lock(transaction, id);
         if (!current) throw notFound(id);
@@ -228,7 +216,7 @@ export class ConnectionsUseCase {
           fromStatus: null,
           toStatus: null,
           detail: block.cidr,
-          ...this.actor(context),
+          ...actorOf(context),
         });
         const event: AllocationEvent = {
           allocationId: allocated.id,
@@ -272,7 +260,7 @@ export class ConnectionsUseCase {
         `'${request.allocationId.slice(0, 32)}' is not an allocation id (IPA and 7 digits)`,
       );
     }
-    const released = await this.writes.run(this.key('ip-allocation.release', request, context), async (transaction) => {
+    const released = await this.writes.run(writeKey(context, 'ip-allocation.release', request), async (transaction) => {
       const current = await this.connections.lock(transaction, id);
       if (!current) throw notFound(id);
       const [allocation] = await this.connections.release(transaction, id, allocationId);
@@ -311,7 +299,7 @@ export class ConnectionsUseCase {
       fromStatus: null,
       toStatus: null,
       detail: allocation.cidr,
-      ...this.actor(context),
+      ...actorOf(context),
     });
     const event: AllocationEvent = {
       allocationId: allocation.id,

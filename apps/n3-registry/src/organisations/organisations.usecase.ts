@@ -13,7 +13,7 @@ import {
 } from '@platform/contracts-n3';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
-import { IdempotentWrites } from '@platform/shared-persistence';
+import { IdempotentWrites, writeKey } from '@platform/shared-persistence';
 import { importExtract } from '../imports/import-extract';
 import { checkDate, fieldError, odsCodeOf } from '../rules';
 import { OwnerIndex } from '../connections/owner-index';
@@ -62,12 +62,7 @@ export class OrganisationsUseCase {
     if (organisation.openDate && organisation.closeDate && organisation.closeDate < organisation.openDate) {
       throw fieldError('closeDate', `${organisation.closeDate} is before openDate ${organisation.openDate}`);
     }
-    const key = {
-      callerId: context.caller?.id ?? 'anonymous',
-      requestId: context.requestId,
-      operation: 'organisation.upsert',
-      request,
-    };
+    const key = writeKey(context, 'organisation.upsert', request);
     const saved = await this.writes.run(key, (transaction) => this.organisations.upsert(transaction, organisation));
     // The owner table carries organisation names and statuses.
     this.owners.reloadSoon();
@@ -77,12 +72,7 @@ export class OrganisationsUseCase {
   /** Imports an extract waiting in the import bucket, exactly once per X-Request-ID like every write. */
   async import(request: ImportOrganisationsRequest, context: CallContext): Promise<ImportReport> {
     const bucket = await importBucket(this.nats);
-    const key = {
-      callerId: context.caller?.id ?? 'anonymous',
-      requestId: context.requestId,
-      operation: 'organisation.import',
-      request,
-    };
+    const key = writeKey(context, 'organisation.import', request);
     const report = await this.writes.run(key, async (transaction) => {
       const object = await bucket.get(request.objectName);
       if (!object) {

@@ -11,7 +11,7 @@ import { PatientRepository } from '../patients/patient.repository';
 import { normalisedResource, type PatientRecord } from '../patients/patient-record';
 import { normaliseName } from '../search/search-rows';
 import { PatientSearchRepository } from '../search/search.repository';
-import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { checkNewPatient, type Demographics } from './new-patient';
 
 /**
@@ -31,12 +31,7 @@ export class CreatePatientUseCase {
 
   async execute(request: CreatePatientRequest, context: CallContext): Promise<CreatePatientReply> {
     const { patient, demographics } = checkNewPatient(request.patient);
-    const key = {
-      callerId: context.caller?.id ?? 'anonymous',
-      requestId: context.requestId,
-      operation: 'patient.create',
-      request: request.patient,
-    };
+    const key = writeKey(context, 'patient.create', request.patient);
     const reply = await this.writes.run(key, async (transaction) => {
       const family = normaliseName(demographics.family);
       await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [

@@ -13,7 +13,7 @@ import type { CallContext } from '@platform/shared-nats';
 import { PatientRepository } from '../patients/patient.repository';
 import { withItemIds } from '../patients/item-ids';
 import { normalisedResource, redacted } from '../patients/patient-record';
-import { IdempotentWrites, Outbox } from '@platform/shared-persistence';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { changedFields, checkFields, checkPatch } from './patch-rules';
 
 /** `W/"3"` -> 3; anything else is not a version this API issued. */
@@ -52,12 +52,7 @@ export class UpdatePatientUseCase {
         diagnostics: `Invalid update with error - If-Match must be W/"<version>", not '${ifMatch.slice(0, 32)}'`,
       });
     }
-    const key = {
-      callerId: context.caller?.id ?? 'anonymous',
-      requestId: context.requestId,
-      operation: 'patient.update',
-      request: { nhsNumber, ifMatch, patches },
-    };
+    const key = writeKey(context, 'patient.update', { nhsNumber, ifMatch, patches });
     const document = await this.writes.run(key, async (transaction) => {
       const record = await this.patients.lockForUpdate(transaction, nhsNumber);
       if (!record) throw new PlatformError('RESOURCE_NOT_FOUND');

@@ -74,3 +74,12 @@ export function fromNatsHeaders(h: MsgHdrs | undefined): CallContext {
   }
   return context;
 }
+
+/** Who made a change, for a service's history records: the caller's username (or subject), organisation, request. */
+export function actorOf(context: CallContext): { actor: string; actorOrganisation: string | null; requestId: string } {
+  return {
+    actor: context.caller?.username ?? context.caller?.id ?? 'anonymous',
+    actorOrganisation: context.caller?.organisation ?? null,
+    requestId: context.requestId,
+  };
+}

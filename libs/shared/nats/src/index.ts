@@ -1,4 +1,4 @@
-export { HEADER, fromNatsHeaders, toNatsHeaders, type CallContext, type Caller } from './call-context';
+export { HEADER, actorOf, fromNatsHeaders, toNatsHeaders, type CallContext, type Caller } from './call-context';
 export { connectNats, type NatsSettings } from './connect';
 export { RpcErrorFilter, callContextOf, rpcValidationPipe, withCallContext } from './nest-rpc';
 export { NatsRpcClient, type RpcClientOptions } from './rpc-client';

@@ -86,3 +86,12 @@ export class IdempotentWrites {
     return earlier.outcome;
   }
 }
+
+/** The key of a write: the caller (token subject) and the request ID of its call context. */
+export function writeKey(
+  context: { requestId: string; caller?: { id: string } },
+  operation: string,
+  request: unknown,
+): WriteKey {
+  return { callerId: context.caller?.id ?? 'anonymous', requestId: context.requestId, operation, request };
+}

@@ -1,7 +1,7 @@
 export { copyArray, copyField } from './copy-text';
 export { migrationSchema, openServiceDatabase, poolOf, type DatabaseSettings, type ServiceDatabase } from './database';
 export { Housekeeping, type Retention } from './housekeeping';
-export { IdempotentWrites, type WriteKey } from './idempotent-writes';
+export { IdempotentWrites, writeKey, type WriteKey } from './idempotent-writes';
 export { ensureEventStream, Outbox } from './outbox';
 export { createWriteTables, dropWriteTables } from './write-tables';
 export { shutdownHook, writeSide, writeSideProviders, type WriteSide } from './write-side';
