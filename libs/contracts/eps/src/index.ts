@@ -22,4 +22,4 @@ export {
   PRESCRIPTION_STATUS,
   type PrescriptionStatus,
 } from './subjects';
-export { canonicalJson, contentDigest, signatureXml, signDigest, signedInfoXml, withSignature } from './sign';
+export { contentDigest, signatureXml, signDigest, signedInfoXml, withSignature } from './sign';

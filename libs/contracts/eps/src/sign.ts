@@ -1,26 +1,15 @@
 import { createHash, createPrivateKey, sign } from 'node:crypto';
+import canonicalize from 'canonicalize';
 
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 
 /**
  * What a prescriber signs, in the shape the NHS uses (an XML-DSig SignedInfo carrying a SHA-256 digest):
  * here the digest is of the prescription's clinical content, the Bundle's entries other than the
- * MessageHeader and the Provenance, as canonical JSON (keys sorted, no spaces). The NHS digests the HL7 V3
+ * MessageHeader and the Provenance, as canonical JSON (RFC 8785, the `canonicalize` package). The NHS digests the HL7 V3
  * fragments instead; the API (digest in, signature in Provenance.signature.data out) is the same. It is part
  * of the contract so that a prescribing system can compute what `$prepare` answers.
  */
-/** JSON with object keys in sorted order at every level, so equal content always gives equal text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, field]) => field !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** Base64 SHA-256 of the signed content of a prescription-order Bundle. */
 export function contentDigest(bundle: {
   entry?: { fullUrl?: string; resource?: { resourceType?: unknown } }[];
@@ -31,7 +20,10 @@ export function contentDigest(bundle: {
       return type !== 'MessageHeader' && type !== 'Provenance';
     })
     .map((entry) => ({ fullUrl: entry.fullUrl, resource: entry.resource }));
-  return createHash('sha256').update(canonicalJson(signed)).digest('base64');
+  // RFC 8785 (JSON Canonicalization Scheme): keys sorted, numbers and strings serialised one way only.
+  return createHash('sha256')
+    .update(canonicalize(signed) ?? '')
+    .digest('base64');
 }
 
 export function signedInfoXml(digestValue: string): string {
