@@ -179,7 +179,6 @@ export async function loadPrescriptions(
           copyField(pharmacy),
           copyField(dispenser),
           'acute',
-          '1',
           copyArray([itemId]),
           // Valid for six months from a day in the last five.
           new Date(Date.now() + (30 - Math.floor(random() * 150)) * 86_400_000).toISOString().slice(0, 10),
@@ -191,7 +190,7 @@ export async function loadPrescriptions(
       client.query(
         copyFrom(
           `COPY ${schema}.prescription (short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods,
-             prescriber_sds_user_id, nominated_pharmacy, dispenser, course_of_therapy, item_count, item_ids, expires_on) FROM STDIN`,
+             prescriber_sds_user_id, nominated_pharmacy, dispenser, course_of_therapy, item_ids, expires_on) FROM STDIN`,
         ),
       ),
     );

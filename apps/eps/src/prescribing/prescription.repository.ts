@@ -93,9 +93,9 @@ export class PrescriptionRepository {
     const result = await transaction.query(
       `INSERT INTO ${this.schema}.prescription
          (short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
-          nominated_pharmacy, course_of_therapy, item_count, item_ids, expires_on, issues_total)
-       VALUES ($1, $2, $3, '0001', $4, $5, $6, $7, $8, $9, $10,
-               coalesce($11::date, coalesce($12::date, current_date) + interval '6 months'), $13)
+          nominated_pharmacy, course_of_therapy, item_ids, expires_on, issues_total)
+       VALUES ($1, $2, $3, '0001', $4, $5, $6, $7, $8, $9,
+               coalesce($10::date, coalesce($11::date, current_date) + interval '6 months'), $12)
        ON CONFLICT DO NOTHING`,
       [
         order.shortFormId,
@@ -106,7 +106,6 @@ export class PrescriptionRepository {
         order.prescriber.sdsUserId,
         order.nominatedPharmacy,
         order.courseOfTherapy,
-        order.itemIds.length,
         order.itemIds,
         order.validityEnd,
         order.validityStart,
