@@ -1,3 +1,4 @@
+import { messageEventOf } from '@platform/contracts-eps';
 import { isValidNhsNumber, isWellFormedOdsCode } from '@platform/shared-identifiers';
 import {
   identifierValue,
@@ -67,9 +68,8 @@ export function messageEvent(bundle: unknown): string {
   }
   if (!Array.isArray(candidate.entry)) throw missing("ResourceType Bundle must contain 'entry' field");
   if (candidate.type !== 'message') throw invalid("Bundle.type must be 'message'", 'Bundle.type');
-  const [header] = resourcesOf(candidate, 'MessageHeader');
-  const code = ((header?.['eventCoding'] ?? {}) as { code?: unknown }).code;
-  if (typeof code !== 'string') throw missing('The Bundle must start with a MessageHeader naming its event');
+  const code = messageEventOf(candidate);
+  if (code === undefined) throw missing('The Bundle must start with a MessageHeader naming its event');
   return code;
 }
 

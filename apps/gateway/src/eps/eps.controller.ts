@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EpsApi, FhirResource, PrescriptionTracking } from '@platform/contracts-eps';
+import { messageEventOf, type EpsApi, type FhirResource, type PrescriptionTracking } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
 import { ApiRoute, FhirRoute } from '../auth/route-policy';
 import { callContextOf } from '../http/call-context';
@@ -23,15 +23,6 @@ function resourceBody(body: unknown, type: string): FhirResource {
     throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: `The request body must be a FHIR ${type}` });
   }
   return body as FhirResource;
-}
-
-function messageEvent(bundle: FhirResource): string | undefined {
-  const entries = (bundle['entry'] ?? []) as {
-    resource?: { resourceType?: string; eventCoding?: { code?: string } };
-  }[];
-  return Array.isArray(entries)
-    ? entries.find((entry) => entry.resource?.resourceType === 'MessageHeader')?.resource?.eventCoding?.code
-    : undefined;
 }
 
 @ApiTags('Electronic Prescription Service (FHIR R4)')
@@ -96,7 +87,7 @@ export class EpsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const bundle = resourceBody(body, 'Bundle');
-    const event = messageEvent(bundle);
+    const event = messageEventOf(bundle);
     if (event === 'prescription-order-update') {
       const response = await this.eps.cancel({ bundle }, callContextOf(request));
       void reply.type(FHIR_JSON);

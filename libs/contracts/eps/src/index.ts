@@ -23,3 +23,4 @@ export {
   type PrescriptionStatus,
 } from './subjects';
 export { contentDigest, signatureXml, signDigest, signedInfoXml, withSignature } from './sign';
+export { messageEventOf } from './message';
