@@ -1,5 +1,5 @@
 import { PlatformError } from '@platform/shared-errors';
-import { validatePayload, type CallContext, type NatsRpcClient } from '@platform/shared-nats';
+import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import {
   CreatePrescriptionRequest,
   GetPrescriptionRequest,
@@ -45,13 +45,19 @@ export class EpsClient implements EpsApi {
   constructor(private readonly rpc: NatsRpcClient) {}
 
   async prepare(request: PrepareRequest, context: CallContext): Promise<FhirResource> {
-    const payload = await validatePayload(PrepareRequest, request);
-    return resource(await this.rpc.request(EPS_SUBJECTS.prepare, payload, context), 'Parameters');
+    return resource(
+      await this.rpc.requestValidated(EPS_SUBJECTS.prepare, PrepareRequest, request, context),
+      'Parameters',
+    );
   }
 
   async createPrescription(request: CreatePrescriptionRequest, context: CallContext): Promise<CreatePrescriptionReply> {
-    const payload = await validatePayload(CreatePrescriptionRequest, request);
-    const reply = await this.rpc.request<CreatePrescriptionReply>(EPS_SUBJECTS.create, payload, context);
+    const reply = await this.rpc.requestValidated<CreatePrescriptionReply>(
+      EPS_SUBJECTS.create,
+      CreatePrescriptionRequest,
+      request,
+      context,
+    );
     if (typeof reply?.shortFormId !== 'string')
       throw new PlatformError('REC_SERVER_ERROR', 'EPS answered without a prescription ID');
     resource(reply.outcome, 'OperationOutcome');
@@ -59,38 +65,54 @@ export class EpsClient implements EpsApi {
   }
 
   async release(request: ReleaseRequest, context: CallContext): Promise<FhirResource> {
-    const payload = await validatePayload(ReleaseRequest, request);
-    return resource(await this.rpc.request(EPS_SUBJECTS.release, payload, context), 'Parameters');
+    return resource(
+      await this.rpc.requestValidated(EPS_SUBJECTS.release, ReleaseRequest, request, context),
+      'Parameters',
+    );
   }
 
   async returnPrescription(request: ReturnRequest, context: CallContext): Promise<FhirResource> {
-    const payload = await validatePayload(ReturnRequest, request);
-    return resource(await this.rpc.request(EPS_SUBJECTS.return, payload, context), 'OperationOutcome');
+    return resource(
+      await this.rpc.requestValidated(EPS_SUBJECTS.return, ReturnRequest, request, context),
+      'OperationOutcome',
+    );
   }
 
   async dispense(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource> {
-    const payload = await validatePayload(CreatePrescriptionRequest, request);
-    return resource(await this.rpc.request(EPS_SUBJECTS.dispense, payload, context), 'OperationOutcome');
+    return resource(
+      await this.rpc.requestValidated(EPS_SUBJECTS.dispense, CreatePrescriptionRequest, request, context),
+      'OperationOutcome',
+    );
   }
 
   async withdraw(request: PharmacyRequest, context: CallContext): Promise<FhirResource> {
-    const payload = await validatePayload(PharmacyRequest, request);
-    return resource(await this.rpc.request(EPS_SUBJECTS.withdraw, payload, context), 'OperationOutcome');
+    return resource(
+      await this.rpc.requestValidated(EPS_SUBJECTS.withdraw, PharmacyRequest, request, context),
+      'OperationOutcome',
+    );
   }
 
   async claim(request: PharmacyRequest, context: CallContext): Promise<FhirResource> {
-    const payload = await validatePayload(PharmacyRequest, request);
-    return resource(await this.rpc.request(EPS_SUBJECTS.claim, payload, context), 'OperationOutcome');
+    return resource(
+      await this.rpc.requestValidated(EPS_SUBJECTS.claim, PharmacyRequest, request, context),
+      'OperationOutcome',
+    );
   }
 
   async cancel(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource> {
-    const payload = await validatePayload(CreatePrescriptionRequest, request);
-    return resource(await this.rpc.request(EPS_SUBJECTS.cancel, payload, context), 'Bundle');
+    return resource(
+      await this.rpc.requestValidated(EPS_SUBJECTS.cancel, CreatePrescriptionRequest, request, context),
+      'Bundle',
+    );
   }
 
   async getPrescription(request: GetPrescriptionRequest, context: CallContext): Promise<PrescriptionTracking> {
-    const payload = await validatePayload(GetPrescriptionRequest, request);
-    const reply = await this.rpc.request<PrescriptionTracking>(EPS_SUBJECTS.get, payload, context);
+    const reply = await this.rpc.requestValidated<PrescriptionTracking>(
+      EPS_SUBJECTS.get,
+      GetPrescriptionRequest,
+      request,
+      context,
+    );
     if (typeof reply?.status !== 'string' || !Array.isArray(reply.history)) {
       throw new PlatformError('REC_SERVER_ERROR', 'EPS answered with something that is not a prescription');
     }
@@ -101,8 +123,7 @@ export class EpsClient implements EpsApi {
     request: RegisterPrescriberKeyRequest,
     context: CallContext,
   ): Promise<{ sdsUserId: string }> {
-    const payload = await validatePayload(RegisterPrescriberKeyRequest, request);
-    return this.rpc.request(EPS_SUBJECTS.registerKey, payload, context);
+    return this.rpc.requestValidated(EPS_SUBJECTS.registerKey, RegisterPrescriberKeyRequest, request, context);
   }
 
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }> {

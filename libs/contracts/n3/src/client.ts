@@ -1,5 +1,5 @@
 import { PlatformError } from '@platform/shared-errors';
-import { validatePayload, type CallContext, type NatsRpcClient } from '@platform/shared-nats';
+import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import {
   AllocateBlockRequest,
   CreateConnectionRequest,
@@ -68,92 +68,111 @@ const IMPORT_TIMEOUT_MS = 120_000;
 export class N3Client implements N3Api {
   constructor(private readonly rpc: NatsRpcClient) {}
 
-  private async call<T>(
-    subject: string,
-    type: new () => object,
-    request: object,
-    context: CallContext,
-    timeoutMs?: number,
-  ): Promise<T> {
-    const payload = await validatePayload(type, request);
-    return this.rpc.request<T>(subject, payload, context, timeoutMs);
-  }
-
   async getOrganisation(request: GetOrganisationRequest, context: CallContext): Promise<Organisation> {
-    const reply = await this.call(N3_SUBJECTS.organisationGet, GetOrganisationRequest, request, context);
+    const reply = await this.rpc.requestValidated(
+      N3_SUBJECTS.organisationGet,
+      GetOrganisationRequest,
+      request,
+      context,
+    );
     return expectObject(reply, 'an organisation', isOrganisation);
   }
 
   async searchOrganisations(request: SearchOrganisationsRequest, context: CallContext): Promise<Page<Organisation>> {
-    const reply = await this.call(N3_SUBJECTS.organisationSearch, SearchOrganisationsRequest, request, context);
+    const reply = await this.rpc.requestValidated(
+      N3_SUBJECTS.organisationSearch,
+      SearchOrganisationsRequest,
+      request,
+      context,
+    );
     return expectObject(reply, 'a page of organisations', isPage);
   }
 
   async upsertOrganisation(request: UpsertOrganisationRequest, context: CallContext): Promise<Organisation> {
-    const reply = await this.call(N3_SUBJECTS.organisationUpsert, UpsertOrganisationRequest, request, context);
+    const reply = await this.rpc.requestValidated(
+      N3_SUBJECTS.organisationUpsert,
+      UpsertOrganisationRequest,
+      request,
+      context,
+    );
     return expectObject(reply, 'an organisation', isOrganisation);
   }
 
   async importOrganisations(request: ImportOrganisationsRequest, context: CallContext): Promise<ImportReport> {
-    const reply = await this.call(
+    const reply = await this.rpc.requestValidated(
       N3_SUBJECTS.organisationImport,
       ImportOrganisationsRequest,
       request,
       context,
-      IMPORT_TIMEOUT_MS,
+      { timeoutMs: IMPORT_TIMEOUT_MS },
     );
     return expectObject(reply, 'an import report', (value) => Array.isArray(value['rejected']));
   }
 
   async createSite(request: CreateSiteRequest, context: CallContext): Promise<Site> {
-    const reply = await this.call(N3_SUBJECTS.siteCreate, CreateSiteRequest, request, context);
+    const reply = await this.rpc.requestValidated(N3_SUBJECTS.siteCreate, CreateSiteRequest, request, context);
     return expectObject(reply, 'a site', (value) => typeof value['id'] === 'string');
   }
 
   async listSites(request: ListSitesRequest, context: CallContext): Promise<Site[]> {
-    const reply = await this.call<unknown>(N3_SUBJECTS.siteList, ListSitesRequest, request, context);
+    const reply = await this.rpc.requestValidated<unknown>(N3_SUBJECTS.siteList, ListSitesRequest, request, context);
     if (!Array.isArray(reply)) throw new PlatformError('REC_SERVER_ERROR', 'The N3 registry did not answer a list');
     return reply as Site[];
   }
 
   async createConnection(request: CreateConnectionRequest, context: CallContext): Promise<Connection> {
-    const reply = await this.call(N3_SUBJECTS.connectionCreate, CreateConnectionRequest, request, context);
+    const reply = await this.rpc.requestValidated(
+      N3_SUBJECTS.connectionCreate,
+      CreateConnectionRequest,
+      request,
+      context,
+    );
     return expectObject(reply, 'a connection', isConnection);
   }
 
   async getConnection(request: GetConnectionRequest, context: CallContext): Promise<Connection> {
-    const reply = await this.call(N3_SUBJECTS.connectionGet, GetConnectionRequest, request, context);
+    const reply = await this.rpc.requestValidated(N3_SUBJECTS.connectionGet, GetConnectionRequest, request, context);
     return expectObject(reply, 'a connection', isConnection);
   }
 
   async listConnections(request: ListConnectionsRequest, context: CallContext): Promise<Page<Connection>> {
-    const reply = await this.call(N3_SUBJECTS.connectionList, ListConnectionsRequest, request, context);
+    const reply = await this.rpc.requestValidated(N3_SUBJECTS.connectionList, ListConnectionsRequest, request, context);
     return expectObject(reply, 'a page of connections', isPage);
   }
 
   async transitionConnection(request: TransitionConnectionRequest, context: CallContext): Promise<Connection> {
-    const reply = await this.call(N3_SUBJECTS.connectionTransition, TransitionConnectionRequest, request, context);
+    const reply = await this.rpc.requestValidated(
+      N3_SUBJECTS.connectionTransition,
+      TransitionConnectionRequest,
+      request,
+      context,
+    );
     return expectObject(reply, 'a connection', isConnection);
   }
 
   async connectionHistory(request: GetConnectionRequest, context: CallContext): Promise<ConnectionEvent[]> {
-    const reply = await this.call<unknown>(N3_SUBJECTS.connectionHistory, GetConnectionRequest, request, context);
+    const reply = await this.rpc.requestValidated<unknown>(
+      N3_SUBJECTS.connectionHistory,
+      GetConnectionRequest,
+      request,
+      context,
+    );
     if (!Array.isArray(reply)) throw new PlatformError('REC_SERVER_ERROR', 'The N3 registry did not answer a list');
     return reply as ConnectionEvent[];
   }
 
   async allocateBlock(request: AllocateBlockRequest, context: CallContext): Promise<IpAllocation> {
-    const reply = await this.call(N3_SUBJECTS.allocationCreate, AllocateBlockRequest, request, context);
+    const reply = await this.rpc.requestValidated(N3_SUBJECTS.allocationCreate, AllocateBlockRequest, request, context);
     return expectObject(reply, 'an IP allocation', (value) => typeof value['cidr'] === 'string');
   }
 
   async releaseBlock(request: ReleaseBlockRequest, context: CallContext): Promise<IpAllocation> {
-    const reply = await this.call(N3_SUBJECTS.allocationRelease, ReleaseBlockRequest, request, context);
+    const reply = await this.rpc.requestValidated(N3_SUBJECTS.allocationRelease, ReleaseBlockRequest, request, context);
     return expectObject(reply, 'an IP allocation', (value) => typeof value['cidr'] === 'string');
   }
 
   async ipOwner(request: IpOwnerRequest, context: CallContext): Promise<IpOwner> {
-    const reply = await this.call(N3_SUBJECTS.ipOwner, IpOwnerRequest, request, context);
+    const reply = await this.rpc.requestValidated(N3_SUBJECTS.ipOwner, IpOwnerRequest, request, context);
     return expectObject(reply, 'an IP owner', (value) => typeof value['connection'] === 'object');
   }
 

@@ -1,5 +1,5 @@
 import { PlatformError } from '@platform/shared-errors';
-import { validatePayload as validated, type CallContext, type NatsRpcClient } from '@platform/shared-nats';
+import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import {
   GetPatientRequest,
   ListRelatedPersonsRequest,
@@ -48,21 +48,39 @@ export class PdsClient implements PdsApi {
   constructor(private readonly rpc: NatsRpcClient) {}
 
   async getPatientDocument(request: GetPatientRequest, context: CallContext): Promise<PatientDocument> {
-    const payload = await validated(GetPatientRequest, request);
-    return checkDocument(await this.rpc.request<GetPatientWireReply>(PDS_SUBJECTS.patientGet, payload, context));
+    return checkDocument(
+      await this.rpc.requestValidated<GetPatientWireReply>(
+        PDS_SUBJECTS.patientGet,
+        GetPatientRequest,
+        request,
+        context,
+      ),
+    );
   }
 
   async createPatient(request: CreatePatientRequest, context: CallContext): Promise<CreatePatientReply> {
-    const payload = await validated(CreatePatientRequest, request, 'INVALID_CREATE');
-    const reply = await this.rpc.request<CreatePatientReply>(PDS_SUBJECTS.patientCreate, payload, context);
+    const reply = await this.rpc.requestValidated<CreatePatientReply>(
+      PDS_SUBJECTS.patientCreate,
+      CreatePatientRequest,
+      request,
+      context,
+      { code: 'INVALID_CREATE' },
+    );
     const { json } = checkDocument({ patientJson: reply?.patientJson, versionId: reply?.versionId });
     if (typeof reply.nhsNumber !== 'string' || !/^\d{10}$/.test(reply.nhsNumber)) throw notAPatient();
     return { nhsNumber: reply.nhsNumber, patientJson: json, versionId: reply.versionId };
   }
 
   async updatePatient(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument> {
-    const payload = await validated(UpdatePatientRequest, request, 'INVALID_UPDATE');
-    return checkDocument(await this.rpc.request<GetPatientWireReply>(PDS_SUBJECTS.patientUpdate, payload, context));
+    return checkDocument(
+      await this.rpc.requestValidated<GetPatientWireReply>(
+        PDS_SUBJECTS.patientUpdate,
+        UpdatePatientRequest,
+        request,
+        context,
+        { code: 'INVALID_UPDATE' },
+      ),
+    );
   }
 
   async getPatient(request: GetPatientRequest, context: CallContext): Promise<GetPatientReply> {
@@ -78,8 +96,12 @@ export class PdsClient implements PdsApi {
   }
 
   async listRelatedPersons(request: ListRelatedPersonsRequest, context: CallContext): Promise<ListRelatedPersonsReply> {
-    const payload = await validated(ListRelatedPersonsRequest, request);
-    const reply = await this.rpc.request<ListRelatedPersonsReply>(PDS_SUBJECTS.relatedPersonList, payload, context);
+    const reply = await this.rpc.requestValidated<ListRelatedPersonsReply>(
+      PDS_SUBJECTS.relatedPersonList,
+      ListRelatedPersonsRequest,
+      request,
+      context,
+    );
     const valid =
       typeof reply?.nhsNumber === 'string' &&
       Array.isArray(reply.relatedPersons) &&
@@ -90,8 +112,9 @@ export class PdsClient implements PdsApi {
   }
 
   async searchPatients(request: SearchPatientsRequest, context: CallContext): Promise<SearchPatientsReply> {
-    const payload = await validated(SearchPatientsRequest, request);
-    return checkSearchReply(await this.rpc.request<unknown>(PDS_SUBJECTS.patientSearch, payload, context));
+    return checkSearchReply(
+      await this.rpc.requestValidated<unknown>(PDS_SUBJECTS.patientSearch, SearchPatientsRequest, request, context),
+    );
   }
 
   async health(context: CallContext, timeoutMs?: number): Promise<HealthReply> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, JSONCodec, type NatsConnection, type NatsError } from 'nats';
 import { isWireError, PlatformError } from '@platform/shared-errors';
 import { toNatsHeaders, type CallContext } from './call-context';
+import { validatePayload } from './validate-payload';
 
 /** The envelope NestJS's NATS transport speaks; services are plain `@MessagePattern` handlers. */
 interface RequestPacket {
@@ -35,6 +36,21 @@ export class NatsRpcClient {
     private readonly connection: NatsConnection,
     private readonly options: RpcClientOptions,
   ) {}
+
+  /**
+   * A request whose payload is first checked against its contract class (`validatePayload`: unknown fields
+   * refused, each problem named by its field, as `code`): what the typed clients send.
+   */
+  async requestValidated<T>(
+    subject: string,
+    type: new () => object,
+    payload: object,
+    context: CallContext,
+    options: { timeoutMs?: number; code?: string } = {},
+  ): Promise<T> {
+    const checked = await validatePayload(type, payload, options.code);
+    return this.request<T>(subject, checked, context, options.timeoutMs);
+  }
 
   async request<T>(
     subject: string,
