@@ -18,10 +18,12 @@ export interface PlatformSettings {
   schema: string;
   /** N3_DB_SCHEMA of the registry (default: the pds schema's name with `_n3`). */
   n3Schema?: string;
-  poolSize: number;
-  logLevel: string;
-  /** IDP_ACCESS_TOKEN_TTL: access tokens must outlive the whole benchmark. */
-  tokenTtlSeconds: number;
+  /** pds's pool size (default 10). */
+  poolSize?: number;
+  /** Default warn: the platform's logging is not what is measured. */
+  logLevel?: string;
+  /** IDP_ACCESS_TOKEN_TTL: access tokens must outlive the whole benchmark (default a day). */
+  tokenTtlSeconds?: number;
   /** More environment for every platform process (rate limits, profiler preload...). */
   env?: Record<string, string>;
   /** Copy the platform's output to the console as well as to the log file. */
@@ -72,17 +74,20 @@ export async function startPlatform(
     DATABASE_URL: settings.databaseUrl,
     NATS_URL: settings.natsUrl,
     PDS_DB_SCHEMA: settings.schema,
-    PDS_DB_POOL_SIZE: String(settings.poolSize),
+    PDS_DB_POOL_SIZE: String(settings.poolSize ?? 10),
     PDS_SEED: 'sandbox',
     N3_HTTP_PORT: String(settings.ports.n3),
     N3_DB_SCHEMA: settings.n3Schema ?? `${settings.schema}_n3`,
     N3_SEED: 'sandbox',
     EPS_HTTP_PORT: String(settings.ports.eps),
     EPS_DB_SCHEMA: `${settings.schema}_eps`,
-    LOG_LEVEL: settings.logLevel,
+    LOG_LEVEL: settings.logLevel ?? 'warn',
     LOG_DIR: path.join(settings.workDir, 'logs'),
     LAUNCHER_STATE_FILE: stateFile,
-    IDP_ACCESS_TOKEN_TTL: String(settings.tokenTtlSeconds),
+    IDP_ACCESS_TOKEN_TTL: String(settings.tokenTtlSeconds ?? 86_400),
+    // The per-client rate limit is not what is measured: one client sends the whole load.
+    RATE_LIMIT_PER_CLIENT: '1000000',
+    RATE_LIMIT_BURST: '1000000',
     // Never the open sandbox mode, whatever the caller's environment says: the figures include authentication.
     SANDBOX: 'false',
     ...settings.env,
