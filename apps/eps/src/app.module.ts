@@ -13,7 +13,7 @@ import {
   type Retention,
   type ServiceDatabase,
 } from '@platform/shared-persistence';
-import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
+import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, serviceReadiness } from '@platform/shared-service';
 import { EPS_DATABASE } from './database/database';
 import { DispensingUseCase } from './dispensing/dispensing.usecase';
 import { ReleaseUseCase } from './dispensing/release.usecase';
@@ -42,10 +42,7 @@ export class EpsModule {
   static with(resources: EpsResources): DynamicModule {
     const rpc = new NatsRpcClient(resources.nats, { timeoutMs: resources.rpcTimeoutMs });
     const self = new EpsClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
-    const checks: ReadinessCheck[] = [
-      { name: 'postgres', check: async () => void (await resources.database.pool.query('SELECT 1')) },
-      { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
-    ];
+    const checks = serviceReadiness(resources.database.pool, (context) => self.health(context));
     const side = writeSide(resources, 'eps');
     return {
       module: EpsModule,

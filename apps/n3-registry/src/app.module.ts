@@ -11,7 +11,7 @@ import {
   type Retention,
   type ServiceDatabase,
 } from '@platform/shared-persistence';
-import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
+import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, serviceReadiness } from '@platform/shared-service';
 import { ConnectionRepository } from './connections/connection.repository';
 import { ConnectionsHandler } from './connections/connections.handler';
 import { ConnectionsUseCase } from './connections/connections.usecase';
@@ -36,10 +36,7 @@ export class N3RegistryModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
   static with(resources: N3Resources): DynamicModule {
     const self = new N3Client(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
-    const checks: ReadinessCheck[] = [
-      { name: 'postgres', check: async () => void (await resources.database.pool.query('SELECT 1')) },
-      { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
-    ];
+    const checks = serviceReadiness(resources.database.pool, (context) => self.health(context));
     const side = writeSide(resources, 'n3');
     return {
       module: N3RegistryModule,

@@ -5,7 +5,7 @@ import { PdsClient } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
 import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
-import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
+import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, serviceReadiness } from '@platform/shared-service';
 import { ReadAuditRepository } from './audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from './database/database.provider';
 import { PatientHandler } from './patients/patient.handler';
@@ -35,11 +35,7 @@ export class PdsModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
   static with(resources: PdsResources): DynamicModule {
     const self = new PdsClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
-    const checks: ReadinessCheck[] = [
-      { name: 'postgres', check: async () => void (await resources.database.pool.query('SELECT 1')) },
-      // A round trip through the service's own subscription, not just a ping of a connection.
-      { name: 'nats', check: async () => void (await self.health({ requestId: 'readiness-probe' })) },
-    ];
+    const checks = serviceReadiness(resources.database.pool, (context) => self.health(context));
     const side = writeSide(resources, 'pds');
     return {
       module: PdsModule,

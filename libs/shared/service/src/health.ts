@@ -68,3 +68,17 @@ export class HealthController {
     return this.registry.metrics();
   }
 }
+
+/**
+ * The readiness of a NATS service with a database: PostgreSQL answers, and a round trip through the
+ * service's own subscription works (not just a ping of the connection).
+ */
+export function serviceReadiness(
+  pool: { query(sql: string): Promise<unknown> },
+  health: (context: { requestId: string }) => Promise<unknown>,
+): ReadinessCheck[] {
+  return [
+    { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
+    { name: 'nats', check: async () => void (await health({ requestId: 'readiness-probe' })) },
+  ];
+}

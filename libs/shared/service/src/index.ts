@@ -1,6 +1,7 @@
 export { bootstrapService, type ServiceSettings } from './bootstrap';
 export {
   createMetricsRegistry,
+  serviceReadiness,
   HealthController,
   METRICS_REGISTRY,
   READINESS_CHECKS,
