@@ -19,34 +19,47 @@ export interface DatabaseSettings {
   applicationName: string;
 }
 
-/** The service's schema must exist before TypeORM can keep its migrations table inside it. */
-async function ensureSchema(settings: DatabaseSettings): Promise<void> {
-  const client = new Client({ connectionString: settings.url });
-  await client.connect();
-  try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS "${settings.schema}"`);
-  } finally {
-    await client.end();
-  }
-}
+/**
+ * Every service's migrations take this session lock first. Services share one database: two first starts at
+ * once would otherwise race on `CREATE EXTENSION IF NOT EXISTS` (both see it missing, one fails on
+ * pg_extension's unique index), which the launcher and a fresh CI machine do.
+ */
+const MIGRATION_LOCK = "hashtext('platform:migrations')";
 
 /** Connects, creates the schema if needed and runs pending migrations in one transaction (never `synchronize`). */
 export async function openServiceDatabase(settings: DatabaseSettings): Promise<ServiceDatabase> {
-  await ensureSchema(settings);
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url: settings.url,
-    schema: settings.schema,
-    migrations: settings.migrations,
-    migrationsTableName: 'migrations',
-    migrationsTransactionMode: 'all',
-    synchronize: false,
-    logging: false,
-    extra: { max: settings.poolSize, application_name: settings.applicationName },
+  const lock = new Client({
+    connectionString: settings.url,
+    application_name: `${settings.applicationName} migrations`,
   });
-  await dataSource.initialize();
-  await dataSource.runMigrations();
-  return { dataSource, pool: poolOf(dataSource), schema: settings.schema };
+  await lock.connect();
+  try {
+    await lock.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
+    // The service's schema must exist before TypeORM can keep its migrations table inside it.
+    await lock.query(`CREATE SCHEMA IF NOT EXISTS "${settings.schema}"`);
+    const dataSource = new DataSource({
+      type: 'postgres',
+      url: settings.url,
+      schema: settings.schema,
+      migrations: settings.migrations,
+      migrationsTableName: 'migrations',
+      migrationsTransactionMode: 'all',
+      synchronize: false,
+      logging: false,
+      extra: { max: settings.poolSize, application_name: settings.applicationName },
+    });
+    await dataSource.initialize();
+    try {
+      await dataSource.runMigrations();
+    } catch (error) {
+      await dataSource.destroy();
+      throw error;
+    }
+    return { dataSource, pool: poolOf(dataSource), schema: settings.schema };
+  } finally {
+    // Ending the session releases the lock, also when a migration failed.
+    await lock.end();
+  }
 }
 
 /** The underlying pg pool, for prepared statements and COPY on the hot paths. */
