@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
+import { coalesceWrites } from './coalesce-writes';
 
 export interface NatsSettings {
   url: string;
@@ -7,7 +8,7 @@ export interface NatsSettings {
 
 /** Connects with reconnects forever (a service waits out a NATS restart) and a bounded first attempt. */
 export async function connectNats(settings: NatsSettings): Promise<NatsConnection> {
-  return connect({
+  const connection = await connect({
     servers: settings.url.split(','),
     name: settings.name,
     maxReconnectAttempts: -1,
@@ -17,4 +18,6 @@ export async function connectNats(settings: NatsSettings): Promise<NatsConnectio
     // Errors still carry their code; only the per-request async stack capture is skipped (CPU per request).
     noAsyncTraces: true,
   });
+  coalesceWrites(connection);
+  return connection;
 }

@@ -3,3 +3,4 @@ export { connectNats, type NatsSettings } from './connect';
 export { RpcErrorFilter, callContextOf, rpcValidationPipe, withCallContext } from './nest-rpc';
 export { NatsRpcClient, type RpcClientOptions } from './rpc-client';
 export { validatePayload, type FieldProblem } from './validate-payload';
+export { coalesceWrites } from './coalesce-writes';

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PinoNestLogger, type Logger } from '@platform/shared-logging';
-import { RpcErrorFilter, rpcValidationPipe } from '@platform/shared-nats';
+import { coalesceWrites, RpcErrorFilter, rpcValidationPipe } from '@platform/shared-nats';
+import type { NatsConnection } from 'nats';
 
 export interface ServiceSettings {
   /** Project name; also the NATS queue group, so replicas share the work. */
@@ -48,6 +49,8 @@ export async function bootstrapService(settings: ServiceSettings): Promise<INest
   microservice.useGlobalPipes(rpcValidationPipe());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.startAllMicroservices();
+  // Replies written once per turn of the event loop (see coalesceWrites).
+  coalesceWrites(microservice.unwrap<NatsConnection>());
   await app.listen(settings.httpPort, settings.httpHost);
   logger.info({ httpPort: settings.httpPort, queue: settings.name }, 'service started');
   return app;
