@@ -8,6 +8,7 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import { PatientRepository } from '../patients/patient.repository';
+import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, type PatientRecord } from '../patients/patient-record';
 import { normaliseName } from '../search/search-rows';
 import { PatientSearchRepository } from '../search/search.repository';
@@ -48,8 +49,13 @@ export class CreatePatientUseCase {
         invalidated: false,
       };
       await this.patients.insertNew(transaction, record);
-      const event: PatientCreatedEvent = { nhsNumber, versionId: 1, occurredAt: new Date().toISOString() };
+      const occurredAt = new Date().toISOString();
+      const event: PatientCreatedEvent = { nhsNumber, versionId: 1, occurredAt };
       await this.outbox.append(transaction, PDS_EVENTS.patientCreated, event, context);
+      const change = { nhsNumber, versionId: 1, restricted: false, occurredAt };
+      for (const { subject, payload } of lifecycleEvents(undefined, record.resource, change)) {
+        await this.outbox.append(transaction, subject, payload, context);
+      }
       return { nhsNumber, patientJson: JSON.stringify(normalisedResource(record)), versionId: 1 };
     });
     this.outbox.kick();

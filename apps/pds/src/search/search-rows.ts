@@ -122,7 +122,8 @@ function datePart(value: unknown): string | null {
   return typeof value === 'string' && DATE.test(value) ? value.slice(0, 10) : null;
 }
 
-function gpOdsOf(resource: Patient): string | null {
+/** The ODS code of the patient's registered GP practice (upper case), or null. */
+export function gpOdsOf(resource: Patient): string | null {
   for (const practitioner of list(resource['generalPractitioner'])) {
     const identifier = practitioner['identifier'];
     if (isRecord(identifier)) {

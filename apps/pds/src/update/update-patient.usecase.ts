@@ -12,6 +12,7 @@ import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { PatientRepository } from '../patients/patient.repository';
 import { withItemIds } from '../patients/item-ids';
+import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, redacted } from '../patients/patient-record';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { changedFields, checkFields, checkPatch } from './patch-rules';
@@ -24,7 +25,8 @@ export function versionFromIfMatch(ifMatch: string): number | undefined {
 
 /**
  * Updates a patient with a JSON Patch: If-Match required and current, the NHS list and field rules, all or
- * nothing, exactly once per X-Request-ID, and a `pds.patient.updated.v1` event in the same transaction.
+ * nothing, exactly once per X-Request-ID, and a `pds.patient.updated.v1` event in the same transaction (with
+ * `deceased` or `registered` when the change is a death or a new GP practice).
  */
 @Injectable()
 export class UpdatePatientUseCase {
@@ -82,13 +84,18 @@ export class UpdatePatientUseCase {
       checkFields(before, withItemIds(after));
       const next = { ...record, version: record.version + 1, resource: after, supersededBy: null };
       await this.patients.saveVersion(transaction, next);
+      const occurredAt = new Date().toISOString();
       const event: PatientUpdatedEvent = {
         nhsNumber,
         versionId: next.version,
         changed: changedFields(patches),
-        occurredAt: new Date().toISOString(),
+        occurredAt,
       };
       await this.outbox.append(transaction, PDS_EVENTS.patientUpdated, event, context);
+      const change = { nhsNumber, versionId: next.version, restricted: record.restricted, occurredAt };
+      for (const { subject, payload } of lifecycleEvents(before, after, change)) {
+        await this.outbox.append(transaction, subject, payload, context);
+      }
       const visible = normalisedResource(next);
       return { json: JSON.stringify(record.restricted ? redacted(visible) : visible), versionId: next.version };
     });

@@ -9,6 +9,8 @@ import {
   type PdsClient,
   type Patient,
   type PatchOperation,
+  type PatientDeceasedEvent,
+  type PatientRegisteredEvent,
   type PatientUpdatedEvent,
 } from '@platform/contracts-pds';
 import { generateNhsNumber, seededRandom } from '@platform/shared-identifiers';
@@ -41,14 +43,33 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
   let db: Client;
 
   /** A fresh copy of the sandbox's Jane Smith under a new NHS number, at version 2. */
-  async function freshPatient(): Promise<string> {
+  async function freshPatient(changes: Partial<Patient> = {}): Promise<string> {
     let nhsNumber = generateNhsNumber(random, '9');
     while (nhsNumber.startsWith('90000000')) nhsNumber = generateNhsNumber(random, '9');
     await db.query(`INSERT INTO "${schema}".patient (nhs_number, version, resource) VALUES ($1, 2, $2)`, [
       nhsNumber,
-      JSON.stringify({ ...janeSmith, id: nhsNumber }),
+      JSON.stringify({ ...janeSmith, ...changes, id: nhsNumber }),
     ]);
     return nhsNumber;
+  }
+
+  /** The last event on `subject` about this patient, once the outbox relay has published it. */
+  async function lastEvent<T extends { nhsNumber: string }>(
+    subject: string,
+    nhsNumber: string,
+  ): Promise<T | undefined> {
+    const manager = await connection.jetstreamManager();
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      try {
+        const message = await manager.streams.getMessage(PDS_EVENT_STREAM, { last_by_subj: subject });
+        const decoded = JSONCodec<T>().decode(message.data);
+        if (decoded.nhsNumber === nhsNumber) return decoded;
+      } catch {
+        // not published yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return undefined;
   }
 
   const stored = async (nhsNumber: string): Promise<{ version: number; resource: Patient }> =>
@@ -80,20 +101,47 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
       version: 3,
       resource: { gender: 'male', meta: { versionId: '3' } },
     });
-    const manager = await connection.jetstreamManager();
-    let event: PatientUpdatedEvent | undefined;
-    for (let attempt = 0; attempt < 50 && !event; attempt += 1) {
-      try {
-        const message = await manager.streams.getMessage(PDS_EVENT_STREAM, { last_by_subj: PDS_EVENTS.patientUpdated });
-        const decoded = JSONCodec<PatientUpdatedEvent>().decode(message.data);
-        if (decoded.nhsNumber === nhsNumber) event = decoded;
-      } catch {
-        // not published yet
-      }
-      if (!event) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const event = await lastEvent<PatientUpdatedEvent>(PDS_EVENTS.patientUpdated, nhsNumber);
     expect(event).toMatchObject({ nhsNumber, versionId: 3, changed: ['gender'] });
     expect(JSON.stringify(event)).not.toContain('male');
+  });
+
+  it('publishes pds.patient.deceased.v1 when a death is notified and pds.patient.registered.v1 when the practice changes', async () => {
+    const nhsNumber = await freshPatient({ deceasedDateTime: undefined });
+    const death = await pds.updatePatient(
+      { nhsNumber, ifMatch: 'W/"2"', patches: published('add-deceased-date-time.json') },
+      context(),
+    );
+    expect(death.versionId).toBe(3);
+    expect(await lastEvent<PatientDeceasedEvent>(PDS_EVENTS.patientDeceased, nhsNumber)).toMatchObject({
+      nhsNumber,
+      versionId: 3,
+    });
+
+    const [practice] = janeSmith['generalPractitioner'] as { id: string }[];
+    const moved = await pds.updatePatient(
+      {
+        nhsNumber,
+        ifMatch: 'W/"3"',
+        patches: [
+          {
+            op: 'replace',
+            path: '/generalPractitioner/0',
+            value: {
+              id: practice?.id,
+              type: 'Organization',
+              identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'A83008' },
+            },
+          },
+        ],
+      },
+      context(),
+    );
+    expect(moved.versionId).toBe(4);
+    const registered = await lastEvent<PatientRegisteredEvent>(PDS_EVENTS.patientRegistered, nhsNumber);
+    expect(registered).toMatchObject({ nhsNumber, versionId: 4, practice: 'A83008', previousPractice: 'Y12345' });
+    // The practice change is no second death.
+    expect((await lastEvent<PatientDeceasedEvent>(PDS_EVENTS.patientDeceased, nhsNumber))?.versionId).toBe(3);
   });
 
   it('needs If-Match (412) and the current version (409), changing nothing otherwise', async () => {

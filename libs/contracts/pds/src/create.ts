@@ -12,10 +12,3 @@ export interface CreatePatientReply {
   patientJson: string;
   versionId: number;
 }
-
-/** Published on JetStream when a new NHS number is allocated. */
-export interface PatientCreatedEvent {
-  nhsNumber: string;
-  versionId: number;
-  occurredAt: string;
-}

@@ -21,11 +21,6 @@ export {
   type PatientDocument,
 } from './payloads';
 export { PDS_EVENT_STREAM, PDS_EVENTS, PDS_QUEUE, PDS_SUBJECTS } from './subjects';
-export {
-  PATCH_OPERATIONS,
-  PatchOperation,
-  UpdatePatientRequest,
-  isPatchOperation,
-  type PatientUpdatedEvent,
-} from './update';
-export { CreatePatientRequest, type CreatePatientReply, type PatientCreatedEvent } from './create';
+export { PATCH_OPERATIONS, PatchOperation, UpdatePatientRequest, isPatchOperation } from './update';
+export { CreatePatientRequest, type CreatePatientReply } from './create';
+export type { PatientCreatedEvent, PatientDeceasedEvent, PatientRegisteredEvent, PatientUpdatedEvent } from './events';

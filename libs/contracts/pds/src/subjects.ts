@@ -15,6 +15,8 @@ export const PDS_SUBJECTS = {
 export const PDS_EVENTS = {
   patientUpdated: 'pds.patient.updated.v1',
   patientCreated: 'pds.patient.created.v1',
+  patientDeceased: 'pds.patient.deceased.v1',
+  patientRegistered: 'pds.patient.registered.v1',
 } as const;
 
 /** The JetStream stream that keeps PDS's events. */

@@ -51,15 +51,6 @@ export class UpdatePatientRequest {
   patches!: PatchOperation[];
 }
 
-/** Published on JetStream after a patient changes (through the outbox, so never lost). */
-export interface PatientUpdatedEvent {
-  nhsNumber: string;
-  versionId: number;
-  /** The top-level fields the change touched (`name`, `address`, `deceasedDateTime`...), never their values. */
-  changed: string[];
-  occurredAt: string;
-}
-
 export const PATCH_OPERATIONS = ['add', 'replace', 'remove', 'test'] as const;
 export const isPatchOperation = (op: string): op is (typeof PATCH_OPERATIONS)[number] =>
   (PATCH_OPERATIONS as readonly string[]).includes(op);
