@@ -4,6 +4,10 @@ import janeSmith from './data/Patient_9000000009.json';
 import minimal from './data/Minimal_Patient_9000000033.json';
 import relatedPersonBundle from './data/RelatedPersonBundle.json';
 import janetSmythe from './data/Sensitive_Patient_9000000025.json';
+import knapp from './data/search_exact_match_searchset.json';
+import smiths from './data/search_fuzzy_multimatch_searchset.json';
+import cuff from './data/search_superseded_searchset.json';
+import youds from './data/search_vague_4_matches_searchset.json';
 
 /** Locating details the published restricted record has already had removed; the store keeps them. */
 const restrictedLocatingDetails = {
@@ -37,12 +41,47 @@ function record(resource: unknown, restricted: boolean): PatientRecord {
   };
 }
 
+/**
+ * The patients of the NHS's published search results (its Karate mock's search sets): Kathy KNAPP (an exact
+ * match), Jane CUFF (found through a superseded record), four Luke YOUDS (one search, four people) and twenty
+ * Smiths born 2000-05-05 in DN17 4AA (a fuzzy search's many matches).
+ */
+const SEARCH_SETS = [knapp, cuff, youds, smiths];
+
+/**
+ * The record Jane CUFF's surviving record superseded. The published search set shows only the survivor, so
+ * this number is ours (synthetic, valid check digit): it carries the same demographics, and a search must
+ * still answer with 9732019395 once.
+ */
+export const SUPERSEDED_CUFF = '9732019301';
+
+function searchSetPatients(): PatientRecord[] {
+  const records = SEARCH_SETS.flatMap((set) => set.entry.map((entry) => record(entry.resource, false)));
+  const survivor = cuff.entry[0]?.resource;
+  if (survivor) {
+    records.push({
+      ...record(
+        {
+          ...survivor,
+          id: SUPERSEDED_CUFF,
+          meta: { ...survivor.meta, versionId: '1' },
+          identifier: survivor.identifier.map((identifier) => ({ ...identifier, value: SUPERSEDED_CUFF })),
+        },
+        false,
+      ),
+      supersededBy: survivor.id,
+    });
+  }
+  return records;
+}
+
 /** The NHS PDS sandbox's test patients, as integrators' sandbox tests expect them. */
 export function sandboxPatients(): PatientRecord[] {
   return [
     record(janeSmith, false),
     record({ ...janetSmythe, ...restrictedLocatingDetails }, true),
     record(minimal, false),
+    ...searchSetPatients(),
   ];
 }
 

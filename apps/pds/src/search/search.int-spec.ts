@@ -9,6 +9,7 @@ import { PatientRepository } from '../patients/patient.repository';
 import { parseSearchQuery } from './search-query';
 import { searchStatement } from './search.repository';
 import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
+import { SUPERSEDED_CUFF } from '../sandbox/sandbox-patients';
 
 let schema = '';
 
@@ -132,7 +133,7 @@ describe('PDS patient search against PostgreSQL', () => {
       const range = 'family=Smith&gender=female&birthdate=ge2010-10-21&birthdate=le2010-10-23';
       expect(ids(await search(range))).toEqual(['9000000009']);
       expect(ids(await search('family=Smith&birthdate=ge2010-10-23'))).toEqual([]);
-      expect(ids(await search('family=smith&birthdate=le2010-10-22&gender=male'))).toEqual([]);
+      expect(ids(await search('family=smith&birthdate=eq2010-10-22&gender=male'))).toEqual([]);
     });
 
     it('finds Smith and Smythe with a wildcard, and answers TOO_MANY_MATCHES when they are more than asked for', async () => {
@@ -174,6 +175,52 @@ describe('PDS patient search against PostgreSQL', () => {
       expect(ids(await search('family=Smith&birthdate=eq2010-10-22&general-practitioner=y12345'))).toEqual([
         '9000000009',
       ]);
+    });
+  });
+
+  describe('the NHS published search sets (seeded in sandbox mode)', () => {
+    const publishedIds = (file: string): string[] => published(file).entry.map((entry) => entry.resource.id);
+
+    it('finds Kathy KNAPP with an exact match, score 1, as the NHS shows her', async () => {
+      const reply = await search('family=KNAPP&given=Kathy&gender=female&birthdate=eq1943-07-03&_exact-match=true');
+      expect(ids(reply)).toEqual(['9736363120']);
+      expect(reply.matches[0]?.score).toBe(1);
+      expect(reply.matches[0]?.patient).toEqual(published('search_exact_match_searchset.json').entry[0]?.resource);
+      // Exact means exact: another spelling of the name finds nobody.
+      expect(ids(await search('family=KNAP&given=Kathy&birthdate=eq1943-07-03&_exact-match=true'))).toEqual([]);
+    });
+
+    it('finds Jane CUFF once, as her surviving record, although a superseded record has the same details', async () => {
+      const reply = await search('family=CUFF&gender=female&birthdate=eq1926-01-07');
+      expect(ids(reply)).toEqual(publishedIds('search_superseded_searchset.json'));
+      expect(reply.matches[0]?.patient).toEqual(published('search_superseded_searchset.json').entry[0]?.resource);
+      expect(ids(await search('family=Cuf&given=Jane&birthdate=eq1926-01-07&_fuzzy-match=true'))).toEqual([
+        '9732019395',
+      ]);
+      const superseded = await db.query(`SELECT superseded_by FROM "${schema}".patient WHERE nhs_number = $1`, [
+        SUPERSEDED_CUFF,
+      ]);
+      expect(superseded.rows).toEqual([{ superseded_by: '9732019395' }]);
+    });
+
+    it('finds the four Luke YOUDS of every gender, each with score 1, and TOO_MANY_MATCHES when one is asked for', async () => {
+      const reply = await search('family=YOUDS&birthdate=eq1970-01-24');
+      expect(ids(reply).sort()).toEqual(publishedIds('search_vague_4_matches_searchset.json').sort());
+      expect(reply.matches.map((match) => match.score)).toEqual([1, 1, 1, 1]);
+      expect(await search('family=YOUDS&birthdate=eq1970-01-24&_max-results=1')).toEqual({
+        matches: [],
+        tooManyMatches: true,
+      });
+    });
+
+    it('finds the twenty Smiths of DN17 4AA by sound from the NHS example query, best first', async () => {
+      const query =
+        'family=Smythe&given=Mat&gender=male&birthdate=ge2000-05-03&address-postalcode=DN17 4AA&_fuzzy-match=true';
+      const reply = await search(query);
+      expect(ids(reply).sort()).toEqual(publishedIds('search_fuzzy_multimatch_searchset.json').sort());
+      const scores = reply.matches.map((match) => match.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      expect(scores.every((score) => score > 0 && score < 1)).toBe(true);
     });
   });
 
