@@ -5,6 +5,7 @@ import { RelatedPerson1764100000000 } from './migrations/1764100000000-related-p
 import { Search1764200000000 } from './migrations/1764200000000-search';
 import { UpdateIdempotencyOutbox1764300000000 } from './migrations/1764300000000-update-idempotency-outbox';
 import { NhsNumberAllocation1764400000000 } from './migrations/1764400000000-nhs-number-allocation';
+import { GivenNameWords1764800000000 } from './migrations/1764800000000-given-name-words';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -12,6 +13,7 @@ export const MIGRATIONS = [
   Search1764200000000,
   UpdateIdempotencyOutbox1764300000000,
   NhsNumberAllocation1764400000000,
+  GivenNameWords1764800000000,
 ];
 
 /** Connects to PDS's schema and runs its pending migrations. */

@@ -37,7 +37,7 @@ describe('parseSearchQuery', () => {
     );
     expect(query).toEqual({
       family: { value: 'oreilly smith' },
-      given: [{ value: 'john paul' }, { value: 'ja*', pattern: 'ja%' }],
+      given: [{ value: 'john' }, { value: 'paul' }, { value: 'ja*', pattern: 'ja%' }],
       gender: 'male',
       birthDate: { from: '1950-01-01', to: '1960-12-31' },
       deathDate: { to: '2020-01-01' },

@@ -1,7 +1,7 @@
 import { MAX_SEARCH_RESULTS } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 import { isWellFormedOdsCode } from '@platform/shared-identifiers';
-import { normaliseEmail, normaliseName, normalisePhone, normalisePostcode } from './search-rows';
+import { givenWords, normaliseEmail, normaliseName, normalisePhone, normalisePostcode } from './search-rows';
 
 /** A name or postcode as the search compares it; `pattern` (LIKE, `%` for `*`) when it has wildcards. */
 export interface TextTerm {
@@ -229,7 +229,7 @@ export function parseSearchQuery(query: string): SearchQuery {
   if (phone?.includes('*')) throw invalidSearch("Wildcards cannot be used in 'phone'");
 
   const result: SearchQuery = {
-    given: givens.map((given) => textTerm('given', normaliseName(given, true), fuzzy)),
+    given: givenWords(givens, true).map((word) => textTerm('given', word, fuzzy)),
     birthDate: dateRange('birthdate', birthDates),
     fuzzy,
     exact,

@@ -59,6 +59,7 @@ describe('search rows', () => {
       name: [
         { use: 'usual', family: 'Brown', given: ['Mary', 'Ann'] },
         { use: 'old', family: 'Jones', given: ['Mary'] },
+        { use: 'nickname', family: 'Brown', given: ['Mary-Ann  Louise', ' ', "D'Arcy"] },
         { use: 'usual', text: 'no family or given' },
         'not a name',
       ],
@@ -74,6 +75,8 @@ describe('search rows', () => {
     expect(rows.names.map((name) => [name.familyNorm, name.givenNorm, name.current])).toEqual([
       ['brown', ['mary', 'ann'], true],
       ['jones', ['mary'], false],
+      // Compound given names are kept word by word, as queries are split.
+      ['brown', ['mary', 'ann', 'louise', 'darcy'], true],
     ]);
     expect(rows.addresses).toEqual([{ postcodeNorm: 'B11BB', current: false }]);
     expect(rows.patient).toEqual({

@@ -30,7 +30,7 @@ export interface NameRow {
   given: string[];
   /** normaliseName(family): what exact and wildcard searches compare. */
   familyNorm: string;
-  /** normaliseName of each given name, in order. */
+  /** The words of the given names, normalised, in order (`['John Paul', 'James']` -> `['john', 'paul', 'james']`). */
   givenNorm: string[];
   /** Birth date copied from the patient, so that (name, birth date) is one index. */
   birthDate: string | null;
@@ -73,6 +73,14 @@ export function normaliseName(value: string, keepWildcards = false): string {
       .replace(keepWildcards ? /[^a-z*]+/g : /[^a-z]+/g, ' ');
   }
   return text.trim().replace(/ {2,}/g, ' ');
+}
+
+/**
+ * Given names as searches compare them: word by word, so that a compound given name ("John Paul") and the
+ * same names given separately ("John", "Paul") match each other, in the record and in the query alike.
+ */
+export function givenWords(given: string[], keepWildcards = false): string[] {
+  return given.flatMap((item) => normaliseName(item, keepWildcards).split(' ')).filter((word) => word.length > 0);
 }
 
 /** A postcode as searches compare it: upper case, letters and digits only (`ls1 6ae` -> `LS16AE`). */
@@ -142,7 +150,7 @@ export function searchRowsOf(resource: Patient): SearchRows {
     const family = text(name['family']);
     const given = strings(name['given']);
     const familyNorm = family ? normaliseName(family) : '';
-    const givenNorm = given.map((item) => normaliseName(item)).filter((item) => item.length > 0);
+    const givenNorm = givenWords(given);
     if (familyNorm.length === 0 && givenNorm.length === 0) continue;
     names.push({ family: family ?? '', given, familyNorm, givenNorm, birthDate, current: isCurrent(name) });
   }

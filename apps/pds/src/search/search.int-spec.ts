@@ -10,6 +10,8 @@ import { parseSearchQuery } from './search-query';
 import { searchStatement } from './search.repository';
 import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 import { SUPERSEDED_CUFF } from '../sandbox/sandbox-patients';
+import { GivenNameWords1764800000000 } from '../database/migrations/1764800000000-given-name-words';
+import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 
 let schema = '';
 
@@ -55,6 +57,19 @@ describe('PDS patient search against PostgreSQL', () => {
     // Test patients written the way seeding writes them, so their search rows are derived from the resource.
     const repository = app.get(PatientRepository);
     await repository.insertMissing([
+      // John Paul James Quinn with a compound first given name, and Jean Luc Picard with separate ones.
+      record(
+        patient('9010001059', {
+          name: [{ use: 'usual', family: 'Quinn', given: ['John Paul', 'James'] }],
+          birthDate: '1985-02-11',
+        }),
+      ),
+      record(
+        patient('9010001067', {
+          name: [{ use: 'usual', family: 'Picard', given: ['Jean', 'Luc'] }],
+          birthDate: '1985-02-11',
+        }),
+      ),
       // Adam Thomas, to be found by "Thomas Adam".
       record(
         patient('9010001008', { name: [{ use: 'usual', family: 'Thomas', given: ['Adam'] }], birthDate: '1980-03-14' }),
@@ -260,6 +275,44 @@ describe('PDS patient search against PostgreSQL', () => {
       expect(second.matches[0]?.score).toBeLessThan(1);
       expect(ids(await search('family=Brown&given=Jane&birthdate=eq1975-07-01'))).toEqual([]);
       expect(ids(await search('family=Brown&given=Ma*&birthdate=eq1975-07-01'))).toEqual(['9010001016']);
+    });
+
+    it('matches compound given names word by word, in the record and in the query', async () => {
+      // The NHS's own example: given=John Paul&given=James.
+      const compound = await search('family=Quinn&given=John Paul&given=James&birthdate=eq1985-02-11');
+      expect(ids(compound)).toEqual(['9010001059']);
+      expect(compound.matches[0]?.score).toBe(1);
+      expect(ids(await search('family=Quinn&given=John&given=Paul&birthdate=eq1985-02-11'))).toEqual(['9010001059']);
+      expect(ids(await search('family=Quinn&given=Paul&birthdate=eq1985-02-11'))).toEqual(['9010001059']);
+      expect(ids(await search('family=Quinn&given=John Peter&birthdate=eq1985-02-11'))).toEqual([]);
+      // Separate given names in the record, one compound name in the query.
+      const together = await search('family=Picard&given=Jean-Luc&birthdate=eq1985-02-11&_exact-match=true');
+      expect(ids(together)).toEqual(['9010001067']);
+      expect(ids(await search('family=Picard&given=Jean Lu*&birthdate=eq1985-02-11'))).toEqual(['9010001067']);
+      expect(ids(await search('family=Pickard&given=Jean Luc&birthdate=eq1985-02-11&_fuzzy-match=true'))).toEqual([
+        '9010001067',
+      ]);
+      expect((await rejectionOf(search('family=Picard&given=Jean *&birthdate=eq1985-02-11'))).code).toBe(
+        'INVALID_SEARCH_DATA',
+      );
+    });
+
+    it('splits the compound given names that rows written before word matching kept whole', async () => {
+      await db.query(
+        `UPDATE "${schema}".patient_name SET given_norm = ARRAY['john paul', 'james'] WHERE nhs_number = '9010001059'`,
+      );
+      expect(ids(await search('family=Quinn&given=John&birthdate=eq1985-02-11'))).toEqual([]);
+      const queryRunner = app.get<PdsDatabase>(PDS_DATABASE).dataSource.createQueryRunner();
+      try {
+        await new GivenNameWords1764800000000().up(queryRunner);
+      } finally {
+        await queryRunner.release();
+      }
+      const rows = await db.query(
+        `SELECT given_norm, given_first FROM "${schema}".patient_name WHERE nhs_number = '9010001059'`,
+      );
+      expect(rows.rows).toEqual([{ given_norm: ['john', 'paul', 'james'], given_first: 'john' }]);
+      expect(ids(await search('family=Quinn&given=John&birthdate=eq1985-02-11'))).toEqual(['9010001059']);
     });
 
     it('finds a fuzzy match by given name, gender and postcode without a family name', async () => {
