@@ -6,6 +6,7 @@ import { Search1764200000000 } from './migrations/1764200000000-search';
 import { UpdateIdempotencyOutbox1764300000000 } from './migrations/1764300000000-update-idempotency-outbox';
 import { NhsNumberAllocation1764400000000 } from './migrations/1764400000000-nhs-number-allocation';
 import { GivenNameWords1764800000000 } from './migrations/1764800000000-given-name-words';
+import { PreviousContacts1764900000000 } from './migrations/1764900000000-previous-contacts';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -14,6 +15,7 @@ export const MIGRATIONS = [
   UpdateIdempotencyOutbox1764300000000,
   NhsNumberAllocation1764400000000,
   GivenNameWords1764800000000,
+  PreviousContacts1764900000000,
 ];
 
 /** Connects to PDS's schema and runs its pending migrations. */

@@ -23,3 +23,21 @@ export async function backfillSearchRows(queryRunner: QueryRunner, schema: strin
     after = last.nhs_number;
   }
 }
+
+/**
+ * Fills `previous_emails` and `previous_phones` of the records that have a previous (`use: old`) contact.
+ * `quotedSchema` is the schema as `migrationSchema` gives it.
+ */
+export async function backfillPreviousContacts(queryRunner: QueryRunner, quotedSchema: string): Promise<void> {
+  const rows = (await queryRunner.query(
+    `SELECT nhs_number, resource FROM ${quotedSchema}.patient
+     WHERE jsonb_path_exists(resource, '$.telecom[*] ? (@.use == "old")')`,
+  )) as { nhs_number: string; resource: Patient }[];
+  for (const row of rows) {
+    const { previousEmails, previousPhones } = searchRowsOf(row.resource).patient;
+    await queryRunner.query(
+      `UPDATE ${quotedSchema}.patient SET previous_emails = $2::text[], previous_phones = $3::text[] WHERE nhs_number = $1`,
+      [row.nhs_number, previousEmails, previousPhones],
+    );
+  }
+}

@@ -4,9 +4,7 @@ import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
 import { PatientRepository } from './patient.repository';
-import type { StoredPatient } from './patient-record';
-
-const MAX_SUPERSEDED_HOPS = 5;
+import { MAX_SUPERSEDED_HOPS, type StoredPatient } from './patient-record';
 
 /**
  * The way into one patient's record for every read: a bad check digit is refused before any lookup, every

@@ -1,5 +1,8 @@
 import type { Patient } from '@platform/contracts-pds';
 
+/** How many merges reads and searches follow from a superseded NHS number to the surviving record. */
+export const MAX_SUPERSEDED_HOPS = 5;
+
 /** A patient to be written: the resource and the flags that govern what may be shown. */
 export interface PatientRecord {
   nhsNumber: string;

@@ -17,6 +17,8 @@ export const COPY_COLUMNS = {
     'gp_ods',
     'emails',
     'phones',
+    'previous_emails',
+    'previous_phones',
   ],
   patient_name: ['nhs_number', 'seq', 'family', 'given', 'family_norm', 'given_norm', 'birth_date', 'current'],
   patient_address: ['nhs_number', 'seq', 'postcode_norm', 'current'],
@@ -46,6 +48,8 @@ export function copyLines(patient: GeneratedPatient): Record<CopyTable, string> 
     copyField(columns.gpOds),
     copyArray(columns.emails),
     copyArray(columns.phones),
+    copyArray(columns.previousEmails),
+    copyArray(columns.previousPhones),
   ].join('\t');
   let names = '';
   rows.names.forEach((name, seq) => {

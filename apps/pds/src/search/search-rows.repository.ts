@@ -24,7 +24,8 @@ export function searchRowStatements(schema: string, nhsNumber: string, rows: Sea
   const statements: SqlStatement[] = [
     {
       text: `UPDATE ${table('patient')}
-             SET gender = $2, birth_date = $3::date, death_date = $4::date, gp_ods = $5, emails = $6::text[], phones = $7::text[]
+             SET gender = $2, birth_date = $3::date, death_date = $4::date, gp_ods = $5, emails = $6::text[], phones = $7::text[],
+                 previous_emails = $8::text[], previous_phones = $9::text[]
              WHERE nhs_number = $1`,
       values: [
         nhsNumber,
@@ -34,6 +35,8 @@ export function searchRowStatements(schema: string, nhsNumber: string, rows: Sea
         patient.gpOds,
         patient.emails,
         patient.phones,
+        patient.previousEmails,
+        patient.previousPhones,
       ],
     },
     { text: `DELETE FROM ${table('patient_name')} WHERE nhs_number = $1`, values: [nhsNumber] },

@@ -32,6 +32,8 @@ describe('search rows', () => {
         gpOds: 'Y12345',
         emails: ['jane.smith@example.com'],
         phones: ['01632960587'],
+        previousEmails: [],
+        previousPhones: [],
       },
       names: [
         {
@@ -68,8 +70,12 @@ describe('search rows', () => {
         { use: 'home', line: ['no postcode'] },
       ],
       telecom: [
-        { system: 'email', use: 'old', value: 'old@example.com' },
+        { system: 'email', use: 'old', value: 'Old@Example.com' },
         { system: 'phone', value: '' },
+        { system: 'phone', use: 'old', value: '+44 1632 960999' },
+        { system: 'phone', use: 'mobile', value: '07700 900123' },
+        // Still current: not a previous number as well.
+        { system: 'phone', use: 'old', value: '07700900123' },
       ],
     });
     expect(rows.names.map((name) => [name.familyNorm, name.givenNorm, name.current])).toEqual([
@@ -85,7 +91,9 @@ describe('search rows', () => {
       deathDate: null,
       gpOds: null,
       emails: [],
-      phones: [],
+      phones: ['07700900123'],
+      previousEmails: ['old@example.com'],
+      previousPhones: ['01632960999'],
     });
   });
 

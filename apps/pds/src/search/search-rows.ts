@@ -23,6 +23,10 @@ export interface PatientSearchColumns {
   emails: string[];
   /** Current phone numbers, digits only (+44 written as 0). */
   phones: string[];
+  /** Previous (`use: old`) e-mail addresses, lower case: searched with `_history`. */
+  previousEmails: string[];
+  /** Previous (`use: old`) phone numbers, normalised as `phones`: searched with `_history`. */
+  previousPhones: string[];
 }
 
 export interface NameRow {
@@ -163,13 +167,16 @@ export function searchRowsOf(resource: Patient): SearchRows {
   }
   const emails = new Set<string>();
   const phones = new Set<string>();
+  const previousEmails = new Set<string>();
+  const previousPhones = new Set<string>();
   for (const telecom of list(resource['telecom'])) {
     const value = text(telecom['value']);
-    if (!value || !isCurrent(telecom)) continue;
-    if (telecom['system'] === 'email') emails.add(normaliseEmail(value));
+    if (!value) continue;
+    const current = isCurrent(telecom);
+    if (telecom['system'] === 'email') (current ? emails : previousEmails).add(normaliseEmail(value));
     else if (telecom['system'] === 'phone') {
       const phone = normalisePhone(value);
-      if (phone.length > 0) phones.add(phone);
+      if (phone.length > 0) (current ? phones : previousPhones).add(phone);
     }
   }
   return {
@@ -180,6 +187,8 @@ export function searchRowsOf(resource: Patient): SearchRows {
       gpOds: gpOdsOf(resource),
       emails: [...emails],
       phones: [...phones],
+      previousEmails: [...previousEmails].filter((email) => !emails.has(email)),
+      previousPhones: [...previousPhones].filter((phone) => !phones.has(phone)),
     },
     names,
     addresses,

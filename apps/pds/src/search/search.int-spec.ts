@@ -11,6 +11,7 @@ import { searchStatement } from './search.repository';
 import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 import { SUPERSEDED_CUFF } from '../sandbox/sandbox-patients';
 import { GivenNameWords1764800000000 } from '../database/migrations/1764800000000-given-name-words';
+import { PreviousContacts1764900000000 } from '../database/migrations/1764900000000-previous-contacts';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 
 let schema = '';
@@ -29,7 +30,14 @@ function context(requestId = `search-${(counter += 1)}`): CallContext {
 /** A synthetic patient of this test (valid NHS numbers 9010001xxx are not sandbox patients). */
 function patient(
   nhsNumber: string,
-  fields: { name: unknown[]; birthDate: string; gender?: string; address?: unknown[]; generalPractitioner?: unknown[] },
+  fields: {
+    name: unknown[];
+    birthDate: string;
+    gender?: string;
+    address?: unknown[];
+    generalPractitioner?: unknown[];
+    telecom?: unknown[];
+  },
 ): Patient {
   return {
     resourceType: 'Patient',
@@ -70,6 +78,34 @@ describe('PDS patient search against PostgreSQL', () => {
           birthDate: '1985-02-11',
         }),
       ),
+      // Ann Ward, married twice: 9010001075 (Ward) was merged into 9010001083 (Hughes), itself merged into
+      // 9010001091 (Hughes), who keeps a previous e-mail address and phone number.
+      record(
+        patient('9010001091', {
+          name: [{ use: 'usual', family: 'Hughes', given: ['Ann'] }],
+          birthDate: '1962-09-30',
+          telecom: [
+            { system: 'email', use: 'home', value: 'ann.hughes@example.com' },
+            { system: 'email', use: 'old', value: 'Ann.Ward@Example.com' },
+            { system: 'phone', use: 'old', value: '+44 1632 960111' },
+          ],
+        }),
+      ),
+      {
+        ...record(
+          patient('9010001083', {
+            name: [{ use: 'usual', family: 'Hughes', given: ['Ann'] }],
+            birthDate: '1962-09-30',
+          }),
+        ),
+        supersededBy: '9010001091',
+      },
+      {
+        ...record(
+          patient('9010001075', { name: [{ use: 'usual', family: 'Ward', given: ['Ann'] }], birthDate: '1962-09-30' }),
+        ),
+        supersededBy: '9010001083',
+      },
       // Adam Thomas, to be found by "Thomas Adam".
       record(
         patient('9010001008', { name: [{ use: 'usual', family: 'Thomas', given: ['Adam'] }], birthDate: '1980-03-14' }),
@@ -313,6 +349,47 @@ describe('PDS patient search against PostgreSQL', () => {
       );
       expect(rows.rows).toEqual([{ given_norm: ['john', 'paul', 'james'], given_first: 'john' }]);
       expect(ids(await search('family=Quinn&given=John&birthdate=eq1985-02-11'))).toEqual(['9010001059']);
+    });
+
+    it('follows a record merged twice to the surviving record', async () => {
+      const reply = await search('family=Ward&given=Ann&birthdate=eq1962-09-30');
+      expect(ids(reply)).toEqual(['9010001091']);
+      expect(reply.matches[0]?.patient.name).toEqual([{ use: 'usual', family: 'Hughes', given: ['Ann'] }]);
+      expect(ids(await search('family=Hughes&birthdate=eq1962-09-30'))).toEqual(['9010001091']);
+    });
+
+    it('matches previous e-mail addresses and phone numbers with _history only, scoring less than current ones', async () => {
+      const base = 'family=Hughes&birthdate=eq1962-09-30';
+      expect(ids(await search(`${base}&email=ann.ward@example.com`))).toEqual([]);
+      expect(ids(await search(`${base}&phone=01632960111`))).toEqual([]);
+      const byOldEmail = await search(`${base}&email=ann.ward@example.com&_history=true`);
+      expect(ids(byOldEmail)).toEqual(['9010001091']);
+      expect(byOldEmail.matches[0]?.score).toBeLessThan(1);
+      const byOldPhone = await search(`${base}&phone=01632 960111&_history=true`);
+      expect(ids(byOldPhone)).toEqual(['9010001091']);
+      expect(byOldPhone.matches[0]?.score).toBeLessThan(1);
+      const current = await search(`${base}&email=ann.hughes@example.com&_history=true`);
+      expect(current.matches[0]?.score).toBe(1);
+      expect(ids(await search(`${base}&email=someone.else@example.com&_history=true`))).toEqual([]);
+    });
+
+    it('fills the previous contacts of records stored before they were searched', async () => {
+      await db.query(`ALTER TABLE "${schema}".patient DROP COLUMN previous_emails, DROP COLUMN previous_phones`);
+      const queryRunner = app.get<PdsDatabase>(PDS_DATABASE).dataSource.createQueryRunner();
+      try {
+        await new PreviousContacts1764900000000().up(queryRunner);
+      } finally {
+        await queryRunner.release();
+      }
+      const rows = await db.query(
+        `SELECT nhs_number, previous_emails, previous_phones FROM "${schema}".patient WHERE cardinality(previous_emails) > 0 OR cardinality(previous_phones) > 0`,
+      );
+      expect(rows.rows).toEqual([
+        { nhs_number: '9010001091', previous_emails: ['ann.ward@example.com'], previous_phones: ['01632960111'] },
+      ]);
+      expect(
+        ids(await search('family=Hughes&birthdate=eq1962-09-30&email=ann.ward@example.com&_history=true')),
+      ).toEqual(['9010001091']);
     });
 
     it('finds a fuzzy match by given name, gender and postcode without a family name', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
-import type { StoredPatient } from '../patients/patient-record';
+import { MAX_SUPERSEDED_HOPS, type StoredPatient } from '../patients/patient-record';
 import type { DateRange, SearchQuery, TextTerm } from './search-query';
 
 /** A matched patient (the surviving record) and how well it matched. */
@@ -118,8 +118,20 @@ export function searchStatement(schema: string, query: SearchQuery): { text: str
   const patientWhere = ['p.superseded_by IS NULL', 'NOT p.invalidated'];
   const factors = ['max(m.score)'];
   if (query.gender !== undefined) patientWhere.push(`p.gender = ${binds.add(query.gender)}`);
-  if (query.email !== undefined) patientWhere.push(`${binds.add(query.email)} = ANY (p.emails)`);
-  if (query.phone !== undefined) patientWhere.push(`${binds.add(query.phone)} = ANY (p.phones)`);
+  for (const [value, current, previous] of [
+    [query.email, 'p.emails', 'p.previous_emails'],
+    [query.phone, 'p.phones', 'p.previous_phones'],
+  ] as const) {
+    if (value === undefined) continue;
+    const bound = binds.add(value);
+    if (query.history) {
+      // With history, a previous address or number also matches, as a previous name does: scoring less.
+      patientWhere.push(`(${bound} = ANY (${current}) OR ${bound} = ANY (${previous}))`);
+      factors.push(`CASE WHEN ${bound} = ANY (${current}) THEN 1.0 ELSE ${HISTORIC} END`);
+    } else {
+      patientWhere.push(`${bound} = ANY (${current})`);
+    }
+  }
   if (query.deathDate !== undefined) {
     const condition = dateCondition('p.death_date', query.deathDate, binds);
     if (query.fuzzy) factors.push(`CASE WHEN ${condition} THEN 1.0 ELSE ${FUZZY_MISMATCH} END`);
@@ -142,15 +154,21 @@ export function searchStatement(schema: string, query: SearchQuery): { text: str
   const limit = binds.add(query.maxResults + 1, '::int');
 
   const text = `
-    WITH names AS (
+    WITH RECURSIVE names AS (
       SELECT n.nhs_number, max((${names.score}) * CASE WHEN n.current THEN 1.0 ELSE ${HISTORIC} END) AS score
       FROM ${table('patient_name')} n
       WHERE ${nameWhere.join(' AND ')}
       GROUP BY n.nhs_number
-    ), matched AS (
-      SELECT coalesce(r.superseded_by, r.nhs_number) AS survivor, names.score
+    ), chain AS (
+      -- A matched record, then the records that superseded it, up to ${MAX_SUPERSEDED_HOPS} merges on (as reads follow them).
+      SELECT r.nhs_number, r.superseded_by, names.score, 0 AS hops
       FROM names JOIN ${table('patient')} r ON r.nhs_number = names.nhs_number
-      WHERE r.superseded_by IS NOT NULL OR NOT r.invalidated
+      UNION ALL
+      SELECT s.nhs_number, s.superseded_by, chain.score, chain.hops + 1
+      FROM chain JOIN ${table('patient')} s ON s.nhs_number = chain.superseded_by
+      WHERE chain.hops < ${MAX_SUPERSEDED_HOPS}
+    ), matched AS (
+      SELECT nhs_number AS survivor, score FROM chain WHERE superseded_by IS NULL
     ), scored AS (
       SELECT p.nhs_number, round((${factors.join(' * ')})::numeric, 4)::float8 AS score
       FROM matched m JOIN ${table('patient')} p ON p.nhs_number = m.survivor
