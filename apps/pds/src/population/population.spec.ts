@@ -1,6 +1,6 @@
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import { copyArray, copyField } from '@platform/shared-persistence';
-import { copyLines } from './copy-rows';
+import { COPY_COLUMNS, copyLines } from './copy-rows';
 import { GENERATED_NHS_NUMBER_PREFIXES, PopulationGenerator, type GeneratedPatient } from './population';
 
 function generate(count: number, seed: number): GeneratedPatient[] {
@@ -93,7 +93,7 @@ describe('COPY rows', () => {
   it('writes one patient line and a line per name and address, from the same derivation as every write', () => {
     const [patient] = generate(1, 3);
     const lines = copyLines(patient);
-    expect(lines.patient.split('\t')).toHaveLength(12);
+    expect(lines.patient.split('\t')).toHaveLength(COPY_COLUMNS.patient.length);
     expect(lines.patient.startsWith(`${patient?.nhsNumber}\t`)).toBe(true);
     expect(lines.patient_name.trim().split('\n')).toHaveLength((patient?.resource['name'] as unknown[]).length);
     expect(lines.patient_address.trim().split('\n')).toHaveLength((patient?.resource['address'] as unknown[]).length);
