@@ -8,6 +8,7 @@ import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { PdsConfig } from './config/pds.config';
+import { auditedReadStatement } from './audit/read-audit.repository';
 import { MIGRATIONS } from './database/database';
 import { startPds } from './pds';
 import { startPdsUnderTest, type PdsUnderTest } from './pds.test-harness';
@@ -113,6 +114,82 @@ describe('PDS over NATS against PostgreSQL', () => {
     expect(rows).toHaveLength(before + 60);
     expect(new Set(rows.slice(before).map((row) => row.request_id)).size).toBe(60);
     expect(rows[rows.length - 1]).toMatchObject({ organisation: 'A83008', actor_id: 'user-1', roles: ['clinician'] });
+  });
+
+  it('gives each of many concurrent readers of different patients their own patient, each read audited once', async () => {
+    const janeSmith = published('Patient_9000000009.json');
+    await db.query(
+      `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by, invalidated)
+       VALUES ('9000000017', 1, $1, '9000000009', false), ('9000000041', 1, $2, null, true) ON CONFLICT DO NOTHING`,
+      [JSON.stringify({ ...janeSmith, id: '9000000017' }), JSON.stringify({ ...janeSmith, id: '9000000041' })],
+    );
+    const wanted = ['9000000009', '9000000033', '9000000017', '9111231130', '9000000041'];
+    const reads = Array.from({ length: 50 }, (_, i) => ({
+      nhsNumber: wanted[i % wanted.length] ?? '',
+      id: `r-mixed-${i}`,
+    }));
+    const answers = await Promise.all(
+      reads.map(async ({ nhsNumber, id }) => {
+        try {
+          return (await pds.getPatient({ nhsNumber }, context(id))).patient.id;
+        } catch (error) {
+          return (error as { code?: string }).code;
+        }
+      }),
+    );
+    // 9000000017 was merged into 9000000009; 9111231130 is held by nobody; 9000000041 was invalidated.
+    const expected: Record<string, string> = {
+      '9000000009': '9000000009',
+      '9000000033': '9000000033',
+      '9000000017': '9000000009',
+      '9111231130': 'RESOURCE_NOT_FOUND',
+      '9000000041': 'INVALIDATED_RESOURCE',
+    };
+    expect(answers).toEqual(reads.map(({ nhsNumber }) => expected[nhsNumber]));
+    const audited = await db.query<{ request_id: string; nhs_number: string }>(
+      `SELECT request_id, nhs_number FROM "${schema}".read_audit WHERE request_id LIKE 'r-mixed-%'`,
+    );
+    expect(audited.rows.map((row) => `${row.request_id} ${row.nhs_number}`).sort()).toEqual(
+      reads.map(({ nhsNumber, id }) => `${id} ${nhsNumber}`).sort(),
+    );
+  });
+
+  it('reads the patients of a batch through the primary key', async () => {
+    await db.query('BEGIN');
+    try {
+      // The table here is tiny, where a scan is cheapest; forbid scans to show the key can serve the read.
+      await db.query('SET LOCAL enable_seqscan = off');
+      const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${auditedReadStatement(schema)}`, [
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        ['9000000009', '9000000033'],
+      ]);
+      expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Index Scan (using|on) patient_pkey/);
+    } finally {
+      await db.query('ROLLBACK');
+    }
+  });
+
+  it('answers no patient whose read could not be audited', async () => {
+    await db.query(`ALTER TABLE "${schema}".read_audit ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`);
+    try {
+      const refused = await rejectionOf(pds.getPatient({ nhsNumber: '9000000009' }, context('r-unaudited')));
+      expect(refused.code).toBe('REC_SERVER_ERROR');
+      expect(JSON.stringify(refused)).not.toContain('Smith');
+    } finally {
+      await db.query(`ALTER TABLE "${schema}".read_audit DROP CONSTRAINT refuse_all`);
+    }
+    expect((await pds.getPatient({ nhsNumber: '9000000009' }, context('r-audited-again'))).patient.id).toBe(
+      '9000000009',
+    );
   });
 
   describe('related people', () => {

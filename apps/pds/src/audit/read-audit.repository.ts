@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { CallContext } from '@platform/shared-nats';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
+import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient.repository';
+import type { StoredPatient } from '../patients/patient-record';
 
 /** One access to one patient record: who, for which organisation, which patient, when, and why. */
 export interface ReadAuditEntry {
@@ -39,38 +41,68 @@ export function readAuditEntry(
   };
 }
 
+/**
+ * The group-commit statement: writes every entry of a batch and reads the rows of the patients being read
+ * ($11, compared as `bpchar` so that the primary key serves it), in one round trip and one commit.
+ */
+export function auditedReadStatement(schema: string): string {
+  const table = (name: string): string => `"${schema}".${name}`;
+  return `WITH audit AS (
+         INSERT INTO ${table('read_audit')}
+           (at, nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id)
+         SELECT at, nhs_number, action, actor_id, actor_username, client_id, organisation,
+                string_to_array(roles, ','), request_id, correlation_id
+         FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::text[])
+           AS t(at, nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id)
+       )
+       SELECT ${PATIENT_COLUMNS} FROM ${table('patient')} WHERE nhs_number = ANY ($11::bpchar[])`;
+}
+
 interface Waiting {
   entry: ReadAuditEntry;
-  resolve: () => void;
+  /** Also read this patient's row in the statement that writes the entry. */
+  read: boolean;
+  resolve: (row: StoredPatient | undefined) => void;
   reject: (error: unknown) => void;
 }
 
 const MAX_BATCH = 500;
+/** Statements in flight at once: a read arriving while one is out does not wait for it to come back. */
+const MAX_IN_FLIGHT = 2;
 
 /**
- * The read audit trail, written with group commit: a read waits until its entry is committed, but all the
- * reads that arrive while one INSERT is in flight share the next one. Under load that turns hundreds of
- * single-row commits into a few multi-row ones; at rest each entry is written at once.
+ * The read audit trail, written with group commit, and the reads it records. Entries that arrive while a
+ * statement is in flight share the next one; a read's entry is written in the same statement that reads the
+ * patient's row (`WITH audit AS (INSERT ...) SELECT ... WHERE nhs_number = ANY (...)`), so a read is answered
+ * only once its audit entry is committed, and under load many reads cost one round trip and one commit
+ * between them. At rest each statement carries one entry.
  */
 @Injectable()
 export class ReadAuditRepository {
   private readonly pool: Pool;
   private readonly table: string;
-  private readonly insertStatement: string;
+  private readonly statement: string;
+  private readonly text: string;
   private queue: Waiting[] = [];
-  private draining: Promise<void> | undefined;
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
 
   constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
     this.pool = database.pool;
     this.table = `"${database.schema}".read_audit`;
-    this.insertStatement = `pds_read_audit_insert_${database.schema}`;
+    this.statement = `pds_read_audit_${database.schema}`;
+    this.text = auditedReadStatement(database.schema);
   }
 
-  record(entry: ReadAuditEntry): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      this.draining ??= this.drain();
-    });
+  /** Writes an access that has already read what it shows (a search result); resolves once committed. */
+  async record(entry: ReadAuditEntry): Promise<void> {
+    await this.enqueue(entry, false);
+  }
+
+  /** Reads the patient of `entry.nhsNumber` and writes the entry, in one statement; resolves once committed. */
+  recordRead(entry: ReadAuditEntry): Promise<StoredPatient | undefined> {
+    return this.enqueue(entry, true);
   }
 
   async entriesFor(nhsNumber: string): Promise<ReadAuditEntry[]> {
@@ -101,38 +133,48 @@ export class ReadAuditRepository {
   }
 
   /** Resolves when every entry recorded so far has been written (or has failed). */
-  async flushed(): Promise<void> {
-    while (this.draining) await this.draining;
+  flushed(): Promise<void> {
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          await this.insert(batch.map((waiting) => waiting.entry));
-          for (const waiting of batch) waiting.resolve();
-        } catch (error) {
-          for (const waiting of batch) waiting.reject(error);
-        }
-      }
-    } finally {
-      this.draining = undefined;
+  private enqueue(entry: ReadAuditEntry, read: boolean): Promise<StoredPatient | undefined> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, read, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.inFlight += 1;
+      void this.write(batch).finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+        if (this.inFlight === 0 && this.queue.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+      });
     }
   }
 
-  private async insert(entries: ReadAuditEntry[]): Promise<void> {
+  private async write(batch: Waiting[]): Promise<void> {
+    try {
+      const rows = await this.insert(batch);
+      const byNhsNumber = new Map(rows.map((row) => [row.nhs_number, toStored(row)]));
+      for (const waiting of batch) waiting.resolve(waiting.read ? byNhsNumber.get(waiting.entry.nhsNumber) : undefined);
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+    }
+  }
+
+  private async insert(batch: Waiting[]): Promise<PatientRow[]> {
+    const entries = batch.map((waiting) => waiting.entry);
     const column = <K extends keyof ReadAuditEntry>(key: K): (ReadAuditEntry[K] | null)[] =>
       entries.map((entry) => entry[key] ?? null);
-    await this.pool.query({
-      name: this.insertStatement,
-      text: `INSERT INTO ${this.table}
-         (at, nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id)
-       SELECT at, nhs_number, action, actor_id, actor_username, client_id, organisation,
-              string_to_array(roles, ','), request_id, correlation_id
-       FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                   $8::text[], $9::text[], $10::text[])
-         AS t(at, nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id)`,
+    const reads = [...new Set(batch.filter((waiting) => waiting.read).map((waiting) => waiting.entry.nhsNumber))];
+    const result = await this.pool.query<PatientRow>({
+      name: this.statement,
+      text: this.text,
       values: [
         column('at'),
         column('nhsNumber'),
@@ -144,7 +186,9 @@ export class ReadAuditRepository {
         entries.map((entry) => entry.roles.join(',')),
         column('requestId'),
         column('correlationId'),
+        reads,
       ],
     });
+    return result.rows;
   }
 }

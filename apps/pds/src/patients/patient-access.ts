@@ -24,21 +24,14 @@ export class PatientAccess {
         diagnostics: 'The NHS number is not 10 digits with a valid check digit',
       });
     }
-    const [record] = await Promise.all([
-      this.resolve(nhsNumber),
-      this.audit.record(readAuditEntry(nhsNumber, action, context)),
-    ]);
-    if (!record) throw new PlatformError('RESOURCE_NOT_FOUND');
-    if (record.invalidated) throw new PlatformError('INVALIDATED_RESOURCE');
-    return record;
-  }
-
-  /** Follows superseded NHS numbers to the surviving record. */
-  private async resolve(nhsNumber: string): Promise<StoredPatient | undefined> {
-    let record = await this.patients.findByNhsNumber(nhsNumber);
+    // The row and the audit entry in one statement: the record is not answered before its access is committed.
+    let record = await this.audit.recordRead(readAuditEntry(nhsNumber, action, context));
+    // Superseded numbers lead to the surviving record.
     for (let hop = 0; record?.supersededBy && hop < MAX_SUPERSEDED_HOPS; hop += 1) {
       record = await this.patients.findByNhsNumber(record.supersededBy);
     }
+    if (!record) throw new PlatformError('RESOURCE_NOT_FOUND');
+    if (record.invalidated) throw new PlatformError('INVALIDATED_RESOURCE');
     return record;
   }
 }

@@ -6,7 +6,11 @@ import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { SearchRowsRepository } from '../search/search-rows.repository';
 import { normalisedResource, type PatientRecord, type StoredPatient } from './patient-record';
 
-interface PatientRow {
+/** The columns every read of a patient selects (`toStored` maps them). */
+export const PATIENT_COLUMNS =
+  'nhs_number, version, resource::text AS resource_json, restricted, superseded_by, invalidated';
+
+export interface PatientRow {
   nhs_number: string;
   version: number;
   resource_json: string;
@@ -15,7 +19,7 @@ interface PatientRow {
   invalidated: boolean;
 }
 
-function toStored(row: PatientRow): StoredPatient {
+export function toStored(row: PatientRow): StoredPatient {
   return {
     nhsNumber: row.nhs_number,
     version: row.version,
@@ -52,7 +56,7 @@ export class PatientRepository {
   async findByNhsNumber(nhsNumber: string): Promise<StoredPatient | undefined> {
     const result = await this.pool.query<PatientRow>({
       name: this.getStatement,
-      text: `SELECT nhs_number, version, resource::text AS resource_json, restricted, superseded_by, invalidated FROM ${this.table} WHERE nhs_number = $1`,
+      text: `SELECT ${PATIENT_COLUMNS} FROM ${this.table} WHERE nhs_number = $1`,
       values: [nhsNumber],
     });
     const row = result.rows[0];
@@ -62,8 +66,7 @@ export class PatientRepository {
   /** The record, locked until the transaction ends: concurrent writers of one patient queue here. */
   async lockForUpdate(transaction: PoolClient, nhsNumber: string): Promise<StoredPatient | undefined> {
     const result = await transaction.query<PatientRow>(
-      `SELECT nhs_number, version, resource::text AS resource_json, restricted, superseded_by, invalidated
-       FROM ${this.table} WHERE nhs_number = $1 FOR UPDATE`,
+      `SELECT ${PATIENT_COLUMNS} FROM ${this.table} WHERE nhs_number = $1 FOR UPDATE`,
       [nhsNumber],
     );
     const row = result.rows[0];
