@@ -10,7 +10,7 @@ import type { CallContext } from '@platform/shared-nats';
 import { PatientRepository } from '../patients/patient.repository';
 import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, type PatientRecord } from '../patients/patient-record';
-import { normaliseName } from '../search/search-rows';
+import { givenWords, normaliseName } from '../search/search-rows';
 import { PatientSearchRepository } from '../search/search.repository';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { checkNewPatient, type Demographics } from './new-patient';
@@ -65,7 +65,7 @@ export class CreatePatientUseCase {
   private async refuseKnownPatient(demographics: Demographics): Promise<void> {
     const hits = await this.search.search({
       family: { value: normaliseName(demographics.family) },
-      given: demographics.given ? [{ value: normaliseName(demographics.given) }] : [],
+      given: demographics.given ? givenWords([demographics.given]).map((value) => ({ value })) : [],
       gender: demographics.gender,
       birthDate: { from: demographics.birthDate, to: demographics.birthDate },
       fuzzy: false,

@@ -77,6 +77,17 @@ describe('PDS create (allocate an NHS number)', () => {
     expect(count.rows[0].n).toBe(1);
   });
 
+  it('recognises an existing person whose first given name is compound (Mary-Jane)', async () => {
+    const names = structuredClone(allocate['name']) as { family: string; given: string[] }[];
+    names[0].family = 'Compoundson';
+    names[0].given = ['Mary-Jane'];
+    const request = { patient: { ...structuredClone(allocate), name: names } };
+    const first = await pds.createPatient(request, context());
+    const again = await rejectionOf(pds.createPatient(request, context()));
+    expect(again.code).toBe('SINGLE_MATCH');
+    expect(again.diagnostics).toContain(first.nhsNumber);
+  });
+
   it('gives two concurrent requests for one new person one number between them', async () => {
     const request = { patient: person('Racewell') };
     const results = await Promise.allSettled([

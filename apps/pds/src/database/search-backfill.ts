@@ -5,19 +5,21 @@ import { searchRowStatements } from '../search/search-rows.repository';
 
 const BATCH = 500;
 
-/** Derives the search columns and rows of every stored patient from its resource (used by a migration). */
-export async function backfillSearchRows(queryRunner: QueryRunner, schema: string): Promise<void> {
+/** Calls `each` for every stored patient (or those `where` selects), in pages of BATCH by NHS number. */
+async function forEachPatient(
+  queryRunner: QueryRunner,
+  schema: string,
+  where: string,
+  each: (nhsNumber: string, resource: Patient) => Promise<void>,
+): Promise<void> {
   let after = '';
   for (;;) {
     const rows = (await queryRunner.query(
-      `SELECT nhs_number, resource FROM "${schema}".patient WHERE nhs_number > $1 ORDER BY nhs_number LIMIT ${BATCH}`,
+      `SELECT nhs_number, resource FROM "${schema}".patient WHERE nhs_number > $1${where ? ` AND ${where}` : ''}
+       ORDER BY nhs_number LIMIT ${BATCH}`,
       [after],
     )) as { nhs_number: string; resource: Patient }[];
-    for (const row of rows) {
-      for (const statement of searchRowStatements(schema, row.nhs_number, searchRowsOf(row.resource))) {
-        await queryRunner.query(statement.text, statement.values);
-      }
-    }
+    for (const row of rows) await each(row.nhs_number, row.resource);
     const last = rows[rows.length - 1];
     if (!last || rows.length < BATCH) return;
     after = last.nhs_number;
@@ -25,19 +27,24 @@ export async function backfillSearchRows(queryRunner: QueryRunner, schema: strin
 }
 
 /**
- * Fills `previous_emails` and `previous_phones` of the records that have a previous (`use: old`) contact.
- * `quotedSchema` is the schema as `migrationSchema` gives it.
+ * Derives the search columns and rows of every stored patient from its resource (used by the search
+ * migration, which runs before the previous-contact columns exist; their own migration fills them).
  */
-export async function backfillPreviousContacts(queryRunner: QueryRunner, quotedSchema: string): Promise<void> {
-  const rows = (await queryRunner.query(
-    `SELECT nhs_number, resource FROM ${quotedSchema}.patient
-     WHERE jsonb_path_exists(resource, '$.telecom[*] ? (@.use == "old")')`,
-  )) as { nhs_number: string; resource: Patient }[];
-  for (const row of rows) {
-    const { previousEmails, previousPhones } = searchRowsOf(row.resource).patient;
+export async function backfillSearchRows(queryRunner: QueryRunner, schema: string): Promise<void> {
+  await forEachPatient(queryRunner, schema, '', async (nhsNumber, resource) => {
+    const statements = searchRowStatements(schema, nhsNumber, searchRowsOf(resource), { previousContacts: false });
+    for (const statement of statements) await queryRunner.query(statement.text, statement.values);
+  });
+}
+
+/** Fills `previous_emails` and `previous_phones` of the records that have a previous (`use: old`) contact. */
+export async function backfillPreviousContacts(queryRunner: QueryRunner, schema: string): Promise<void> {
+  const hasOldContact = `jsonb_path_exists(resource, '$.telecom[*] ? (@.use == "old")')`;
+  await forEachPatient(queryRunner, schema, hasOldContact, async (nhsNumber, resource) => {
+    const { previousEmails, previousPhones } = searchRowsOf(resource).patient;
     await queryRunner.query(
-      `UPDATE ${quotedSchema}.patient SET previous_emails = $2::text[], previous_phones = $3::text[] WHERE nhs_number = $1`,
-      [row.nhs_number, previousEmails, previousPhones],
+      `UPDATE "${schema}".patient SET previous_emails = $2::text[], previous_phones = $3::text[] WHERE nhs_number = $1`,
+      [nhsNumber, previousEmails, previousPhones],
     );
-  }
+  });
 }

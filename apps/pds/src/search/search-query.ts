@@ -115,14 +115,28 @@ function checkName(name: string, raw: string): void {
 }
 
 /** `*` matches any run of characters; never within the first two characters, never in a fuzzy search. */
-function textTerm(name: string, value: string, fuzzy: boolean): TextTerm {
-  if (!value.includes('*')) return { value };
+function checkWildcard(name: string, value: string, fuzzy: boolean): void {
+  if (!value.includes('*')) return;
   if (fuzzy) throw invalidSearch(`Wildcards cannot be used in a fuzzy search (${quoted(name)})`);
   const first = value.indexOf('*');
   if (first < 2 || value.slice(0, first).trim().length < 2) {
     throw invalidSearch(`A wildcard in ${quoted(name)} must follow at least two characters`);
   }
-  return { value, pattern: value.replace(/\*+/g, '%') };
+}
+
+function term(value: string): TextTerm {
+  return value.includes('*') ? { value, pattern: value.replace(/\*+/g, '%') } : { value };
+}
+
+function textTerm(name: string, value: string, fuzzy: boolean): TextTerm {
+  checkWildcard(name, value, fuzzy);
+  return term(value);
+}
+
+/** A given-name value's terms, word by word (as records keep them); the wildcard rules apply to the value sent. */
+function givenTerms(given: string, fuzzy: boolean): TextTerm[] {
+  checkWildcard('given', normaliseName(given, true), fuzzy);
+  return givenWords([given], true).map(term);
 }
 
 function flag(values: Map<string, string[]>, name: string): boolean {
@@ -229,7 +243,7 @@ export function parseSearchQuery(query: string): SearchQuery {
   if (phone?.includes('*')) throw invalidSearch("Wildcards cannot be used in 'phone'");
 
   const result: SearchQuery = {
-    given: givenWords(givens, true).map((word) => textTerm('given', word, fuzzy)),
+    given: givens.flatMap((given) => givenTerms(given, fuzzy)),
     birthDate: dateRange('birthdate', birthDates),
     fuzzy,
     exact,

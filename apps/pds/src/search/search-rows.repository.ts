@@ -18,14 +18,22 @@ export interface StatementRunner {
  * columns are updated and its name and address rows replaced. Run them inside the transaction that writes
  * the resource.
  */
-export function searchRowStatements(schema: string, nhsNumber: string, rows: SearchRows): SqlStatement[] {
+export function searchRowStatements(
+  schema: string,
+  nhsNumber: string,
+  rows: SearchRows,
+  options: { previousContacts?: boolean } = {},
+): SqlStatement[] {
   const table = (name: string): string => `"${schema}".${name}`;
   const { patient } = rows;
+  // The search migration's backfill runs before the previous-contact columns exist (a later migration).
+  const previous = options.previousContacts ?? true;
   const statements: SqlStatement[] = [
     {
       text: `UPDATE ${table('patient')}
-             SET gender = $2, birth_date = $3::date, death_date = $4::date, gp_ods = $5, emails = $6::text[], phones = $7::text[],
-                 previous_emails = $8::text[], previous_phones = $9::text[]
+             SET gender = $2, birth_date = $3::date, death_date = $4::date, gp_ods = $5, emails = $6::text[], phones = $7::text[]${
+               previous ? ', previous_emails = $8::text[], previous_phones = $9::text[]' : ''
+             }
              WHERE nhs_number = $1`,
       values: [
         nhsNumber,
@@ -35,8 +43,7 @@ export function searchRowStatements(schema: string, nhsNumber: string, rows: Sea
         patient.gpOds,
         patient.emails,
         patient.phones,
-        patient.previousEmails,
-        patient.previousPhones,
+        ...(previous ? [patient.previousEmails, patient.previousPhones] : []),
       ],
     },
     { text: `DELETE FROM ${table('patient_name')} WHERE nhs_number = $1`, values: [nhsNumber] },

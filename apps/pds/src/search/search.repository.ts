@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { MAX_SUPERSEDED_HOPS, type StoredPatient } from '../patients/patient-record';
+import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient.repository';
 import type { DateRange, SearchQuery, TextTerm } from './search-query';
 
 /** A matched patient (the surviving record) and how well it matched. */
@@ -180,20 +181,13 @@ export function searchStatement(schema: string, query: SearchQuery): { text: str
       ORDER BY score DESC, nhs_number
       LIMIT ${limit}
     )
-    SELECT p.nhs_number, p.version, p.resource::text AS resource_json, p.restricted, p.superseded_by, p.invalidated,
-           ranked.score
-    FROM ranked JOIN ${table('patient')} p ON p.nhs_number = ranked.nhs_number
-    ORDER BY ranked.score DESC, ranked.nhs_number`;
+    SELECT ${PATIENT_COLUMNS}, ranked.score
+    FROM ranked JOIN ${table('patient')} p USING (nhs_number)
+    ORDER BY ranked.score DESC, nhs_number`;
   return { text, values: binds.values };
 }
 
-interface HitRow {
-  nhs_number: string;
-  version: number;
-  resource_json: string;
-  restricted: boolean;
-  superseded_by: string | null;
-  invalidated: boolean;
+interface HitRow extends PatientRow {
   score: number;
 }
 
@@ -225,14 +219,7 @@ export class PatientSearchRepository {
           values: statement.values,
         });
     return result.rows.map((row) => ({
-      patient: {
-        nhsNumber: row.nhs_number,
-        version: row.version,
-        resourceJson: row.resource_json,
-        restricted: row.restricted,
-        supersededBy: row.superseded_by,
-        invalidated: row.invalidated,
-      },
+      patient: toStored(row),
       score: row.score,
     }));
   }

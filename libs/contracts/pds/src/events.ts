@@ -1,7 +1,9 @@
 /*
  * What PDS publishes on JetStream (subjects in PDS_EVENTS), always through the outbox, so never lost. Events
- * name the patient and what happened, not the demographics: a consumer that needs them reads the record,
- * and that read is audited.
+ * name the patient and what happened, not the demographics (names, dates, addresses, contacts): a consumer
+ * that needs them reads the record, and that read is audited. The one exception is the ODS codes of the
+ * practices in `registered`, which GP2GP needs to route a record transfer; they are organisation codes, and
+ * are left out for a restricted patient, whose practice is locating information.
  */
 
 /** `pds.patient.created.v1`: a new NHS number was allocated. */

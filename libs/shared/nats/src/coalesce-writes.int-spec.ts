@@ -97,10 +97,14 @@ describe('coalesceWrites against a real NATS server', () => {
     expect(last).toEqual(['bye']);
   });
 
-  it('keeps to one connection once, however often it is applied', async () => {
+  it('wraps a connection once, however often it is applied', async () => {
     const connection = await connect({ servers: nats.url });
+    const protocol = (connection as unknown as { protocol: { flushPending: unknown; _close: unknown } }).protocol;
     coalesceWrites(connection);
+    const wrapped = { flushPending: protocol.flushPending, close: protocol._close };
     coalesceWrites(connection);
+    expect(protocol.flushPending).toBe(wrapped.flushPending);
+    expect(protocol._close).toBe(wrapped.close);
     const writes = countWrites(connection);
     expect(
       await received('twice', 10, (subject) => publishFromSeparateCallbacks(connection, subject, 10)),

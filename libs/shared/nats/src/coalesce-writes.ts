@@ -16,16 +16,21 @@ const coalesced = new WeakSet<object>();
  * nats.js writes its buffer to the socket in a microtask after the first command, so every HTTP request the
  * gateway handles, and every reply pds sends after its query, is a socket write of its own. On loopback a
  * write also runs the receiver's TCP processing, and each one wakes the NATS server. Deferring the flush to
- * `setImmediate` lets all the messages produced in one pass over the ready sockets share one write. The bench
- * (`npm run bench -- read`) measured CPU per read falling from about 0.79 ms to 0.55 ms over gateway, pds,
- * NATS server and PostgreSQL together (docs/benchmarks.md).
+ * `setImmediate` lets all the messages produced in one pass over the ready sockets share one write. Measured
+ * at 1M patients (`npm run bench -- read-scale`), CPU per read over gateway, pds, NATS server and PostgreSQL
+ * fell from 0.66 to 0.45 ms (docs/messaging.md).
  *
  * A full buffer (the client's `pendingLimit`) is still written at once, and closing writes what is left first.
  */
 export function coalesceWrites(connection: NatsConnection): void {
   const protocol = (connection as unknown as { protocol?: Protocol }).protocol;
-  if (!protocol || coalesced.has(protocol)) return;
-  if (typeof protocol.flushPending !== 'function' || typeof protocol._close !== 'function' || !protocol.outbound) {
+  if (protocol && coalesced.has(protocol)) return;
+  if (
+    !protocol ||
+    typeof protocol.flushPending !== 'function' ||
+    typeof protocol._close !== 'function' ||
+    !protocol.outbound
+  ) {
     throw new Error('coalesceWrites: this nats client does not have the protocol handler it was written for');
   }
   coalesced.add(protocol);

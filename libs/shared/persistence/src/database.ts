@@ -48,11 +48,11 @@ export async function openServiceDatabase(settings: DatabaseSettings): Promise<S
       logging: false,
       extra: { max: settings.poolSize, application_name: settings.applicationName },
     });
-    await dataSource.initialize();
     try {
+      await dataSource.initialize();
       await dataSource.runMigrations();
     } catch (error) {
-      await dataSource.destroy();
+      if (dataSource.isInitialized) await dataSource.destroy();
       throw error;
     }
     return { dataSource, pool: poolOf(dataSource), schema: settings.schema };
