@@ -160,7 +160,9 @@ export function renderReadSection(report: ReadReport): string {
     `- **Platform**: \`GET /personal-demographics/FHIR/R4/Patient/${settings.patient}\` on the gateway with a clinician ` +
       'access token from the local identity provider: token verification (RS256 with `jose`; verified tokens are cached), ' +
       'rate limiter, X-Request-ID, role and organisation checks, the typed PDS client over NATS request/reply, the pds ' +
-      'service reading the row (prepared statement) and writing one read-audit row that is committed before it answers, ' +
+      'service reading the row and writing its read-audit row in one prepared statement, committed before it answers ' +
+      '(reads that arrive together share a statement; every request here reads the same patient, so a shared ' +
+      'statement selects one row: the `read-scale` benchmark reads a different patient each time), ' +
       'the FHIR JSON with `ETag`. ' +
       (audited >= answered
         ? `Every answered read was audited (${audited.toLocaleString('en-GB')} audit rows for ${answered.toLocaleString('en-GB')} answers in the measured runs).`

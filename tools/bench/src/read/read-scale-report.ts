@@ -259,7 +259,7 @@ export function renderReadScaleSection(report: ReadScaleReport): string {
       `${settings.checked} patients were read one at a time from both: the same 200, ETag and Patient each time.`,
     '- **Platform**: `GET /personal-demographics/FHIR/R4/Patient/<nhs-number>` on the gateway with a clinician access ' +
       'token (verified, cached), the rate limiter (raised so it never refuses), the typed PDS client over NATS, the pds ' +
-      'service reading the row and committing one read-audit row before it answers, the FHIR JSON with `ETag`. Every ' +
+      'service reading the row and writing its read-audit row in one statement, committed before it answers, the FHIR JSON with `ETag`. Every ' +
       'answered read was audited.',
     '- **Baseline**: `GET /Patient/<nhs-number>` on a bare Fastify 5 server in its own process with a `pg` pool of the same ' +
       'size, running the same SELECT (prepared) on the same table: no auth, NATS, audit or logging.',
