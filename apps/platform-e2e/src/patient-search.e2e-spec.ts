@@ -79,6 +79,19 @@ describe('patient search through the gateway', () => {
     expect(response.text).not.toMatch(/Hidden Lane|FCG72/);
   });
 
+  it("answers the NHS's published fuzzy multi-match query with its twenty Smiths, best first", async () => {
+    const response = await search(
+      'family=Smythe&given=Mat&gender=male&birthdate=ge2000-05-03&address-postalcode=DN17%204AA&_fuzzy-match=true',
+    );
+    expect(response.status).toBe(200);
+    expect(patientSearchsetProblems(response.body)).toEqual([]);
+    const bundle = response.body as Bundle;
+    expect(bundle.total).toBe(20);
+    const scores = (bundle.entry ?? []).map((entry) => entry.search.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect((bundle.entry ?? []).every((entry) => entry.resource['birthDate'] === '2000-05-05')).toBe(true);
+  });
+
   it('never returns a restricted patient to a search that names a postcode', async () => {
     const named = await search('family=Smythe&birthdate=eq2010-10-22');
     expect((named.body as Bundle).entry?.map((entry) => entry.resource.id)).toEqual(['9000000025']);
