@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import type { Client } from 'pg';
+import type { MigrationInterface } from 'typeorm';
 import type { PdsClient, Patient, SearchPatientsReply } from '@platform/contracts-pds';
 import type { CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
@@ -162,6 +163,16 @@ describe('PDS patient search against PostgreSQL', () => {
   afterAll(async () => {
     await under?.stop();
   });
+
+  /** Runs one migration's `up` again on this test's schema, as an upgrade of stored data would. */
+  async function runMigration(migration: MigrationInterface): Promise<void> {
+    const queryRunner = app.get<PdsDatabase>(PDS_DATABASE).dataSource.createQueryRunner();
+    try {
+      await migration.up(queryRunner);
+    } finally {
+      await queryRunner.release();
+    }
+  }
 
   function record(resource: Patient): Parameters<PatientRepository['insertMissing']>[0][number] {
     return { nhsNumber: resource.id, version: 1, resource, restricted: false, supersededBy: null, invalidated: false };
@@ -340,12 +351,7 @@ describe('PDS patient search against PostgreSQL', () => {
         `UPDATE "${schema}".patient_name SET given_norm = ARRAY['john paul', 'james'] WHERE nhs_number = '9010001059'`,
       );
       expect(ids(await search('family=Quinn&given=John&birthdate=eq1985-02-11'))).toEqual([]);
-      const queryRunner = app.get<PdsDatabase>(PDS_DATABASE).dataSource.createQueryRunner();
-      try {
-        await new GivenNameWords1764800000000().up(queryRunner);
-      } finally {
-        await queryRunner.release();
-      }
+      await runMigration(new GivenNameWords1764800000000());
       const rows = await db.query(
         `SELECT given_norm, given_first FROM "${schema}".patient_name WHERE nhs_number = '9010001059'`,
       );
@@ -377,12 +383,7 @@ describe('PDS patient search against PostgreSQL', () => {
 
     it('fills the previous contacts of records stored before they were searched', async () => {
       await db.query(`ALTER TABLE "${schema}".patient DROP COLUMN previous_emails, DROP COLUMN previous_phones`);
-      const queryRunner = app.get<PdsDatabase>(PDS_DATABASE).dataSource.createQueryRunner();
-      try {
-        await new PreviousContacts1764900000000().up(queryRunner);
-      } finally {
-        await queryRunner.release();
-      }
+      await runMigration(new PreviousContacts1764900000000());
       const rows = await db.query(
         `SELECT nhs_number, previous_emails, previous_phones FROM "${schema}".patient WHERE cardinality(previous_emails) > 0 OR cardinality(previous_phones) > 0`,
       );
