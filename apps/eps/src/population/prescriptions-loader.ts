@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyArray, copyField, type ServiceDatabase } from '@platform/shared-persistence';
+import { copyArray, copyField, withTransaction, type ServiceDatabase } from '@platform/shared-persistence';
 import { generateNhsNumber, prescriptionCheckCharacter, seededRandom, Weighted } from '@platform/shared-identifiers';
 
 /** Statuses of a settled store: most prescriptions dispensed, some waiting, some with a pharmacy, a few cancelled. */
@@ -147,9 +147,7 @@ export async function loadPrescriptions(
   const started = performance.now();
   const random = seededRandom(settings.seed);
   const schema = `"${database.schema}"`;
-  const client = await database.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(database.pool, async (client) => {
     const existing = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${schema}.prescription WHERE short_form_id LIKE 'E%'`,
     );
@@ -194,14 +192,8 @@ export async function loadPrescriptions(
         ),
       ),
     );
-    await client.query('COMMIT');
-    await client.query(`ANALYZE ${schema}.prescription`);
-    progress(settings.count);
-    return { loaded: settings.count, ms: Math.round(performance.now() - started) };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
+  await database.pool.query(`ANALYZE ${schema}.prescription`);
+  progress(settings.count);
+  return { loaded: settings.count, ms: Math.round(performance.now() - started) };
 }

@@ -1,7 +1,7 @@
 import type { PrescriptionEventMessage } from '@platform/contracts-eps';
 import { EPS_EVENTS, PRESCRIPTION_STATUS } from '@platform/contracts-eps';
 import type { Logger } from '@platform/shared-logging';
-import type { Outbox, ServiceDatabase } from '@platform/shared-persistence';
+import { withTransaction, type Outbox, type ServiceDatabase } from '@platform/shared-persistence';
 import type { PrescriptionRepository } from './prescription.repository';
 
 const BATCH = 1000;
@@ -46,13 +46,10 @@ export class ExpiryJob {
   private async expire(today: string): Promise<number> {
     let total = 0;
     for (;;) {
-      const client = await this.database.pool.connect();
-      let expired: Awaited<ReturnType<PrescriptionRepository['expireDue']>> = [];
-      try {
-        await client.query('BEGIN');
-        expired = await this.prescriptions.expireDue(client, today, BATCH);
+      const expired = await withTransaction(this.database.pool, async (client) => {
+        const due = await this.prescriptions.expireDue(client, today, BATCH);
         const context = { requestId: `expiry-${today}` };
-        for (const prescription of expired) {
+        for (const prescription of due) {
           await this.prescriptions.appendEvent(client, {
             shortFormId: prescription.shortFormId,
             kind: 'expired',
@@ -72,13 +69,8 @@ export class ExpiryJob {
           };
           await this.outbox.append(client, EPS_EVENTS.expired, event, context);
         }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+        return due;
+      });
       total += expired.length;
       if (expired.length < BATCH) break;
     }

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { ORGANISATION_ROLE_NAMES, type OrganisationRole } from '@platform/contracts-n3';
 import { PlatformError } from '@platform/shared-errors';
+import { withTransaction } from '@platform/shared-persistence';
 import { openRegistryDatabase } from '../database/database';
 import { estateOrganisation, odsExtractLine } from '../estate/estate';
 import { loadEstate } from '../estate/estate-loader';
@@ -155,14 +156,13 @@ async function main(): Promise<number> {
       progress.update(bytes);
     });
     progress.start(size, 0);
-    const client = await database.pool.connect();
     try {
-      await client.query('BEGIN');
-      const report = await importExtract(client, new OrganisationRepository(database), input, {
-        role: role as OrganisationRole,
-        skipInvalid: values['skip-invalid'] === true,
-      });
-      await client.query('COMMIT');
+      const report = await withTransaction(database.pool, (client) =>
+        importExtract(client, new OrganisationRepository(database), input, {
+          role: role as OrganisationRole,
+          skipInvalid: values['skip-invalid'] === true,
+        }),
+      );
       progress.update(size);
       progress.stop();
       for (const row of report.rejected) process.stderr.write(`line ${row.line}: ${row.reason}\n`);
@@ -171,7 +171,6 @@ async function main(): Promise<number> {
       );
       return 0;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
       progress.stop();
       if (error instanceof PlatformError && error.code === 'INVALID_IMPORT') {
         const rejected = (error.details?.['rejected'] ?? []) as { line: number; reason: string }[];
@@ -181,7 +180,6 @@ async function main(): Promise<number> {
       }
       throw error;
     } finally {
-      client.release();
       await database.dataSource.destroy();
     }
   }

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from 'pg';
-import { copyArray, copyField, type ServiceDatabase } from '@platform/shared-persistence';
+import { copyArray, copyField, withTransaction, type ServiceDatabase } from '@platform/shared-persistence';
 import { estateConnections, estateOrganisation, GENERATED_ODS_PREFIX } from './estate';
 
 export interface EstateSettings {
@@ -29,9 +29,7 @@ export async function loadEstate(
   const started = performance.now();
   const organisations = settings.organisations ?? Math.max(1, Math.ceil(settings.connections * 0.8));
   const schema = `"${database.schema}"`;
-  const client = await database.pool.connect();
-  try {
-    await client.query('BEGIN');
+  const loaded = await withTransaction(database.pool, async (client) => {
     const existing = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${schema}.organisation WHERE ods_code LIKE $1`,
       [`${GENERATED_ODS_PREFIX}%`],
@@ -92,18 +90,8 @@ export async function loadEstate(
     await client.query(`SELECT setval('${database.schema}.connection_number', $1)`, [number - 1]);
     if (allocationNumber > 0)
       await client.query(`SELECT setval('${database.schema}.allocation_number', $1)`, [allocationNumber]);
-    await client.query('COMMIT');
-    await client.query(`ANALYZE ${schema}.organisation, ${schema}.connection, ${schema}.ip_allocation`);
-    return {
-      organisations,
-      connections: connectionLines.length,
-      blocks: blockLines.length,
-      ms: Math.round(performance.now() - started),
-    };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    return { organisations, connections: connectionLines.length, blocks: blockLines.length };
+  });
+  await database.pool.query(`ANALYZE ${schema}.organisation, ${schema}.connection, ${schema}.ip_allocation`);
+  return { ...loaded, ms: Math.round(performance.now() - started) };
 }

@@ -1,5 +1,5 @@
 import type { OrganisationRole, OrganisationStatus } from '@platform/contracts-n3';
-import type { ServiceDatabase } from '@platform/shared-persistence';
+import { withTransaction, type ServiceDatabase } from '@platform/shared-persistence';
 
 interface SandboxOrganisation {
   odsCode: string;
@@ -199,9 +199,7 @@ export async function seedSandboxEstate(
   database: ServiceDatabase,
 ): Promise<{ organisations: number; connections: number }> {
   const schema = `"${database.schema}"`;
-  const client = await database.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(database.pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${database.schema}.sandbox-seed`]);
     let organisations = 0;
     for (const organisation of SANDBOX_ORGANISATIONS) {
@@ -253,12 +251,6 @@ export async function seedSandboxEstate(
       }
       connections += 1;
     }
-    await client.query('COMMIT');
     return { organisations, connections };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RelatedPerson } from '@platform/contracts-pds';
 import { nhsNumberCheckDigit } from '@platform/shared-identifiers';
+import { withTransaction } from '@platform/shared-persistence';
 import type { Pool, PoolClient } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { SearchRowsRepository } from '../search/search-rows.repository';
@@ -139,11 +140,9 @@ export class PatientRepository {
    * alone. Superseded links must point at records in the same call or already stored.
    */
   async insertMissing(records: PatientRecord[]): Promise<number> {
-    let inserted = 0;
     const ordered = [...records].sort((a, b) => Number(a.supersededBy !== null) - Number(b.supersededBy !== null));
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
+      let inserted = 0;
       for (const record of ordered) {
         const result = await client.query(
           `INSERT INTO ${this.table} (nhs_number, version, resource, restricted, superseded_by, invalidated)
@@ -161,13 +160,7 @@ export class PatientRepository {
         if (result.rowCount) await this.searchRows.replaceSearchRows(client, record.nhsNumber, record.resource);
         inserted += result.rowCount ?? 0;
       }
-      await client.query('COMMIT');
       return inserted;
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 }

@@ -5,3 +5,4 @@ export { IdempotentWrites, writeKey, type WriteKey } from './idempotent-writes';
 export { ensureEventStream, Outbox } from './outbox';
 export { createWriteTables, dropWriteTables } from './write-tables';
 export { shutdownHook, writeSide, writeSideProviders, type WriteSide } from './write-side';
+export { withTransaction } from './transaction';

@@ -2,6 +2,7 @@ import { headers as natsHeaders, JSONCodec, type JetStreamClient, type NatsConne
 import type { Pool, PoolClient } from 'pg';
 import type { CallContext } from '@platform/shared-nats';
 import type { Logger } from '@platform/shared-logging';
+import { withTransaction } from './transaction';
 import type { ServiceDatabase } from './database';
 
 const codec = JSONCodec<unknown>();
@@ -112,10 +113,7 @@ export class Outbox {
 
   private async relay(): Promise<void> {
     for (;;) {
-      const client = await this.pool.connect();
-      let published = 0;
-      try {
-        await client.query('BEGIN');
+      const published = await withTransaction(this.pool, async (client) => {
         const rows = await client.query<{
           id: string;
           subject: string;
@@ -138,14 +136,8 @@ export class Outbox {
             rows.rows.map((row) => row.id),
           ]);
         }
-        await client.query('COMMIT');
-        published = rows.rows.length;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+        return rows.rows.length;
+      });
       if (published < BATCH) return;
     }
   }
