@@ -65,17 +65,8 @@ function prescriptionOf(row: Row): StoredPrescription {
   };
 }
 
-export interface EventRecord {
-  shortFormId: string;
-  kind: string;
-  fromStatus: string | null;
-  toStatus: string | null;
-  pharmacy: string | null;
-  detail: string | null;
-  actor: string;
-  actorOrganisation: string | null;
-  requestId: string;
-}
+/** A history entry to write: what `PrescriptionEvent` reads back (before the database dates it), with its keys. */
+export type EventRecord = Omit<PrescriptionEvent, 'at'> & { shortFormId: string; requestId: string };
 
 /** Prescriptions, their history and the prescribers' keys. */
 @Injectable()

@@ -76,16 +76,8 @@ function connectionOf(row: ConnectionRow, allocations: IpAllocation[]): Connecti
   };
 }
 
-export interface EventRecord {
-  connectionId: string;
-  kind: string;
-  fromStatus: ConnectionStatus | null;
-  toStatus: ConnectionStatus | null;
-  detail: string | null;
-  actor: string;
-  actorOrganisation: string | null;
-  requestId: string;
-}
+/** A history entry to write: what `ConnectionEvent` reads back, before the database numbers and dates it. */
+export type EventRecord = Omit<ConnectionEvent, 'sequence' | 'at'>;
 
 /** Sites, connections, their history and their IP blocks. */
 @Injectable()
