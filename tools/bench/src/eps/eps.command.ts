@@ -7,14 +7,13 @@ import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
-import { PORTS } from '../read/read-bench';
 import { BenchDatabase } from '../support/bench-database';
 import { runToCompletion } from '../support/children';
 import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
 import { sourceRevision } from '../support/machine';
 import { setUpRun } from '../support/run-setup';
-import { startPlatform } from '../support/platform';
+import { PORTS, startPlatform } from '../support/platform';
 import { percentileOfSorted } from '../support/stats';
 import { EPS_SECTION_ID, renderEpsSection, type EpsReport } from './eps-report';
 

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
-import { PORTS } from '../read/read-bench';
 import { startBaseline } from '../read/baseline';
 import { BenchDatabase } from '../support/bench-database';
 import { runToCompletion } from '../support/children';
@@ -10,7 +9,7 @@ import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
 import { sourceRevision } from '../support/machine';
 import { setUpRun } from '../support/run-setup';
-import { startPlatform } from '../support/platform';
+import { PLATFORM_DEFAULTS, PORTS, startPlatform } from '../support/platform';
 import { N3_SECTION_ID, renderN3Section, summariseLookups, type LookupRun, type N3Report } from './n3-report';
 
 const N3_SCHEMA = 'n3_bench';
@@ -146,7 +145,10 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     cleanup,
   );
   const token = await platform.token('ops');
-  const baseline = await startBaseline({ databaseUrl, schema: PDS_SCHEMA, poolSize: 10, n3Schema: N3_SCHEMA }, cleanup);
+  const baseline = await startBaseline(
+    { databaseUrl, schema: PDS_SCHEMA, poolSize: PLATFORM_DEFAULTS.poolSize, n3Schema: N3_SCHEMA },
+    cleanup,
+  );
   progress.say(`baseline ready (${baseline.url})`);
 
   const addresses = await database.liveAddresses(ADDRESSES);

@@ -1,14 +1,11 @@
 // What the read benchmarks (`read` and `read-scale`) share: the bench database, starting the platform and
 // the baseline side by side, the pre-built requests, the same-answer check and the measured rounds.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { connect as connectNats } from 'nats';
 import type { BenchContext } from '../command';
 import { pidListeningOn, processCpuSeconds, startCpuMeter } from '../support/cpu';
 import { runLoad, type LoadRequest, type LoadResult } from '../support/load';
-import { startPlatform, type RunningPlatform } from '../support/platform';
+import { PLATFORM_DEFAULTS, PORTS, startPlatform, type RunningPlatform } from '../support/platform';
 import { BenchDatabase } from '../support/bench-database';
 import { GENERATED_PREFIXES } from '../support/population';
 import { startBaseline, type RunningBaseline } from './baseline';
@@ -16,18 +13,6 @@ import { summariseRead, type MeasuredRun, type Target } from './read-report';
 
 export const GOAL = 0.75;
 export const SCHEMA = 'pds_bench';
-export const POOL_SIZE = 10;
-export const LOG_LEVEL = 'warn';
-export const RATE_LIMIT = 1_000_000;
-export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-export const PORTS = {
-  gateway: Number(process.env['BENCH_GATEWAY_PORT'] ?? 28080),
-  idp: Number(process.env['BENCH_IDP_PORT'] ?? 28081),
-  pds: Number(process.env['BENCH_PDS_PORT'] ?? 29464),
-  n3: Number(process.env['BENCH_N3_PORT'] ?? 29465),
-  eps: Number(process.env['BENCH_EPS_PORT'] ?? 29466),
-};
 /** Where each target reads a patient: the path before the NHS number. */
 export const READ_PATHS: Record<Target, string> = {
   baseline: '/Patient/',
@@ -104,27 +89,6 @@ export class ReadDatabase extends BenchDatabase {
   }
 }
 
-export async function natsVersion(url: string): Promise<string | undefined> {
-  try {
-    const connection = await connectNats({ servers: url, timeout: 3000, name: 'bench-control' });
-    const version = connection.info?.version;
-    await connection.close();
-    return version;
-  } catch {
-    return undefined;
-  }
-}
-
-export function readAutocannonVersion(root: string): string {
-  try {
-    return (
-      JSON.parse(readFileSync(path.join(root, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** The organisations a token allows (read, not verified: the gateway verifies it). */
 function organisationsOf(token: string): string[] {
   const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
@@ -159,7 +123,6 @@ export interface TargetSettings {
   workDir: string;
   databaseUrl: string;
   natsUrl: string;
-  tokenTtlSeconds: number;
   /** More environment for the platform's processes and the baseline (the profiler preload). */
   env?: Record<string, string>;
   verbose: boolean;
@@ -176,10 +139,7 @@ export async function startReadTargets(settings: TargetSettings, context: BenchC
       databaseUrl: settings.databaseUrl,
       natsUrl: settings.natsUrl,
       schema: SCHEMA,
-      poolSize: POOL_SIZE,
-      logLevel: LOG_LEVEL,
-      tokenTtlSeconds: settings.tokenTtlSeconds,
-      env: { RATE_LIMIT_PER_CLIENT: String(RATE_LIMIT), RATE_LIMIT_BURST: String(RATE_LIMIT), ...settings.env },
+      env: settings.env,
       verbose: settings.verbose,
     },
     progress,
@@ -187,7 +147,12 @@ export async function startReadTargets(settings: TargetSettings, context: BenchC
   );
   const token = await platform.token('clinician');
   const baseline = await startBaseline(
-    { databaseUrl: settings.databaseUrl, schema: SCHEMA, poolSize: POOL_SIZE, env: settings.env ?? {} },
+    {
+      databaseUrl: settings.databaseUrl,
+      schema: SCHEMA,
+      poolSize: PLATFORM_DEFAULTS.poolSize,
+      env: settings.env ?? {},
+    },
     cleanup,
   );
   progress.say(`baseline ready (${baseline.url})`);

@@ -6,22 +6,16 @@ import path from 'node:path';
 import { UsageError, intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
 import { assertPortsFree } from '../support/children';
 import { writeSection } from '../support/docs-section';
+import { PLATFORM_DEFAULTS, PORTS } from '../support/platform';
+import { benchUrls, measuredVersions } from '../support/run-setup';
 import { describeMachine, sourceRevision } from '../support/machine';
 import { seedCliBuilt, seedPopulation } from '../support/population';
 import {
   buildRequests,
   checkSameAnswers,
-  DEFAULT_DATABASE_URL,
-  DEFAULT_NATS_URL,
-  LOG_LEVEL,
   measureRounds,
-  natsVersion,
-  POOL_SIZE,
-  PORTS,
   printSummary,
-  RATE_LIMIT,
   ReadDatabase,
-  readAutocannonVersion,
   SCHEMA,
   startReadTargets,
 } from './read-bench';
@@ -102,8 +96,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       'the platform is not built: run the benchmark with `npm run bench -- read-scale` (it builds first)',
     );
   }
-  const databaseUrl = process.env['BENCH_DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
-  const natsUrl = process.env['BENCH_NATS_URL'] ?? DEFAULT_NATS_URL;
+  const { databaseUrl, natsUrl } = benchUrls();
   const workDir = path.join(root, 'tmp/bench/read-scale');
   mkdirSync(workDir, { recursive: true });
   const machine = describeMachine();
@@ -121,11 +114,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   const database = await ReadDatabase.open(databaseUrl);
   cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });
   cleanup.add({ describe: `drop the ${SCHEMA} schema`, run: () => database.dropSchema() });
-  const versions = {
-    postgres: await database.version(),
-    nats: await natsVersion(natsUrl),
-    autocannon: readAutocannonVersion(root),
-  };
+  const versions = await measuredVersions(database, natsUrl, root);
 
   const steps: ScaleStep[] = [];
   const report = (): ReadScaleReport => ({
@@ -142,10 +131,10 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       seed: options.seed,
       reads: options.reads,
       checked: CHECKED,
-      poolSize: POOL_SIZE,
+      poolSize: PLATFORM_DEFAULTS.poolSize,
       schema: SCHEMA,
-      logLevel: LOG_LEVEL,
-      rateLimit: RATE_LIMIT,
+      logLevel: PLATFORM_DEFAULTS.logLevel,
+      rateLimit: PLATFORM_DEFAULTS.rateLimit,
     },
     steps,
     command: reproduceCommand(options),
@@ -171,7 +160,6 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
         workDir,
         databaseUrl,
         natsUrl,
-        tokenTtlSeconds: Math.min(86_400, Math.max(900, loadSeconds * 2 + 600)),
         verbose: options.verbose,
       },
       context,

@@ -4,23 +4,17 @@ import { intOption, UsageError, type BenchCommand, type BenchContext, type Optio
 import { formatSummary, summariseProfile, type CpuProfile } from '../profile/profile-summary';
 import { assertPortsFree, signal } from '../support/children';
 import { writeSection } from '../support/docs-section';
+import { PLATFORM_DEFAULTS, PORTS } from '../support/platform';
+import { benchUrls, measuredVersions } from '../support/run-setup';
 import { runLoad, type LoadRequest } from '../support/load';
 import { describeMachine, sourceRevision } from '../support/machine';
 import {
   buildRequests,
   checkSameAnswers,
-  DEFAULT_DATABASE_URL,
-  DEFAULT_NATS_URL,
   GOAL,
-  LOG_LEVEL,
   measureRounds,
-  natsVersion,
-  POOL_SIZE,
-  PORTS,
   printSummary,
-  RATE_LIMIT,
   ReadDatabase,
-  readAutocannonVersion,
   SCHEMA,
   startReadTargets,
   type Endpoint,
@@ -144,8 +138,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   if (!existsSync(path.join(root, 'dist/tools/launcher/src/main.js'))) {
     throw new Error('the platform is not built: run the benchmark with `npm run bench -- read` (it builds first)');
   }
-  const databaseUrl = process.env['BENCH_DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
-  const natsUrl = process.env['BENCH_NATS_URL'] ?? DEFAULT_NATS_URL;
+  const { databaseUrl, natsUrl } = benchUrls();
   const workDir = path.join(root, 'tmp/bench/read');
   const profileDir = path.join(workDir, 'profiles');
   mkdirSync(profileDir, { recursive: true });
@@ -165,11 +158,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   cleanup.add({ describe: 'close the control connection to PostgreSQL', run: () => database.close() });
   await database.dropSchema();
   if (!options.keepData) cleanup.add({ describe: `drop the ${SCHEMA} schema`, run: () => database.dropSchema() });
-  const versions = {
-    postgres: await database.version(),
-    nats: await natsVersion(natsUrl),
-    autocannon: readAutocannonVersion(root),
-  };
+  const versions = await measuredVersions(database, natsUrl, root);
 
   const preload = path.join(__dirname, '../profile/cpu-profile.preload.js');
   const profileEnv: Record<string, string> = options.profile
@@ -184,7 +173,6 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       workDir,
       databaseUrl,
       natsUrl,
-      tokenTtlSeconds: Math.min(86_400, Math.max(900, plannedSeconds * 2 + 600)),
       env: profileEnv,
       verbose: options.verbose,
     },
@@ -218,11 +206,11 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     connections: options.connections,
     rounds: options.rounds,
     patient: options.patient,
-    poolSize: POOL_SIZE,
+    poolSize: PLATFORM_DEFAULTS.poolSize,
     schema: SCHEMA,
-    logLevel: LOG_LEVEL,
+    logLevel: PLATFORM_DEFAULTS.logLevel,
     requestIds: REQUEST_IDS,
-    rateLimit: RATE_LIMIT,
+    rateLimit: PLATFORM_DEFAULTS.rateLimit,
   };
   const report: ReadReport = {
     measuredAt,

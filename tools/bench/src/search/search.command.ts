@@ -1,9 +1,8 @@
 // The contracts' payload classes carry decorator metadata.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect as connectNats } from 'nats';
 import { patientSearchsetProblems } from '@platform/contracts-pds';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
 import { BenchDatabase } from '../support/bench-database';
@@ -12,9 +11,9 @@ import { pidListeningOn, startCpuMeter } from '../support/cpu';
 import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
 import { describeMachine, sourceRevision } from '../support/machine';
-import { startPlatform } from '../support/platform';
+import { PLATFORM_DEFAULTS, PORTS, startPlatform } from '../support/platform';
+import { benchUrls, measuredVersions } from '../support/run-setup';
 import { seedCliBuilt, seedPopulation, type SeedFigures } from '../support/population';
-import { PORTS } from '../read/read-bench';
 import {
   renderSearchSection,
   SEARCH_SECTION_ID,
@@ -25,12 +24,7 @@ import {
 } from './search-report';
 
 const SCHEMA = 'pds_bench_search';
-const POOL_SIZE = 10;
-const LOG_LEVEL = 'warn';
-const RATE_LIMIT = 1_000_000;
 const CHECKED_QUERIES = 200;
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 const SEARCH_PATH = '/personal-demographics/FHIR/R4/Patient';
 
 interface Options {
@@ -142,17 +136,6 @@ class Database extends BenchDatabase {
   }
 }
 
-async function natsVersion(url: string): Promise<string | undefined> {
-  try {
-    const connection = await connectNats({ servers: url, timeout: 3000, name: 'bench-control' });
-    const version = connection.info?.version;
-    await connection.close();
-    return version;
-  } catch {
-    return undefined;
-  }
-}
-
 function buildRequests(
   scenario: Scenario,
   names: SampledName[],
@@ -205,8 +188,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   if (!existsSync(path.join(root, 'dist/tools/launcher/src/main.js')) || !seedCliBuilt(root)) {
     throw new Error('the platform is not built: run the benchmark with `npm run bench -- search` (it builds first)');
   }
-  const databaseUrl = process.env['BENCH_DATABASE_URL'] ?? DEFAULT_DATABASE_URL;
-  const natsUrl = process.env['BENCH_NATS_URL'] ?? DEFAULT_NATS_URL;
+  const { databaseUrl, natsUrl } = benchUrls();
   const workDir = path.join(root, 'tmp/bench/search');
   mkdirSync(workDir, { recursive: true });
   const machine = describeMachine();
@@ -237,11 +219,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     );
   }
   if (!options.keepData) cleanup.add({ describe: `drop the ${SCHEMA} schema`, run: () => database.dropSchema() });
-  const versions = {
-    postgres: await database.version(),
-    nats: await natsVersion(natsUrl),
-    autocannon: readAutocannonVersion(root),
-  };
+  const versions = await measuredVersions(database, natsUrl, root);
 
   const platform = await startPlatform(
     {
@@ -251,10 +229,6 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       databaseUrl,
       natsUrl,
       schema: SCHEMA,
-      poolSize: POOL_SIZE,
-      logLevel: LOG_LEVEL,
-      tokenTtlSeconds: 86_400,
-      env: { RATE_LIMIT_PER_CLIENT: String(RATE_LIMIT), RATE_LIMIT_BURST: String(RATE_LIMIT) },
       verbose: options.verbose,
     },
     progress,
@@ -346,8 +320,8 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       connections: options.connections,
       rounds: options.rounds,
       queries: names.length,
-      poolSize: POOL_SIZE,
-      logLevel: LOG_LEVEL,
+      poolSize: PLATFORM_DEFAULTS.poolSize,
+      logLevel: PLATFORM_DEFAULTS.logLevel,
     },
     seed: seedFigures,
     rows,
@@ -363,16 +337,6 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   }
   const pass = summaries.every(([, summary]) => summary.pass);
   return options.check && !pass ? 3 : 0;
-}
-
-function readAutocannonVersion(root: string): string {
-  try {
-    return (
-      JSON.parse(readFileSync(path.join(root, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 export const searchCommand: BenchCommand = {

@@ -6,6 +6,27 @@ import type { Cleanup } from './cleanup';
 import { assertPortsFree, exited, isAlive, runToCompletion, signal, waitGone, whenExited } from './children';
 import type { Progress } from './progress';
 
+/** The ports of the platform a benchmark starts (apart from the usual ones, so `npm start` can run beside it). */
+export const PORTS = {
+  gateway: Number(process.env['BENCH_GATEWAY_PORT'] ?? 28080),
+  idp: Number(process.env['BENCH_IDP_PORT'] ?? 28081),
+  pds: Number(process.env['BENCH_PDS_PORT'] ?? 29464),
+  n3: Number(process.env['BENCH_N3_PORT'] ?? 29465),
+  eps: Number(process.env['BENCH_EPS_PORT'] ?? 29466),
+};
+
+/** How every benchmark runs the platform unless it says otherwise (and what its reports say it ran with). */
+export const PLATFORM_DEFAULTS = {
+  /** pds's pool (the baselines get the same). */
+  poolSize: 10,
+  /** The platform's logging is not what is measured. */
+  logLevel: 'warn',
+  /** RATE_LIMIT_PER_CLIENT and RATE_LIMIT_BURST: one client sends the whole load, so it must never be refused. */
+  rateLimit: 1_000_000,
+  /** IDP_ACCESS_TOKEN_TTL: access tokens must outlive the whole benchmark. */
+  tokenTtlSeconds: 86_400,
+} as const;
+
 export interface PlatformSettings {
   /** Repository root (the built platform is under dist/). */
   root: string;
@@ -18,12 +39,6 @@ export interface PlatformSettings {
   schema: string;
   /** N3_DB_SCHEMA of the registry (default: the pds schema's name with `_n3`). */
   n3Schema?: string;
-  /** pds's pool size (default 10). */
-  poolSize?: number;
-  /** Default warn: the platform's logging is not what is measured. */
-  logLevel?: string;
-  /** IDP_ACCESS_TOKEN_TTL: access tokens must outlive the whole benchmark (default a day). */
-  tokenTtlSeconds?: number;
   /** More environment for every platform process (rate limits, profiler preload...). */
   env?: Record<string, string>;
   /** Copy the platform's output to the console as well as to the log file. */
@@ -74,20 +89,19 @@ export async function startPlatform(
     DATABASE_URL: settings.databaseUrl,
     NATS_URL: settings.natsUrl,
     PDS_DB_SCHEMA: settings.schema,
-    PDS_DB_POOL_SIZE: String(settings.poolSize ?? 10),
+    PDS_DB_POOL_SIZE: String(PLATFORM_DEFAULTS.poolSize),
     PDS_SEED: 'sandbox',
     N3_HTTP_PORT: String(settings.ports.n3),
     N3_DB_SCHEMA: settings.n3Schema ?? `${settings.schema}_n3`,
     N3_SEED: 'sandbox',
     EPS_HTTP_PORT: String(settings.ports.eps),
     EPS_DB_SCHEMA: `${settings.schema}_eps`,
-    LOG_LEVEL: settings.logLevel ?? 'warn',
+    LOG_LEVEL: PLATFORM_DEFAULTS.logLevel,
     LOG_DIR: path.join(settings.workDir, 'logs'),
     LAUNCHER_STATE_FILE: stateFile,
-    IDP_ACCESS_TOKEN_TTL: String(settings.tokenTtlSeconds ?? 86_400),
-    // The per-client rate limit is not what is measured: one client sends the whole load.
-    RATE_LIMIT_PER_CLIENT: '1000000',
-    RATE_LIMIT_BURST: '1000000',
+    IDP_ACCESS_TOKEN_TTL: String(PLATFORM_DEFAULTS.tokenTtlSeconds),
+    RATE_LIMIT_PER_CLIENT: String(PLATFORM_DEFAULTS.rateLimit),
+    RATE_LIMIT_BURST: String(PLATFORM_DEFAULTS.rateLimit),
     // Never the open sandbox mode, whatever the caller's environment says: the figures include authentication.
     SANDBOX: 'false',
     ...settings.env,
