@@ -1,5 +1,6 @@
 import type { LoadResult } from '../support/load';
 import type { MachineInfo } from '../support/machine';
+import type { Versions } from '../support/run-setup';
 
 export const EPS_SECTION_ID = 'eps';
 /** The goals (EPS). */
@@ -9,7 +10,7 @@ export interface EpsReport {
   measuredAt: Date;
   machine: MachineInfo;
   revision?: string;
-  versions: { postgres?: string; nats?: string; autocannon: string };
+  versions: Versions;
   store: { prescriptions: number; seedSeconds: number };
   create: { clients: number; durationSeconds: number; load: LoadResult };
   release: {

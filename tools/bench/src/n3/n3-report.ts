@@ -1,6 +1,7 @@
 import type { LoadResult } from '../support/load';
 import type { MachineInfo } from '../support/machine';
 import { median } from '../support/stats';
+import type { Versions } from '../support/run-setup';
 
 export const N3_SECTION_ID = 'n3-registry';
 
@@ -19,7 +20,7 @@ export interface N3Report {
   measuredAt: Date;
   machine: MachineInfo;
   revision?: string;
-  versions: { postgres?: string; nats?: string; autocannon: string };
+  versions: Versions;
   estate: { connections: number; organisations: number; blocks: number; seedSeconds: number };
   import: { organisations: number; wallSeconds: number; loadSeconds: number };
   settings: { clients: number; durationSeconds: number; warmupSeconds: number; rounds: number; addresses: number };

@@ -1,6 +1,7 @@
 import type { LoadResult } from '../support/load';
 import type { MachineInfo } from '../support/machine';
 import { median, medianCpuMsPerRequest } from '../support/stats';
+import type { Versions } from '../support/run-setup';
 
 export const READ_SECTION_ID = 'read-path';
 export const READ_SECTION_TITLE = 'Read path: gateway -> NATS -> pds -> PostgreSQL vs bare Fastify + pg';
@@ -36,7 +37,7 @@ export interface ReadReport {
   measuredAt: Date;
   machine: MachineInfo;
   revision?: string;
-  versions: { postgres?: string; nats?: string; autocannon: string };
+  versions: Versions;
   settings: ReadSettings;
   runs: MeasuredRun[];
   goal: number;

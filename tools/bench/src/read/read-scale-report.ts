@@ -2,6 +2,7 @@ import type { MachineInfo } from '../support/machine';
 import type { SeedFigures } from '../support/population';
 import { median } from '../support/stats';
 import { machineAndReproduce, summariseRead, type MeasuredRun, type ReadSummary, type Target } from './read-report';
+import type { Versions } from '../support/run-setup';
 
 export const READ_SCALE_SECTION_ID = 'read-1m';
 export const READ_SCALE_SECTION_TITLE = 'Read by NHS number at national scale';
@@ -50,7 +51,7 @@ export interface ReadScaleReport {
   measuredAt: Date;
   machine: MachineInfo;
   revision?: string;
-  versions: { postgres?: string; nats?: string; autocannon: string };
+  versions: Versions;
   settings: ReadScaleSettings;
   steps: ScaleStep[];
   command: string;

@@ -2,6 +2,7 @@ import type { LoadResult } from '../support/load';
 import type { MachineInfo } from '../support/machine';
 import type { SeedFigures } from '../support/population';
 import { median, medianCpuMsPerRequest } from '../support/stats';
+import type { Versions } from '../support/run-setup';
 
 export const SEARCH_SECTION_ID = 'search';
 export const SEARCH_SECTION_TITLE = 'Patient search at scale: gateway -> NATS -> pds -> PostgreSQL';
@@ -36,7 +37,7 @@ export interface SearchReport {
   measuredAt: Date;
   machine: MachineInfo;
   revision?: string;
-  versions: { postgres?: string; nats?: string; autocannon: string };
+  versions: Versions;
   settings: SearchSettings;
   seed: SeedFigures;
   /** Rows in the search tables when measured. */
