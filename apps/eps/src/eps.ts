@@ -14,6 +14,11 @@ export async function startEps(config: EpsConfig, logger: Logger): Promise<INest
     url: config.DATABASE_URL,
     schema: config.EPS_DB_SCHEMA,
     poolSize: config.EPS_DB_POOL_SIZE,
+    timeouts: {
+      acquireMs: config.EPS_DB_ACQUIRE_TIMEOUT_MS,
+      statementMs: config.EPS_DB_STATEMENT_TIMEOUT_MS,
+      idleInTransactionMs: 30_000,
+    },
   });
   const nats = await connectNats({ url: config.NATS_URL, name: `eps-${process.pid}` });
   await ensureEventStream(nats, EPS_EVENT_STREAM, Object.values(EPS_EVENTS));

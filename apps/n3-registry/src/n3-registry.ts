@@ -16,6 +16,11 @@ export async function startN3Registry(config: N3Config, logger: Logger): Promise
     url: config.DATABASE_URL,
     schema: config.N3_DB_SCHEMA,
     poolSize: config.N3_DB_POOL_SIZE,
+    timeouts: {
+      acquireMs: config.N3_DB_ACQUIRE_TIMEOUT_MS,
+      statementMs: config.N3_DB_STATEMENT_TIMEOUT_MS,
+      idleInTransactionMs: 30_000,
+    },
   });
   const nats = await connectNats({ url: config.NATS_URL, name: `n3-registry-${process.pid}` });
   await ensureEventStream(nats, N3_EVENT_STREAM, Object.values(N3_EVENTS));

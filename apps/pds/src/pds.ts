@@ -16,6 +16,11 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
     url: config.DATABASE_URL,
     schema: config.PDS_DB_SCHEMA,
     poolSize: config.PDS_DB_POOL_SIZE,
+    timeouts: {
+      acquireMs: config.PDS_DB_ACQUIRE_TIMEOUT_MS,
+      statementMs: config.PDS_DB_STATEMENT_TIMEOUT_MS,
+      idleInTransactionMs: 30_000,
+    },
   });
   const nats = await connectNats({ url: config.NATS_URL, name: `pds-${process.pid}` });
   await ensureEventStream(nats, PDS_EVENT_STREAM, Object.values(PDS_EVENTS));

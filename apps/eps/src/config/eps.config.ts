@@ -16,6 +16,18 @@ export class EpsConfig {
   @Max(200)
   EPS_DB_POOL_SIZE = 10;
 
+  /** Longest wait for a database connection before a request is answered 503 (Retry-After) instead. */
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  EPS_DB_ACQUIRE_TIMEOUT_MS = 2000;
+
+  /** PostgreSQL's statement_timeout for the service's statements (migrations are not bound by it). */
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  EPS_DB_STATEMENT_TIMEOUT_MS = 10000;
+
   @IsInt()
   @Min(0)
   @Max(65535)

@@ -1,10 +1,15 @@
-import { openServiceDatabase, type ServiceDatabase } from '@platform/shared-persistence';
+import { openServiceDatabase, type PoolTimeouts, type ServiceDatabase } from '@platform/shared-persistence';
 import { Prescriptions1764700000000 } from './migrations/1764700000000-prescriptions';
 
 export const EPS_DATABASE = Symbol('EPS_DATABASE');
 
 export const MIGRATIONS = [Prescriptions1764700000000];
 
-export function openEpsDatabase(settings: { url: string; schema: string; poolSize: number }): Promise<ServiceDatabase> {
+export function openEpsDatabase(settings: {
+  url: string;
+  schema: string;
+  poolSize: number;
+  timeouts?: PoolTimeouts;
+}): Promise<ServiceDatabase> {
   return openServiceDatabase({ ...settings, migrations: MIGRATIONS, applicationName: 'eps' });
 }

@@ -1,4 +1,4 @@
-import { openServiceDatabase, type ServiceDatabase } from '@platform/shared-persistence';
+import { openServiceDatabase, type PoolTimeouts, type ServiceDatabase } from '@platform/shared-persistence';
 import { Registry1764600000000 } from './migrations/1764600000000-registry';
 
 export const N3_DATABASE = Symbol('N3_DATABASE');
@@ -10,6 +10,7 @@ export function openRegistryDatabase(settings: {
   url: string;
   schema: string;
   poolSize: number;
+  timeouts?: PoolTimeouts;
 }): Promise<ServiceDatabase> {
   return openServiceDatabase({ ...settings, migrations: MIGRATIONS, applicationName: 'n3-registry' });
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
 import {
   PDS_EVENTS,
   type CreatePatientReply,
@@ -38,7 +39,7 @@ export class CreatePatientUseCase {
       await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `pds.create:${family}:${demographics.birthDate}`,
       ]);
-      await this.refuseKnownPatient(demographics);
+      await this.refuseKnownPatient(demographics, transaction);
       const nhsNumber = await this.patients.allocateNhsNumber(transaction);
       const record: PatientRecord = {
         nhsNumber,
@@ -62,17 +63,20 @@ export class CreatePatientUseCase {
     return reply;
   }
 
-  private async refuseKnownPatient(demographics: Demographics): Promise<void> {
-    const hits = await this.search.search({
-      family: { value: normaliseName(demographics.family) },
-      given: demographics.given ? givenWords([demographics.given]).map((value) => ({ value })) : [],
-      gender: demographics.gender,
-      birthDate: { from: demographics.birthDate, to: demographics.birthDate },
-      fuzzy: false,
-      exact: true,
-      history: true,
-      maxResults: 2,
-    });
+  private async refuseKnownPatient(demographics: Demographics, transaction: PoolClient): Promise<void> {
+    const hits = await this.search.search(
+      {
+        family: { value: normaliseName(demographics.family) },
+        given: demographics.given ? givenWords([demographics.given]).map((value) => ({ value })) : [],
+        gender: demographics.gender,
+        birthDate: { from: demographics.birthDate, to: demographics.birthDate },
+        fuzzy: false,
+        exact: true,
+        history: true,
+        maxResults: 2,
+      },
+      transaction,
+    );
     const [first] = hits;
     if (hits.length === 1 && first) {
       throw new PlatformError('SINGLE_MATCH', undefined, {

@@ -1,4 +1,4 @@
-import { openServiceDatabase } from '@platform/shared-persistence';
+import { openServiceDatabase, type PoolTimeouts } from '@platform/shared-persistence';
 import type { PdsDatabase } from './database.provider';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { RelatedPerson1764100000000 } from './migrations/1764100000000-related-person';
@@ -19,6 +19,11 @@ export const MIGRATIONS = [
 ];
 
 /** Connects to PDS's schema and runs its pending migrations. */
-export function openPdsDatabase(settings: { url: string; schema: string; poolSize: number }): Promise<PdsDatabase> {
+export function openPdsDatabase(settings: {
+  url: string;
+  schema: string;
+  poolSize: number;
+  timeouts?: PoolTimeouts;
+}): Promise<PdsDatabase> {
   return openServiceDatabase({ ...settings, migrations: MIGRATIONS, applicationName: 'pds' });
 }

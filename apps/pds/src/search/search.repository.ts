@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { MAX_SUPERSEDED_HOPS, type StoredPatient } from '../patients/patient-record';
 import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient.repository';
@@ -204,16 +204,17 @@ export class PatientSearchRepository {
 
   /**
    * The best `query.maxResults + 1` surviving records, best first (one more than asked for, so the caller
-   * can tell that there were too many).
+   * can tell that there were too many). `on` is the connection to search on: a write that searches inside its
+   * transaction passes its own, so that it never waits on the pool for a second one while holding the first.
    */
-  async search(query: SearchQuery): Promise<SearchHit[]> {
+  async search(query: SearchQuery, on: Pool | PoolClient = this.pool): Promise<SearchHit[]> {
     const statement = searchStatement(this.schema, query);
     // Planning costs as much as running a typical search, so statements are prepared (one per shape of
     // query). Not with wildcards: a LIKE pattern only uses the btree when it is planned with its value.
     const wildcards = [query.family, query.postcode, ...query.given].some((term) => term?.pattern !== undefined);
     const result = wildcards
-      ? await this.pool.query<HitRow>(statement.text, statement.values)
-      : await this.pool.query<HitRow>({
+      ? await on.query<HitRow>(statement.text, statement.values)
+      : await on.query<HitRow>({
           name: `pds_search_${createHash('sha1').update(statement.text).digest('hex').slice(0, 24)}`,
           text: statement.text,
           values: statement.values,

@@ -2,7 +2,7 @@ import { BadRequestException, Catch, ValidationPipe, type ArgumentsHost, type Ex
 import { NatsContext } from '@nestjs/microservices';
 import type { MsgHdrs } from 'nats';
 import { Observable, throwError } from 'rxjs';
-import { PlatformError, type WireError } from '@platform/shared-errors';
+import { PlatformError, transientErrorOf, type WireError } from '@platform/shared-errors';
 import { runWithRequestContext, type Logger } from '@platform/shared-logging';
 import { fromNatsHeaders, type CallContext } from './call-context';
 
@@ -13,7 +13,8 @@ export function callContextOf(natsContext: NatsContext): CallContext {
 
 /**
  * Serialises every failure of a NATS handler as `{code, message, diagnostics}`: domain errors keep their
- * code, validation failures become INVALID_VALUE, anything else REC_SERVER_ERROR with no internals.
+ * code, validation failures become INVALID_VALUE, a busy or unreachable database REC_UNAVAILABLE (503 with
+ * Retry-After), anything else REC_SERVER_ERROR with no internals.
  */
 @Catch()
 export class RpcErrorFilter implements ExceptionFilter {
@@ -29,6 +30,11 @@ export class RpcErrorFilter implements ExceptionFilter {
       const response = exception.getResponse() as { message?: string | string[] };
       const messages = Array.isArray(response.message) ? response.message : [String(response.message ?? 'invalid')];
       return { code: 'INVALID_VALUE', message: 'Provided value is invalid', diagnostics: messages.join('; ') };
+    }
+    const transient = transientErrorOf(exception);
+    if (transient) {
+      this.logger.warn({ err: exception }, 'transient failure answered 503');
+      return transient.toWire();
     }
     this.logger.error({ err: exception }, 'unhandled error in NATS handler');
     return { code: 'REC_SERVER_ERROR', message: 'Internal server error' };

@@ -19,6 +19,10 @@ type Outcome<T> = { ok: T } | { error: WireError };
  * Every write runs here, in one transaction that first claims its (caller, X-Request-ID). A retry, even one
  * that arrives while the first is still running (it waits on the claim), gets the first answer, error or
  * success, and changes nothing.
+ *
+ * A write holds exactly one pooled connection from start to end: `work` must do all its reading and writing
+ * on the `transaction` it is given and never ask the pool for another (with every connection held by a write
+ * waiting for a second one, nothing would ever finish).
  */
 export class IdempotentWrites {
   private readonly pool: Pool;
@@ -41,8 +45,10 @@ export class IdempotentWrites {
         [key.callerId, key.requestId, key.operation, hash],
       );
       if (claim.rowCount === 0) {
+        // The claim waited for the first request's transaction, so its answer is committed: read it on this
+        // same connection (asking the pool for a second while holding one is how a pool deadlocks).
         await client.query('ROLLBACK');
-        outcome = await this.earlierOutcome<T>(key, hash);
+        outcome = await this.earlierOutcome<T>(client, key, hash);
       } else {
         await client.query('SAVEPOINT write');
         try {
@@ -69,8 +75,8 @@ export class IdempotentWrites {
     return outcome.ok;
   }
 
-  private async earlierOutcome<T>(key: WriteKey, hash: string): Promise<Outcome<T>> {
-    const result = await this.pool.query<{ operation: string; request_hash: string; outcome: Outcome<T> | null }>(
+  private async earlierOutcome<T>(client: PoolClient, key: WriteKey, hash: string): Promise<Outcome<T>> {
+    const result = await client.query<{ operation: string; request_hash: string; outcome: Outcome<T> | null }>(
       `SELECT operation, request_hash, outcome FROM ${this.table} WHERE caller_id = $1 AND request_id = $2`,
       [key.callerId, key.requestId],
     );

@@ -1,5 +1,12 @@
 export { copyArray, copyField } from './copy-text';
-export { migrationSchema, openServiceDatabase, poolOf, type DatabaseSettings, type ServiceDatabase } from './database';
+export {
+  migrationSchema,
+  openServiceDatabase,
+  poolOf,
+  type DatabaseSettings,
+  type PoolTimeouts,
+  type ServiceDatabase,
+} from './database';
 export { Housekeeping, type Retention } from './housekeeping';
 export { IdempotentWrites, writeKey, type WriteKey } from './idempotent-writes';
 export { ensureEventStream, Outbox } from './outbox';

@@ -1,0 +1,191 @@
+import { Client } from 'pg';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { PlatformError, transientErrorOf } from '@platform/shared-errors';
+import { dropSchema, testDatabaseUrl, uniqueName } from '@platform/shared-testing';
+import { migrationSchema, openServiceDatabase, type ServiceDatabase } from './database';
+import { IdempotentWrites, type WriteKey } from './idempotent-writes';
+import { createWriteTables } from './write-tables';
+
+class Tables implements MigrationInterface {
+  name = 'Tables1700000000001';
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const schema = migrationSchema(queryRunner, 'public');
+    await createWriteTables(queryRunner, schema);
+    await queryRunner.query(`CREATE TABLE ${schema}.counter (id int PRIMARY KEY, value int NOT NULL)`);
+    await queryRunner.query(`INSERT INTO ${schema}.counter VALUES (1, 0)`);
+  }
+  async down(): Promise<void> {
+    // never reverted here
+  }
+}
+
+/** Settles within `ms`, or fails the test saying that it hung (a deadlocked pool never settles at all). */
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: the pool hung`)), ms);
+    }),
+  ]);
+}
+
+describe('IdempotentWrites under concurrency, against PostgreSQL', () => {
+  const schema = uniqueName('writes_concurrency');
+  const url = testDatabaseUrl();
+  let database: ServiceDatabase;
+  let writes: IdempotentWrites;
+  let db: Client;
+  let counter = 0;
+
+  const key = (requestId: string, request: unknown = { add: 1 }): WriteKey => ({
+    callerId: 'gp-user',
+    requestId,
+    operation: 'counter.add',
+    request,
+  });
+  const increment = (requestId: string): Promise<number> =>
+    writes.run(key(requestId), async (transaction) => {
+      // Long enough that every caller is in flight at once.
+      await transaction.query('SELECT pg_sleep(0.02)');
+      const result = await transaction.query<{ value: number }>(
+        `UPDATE "${schema}".counter SET value = value + 1 WHERE id = 1 RETURNING value`,
+      );
+      return result.rows[0].value;
+    });
+  const stored = async (): Promise<number> =>
+    (await db.query<{ value: number }>(`SELECT value FROM "${schema}".counter WHERE id = 1`)).rows[0].value;
+
+  beforeAll(async () => {
+    database = await openServiceDatabase({
+      url,
+      schema,
+      // A small pool makes a deadlock certain if a write ever asks the pool for a second connection.
+      poolSize: 3,
+      migrations: [Tables],
+      applicationName: 'writes-concurrency-test',
+      timeouts: { acquireMs: 10_000, statementMs: 10_000, idleInTransactionMs: 30_000 },
+    });
+    writes = new IdempotentWrites(database);
+    db = new Client({ connectionString: url });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await database?.dataSource.destroy();
+    await dropSchema(url, schema);
+  });
+
+  it('answers 50 simultaneous retries of one write with its one answer, applying it once', async () => {
+    const before = await stored();
+    const requestId = `retry-${(counter += 1)}`;
+    const answers = await within(20_000, Promise.all(Array.from({ length: 50 }, () => increment(requestId))));
+    expect(new Set(answers)).toEqual(new Set([before + 1]));
+    expect(await stored()).toBe(before + 1);
+  });
+
+  it('finishes 50 simultaneous different writes to one row, each applied exactly once', async () => {
+    const before = await stored();
+    const answers = await within(
+      20_000,
+      Promise.all(Array.from({ length: 50 }, () => increment(`write-${(counter += 1)}`))),
+    );
+    expect([...answers].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => before + 1 + i));
+    expect(await stored()).toBe(before + 50);
+  });
+
+  it('answers a retried failure with the first failure, however many retries arrive at once', async () => {
+    const requestId = `failing-${(counter += 1)}`;
+    let ran = 0;
+    const failing = (): Promise<never> =>
+      writes.run(key(requestId, { fail: true }), async (transaction) => {
+        ran += 1;
+        await transaction.query('SELECT pg_sleep(0.02)');
+        throw new PlatformError('RESOURCE_VERSION_MISMATCH');
+      });
+    const results = await within(20_000, Promise.allSettled(Array.from({ length: 30 }, failing)));
+    expect(ran).toBe(1);
+    expect(results.map((result) => result.status === 'rejected' && (result.reason as PlatformError).code)).toEqual(
+      Array.from({ length: 30 }, () => 'RESOURCE_VERSION_MISMATCH'),
+    );
+  });
+
+  it('answers 503 with Retry-After, not a hang, when no connection frees up in time, and loses nothing', async () => {
+    const small = await openServiceDatabase({
+      url,
+      schema,
+      poolSize: 1,
+      migrations: [Tables],
+      applicationName: 'writes-acquire-timeout-test',
+      timeouts: { acquireMs: 300, statementMs: 10_000, idleInTransactionMs: 30_000 },
+    });
+    try {
+      const narrow = new IdempotentWrites(small);
+      const before = await stored();
+      const slow = narrow.run(key(`slow-${(counter += 1)}`), async (transaction) => {
+        await transaction.query('SELECT pg_sleep(1)');
+        await transaction.query(`UPDATE "${schema}".counter SET value = value + 1 WHERE id = 1`);
+        return 'done';
+      });
+      const started = Date.now();
+      const waiting = await narrow
+        .run(key(`waiting-${(counter += 1)}`), () => Promise.resolve('never'))
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(Date.now() - started).toBeLessThan(900);
+      const answer = transientErrorOf(waiting);
+      expect(answer?.httpStatus).toBe(503);
+      expect(answer?.headers?.['Retry-After']).toBe('2');
+      expect(await slow).toBe('done');
+      expect(await stored()).toBe(before + 1);
+    } finally {
+      await small.dataSource.destroy();
+    }
+  });
+
+  it('ends a statement that runs past the statement timeout with an error that answers 503', async () => {
+    const bounded = await openServiceDatabase({
+      url,
+      schema,
+      poolSize: 1,
+      migrations: [Tables],
+      applicationName: 'writes-statement-timeout-test',
+      timeouts: { acquireMs: 1_000, statementMs: 200, idleInTransactionMs: 30_000 },
+    });
+    try {
+      const failure = await bounded.pool.query('SELECT pg_sleep(5)').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect((failure as { code?: string }).code).toBe('57014');
+      expect(transientErrorOf(failure)?.code).toBe('REC_UNAVAILABLE');
+      // The connection is usable again at once.
+      expect((await bounded.pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await bounded.dataSource.destroy();
+    }
+  });
+
+  it('survives PostgreSQL ending its connections, idle or in use, and connects anew', async () => {
+    const pid = process.pid;
+    // Idle connections in the pool, and one held by a transaction waiting between two statements.
+    await Promise.all([1, 2, 3].map(() => database.pool.query('SELECT 1')));
+    const held = await database.pool.connect();
+    await held.query('BEGIN');
+    await db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'writes-concurrency-test'`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const lost = await held.query('SELECT 1').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    held.release(lost instanceof Error ? lost : undefined);
+    expect(transientErrorOf(lost)?.httpStatus).toBe(503);
+    expect(process.pid).toBe(pid);
+    expect(await increment(`after-terminate-${(counter += 1)}`)).toBeGreaterThan(0);
+  });
+});
