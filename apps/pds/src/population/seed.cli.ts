@@ -1,28 +1,50 @@
 // `npm run seed -- --patients N [--seed S] [--database-url URL] [--schema pds]`: a synthetic population for
-// PDS, bulk-loaded with COPY (migrations run first). Deterministic for a given seed.
+// PDS, bulk-loaded with COPY (migrations run first). Deterministic for a given seed. `--help` lists the options.
 import 'reflect-metadata';
-import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
+import {
+  addDatabaseOptions,
+  parseCommandLine,
+  runCommandLine,
+  wholeNumber,
+  type CliOutcome,
+  type CliOutput,
+  type DatabaseOptions,
+} from '@platform/shared-config';
 import { loadPopulation } from './population-loader';
 
-const USAGE = `usage: npm run seed -- --patients <n> [--seed <s>] [--database-url <url>] [--schema <name>]
-
-  --patients <n>        how many patient records to create (1 to 100000000)
-  --seed <s>            the same seed always creates the same population (default 1)
-  --database-url <url>  PostgreSQL (default: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres)
-  --schema <name>       the pds schema to fill (default: PDS_DB_SCHEMA, else pds); created and migrated if needed
-
-The tables are locked while the load runs: use a schema no running pds serves, or stop pds first.`;
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n\n${USAGE}\n`);
-  process.exit(2);
+export interface SeedCommand extends DatabaseOptions {
+  patients: number;
+  seed: number;
 }
 
-function wholeNumber(name: string, raw: string | undefined, fallback: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) > max) fail(`--${name} must be a whole number from 0 to ${max}`);
-  return Number(raw);
+/** `npm run seed -- [options]`, checked: what to seed, or the exit code after help or an error. */
+export function parseSeedCommandLine(args: readonly string[], output?: CliOutput): CliOutcome<SeedCommand> {
+  return parseCommandLine<SeedCommand>(
+    {
+      name: 'npm run seed --',
+      description:
+        'Create a synthetic population for PDS, bulk-loaded with COPY (migrations run first). The tables are locked while the load runs: use a schema no running pds serves, or stop pds first.',
+      args,
+      output,
+    },
+    (program, choose) => {
+      addDatabaseOptions(
+        program
+          .requiredOption(
+            '--patients <n>',
+            'how many patient records to create (1 to 100000000)',
+            wholeNumber(1, 100_000_000),
+          )
+          .option('--seed <s>', 'the same seed always creates the same population', wholeNumber(0, 2 ** 32 - 1), 1),
+        {
+          variable: 'PDS_DB_SCHEMA',
+          fallback: 'pds',
+          description: 'the pds schema to fill; created and migrated if needed',
+        },
+      ).action((options: SeedCommand) => choose(options));
+    },
+  );
 }
 
 /** Where the data goes, without any password the URL may hold. */
@@ -35,39 +57,7 @@ function describeTarget(url: string, schema: string): string {
   }
 }
 
-async function main(): Promise<void> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: process.argv.slice(2),
-      options: {
-        patients: { type: 'string' },
-        seed: { type: 'string' },
-        'database-url': { type: 'string' },
-        schema: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
-  }
-  if (values['help'] === true) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  if (values['patients'] === undefined) fail('--patients is required');
-  const patients = wholeNumber('patients', values['patients'] as string, 0, 100_000_000);
-  if (patients < 1) fail('--patients must be at least 1');
-  const seed = wholeNumber('seed', values['seed'] as string | undefined, 1, 2 ** 32 - 1);
-  const databaseUrl =
-    (values['database-url'] as string | undefined) ??
-    process.env['DATABASE_URL'] ??
-    'postgres://postgres@127.0.0.1:5432/postgres';
-  const schema = (values['schema'] as string | undefined) ?? process.env['PDS_DB_SCHEMA'] ?? 'pds';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) fail('--schema must be a lower-case SQL identifier');
-
+async function main({ patients, seed, databaseUrl, schema }: SeedCommand): Promise<number> {
   process.stdout.write(
     `seeding ${patients.toLocaleString('en-GB')} patients (seed ${seed}) into ${describeTarget(databaseUrl, schema)}\n`,
   );
@@ -113,9 +103,14 @@ async function main(): Promise<void> {
       `(${Math.round(result.patients / result.seconds).toLocaleString('en-GB')} patients/s): ` +
       `generate + COPY ${copy.toFixed(1)} s, indexes ${indexes.toFixed(1)} s, analyse ${analyze.toFixed(1)} s\n`,
   );
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`seed failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+// Run as a program (npm run seed); imported (by its test), it only defines the command line.
+if (require.main === module) {
+  runCommandLine(
+    parseSeedCommandLine(process.argv.slice(2)),
+    main,
+    (error) => `seed failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
