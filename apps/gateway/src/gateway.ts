@@ -9,10 +9,21 @@ import { connectNats } from '@platform/shared-nats';
 import { createMetricsRegistry } from '@platform/shared-service';
 import type { GatewayConfig } from './config/gateway.config';
 import { GatewayModule } from './gateway.module';
+import {
+  bodyKindOf,
+  checkBodyHeaders,
+  checkCsvBody,
+  checkHeaders,
+  checkRequestTarget,
+  CSV_MEDIA_TYPE,
+  JSON_MEDIA_TYPES,
+  parseJsonBody,
+  type EdgeLimits,
+} from './http/edge-checks';
+import { clientErrorHandler, sendError, toPlatformError } from './http/error-response';
 import { GatewayErrorFilter } from './http/error.filter';
 
 const ECHOED_HEADERS = ['x-request-id', 'x-correlation-id'] as const;
-const JSON_TYPES = ['application/fhir+json', 'application/json-patch+json'];
 
 function firstHeader(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -37,24 +48,61 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     registers: [metrics],
   });
 
+  const limits: EdgeLimits = {
+    maxUrlBytes: config.GATEWAY_MAX_URL_BYTES,
+    maxJsonDepth: config.GATEWAY_JSON_MAX_DEPTH,
+    jsonBodyBytes: config.GATEWAY_BODY_LIMIT_BYTES,
+    csvBodyBytes: config.GATEWAY_IMPORT_LIMIT_BYTES,
+  };
   const adapter = new FastifyAdapter({
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
     trustProxy: false,
     return503OnClosing: true,
+    // Fastify's own refusals (bad URL encoding, a path parameter over the limit, requests Node's parser
+    // rejects) in the platform's formats rather than Fastify's default JSON.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
+      sendError(request, reply, toPlatformError(error, logger)),
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.with({ config, nats, metrics }), adapter, {
     logger: new PinoNestLogger(logger),
+    // The gateway's own parsers below read every body; Nest's would parse JSON before it is checked.
+    bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
 
-  fastify.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
-  // ODS extracts for the N3 registry: kept as bytes, with their own (larger) limit.
+  // Bodies are read as bytes and checked before anything parses them into objects or classes (edge-checks).
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser([...JSON_MEDIA_TYPES], { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer, limits.maxJsonDepth));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  // ODS extracts for the N3 registry: kept as bytes, with their own (larger) limit; only its route takes them.
   fastify.addContentTypeParser(
-    'text/csv',
+    CSV_MEDIA_TYPE,
     { parseAs: 'buffer', bodyLimit: config.GATEWAY_IMPORT_LIMIT_BYTES },
-    (_request, body, done) => done(null, body),
+    (_request, body, done) => {
+      try {
+        done(null, checkCsvBody(body as Buffer));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
   );
   fastify.addHook('onRequest', (request, reply, done) => {
+    // The request target, the headers in use and the body the route takes, before anything else reads them.
+    try {
+      checkRequestTarget(request.url, limits.maxUrlBytes);
+      checkHeaders(request.headers);
+      const route = request.routeOptions.url;
+      if (route !== undefined) checkBodyHeaders(request.headers, bodyKindOf(request.method, route), limits);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
     for (const name of ECHOED_HEADERS) {
       const value = firstHeader(request, name);
       if (value) void reply.header(name, value.slice(0, 200));

@@ -55,6 +55,18 @@ export class GatewayConfig {
   @Max(1024 * 1024 * 1024)
   GATEWAY_IMPORT_LIMIT_BYTES = 128 * 1024 * 1024;
 
+  /** Longest request URL (path and query) accepted; longer ones get 414. Node refuses headers over 16 KB itself (431). */
+  @IsInt()
+  @Min(256)
+  @Max(16 * 1024)
+  GATEWAY_MAX_URL_BYTES = 8192;
+
+  /** Deepest nesting of arrays and objects in a JSON body (the NHS's payloads nest about 15 deep); deeper is 400. */
+  @IsInt()
+  @Min(8)
+  @Max(256)
+  GATEWAY_JSON_MAX_DEPTH = 32;
+
   /** Sustained requests per second per client application (token `azp`). */
   @IsInt()
   @Min(1)

@@ -1,10 +1,49 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { operationOutcomeFor, PlatformError, problemDetails } from '@platform/shared-errors';
+import {
+  defineErrors,
+  HTTP_ERROR_CODE_SYSTEM,
+  operationOutcomeFor,
+  PlatformError,
+  problemDetails,
+} from '@platform/shared-errors';
 import type { Logger } from '@platform/shared-logging';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
 const FHIR_PATH = /^\/[^/]+\/FHIR\/R4(\/|$|\?)/;
+
+/** The HTTP edge's own refusals that have no Spine code (the API platform's http-error-codes). */
+export const EDGE_ERRORS = defineErrors({
+  REC_REQUEST_TIMEOUT: {
+    status: 408,
+    issueCode: 'timeout',
+    display: 'Request timeout',
+    system: HTTP_ERROR_CODE_SYSTEM,
+    severity: 'error',
+  },
+  REC_URI_TOO_LONG: {
+    status: 414,
+    issueCode: 'too-long',
+    display: 'URI too long',
+    system: HTTP_ERROR_CODE_SYSTEM,
+    severity: 'error',
+  },
+  REC_HEADERS_TOO_LARGE: {
+    status: 431,
+    issueCode: 'too-long',
+    display: 'Request header fields too large',
+    system: HTTP_ERROR_CODE_SYSTEM,
+    severity: 'error',
+  },
+});
+
+/** Whether errors for this request target are OperationOutcomes (FHIR routes, also in absolute form). */
+export function isFhirTarget(url: string): boolean {
+  return FHIR_PATH.test(url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, ''));
+}
 
 /** Translates whatever went wrong into a PlatformError with the right code; never exposes internals. */
 export function toPlatformError(error: unknown, logger: Logger): PlatformError {
@@ -15,6 +54,18 @@ export function toPlatformError(error: unknown, logger: Logger): PlatformError {
   switch (status) {
     case 400:
       return new PlatformError('REC_BAD_REQUEST', 'Bad request', { diagnostics: describeBadRequest(error, message) });
+    case 408:
+      return new PlatformError('REC_REQUEST_TIMEOUT', undefined, {
+        diagnostics: 'The request was not received in time',
+      });
+    case 414:
+      return new PlatformError('REC_URI_TOO_LONG', undefined, {
+        diagnostics: 'A path segment or the request URL is longer than this API accepts',
+      });
+    case 431:
+      return new PlatformError('REC_HEADERS_TOO_LARGE', undefined, {
+        diagnostics: 'The request headers are larger than this API accepts',
+      });
     case 404:
       return new PlatformError('REC_NOT_FOUND', 'Not found', { diagnostics: 'No such resource or operation' });
     case 405:
@@ -36,8 +87,11 @@ export function toPlatformError(error: unknown, logger: Logger): PlatformError {
 }
 
 function describeBadRequest(error: unknown, message: string): string {
+  const code = (error as { code?: string } | null)?.code;
+  if (code === 'FST_ERR_BAD_URL') return 'The request URL is not percent-encoded UTF-8';
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'The request body is empty';
+  if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return 'The request body does not match its Content-Length';
   if (error instanceof SyntaxError || /JSON/i.test(message)) return 'The request body is not valid JSON';
-  if ((error as { code?: string } | null)?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'The request body is empty';
   return 'The request is malformed';
 }
 
@@ -45,9 +99,45 @@ function describeBadRequest(error: unknown, message: string): string {
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: PlatformError): void {
   if (error.headers) void reply.headers(error.headers);
   void reply.status(error.httpStatus);
-  if (FHIR_PATH.test(request.url)) {
+  if (isFhirTarget(request.url)) {
     void reply.type(FHIR_JSON).send(operationOutcomeFor(error));
   } else {
     void reply.type('application/problem+json').send(problemDetails(error));
   }
+}
+
+/** The status line and body of an error, for where there is no Fastify reply (a connection-level error). */
+export function errorResponseText(target: string | undefined, error: PlatformError): string {
+  const fhir = target !== undefined && isFhirTarget(target);
+  const body = JSON.stringify(fhir ? operationOutcomeFor(error) : problemDetails(error));
+  const status = error.httpStatus;
+  return [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    `Content-Type: ${fhir ? FHIR_JSON : PROBLEM_JSON}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers over the size limit, bad framing,
+ * control characters, a client too slow): answered in the platform's formats, then the connection closed.
+ * The request line, when the parser kept it, says whether the caller wanted a FHIR route.
+ */
+export function clientErrorHandler(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const packet = Buffer.isBuffer(error.rawPacket) ? error.rawPacket : undefined;
+  const target = packet?.toString('latin1').split('\r\n', 1)[0]?.split(' ')[1];
+  const platformError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new PlatformError('REC_HEADERS_TOO_LARGE', undefined, {
+          diagnostics: 'The request line and headers are larger than this API accepts',
+        })
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new PlatformError('REC_REQUEST_TIMEOUT', undefined, { diagnostics: 'The request was not received in time' })
+        : new PlatformError('REC_BAD_REQUEST', undefined, { diagnostics: 'The request is not well-formed HTTP/1.1' });
+  if (socket.writable) socket.write(errorResponseText(target, platformError));
+  socket.destroy();
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { NatsConnection } from 'nats';
 import {
@@ -71,6 +71,7 @@ export class OrganisationsController {
     description:
       'All or nothing: any bad row answers 422 INVALID_IMPORT listing every rejected line, and nothing is stored, unless skipInvalid=true.',
   })
+  @ApiConsumes('text/csv')
   @ApiBody({ schema: { type: 'string', format: 'binary' }, description: 'The extract, Content-Type text/csv' })
   @ApiResponse({ status: 200, description: 'The import report: rows, inserted, updated, rejected lines' })
   @ApiResponse({ status: 422, description: 'INVALID_IMPORT, with `rejected`: [{line, odsCode, reason}]' })
