@@ -96,7 +96,8 @@ export class PlatformGuard implements CanActivate {
         headers: { 'WWW-Authenticate': 'Bearer' },
       });
     }
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(authorization);
+    // RFC 9110 section 11.1: the scheme is case-insensitive and one or more spaces separate it from the token.
+    const match = /^bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(authorization);
     if (!match?.[1]) throw invalidToken('Invalid Access Token');
     return this.verifier.verify(match[1]);
   }

@@ -17,4 +17,13 @@ describe('RateLimiter', () => {
     expect(limiter.take('slow-app')).toEqual({ allowed: false, retryAfterSeconds: 1 });
     expect(limiter.take('other-app').allowed).toBe(true);
   });
+
+  it('keeps at most its bound of clients, even when none of their buckets has refilled', () => {
+    const limiter = new RateLimiter({ rate: 1, burst: 5 }, new Map(), () => 0, 100);
+    for (let client = 0; client < 10_000; client += 1) limiter.take(`client-${client}`);
+    expect(limiter.size).toBeLessThanOrEqual(100);
+    // The most recent clients keep their state: client-9999 has spent one of its five tokens.
+    for (let attempt = 0; attempt < 4; attempt += 1) expect(limiter.take('client-9999').allowed).toBe(true);
+    expect(limiter.take('client-9999').allowed).toBe(false);
+  });
 });

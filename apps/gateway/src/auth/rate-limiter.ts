@@ -23,6 +23,7 @@ export class RateLimiter {
     private readonly defaults: RateLimit,
     private readonly overrides: ReadonlyMap<string, RateLimit> = new Map(),
     private readonly now: () => number = () => performance.now(),
+    private readonly maxClients: number = MAX_BUCKETS,
   ) {}
 
   static parseOverrides(text: string): Map<string, RateLimit> {
@@ -35,11 +36,25 @@ export class RateLimiter {
     return overrides;
   }
 
-  /** A bucket that has refilled completely carries no state worth keeping. */
-  private forgetFullBuckets(now: number): void {
+  /** Clients whose state is kept (the most recently first seen are kept when there are more). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /**
+   * A bucket that has refilled completely carries no state worth keeping. If that frees too little, the
+   * clients first seen longest ago are forgotten (they start again with a full burst) down to nine tenths
+   * of the bound, so the map never outgrows it and the sweep is not repeated on every request.
+   */
+  private forgetBuckets(now: number): void {
     for (const [client, bucket] of this.buckets) {
       const limit = this.overrides.get(client) ?? this.defaults;
       if (bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.rate >= limit.burst) this.buckets.delete(client);
+    }
+    const keep = Math.floor(this.maxClients * 0.9);
+    for (const client of this.buckets.keys()) {
+      if (this.buckets.size <= keep) break;
+      this.buckets.delete(client);
     }
   }
 
@@ -47,7 +62,7 @@ export class RateLimiter {
   take(client: string): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
     const limit = this.overrides.get(client) ?? this.defaults;
     const now = this.now();
-    if (this.buckets.size >= MAX_BUCKETS) this.forgetFullBuckets(now);
+    if (this.buckets.size >= this.maxClients) this.forgetBuckets(now);
     const bucket = this.buckets.get(client) ?? { tokens: limit.burst, updatedAt: now };
     bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.rate);
     bucket.updatedAt = now;
