@@ -9,6 +9,8 @@ const LISTS = new Set([...IDENTIFIED_LISTS, 'extension', 'communication']);
 /** The record's identity: never patched. */
 const FORBIDDEN_FIELDS = new Set(['resourceType', 'id', 'meta', 'identifier']);
 const GENDERS = new Set(['male', 'female', 'other', 'unknown']);
+/** Names that reach JavaScript's object machinery rather than data; no FHIR element is called so. */
+const PROTOTYPE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 function invalid(diagnostics: string): PlatformError {
   return new PlatformError('INVALID_UPDATE', 'Update is invalid', {
@@ -42,7 +44,10 @@ export function checkPatch(patches: PatchOperation[], current: Patient): void {
   patches.forEach((patch, index) => {
     const where = `patch ${index} (${patch.op} ${patch.path})`;
     if (!isPatchOperation(patch.op)) throw invalid(`${where}: operation '${patch.op}' is not supported`);
+    if (typeof patch.path !== 'string') throw invalid(`patch ${index}: path must be a JSON Pointer string`);
     const segments = pathSegments(patch.path);
+    const banned = segments.find((segment) => PROTOTYPE_NAMES.has(segment));
+    if (banned !== undefined) throw invalid(`${where}: '${banned}' is not an element of a Patient`);
     const [field, position, ...rest] = segments;
     if (field === undefined) throw invalid(`${where}: the whole resource cannot be patched`);
     if (FORBIDDEN_FIELDS.has(field)) {

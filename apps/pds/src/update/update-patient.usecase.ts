@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { applyPatch, type Operation } from 'fast-json-patch';
+import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import {
   PDS_EVENTS,
   type Patient,
@@ -21,6 +21,19 @@ import { changedFields, checkFields, checkPatch } from './patch-rules';
 export function versionFromIfMatch(ifMatch: string): number | undefined {
   const match = /^W\/"([1-9]\d{0,9})"$/.exec(ifMatch.trim());
   return match?.[1] ? Number(match[1]) : undefined;
+}
+
+/**
+ * Why a patch could not be applied, in words: fast-json-patch's own errors by their name (such as
+ * TEST_OPERATION_FAILED) and the operation's index; anything else (a TypeError it throws for a banned
+ * prototype path, say) only as "cannot be applied", never the JavaScript error's name or message.
+ */
+export function patchFailure(error: unknown): PlatformError {
+  const reason =
+    error instanceof JsonPatchError
+      ? `${error.name}${error.index === undefined ? '' : ` at patch ${error.index}`}`
+      : 'the patch cannot be applied to this record';
+  return new PlatformError('INVALID_UPDATE', undefined, { diagnostics: `Invalid update with error - ${reason}` });
 }
 
 /**
@@ -75,11 +88,7 @@ export class UpdatePatientUseCase {
       try {
         after = applyPatch(structuredClone(before), patches as Operation[], true, false).newDocument;
       } catch (error) {
-        const name = (error as { name?: string }).name ?? 'invalid patch';
-        const index = (error as { index?: number }).index;
-        throw new PlatformError('INVALID_UPDATE', undefined, {
-          diagnostics: `Invalid update with error - ${name}${index === undefined ? '' : ` at patch ${index}`}`,
-        });
+        throw patchFailure(error);
       }
       checkFields(before, withItemIds(after));
       const next = { ...record, version: record.version + 1, resource: after, supersededBy: null };

@@ -265,6 +265,18 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
     expect(await stored(nhsNumber)).toEqual(before);
   });
 
+  it('refuses a patch to /__proto__ naming the path, not a JavaScript error, and changes nothing', async () => {
+    const nhsNumber = await freshPatient();
+    const before = await stored(nhsNumber);
+    const patches: PatchOperation[] = [{ op: 'add', path: '/__proto__/polluted', value: true }];
+    const refused = await rejectionOf(pds.updatePatient({ nhsNumber, ifMatch: 'W/"2"', patches }, context()));
+    expect(refused.code).toBe('INVALID_UPDATE');
+    expect(refused.diagnostics).toBe(
+      "Invalid update with error - patch 0 (add /__proto__/polluted): '__proto__' is not an element of a Patient",
+    );
+    expect(await stored(nhsNumber)).toEqual(before);
+  });
+
   it('applies a request once however often, and however concurrently, it is retried', async () => {
     const nhsNumber = await freshPatient();
     const retry = context();
