@@ -1,4 +1,4 @@
-import { ODS_COLUMNS } from '../imports/ods-csv';
+import { csvLine, ODS_COLUMNS } from '../imports/ods-csv';
 import { between, chance, seededRandom, Weighted, type RandomSource } from '@platform/shared-identifiers';
 import type { AccessType, ConnectionStatus, OrganisationRole } from '@platform/contracts-n3';
 
@@ -186,5 +186,5 @@ export function odsExtractLine(organisation: EstateOrganisation): string {
   fields[9] = organisation.postcode;
   fields[10] = organisation.openDate.replaceAll('-', '');
   fields[12] = 'A';
-  return fields.map((field) => `"${field}"`).join(',');
+  return csvLine(fields);
 }

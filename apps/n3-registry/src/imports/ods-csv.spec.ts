@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ODS_COLUMNS, readExtract } from './ods-csv';
+import { csvField, csvLine, ODS_COLUMNS, readExtract } from './ods-csv';
 import { odsLine } from './ods-extract.test-harness';
 
 const read = (text: string, today = '2026-11-24'): ReturnType<typeof readExtract> =>
@@ -81,5 +81,38 @@ describe('reading an ODS extract', () => {
       ['FA565', 'closed'],
       ['FCG72', 'active'],
     ]);
+  });
+
+  it('rejects a line holding a NUL character (PostgreSQL text cannot store it) and keeps the others', async () => {
+    const text = [odsLine('A83008', 'HALLGARTH SURGERY'), odsLine('B81001', 'NUL\0SURGERY')].join('\n');
+    const { rows, rejected } = await read(`${text}\n`);
+    expect(rows.map((row) => row.odsCode)).toEqual(['A83008']);
+    expect(rejected).toEqual([{ line: 2, reason: 'column 2 holds a NUL character' }]);
+  });
+});
+
+describe('writing CSV', () => {
+  it.each(["=cmd|' /C calc'!A0", '+1+1', '-2+3', '@SUM(A1:A2)', '\t=1', '\r=1'])(
+    'neutralises the formula %j with a leading apostrophe',
+    (value) => {
+      expect(csvField(value)).toBe(`"'${value}"`);
+    },
+  );
+
+  it('quotes every field, doubles quotes, and leaves ordinary text as it is', () => {
+    expect(csvLine(['A83008', 'ST. MARY\'S "OLD" SURGERY', 'LS1 1AA', ''])).toBe(
+      '"A83008","ST. MARY\'S ""OLD"" SURGERY","LS1 1AA",""',
+    );
+  });
+
+  it('writes a formula imported as a name back out as text, which reading again keeps as text', async () => {
+    const written = csvLine(
+      Array.from({ length: ODS_COLUMNS }, (_, index) =>
+        index === 0 ? 'A83008' : index === 1 ? '=HYPERLINK("http://x")' : index === 10 ? '19740401' : '',
+      ),
+    );
+    expect(written.startsWith('"A83008","\'=HYPERLINK(""http://x"")"')).toBe(true);
+    const { rows } = await read(`${written}\n`);
+    expect(rows[0]?.name).toBe('\'=HYPERLINK("http://x")');
   });
 });

@@ -69,6 +69,9 @@ export function organisationOfRecord(
   if (fields.length !== ODS_COLUMNS) {
     return { reason: `expected ${ODS_COLUMNS} columns (the ODS standard layout), found ${fields.length}` };
   }
+  // PostgreSQL text cannot hold NUL; such a line is refused here rather than failing the whole import there.
+  const nul = fields.findIndex((value) => value.includes('\0'));
+  if (nul !== -1) return { reason: `column ${nul + 1} holds a NUL character` };
   const field = (index: number): string => (fields[index] ?? '').trim();
   const odsCode = field(COLUMN.code).toUpperCase();
   if (!ODS_CODE_PATTERN.test(odsCode)) {
@@ -122,6 +125,24 @@ export function organisationOfRecord(
     parentOdsCode: parent || null,
     telephone: telephone || null,
   };
+}
+
+/** What a spreadsheet would take for a formula (OWASP CSV injection): =, +, -, @, tab and carriage return first. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One field of CSV the registry writes: quoted, quotes doubled, and a value a spreadsheet would run as a
+ * formula (`=cmd|' /C calc'!A0`, `+1+1`, `@SUM(...)`) neutralised with a leading apostrophe, as OWASP
+ * advises, so that a name imported as text comes back out as text.
+ */
+export function csvField(value: string): string {
+  const safe = FORMULA_START.test(value) ? `'${value}` : value;
+  return `"${safe.replace(/"/g, '""')}"`;
+}
+
+/** A line of CSV (no line ending), every field written by csvField. */
+export function csvLine(fields: readonly string[]): string {
+  return fields.map(csvField).join(',');
 }
 
 function looksLikeHeader(fields: string[]): boolean {
