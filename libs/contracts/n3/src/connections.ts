@@ -1,4 +1,16 @@
-import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { ODS_CODE_PATTERN, POSTCODE_PATTERN, type Organisation } from './organisations';
 import { PageRequest } from './page';
 
@@ -82,6 +94,8 @@ export class CreateSiteRequest {
   @MaxLength(100)
   name!: string;
 
+  // Without IsArray, `each` checks a lone string as if it were one line, and the database then refuses it (a 500).
+  @IsArray()
   @IsString({ each: true })
   @MaxLength(100, { each: true })
   addressLines: string[] = [];
