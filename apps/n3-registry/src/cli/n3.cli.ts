@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { Transform } from 'node:stream';
 import { Presets, SingleBar } from 'cli-progress';
 import { runCommandLine, USAGE_EXIT_CODE } from '@platform/shared-config';
 import { PlatformError } from '@platform/shared-errors';
@@ -62,12 +63,20 @@ async function main(command: N3Command): Promise<number> {
       }
       const database = await openRegistryDatabase({ url: command.databaseUrl, schema, poolSize: 2 });
       const progress = bar('reading |{bar}| {percentage}% | {value}/{total} bytes | ETA {eta_formatted}');
-      const input = createReadStream(file);
+      // Bytes are counted as the import reads them: a 'data' listener on the file itself would start it
+      // flowing while the transaction opens, and the import would then find the extract empty.
       let bytes = 0;
-      input.on('data', (chunk) => {
-        bytes += chunk.length;
-        progress.update(bytes);
-      });
+      const source = createReadStream(file);
+      const input = source.pipe(
+        new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            bytes += chunk.length;
+            progress.update(bytes);
+            done(null, chunk);
+          },
+        }),
+      );
+      source.once('error', (error) => input.destroy(error));
       progress.start(size, 0);
       try {
         const report = await withTransaction(database.pool, (client) =>
@@ -96,8 +105,8 @@ async function main(command: N3Command): Promise<number> {
   }
 }
 
-runCommandLine(
-  parseN3CommandLine(process.argv.slice(2)),
-  main,
-  (error) => `n3: ${error instanceof Error ? error.message : String(error)}`,
+runCommandLine(parseN3CommandLine(process.argv.slice(2)), main, (error) =>
+  error instanceof PlatformError
+    ? `n3: ${error.code}: ${error.diagnostics ?? error.message}`
+    : `n3: ${error instanceof Error ? error.message : String(error)}`,
 );
