@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
-import { EpsClient } from '@platform/contracts-eps';
+import { EpsClient, EPS_SUBJECTS } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
@@ -13,7 +13,7 @@ import {
   type Retention,
   type ServiceDatabase,
 } from '@platform/shared-persistence';
-import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, serviceReadiness } from '@platform/shared-service';
+import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { EPS_DATABASE } from './database/database';
 import { DispensingUseCase } from './dispensing/dispensing.usecase';
 import { ReleaseUseCase } from './dispensing/release.usecase';
@@ -42,16 +42,21 @@ export class EpsModule {
   static with(resources: EpsResources): DynamicModule {
     const rpc = new NatsRpcClient(resources.nats, { timeoutMs: resources.rpcTimeoutMs });
     const self = new EpsClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
-    const checks = serviceReadiness(resources.database.pool, (context) => self.health(context));
+    const health = serviceHealth({
+      service: 'eps',
+      subject: EPS_SUBJECTS.healthCheck,
+      pool: resources.database.pool,
+      self: (context) => self.health(context),
+    });
     const side = writeSide(resources, 'eps');
     return {
       module: EpsModule,
-      controllers: [EpsHandler, HealthController],
+      controllers: [EpsHandler, HealthController, health.handler],
       providers: [
         { provide: EPS_DATABASE, useValue: resources.database },
         { provide: EPS_PDS, useValue: new PdsClient(rpc) },
         { provide: EPS_N3, useValue: new N3Client(rpc) },
-        { provide: READINESS_CHECKS, useValue: checks },
+        ...health.providers,
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         ...writeSideProviders(side),
         {

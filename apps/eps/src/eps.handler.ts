@@ -85,9 +85,4 @@ export class EpsHandler {
     await this.prescriptions.registerKey(request.sdsUserId, request.publicKeyPem);
     return { sdsUserId: request.sdsUserId };
   }
-
-  @MessagePattern(EPS_SUBJECTS.healthCheck)
-  health(): { status: 'ok'; service: string } {
-    return { status: 'ok', service: 'eps' };
-  }
 }

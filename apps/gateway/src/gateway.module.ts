@@ -6,7 +6,7 @@ import { EpsClient } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient } from '@platform/shared-nats';
-import { METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
+import { Liveness, LIVENESS, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
 import { PlatformGuard } from './auth/platform.guard';
 import { RateLimiter } from './auth/rate-limiter';
 import { TokenVerifier } from './auth/token-verifier';
@@ -33,7 +33,11 @@ export class GatewayModule {
     const rpc = new NatsRpcClient(nats, { timeoutMs: config.GATEWAY_RPC_TIMEOUT_MS });
     const pds = new PdsClient(rpc);
     const n3 = new N3Client(rpc);
+    const eps = new EpsClient(rpc);
     const probe = { requestId: 'readiness-probe' };
+    // Only NATS is critical: with one service down the gateway stays ready (status "degraded") and keeps
+    // serving the other services' routes; /health/ready names the state of each, /health/ready/<name> and
+    // the health_check_up metric give one service's.
     const checks: ReadinessCheck[] = [
       {
         name: 'nats',
@@ -42,7 +46,9 @@ export class GatewayModule {
           await nats.rtt();
         },
       },
-      { name: 'pds', check: async () => void (await pds.health(probe, 1500)) },
+      { name: 'pds', critical: false, check: async () => void (await pds.health(probe, 1500)) },
+      { name: 'n3-registry', critical: false, check: async () => void (await n3.health(probe, 1500)) },
+      { name: 'eps', critical: false, check: async () => void (await eps.health(probe, 1500)) },
     ];
     const settings: GatewaySettings = {
       sandbox: config.SANDBOX,
@@ -72,9 +78,11 @@ export class GatewayModule {
         { provide: TokenVerifier, useValue: verifier },
         { provide: PDS_CLIENT, useValue: pds },
         { provide: N3_CLIENT, useValue: n3 },
-        { provide: EPS_CLIENT, useValue: new EpsClient(rpc) },
+        { provide: EPS_CLIENT, useValue: eps },
         { provide: GATEWAY_NATS, useValue: nats },
         { provide: READINESS_CHECKS, useValue: checks },
+        // The gateway has no database: its liveness is its event loop.
+        { provide: LIVENESS, useValue: new Liveness() },
         { provide: METRICS_REGISTRY, useValue: metrics },
         { provide: APP_GUARD, useClass: PlatformGuard },
       ],

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
-import { N3Client } from '@platform/contracts-n3';
+import { N3Client, N3_SUBJECTS } from '@platform/contracts-n3';
 import type { Logger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
 import {
@@ -11,7 +11,7 @@ import {
   type Retention,
   type ServiceDatabase,
 } from '@platform/shared-persistence';
-import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, serviceReadiness } from '@platform/shared-service';
+import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { ConnectionRepository } from './connections/connection.repository';
 import { ConnectionsHandler } from './connections/connections.handler';
 import { ConnectionsUseCase } from './connections/connections.usecase';
@@ -36,16 +36,21 @@ export class N3RegistryModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
   static with(resources: N3Resources): DynamicModule {
     const self = new N3Client(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
-    const checks = serviceReadiness(resources.database.pool, (context) => self.health(context));
+    const health = serviceHealth({
+      service: 'n3-registry',
+      subject: N3_SUBJECTS.healthCheck,
+      pool: resources.database.pool,
+      self: (context) => self.health(context),
+    });
     const side = writeSide(resources, 'n3');
     return {
       module: N3RegistryModule,
-      controllers: [OrganisationsHandler, ConnectionsHandler, HealthController],
+      controllers: [OrganisationsHandler, ConnectionsHandler, HealthController, health.handler],
       providers: [
         { provide: N3_DATABASE, useValue: resources.database },
         { provide: N3_NATS, useValue: resources.nats },
         { provide: OwnerIndex, useValue: resources.owners },
-        { provide: READINESS_CHECKS, useValue: checks },
+        ...health.providers,
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         ...writeSideProviders(side),
         // On shutdown: the owner table stops following events, then the write side closes.

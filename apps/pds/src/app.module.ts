@@ -1,11 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
-import { PdsClient } from '@platform/contracts-pds';
+import { PdsClient, PDS_SUBJECTS } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
 import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
-import { HealthController, METRICS_REGISTRY, READINESS_CHECKS, serviceReadiness } from '@platform/shared-service';
+import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { ReadAuditRepository } from './audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from './database/database.provider';
 import { PatientHandler } from './patients/patient.handler';
@@ -35,14 +35,19 @@ export class PdsModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
   static with(resources: PdsResources): DynamicModule {
     const self = new PdsClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
-    const checks = serviceReadiness(resources.database.pool, (context) => self.health(context));
+    const health = serviceHealth({
+      service: 'pds',
+      subject: PDS_SUBJECTS.healthCheck,
+      pool: resources.database.pool,
+      self: (context) => self.health(context),
+    });
     const side = writeSide(resources, 'pds');
     return {
       module: PdsModule,
-      controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController, CreateHandler],
+      controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController, health.handler, CreateHandler],
       providers: [
         { provide: PDS_DATABASE, useValue: resources.database },
-        { provide: READINESS_CHECKS, useValue: checks },
+        ...health.providers,
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         {
           // On shutdown: the write side stops, the last audit entries are committed, then NATS and the database close.

@@ -36,9 +36,4 @@ export class OrganisationsHandler {
   import(@Payload() request: ImportOrganisationsRequest, @Ctx() nats: NatsContext): Promise<ImportReport> {
     return withCallContext(nats, (call) => this.organisations.import(request, call));
   }
-
-  @MessagePattern(N3_SUBJECTS.healthCheck)
-  health(): { status: 'ok'; service: string } {
-    return { status: 'ok', service: 'n3-registry' };
-  }
 }

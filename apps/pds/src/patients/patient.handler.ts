@@ -5,7 +5,6 @@ import {
   ListRelatedPersonsRequest,
   PDS_SUBJECTS,
   type GetPatientWireReply,
-  type HealthReply,
   type ListRelatedPersonsReply,
 } from '@platform/contracts-pds';
 import { withCallContext } from '@platform/shared-nats';
@@ -30,10 +29,5 @@ export class PatientHandler {
   @MessagePattern(PDS_SUBJECTS.relatedPersonList)
   related(@Payload() request: ListRelatedPersonsRequest, @Ctx() nats: NatsContext): Promise<ListRelatedPersonsReply> {
     return withCallContext(nats, (call) => this.listRelatedPersons.execute(request.nhsNumber, call));
-  }
-
-  @MessagePattern(PDS_SUBJECTS.healthCheck)
-  health(): HealthReply {
-    return { status: 'ok', service: 'pds' };
   }
 }

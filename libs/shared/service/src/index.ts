@@ -1,9 +1,15 @@
-export { bootstrapService, type ServiceSettings } from './bootstrap';
+export { bootstrapService, runProcess, type Closable, type ServiceSettings } from './bootstrap';
 export {
   createMetricsRegistry,
-  serviceReadiness,
+  DatabaseProbe,
+  DEFAULT_LIVENESS,
   HealthController,
+  Liveness,
+  LIVENESS,
   METRICS_REGISTRY,
   READINESS_CHECKS,
+  serviceHealth,
+  type LivenessSettings,
   type ReadinessCheck,
+  type ServiceHealth,
 } from './health';
