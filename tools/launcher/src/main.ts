@@ -1,13 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ensureNats, ensurePostgres, stopChild, type Stoppable } from './infrastructure';
+import { ensureNats, ensurePostgres, stopChild, type NatsProcess, type Stoppable } from './infrastructure';
+import { RestartPolicy, restartSettingsFrom } from './restart-policy';
 
 /**
  * `npm start`: one command for the whole platform on embedded defaults. Starts (or reuses) PostgreSQL and
  * NATS, then the identity provider, every service and the gateway as separate processes with labelled
  * output, waits until each is ready and prints how to use it. Ctrl-C stops everything it started.
+ *
+ * It also supervises them, as Kubernetes would: a process that dies (and the nats-server it started) is
+ * restarted with exponential back-off; one that stops answering /health/live is killed and restarted; one
+ * that keeps dying (LAUNCHER_MAX_RESTARTS within LAUNCHER_RESTART_WINDOW_MS) stops the whole platform with
+ * exit code 1. LAUNCHER_STATE_FILE always holds the current process IDs.
  */
 
 const root = path.resolve(__dirname, '../../../..');
@@ -52,14 +58,37 @@ interface ServiceSpec {
   entry: string;
   env: Record<string, string>;
   readyUrl: string;
+  /** Polled while the process runs: failing LIVENESS_FAILURES times in a row gets it killed and restarted. */
+  liveUrl?: string;
 }
 
+const restartSettings = restartSettingsFrom(env);
+const LIVENESS_EVERY_MS = Number(env['LAUNCHER_LIVENESS_EVERY_MS'] ?? 5000);
+const LIVENESS_FAILURES = 3;
+
 const running = new Map<string, ChildProcess>();
+const policies = new Map<string, RestartPolicy>();
+const restartCounts = new Map<string, number>();
 const infrastructure: Stoppable[] = [];
+let nats: NatsProcess | undefined;
 let stopping = false;
+/** Set once the first start-up is over: from then on the launcher restarts what dies. */
+let supervising = false;
+
+function policyOf(name: string): RestartPolicy {
+  let policy = policies.get(name);
+  if (!policy) {
+    policy = new RestartPolicy(restartSettings);
+    policies.set(name, policy);
+  }
+  return policy;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 function startService(spec: ServiceSpec): ChildProcess {
-  if (logDir) logFiles.set(spec.name, createWriteStream(path.join(logDir, `${spec.name}.log`), { flags: 'a' }));
+  if (logDir && !logFiles.has(spec.name))
+    logFiles.set(spec.name, createWriteStream(path.join(logDir, `${spec.name}.log`), { flags: 'a' }));
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', spec.entry)], {
     env: { ...env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,18 +96,129 @@ function startService(spec: ServiceSpec): ChildProcess {
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => print(spec.name, line));
   }
+  const startedAt = Date.now();
   child.once('exit', (code, signal) => {
-    running.delete(spec.name);
-    if (!stopping) say(`${spec.name} exited (${signal ?? `code ${code}`}); the rest of the platform keeps running`);
+    if (running.get(spec.name) === child) running.delete(spec.name);
+    onExit(spec, `${signal ?? `code ${code}`}`, Date.now() - startedAt);
   });
   running.set(spec.name, child);
   return child;
 }
 
-async function waitReady(spec: ServiceSpec, timeoutMs: number): Promise<void> {
+/** A process died: restart it after its back-off, or stop everything when it keeps dying. */
+function onExit(spec: ServiceSpec, how: string, upMs: number): void {
+  // Ctrl-C in a terminal reaches the children too, sometimes just before the launcher itself: wait a moment.
+  setTimeout(() => {
+    if (stopping) return;
+    if (!supervising) {
+      say(`${spec.name} exited (${how}) during start-up`);
+      return;
+    }
+    const decision = policyOf(spec.name).onExit(Date.now(), upMs);
+    if (!decision.restart) {
+      say(
+        `${spec.name} exited (${how}) and keeps dying: ${decision.restartsInWindow} restarts within ${seconds(restartSettings.windowMs)}; stopping the platform`,
+      );
+      void shutdown(1);
+      return;
+    }
+    const diedAt = Date.now();
+    say(
+      `${spec.name} exited (${how}) after ${seconds(upMs)}; restarting in ${seconds(decision.delayMs)} (restart ${decision.attempt} within ${seconds(restartSettings.windowMs)})`,
+    );
+    setTimeout(() => {
+      if (stopping) return;
+      const child = startService(spec);
+      restartCounts.set(spec.name, (restartCounts.get(spec.name) ?? 0) + 1);
+      writeState();
+      waitReady(spec, 120_000, child).then(
+        () => say(`${spec.name} is back (pid ${child.pid}), ready ${seconds(Date.now() - diedAt)} after it exited`),
+        (error: unknown) => say(`${spec.name}: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }, decision.delayMs);
+  }, 100);
+}
+
+/** The nats-server the launcher started died: the same, with the same back-off and limit. */
+function superviseNats(server: NatsProcess): void {
+  let startedAt = Date.now();
+  server.onExit((code, signal) => {
+    const upMs = Date.now() - startedAt;
+    setTimeout(() => {
+      if (stopping || !supervising) return;
+      const decision = policyOf('nats-server').onExit(Date.now(), upMs);
+      if (!decision.restart) {
+        say(
+          `nats-server keeps dying: ${decision.restartsInWindow} restarts within ${seconds(restartSettings.windowMs)}; stopping the platform`,
+        );
+        void shutdown(1);
+        return;
+      }
+      const diedAt = Date.now();
+      say(
+        `nats-server exited (${signal ?? `code ${code}`}); restarting in ${seconds(decision.delayMs)} (restart ${decision.attempt})`,
+      );
+      setTimeout(() => {
+        if (stopping) return;
+        startedAt = Date.now();
+        server.restart().then(
+          () => {
+            restartCounts.set('nats-server', (restartCounts.get('nats-server') ?? 0) + 1);
+            writeState();
+            say(
+              `nats-server is back (pid ${server.pid}), answering ${seconds(Date.now() - diedAt)} after it exited; the services reconnect by themselves`,
+            );
+          },
+          (error: unknown) => say(`nats-server: ${error instanceof Error ? error.message : String(error)}`),
+        );
+      }, decision.delayMs);
+    }, 100);
+  });
+}
+
+/** Kills (and so restarts) a process that stops answering its liveness endpoint, as the kubelet would. */
+function watchLiveness(specs: ServiceSpec[]): void {
+  const failures = new Map<string, number>();
+  const timer = setInterval(() => {
+    for (const spec of specs) {
+      const child = running.get(spec.name);
+      if (!spec.liveUrl || !child || stopping) continue;
+      fetch(spec.liveUrl, { signal: AbortSignal.timeout(3000) })
+        .then(
+          (response) => (response.ok ? undefined : `answered ${response.status}`),
+          (error: unknown) =>
+            error instanceof Error && error.name === 'TimeoutError' ? 'no answer within 3 s' : 'not listening',
+        )
+        .then(
+          (problem) => {
+            if (running.get(spec.name) !== child) return;
+            if (!problem || problem === 'not listening') {
+              // Not listening is a process still starting (or already gone, which its exit handles).
+              failures.set(spec.name, 0);
+              return;
+            }
+            const count = (failures.get(spec.name) ?? 0) + 1;
+            failures.set(spec.name, count);
+            if (count >= LIVENESS_FAILURES) {
+              failures.set(spec.name, 0);
+              say(
+                `${spec.name} failed its liveness check ${count} times in a row (${problem}); killing pid ${child.pid}`,
+              );
+              child.kill('SIGKILL');
+            }
+          },
+          () => undefined,
+        );
+    }
+  }, LIVENESS_EVERY_MS);
+  timer.unref();
+}
+
+async function waitReady(spec: ServiceSpec, timeoutMs: number, child = running.get(spec.name)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!running.has(spec.name)) throw new Error(`${spec.name} exited before it was ready`);
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${spec.name} exited before it was ready`);
     try {
       const response = await fetch(spec.readyUrl, { signal: AbortSignal.timeout(2000) });
       if (response.ok) return;
@@ -88,6 +228,23 @@ async function waitReady(spec: ServiceSpec, timeoutMs: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`${spec.name} was not ready within ${timeoutMs / 1000} s (${spec.readyUrl})`);
+}
+
+/** The current process IDs (and restart counts) for the e2e setup and for people, replaced atomically. */
+function writeState(): void {
+  if (!stateFile) return;
+  const pids: Record<string, number | undefined> = Object.fromEntries(
+    [...running.entries()].map(([name, child]) => [name, child.pid]),
+  );
+  if (nats?.pid) pids['nats-server'] = nats.pid;
+  const state = {
+    pids,
+    restarts: Object.fromEntries(restartCounts),
+    gateway: `http://${host}:${ports.gateway}`,
+    issuer,
+  };
+  writeFileSync(`${stateFile}.tmp`, JSON.stringify(state, null, 2));
+  renameSync(`${stateFile}.tmp`, stateFile);
 }
 
 async function shutdown(code: number): Promise<never> {
@@ -134,8 +291,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   if (logDir) mkdirSync(logDir, { recursive: true });
 
-  const nats = await ensureNats(natsUrl, path.join(dataDir, 'nats'), say);
-  if (nats) infrastructure.push(nats);
+  nats = await ensureNats(natsUrl, path.join(dataDir, 'nats'), say);
+  if (nats) {
+    infrastructure.push(nats);
+    superviseNats(nats);
+  }
   const postgres = await ensurePostgres(env['DATABASE_URL'], path.join(dataDir, 'postgres'), ports.postgres, say);
   if (postgres.stoppable) infrastructure.push(postgres.stoppable);
 
@@ -158,6 +318,7 @@ async function main(): Promise<void> {
         PDS_SEED: env['PDS_SEED'] ?? 'sandbox',
       },
       readyUrl: `http://${host}:${ports.pds}/health/ready`,
+      liveUrl: `http://${host}:${ports.pds}/health/live`,
     },
     {
       name: 'n3-registry',
@@ -170,12 +331,14 @@ async function main(): Promise<void> {
         N3_SEED: env['N3_SEED'] ?? 'sandbox',
       },
       readyUrl: `http://${host}:${ports.n3}/health/ready`,
+      liveUrl: `http://${host}:${ports.n3}/health/live`,
     },
     {
       name: 'eps',
       entry: 'apps/eps/src/main.js',
       env: { ...shared, DATABASE_URL: postgres.url, EPS_HTTP_HOST: host, EPS_HTTP_PORT: String(ports.eps) },
       readyUrl: `http://${host}:${ports.eps}/health/ready`,
+      liveUrl: `http://${host}:${ports.eps}/health/live`,
     },
     {
       name: 'gateway',
@@ -188,14 +351,14 @@ async function main(): Promise<void> {
         SANDBOX: String(sandbox),
       },
       readyUrl: `http://${host}:${ports.gateway}/health/ready`,
+      liveUrl: `http://${host}:${ports.gateway}/health/live`,
     },
   ];
   for (const spec of specs) startService(spec);
   await Promise.all(specs.map((spec) => waitReady(spec, 60_000)));
-  if (stateFile) {
-    const pids = Object.fromEntries([...running.entries()].map(([name, child]) => [name, child.pid]));
-    writeFileSync(stateFile, JSON.stringify({ pids, gateway: `http://${host}:${ports.gateway}`, issuer }, null, 2));
-  }
+  supervising = true;
+  watchLiveness(specs);
+  writeState();
   say(banner());
 }
 
