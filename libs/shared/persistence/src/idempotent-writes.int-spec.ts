@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { PlatformError, transientErrorOf } from '@platform/shared-errors';
-import { dropSchema, testDatabaseUrl, uniqueName } from '@platform/shared-testing';
+import { allAtOnce, dropSchema, outcomes, testDatabaseUrl, uniqueName } from '@platform/shared-testing';
 import { migrationSchema, openServiceDatabase, type ServiceDatabase } from './database';
 import { IdempotentWrites, type WriteKey } from './idempotent-writes';
 import { createWriteTables } from './write-tables';
@@ -17,17 +17,6 @@ class Tables implements MigrationInterface {
   async down(): Promise<void> {
     // never reverted here
   }
-}
-
-/** Settles within `ms`, or fails the test saying that it hung (a deadlocked pool never settles at all). */
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: the pool hung`)), ms);
-    }),
-  ]);
 }
 
 describe('IdempotentWrites under concurrency, against PostgreSQL', () => {
@@ -80,18 +69,17 @@ describe('IdempotentWrites under concurrency, against PostgreSQL', () => {
   it('answers 50 simultaneous retries of one write with its one answer, applying it once', async () => {
     const before = await stored();
     const requestId = `retry-${(counter += 1)}`;
-    const answers = await within(20_000, Promise.all(Array.from({ length: 50 }, () => increment(requestId))));
+    const answers = outcomes(await allAtOnce(50, 20_000, () => increment(requestId)));
     expect(new Set(answers)).toEqual(new Set([before + 1]));
     expect(await stored()).toBe(before + 1);
   });
 
   it('finishes 50 simultaneous different writes to one row, each applied exactly once', async () => {
     const before = await stored();
-    const answers = await within(
-      20_000,
-      Promise.all(Array.from({ length: 50 }, () => increment(`write-${(counter += 1)}`))),
+    const answers = outcomes(await allAtOnce(50, 20_000, () => increment(`write-${(counter += 1)}`)));
+    expect([...answers].sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 50 }, (_, i) => before + 1 + i),
     );
-    expect([...answers].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => before + 1 + i));
     expect(await stored()).toBe(before + 50);
   });
 
@@ -104,11 +92,9 @@ describe('IdempotentWrites under concurrency, against PostgreSQL', () => {
         await transaction.query('SELECT pg_sleep(0.02)');
         throw new PlatformError('RESOURCE_VERSION_MISMATCH');
       });
-    const results = await within(20_000, Promise.allSettled(Array.from({ length: 30 }, failing)));
+    const results = outcomes(await allAtOnce(30, 20_000, failing));
     expect(ran).toBe(1);
-    expect(results.map((result) => result.status === 'rejected' && (result.reason as PlatformError).code)).toEqual(
-      Array.from({ length: 30 }, () => 'RESOURCE_VERSION_MISMATCH'),
-    );
+    expect(results).toEqual(Array.from({ length: 30 }, () => 'RESOURCE_VERSION_MISMATCH'));
   });
 
   it('answers 503 with Retry-After, not a hang, when no connection frees up in time, and loses nothing', async () => {

@@ -3,3 +3,4 @@ export { referencePath } from './reference';
 export { rejectionOf, type CodedError } from './rejection';
 export { startServiceUnderTest, type Closable, type ServiceUnderTest } from './service-under-test';
 export { startBuiltService, type BuiltService } from './built-service';
+export { allAtOnce, outcomes, tally } from './concurrency';
