@@ -485,7 +485,7 @@ describe('fuzzing every documented route through the gateway', () => {
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < variants.length) {
-        const variant = variants[next++] as Variant;
+        const variant = variants[next++];
         const answer = await sendRaw(port, variant.request);
         const label = 'error' in answer ? 'none' : `${String(answer.status).charAt(0)}xx`;
         statuses[label] = (statuses[label] ?? 0) + 1;
