@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EPS_EVENT_STREAM, EPS_EVENTS } from '@platform/contracts-eps';
 import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
-import { referencePath, rejectionOf } from '@platform/shared-testing';
+import { allAtOnce, outcomes, referencePath, rejectionOf, tally } from '@platform/shared-testing';
 import { freshPrescription, shortFormIdOf, type BundleJson } from '@platform/testing-prescriptions';
 import {
   clinician,
@@ -725,6 +725,71 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
         ),
       );
       expect(again.code).toBe('INVALID_VALUE');
+    });
+  });
+
+  describe('under concurrency (50 callers, pool of 10)', () => {
+    const CALLERS = 50;
+    const BOUND_MS = 30_000;
+    const count = async (sql: string, values: unknown[]): Promise<number> =>
+      (await under.db.query<{ n: number }>(sql, values)).rows[0].n;
+
+    it('creates 50 prescriptions sent at the same moment, each once, with its event', async () => {
+      const bundles = await Promise.all(
+        Array.from({ length: CALLERS }, () =>
+          signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' })),
+        ),
+      );
+      const results = outcomes(
+        await allAtOnce(CALLERS, BOUND_MS, (i) => under.eps.createPrescription({ bundle: bundles[i] }, clinician())),
+      );
+      expect(tally(results, (result) => (typeof result === 'string' ? result : result.status))).toEqual({
+        '0001': CALLERS,
+      });
+      const ids = bundles.map((bundle) => shortFormIdOf(bundle));
+      expect(
+        await count(`SELECT count(*)::int AS n FROM "${under.schema}".prescription WHERE short_form_id = ANY($1)`, [
+          ids,
+        ]),
+      ).toBe(CALLERS);
+      expect(
+        await count(
+          `SELECT count(*)::int AS n FROM "${under.schema}".outbox WHERE subject = $1 AND payload->>'shortFormId' = ANY($2)`,
+          [EPS_EVENTS.created, ids],
+        ),
+      ).toBe(CALLERS);
+    });
+
+    it('answers 50 simultaneous retries of one prescription with its one answer, created once', async () => {
+      const bundle = await signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' }));
+      const retry = clinician();
+      const results = outcomes(
+        await allAtOnce(CALLERS, BOUND_MS, () => under.eps.createPrescription({ bundle }, retry)),
+      );
+      expect(typeof results[0]).not.toBe('string');
+      for (const result of results) expect(result).toEqual(results[0]);
+      expect(
+        await count(
+          `SELECT count(*)::int AS n FROM "${under.schema}".outbox WHERE subject = $1 AND payload->>'shortFormId' = $2`,
+          [EPS_EVENTS.created, shortFormIdOf(bundle)],
+        ),
+      ).toBe(1);
+    });
+
+    it('settles 50 simultaneous cancellations of one prescription: one R-0001, the rest R-0006, one history entry', async () => {
+      const bundle = await signed(under.eps, freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: 'VNE51' }));
+      await under.eps.createPrescription({ bundle }, clinician());
+      const results = outcomes(
+        await allAtOnce(CALLERS, BOUND_MS, () =>
+          under.eps.cancel({ bundle: cancelBundle(bundle, ALIVE) }, clinician()),
+        ),
+      );
+      expect(tally(results, (result) => (typeof result === 'string' ? result : rCodes(result).join(',')))).toEqual({
+        'R-0001': 1,
+        'R-0006': CALLERS - 1,
+      });
+      const tracking = await under.eps.getPrescription({ shortFormId: shortFormIdOf(bundle) }, clinician());
+      expect(tracking.history.map((event) => event.kind)).toEqual(['created', 'cancelled']);
     });
   });
 });
