@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '@platform/shared-testing';
-import { clientToken, e2eState, passwordToken, type E2eState } from './support/platform';
+import { clientToken, currentPids, e2eState, passwordToken, type E2eState } from './support/platform';
 
 const PATIENT_PATH = '/personal-demographics/FHIR/R4/Patient';
 
@@ -430,7 +430,7 @@ describe('the platform through the gateway', () => {
 
   describe('when PDS is down', () => {
     it('answers 503 with an OperationOutcome within the gateway timeout instead of hanging', async () => {
-      process.kill(Number(state.pids['pds']), 'SIGTERM');
+      process.kill(Number(currentPids(state)['pds']), 'SIGTERM');
       let response: Awaited<ReturnType<typeof call>> | undefined;
       let elapsed = 0;
       const deadline = Date.now() + 15_000;
@@ -444,9 +444,14 @@ describe('the platform through the gateway', () => {
       expect([503, 504]).toContain(response?.status);
       expect(outcomeCode(response?.body)).toMatch(/^REC_(UNAVAILABLE|GATEWAY_TIMEOUT)$/);
       expect(elapsed).toBeLessThan(state.rpcTimeoutMs + 1000);
+      // The gateway stays ready for the other services' routes, and says which one is down.
       const ready = await call('/health/ready');
-      expect(ready.status).toBe(503);
-      expect(ready.body).toMatchObject({ checks: { pds: expect.stringMatching(/^down/) } });
+      expect(ready.status).toBe(200);
+      expect(ready.body).toMatchObject({
+        status: 'degraded',
+        checks: { nats: 'up', pds: expect.stringMatching(/^down/) },
+      });
+      expect((await call('/health/ready/pds')).status).toBe(503);
     });
   });
 

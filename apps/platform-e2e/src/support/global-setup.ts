@@ -81,6 +81,7 @@ export default async function globalSetup(): Promise<void> {
     logDir: path.join(stateDir, 'logs'),
     stateDir,
     launcherPid: child.pid ?? 0,
+    launcherStateFile: launcherState,
     rpcTimeoutMs,
     pids: started.pids,
   };

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { dropSchema } from '@platform/shared-testing';
-import { e2eState } from './platform';
+import { currentPids, e2eState } from './platform';
 
 function alive(pid: number): boolean {
   try {
@@ -17,7 +17,14 @@ export default async function globalTeardown(): Promise<void> {
   if (alive(state.launcherPid)) process.kill(state.launcherPid, 'SIGINT');
   const deadline = Date.now() + 30_000;
   while (alive(state.launcherPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  for (const pid of Object.values(state.pids)) {
+  // Whatever the launcher left behind (it restarts processes, so its state file has the current IDs).
+  let pids: Record<string, number> = state.pids;
+  try {
+    pids = currentPids(state);
+  } catch {
+    // no state file: the IDs from the start
+  }
+  for (const pid of Object.values(pids)) {
     if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
   await dropSchema(state.databaseUrl, state.schema);

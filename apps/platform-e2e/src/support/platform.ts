@@ -14,7 +14,10 @@ export interface E2eState {
   logDir: string;
   stateDir: string;
   launcherPid: number;
+  /** The launcher's state file: its `pids` are rewritten whenever it restarts a process. */
+  launcherStateFile: string;
   rpcTimeoutMs: number;
+  /** The process IDs when the platform first came up (see currentPids for the ones now). */
   pids: Record<string, number>;
 }
 
@@ -24,6 +27,14 @@ export function e2eState(): E2eState {
   const file = process.env[STATE_ENV];
   if (!file) throw new Error(`${STATE_ENV} is not set: run the e2e tests through jest's e2e project`);
   return JSON.parse(readFileSync(file, 'utf8')) as E2eState;
+}
+
+/**
+ * The platform's process IDs now, as the launcher last wrote them (it restarts what dies, so these change):
+ * pds, n3-registry, eps, gateway, identity-provider and nats-server.
+ */
+export function currentPids(state: E2eState): Record<string, number> {
+  return (JSON.parse(readFileSync(state.launcherStateFile, 'utf8')) as { pids: Record<string, number> }).pids;
 }
 
 /** The demo users' password and the confidential clients' secrets of the local identity provider. */
