@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 
@@ -9,6 +9,7 @@ import { connectNats } from '@platform/shared-nats';
 import { createMetricsRegistry } from '@platform/shared-service';
 import type { GatewayConfig } from './config/gateway.config';
 import { GatewayModule } from './gateway.module';
+import { openApiDocument } from './openapi';
 import {
   bodyKindOf,
   checkBodyHeaders,
@@ -134,17 +135,7 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   });
   app.useGlobalFilters(new GatewayErrorFilter(logger));
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('National applications platform')
-      .setDescription(
-        'FHIR R4 APIs mirroring the NHS national applications. Send a Keycloak access token as Bearer, an X-Request-ID (UUID) on FHIR routes, and NHSD-End-User-Organisation-ODS when your token allows several organisations.',
-      )
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .build(),
-  );
+  const document = openApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
 
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
