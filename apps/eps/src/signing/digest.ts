@@ -2,6 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { contentDigest, signedInfoXml } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
 import { resourcesOf, type Bundle } from '../prescribing/fhir';
+import { signatureValueBase64, signedInfoElement } from './signature-xml';
 
 /** The digest and SignedInfo are defined in the EPS contracts (`contentDigest`, `signedInfoXml`). */
 export const SIGNATURE_ALGORITHM = 'RS256';
@@ -32,10 +33,10 @@ export function signatureOf(bundle: Bundle): { signedInfo: string; signatureValu
   if (typeof data !== 'string' || data.length === 0)
     throw invalidSignature('the Bundle carries no Provenance signature');
   const xml = Buffer.from(data, 'base64').toString('utf8');
-  const signedInfo = /<SignedInfo[\s>][\s\S]*?<\/SignedInfo>/.exec(xml)?.[0];
-  const value = /<SignatureValue>\s*([A-Za-z0-9+/=\s]+?)\s*<\/SignatureValue>/.exec(xml)?.[1];
+  const signedInfo = signedInfoElement(xml);
+  const value = signatureValueBase64(xml);
   if (!signedInfo || !value) throw invalidSignature('Provenance.signature.data is not an XML-DSig Signature');
-  return { signedInfo, signatureValue: Buffer.from(value.replace(/\s+/g, ''), 'base64') };
+  return { signedInfo, signatureValue: Buffer.from(value, 'base64') };
 }
 
 /**

@@ -99,6 +99,28 @@ describe('prescription signatures', () => {
     expect(failure(() => verifyPrescriptionSignature(unsigned, prescriber.publicKey)).code).toBe('INVALID_SIGNATURE');
   });
 
+  it('verifies a signature whose value is wrapped in whitespace, and refuses 100 KB of hostile whitespace at once', () => {
+    const data = signDigest(digestOf(unsigned), prescriber.privateKey, '555086689106');
+    const xml = Buffer.from(data, 'base64').toString('utf8');
+    const withData = (text: string): Bundle =>
+      withSignature(unsigned, Buffer.from(text).toString('base64'), new Date());
+    const spaces = ' \n\t'.repeat(34_000);
+    const wrapped = xml.replace(/<SignatureValue>([^<]+)<\/SignatureValue>/, (_match, value: string) => {
+      const middle = value.length >> 1;
+      return `<SignatureValue>${spaces}${value.slice(0, middle)}${spaces}${value.slice(middle)}${spaces}</SignatureValue>`;
+    });
+    expect(wrapped.length).toBeGreaterThan(300_000);
+    expect(() => verifyPrescriptionSignature(withData(wrapped), prescriber.publicKey)).not.toThrow();
+
+    // With the old regex this input backtracked cubically: 4 KB of whitespace took 20 s, 100 KB would take days.
+    const started = Date.now();
+    const hostile = xml.replace(/<SignatureValue>[^<]+<\/SignatureValue>/, `<SignatureValue>${spaces}!`);
+    expect(failure(() => verifyPrescriptionSignature(withData(hostile), prescriber.publicKey)).diagnostics).toBe(
+      'Invalid signature: Provenance.signature.data is not an XML-DSig Signature',
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it("refuses the NHS example's own signature: it signs the HL7 V3 digest with NHS test keys, not ours", () => {
     const nhsSigned = load('flow-acute-nominated/1-Process-Request-Send-200_OK.json');
     expect(failure(() => verifyPrescriptionSignature(nhsSigned, prescriber.publicKey)).code).toBe('INVALID_SIGNATURE');
