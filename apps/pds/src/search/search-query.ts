@@ -37,7 +37,7 @@ const BOOLEAN = /^(true|false)$/;
 const DATE_VALUE = /^(eq|ge|le)?(\d{4})-(\d{2})-(\d{2})$/;
 const NAME_CHARACTERS = /^[\p{L}\p{M}' ’.\-*]+$/u;
 const POSTCODE_CHARACTERS = /^[A-Za-z0-9 *]+$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EMAIL = /^[^\s@]+@[^\s@][^\s@.]*\.[^\s@]+$/;
 const PHONE_CHARACTERS = /^\+?[0-9 ()-]+$/;
 
 /** How often each parameter may appear, in the order values are checked. */

@@ -15,7 +15,7 @@ export interface MachineInfo {
 
 function cpuModel(): string {
   try {
-    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    const match = /^model name\s*:(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
     if (match?.[1]) return match[1].trim();
   } catch {
     // not Linux
