@@ -15,15 +15,30 @@ import {
 } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { EPS_DATABASE } from './database/database';
-import { DispensingUseCase } from './dispensing/dispensing.usecase';
-import { ReleaseUseCase } from './dispensing/release.usecase';
-import { ReturnUseCase } from './dispensing/return.usecase';
-import { EpsHandler } from './eps.handler';
-import { EPS_N3, EPS_PDS, PrescribingUseCase } from './prescribing/prescribing.usecase';
-import { PrescriptionRepository } from './prescribing/prescription.repository';
-import { TrackingUseCase } from './prescribing/tracking.usecase';
+import { AnotherDispenser } from './dispensing/another-dispenser';
+import { ClaimPrescriptionUseCase } from './dispensing/claim-prescription.usecase';
+import { DispenseNotificationRepository } from './dispensing/dispense-notification.repository';
+import { DispensingHandler } from './dispensing/dispensing.handler';
+import { NotifyDispenseUseCase } from './dispensing/notify-dispense.usecase';
+import { PharmacyChange } from './dispensing/pharmacy-change';
+import { ReleasePrescriptionsUseCase } from './dispensing/release-prescriptions.usecase';
+import { RepeatIssueRepository } from './dispensing/repeat-issue.repository';
+import { ReturnPrescriptionUseCase } from './dispensing/return-prescription.usecase';
+import { WithdrawDispenseUseCase } from './dispensing/withdraw-dispense.usecase';
+import { CancelPrescriptionUseCase } from './prescribing/cancel-prescription.usecase';
+import { CreatePrescriptionUseCase } from './prescribing/create-prescription.usecase';
 import { ExpiryJob } from './prescribing/expiry';
-import { CancelUseCase } from './prescribing/cancel.usecase';
+import { PreparePrescriptionUseCase } from './prescribing/prepare-prescription.usecase';
+import { PrescribingHandler } from './prescribing/prescribing.handler';
+import { PrescriptionParties } from './prescribing/prescription-parties';
+import { RegisterPrescriberKeyUseCase } from './prescribing/register-prescriber-key.usecase';
+import { EPS_N3, EPS_PDS } from './shared/clients';
+import { OpenPharmacy } from './shared/open-pharmacy';
+import { PrescriberKeyRepository } from './shared/prescriber-key.repository';
+import { PrescriptionHistoryRepository } from './shared/prescription-history.repository';
+import { PrescriptionRepository } from './shared/prescription.repository';
+import { TrackingHandler } from './tracking/tracking.handler';
+import { TrackPrescriptionUseCase } from './tracking/track-prescription.usecase';
 
 export interface EpsResources {
   database: ServiceDatabase;
@@ -51,7 +66,7 @@ export class EpsModule {
     const side = writeSide(resources, 'eps');
     return {
       module: EpsModule,
-      controllers: [EpsHandler, HealthController, health.handler],
+      controllers: [PrescribingHandler, DispensingHandler, TrackingHandler, HealthController, health.handler],
       providers: [
         { provide: EPS_DATABASE, useValue: resources.database },
         { provide: EPS_PDS, useValue: new PdsClient(rpc) },
@@ -61,22 +76,44 @@ export class EpsModule {
         ...writeSideProviders(side),
         {
           provide: ExpiryJob,
-          useFactory: (prescriptions: PrescriptionRepository) =>
-            new ExpiryJob(resources.database, prescriptions, side.outbox, resources.logger, resources.expiryEveryMs),
-          inject: [PrescriptionRepository],
+          useFactory: (prescriptions: PrescriptionRepository, history: PrescriptionHistoryRepository) =>
+            new ExpiryJob(
+              resources.database,
+              prescriptions,
+              history,
+              side.outbox,
+              resources.logger,
+              resources.expiryEveryMs,
+            ),
+          inject: [PrescriptionRepository, PrescriptionHistoryRepository],
         },
         {
           provide: EPS_SHUTDOWN,
           useFactory: (expiry: ExpiryJob) => shutdownHook(() => side.close(() => Promise.resolve(expiry.stop()))),
           inject: [ExpiryJob],
         },
+        // Repositories
         PrescriptionRepository,
-        PrescribingUseCase,
-        ReleaseUseCase,
-        ReturnUseCase,
-        TrackingUseCase,
-        CancelUseCase,
-        DispensingUseCase,
+        PrescriptionHistoryRepository,
+        PrescriberKeyRepository,
+        DispenseNotificationRepository,
+        RepeatIssueRepository,
+        // Collaborators shared by use cases
+        OpenPharmacy,
+        PrescriptionParties,
+        AnotherDispenser,
+        PharmacyChange,
+        // One use case per subject
+        PreparePrescriptionUseCase,
+        CreatePrescriptionUseCase,
+        CancelPrescriptionUseCase,
+        RegisterPrescriberKeyUseCase,
+        ReleasePrescriptionsUseCase,
+        ReturnPrescriptionUseCase,
+        NotifyDispenseUseCase,
+        WithdrawDispenseUseCase,
+        ClaimPrescriptionUseCase,
+        TrackPrescriptionUseCase,
       ],
     };
   }

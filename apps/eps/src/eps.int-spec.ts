@@ -15,7 +15,7 @@ import {
   startEpsUnderTest,
   type EpsUnderTest,
 } from './eps.test-harness';
-import type { Bundle } from './prescribing/fhir';
+import type { Bundle } from './shared/fhir';
 import { ExpiryJob } from './prescribing/expiry';
 
 const PRESCRIBER = '555086689106'; // the Practitioner's SDS user ID in the NHS acute nominated example

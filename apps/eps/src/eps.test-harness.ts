@@ -18,7 +18,7 @@ import {
 import type { BundleJson } from '@platform/testing-prescriptions';
 import { EpsConfig } from './config/eps.config';
 import { startEps } from './eps';
-import type { Bundle } from './prescribing/fhir';
+import type { Bundle } from './shared/fhir';
 import { signDigest, withSignature } from '@platform/contracts-eps';
 
 /** EPS for one test file, with the real pds and n3-registry (built, started from dist/) on its NATS server. */

@@ -15,9 +15,9 @@ import { runCommandLine } from '@platform/shared-config';
 import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
 import { openEpsDatabase } from '../database/database';
 import { loadPrescriptions, prescriptionBundle } from '../population/prescriptions-loader';
-import type { Bundle } from '../prescribing/fhir';
-import { PrescriptionRepository } from '../prescribing/prescription.repository';
+import type { Bundle } from '../shared/fhir';
 import { readPrescriptionOrder } from '../prescribing/prescription-order';
+import { PrescriberKeyRepository } from '../shared/prescriber-key.repository';
 import { prepareParameters } from '../signing/digest';
 import { parseEpsCommandLine, type EpsCommand } from './eps.options';
 
@@ -78,7 +78,7 @@ async function main(command: EpsCommand): Promise<number> {
       writeFileSync(path.join(dir, `${id}.pub.pem`), keys.publicKey);
       const database = await openEpsDatabase({ url: command.databaseUrl, schema, poolSize: 1 });
       try {
-        await new PrescriptionRepository(database).registerKey(id, keys.publicKey);
+        await new PrescriberKeyRepository(database).register(id, keys.publicKey);
       } finally {
         await database.dataSource.destroy();
       }

@@ -2,10 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { FhirResource } from '@platform/contracts-eps';
 import type { PlatformError } from '@platform/shared-errors';
 import { referencePath } from '@platform/shared-testing';
-import { readReleaseRequest } from './release.usecase';
-import { readReturnTask } from './return.usecase';
-import type { Bundle } from '../prescribing/fhir';
-import { readCancellation } from '../prescribing/cancel.usecase';
+import { readReleaseRequest } from './release-prescriptions.usecase';
+import { readReturnTask } from './return-prescription.usecase';
 
 const load = (file: string): FhirResource =>
   JSON.parse(readFileSync(referencePath(`eps-gp2gp/eps/${file}`), 'utf8')) as FhirResource;
@@ -54,18 +52,5 @@ describe('dispensing requests, against the NHS example requests', () => {
         ),
       ),
     ).toBe("Parameter 'status' must be 'accepted'");
-  });
-});
-
-describe('cancellation requests, against the NHS example requests', () => {
-  it.each([
-    'flow-acute-nominated/cancellations/2-Process-Request-Cancel-200_OK.json',
-    'spec/prescribing/prescription-order-update/eRD-primary-example-req.json',
-    'spec/prescribing/prescription-order-update/repeat-primary-example-req.json',
-  ])('reads %s: one prescription, its cancelled items, the patient', (file) => {
-    const cancellation = readCancellation(load(file) as Bundle);
-    expect(cancellation.shortFormId).toMatch(/^[0-9A-Z]{6}-[0-9A-Z]{6}-[0-9A-Z+]{6}$/);
-    expect(cancellation.items.length).toBeGreaterThan(0);
-    expect(cancellation.nhsNumber).toMatch(/^\d{10}$/);
   });
 });

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { FhirResource } from '@platform/contracts-eps';
 import type { PlatformError } from '@platform/shared-errors';
 import { referencePath } from '@platform/shared-testing';
-import type { Bundle } from '../prescribing/fhir';
-import { readClaim, readDispenseNotification, readWithdrawTask } from './dispensing.usecase';
+import type { Bundle } from '../shared/fhir';
+import { readClaim } from './claim-prescription.usecase';
+import { readDispenseNotification } from './notify-dispense.usecase';
+import { readWithdrawTask } from './withdraw-dispense.usecase';
 
 const load = <T = FhirResource>(file: string): T =>
   JSON.parse(readFileSync(referencePath(`eps-gp2gp/eps/${file}`), 'utf8')) as T;

@@ -1,5 +1,5 @@
 import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
-import type { Bundle } from '../prescribing/fhir';
+import type { Bundle } from '../shared/fhir';
 import { readPrescriptionOrder } from '../prescribing/prescription-order';
 import { generatedShortFormId, prescriptionBundle } from './prescriptions-loader';
 

@@ -2,7 +2,8 @@ import type { PrescriptionEventMessage } from '@platform/contracts-eps';
 import { EPS_EVENTS, PRESCRIPTION_STATUS } from '@platform/contracts-eps';
 import type { Logger } from '@platform/shared-logging';
 import { withTransaction, type Outbox, type ServiceDatabase } from '@platform/shared-persistence';
-import type { PrescriptionRepository } from './prescription.repository';
+import type { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
+import type { PrescriptionRepository } from '../shared/prescription.repository';
 
 const BATCH = 1000;
 
@@ -19,6 +20,7 @@ export class ExpiryJob {
   constructor(
     private readonly database: ServiceDatabase,
     private readonly prescriptions: PrescriptionRepository,
+    private readonly history: PrescriptionHistoryRepository,
     private readonly outbox: Outbox,
     private readonly logger: Logger,
     private readonly everyMs: number,
@@ -50,7 +52,7 @@ export class ExpiryJob {
         const due = await this.prescriptions.expireDue(client, today, BATCH);
         const context = { requestId: `expiry-${today}` };
         for (const prescription of due) {
-          await this.prescriptions.appendEvent(client, {
+          await this.history.append(client, {
             shortFormId: prescription.shortFormId,
             kind: 'expired',
             fromStatus: prescription.from,

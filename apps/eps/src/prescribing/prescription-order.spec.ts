@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { operationOutcomeFor, PlatformError } from '@platform/shared-errors';
 import { referencePath } from '@platform/shared-testing';
 import '@platform/contracts-eps';
-import type { Bundle } from './fhir';
+import type { Bundle } from '../shared/fhir';
 import { readPrescriptionOrder } from './prescription-order';
 
 const EPS = 'eps-gp2gp/eps';

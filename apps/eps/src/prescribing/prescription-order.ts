@@ -1,4 +1,3 @@
-import { messageEventOf } from '@platform/contracts-eps';
 import { isValidNhsNumber, isWellFormedOdsCode } from '@platform/shared-identifiers';
 import {
   identifierValue,
@@ -9,8 +8,9 @@ import {
   type Identifier,
   type Reference,
   type Resource,
-} from './fhir';
-import { checkedShortFormId, invalid, missing } from './outcomes';
+} from '../shared/fhir';
+import { messageEvent } from '../shared/message-event';
+import { checkedShortFormId, invalid, missing } from '../shared/outcomes';
 
 export const MAX_ITEMS = 4;
 const INTENTS = ['order', 'original-order', 'instance-order'];
@@ -58,19 +58,6 @@ function shared<T>(
   const values = items.map((item) => JSON.stringify(pick(item) ?? null));
   if (new Set(values).size > 1) throw invalid(`${what} must be the same for all MedicationRequests`, expression);
   return pick(items[0]);
-}
-
-/** The event a message Bundle carries (MessageHeader.eventCoding.code). */
-export function messageEvent(bundle: unknown): string {
-  const candidate = bundle as Bundle | null;
-  if (typeof candidate !== 'object' || candidate === null || candidate.resourceType !== 'Bundle') {
-    throw invalid('The request body must be a FHIR Bundle of type message');
-  }
-  if (!Array.isArray(candidate.entry)) throw missing("ResourceType Bundle must contain 'entry' field");
-  if (candidate.type !== 'message') throw invalid("Bundle.type must be 'message'", 'Bundle.type');
-  const code = messageEventOf(candidate);
-  if (code === undefined) throw missing('The Bundle must start with a MessageHeader naming its event');
-  return code;
 }
 
 /**

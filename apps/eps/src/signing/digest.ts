@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { contentDigest, signedInfoXml } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import { resourcesOf, type Bundle } from '../prescribing/fhir';
+import { resourcesOf, type Bundle } from '../shared/fhir';
 import { signatureValueBase64, signedInfoElement } from './signature-xml';
 
 /** The digest and SignedInfo are defined in the EPS contracts (`contentDigest`, `signedInfoXml`). */

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PlatformError } from '@platform/shared-errors';
 import { referencePath } from '@platform/shared-testing';
-import type { Bundle } from '../prescribing/fhir';
+import type { Bundle } from '../shared/fhir';
 import { contentDigest, signedInfoXml } from '@platform/contracts-eps';
 import { prepareParameters, verifyPrescriptionSignature } from './digest';
 import { signDigest, withSignature } from '@platform/contracts-eps';

@@ -3,14 +3,18 @@ import type { PrescriptionTracking } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
 import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
-import { PrescriptionRepository } from './prescription.repository';
+import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
+import { PrescriptionRepository } from '../shared/prescription.repository';
 
 /** A prescription's status and history, for its prescriber's organisation, the pharmacy holding it or nominated, and its patient. */
 @Injectable()
-export class TrackingUseCase {
-  constructor(private readonly prescriptions: PrescriptionRepository) {}
+export class TrackPrescriptionUseCase {
+  constructor(
+    private readonly prescriptions: PrescriptionRepository,
+    private readonly history: PrescriptionHistoryRepository,
+  ) {}
 
-  async get(shortFormId: string, context: CallContext): Promise<PrescriptionTracking> {
+  async execute(shortFormId: string, context: CallContext): Promise<PrescriptionTracking> {
     if (!isValidShortFormPrescriptionId(shortFormId)) {
       throw new PlatformError('INVALID_VALUE', undefined, {
         diagnostics: `'${shortFormId.slice(0, 32)}' is not a short-form prescription ID`,
@@ -43,7 +47,7 @@ export class TrackingUseCase {
       nominatedPharmacy: prescription.nominatedPharmacy,
       dispenser: prescription.dispenser,
       issue: { current: prescription.currentIssue, total: prescription.issuesTotal },
-      history: await this.prescriptions.history(shortFormId),
+      history: await this.history.list(shortFormId),
     };
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import {
   EPS_EVENTS,
@@ -7,15 +7,17 @@ import {
   type FhirResource,
   type PrescriptionEventMessage,
 } from '@platform/contracts-eps';
-import type { N3Api, Organisation } from '@platform/contracts-n3';
 import { operationOutcome, PlatformError } from '@platform/shared-errors';
 import { actorOf, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
-import { SYSTEMS } from '../prescribing/fhir';
-import { checkedShortFormId, invalid } from '../prescribing/outcomes';
-import { PrescriptionRepository, type StoredPrescription } from '../prescribing/prescription.repository';
-import { EPS_N3, PrescribingUseCase } from '../prescribing/prescribing.usecase';
+import { SYSTEMS } from '../shared/fhir';
+import { OpenPharmacy } from '../shared/open-pharmacy';
+import { checkedShortFormId, invalid } from '../shared/outcomes';
+import { PrescriberKeyRepository } from '../shared/prescriber-key.repository';
+import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
+import { PrescriptionRepository, type StoredPrescription } from '../shared/prescription.repository';
 import { verifyPrescriptionSignature } from '../signing/digest';
+import { AnotherDispenser } from './another-dispenser';
 
 /** A nominated release hands over at most this many prescriptions per call. */
 export const RELEASE_BATCH = 25;
@@ -87,41 +89,6 @@ export function withRepeatInformation(prescription: StoredPrescription): Record<
   return copy as Record<string, unknown>;
 }
 
-/** The pharmacy as the NHS shows a holder: a contained Organization an extension points at. */
-function holderDetails(organisation: Organisation | null, odsCode: string): Record<string, unknown> {
-  const id = randomUUID();
-  return {
-    contained: [
-      {
-        resourceType: 'Organization',
-        id,
-        identifier: [{ system: SYSTEMS.odsCode, value: odsCode }],
-        ...(organisation
-          ? {
-              name: organisation.name,
-              ...(organisation.telephone
-                ? { telecom: [{ system: 'phone', use: 'work', value: organisation.telephone }] }
-                : {}),
-              address: [
-                {
-                  use: 'work',
-                  line: organisation.addressLines,
-                  ...(organisation.postcode ? { postalCode: organisation.postcode } : {}),
-                },
-              ],
-            }
-          : {}),
-      },
-    ],
-    extension: [
-      {
-        url: 'https://fhir.nhs.uk/StructureDefinition/Extension-Spine-supportingInfo',
-        valueReference: { reference: `#${id}` },
-      },
-    ],
-  };
-}
-
 /**
  * Task/$release: without a group identifier, the pharmacy's nominated prescriptions, oldest first, at most
  * 25 per call (rows locked with SKIP LOCKED, so concurrent calls never share one), then NO_MORE_PRESCRIPTIONS;
@@ -132,16 +99,18 @@ function holderDetails(organisation: Organisation | null, odsCode: string): Reco
  * with Spine. Exactly once per X-Request-ID.
  */
 @Injectable()
-export class ReleaseUseCase {
+export class ReleasePrescriptionsUseCase {
   constructor(
     private readonly prescriptions: PrescriptionRepository,
-    private readonly prescribing: PrescribingUseCase,
+    private readonly history: PrescriptionHistoryRepository,
+    private readonly keys: PrescriberKeyRepository,
+    private readonly pharmacies: OpenPharmacy,
+    private readonly anotherDispenser: AnotherDispenser,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
-    @Inject(EPS_N3) private readonly n3: N3Api,
   ) {}
 
-  async release(parameters: FhirResource, context: CallContext): Promise<FhirResource> {
+  async execute(parameters: FhirResource, context: CallContext): Promise<FhirResource> {
     const { pharmacy, shortFormId } = readReleaseRequest(parameters);
     const acting = context.caller?.organisation;
     if (acting && acting !== pharmacy) {
@@ -149,7 +118,7 @@ export class ReleaseUseCase {
         diagnostics: `The caller acts for ${acting}, not for the releasing pharmacy ${pharmacy}`,
       });
     }
-    await this.prescribing.pharmacy(pharmacy, context);
+    await this.pharmacies.check(pharmacy, context);
     const key = writeKey(context, 'prescription.release', parameters);
     const answer = await this.writes.run(key, async (transaction) => {
       const candidates = shortFormId
@@ -187,7 +156,7 @@ export class ReleaseUseCase {
           continue;
         }
         if (!(await this.prescriptions.markReleased(transaction, prescription.shortFormId, pharmacy))) {
-          throw await this.withAnotherDispenser(prescription.shortFormId, context);
+          throw await this.anotherDispenser.error(prescription.shortFormId, context);
         }
         await this.record(
           transaction,
@@ -235,7 +204,7 @@ export class ReleaseUseCase {
     }
     if (prescription.status === PRESCRIPTION_STATUS.withDispenser) {
       if (prescription.dispenser === pharmacy) return [prescription];
-      throw await this.withAnotherDispenser(shortFormId, context, prescription.dispenser);
+      throw await this.anotherDispenser.error(shortFormId, context, prescription.dispenser);
     }
     if (prescription.status !== PRESCRIPTION_STATUS.toBeDispensed) {
       throw new PlatformError('INVALID_VALUE', undefined, {
@@ -245,20 +214,11 @@ export class ReleaseUseCase {
     return [prescription];
   }
 
-  async withAnotherDispenser(shortFormId: string, context: CallContext, known?: string | null): Promise<PlatformError> {
-    const holder = known ?? (await this.prescriptions.get(shortFormId))?.dispenser ?? 'unknown';
-    const organisation = await this.n3.getOrganisation({ odsCode: holder }, context).catch(() => null);
-    return new PlatformError('PRESCRIPTION_WITH_ANOTHER_DISPENSER', undefined, {
-      diagnostics: `Prescription ${shortFormId} is with ${holder}${organisation ? ` (${organisation.name})` : ''}`,
-      details: { holder, ...holderDetails(organisation, holder) },
-    });
-  }
-
   private async signatureProblem(
     transaction: PoolClient,
     prescription: StoredPrescription,
   ): Promise<PlatformError | null> {
-    const key = await this.prescriptions.publicKey(prescription.prescriberSdsUserId, transaction);
+    const key = await this.keys.publicKey(prescription.prescriberSdsUserId, transaction);
     try {
       if (!key)
         throw new PlatformError('UNKNOWN_PRESCRIBER_KEY', undefined, {
@@ -281,7 +241,7 @@ export class ReleaseUseCase {
     detail: string | null,
     context: CallContext,
   ): Promise<void> {
-    await this.prescriptions.appendEvent(transaction, {
+    await this.history.append(transaction, {
       shortFormId: prescription.shortFormId,
       kind,
       fromStatus: prescription.status,

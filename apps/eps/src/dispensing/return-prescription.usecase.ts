@@ -8,10 +8,10 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import { actorOf, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
-import { accepted, checkedShortFormId, invalid } from '../prescribing/outcomes';
-import { PrescriptionRepository } from '../prescribing/prescription.repository';
-
-import { ReleaseUseCase } from './release.usecase';
+import { accepted, checkedShortFormId, invalid } from '../shared/outcomes';
+import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
+import { PrescriptionRepository } from '../shared/prescription.repository';
+import { AnotherDispenser } from './another-dispenser';
 
 /** EPS-task-dispense-return-status-reason: why a pharmacy gives a prescription back. */
 export const RETURN_REASONS: Record<string, string> = {
@@ -44,15 +44,16 @@ export function readReturnTask(task: FhirResource): { shortFormId: string; reaso
  * again, with no dispenser, so another pharmacy can release it. Only the holder may return it.
  */
 @Injectable()
-export class ReturnUseCase {
+export class ReturnPrescriptionUseCase {
   constructor(
     private readonly prescriptions: PrescriptionRepository,
-    private readonly releases: ReleaseUseCase,
+    private readonly history: PrescriptionHistoryRepository,
+    private readonly anotherDispenser: AnotherDispenser,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
   ) {}
 
-  async returnPrescription(task: FhirResource, context: CallContext): Promise<FhirResource> {
+  async execute(task: FhirResource, context: CallContext): Promise<FhirResource> {
     const { shortFormId, reason } = readReturnTask(task);
     const pharmacy = context.caller?.organisation;
     if (!pharmacy) {
@@ -74,9 +75,9 @@ export class ReturnUseCase {
         });
       }
       if (prescription.dispenser !== pharmacy)
-        throw await this.releases.withAnotherDispenser(shortFormId, context, prescription.dispenser);
+        throw await this.anotherDispenser.error(shortFormId, context, prescription.dispenser);
       await this.prescriptions.markReturned(transaction, shortFormId);
-      await this.prescriptions.appendEvent(transaction, {
+      await this.history.append(transaction, {
         shortFormId,
         kind: 'returned',
         fromStatus: prescription.status,

@@ -11,10 +11,19 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import { actorOf, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
-import { identifierValue, resolve, resourcesOf, SYSTEMS, type Bundle, type Reference, type Resource } from './fhir';
-import { messageEvent } from './prescription-order';
-import { checkedShortFormId, invalid, missing } from './outcomes';
-import { PrescriptionRepository } from './prescription.repository';
+import {
+  identifierValue,
+  resolve,
+  resourcesOf,
+  SYSTEMS,
+  type Bundle,
+  type Reference,
+  type Resource,
+} from '../shared/fhir';
+import { messageEvent } from '../shared/message-event';
+import { checkedShortFormId, invalid, missing } from '../shared/outcomes';
+import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
+import { PrescriptionRepository } from '../shared/prescription.repository';
 
 /** The R-codes of a cancellation, as the NHS words them. */
 export const CANCELLATION_OUTCOMES = {
@@ -75,14 +84,15 @@ export function readCancellation(bundle: Bundle): {
  * row lock, so whichever comes second sees what the first did.
  */
 @Injectable()
-export class CancelUseCase {
+export class CancelPrescriptionUseCase {
   constructor(
     private readonly prescriptions: PrescriptionRepository,
+    private readonly history: PrescriptionHistoryRepository,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
   ) {}
 
-  async cancel(bundle: Bundle, context: CallContext): Promise<FhirResource> {
+  async execute(bundle: Bundle, context: CallContext): Promise<FhirResource> {
     const { shortFormId, items, nhsNumber } = readCancellation(bundle);
     const key = writeKey(context, 'prescription.cancel', bundle);
     const response = await this.writes.run(key, async (transaction) => {
@@ -155,7 +165,7 @@ export class CancelUseCase {
     context: CallContext,
     subject: string,
   ): Promise<void> {
-    await this.prescriptions.appendEvent(transaction, {
+    await this.history.append(transaction, {
       shortFormId,
       kind,
       fromStatus: from,
