@@ -9,6 +9,7 @@ import type { IIngress, INetworkPolicy } from 'kubernetes-models/networking.k8s.
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, IService, IServiceAccount } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
+import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
 import {
   chartDir,
   helm,
@@ -26,13 +27,12 @@ const ENVIRONMENTS: Record<string, string[]> = {
   dev: [path.join(chartDir, 'values-dev.yaml')],
   prod: [path.join(chartDir, 'values-prod.yaml')],
 };
-const ENABLED_SERVICES = ['eps', 'gateway', 'n3-registry', 'pds'];
+/** The gateway and every service of the platform's catalogue: the chart renders each. */
+const ENABLED_SERVICES = ['gateway', ...SERVICES.map((service) => service.name)].sort();
 /** The port that serves /health/*, /metrics (and for the gateway the APIs), as each app's config says. */
 const HEALTH_PORT: Record<string, number> = {
   'platform-gateway': 8080,
-  'platform-pds': 9464,
-  'platform-n3-registry': 9465,
-  'platform-eps': 9466,
+  ...Object.fromEntries(SERVICES.map((service) => [`platform-${service.name}`, service.healthPort])),
 };
 
 let scratch: string;
@@ -261,8 +261,15 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
   it('tells each process the port it must listen on, on all interfaces', () => {
     const gateway = envOf(containersOf(byName(deployments, 'platform-gateway'))[0]);
     expect([gateway.get('GATEWAY_PORT')?.value, gateway.get('GATEWAY_HOST')?.value]).toEqual(['8080', '0.0.0.0']);
-    const pds = envOf(containersOf(byName(deployments, 'platform-pds'))[0]);
-    expect([pds.get('PDS_HTTP_PORT')?.value, pds.get('PDS_HTTP_HOST')?.value]).toEqual(['9464', '0.0.0.0']);
+    for (const service of SERVICES) {
+      const env = envOf(containersOf(byName(deployments, `platform-${service.name}`))[0]);
+      const variables = serviceVariables(service);
+      expect([service.name, env.get(variables.httpPort)?.value, env.get(variables.httpHost)?.value]).toEqual([
+        service.name,
+        String(service.healthPort),
+        '0.0.0.0',
+      ]);
+    }
     for (const deployment of deployments) {
       const container = containersOf(deployment)[0];
       const probePort = container.ports?.find((port) => port.name === container.readinessProbe?.httpGet?.port);

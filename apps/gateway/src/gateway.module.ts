@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { EpsClient } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
+import { healthSubject, SERVICES } from '@platform/shared-catalogue';
 import { NatsRpcClient } from '@platform/shared-nats';
 import { Liveness, LIVENESS, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
 import { PlatformGuard } from './auth/platform.guard';
@@ -46,9 +47,14 @@ export class GatewayModule {
           await nats.rtt();
         },
       },
-      { name: 'pds', critical: false, check: async () => void (await pds.health(probe, 1500)) },
-      { name: 'n3-registry', critical: false, check: async () => void (await n3.health(probe, 1500)) },
-      { name: 'eps', critical: false, check: async () => void (await eps.health(probe, 1500)) },
+      // Every service in the catalogue, through its health subject (what its own readiness also asks).
+      ...SERVICES.map(
+        (service): ReadinessCheck => ({
+          name: service.name,
+          critical: false,
+          check: async () => void (await rpc.request(healthSubject(service), {}, probe, 1500)),
+        }),
+      ),
     ];
     const settings: GatewaySettings = {
       sandbox: config.SANDBOX,

@@ -245,12 +245,12 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
       subjects(EPS_EVENT_STREAM),
     ]);
     return {
-      patients: await one(`SELECT count(*) AS n FROM "${state.schema}".patient`),
+      patients: await one(`SELECT count(*) AS n FROM "${state.schemas.pds}".patient`),
       updateTargetVersion: await one(
-        `SELECT version AS n FROM "${state.schema}".patient WHERE nhs_number = '${updateTarget}'`,
+        `SELECT version AS n FROM "${state.schemas.pds}".patient WHERE nhs_number = '${updateTarget}'`,
       ),
-      connections: await one(`SELECT count(*) AS n FROM "${state.n3Schema}".connection`),
-      prescriptions: await one(`SELECT count(*) AS n FROM "${state.epsSchema}".prescription`),
+      connections: await one(`SELECT count(*) AS n FROM "${state.schemas['n3-registry']}".connection`),
+      prescriptions: await one(`SELECT count(*) AS n FROM "${state.schemas.eps}".prescription`),
       patientCreatedEvents: pdsEvents[PDS_EVENTS.patientCreated] ?? 0,
       patientUpdatedEvents: pdsEvents[PDS_EVENTS.patientUpdated] ?? 0,
       connectionOrderedEvents: n3Events[N3_EVENTS.connectionOrdered] ?? 0,
@@ -263,9 +263,9 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { rows } = await db.query<{ n: string }>(
-        `SELECT (SELECT count(*) FROM "${state.schema}".outbox WHERE published_at IS NULL)
-              + (SELECT count(*) FROM "${state.n3Schema}".outbox WHERE published_at IS NULL)
-              + (SELECT count(*) FROM "${state.epsSchema}".outbox WHERE published_at IS NULL) AS n`,
+        `SELECT (SELECT count(*) FROM "${state.schemas.pds}".outbox WHERE published_at IS NULL)
+              + (SELECT count(*) FROM "${state.schemas['n3-registry']}".outbox WHERE published_at IS NULL)
+              + (SELECT count(*) FROM "${state.schemas.eps}".outbox WHERE published_at IS NULL) AS n`,
       );
       if (Number(rows[0]?.n) === 0) return;
       if (Date.now() > deadline) throw new Error(`${rows[0]?.n} outbox rows still unpublished`);
@@ -414,7 +414,7 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
       prescriptionCreatedEvents: writes['eps-create'],
     });
     const stored = await db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM "${state.epsSchema}".prescription WHERE short_form_id = ANY($1)`,
+      `SELECT count(*) AS n FROM "${state.schemas.eps}".prescription WHERE short_form_id = ANY($1)`,
       [acknowledged.epsCreated],
     );
     expect(Number(stored.rows[0]?.n)).toBe(acknowledged.epsCreated.length);

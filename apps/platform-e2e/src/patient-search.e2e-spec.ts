@@ -60,9 +60,10 @@ describe('patient search through the gateway', () => {
     const db = new Client({ connectionString: state.databaseUrl });
     await db.connect();
     try {
-      const rows = await db.query(`SELECT nhs_number, action FROM "${state.schema}".read_audit WHERE request_id = $1`, [
-        requestId,
-      ]);
+      const rows = await db.query(
+        `SELECT nhs_number, action FROM "${state.schemas.pds}".read_audit WHERE request_id = $1`,
+        [requestId],
+      );
       expect(rows.rows).toEqual([{ nhs_number: '9000000009', action: 'patient.search' }]);
     } finally {
       await db.end();

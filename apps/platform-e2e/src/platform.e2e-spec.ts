@@ -83,7 +83,9 @@ describe('the platform through the gateway', () => {
       const db = new Client({ connectionString: state.databaseUrl });
       await db.connect();
       try {
-        const rows = await db.query(`SELECT * FROM "${state.schema}".read_audit WHERE request_id = $1`, [requestId]);
+        const rows = await db.query(`SELECT * FROM "${state.schemas.pds}".read_audit WHERE request_id = $1`, [
+          requestId,
+        ]);
         expect(rows.rows).toEqual([
           expect.objectContaining({
             nhs_number: '9000000033',

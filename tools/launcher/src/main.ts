@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
 import { ensureNats, ensurePostgres, stopChild, type NatsProcess, type Stoppable } from './infrastructure';
 import { RestartPolicy, restartSettingsFrom } from './restart-policy';
 
@@ -24,9 +25,6 @@ const host = '127.0.0.1';
 const ports = {
   gateway: Number(env['GATEWAY_PORT'] ?? 8080),
   idp: Number(env['IDP_PORT'] ?? 8081),
-  pds: Number(env['PDS_HTTP_PORT'] ?? 9464),
-  n3: Number(env['N3_HTTP_PORT'] ?? 9465),
-  eps: Number(env['EPS_HTTP_PORT'] ?? 9466),
   postgres: Number(env['EMBEDDED_POSTGRES_PORT'] ?? 54329),
 };
 const dataDir = path.resolve(env['PLATFORM_DATA_DIR'] ?? path.join(root, 'tmp'));
@@ -38,10 +36,8 @@ const issuer = `http://${host}:${ports.idp}/realms/nhs`;
 const COLOURS: Record<string, string> = {
   launcher: '1',
   'identity-provider': '35',
-  pds: '36',
-  'n3-registry': '32',
-  eps: '34',
   gateway: '33',
+  ...Object.fromEntries(SERVICES.map((service) => [service.name, service.colour])),
 };
 const useColour = process.stdout.isTTY === true;
 const logFiles = new Map<string, WriteStream>();
@@ -307,39 +303,24 @@ async function main(): Promise<void> {
       env: { ...shared, IDP_HOST: host, IDP_PORT: String(ports.idp) },
       readyUrl: `${issuer}/.well-known/openid-configuration`,
     },
-    {
-      name: 'pds',
-      entry: 'apps/pds/src/main.js',
-      env: {
-        ...shared,
-        DATABASE_URL: postgres.url,
-        PDS_HTTP_HOST: host,
-        PDS_HTTP_PORT: String(ports.pds),
-        PDS_SEED: env['PDS_SEED'] ?? 'sandbox',
-      },
-      readyUrl: `http://${host}:${ports.pds}/health/ready`,
-      liveUrl: `http://${host}:${ports.pds}/health/live`,
-    },
-    {
-      name: 'n3-registry',
-      entry: 'apps/n3-registry/src/main.js',
-      env: {
-        ...shared,
-        DATABASE_URL: postgres.url,
-        N3_HTTP_HOST: host,
-        N3_HTTP_PORT: String(ports.n3),
-        N3_SEED: env['N3_SEED'] ?? 'sandbox',
-      },
-      readyUrl: `http://${host}:${ports.n3}/health/ready`,
-      liveUrl: `http://${host}:${ports.n3}/health/live`,
-    },
-    {
-      name: 'eps',
-      entry: 'apps/eps/src/main.js',
-      env: { ...shared, DATABASE_URL: postgres.url, EPS_HTTP_HOST: host, EPS_HTTP_PORT: String(ports.eps) },
-      readyUrl: `http://${host}:${ports.eps}/health/ready`,
-      liveUrl: `http://${host}:${ports.eps}/health/live`,
-    },
+    // Every national-application service in the catalogue, on its own health port and schema.
+    ...SERVICES.map((service): ServiceSpec => {
+      const variables = serviceVariables(service);
+      const port = Number(env[variables.httpPort] ?? service.healthPort);
+      return {
+        name: service.name,
+        entry: service.entry,
+        env: {
+          ...shared,
+          DATABASE_URL: postgres.url,
+          [variables.httpHost]: host,
+          [variables.httpPort]: String(port),
+          ...(service.sandboxSeed && { [variables.seed]: env[variables.seed] ?? 'sandbox' }),
+        },
+        readyUrl: `http://${host}:${port}/health/ready`,
+        liveUrl: `http://${host}:${port}/health/live`,
+      };
+    }),
     {
       name: 'gateway',
       entry: 'apps/gateway/src/main.js',

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
 import { freePort, testDatabaseUrl, uniqueName } from '@platform/shared-testing';
 import { STATE_ENV, type E2eState } from './platform';
 
@@ -17,17 +18,16 @@ export default async function globalSetup(): Promise<void> {
   const launcher = path.join(root, 'dist/tools/launcher/src/main.js');
   if (!existsSync(launcher)) throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
   const stateDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
-  const [gatewayPort, idpPort, pdsPort, n3Port, epsPort, natsPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  const schema = uniqueName('pds_e2e');
-  const n3Schema = uniqueName('n3_e2e');
-  const epsSchema = uniqueName('eps_e2e');
+  const [gatewayPort, idpPort, natsPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  // Every service of the catalogue on a free port and in a schema of its own.
+  const schemas: Record<string, string> = {};
+  const serviceEnv: Record<string, string> = {};
+  for (const service of SERVICES) {
+    const variables = serviceVariables(service);
+    schemas[service.name] = uniqueName(`${service.schema}_e2e`);
+    serviceEnv[variables.schema] = schemas[service.name];
+    serviceEnv[variables.httpPort] = String(await freePort());
+  }
   const databaseUrl = testDatabaseUrl();
   const launcherState = path.join(stateDir, 'launcher.json');
   const rpcTimeoutMs = 3000;
@@ -38,14 +38,9 @@ export default async function globalSetup(): Promise<void> {
       ...process.env,
       GATEWAY_PORT: String(gatewayPort),
       IDP_PORT: String(idpPort),
-      PDS_HTTP_PORT: String(pdsPort),
       NATS_URL: natsUrl,
       DATABASE_URL: databaseUrl,
-      PDS_DB_SCHEMA: schema,
-      N3_HTTP_PORT: String(n3Port),
-      N3_DB_SCHEMA: n3Schema,
-      EPS_HTTP_PORT: String(epsPort),
-      EPS_DB_SCHEMA: epsSchema,
+      ...serviceEnv,
       PLATFORM_DATA_DIR: stateDir,
       LOG_DIR: path.join(stateDir, 'logs'),
       LAUNCHER_STATE_FILE: launcherState,
@@ -75,9 +70,7 @@ export default async function globalSetup(): Promise<void> {
     issuer: started.issuer,
     natsUrl,
     databaseUrl,
-    schema,
-    n3Schema,
-    epsSchema,
+    schemas,
     logDir: path.join(stateDir, 'logs'),
     stateDir,
     launcherPid: child.pid ?? 0,

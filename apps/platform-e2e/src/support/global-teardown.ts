@@ -27,8 +27,6 @@ export default async function globalTeardown(): Promise<void> {
   for (const pid of Object.values(pids)) {
     if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
-  await dropSchema(state.databaseUrl, state.schema);
-  await dropSchema(state.databaseUrl, state.n3Schema);
-  await dropSchema(state.databaseUrl, state.epsSchema);
+  for (const schema of Object.values(state.schemas)) await dropSchema(state.databaseUrl, schema);
   rmSync(state.stateDir, { recursive: true, force: true });
 }

@@ -6,11 +6,8 @@ export interface E2eState {
   issuer: string;
   natsUrl: string;
   databaseUrl: string;
-  schema: string;
-  /** The N3 registry's schema. */
-  n3Schema: string;
-  /** EPS's schema. */
-  epsSchema: string;
+  /** Each service's schema, by service name (the catalogue's: pds, n3-registry, eps). */
+  schemas: Record<string, string>;
   logDir: string;
   stateDir: string;
   launcherPid: number;

@@ -138,7 +138,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       databaseUrl,
       natsUrl,
       schema: PDS_SCHEMA,
-      n3Schema: N3_SCHEMA,
+      schemas: { 'n3-registry': N3_SCHEMA },
       verbose: options.verbose,
     },
     progress,

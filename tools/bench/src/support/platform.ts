@@ -2,17 +2,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
 import type { Cleanup } from './cleanup';
 import { assertPortsFree, exited, isAlive, runToCompletion, signal, waitGone, whenExited } from './children';
 import type { Progress } from './progress';
 
-/** The ports of the platform a benchmark starts (apart from the usual ones, so `npm start` can run beside it). */
-export const PORTS = {
+/**
+ * The ports of the platform a benchmark starts (apart from the usual ones, so `npm start` can run beside it):
+ * the gateway, the identity provider and each service of the catalogue (its health port + 20000, or
+ * BENCH_<PREFIX>_PORT).
+ */
+export const PORTS: { gateway: number; idp: number } & Record<string, number> = {
   gateway: Number(process.env['BENCH_GATEWAY_PORT'] ?? 28080),
   idp: Number(process.env['BENCH_IDP_PORT'] ?? 28081),
-  pds: Number(process.env['BENCH_PDS_PORT'] ?? 29464),
-  n3: Number(process.env['BENCH_N3_PORT'] ?? 29465),
-  eps: Number(process.env['BENCH_EPS_PORT'] ?? 29466),
+  ...Object.fromEntries(
+    SERVICES.map((service) => [
+      service.name,
+      Number(process.env[`BENCH_${service.envPrefix}_PORT`] ?? service.healthPort + 20000),
+    ]),
+  ),
 };
 
 /** How every benchmark runs the platform unless it says otherwise (and what its reports say it ran with). */
@@ -32,13 +40,13 @@ export interface PlatformSettings {
   root: string;
   /** Folder for the state file and the launcher's log. */
   workDir: string;
-  ports: { gateway: number; idp: number; pds: number; n3: number; eps: number };
+  ports: { gateway: number; idp: number } & Record<string, number>;
   databaseUrl: string;
   natsUrl: string;
   /** PDS_DB_SCHEMA of the pds service. */
   schema: string;
-  /** N3_DB_SCHEMA of the registry (default: the pds schema's name with `_n3`). */
-  n3Schema?: string;
+  /** Other services' schemas by service name (default: the pds schema's name, `_`, the service's schema). */
+  schemas?: Record<string, string>;
   /** More environment for every platform process (rate limits, profiler preload...). */
   env?: Record<string, string>;
   /** Copy the platform's output to the console as well as to the log file. */
@@ -65,6 +73,22 @@ const START_TIMEOUT_MS = 120_000;
 const LAUNCHER_STOP_GRACE_MS = 30_000;
 const TAIL_LINES = 40;
 
+/** Each catalogue service's port, schema, pool and sandbox data for a benchmark's platform. */
+function serviceEnvironment(settings: PlatformSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const service of SERVICES) {
+    const variables = serviceVariables(service);
+    env[variables.httpPort] = String(settings.ports[service.name]);
+    env[variables.schema] =
+      service.name === 'pds'
+        ? settings.schema
+        : (settings.schemas?.[service.name] ?? `${settings.schema}_${service.schema}`);
+    env[variables.poolSize] = String(PLATFORM_DEFAULTS.poolSize);
+    if (service.sandboxSeed) env[variables.seed] = 'sandbox';
+  }
+  return env;
+}
+
 /**
  * Starts the whole platform through its own launcher (`dist/tools/launcher/src/main.js`), as `npm start`
  * would, and waits for the launcher's state file, which it writes once every service is ready. The
@@ -85,17 +109,9 @@ export async function startPlatform(
     ...process.env,
     GATEWAY_PORT: String(settings.ports.gateway),
     IDP_PORT: String(settings.ports.idp),
-    PDS_HTTP_PORT: String(settings.ports.pds),
     DATABASE_URL: settings.databaseUrl,
     NATS_URL: settings.natsUrl,
-    PDS_DB_SCHEMA: settings.schema,
-    PDS_DB_POOL_SIZE: String(PLATFORM_DEFAULTS.poolSize),
-    PDS_SEED: 'sandbox',
-    N3_HTTP_PORT: String(settings.ports.n3),
-    N3_DB_SCHEMA: settings.n3Schema ?? `${settings.schema}_n3`,
-    N3_SEED: 'sandbox',
-    EPS_HTTP_PORT: String(settings.ports.eps),
-    EPS_DB_SCHEMA: `${settings.schema}_eps`,
+    ...serviceEnvironment(settings),
     LOG_LEVEL: PLATFORM_DEFAULTS.logLevel,
     LOG_DIR: path.join(settings.workDir, 'logs'),
     LAUNCHER_STATE_FILE: stateFile,

@@ -1,0 +1,1 @@
+export { healthSubject, serviceNamed, serviceVariables, SERVICES, type ServiceEntry } from './services';

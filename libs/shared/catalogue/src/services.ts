@@ -1,0 +1,92 @@
+/**
+ * The one list of the platform's national-application services. The launcher starts what it lists, the
+ * benchmarks and the end-to-end setup give each its port and schema, the gateway's readiness asks each its
+ * health subject, and the chart and kustomize tests check that each has its deployment. Adding a service is
+ * an entry here (the service generator writes it) and its own app and contracts, nothing else by hand.
+ */
+export interface ServiceEntry {
+  /** Project name: the Nx project, the NATS queue group, the Helm block and app.kubernetes.io/name. */
+  name: string;
+  /** First word of every NATS subject the service serves (`pds` in `pds.patient.get.v1`). */
+  subjectPrefix: string;
+  /** Prefix of its environment variables (`PDS` in `PDS_HTTP_PORT`, `PDS_DB_SCHEMA`). */
+  envPrefix: string;
+  /** Its PostgreSQL schema unless `<envPrefix>_DB_SCHEMA` says otherwise. */
+  schema: string;
+  /** Port of /health/live, /health/ready and /metrics unless `<envPrefix>_HTTP_PORT` says otherwise. */
+  healthPort: number;
+  /** Its entry point, relative to dist/. */
+  entry: string;
+  /** Whether it takes `<envPrefix>_SEED=sandbox` (the NHS sandbox data) when started locally. */
+  sandboxSeed: boolean;
+  /** The JetStream stream its events go to, if it publishes any. */
+  eventStream?: string;
+  /** ANSI colour of its label in the launcher's output. */
+  colour: string;
+}
+
+export const SERVICES: readonly ServiceEntry[] = [
+  {
+    name: 'pds',
+    subjectPrefix: 'pds',
+    envPrefix: 'PDS',
+    schema: 'pds',
+    healthPort: 9464,
+    entry: 'apps/pds/src/main.js',
+    sandboxSeed: true,
+    eventStream: 'PDS_EVENTS',
+    colour: '36',
+  },
+  {
+    name: 'n3-registry',
+    subjectPrefix: 'n3',
+    envPrefix: 'N3',
+    schema: 'n3',
+    healthPort: 9465,
+    entry: 'apps/n3-registry/src/main.js',
+    sandboxSeed: true,
+    eventStream: 'N3_EVENTS',
+    colour: '32',
+  },
+  {
+    name: 'eps',
+    subjectPrefix: 'eps',
+    envPrefix: 'EPS',
+    schema: 'eps',
+    healthPort: 9466,
+    entry: 'apps/eps/src/main.js',
+    sandboxSeed: false,
+    eventStream: 'EPS_EVENTS',
+    colour: '34',
+  },
+  // service-generator: new entries above this line
+];
+
+/** The names of a service's own environment variables. */
+export function serviceVariables(service: ServiceEntry): {
+  httpPort: string;
+  httpHost: string;
+  schema: string;
+  poolSize: string;
+  seed: string;
+} {
+  const prefix = service.envPrefix;
+  return {
+    httpPort: `${prefix}_HTTP_PORT`,
+    httpHost: `${prefix}_HTTP_HOST`,
+    schema: `${prefix}_DB_SCHEMA`,
+    poolSize: `${prefix}_DB_POOL_SIZE`,
+    seed: `${prefix}_SEED`,
+  };
+}
+
+/** The NATS subject every service answers for its readiness (and the gateway's): `<prefix>.health.check.v1`. */
+export function healthSubject(service: ServiceEntry): string {
+  return `${service.subjectPrefix}.health.check.v1`;
+}
+
+export function serviceNamed(name: string): ServiceEntry {
+  const found = SERVICES.find((service) => service.name === name);
+  if (!found) throw new Error(`no service named ${name} in the catalogue`);
+  return found;
+}
