@@ -1,5 +1,6 @@
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
+import regexp from 'eslint-plugin-regexp';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -42,6 +43,30 @@ const TEST_FILES = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'tmp/**', 'coverage/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   ...tseslint.configs.recommendedTypeChecked,
+  regexp.configs['flat/recommended'],
+  {
+    // Regular expressions meet untrusted text: none may backtrack super-linearly or capture misleadingly.
+    files: ['**/*.ts'],
+    rules: {
+      'regexp/no-super-linear-backtracking': 'error',
+      'regexp/no-misleading-capturing-group': 'error',
+      'regexp/no-misleading-unicode-character': 'error',
+      'regexp/confusing-quantifier': 'error',
+      'regexp/no-lazy-ends': 'error',
+      'regexp/no-potentially-useless-backreference': 'error',
+      'regexp/optimal-lookaround-quantifier': 'error',
+      'regexp/no-empty-alternative': 'error',
+      'regexp/no-useless-flag': 'error',
+      // Style only (spelling a class as \d or \w, groups that could be non-capturing): not yet adopted.
+      'regexp/prefer-d': 'off',
+      'regexp/prefer-w': 'off',
+      'regexp/prefer-range': 'off',
+      'regexp/use-ignore-case': 'off',
+      'regexp/negation': 'off',
+      'regexp/no-unused-capturing-group': 'off',
+      'regexp/no-dupe-characters-character-class': 'off',
+    },
+  },
   {
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
