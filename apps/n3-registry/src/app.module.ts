@@ -12,14 +12,31 @@ import {
   type ServiceDatabase,
 } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
+import { AllocateBlockUseCase } from './connections/allocate-block.usecase';
+import { ConnectionEvents } from './connections/connection-events';
+import { ConnectionHistoryRepository } from './connections/connection-history.repository';
+import { ConnectionHistoryUseCase } from './connections/connection-history.usecase';
 import { ConnectionRepository } from './connections/connection.repository';
 import { ConnectionsHandler } from './connections/connections.handler';
-import { ConnectionsUseCase } from './connections/connections.usecase';
-import { OwnerIndex } from './connections/owner-index';
+import { CreateConnectionUseCase } from './connections/create-connection.usecase';
+import { CreateSiteUseCase } from './connections/create-site.usecase';
+import { FindIpOwnerUseCase } from './connections/find-ip-owner.usecase';
+import { GetConnectionUseCase } from './connections/get-connection.usecase';
+import { IpAllocationRepository } from './connections/ip-allocation.repository';
+import { ListConnectionsUseCase } from './connections/list-connections.usecase';
+import { ListSitesUseCase } from './connections/list-sites.usecase';
+import { OrganisationChecks } from './connections/organisation-checks';
+import { ReleaseBlockUseCase } from './connections/release-block.usecase';
+import { SiteRepository } from './connections/site.repository';
+import { TransitionConnectionUseCase } from './connections/transition-connection.usecase';
 import { N3_DATABASE } from './database/database';
-import { OrganisationRepository } from './organisations/organisation.repository';
+import { GetOrganisationUseCase } from './organisations/get-organisation.usecase';
+import { ImportOrganisationsUseCase, N3_NATS } from './organisations/import-organisations.usecase';
 import { OrganisationsHandler } from './organisations/organisations.handler';
-import { N3_NATS, OrganisationsUseCase } from './organisations/organisations.usecase';
+import { SearchOrganisationsUseCase } from './organisations/search-organisations.usecase';
+import { UpsertOrganisationUseCase } from './organisations/upsert-organisation.usecase';
+import { OrganisationRepository } from './shared/organisation.repository';
+import { OwnerIndex } from './shared/owner-index';
 
 export interface N3Resources {
   database: ServiceDatabase;
@@ -58,10 +75,30 @@ export class N3RegistryModule {
           provide: 'N3_SHUTDOWN',
           useValue: shutdownHook(() => side.close(() => Promise.resolve(resources.owners.stop()))),
         },
+        // Repositories
         OrganisationRepository,
+        SiteRepository,
         ConnectionRepository,
-        OrganisationsUseCase,
-        ConnectionsUseCase,
+        ConnectionHistoryRepository,
+        IpAllocationRepository,
+        // Collaborators shared by use cases
+        OrganisationChecks,
+        ConnectionEvents,
+        // One use case per subject
+        GetOrganisationUseCase,
+        SearchOrganisationsUseCase,
+        UpsertOrganisationUseCase,
+        ImportOrganisationsUseCase,
+        CreateSiteUseCase,
+        ListSitesUseCase,
+        CreateConnectionUseCase,
+        GetConnectionUseCase,
+        ListConnectionsUseCase,
+        TransitionConnectionUseCase,
+        ConnectionHistoryUseCase,
+        AllocateBlockUseCase,
+        ReleaseBlockUseCase,
+        FindIpOwnerUseCase,
       ],
     };
   }

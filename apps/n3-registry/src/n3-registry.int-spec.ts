@@ -7,7 +7,7 @@ import { odsLine } from './imports/ods-extract.test-harness';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { N3Config } from './config/n3.config';
-import { OwnerIndex } from './connections/owner-index';
+import { OwnerIndex } from './shared/owner-index';
 import { startN3Registry } from './n3-registry';
 import { startN3UnderTest, type N3UnderTest } from './n3.test-harness';
 

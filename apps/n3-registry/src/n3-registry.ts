@@ -6,7 +6,7 @@ import { ensureEventStream } from '@platform/shared-persistence';
 import { bootstrapService, createMetricsRegistry } from '@platform/shared-service';
 import { N3RegistryModule } from './app.module';
 import type { N3Config } from './config/n3.config';
-import { OwnerIndex } from './connections/owner-index';
+import { OwnerIndex } from './shared/owner-index';
 import { openRegistryDatabase } from './database/database';
 import { seedSandboxEstate } from './sandbox/sandbox-estate';
 

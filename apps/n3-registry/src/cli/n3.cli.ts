@@ -15,7 +15,7 @@ import { openRegistryDatabase } from '../database/database';
 import { estateOrganisation, odsExtractLine } from '../estate/estate';
 import { loadEstate } from '../estate/estate-loader';
 import { importExtract } from '../imports/import-extract';
-import { OrganisationRepository } from '../organisations/organisation.repository';
+import { OrganisationRepository } from '../shared/organisation.repository';
 import { parseN3CommandLine, type N3Command } from './n3.options';
 
 function bar(format: string): SingleBar {

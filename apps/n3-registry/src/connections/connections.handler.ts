@@ -19,59 +19,79 @@ import {
   type Site,
 } from '@platform/contracts-n3';
 import { withCallContext } from '@platform/shared-nats';
-import { ConnectionsUseCase } from './connections.usecase';
+import { AllocateBlockUseCase } from './allocate-block.usecase';
+import { ConnectionHistoryUseCase } from './connection-history.usecase';
+import { CreateConnectionUseCase } from './create-connection.usecase';
+import { CreateSiteUseCase } from './create-site.usecase';
+import { FindIpOwnerUseCase } from './find-ip-owner.usecase';
+import { GetConnectionUseCase } from './get-connection.usecase';
+import { ListConnectionsUseCase } from './list-connections.usecase';
+import { ListSitesUseCase } from './list-sites.usecase';
+import { ReleaseBlockUseCase } from './release-block.usecase';
+import { TransitionConnectionUseCase } from './transition-connection.usecase';
 
 @Controller()
 export class ConnectionsHandler {
-  constructor(private readonly connections: ConnectionsUseCase) {}
+  constructor(
+    private readonly createSite: CreateSiteUseCase,
+    private readonly listSites: ListSitesUseCase,
+    private readonly createConnection: CreateConnectionUseCase,
+    private readonly getConnection: GetConnectionUseCase,
+    private readonly listConnections: ListConnectionsUseCase,
+    private readonly transitionConnection: TransitionConnectionUseCase,
+    private readonly connectionHistory: ConnectionHistoryUseCase,
+    private readonly allocateBlock: AllocateBlockUseCase,
+    private readonly releaseBlock: ReleaseBlockUseCase,
+    private readonly findIpOwner: FindIpOwnerUseCase,
+  ) {}
 
   @MessagePattern(N3_SUBJECTS.siteCreate)
-  createSite(@Payload() request: CreateSiteRequest, @Ctx() nats: NatsContext): Promise<Site> {
-    return withCallContext(nats, (call) => this.connections.createSite(request, call));
+  siteCreate(@Payload() request: CreateSiteRequest, @Ctx() nats: NatsContext): Promise<Site> {
+    return withCallContext(nats, (call) => this.createSite.execute(request, call));
   }
 
   @MessagePattern(N3_SUBJECTS.siteList)
   sites(@Payload() request: ListSitesRequest): Promise<Site[]> {
-    return this.connections.listSites(request.odsCode);
+    return this.listSites.execute(request.odsCode);
   }
 
   @MessagePattern(N3_SUBJECTS.connectionCreate)
   create(@Payload() request: CreateConnectionRequest, @Ctx() nats: NatsContext): Promise<Connection> {
-    return withCallContext(nats, (call) => this.connections.create(request, call));
+    return withCallContext(nats, (call) => this.createConnection.execute(request, call));
   }
 
   @MessagePattern(N3_SUBJECTS.connectionGet)
   get(@Payload() request: GetConnectionRequest): Promise<Connection> {
-    return this.connections.get(request.connectionId);
+    return this.getConnection.execute(request.connectionId);
   }
 
   @MessagePattern(N3_SUBJECTS.connectionList)
   list(@Payload() request: ListConnectionsRequest): Promise<Page<Connection>> {
-    return this.connections.list(request);
+    return this.listConnections.execute(request);
   }
 
   @MessagePattern(N3_SUBJECTS.connectionTransition)
   transition(@Payload() request: TransitionConnectionRequest, @Ctx() nats: NatsContext): Promise<Connection> {
-    return withCallContext(nats, (call) => this.connections.transition(request, call));
+    return withCallContext(nats, (call) => this.transitionConnection.execute(request, call));
   }
 
   @MessagePattern(N3_SUBJECTS.connectionHistory)
   history(@Payload() request: GetConnectionRequest): Promise<ConnectionEvent[]> {
-    return this.connections.history(request.connectionId);
+    return this.connectionHistory.execute(request.connectionId);
   }
 
   @MessagePattern(N3_SUBJECTS.allocationCreate)
   allocate(@Payload() request: AllocateBlockRequest, @Ctx() nats: NatsContext): Promise<IpAllocation> {
-    return withCallContext(nats, (call) => this.connections.allocate(request, call));
+    return withCallContext(nats, (call) => this.allocateBlock.execute(request, call));
   }
 
   @MessagePattern(N3_SUBJECTS.allocationRelease)
   release(@Payload() request: ReleaseBlockRequest, @Ctx() nats: NatsContext): Promise<IpAllocation> {
-    return withCallContext(nats, (call) => this.connections.release(request, call));
+    return withCallContext(nats, (call) => this.releaseBlock.execute(request, call));
   }
 
   @MessagePattern(N3_SUBJECTS.ipOwner)
   ipOwner(@Payload() request: IpOwnerRequest): IpOwner {
-    return this.connections.ipOwner(request.ip);
+    return this.findIpOwner.execute(request.ip);
   }
 }

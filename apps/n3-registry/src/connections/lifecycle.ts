@@ -14,9 +14,6 @@ const ALLOWED: Record<ConnectionStatus, readonly ConnectionStatus[]> = {
   ceased: [],
 };
 
-/** The statuses in which a connection carries traffic: its blocks answer the owner-of-IP lookup. */
-export const CARRYING_TRAFFIC: readonly ConnectionStatus[] = ['live', 'migrating'];
-
 export function allowedNext(from: ConnectionStatus): readonly ConnectionStatus[] {
   return ALLOWED[from];
 }

@@ -11,29 +11,37 @@ import {
   type Page,
 } from '@platform/contracts-n3';
 import { withCallContext } from '@platform/shared-nats';
-import { OrganisationsUseCase } from './organisations.usecase';
+import { GetOrganisationUseCase } from './get-organisation.usecase';
+import { ImportOrganisationsUseCase } from './import-organisations.usecase';
+import { SearchOrganisationsUseCase } from './search-organisations.usecase';
+import { UpsertOrganisationUseCase } from './upsert-organisation.usecase';
 
 @Controller()
 export class OrganisationsHandler {
-  constructor(private readonly organisations: OrganisationsUseCase) {}
+  constructor(
+    private readonly getOrganisation: GetOrganisationUseCase,
+    private readonly searchOrganisations: SearchOrganisationsUseCase,
+    private readonly upsertOrganisation: UpsertOrganisationUseCase,
+    private readonly importOrganisations: ImportOrganisationsUseCase,
+  ) {}
 
   @MessagePattern(N3_SUBJECTS.organisationGet)
   get(@Payload() request: GetOrganisationRequest): Promise<Organisation> {
-    return this.organisations.get(request.odsCode);
+    return this.getOrganisation.execute(request.odsCode);
   }
 
   @MessagePattern(N3_SUBJECTS.organisationSearch)
   search(@Payload() request: SearchOrganisationsRequest): Promise<Page<Organisation>> {
-    return this.organisations.search(request);
+    return this.searchOrganisations.execute(request);
   }
 
   @MessagePattern(N3_SUBJECTS.organisationUpsert)
   upsert(@Payload() request: UpsertOrganisationRequest, @Ctx() nats: NatsContext): Promise<Organisation> {
-    return withCallContext(nats, (call) => this.organisations.upsert(request, call));
+    return withCallContext(nats, (call) => this.upsertOrganisation.execute(request, call));
   }
 
   @MessagePattern(N3_SUBJECTS.organisationImport)
   import(@Payload() request: ImportOrganisationsRequest, @Ctx() nats: NatsContext): Promise<ImportReport> {
-    return withCallContext(nats, (call) => this.organisations.import(request, call));
+    return withCallContext(nats, (call) => this.importOrganisations.execute(request, call));
   }
 }

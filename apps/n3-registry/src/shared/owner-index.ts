@@ -1,10 +1,12 @@
 import { JSONCodec, type NatsConnection, type Subscription } from 'nats';
 import type { Pool } from 'pg';
-import { N3_EVENTS, type IpOwner } from '@platform/contracts-n3';
+import { N3_EVENTS, type ConnectionStatus, type IpOwner } from '@platform/contracts-n3';
 import type { Logger } from '@platform/shared-logging';
 import type { ServiceDatabase } from '@platform/shared-persistence';
-import { CARRYING_TRAFFIC } from './lifecycle';
 import { OwnerTable, type HeldBlock } from './owner-table';
+
+/** The statuses in which a connection carries traffic: its blocks answer the owner-of-IP lookup. */
+export const CARRYING_TRAFFIC: readonly ConnectionStatus[] = ['live', 'migrating'];
 
 const RELOAD_EVERY_MS = 60_000;
 const RELOAD_SOON_MS = 200;

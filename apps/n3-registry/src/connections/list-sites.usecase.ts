@@ -1,0 +1,20 @@
+import { Injectable } from '@nestjs/common';
+import type { Site } from '@platform/contracts-n3';
+import { odsCodeOf } from '../rules';
+import { OrganisationChecks } from './organisation-checks';
+import { SiteRepository } from './site.repository';
+
+/** An organisation's sites; ORGANISATION_NOT_FOUND for an organisation the directory does not hold. */
+@Injectable()
+export class ListSitesUseCase {
+  constructor(
+    private readonly sites: SiteRepository,
+    private readonly organisations: OrganisationChecks,
+  ) {}
+
+  async execute(odsCodeText: string): Promise<Site[]> {
+    const odsCode = odsCodeOf(odsCodeText);
+    await this.organisations.requireKnown(odsCode);
+    return this.sites.list(odsCode);
+  }
+}
