@@ -2,8 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { CallContext } from '@platform/shared-nats';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
-import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient.repository';
 import type { StoredPatient } from '../patients/patient-record';
+// The statement below reads the patient's row as well as writing the audit entry, so that a read is answered
+// only once its entry is committed, in one round trip. The audit repository owns that statement; the row it
+// reads is the patients folder's, imported from the module patients export for this (patient-row.ts) rather
+// than copied here or borrowed from the patient repository.
+import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient-row';
 
 /** One access to one patient record: who, for which organisation, which patient, when, and why. */
 export interface ReadAuditEntry {

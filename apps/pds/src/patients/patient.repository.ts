@@ -6,30 +6,10 @@ import type { Pool, PoolClient } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { SearchRowsRepository } from '../search/search-rows.repository';
 import { normalisedResource, type PatientRecord, type StoredPatient } from './patient-record';
+import { PATIENT_COLUMNS, toStored, type PatientRow } from './patient-row';
 
-/** The columns every read of a patient selects (`toStored` maps them). */
-export const PATIENT_COLUMNS =
-  'nhs_number, version, resource::text AS resource_json, restricted, superseded_by, invalidated';
-
-export interface PatientRow {
-  nhs_number: string;
-  version: number;
-  resource_json: string;
-  restricted: boolean;
-  superseded_by: string | null;
-  invalidated: boolean;
-}
-
-export function toStored(row: PatientRow): StoredPatient {
-  return {
-    nhsNumber: row.nhs_number,
-    version: row.version,
-    resourceJson: row.resource_json,
-    restricted: row.restricted,
-    supersededBy: row.superseded_by,
-    invalidated: row.invalidated,
-  };
-}
+// search/search.repository.ts still imports the row from here; patient-row.ts is where it lives.
+export { PATIENT_COLUMNS, toStored, type PatientRow } from './patient-row';
 
 /** The only code that reads and writes patients. */
 @Injectable()
