@@ -1,6 +1,6 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentRequestContext } from './request-context';
-import { REDACT_PATHS, scrubText } from './redaction';
+import { REDACT_PATHS, scrubRecord } from './redaction';
 
 export type { Logger } from 'pino';
 
@@ -18,23 +18,33 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     messageKey: 'msg',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
     mixin() {
       const context = currentRequestContext();
       return context ? { requestId: context.requestId, correlationId: context.correlationId } : {};
     },
-    hooks: {
-      logMethod(args, method) {
-        const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubText(arg) : arg)) as typeof args;
-        method.apply(this, scrubbed);
-      },
+    formatters: {
+      level: (label) => ({ level: label }),
+      // Every field of every record (the merging object, errors in it, the request context) is scrubbed:
+      // see redaction.ts. The message is scrubbed by its serializer, child loggers' bindings below.
+      log: (record) => scrubRecord(record) as Record<string, unknown>,
+      bindings: (bindings) => scrubRecord(bindings) as Record<string, unknown>,
     },
     serializers: {
-      err: (error: unknown) => {
-        const serialized = pino.stdSerializers.err(error as Error);
-        return { ...serialized, message: scrubText(serialized.message), stack: scrubText(serialized.stack ?? '') };
-      },
+      msg: (message: unknown) => scrubRecord(message),
+      // Errors are already plain and scrubbed by formatters.log; pino's own serializer would rename their type.
+      err: (error: unknown) => error,
     },
   };
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  const logger = settings.destination ? pino(options, settings.destination) : pino(options);
+  // pino applies formatters.bindings to the root's bindings only; a child (and a child's child, which
+  // inherits these through its prototype) gets its bindings scrubbed here.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- both are called below with the right `this`
+  const { child, setBindings } = logger;
+  logger.child = function (this: Logger, bindings, childOptions) {
+    return child.call(this, scrubRecord(bindings) as typeof bindings, childOptions);
+  } as Logger['child'];
+  logger.setBindings = function (this: Logger, bindings) {
+    setBindings.call(this, scrubRecord(bindings) as typeof bindings);
+  };
+  return logger;
 }
