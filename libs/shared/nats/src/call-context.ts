@@ -19,6 +19,11 @@ export interface CallContext {
   correlationId?: string;
   caller?: Caller;
   traceparent?: string;
+  /**
+   * The signed caller statement this context was verified from (X-Caller-Assertion), so that a service calling
+   * another on the caller's behalf can nest it in its own statement. Never logged.
+   */
+  assertion?: string;
 }
 
 export const HEADER = {
@@ -31,10 +36,31 @@ export const HEADER = {
   callerRoles: 'X-Caller-Roles',
   callerOrganisation: 'NHSD-End-User-Organisation-ODS',
   callerNhsNumber: 'X-Caller-NHS-Number',
+  /** The signed caller statement (caller-assertion.ts): what services trust, rather than the headers above. */
+  callerAssertion: 'X-Caller-Assertion',
 } as const;
+
+const CALLER_HEADERS = [
+  HEADER.callerId,
+  HEADER.callerUsername,
+  HEADER.callerClientId,
+  HEADER.callerRoles,
+  HEADER.callerOrganisation,
+  HEADER.callerNhsNumber,
+];
 
 export function toNatsHeaders(context: CallContext): MsgHdrs {
   const h = natsHeaders();
+  writeContext(h, context);
+  return h;
+}
+
+/**
+ * Puts `context` in the headers, replacing whatever caller the headers claimed: what a service's caller guard
+ * does with the context it verified from the signed statement, before any handler reads the headers.
+ */
+export function writeContext(h: MsgHdrs, context: CallContext): void {
+  for (const name of CALLER_HEADERS) h.delete(name);
   h.set(HEADER.requestId, context.requestId);
   if (context.correlationId) h.set(HEADER.correlationId, context.correlationId);
   if (context.traceparent) h.set(HEADER.traceparent, context.traceparent);
@@ -47,7 +73,6 @@ export function toNatsHeaders(context: CallContext): MsgHdrs {
     if (caller.organisation) h.set(HEADER.callerOrganisation, caller.organisation);
     if (caller.nhsNumber) h.set(HEADER.callerNhsNumber, caller.nhsNumber);
   }
-  return h;
 }
 
 export function fromNatsHeaders(h: MsgHdrs | undefined): CallContext {
@@ -72,6 +97,8 @@ export function fromNatsHeaders(h: MsgHdrs | undefined): CallContext {
     const nhsNumber = get(HEADER.callerNhsNumber);
     if (nhsNumber) context.caller.nhsNumber = nhsNumber;
   }
+  const assertion = get(HEADER.callerAssertion);
+  if (assertion) context.assertion = assertion;
   return context;
 }
 

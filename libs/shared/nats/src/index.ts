@@ -1,6 +1,28 @@
-export { HEADER, actorOf, fromNatsHeaders, toNatsHeaders, type CallContext, type Caller } from './call-context';
+export {
+  HEADER,
+  actorOf,
+  fromNatsHeaders,
+  toNatsHeaders,
+  writeContext,
+  type CallContext,
+  type Caller,
+} from './call-context';
 export { connectNats, type NatsSettings } from './connect';
 export { RpcErrorFilter, callContextOf, rpcValidationPipe, withCallContext } from './nest-rpc';
 export { NatsRpcClient, type RpcClientOptions } from './rpc-client';
 export { validatePayload, type FieldProblem } from './validate-payload';
 export { coalesceWrites } from './coalesce-writes';
+export {
+  ASSERTION_HEADER,
+  CallerAssertionSigner,
+  CallerAssertionVerifier,
+  generateCallerKey,
+  GATEWAY_ISSUER,
+  messageDigest,
+  privateKeyFrom,
+  serviceRole,
+  trustedKeysFrom,
+  type TrustedKey,
+  type VerifiedContext,
+} from './caller-assertion';
+export { CallerGuard, type SubjectPolicies, type SubjectPolicy } from './caller-guard';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, JSONCodec, type NatsConnection, type NatsError } from 'nats';
 import { isWireError, PlatformError } from '@platform/shared-errors';
-import { toNatsHeaders, type CallContext } from './call-context';
+import { HEADER, toNatsHeaders, type CallContext } from './call-context';
+import type { CallerAssertionSigner } from './caller-assertion';
 import { validatePayload } from './validate-payload';
 
 /** The envelope NestJS's NATS transport speaks; services are plain `@MessagePattern` handlers. */
@@ -23,6 +24,11 @@ const codec = JSONCodec<unknown>();
 export interface RpcClientOptions {
   /** Milliseconds to wait for a reply before answering REC_GATEWAY_TIMEOUT. */
   timeoutMs: number;
+  /**
+   * Signs the caller statement every request carries (X-Caller-Assertion), which services verify before they
+   * act: the gateway's key for the person it authenticated, a service's for calls on the person's behalf.
+   */
+  signer?: CallerAssertionSigner;
 }
 
 /**
@@ -59,12 +65,12 @@ export class NatsRpcClient {
     timeoutMs = this.options.timeoutMs,
   ): Promise<T> {
     const packet: RequestPacket = { pattern: subject, data, id: randomUUID() };
+    const headers = toNatsHeaders(context);
+    if (this.options.signer)
+      headers.set(HEADER.callerAssertion, await this.options.signer.sign(subject, data, context));
     let reply;
     try {
-      reply = await this.connection.request(subject, codec.encode(packet), {
-        timeout: timeoutMs,
-        headers: toNatsHeaders(context),
-      });
+      reply = await this.connection.request(subject, codec.encode(packet), { timeout: timeoutMs, headers });
     } catch (error) {
       throw translateTransportError(error, subject);
     }

@@ -1,0 +1,256 @@
+import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { exportJWK, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { PlatformError } from '@platform/shared-errors';
+import { HEADER, type CallContext, type Caller } from './call-context';
+
+/**
+ * The signed statement of who is calling, carried with every request on the bus (ADR 0014). The gateway
+ * signs one for each request it forwards, after verifying the caller's access token; a service that calls
+ * another on the caller's behalf signs its own, nesting the gateway's (`act`), so the service called still
+ * acts for, and audits, the person (EPS asking PDS audits the pharmacist, not "eps"). A service acting for
+ * itself signs one with no person in it. Every service verifies the statement before its handler runs:
+ * the signer's key, the lifetime, the message it was signed for, and that it was not seen before.
+ */
+export const ASSERTION_HEADER = HEADER.callerAssertion;
+/** The JWS `typ` of a caller assertion: no other JWT (an access token, say) can pass for one. */
+export const ASSERTION_TYPE = 'caller-assertion+jwt';
+/** The issuer whose statements name a person (the HTTP edge). Services' statements nest one, or name the service. */
+export const GATEWAY_ISSUER = 'gateway';
+/** How long a statement is good for: long enough for one hop and its retries within the RPC timeout. */
+export const ASSERTION_LIFETIME_SECONDS = 30;
+const CLOCK_SKEW_SECONDS = 5;
+/** A statement nested by a service (`act`) may be older: the service may call others late in its own work. */
+const NESTED_MAX_AGE_SECONDS = 120;
+
+interface AssertionClaims extends JWTPayload {
+  /** X-Request-ID. */
+  rid: string;
+  cid?: string;
+  /** SHA-256 (base64url) of the subject and the canonical JSON (RFC 8785) of the request's data. */
+  msg: string;
+  roles: string[];
+  usr?: string;
+  cli?: string;
+  org?: string;
+  nhs?: string;
+  /** The gateway's statement this service acts on (delegation). */
+  act?: string;
+}
+
+/** The hash a statement binds: the subject it is sent on and the request's data, whatever the key order. */
+export function messageDigest(subject: string, data: unknown): string {
+  return createHash('sha256')
+    .update(subject)
+    .update('\n')
+    .update(canonicalize(data ?? null) ?? 'null')
+    .digest('base64url');
+}
+
+function refused(reason: string): PlatformError {
+  return new PlatformError('ACCESS_DENIED', undefined, { diagnostics: `Caller context refused: ${reason}` });
+}
+
+/** A private signing key from configuration: PKCS#8 PEM, or its DER in base64 (one line, for an env var). */
+export function privateKeyFrom(text: string): KeyObject {
+  const trimmed = text.trim();
+  return trimmed.startsWith('-----BEGIN')
+    ? createPrivateKey(trimmed)
+    : createPrivateKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'pkcs8' });
+}
+
+/** Signs caller statements as one issuer (the gateway, or a service) with its Ed25519 key. */
+export class CallerAssertionSigner {
+  constructor(
+    readonly issuer: string,
+    private readonly key: KeyObject,
+    private readonly keyId: string,
+  ) {}
+
+  async sign(subject: string, data: unknown, context: CallContext): Promise<string> {
+    // What the receiver will hash: the data as it arrives, after a JSON round trip.
+    const sent: unknown = data === undefined ? null : JSON.parse(JSON.stringify(data));
+    const claims: AssertionClaims = { rid: context.requestId, msg: messageDigest(subject, sent), roles: [] };
+    if (context.correlationId) claims.cid = context.correlationId;
+    let sub = this.issuer;
+    if (this.issuer === GATEWAY_ISSUER) {
+      const caller = context.caller;
+      if (caller) {
+        sub = caller.id;
+        claims.roles = caller.roles;
+        if (caller.username) claims.usr = caller.username;
+        if (caller.clientId) claims.cli = caller.clientId;
+        if (caller.organisation) claims.org = caller.organisation;
+        if (caller.nhsNumber) claims.nhs = caller.nhsNumber;
+      }
+    } else if (context.assertion) {
+      // Acting for the person whose verified statement this service received.
+      claims.act = context.assertion;
+    } else {
+      claims.roles = [serviceRole(this.issuer)];
+    }
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', typ: ASSERTION_TYPE, kid: this.keyId })
+      .setIssuer(this.issuer)
+      .setSubject(sub)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${ASSERTION_LIFETIME_SECONDS}s`)
+      .sign(this.key);
+  }
+}
+
+/** The role a service holds when it calls another for itself (no person behind the call). */
+export function serviceRole(service: string): string {
+  return `service:${service}`;
+}
+
+/** One key a verifier trusts: whose it is (`iss` of the statements it signs) and its public JWK. */
+export interface TrustedKey {
+  kid: string;
+  issuer: string;
+  key: KeyObject;
+}
+
+/**
+ * Trusted keys from configuration: a JWK set whose keys carry `kid` and the issuer they sign for (`iss`),
+ * e.g. `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"...","kid":"gateway-2026-12","iss":"gateway"}]}`.
+ * Rotation: add the new key everywhere, move the signer to it, remove the old one after the lifetime.
+ */
+export async function trustedKeysFrom(json: string): Promise<TrustedKey[]> {
+  const set = JSON.parse(json) as { keys?: (JWK & { iss?: string })[] };
+  if (!Array.isArray(set.keys) || set.keys.length === 0) throw new Error('the trusted caller keys hold no key');
+  return Promise.all(
+    set.keys.map(async (jwk) => {
+      if (!jwk.kid || !jwk.iss) throw new Error('every trusted caller key needs a kid and an iss');
+      if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || jwk.d !== undefined) {
+        throw new Error(`trusted caller key ${jwk.kid} must be a public Ed25519 key`);
+      }
+      const key = (await importJWK(jwk, 'EdDSA')) as KeyObject;
+      return { kid: jwk.kid, issuer: jwk.iss, key };
+    }),
+  );
+}
+
+/** Statements seen within their lifetime, so that a replayed one is refused (bounded; oldest first out). */
+class ReplayCache {
+  private readonly seen = new Map<string, number>();
+  constructor(private readonly capacity: number) {}
+
+  /** False when `jti` was seen before. */
+  remember(jti: string, expiresAtMs: number, nowMs: number): boolean {
+    for (const [old, expiry] of this.seen) {
+      if (expiry > nowMs && this.seen.size < this.capacity) break;
+      this.seen.delete(old);
+    }
+    if (this.seen.has(jti)) return false;
+    this.seen.set(jti, expiresAtMs);
+    return true;
+  }
+}
+
+/** What a verified statement says: the call context a handler may trust, and who signed it. */
+export interface VerifiedContext {
+  context: CallContext;
+  /** The service that called on the person's behalf, when it was not the gateway. */
+  via?: string;
+}
+
+/** Verifies caller statements against the trusted keys: signer, type, lifetime, message, replay. */
+export class CallerAssertionVerifier {
+  private readonly keys: Map<string, TrustedKey>;
+  private readonly replays: ReplayCache;
+
+  constructor(keys: TrustedKey[], options: { replayCapacity?: number } = {}) {
+    this.keys = new Map(keys.map((key) => [key.kid, key]));
+    this.replays = new ReplayCache(options.replayCapacity ?? 500_000);
+  }
+
+  async verify(subject: string, data: unknown, assertion: string | undefined): Promise<VerifiedContext> {
+    if (!assertion) throw refused('no signed caller statement');
+    const claims = await this.checked(assertion, ASSERTION_LIFETIME_SECONDS);
+    if (claims.msg !== messageDigest(subject, data)) throw refused('the statement was signed for another message');
+    if (!this.replays.remember(claims.jti as string, (claims.exp as number) * 1000, Date.now())) {
+      throw refused('the statement was used before (replay)');
+    }
+    const issuer = claims.iss as string;
+    if (issuer === GATEWAY_ISSUER) {
+      if (claims.act) throw refused('the gateway does not act for another');
+      return { context: { ...contextOf(claims), assertion } };
+    }
+    if (!claims.act) {
+      // A service acting for itself: no person, only its service role.
+      return {
+        context: {
+          requestId: claims.rid,
+          correlationId: claims.cid,
+          caller: { id: issuer, roles: [serviceRole(issuer)] },
+        },
+      };
+    }
+    const original = await this.checked(claims.act, NESTED_MAX_AGE_SECONDS);
+    if (original.iss !== GATEWAY_ISSUER || original.act)
+      throw refused('a service may only act for a gateway statement');
+    if (original.rid !== claims.rid) throw refused('the nested statement is for another request');
+    return { context: { ...contextOf(original), assertion: claims.act }, via: issuer };
+  }
+
+  /** Signature by a trusted key of the claimed issuer, the right type, and not expired or too old. */
+  private async checked(assertion: string, maxAgeSeconds: number): Promise<AssertionClaims> {
+    let claims: AssertionClaims;
+    let kid: string | undefined;
+    try {
+      const result = await jwtVerify<AssertionClaims>(
+        assertion,
+        (header) => {
+          kid = header.kid;
+          const trusted = header.kid ? this.keys.get(header.kid) : undefined;
+          if (!trusted) throw refused('signed by an unknown key');
+          return trusted.key;
+        },
+        {
+          algorithms: ['EdDSA'],
+          typ: ASSERTION_TYPE,
+          clockTolerance: CLOCK_SKEW_SECONDS,
+          maxTokenAge: maxAgeSeconds + CLOCK_SKEW_SECONDS,
+          requiredClaims: ['iss', 'sub', 'jti', 'iat', 'exp', 'rid', 'msg', 'roles'],
+        },
+      );
+      claims = result.payload;
+    } catch (error) {
+      if (error instanceof PlatformError) throw error;
+      const code = (error as { code?: string }).code ?? 'invalid';
+      throw refused(code === 'ERR_JWT_EXPIRED' ? 'the statement has expired' : `not a valid statement (${code})`);
+    }
+    const trusted = kid ? this.keys.get(kid) : undefined;
+    if (!trusted || claims.iss !== trusted.issuer) throw refused("signed with another issuer's key");
+    if (!Array.isArray(claims.roles) || claims.roles.some((role) => typeof role !== 'string')) {
+      throw refused('roles must be a list of names');
+    }
+    return claims;
+  }
+}
+
+function contextOf(claims: AssertionClaims): CallContext {
+  const context: CallContext = { requestId: claims.rid };
+  if (claims.cid) context.correlationId = claims.cid;
+  if (claims.sub === GATEWAY_ISSUER && claims.roles.length === 0) return context;
+  const caller: Caller = { id: claims.sub as string, roles: claims.roles };
+  if (claims.usr) caller.username = claims.usr;
+  if (claims.cli) caller.clientId = claims.cli;
+  if (claims.org) caller.organisation = claims.org;
+  if (claims.nhs) caller.nhsNumber = claims.nhs;
+  context.caller = caller;
+  return context;
+}
+
+/** A new Ed25519 key for a signer: the private key as one-line base64 DER and the public JWK to trust. */
+export async function generateCallerKey(
+  issuer: string,
+  kid = `${issuer}-${new Date().toISOString().slice(0, 10)}`,
+): Promise<{ issuer: string; kid: string; privateKey: string; publicJwk: JWK & { iss: string } }> {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+  const jwk = await exportJWK(publicKey);
+  return { issuer, kid, privateKey: der.toString('base64'), publicJwk: { ...jwk, kid, iss: issuer } };
+}
