@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -88,5 +88,96 @@ describe('service READMEs and .env.example', () => {
       .flatMap(([, config]) => configVariables(config))
       .filter((name) => !new RegExp(`^# ${name}=`, 'm').test(example));
     expect(missing).toEqual([]);
+  });
+});
+
+/** Every project.json under apps/, libs/ and tools/ (two levels down), with its name and tags. */
+function projects(): { name: string; root: string; tags: string[] }[] {
+  const found: { name: string; root: string; tags: string[] }[] = [];
+  const walk = (dir: string, depth: number): void => {
+    for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const child = `${dir}/${entry.name}`;
+      if (existsSync(path.join(root, child, 'project.json'))) {
+        const project = JSON.parse(read(`${child}/project.json`)) as { name: string; tags?: string[] };
+        found.push({ name: project.name, root: child, tags: project.tags ?? [] });
+      } else if (depth > 0) {
+        walk(child, depth - 1);
+      }
+    }
+  };
+  for (const top of ['apps', 'libs', 'tools']) walk(top, 1);
+  return found;
+}
+
+/** The Markdown table row that starts with `key` in backquotes. */
+function row(text: string, key: string): string | undefined {
+  return text.split('\n').find((line) => line.startsWith(`| \`${key}\``));
+}
+
+describe('docs/architecture.md', () => {
+  const architecture = read('docs/architecture.md');
+  const all = projects();
+
+  it('lists every project with its path and exactly its tags', () => {
+    expect(all.map((project) => project.name)).toEqual(expect.arrayContaining(['gateway', 'eps', 'shared-testing']));
+    const wrong = all.flatMap(({ name, root: dir, tags }) => {
+      const line = row(architecture, name);
+      if (!line) return [`${name}: no row`];
+      const listed = [...line.matchAll(/`((?:scope|type):[a-z0-9-]+)`/g)].map((match) => match[1]).sort();
+      const problems: string[] = [];
+      if (JSON.stringify(listed) !== JSON.stringify([...tags].sort())) {
+        problems.push(`${name}: the row says ${listed.join(', ')}, project.json ${tags.join(', ')}`);
+      }
+      if (!line.includes(`\`${dir}\``)) problems.push(`${name}: the row does not give its path ${dir}`);
+      return problems;
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it('has a rule row for every source tag of the module-boundary rules in eslint.config.mjs', () => {
+    const sourceTags = [...read('eslint.config.mjs').matchAll(/sourceTag: '([^']+)'/g)].map((match) => match[1]);
+    expect(sourceTags).toContain('scope:eps');
+    expect(sourceTags.filter((tag) => row(architecture, tag) === undefined)).toEqual([]);
+  });
+
+  it('explains every tag a project carries', () => {
+    const tags = [...new Set(all.flatMap((project) => project.tags))];
+    expect(tags.filter((tag) => !architecture.includes(`\`${tag}\``))).toEqual([]);
+  });
+
+  it('describes every library under libs/', () => {
+    const libraries = all.filter((project) => project.root.startsWith('libs/')).map((project) => project.root);
+    expect(libraries.filter((dir) => row(architecture, dir) === undefined)).toEqual([]);
+  });
+});
+
+describe('JetStream streams and object store buckets', () => {
+  /** What the contracts declare: `export const X_EVENT_STREAM = 'X_EVENTS'` and `X_BUCKET = '...'`. */
+  const declared = readdirSync(path.join(root, 'libs/contracts')).flatMap((service) =>
+    [...read(`libs/contracts/${service}/src/subjects.ts`).matchAll(/_(?:EVENT_STREAM|BUCKET) = '([^']+)'/g)].map(
+      (match) => match[1],
+    ),
+  );
+
+  it.each(['README.md', 'docs/architecture.md', 'docs/messaging.md'])('%s names every one', (file) => {
+    expect(declared).toEqual(expect.arrayContaining(['PDS_EVENTS', 'N3_EVENTS', 'EPS_EVENTS', 'n3-imports']));
+    const text = read(file);
+    expect(declared.filter((name) => !text.includes(name))).toEqual([]);
+  });
+});
+
+describe('README.md', () => {
+  const readme = read('README.md');
+
+  it('states performance only by linking to docs/benchmarks.md, so the two cannot disagree', () => {
+    expect(readme).toContain('](docs/benchmarks.md)');
+    const figures =
+      readme.match(/\bp(?:50|90|95|99)\b|\b\d[\d,.]*\s*(?:ms|s)\b|\/s\b|per second|of the baseline/gi) ?? [];
+    expect(figures).toEqual([]);
+  });
+
+  it('says plainly which national applications are not built yet', () => {
+    for (const name of ['e-referrals', 'gp2gp', 'nhsmail-relay']) expect(readme).toContain(name);
   });
 });
