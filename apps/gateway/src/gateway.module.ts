@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import { EpsClient } from '@platform/contracts-eps';
@@ -7,12 +6,19 @@ import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import { healthSubject, SERVICES } from '@platform/shared-catalogue';
 import { NatsRpcClient } from '@platform/shared-nats';
-import { Liveness, LIVENESS, METRICS_REGISTRY, READINESS_CHECKS, type ReadinessCheck } from '@platform/shared-service';
-import { PlatformGuard } from './auth/platform.guard';
+import {
+  HealthController,
+  Liveness,
+  LIVENESS,
+  METRICS_REGISTRY,
+  READINESS_CHECKS,
+  type ReadinessCheck,
+} from '@platform/shared-service';
 import { RateLimiter } from './auth/rate-limiter';
 import { TokenVerifier } from './auth/token-verifier';
 import type { GatewayConfig } from './config/gateway.config';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.settings';
+import { publicBaseUrl } from './http/fhir-bundle';
 import { GatewayHealthController } from './health/gateway-health.controller';
 import { PatientController, PDS_CLIENT } from './pds/patient.controller';
 import { PatientSearchController } from './pds/patient-search.controller';
@@ -58,9 +64,11 @@ export class GatewayModule {
     ];
     const settings: GatewaySettings = {
       sandbox: config.SANDBOX,
-      publicUrl: config.GATEWAY_PUBLIC_URL,
+      publicUrl: publicBaseUrl(config),
       rateLimit: { rate: config.RATE_LIMIT_PER_CLIENT, burst: config.RATE_LIMIT_BURST },
       rateLimitOverrides: RateLimiter.parseOverrides(config.RATE_LIMIT_OVERRIDES),
+      addressRateLimit: { rate: config.RATE_LIMIT_PER_ADDRESS, burst: config.RATE_LIMIT_ADDRESS_BURST },
+      publicClients: config.RATE_LIMIT_PUBLIC_CLIENTS.split(',').filter(Boolean),
     };
     const verifier = new TokenVerifier({
       issuer: config.OIDC_ISSUER,
@@ -78,6 +86,7 @@ export class GatewayModule {
         OrganisationsController,
         ConnectionsController,
         EpsController,
+        // service-generator: controllers
       ],
       providers: [
         { provide: GATEWAY_SETTINGS, useValue: settings },
@@ -85,12 +94,15 @@ export class GatewayModule {
         { provide: PDS_CLIENT, useValue: pds },
         { provide: N3_CLIENT, useValue: n3 },
         { provide: EPS_CLIENT, useValue: eps },
+        // service-generator: providers
         { provide: GATEWAY_NATS, useValue: nats },
         { provide: READINESS_CHECKS, useValue: checks },
         // The gateway has no database: its liveness is its event loop.
         { provide: LIVENESS, useValue: new Liveness() },
         { provide: METRICS_REGISTRY, useValue: metrics },
-        { provide: APP_GUARD, useClass: PlatformGuard },
+        // Health and metrics for GatewayHealthController's public routes. Callers are authenticated and
+        // authorised in the onRequest hook (auth/caller-gate.ts), before any body is read, not by a Nest guard.
+        HealthController,
       ],
     };
   }

@@ -8,21 +8,28 @@ import { PinoNestLogger, runWithRequestContext, type Logger } from '@platform/sh
 import { connectNats } from '@platform/shared-nats';
 import { createMetricsRegistry } from '@platform/shared-service';
 import type { GatewayConfig } from './config/gateway.config';
+import { PlatformError } from '@platform/shared-errors';
+import { CallerGate } from './auth/caller-gate';
+import { policyOf, type RoutePolicy } from './auth/route-policy';
+import { TokenVerifier } from './auth/token-verifier';
 import { GatewayModule } from './gateway.module';
+import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.settings';
 import { openApiDocument } from './openapi';
 import {
   bodyKindOf,
+  bodyLimitOf,
   checkBodyHeaders,
-  checkCsvBody,
   checkHeaders,
   checkRequestTarget,
   CSV_MEDIA_TYPE,
+  csvBodyStream,
   JSON_MEDIA_TYPES,
   parseJsonBody,
   type EdgeLimits,
 } from './http/edge-checks';
 import { clientErrorHandler, sendError, toPlatformError } from './http/error-response';
 import { GatewayErrorFilter } from './http/error.filter';
+import { startMetricsListener } from './http/metrics-listener';
 
 const ECHOED_HEADERS = ['x-request-id', 'x-correlation-id'] as const;
 
@@ -31,7 +38,19 @@ function firstHeader(request: FastifyRequest, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Builds the HTTP edge: Fastify, the platform guard, error mapping, metrics, access log and OpenAPI at /docs. */
+/** Swagger UI and the document: registered by SwaggerModule, not by a controller, and public. */
+function isDocsRoute(url: string): boolean {
+  return url === '/docs' || url.startsWith('/docs/');
+}
+
+function notFound(): PlatformError {
+  return new PlatformError('REC_NOT_FOUND', 'Not found', { diagnostics: 'No such resource or operation' });
+}
+
+/**
+ * Builds the HTTP edge: Fastify, the caller gate (authentication and authorisation in onRequest, before any
+ * body is read), per-route body limits, error mapping, metrics, access log and OpenAPI at /docs.
+ */
 export async function createGateway(config: GatewayConfig, logger: Logger): Promise<NestFastifyApplication> {
   const nats = await connectNats({ url: config.NATS_URL, name: `gateway-${process.pid}` });
   const metrics = createMetricsRegistry('gateway');
@@ -57,7 +76,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   };
   const adapter = new FastifyAdapter({
     bodyLimit: config.GATEWAY_BODY_LIMIT_BYTES,
-    trustProxy: false,
+    // request.ip is the client's address only through proxies the operator declares (the ingress: 1 hop).
+    trustProxy: config.GATEWAY_TRUSTED_PROXY_HOPS > 0 ? config.GATEWAY_TRUSTED_PROXY_HOPS : false,
     return503OnClosing: true,
     // Fastify's own refusals (bad URL encoding, a path parameter over the limit, requests Node's parser
     // rejects) in the platform's formats rather than Fastify's default JSON.
@@ -72,7 +92,18 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   });
   const fastify = app.getHttpAdapter().getInstance();
 
-  // Bodies are read as bytes and checked before anything parses them into objects or classes (edge-checks).
+  const gate = new CallerGate(app.get(TokenVerifier), app.get<GatewaySettings>(GATEWAY_SETTINGS));
+  const routeMax = (policy: RoutePolicy | undefined): number | undefined => policy?.maxBodyBytes;
+
+  // Each route's own body limit, which Fastify applies while the body streams in (chunked bodies too).
+  fastify.addHook('onRoute', (route) => {
+    const policy = policyOf(route.config);
+    const method = Array.isArray(route.method) ? String(route.method[0]) : String(route.method);
+    if (policy) route.bodyLimit = bodyLimitOf(bodyKindOf(method, route.url), limits, routeMax(policy));
+  });
+
+  // Bodies are read as bytes and checked before anything parses them into objects or classes (edge-checks),
+  // and only once the onRequest hooks below have admitted the caller.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser([...JSON_MEDIA_TYPES], { parseAs: 'buffer' }, (_request, body, done) => {
     try {
@@ -81,25 +112,16 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       done(error as Error, undefined);
     }
   });
-  // ODS extracts for the N3 registry: kept as bytes, with their own (larger) limit; only its route takes them.
-  fastify.addContentTypeParser(
-    CSV_MEDIA_TYPE,
-    { parseAs: 'buffer', bodyLimit: config.GATEWAY_IMPORT_LIMIT_BYTES },
-    (_request, body, done) => {
-      try {
-        done(null, checkCsvBody(body as Buffer));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    },
-  );
+  // ODS extracts for the N3 registry: a checked stream with their own (larger) limit, never held whole;
+  // only the import route takes them.
+  fastify.addContentTypeParser(CSV_MEDIA_TYPE, (request, payload, done) => {
+    done(null, csvBodyStream(payload, request.routeOptions.bodyLimit ?? limits.csvBodyBytes));
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
-    // The request target, the headers in use and the body the route takes, before anything else reads them.
+    // The request target and the headers in use, before anything else reads them.
     try {
       checkRequestTarget(request.url, limits.maxUrlBytes);
       checkHeaders(request.headers);
-      const route = request.routeOptions.url;
-      if (route !== undefined) checkBodyHeaders(request.headers, bodyKindOf(request.method, route), limits);
     } catch (error) {
       done(error as Error);
       return;
@@ -111,6 +133,22 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     const requestId = firstHeader(request, 'x-request-id')?.slice(0, 200);
     const correlationId = firstHeader(request, 'x-correlation-id')?.slice(0, 200);
     runWithRequestContext({ requestId, correlationId }, done);
+  });
+  // Who is calling and whether they may, from the headers alone: an anonymous, forbidden or throttled request
+  // is refused here, its body unread (the refusal closes the connection: error-response sendError).
+  fastify.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url;
+    if (route === undefined) throw notFound();
+    const policy = policyOf(request.routeOptions.config);
+    if (!policy) {
+      if (isDocsRoute(route)) return;
+      // A route without a policy is a mistake in the code: refused, never open.
+      throw new PlatformError('REC_SERVER_ERROR', 'Route has no access policy');
+    }
+    if (route === '/metrics' && config.GATEWAY_METRICS_PORT > 0) throw notFound();
+    await gate.admit(request, policy);
+    // Then the body the route takes: media type, coding, charset, and a declared length within its limit.
+    checkBodyHeaders(request.headers, bodyKindOf(request.method, route), limits, routeMax(policy));
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -138,8 +176,15 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   const document = openApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
 
+  // /metrics on the pod's own port (GATEWAY_METRICS_PORT), apart from the API the ingress routes to.
+  const metricsListener =
+    config.GATEWAY_METRICS_PORT > 0
+      ? await startMetricsListener(metrics, config.GATEWAY_METRICS_PORT, config.GATEWAY_HOST)
+      : undefined;
+
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const closeNats = async (): Promise<void> => {
+    await metricsListener?.close();
     await nats.drain().catch(() => undefined);
   };
   fastify.addHook('onClose', (_instance, done) => {

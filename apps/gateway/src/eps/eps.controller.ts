@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags }
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { messageEventOf, type EpsApi, type FhirResource, type PrescriptionTracking } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import { ApiRoute, FhirRoute } from '../auth/route-policy';
+import { ApiRoute, BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { callContextOf } from '../http/call-context';
 import { FHIR_JSON } from '../http/error-response';
 
@@ -43,7 +43,7 @@ export class EpsController {
 
   @Post('fhir-prescribing/FHIR/R4/$prepare')
   @HttpCode(200)
-  @FhirRoute(PRESCRIBERS)
+  @FhirRoute(PRESCRIBERS, { maxBodyBytes: BODY_LIMITS.epsMessage })
   @ApiOperation({
     summary: '$prepare: the digest a prescriber signs for a prescription-order Bundle',
     description: 'Roles: clinician',
@@ -66,7 +66,7 @@ export class EpsController {
 
   @Post('fhir-prescribing/FHIR/R4/$process-message')
   @HttpCode(200)
-  @FhirRoute(PRESCRIBERS)
+  @FhirRoute(PRESCRIBERS, { maxBodyBytes: BODY_LIMITS.epsMessage })
   @ApiOperation({
     summary:
       '$process-message: send a signed prescription-order Bundle, or cancel items with prescription-order-update',
@@ -106,7 +106,7 @@ export class EpsController {
 
   @Post('fhir-dispensing/FHIR/R4/Task/$release')
   @HttpCode(200)
-  @FhirRoute(DISPENSERS)
+  @FhirRoute(DISPENSERS, { maxBodyBytes: BODY_LIMITS.epsMessage })
   @ApiOperation({
     summary: 'Task/$release: the nominated prescriptions (25 per call) or one by its short-form ID',
     description: "Roles: pharmacist (a person or the pharmacy's system). The owner must be the organisation acted for.",
@@ -138,7 +138,7 @@ export class EpsController {
 
   @Post('fhir-dispensing/FHIR/R4/Task')
   @HttpCode(200)
-  @FhirRoute(DISPENSERS)
+  @FhirRoute(DISPENSERS, { maxBodyBytes: BODY_LIMITS.epsMessage })
   @ApiOperation({
     summary:
       'Task: return a released prescription (status rejected, reasons 0001-0008) or withdraw the latest dispense notification (in-progress + abort)',
@@ -167,7 +167,7 @@ export class EpsController {
 
   @Post('fhir-dispensing/FHIR/R4/$process-message')
   @HttpCode(200)
-  @FhirRoute(DISPENSERS)
+  @FhirRoute(DISPENSERS, { maxBodyBytes: BODY_LIMITS.epsMessage })
   @ApiOperation({
     summary:
       '$process-message: a dispense notification (0003 partly, 0006 dispensed, 0007 not dispensed), or an amendment of the latest (replacementOf)',
@@ -186,7 +186,7 @@ export class EpsController {
 
   @Post('fhir-dispensing/FHIR/R4/Claim')
   @HttpCode(200)
-  @FhirRoute(DISPENSERS)
+  @FhirRoute(DISPENSERS, { maxBodyBytes: BODY_LIMITS.epsMessage })
   @ApiOperation({
     summary: 'Claim for a dispensed prescription (0008 Claimed); every item needs an endorsement',
     description: 'Roles: pharmacist',

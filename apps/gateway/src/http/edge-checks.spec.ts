@@ -1,10 +1,11 @@
+import { Readable } from 'node:stream';
 import type { PlatformError } from '@platform/shared-errors';
 import {
   bodyKindOf,
   checkBodyHeaders,
-  checkCsvBody,
   checkHeaders,
   checkRequestTarget,
+  csvBodyStream,
   exceedsDepth,
   parseJsonBody,
   type EdgeLimits,
@@ -114,6 +115,10 @@ describe('gateway edge checks', () => {
       expect(refusal(() => checkBodyHeaders(json, 'none', limits)).status).toBe(415);
       expect(() => checkBodyHeaders({ 'content-length': '0' }, 'none', limits)).not.toThrow();
       expect(refusal(() => checkBodyHeaders({ ...json, 'content-length': '2048' }, 'json', limits)).status).toBe(413);
+      // A route's own limit, under the JSON limit: 600 bytes passes the JSON limit but not a 512-byte route.
+      expect(() => checkBodyHeaders({ ...json, 'content-length': '600' }, 'json', limits)).not.toThrow();
+      expect(refusal(() => checkBodyHeaders({ ...json, 'content-length': '600' }, 'json', limits, 512)).status).toBe(413);
+      expect(refusal(() => checkBodyHeaders({ ...json, 'content-length': '2048' }, 'json', limits, 1e9)).status).toBe(413);
       expect(() =>
         checkBodyHeaders({ 'content-type': 'text/csv', 'content-length': '2048' }, 'csv', limits),
       ).not.toThrow();
@@ -166,9 +171,33 @@ describe('gateway edge checks', () => {
     });
   });
 
-  it('refuses a CSV body with a NUL byte or invalid UTF-8 with 400', () => {
-    expect(checkCsvBody(Buffer.from('"A83008","SURGERY"\n'))).toBeInstanceOf(Buffer);
-    expect(refusal(() => checkCsvBody(Buffer.from('"A83008","SUR\0GERY"\n'))).diagnostics).toMatch(/NUL/);
-    expect(refusal(() => checkCsvBody(Buffer.from([0x22, 0xc3, 0x28, 0x22]))).diagnostics).toMatch(/UTF-8/);
+  describe('CSV bodies, checked as they stream', () => {
+    async function read(parts: Buffer[], limit = 4096): Promise<Buffer | PlatformError> {
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of csvBodyStream(Readable.from(parts), limit)) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      } catch (error) {
+        return error as PlatformError;
+      }
+    }
+
+    it('passes UTF-8 text through, a character split across chunks included', async () => {
+      const text = Buffer.from('"A83008","SURGERY Ä"\n');
+      const split = text.indexOf(0xc3) + 1;
+      expect(await read([text.subarray(0, split), text.subarray(split)])).toEqual(text);
+    });
+
+    it('refuses NUL bytes, invalid or truncated UTF-8 and an empty extract with 400', async () => {
+      expect(((await read([Buffer.from('"A83008","SUR\0GERY"\n')])) as PlatformError).diagnostics).toMatch(/NUL/);
+      expect(((await read([Buffer.from([0x22, 0xc3, 0x28, 0x22])])) as PlatformError).diagnostics).toMatch(/UTF-8/);
+      expect(((await read([Buffer.from([0x22, 0xc3])])) as PlatformError).diagnostics).toMatch(/UTF-8/);
+      expect(((await read([])) as PlatformError).diagnostics).toMatch(/empty/);
+    });
+
+    it('refuses with 413 as soon as the bytes pass the limit', async () => {
+      const refusal = (await read([Buffer.alloc(3000, 0x61), Buffer.alloc(3000, 0x61)])) as PlatformError;
+      expect(refusal.httpStatus).toBe(413);
+    });
   });
 });

@@ -1,12 +1,12 @@
-import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
 import { PlatformError } from '@platform/shared-errors';
 
 /**
  * What the gateway checks before a request reaches a controller, a class or the bus: the request target
  * (length, ASCII, percent-encoded UTF-8 without NUL), the headers it uses, the body's media type, charset,
  * content coding and length for the route, and (once read) the body itself: JSON depth, well-formed UTF-8,
- * no NUL or lone surrogate in any string, no `__proto__` member; CSV as UTF-8 text without NUL bytes.
+ * no NUL or lone surrogate in any string, no `__proto__` member; CSV as UTF-8 text without NUL bytes, as it streams.
  * Each refusal is a PlatformError with the status a client can act on (400, 413, 414, 415).
  */
 
@@ -142,11 +142,33 @@ const EXPECTED: Record<Exclude<BodyKind, 'none'>, string> = {
 };
 
 /**
+ * The most a route's body may be: CSV routes the import limit; JSON routes their own limit (`routeMax`,
+ * from the route policy) but never more than the JSON limit.
+ */
+export function bodyLimitOf(kind: BodyKind, limits: EdgeLimits, routeMax?: number): number {
+  if (kind === 'csv') return limits.csvBodyBytes;
+  return Math.min(routeMax ?? limits.jsonBodyBytes, limits.jsonBodyBytes);
+}
+
+export function payloadTooLarge(limit: number): PlatformError {
+  return new PlatformError('REC_PAYLOAD_TOO_LARGE', undefined, {
+    diagnostics: `The request body is larger than this operation accepts (${limit} bytes)`,
+  });
+}
+
+/**
  * The body a request announces, against what its route takes: a body only where the route takes one
  * (415), no content coding but identity (415: the gateway does not inflate bodies), the route's media type
  * with no charset but UTF-8 (415), and a declared length within the route's limit (413, before reading).
+ * A body without Content-Length (chunked) meets the same limit while it streams in (Fastify's route
+ * bodyLimit for JSON, csvBodyStream for CSV).
  */
-export function checkBodyHeaders(headers: IncomingHttpHeaders, kind: BodyKind, limits: EdgeLimits): void {
+export function checkBodyHeaders(
+  headers: IncomingHttpHeaders,
+  kind: BodyKind,
+  limits: EdgeLimits,
+  routeMax?: number,
+): void {
   if (!hasBody(headers)) return;
   if (kind === 'none') throw unsupported('This operation takes no request body');
   const encoding = headerText(headers['content-encoding'])?.trim().toLowerCase();
@@ -160,13 +182,14 @@ export function checkBodyHeaders(headers: IncomingHttpHeaders, kind: BodyKind, l
   if (media.charset !== undefined && media.charset !== 'utf-8' && media.charset !== 'utf8') {
     throw unsupported(`charset=${media.charset.slice(0, 40)} is not accepted: ${EXPECTED[kind]}`);
   }
-  const limit = kind === 'csv' ? limits.csvBodyBytes : limits.jsonBodyBytes;
+  const limit = bodyLimitOf(kind, limits, routeMax);
   const length = Number(headers['content-length']);
-  if (Number.isFinite(length) && length > limit) {
-    throw new PlatformError('REC_PAYLOAD_TOO_LARGE', undefined, {
-      diagnostics: `The request body is larger than this operation accepts (${limit} bytes)`,
-    });
-  }
+  if (Number.isFinite(length) && length > limit) throw payloadTooLarge(limit);
+}
+
+/** Whether the request announces a body (Content-Length above 0, or Transfer-Encoding). */
+export function announcesBody(headers: IncomingHttpHeaders): boolean {
+  return hasBody(headers);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -233,9 +256,49 @@ export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
   return value;
 }
 
-/** A CSV body (an ODS extract): UTF-8 text without NUL bytes (400). */
-export function checkCsvBody(body: Buffer): Buffer {
-  if (body.includes(0)) throw badRequest('The extract holds a NUL byte: send UTF-8 text');
-  if (!isUtf8(body)) throw badRequest('The extract is not well-formed UTF-8');
-  return body;
+/**
+ * A CSV body (an ODS extract) as a stream, checked as it passes: at most `limit` bytes (413 as soon as it
+ * passes the limit, chunked or not), UTF-8 text without NUL bytes (400), not empty (400). Nothing holds the
+ * whole extract: the N3 import route streams it on into the object store, which drops what it stored of a
+ * body that fails.
+ */
+export function csvBodyStream(source: Readable, limit: number): Readable {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let received = 0;
+  const checked = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received > limit) {
+        callback(payloadTooLarge(limit));
+        return;
+      }
+      if (chunk.includes(0)) {
+        callback(badRequest('The extract holds a NUL byte: send UTF-8 text'));
+        return;
+      }
+      try {
+        decoder.decode(chunk, { stream: true });
+      } catch {
+        callback(badRequest('The extract is not well-formed UTF-8'));
+        return;
+      }
+      callback(null, chunk);
+    },
+    flush(callback) {
+      if (received === 0) {
+        callback(badRequest('The extract is empty'));
+        return;
+      }
+      try {
+        decoder.decode();
+      } catch {
+        callback(badRequest('The extract is not well-formed UTF-8'));
+        return;
+      }
+      callback();
+    },
+  });
+  source.on('error', (error) => checked.destroy(error));
+  source.on('aborted', () => checked.destroy(badRequest('The request body was not received in full')));
+  return source.pipe(checked);
 }

@@ -10,6 +10,7 @@ import {
   problemDetails,
 } from '@platform/shared-errors';
 import type { Logger } from '@platform/shared-logging';
+import { announcesBody } from './edge-checks';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
@@ -98,6 +99,9 @@ function describeBadRequest(error: unknown, message: string): string {
 /** FHIR routes answer with an OperationOutcome; the platform's other endpoints with RFC 9457 problem details. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: PlatformError): void {
   if (error.headers) void reply.headers(error.headers);
+  // Refused before its body was read (anonymous, forbidden, too large): the connection closes after the
+  // answer, so the rest of the body is never read.
+  if (announcesBody(request.headers) && !request.raw.complete) void reply.header('Connection', 'close');
   void reply.status(error.httpStatus);
   if (isFhirTarget(request.url)) {
     void reply.type(FHIR_JSON).send(operationOutcomeFor(error));

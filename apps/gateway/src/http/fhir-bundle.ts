@@ -1,5 +1,3 @@
-import type { FastifyRequest } from 'fastify';
-
 export interface SearchsetEntry {
   fullUrl: string;
   /** Patient search: how well the entry matched, 0..1 (1 = exact). */
@@ -27,8 +25,16 @@ export function searchset(entries: SearchsetEntry[], now: Date = new Date()): Se
   return bundle;
 }
 
-/** Where clients reach this gateway: GATEWAY_PUBLIC_URL when set, else the scheme and host they used. */
-export function publicBaseUrl(request: FastifyRequest, configured: string | undefined): string {
-  if (configured) return configured.replace(/\/+$/, '');
-  return `${request.protocol}://${request.host}`;
+/**
+ * Where clients reach this gateway, for fullUrl and Location: GATEWAY_PUBLIC_URL when set (the chart requires
+ * it), else the address the gateway listens on. Never the request's Host header, which the caller chooses.
+ */
+export function publicBaseUrl(config: {
+  GATEWAY_PUBLIC_URL?: string;
+  GATEWAY_HOST: string;
+  GATEWAY_PORT: number;
+}): string {
+  if (config.GATEWAY_PUBLIC_URL) return config.GATEWAY_PUBLIC_URL.replace(/\/+$/, '');
+  const host = config.GATEWAY_HOST.includes(':') ? `[${config.GATEWAY_HOST}]` : config.GATEWAY_HOST;
+  return `http://${host}:${config.GATEWAY_PORT}`;
 }

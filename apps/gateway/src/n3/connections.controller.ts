@@ -13,7 +13,7 @@ import type {
   Page,
   TransitionConnectionRequest,
 } from '@platform/contracts-n3';
-import { ApiRoute } from '../auth/route-policy';
+import { ApiRoute, BODY_LIMITS } from '../auth/route-policy';
 import { callContextOf } from '../http/call-context';
 import { N3_CLIENT, objectBody, REGISTRY_READERS, REGISTRY_WRITERS, versionOf } from './n3-body';
 
@@ -40,7 +40,7 @@ export class ConnectionsController {
   }
 
   @Post('connections')
-  @ApiRoute(REGISTRY_WRITERS, { write: true })
+  @ApiRoute(REGISTRY_WRITERS, { write: true, maxBodyBytes: BODY_LIMITS.registryWrite })
   @ApiOperation({ summary: 'Order a connection for an organisation (status ordered)' })
   @ApiResponse({ status: 201, description: 'The connection, with ETag W/"1" and Location' })
   async create(
@@ -80,7 +80,7 @@ export class ConnectionsController {
   }
 
   @Post('connections/:id/transitions')
-  @ApiRoute(REGISTRY_WRITERS, { write: true })
+  @ApiRoute(REGISTRY_WRITERS, { write: true, maxBodyBytes: BODY_LIMITS.registryWrite })
   @ApiOperation({
     summary: 'Move a connection: ordered -> provisioning -> live -> migrating -> ceased',
     description: 'Body {"to": status, "reason"?}. If-Match W/"version" is checked when sent (409 when stale).',
@@ -105,7 +105,7 @@ export class ConnectionsController {
   }
 
   @Post('connections/:id/ip-allocations')
-  @ApiRoute(REGISTRY_WRITERS, { write: true })
+  @ApiRoute(REGISTRY_WRITERS, { write: true, maxBodyBytes: BODY_LIMITS.registryWrite })
   @ApiOperation({ summary: 'Give a connection a CIDR block; no two connections can hold overlapping blocks' })
   @ApiResponse({ status: 400, description: 'INVALID_CIDR' })
   @ApiResponse({ status: 409, description: 'IP_RANGE_CONFLICT naming the connection that holds the range' })

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
@@ -18,7 +19,7 @@ import {
 } from '@platform/contracts-n3';
 import { PLATFORM_ROLES } from '@platform/shared-auth';
 import { PlatformError } from '@platform/shared-errors';
-import { ApiRoute } from '../auth/route-policy';
+import { ApiRoute, BODY_LIMITS } from '../auth/route-policy';
 import { callContextOf } from '../http/call-context';
 import { GATEWAY_NATS, N3_CLIENT, objectBody, REGISTRY_READERS, REGISTRY_WRITERS } from './n3-body';
 
@@ -49,7 +50,7 @@ export class OrganisationsController {
   }
 
   @Put(':odsCode')
-  @ApiRoute(REGISTRY_WRITERS, { write: true })
+  @ApiRoute(REGISTRY_WRITERS, { write: true, maxBodyBytes: BODY_LIMITS.registryWrite })
   @ApiOperation({ summary: "Create or replace an organisation's record (registry-admin)" })
   upsert(
     @Param('odsCode') odsCode: string,
@@ -81,7 +82,8 @@ export class OrganisationsController {
     @Body() body: unknown,
     @Req() request: FastifyRequest,
   ): Promise<ImportReport> {
-    if (!Buffer.isBuffer(body) || body.length === 0) {
+    // The extract arrives as a stream (edge-checks csvBodyStream: limited, UTF-8, no NUL) and is stored as it comes.
+    if (!(body instanceof Readable)) {
       throw new PlatformError('REC_UNSUPPORTED_MEDIA_TYPE', undefined, {
         diagnostics: 'Send the extract as the request body with Content-Type: text/csv',
         status: 415,
@@ -113,7 +115,7 @@ export class OrganisationsController {
   }
 
   @Post(':odsCode/sites')
-  @ApiRoute(REGISTRY_WRITERS, { write: true })
+  @ApiRoute(REGISTRY_WRITERS, { write: true, maxBodyBytes: BODY_LIMITS.registryWrite })
   @ApiOperation({ summary: 'Add a site to an organisation (registry-admin)' })
   createSite(@Param('odsCode') odsCode: string, @Body() body: unknown, @Req() request: FastifyRequest): Promise<Site> {
     const site = { ...objectBody(body), odsCode: odsCode.toUpperCase() } as unknown as CreateSiteRequest;

@@ -11,13 +11,16 @@ const jane = JSON.parse(
 ) as Patient;
 const settings: GatewaySettings = {
   sandbox: false,
-  publicUrl: 'https://api.example.test/',
+  publicUrl: 'https://api.example.test',
   rateLimit: { rate: 1, burst: 1 },
   rateLimitOverrides: new Map(),
+  addressRateLimit: { rate: 1, burst: 1 },
+  publicClients: [],
 };
 
 function request(url: string): FastifyRequest {
-  return { url, callContext: { requestId: 'r-1' }, protocol: 'http', host: 'localhost' } as unknown as FastifyRequest;
+  // The Host header is the caller's to choose: the fullUrl values must not come from it.
+  return { url, callContext: { requestId: 'r-1' }, protocol: 'http', host: 'evil.example' } as unknown as FastifyRequest;
 }
 
 function reply(): FastifyReply & { contentType?: string } {

@@ -7,7 +7,7 @@ import { FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
 import { FHIR_JSON } from '../http/error-response';
-import { publicBaseUrl, searchset, type SearchsetBundle } from '../http/fhir-bundle';
+import { searchset, type SearchsetBundle } from '../http/fhir-bundle';
 import { PDS_CLIENT, READ_ROLES } from './patient.controller';
 
 const PARAMETERS: { name: string; description: string; example?: string }[] = [
@@ -55,7 +55,7 @@ export class PatientSearchController {
   ) {}
 
   @Get('Patient')
-  @FhirRoute(READ_ROLES)
+  @FhirRoute(READ_ROLES, { sandbox: true })
   @ApiOperation({
     summary: 'Search for patients',
     description: `At least a family name and a date of birth (or, fuzzy, the NHS's other combinations). Every patient returned is audited. Roles: ${READ_ROLES.join(', ')}`,
@@ -83,7 +83,7 @@ export class PatientSearchController {
     void reply.type(FHIR_JSON);
     // Spine answers "too many matches" with HTTP 200 and an informational OperationOutcome.
     if (tooManyMatches) return operationOutcome('TOO_MANY_MATCHES');
-    const base = `${publicBaseUrl(request, this.settings.publicUrl)}/personal-demographics/FHIR/R4/Patient`;
+    const base = `${this.settings.publicUrl}/personal-demographics/FHIR/R4/Patient`;
     return searchset(
       matches.map(({ patient, score }) => ({ fullUrl: `${base}/${patient.id}`, search: { score }, resource: patient })),
     );

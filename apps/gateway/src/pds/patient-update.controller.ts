@@ -3,10 +3,9 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse,
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PatchOperation, PdsApi } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
-import { FhirRoute } from '../auth/route-policy';
+import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
-import { publicBaseUrl } from '../http/fhir-bundle';
 import { FHIR_JSON } from '../http/error-response';
 import { PDS_CLIENT } from './patient.controller';
 
@@ -38,7 +37,7 @@ export class PatientUpdateController {
   ) {}
 
   @Post('Patient')
-  @FhirRoute(WRITE_ROLES)
+  @FhirRoute(WRITE_ROLES, { sandbox: true, maxBodyBytes: BODY_LIMITS.pdsWrite })
   @ApiOperation({
     summary: 'Allocate an NHS number to a new patient',
     description: `Body: a FHIR Patient without id. Roles: ${WRITE_ROLES.join(', ')}`,
@@ -66,14 +65,14 @@ export class PatientUpdateController {
       .header('ETag', `W/"${created.versionId}"`)
       .header(
         'Location',
-        `${publicBaseUrl(request, this.settings.publicUrl)}/personal-demographics/FHIR/R4/Patient/${created.nhsNumber}`,
+        `${this.settings.publicUrl}/personal-demographics/FHIR/R4/Patient/${created.nhsNumber}`,
       )
       .type(FHIR_JSON);
     return created.patientJson;
   }
 
   @Patch('Patient/:id')
-  @FhirRoute(WRITE_ROLES)
+  @FhirRoute(WRITE_ROLES, { sandbox: true, maxBodyBytes: BODY_LIMITS.pdsWrite })
   @ApiOperation({
     summary: 'Update a patient with JSON Patch',
     description: `Body {"patches": [RFC 6902 operations]}, all or nothing. Roles: ${WRITE_ROLES.join(', ')}`,

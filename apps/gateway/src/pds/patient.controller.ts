@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PdsApi } from '@platform/contracts-pds';
 import { FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
-import { publicBaseUrl, searchset, type SearchsetBundle } from '../http/fhir-bundle';
+import { searchset, type SearchsetBundle } from '../http/fhir-bundle';
 import { FHIR_JSON } from '../http/error-response';
 import { callContextOf } from '../http/call-context';
 
@@ -26,7 +26,7 @@ export class PatientController {
   ) {}
 
   @Get('Patient/:id')
-  @FhirRoute(READ_ROLES)
+  @FhirRoute(READ_ROLES, { sandbox: true })
   @ApiOperation({ summary: 'Read a patient by NHS number', description: `Roles: ${READ_ROLES.join(', ')}` })
   @ApiParam({ name: 'id', description: 'NHS number (10 digits, modulus 11 check digit)', example: '9000000009' })
   @ApiResponse({ status: 200, description: 'The Patient, with ETag W/"<versionId>"' })
@@ -45,7 +45,7 @@ export class PatientController {
   }
 
   @Get('Patient/:id/RelatedPerson')
-  @FhirRoute(READ_ROLES)
+  @FhirRoute(READ_ROLES, { sandbox: true })
   @ApiOperation({ summary: "A patient's related people", description: `Roles: ${READ_ROLES.join(', ')}` })
   @ApiParam({ name: 'id', description: 'NHS number (10 digits, modulus 11 check digit)', example: '9000000009' })
   @ApiResponse({ status: 200, description: 'A searchset Bundle of RelatedPerson (empty for a restricted patient)' })
@@ -57,7 +57,7 @@ export class PatientController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SearchsetBundle> {
     const { nhsNumber, relatedPersons } = await this.pds.listRelatedPersons({ nhsNumber: id }, callContextOf(request));
-    const base = `${publicBaseUrl(request, this.settings.publicUrl)}/personal-demographics/FHIR/R4/Patient/${nhsNumber}`;
+    const base = `${this.settings.publicUrl}/personal-demographics/FHIR/R4/Patient/${nhsNumber}`;
     void reply.type(FHIR_JSON);
     return searchset(
       relatedPersons.map((person) => ({ fullUrl: `${base}/RelatedPerson/${person.id}`, resource: person })),

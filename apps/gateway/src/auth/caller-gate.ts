@@ -1,13 +1,11 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { PlatformError } from '@platform/shared-errors';
 import { isWellFormedOdsCode } from '@platform/shared-identifiers';
 import type { CallContext, Caller } from '@platform/shared-nats';
-import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
+import type { GatewaySettings } from '../gateway.settings';
 import { RateLimiter } from './rate-limiter';
-import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
-import { invalidToken, TokenVerifier, type VerifiedToken } from './token-verifier';
+import type { RoutePolicy } from './route-policy';
+import { invalidToken, type TokenVerifier, type VerifiedToken } from './token-verifier';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,52 +15,63 @@ declare module 'fastify' {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const ORGANISATION_HEADER = 'nhsd-end-user-organisation-ods';
-const SANDBOX_CALLER: Caller = { id: 'sandbox', username: 'sandbox', roles: [] };
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
+function tooManyRequests(diagnostics: string, retryAfterSeconds: number): PlatformError {
+  return new PlatformError('TOO_MANY_REQUESTS', 'Too many requests', {
+    diagnostics: `${diagnostics}; retry after ${retryAfterSeconds} s`,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+}
+
 /**
- * Every route passes here, in this order: authentication (verified RS256 token), the client's rate limit,
- * X-Request-ID on FHIR routes, the route's roles, and the organisation the caller acts for. The outcome is
- * the call context that travels to the services in NATS headers.
+ * Who is calling and whether they may, decided in Fastify's onRequest hook from the headers alone, before
+ * a byte of the body is read. In this order: the address's rate limit (before the token is looked at, so
+ * invalid tokens count), sandbox mode for the routes the NHS sandbox opens, authentication (a verified RS256
+ * token), the client's (or, for a shared public client, the user's) rate limit, X-Request-ID on FHIR routes
+ * and writes, the route's roles, and the organisation the caller acts for. The outcome is the call context
+ * that travels to the services in NATS headers.
  */
-@Injectable()
-export class PlatformGuard implements CanActivate {
-  private readonly limiter: RateLimiter;
+export class CallerGate {
+  private readonly perAddress: RateLimiter;
+  private readonly perClient: RateLimiter;
+  private readonly publicClients: ReadonlySet<string>;
 
   constructor(
-    private readonly reflector: Reflector,
     private readonly verifier: TokenVerifier,
-    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+    private readonly settings: GatewaySettings,
   ) {
-    this.limiter = new RateLimiter(settings.rateLimit, settings.rateLimitOverrides);
+    this.perAddress = new RateLimiter(settings.addressRateLimit);
+    this.perClient = new RateLimiter(settings.rateLimit, settings.rateLimitOverrides);
+    this.publicClients = new Set(settings.publicClients);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (!policy) throw new PlatformError('REC_SERVER_ERROR', 'Route has no access policy');
-    if (policy.public) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+  /** Throws the refusal (401, 403, 400, 429) or sets `request.callContext`. */
+  async admit(request: FastifyRequest, policy: RoutePolicy): Promise<void> {
+    if (policy.public) return;
 
-    if (this.settings.sandbox && policy.fhir) {
-      request.callContext = { ...this.requestIds(request), caller: SANDBOX_CALLER };
-      return true;
+    const address = this.perAddress.take(request.ip);
+    if (!address.allowed) {
+      throw tooManyRequests(`Rate limit exceeded for address ${request.ip}`, address.retryAfterSeconds);
+    }
+
+    if (this.settings.sandbox && policy.sandbox === true) {
+      // Local only (the configuration refuses sandbox mode with a non-loopback issuer or address). The
+      // caller holds exactly the roles the route asks for and no organisation, so organisation checks refuse.
+      const caller: Caller = { id: 'sandbox', username: 'sandbox', roles: [...policy.roles] };
+      request.callContext = { ...this.requestIds(request), caller };
+      return;
     }
 
     const token = await this.authenticate(request);
-    const client = token.clientId ?? token.subject;
-    const allowance = this.limiter.take(client);
+    const bucket = this.bucketOf(token);
+    const allowance = this.perClient.take(bucket);
     if (!allowance.allowed) {
-      throw new PlatformError('TOO_MANY_REQUESTS', 'Too many requests', {
-        diagnostics: `Rate limit exceeded for client ${client}; retry after ${allowance.retryAfterSeconds} s`,
-        headers: { 'Retry-After': String(allowance.retryAfterSeconds) },
-      });
+      throw tooManyRequests(`Rate limit exceeded for ${bucket}`, allowance.retryAfterSeconds);
     }
     const ids =
       policy.fhir || policy.requestIdRequired
@@ -84,7 +93,15 @@ export class PlatformGuard implements CanActivate {
         ...(token.nhsNumber ? { nhsNumber: token.nhsNumber } : {}),
       },
     };
-    return true;
+  }
+
+  /**
+   * The rate-limit bucket: the client application, except for public clients (no secret, one client ID
+   * shared by everyone who uses that app), where each user has their own so one user cannot starve the rest.
+   */
+  private bucketOf(token: VerifiedToken): string {
+    const client = token.clientId ?? token.subject;
+    return this.publicClients.has(client) ? `client ${client} user ${token.subject}` : `client ${client}`;
   }
 
   private async authenticate(request: FastifyRequest): Promise<VerifiedToken> {
@@ -97,7 +114,7 @@ export class PlatformGuard implements CanActivate {
       });
     }
     // RFC 9110 section 11.1: the scheme is case-insensitive and one or more spaces separate it from the token.
-    const match = /^bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(authorization);
+    const match = /^bearer +([\w-]+\.[\w-]*\.[\w-]*)$/i.exec(authorization);
     if (!match?.[1]) throw invalidToken('Invalid Access Token');
     return this.verifier.verify(match[1]);
   }
