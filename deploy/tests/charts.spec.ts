@@ -29,11 +29,15 @@ const ENVIRONMENTS: Record<string, string[]> = {
 };
 /** The gateway and every service of the platform's catalogue: the chart renders each. */
 const ENABLED_SERVICES = ['gateway', ...SERVICES.map((service) => service.name)].sort();
-/** The port that serves /health/*, /metrics (and for the gateway the APIs), as each app's config says. */
+/** The port that serves /health/* (and for the gateway the APIs), as each app's config says. */
 const HEALTH_PORT: Record<string, number> = {
   'platform-gateway': 8080,
   ...Object.fromEntries(SERVICES.map((service) => [`platform-${service.name}`, service.healthPort])),
 };
+/** The port that serves /metrics: the gateway's own metrics listener (never its API port), each service's health port. */
+const METRICS_PORT: Record<string, number> = { ...HEALTH_PORT, 'platform-gateway': 9463 };
+/** What the ingress must never route to: the gateway's metrics, API documents and health. */
+const INTERNAL_PATHS = ['/metrics', '/docs', '/docs/openapi.json', '/health/ready', '/health/live'];
 
 let scratch: string;
 beforeAll(() => {
@@ -212,7 +216,7 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     }
   });
 
-  it('exposes only the gateway: one ClusterIP Service, port 80 to the container port 8080', () => {
+  it('exposes only the gateway: one ClusterIP Service, port 80 to the container port 8080, not its metrics port', () => {
     const services = ofKind<IService>(objects, 'Service');
     expect(services.map((s) => s.metadata.name)).toEqual(['platform-gateway']);
     const service = services[0];
@@ -220,16 +224,17 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     expect(service.spec?.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
     const gateway = byName(deployments, 'platform-gateway');
     expect(selects(service.spec?.selector, gateway.spec?.template.metadata?.labels)).toBe(true);
-    expect(containersOf(gateway)[0]?.ports).toEqual(
-      expect.arrayContaining([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]),
-    );
-    expect(containersOf(gateway)[0]?.ports).toHaveLength(1);
+    expect(containersOf(gateway)[0]?.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9463, protocol: 'TCP' },
+    ]);
     const pds = byName(deployments, 'platform-pds');
     expect(containersOf(pds)[0]?.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
     for (const ingress of ofKind<IIngress>(objects, 'Ingress')) {
-      expect(ingress.spec?.rules?.flatMap((rule) => rule.http?.paths.map((p) => p.backend.service?.name))).toEqual([
-        'platform-gateway',
-      ]);
+      const backends = ingress.spec?.rules?.flatMap((rule) => rule.http?.paths.map((p) => p.backend.service) ?? []);
+      expect(new Set(backends?.map((backend) => `${backend?.name}:${backend?.port?.name}`))).toEqual(
+        new Set(['platform-gateway:http']),
+      );
     }
   });
 
@@ -282,26 +287,51 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
       expect(deployment.spec?.template.metadata?.annotations).toEqual({
         'prometheus.io/scrape': 'true',
         'prometheus.io/path': '/metrics',
-        'prometheus.io/port': String(HEALTH_PORT[deployment.metadata.name]),
+        'prometheus.io/port': String(METRICS_PORT[deployment.metadata.name]),
       });
     }
   });
 
-  it('lets the gateway take HTTP on 8080 and every service only namespace and monitoring traffic on its health port', () => {
+  it('lets the gateway take HTTP on 8080 and every pod only namespace and monitoring traffic on its metrics port', () => {
     for (const policy of ofKind<INetworkPolicy>(objects, 'NetworkPolicy')) {
       const name = policy.metadata.name;
       const rules = policy.spec?.ingress ?? [];
       const ports = rules.map((rule) => rule.ports?.map((port) => port.port));
-      // the gateway: HTTP from anywhere (prod: the ingress controller), then its /metrics for Prometheus
+      // the gateway: HTTP from anywhere (prod: the ingress controller), then its own metrics port for Prometheus
       expect({ name, ports }).toEqual({
         name,
-        ports: name === 'platform-gateway' ? [[8080], [8080]] : [[HEALTH_PORT[name]]],
+        ports: name === 'platform-gateway' ? [[8080], [9463]] : [[METRICS_PORT[name]]],
       });
       const metricsRule = rules[rules.length - 1];
       expect(metricsRule?.from).toEqual([
         { podSelector: {} },
         { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
       ]);
+    }
+  });
+
+  it('tells the gateway its public URL (https), its metrics port and never sandbox mode', () => {
+    const gateway = envOf(containersOf(byName(deployments, 'platform-gateway'))[0]);
+    expect(gateway.get('GATEWAY_PUBLIC_URL')?.value).toMatch(/^https:\/\/api\.(dev\.)?platform\.example\.nhs\.uk$/);
+    expect(gateway.get('GATEWAY_METRICS_PORT')?.value).toBe('9463');
+    for (const deployment of deployments) {
+      expect([deployment.metadata.name, envOf(containersOf(deployment)[0]).has('SANDBOX')]).toEqual([
+        deployment.metadata.name,
+        false,
+      ]);
+    }
+  });
+
+  it('routes through an ingress only the API prefixes: never /, /metrics, /docs or /health', () => {
+    for (const ingress of ofKind<IIngress>(objects, 'Ingress')) {
+      const paths = (ingress.spec?.rules ?? []).flatMap((rule) => rule.http?.paths ?? []);
+      expect(paths.map((path) => path.pathType)).toEqual(paths.map(() => 'Prefix'));
+      const routed = (target: string): boolean =>
+        paths.some(({ path = '/' }) => target === path || target.startsWith(path.endsWith('/') ? path : `${path}/`));
+      expect(INTERNAL_PATHS.filter(routed)).toEqual([]);
+      expect(routed('/personal-demographics/FHIR/R4/Patient/9000000009')).toBe(true);
+      expect(routed('/fhir-dispensing/FHIR/R4/Task/$release')).toBe(true);
+      expect(routed('/n3/organisations/import')).toBe(true);
     }
   });
 
@@ -424,6 +454,29 @@ describe('values.schema.json', () => {
     ['no OIDC issuer', { global: { oidc: { issuer: null } } }, /issuer is required/],
     ['a NATS URL with credentials', { global: { nats: { url: 'nats://user:secret@nats:4222' } } }, /nats\.url/],
     ['a non-ClusterIP service', { services: { gateway: { service: { type: 'LoadBalancer' } } } }, /service\.type/],
+    // sandbox mode opens the PDS APIs without a token: no value of SANDBOX is accepted, plain or from a Secret
+    ['SANDBOX=true on the gateway', { services: { gateway: { env: { SANDBOX: 'true' } } } }, /SANDBOX/],
+    ['SANDBOX=1 on the gateway', { services: { gateway: { env: { SANDBOX: 1 } } } }, /SANDBOX/],
+    ['SANDBOX=yes for every service', { serviceDefaults: { env: { SANDBOX: 'yes' } } }, /SANDBOX/],
+    ['SANDBOX as a boolean', { services: { gateway: { env: { SANDBOX: true } } } }, /SANDBOX/],
+    [
+      'SANDBOX from a Secret',
+      { services: { gateway: { secretEnv: { SANDBOX: { secretName: 'flags', key: 'sandbox' } } } } },
+      /SANDBOX/,
+    ],
+    [
+      'a gateway without a public URL',
+      { services: { gateway: { env: { GATEWAY_PUBLIC_URL: null } } } },
+      /GATEWAY_PUBLIC_URL/,
+    ],
+    [
+      'a plain-http public URL',
+      { services: { gateway: { env: { GATEWAY_PUBLIC_URL: 'http://api.example.nhs.uk' } } } },
+      /GATEWAY_PUBLIC_URL/,
+    ],
+    ['an ingress for everything', { services: { gateway: { ingress: { paths: ['/'] } } } }, /paths/],
+    ['an ingress for /metrics', { services: { gateway: { ingress: { paths: ['/n3', '/metrics'] } } } }, /paths/],
+    ['an ingress for /docs', { services: { gateway: { ingress: { paths: ['/docs'] } } } }, /paths/],
   ];
 
   it.each(rejected)('rejects %s', (name, values, message) => {
@@ -448,5 +501,10 @@ describe('values.schema.json', () => {
     ]);
     expect(ingressWithoutService.status).not.toBe(0);
     expect(ingressWithoutService.stderr).toContain('ingress.enabled needs service.enabled');
+    const ingressWithoutPaths = helmTemplate([
+      valuesFile('no-paths', { services: { gateway: { ingress: { enabled: true, paths: [] } } } }),
+    ]);
+    expect(ingressWithoutPaths.status).not.toBe(0);
+    expect(ingressWithoutPaths.stderr).toContain('ingress.paths: list the path prefixes');
   });
 });

@@ -189,6 +189,9 @@ spec:
 {{- fail (printf "services.%s: ingress.enabled needs service.enabled" .name) -}}
 {{- end -}}
 {{- $ingress := .svc.ingress -}}
+{{- if not $ingress.paths -}}
+{{- fail (printf "services.%s.ingress.paths: list the path prefixes the ingress routes" .name) -}}
+{{- end -}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -211,13 +214,15 @@ spec:
   rules:
     - http:
         paths:
-          - path: {{ $ingress.path }}
+          {{- range $ingress.paths }}
+          - path: {{ . }}
             pathType: Prefix
             backend:
               service:
-                name: {{ include "platform.fullname" . }}
+                name: {{ include "platform.fullname" $ }}
                 port:
                   name: http
+          {{- end }}
       {{- with $ingress.host }}
       host: {{ . | quote }}
       {{- end }}
