@@ -178,7 +178,9 @@ describe('the gateway admits callers before reading bodies', () => {
             subject === PDS_SUBJECTS.patientCreate
               ? { nhsNumber: '9000000009', versionId: 1, patientJson: '{"resourceType":"Patient","id":"9000000009"}' }
               : {
-                  matches: [{ patient: { resourceType: 'Patient', id: '9000000009', meta: { versionId: '1' } }, score: 1 }],
+                  matches: [
+                    { patient: { resourceType: 'Patient', id: '9000000009', meta: { versionId: '1' } }, score: 1 },
+                  ],
                   tooManyMatches: false,
                 };
           message.respond(codec.encode({ id, isDisposed: true, response } as never));
@@ -231,7 +233,11 @@ describe('the gateway admits callers before reading bodies', () => {
     const patient = await token({ sub: 'patient-1', roles: ['patient'] });
     const forbidden = await upload(
       main,
-      postHead(IMPORT, { authorization: `Bearer ${patient}`, 'content-type': 'text/csv', 'transfer-encoding': 'chunked' }),
+      postHead(IMPORT, {
+        authorization: `Bearer ${patient}`,
+        'content-type': 'text/csv',
+        'transfer-encoding': 'chunked',
+      }),
       { bodyBytes: 64 * MiB, chunked: true, hold: 64 * 1024 },
     );
     expect([forbidden.status, forbidden.beforeBodyEnd]).toEqual([403, true]);
@@ -281,7 +287,11 @@ describe('the gateway admits callers before reading bodies', () => {
     const admin = await token({ sub: 'admin-1', roles: ['registry-admin'] });
     const csv = await upload(
       main,
-      postHead(IMPORT, { authorization: `Bearer ${admin}`, 'content-type': 'text/csv', 'transfer-encoding': 'chunked' }),
+      postHead(IMPORT, {
+        authorization: `Bearer ${admin}`,
+        'content-type': 'text/csv',
+        'transfer-encoding': 'chunked',
+      }),
       { bodyBytes: 8 * MiB, chunked: true },
     );
     expect([csv.status, csv.beforeBodyEnd]).toEqual([413, true]);
