@@ -8,6 +8,7 @@ import {
 } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
+import { ReadAuditRepository, readAuditEntry } from '../audit/read-audit.repository';
 import { PatientRepository } from '../patients/patient.repository';
 import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, type PatientRecord } from '../patients/patient-record';
@@ -16,11 +17,27 @@ import { PatientSearchRepository } from '../search/search.repository';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { checkNewPatient, type Demographics } from './new-patient';
 
+/** What a create found: the patient it made, or the one person PDS already holds with those demographics. */
+type CreateOutcome = { created: CreatePatientReply } | { match: { nhsNumber: string; restricted: boolean } };
+
+/** The audit trail's reason for a create answered with an existing person's NHS number. */
+export const CREATE_MATCH = 'create-match';
+/** ... and for one answered SINGLE_MATCH without the number, because the person is restricted. */
+export const CREATE_MATCH_WITHHELD = 'create-match-withheld';
+
 /**
  * Allocates an NHS number to a patient PDS does not hold yet. Demographics that match a record already
  * held answer SINGLE_MATCH or MULTIPLE_MATCHES (HTTP 200, as Spine) instead, so that a GP practice does
  * not give one person two numbers. Creations with the same family name and birth date queue on an advisory
  * lock, so two concurrent requests for one person cannot both pass the match. Exactly once per X-Request-ID.
+ *
+ * A SINGLE_MATCH names an existing person's NHS number, so it is a disclosure like a read: it is answered only
+ * once its entry in the read audit trail (who, which organisation, which patient, when, why 'create-match')
+ * is committed, and every answer is audited, a retry's replayed answer too. A restricted ("S-flag") person is
+ * never named this way: the caller gets SINGLE_MATCH without the number (it must not allocate a second one,
+ * and may trace the person by search, where Spine's rules for restricted patients apply), audited as
+ * 'create-match-withheld'. The entry is written after the write's transaction, never inside it: the pool
+ * is not asked for a second connection while the transaction holds one.
  */
 @Injectable()
 export class CreatePatientUseCase {
@@ -29,17 +46,19 @@ export class CreatePatientUseCase {
     private readonly search: PatientSearchRepository,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
+    private readonly audit: ReadAuditRepository,
   ) {}
 
   async execute(request: CreatePatientRequest, context: CallContext): Promise<CreatePatientReply> {
     const { patient, demographics } = checkNewPatient(request.patient);
     const key = writeKey(context, 'patient.create', request.patient);
-    const reply = await this.writes.run(key, async (transaction) => {
+    const outcome = await this.writes.run(key, async (transaction): Promise<CreateOutcome> => {
       const family = normaliseName(demographics.family);
       await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `pds.create:${family}:${demographics.birthDate}`,
       ]);
-      await this.refuseKnownPatient(demographics, transaction);
+      const known = await this.knownPatient(demographics, transaction);
+      if (known) return { match: { nhsNumber: known.nhsNumber, restricted: known.restricted } };
       const nhsNumber = await this.patients.allocateNhsNumber(transaction);
       const record: PatientRecord = {
         nhsNumber,
@@ -57,13 +76,26 @@ export class CreatePatientUseCase {
       for (const { subject, payload } of lifecycleEvents(undefined, record.resource, change)) {
         await this.outbox.append(transaction, subject, payload, context);
       }
-      return { nhsNumber, patientJson: JSON.stringify(normalisedResource(record)), versionId: 1 };
+      return { created: { nhsNumber, patientJson: JSON.stringify(normalisedResource(record)), versionId: 1 } };
     });
+    if ('match' in outcome) {
+      const { nhsNumber, restricted } = outcome.match;
+      await this.audit.record(readAuditEntry(nhsNumber, restricted ? CREATE_MATCH_WITHHELD : CREATE_MATCH, context));
+      throw new PlatformError('SINGLE_MATCH', undefined, {
+        diagnostics: restricted
+          ? 'Unable to create new patient. A single matching record found for supplied demographic data.'
+          : `Unable to create new patient. NHS number ${nhsNumber} found for supplied demographic data.`,
+      });
+    }
     this.outbox.kick();
-    return reply;
+    return outcome.created;
   }
 
-  private async refuseKnownPatient(demographics: Demographics, transaction: PoolClient): Promise<void> {
+  /** The one person PDS holds with these demographics, or none; MULTIPLE_MATCHES when it holds more. */
+  private async knownPatient(
+    demographics: Demographics,
+    transaction: PoolClient,
+  ): Promise<{ nhsNumber: string; restricted: boolean } | undefined> {
     const hits = await this.search.search(
       {
         family: { value: normaliseName(demographics.family) },
@@ -77,16 +109,11 @@ export class CreatePatientUseCase {
       },
       transaction,
     );
-    const [first] = hits;
-    if (hits.length === 1 && first) {
-      throw new PlatformError('SINGLE_MATCH', undefined, {
-        diagnostics: `Unable to create new patient. NHS number ${first.patient.nhsNumber} found for supplied demographic data.`,
-      });
-    }
     if (hits.length > 1) {
       throw new PlatformError('MULTIPLE_MATCHES', undefined, {
         diagnostics: 'Unable to create new patient. Multiple matches found for supplied demographic data.',
       });
     }
+    return hits[0]?.patient;
   }
 }

@@ -6,6 +6,7 @@ import { type PdsClient, type Patient } from '@platform/contracts-pds';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
+import { ReadAuditRepository } from '../audit/read-audit.repository';
 import { PatientRepository } from '../patients/patient.repository';
 import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 
@@ -73,6 +74,80 @@ describe('PDS create (allocate an NHS number)', () => {
     expect(again.diagnostics).toContain(first.nhsNumber);
     const count = await db.query(
       `SELECT count(*)::int AS n FROM "${schema}".patient WHERE resource->'name'->0->>'family' = 'Retryson'`,
+    );
+    expect(count.rows[0].n).toBe(1);
+  });
+
+  it("audits every SINGLE_MATCH that names a person's NHS number (who, which organisation, when, why) before answering", async () => {
+    const request = { patient: person('Auditon') };
+    const created = await pds.createPatient(request, context());
+    const audit = app.get(ReadAuditRepository);
+    expect(await audit.entriesFor(created.nhsNumber)).toEqual([]);
+    const asking = context();
+    const before = new Date();
+    const match = await rejectionOf(pds.createPatient(request, asking));
+    expect(match.code).toBe('SINGLE_MATCH');
+    expect(match.diagnostics).toContain(created.nhsNumber);
+    // Read without waiting: the entry is committed before the answer leaves PDS.
+    const entries = await audit.entriesFor(created.nhsNumber);
+    expect(entries).toEqual([
+      {
+        at: expect.any(Date),
+        nhsNumber: created.nhsNumber,
+        action: 'create-match',
+        actorId: 'gp-user',
+        actorUsername: 'clinician',
+        clientId: undefined,
+        organisation: 'A83008',
+        roles: ['clinician'],
+        requestId: asking.requestId,
+        correlationId: undefined,
+      },
+    ]);
+    expect(entries[0]?.at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+    // A retry of that request is answered again from the first outcome: another disclosure, another entry.
+    expect((await rejectionOf(pds.createPatient(request, asking))).diagnostics).toContain(created.nhsNumber);
+    const afterRetry = await audit.entriesFor(created.nhsNumber);
+    expect(afterRetry.map((entry) => [entry.action, entry.requestId])).toEqual([
+      ['create-match', asking.requestId],
+      ['create-match', asking.requestId],
+    ]);
+  });
+
+  // Decision (the PDS spec is silent on a create that matches a restricted person): SINGLE_MATCH, so the caller
+  // does not give the person a second number, with the spec's generic text and no NHS number anywhere in the
+  // answer, audited as 'create-match-withheld'. The caller can trace the person by search, where Spine's
+  // rules for restricted patients apply.
+  it('never names a restricted person through a create match: SINGLE_MATCH without the number, audited', async () => {
+    const hidden = person('Sensitiver');
+    const nhsNumber = '9000000092';
+    await app.get(PatientRepository).insertMissing([
+      {
+        nhsNumber,
+        version: 1,
+        resource: { ...(hidden as unknown as Patient), id: nhsNumber, meta: { versionId: '1' } },
+        restricted: true,
+        supersededBy: null,
+        invalidated: false,
+      },
+    ]);
+    const asking = context();
+    const match = await rejectionOf(pds.createPatient({ patient: hidden }, asking));
+    expect(match).toMatchObject({
+      code: 'SINGLE_MATCH',
+      httpStatus: 200,
+      diagnostics: 'Unable to create new patient. A single matching record found for supplied demographic data.',
+    });
+    expect(JSON.stringify({ ...match, message: match.message })).not.toContain(nhsNumber);
+    expect(
+      (await app.get(ReadAuditRepository).entriesFor(nhsNumber)).map((entry) => [
+        entry.action,
+        entry.requestId,
+        entry.organisation,
+      ]),
+    ).toEqual([['create-match-withheld', asking.requestId, 'A83008']]);
+    const count = await db.query(
+      `SELECT count(*)::int AS n FROM "${schema}".patient WHERE resource->'name'->0->>'family' = 'Sensitiver'`,
     );
     expect(count.rows[0].n).toBe(1);
   });
