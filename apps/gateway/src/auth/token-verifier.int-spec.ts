@@ -137,4 +137,55 @@ describe('TokenVerifier against a real JWKS endpoint', () => {
     await once.verify(jwt);
     expect(jwksRequests - before).toBe(1);
   });
+
+  describe('after a cached token expires', () => {
+    // Only the clock is fake: the JWKS endpoint is still fetched over real sockets with real timers.
+    beforeEach(() =>
+      jest.useFakeTimers({
+        doNotFake: [
+          'hrtime',
+          'nextTick',
+          'performance',
+          'queueMicrotask',
+          'requestAnimationFrame',
+          'cancelAnimationFrame',
+          'requestIdleCallback',
+          'cancelIdleCallback',
+          'setImmediate',
+          'clearImmediate',
+          'setInterval',
+          'clearInterval',
+          'setTimeout',
+          'clearTimeout',
+        ],
+        now: Date.now(),
+      }),
+    );
+    afterEach(() => jest.useRealTimers());
+
+    it('refuses it (401, expired) although it was verified and cached while valid, and keeps refusing it', async () => {
+      const cache = verifier();
+      const jwt = await token({}, { expiresIn: '2m' });
+      const verified = await cache.verify(jwt);
+      const expiresAtMs = verified.expiresAt * 1000;
+      const before = jwksRequests;
+
+      jest.setSystemTime(expiresAtMs - 1000);
+      await expect(cache.verify(jwt)).resolves.toEqual(verified);
+      expect(jwksRequests - before).toBe(0);
+
+      // Past the expiry and the 5 s of clock tolerance: the cached verdict must not be served.
+      jest.setSystemTime(expiresAtMs + 6000);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const error = await rejectionOf(cache.verify(jwt));
+        expect([error.code, error.httpStatus, error.diagnostics]).toEqual([
+          'ACCESS_DENIED',
+          401,
+          'Invalid Access Token: expired',
+        ]);
+      }
+      // A fresh token is still accepted at the new time: the refusal is about the token, not the verifier.
+      await expect(cache.verify(await token())).resolves.toMatchObject({ subject: 'user-1' });
+    });
+  });
 });
