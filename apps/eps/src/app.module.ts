@@ -5,7 +5,7 @@ import { EpsClient, EPS_SUBJECTS } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { NatsRpcClient, type CallerAssertionSigner } from '@platform/shared-nats';
 import {
   shutdownHook,
   writeSide,
@@ -47,6 +47,8 @@ export interface EpsResources {
   logger: Logger;
   retention: Retention;
   rpcTimeoutMs: number;
+  /** Signs EPS's statements when it asks PDS and the registry on the caller's behalf. */
+  signer: CallerAssertionSigner;
   expiryEveryMs: number;
 }
 
@@ -55,7 +57,7 @@ const EPS_SHUTDOWN = Symbol('EPS_SHUTDOWN');
 @Module({})
 export class EpsModule {
   static with(resources: EpsResources): DynamicModule {
-    const rpc = new NatsRpcClient(resources.nats, { timeoutMs: resources.rpcTimeoutMs });
+    const rpc = new NatsRpcClient(resources.nats, { timeoutMs: resources.rpcTimeoutMs, signer: resources.signer });
     const self = new EpsClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
     const health = serviceHealth({
       service: 'eps',

@@ -9,6 +9,7 @@ import { allAtOnce, outcomes, referencePath, rejectionOf, tally } from '@platfor
 import { freshPrescription, shortFormIdOf, type BundleJson } from '@platform/testing-prescriptions';
 import {
   clinician,
+  keyAdministrator,
   pharmacist,
   prescriberKeys,
   signed,
@@ -151,7 +152,7 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
     ALIVE = await newPatient('Epsliving');
     await under.eps.registerPrescriberKey(
       { sdsUserId: PRESCRIBER, publicKeyPem: prescriberKeys.publicKey },
-      clinician(),
+      keyAdministrator(),
     );
   }, 60_000);
 
@@ -275,7 +276,7 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
         .finally(() =>
           under.eps.registerPrescriberKey(
             { sdsUserId: PRESCRIBER, publicKeyPem: prescriberKeys.publicKey },
-            clinician(),
+            keyAdministrator(),
           ),
         );
     });

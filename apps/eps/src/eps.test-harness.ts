@@ -7,14 +7,13 @@ import { PdsClient } from '@platform/contracts-pds';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
+import { dropSchema, startServiceUnderTest, uniqueName, type ServiceUnderTest } from '@platform/shared-testing';
 import {
-  dropSchema,
   startBuiltService,
-  startServiceUnderTest,
-  uniqueName,
+  testCallerEnvironment,
+  testGatewaySigner,
   type BuiltService,
-  type ServiceUnderTest,
-} from '@platform/shared-testing';
+} from '@platform/testing-services';
 import type { BundleJson } from '@platform/testing-prescriptions';
 import { EpsConfig } from './config/eps.config';
 import { startEps } from './eps';
@@ -29,9 +28,11 @@ export interface EpsUnderTest extends ServiceUnderTest<INestApplication> {
 }
 
 export async function startEpsUnderTest(): Promise<EpsUnderTest> {
+  const callerEnv = await testCallerEnvironment('eps');
   const running = await startServiceUnderTest('eps_test', ({ natsUrl, databaseUrl, schema }) =>
     startEps(
       loadConfig(EpsConfig, {
+        ...callerEnv,
         NATS_URL: natsUrl,
         DATABASE_URL: databaseUrl,
         EPS_DB_SCHEMA: schema,
@@ -55,7 +56,7 @@ export async function startEpsUnderTest(): Promise<EpsUnderTest> {
       N3_SEED: 'sandbox',
     }),
   ]);
-  const rpc = new NatsRpcClient(running.connection, { timeoutMs: 10_000 });
+  const rpc = new NatsRpcClient(running.connection, { timeoutMs: 10_000, signer: await testGatewaySigner() });
   return {
     ...running,
     eps: new EpsClient(rpc),
@@ -80,6 +81,11 @@ export function clinician(requestId = randomUUID()): CallContext {
     requestId,
     caller: { id: 'clinician-1', username: 'clinician', roles: ['clinician'], organisation: 'A83008' },
   };
+}
+
+/** Operations staff: the only role that may register or rotate a prescriber's signing key. */
+export function keyAdministrator(requestId = randomUUID()): CallContext {
+  return { requestId, caller: { id: 'ops-1', username: 'ops', roles: ['ops'] } };
 }
 
 export function pharmacist(organisation: string, requestId = randomUUID()): CallContext {

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import { EPS_EVENT_STREAM, EPS_EVENTS, EPS_QUEUE } from '@platform/contracts-eps';
+import { EPS_EVENT_STREAM, EPS_EVENTS, EPS_QUEUE, EPS_SUBJECT_POLICIES } from '@platform/contracts-eps';
 import type { Logger } from '@platform/shared-logging';
-import { connectNats } from '@platform/shared-nats';
+import { callerTrust, connectNats } from '@platform/shared-nats';
 import { ensureEventStream } from '@platform/shared-persistence';
 import { bootstrapService, createMetricsRegistry } from '@platform/shared-service';
 import { EpsModule } from './app.module';
@@ -20,6 +20,14 @@ export async function startEps(config: EpsConfig, logger: Logger): Promise<INest
       idleInTransactionMs: 30_000,
     },
   });
+  const trust = await callerTrust({
+    issuer: 'eps',
+    trustedKeys: config.CALLER_TRUSTED_KEYS,
+    signingKey: config.CALLER_SIGNING_KEY,
+    signingKeyId: config.CALLER_SIGNING_KEY_ID,
+  });
+  // EPS asks PDS and the registry on the caller's behalf: its statements need its own key.
+  if (!trust.signer) throw new Error('CALLER_SIGNING_KEY must be set: EPS calls PDS and the N3 registry');
   const nats = await connectNats({ url: config.NATS_URL, name: `eps-${process.pid}` });
   await ensureEventStream(nats, EPS_EVENT_STREAM, Object.values(EPS_EVENTS));
   return bootstrapService({
@@ -30,6 +38,7 @@ export async function startEps(config: EpsConfig, logger: Logger): Promise<INest
       metrics: createMetricsRegistry('eps'),
       logger,
       rpcTimeoutMs: config.EPS_RPC_TIMEOUT_MS,
+      signer: trust.signer,
       expiryEveryMs: config.EPS_EXPIRY_EVERY_SECONDS * 1000,
       retention: {
         idempotencyHours: config.EPS_IDEMPOTENCY_RETENTION_HOURS,
@@ -40,5 +49,6 @@ export async function startEps(config: EpsConfig, logger: Logger): Promise<INest
     httpPort: config.EPS_HTTP_PORT,
     httpHost: config.EPS_HTTP_HOST,
     logger,
+    callers: { verifier: trust.verifier, policies: EPS_SUBJECT_POLICIES },
   });
 }

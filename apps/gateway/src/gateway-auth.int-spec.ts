@@ -7,6 +7,7 @@ import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { PDS_SUBJECTS } from '@platform/contracts-pds';
+import { testCallerEnvironment } from '@platform/testing-services';
 import { freePort, startTestNats, type TestNats } from '@platform/shared-testing';
 
 const issuer = 'http://127.0.0.1/realms/nhs';
@@ -58,9 +59,11 @@ describe('the gateway admits callers before reading bodies', () => {
   async function startGateway(env: Record<string, string>): Promise<Gateway> {
     if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
     const port = await freePort();
+    const callerEnv = await testCallerEnvironment('gateway');
     const child = spawn(process.execPath, [GATEWAY_MAIN], {
       env: {
         ...process.env,
+        ...callerEnv,
         GATEWAY_HOST: '127.0.0.1',
         GATEWAY_PORT: String(port),
         NATS_URL: nats.url,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { PDS_SUBJECTS } from '@platform/contracts-pds';
+import { testCallerEnvironment } from '@platform/testing-services';
 import { freePort, startTestNats, type TestNats } from '@platform/shared-testing';
 
 const issuer = 'http://127.0.0.1/realms/nhs';
@@ -65,9 +66,11 @@ describe('the gateway edge with a real Fastify instance', () => {
     if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
+    const callerEnv = await testCallerEnvironment('gateway');
     gateway = spawn(process.execPath, [GATEWAY_MAIN], {
       env: {
         ...process.env,
+        ...callerEnv,
         GATEWAY_HOST: '127.0.0.1',
         GATEWAY_PORT: String(port),
         NATS_URL: nats.url,

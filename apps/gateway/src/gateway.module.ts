@@ -5,7 +5,7 @@ import { EpsClient } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import { healthSubject, SERVICES } from '@platform/shared-catalogue';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { NatsRpcClient, type CallerAssertionSigner } from '@platform/shared-nats';
 import {
   HealthController,
   Liveness,
@@ -32,12 +32,17 @@ export interface GatewayResources {
   config: GatewayConfig;
   nats: NatsConnection;
   metrics: Registry;
+  /**
+   * Signs the statement of who is calling that every message to a service carries (ADR 0014). Left out only
+   * where nothing is sent (the OpenAPI document built offline).
+   */
+  signer?: CallerAssertionSigner;
 }
 
 @Module({})
 export class GatewayModule {
-  static with({ config, nats, metrics }: GatewayResources): DynamicModule {
-    const rpc = new NatsRpcClient(nats, { timeoutMs: config.GATEWAY_RPC_TIMEOUT_MS });
+  static with({ config, nats, metrics, signer }: GatewayResources): DynamicModule {
+    const rpc = new NatsRpcClient(nats, { timeoutMs: config.GATEWAY_RPC_TIMEOUT_MS, signer });
     const pds = new PdsClient(rpc);
     const n3 = new N3Client(rpc);
     const eps = new EpsClient(rpc);

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 
 import { PinoNestLogger, runWithRequestContext, type Logger } from '@platform/shared-logging';
-import { connectNats } from '@platform/shared-nats';
+import { callerTrust, connectNats, GATEWAY_ISSUER } from '@platform/shared-nats';
 import { createMetricsRegistry } from '@platform/shared-service';
 import type { GatewayConfig } from './config/gateway.config';
 import { PlatformError } from '@platform/shared-errors';
@@ -52,6 +52,14 @@ function notFound(): PlatformError {
  * body is read), per-route body limits, error mapping, metrics, access log and OpenAPI at /docs.
  */
 export async function createGateway(config: GatewayConfig, logger: Logger): Promise<NestFastifyApplication> {
+  const { signer } = await callerTrust({
+    issuer: GATEWAY_ISSUER,
+    trustedKeys: config.CALLER_TRUSTED_KEYS,
+    signingKey: config.CALLER_SIGNING_KEY,
+    signingKeyId: config.CALLER_SIGNING_KEY_ID,
+  });
+  // Services act only on a statement the gateway signed: without its key it can forward nothing.
+  if (!signer) throw new Error('CALLER_SIGNING_KEY must be set: the gateway signs who is calling for every service');
   const nats = await connectNats({ url: config.NATS_URL, name: `gateway-${process.pid}` });
   const metrics = createMetricsRegistry('gateway');
   const requests = new Counter({
@@ -85,11 +93,15 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       sendError(request, reply, toPlatformError(error, logger)),
     clientErrorHandler,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.with({ config, nats, metrics }), adapter, {
-    logger: new PinoNestLogger(logger),
-    // The gateway's own parsers below read every body; Nest's would parse JSON before it is checked.
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    GatewayModule.with({ config, nats, metrics, signer }),
+    adapter,
+    {
+      logger: new PinoNestLogger(logger),
+      // The gateway's own parsers below read every body; Nest's would parse JSON before it is checked.
+      bodyParser: false,
+    },
+  );
   const fastify = app.getHttpAdapter().getInstance();
 
   const gate = new CallerGate(app.get(TokenVerifier), app.get<GatewaySettings>(GATEWAY_SETTINGS));

@@ -3,6 +3,7 @@ import { JSONCodec } from 'nats';
 import { N3_EVENT_STREAM, N3_EVENTS, storeExtract, type Connection } from '@platform/contracts-n3';
 import type { CallContext } from '@platform/shared-nats';
 import { rejectionOf } from '@platform/shared-testing';
+import { testCallerEnvironment } from '@platform/testing-services';
 import { odsLine } from './imports/ods-extract.test-harness';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
@@ -311,6 +312,7 @@ describe('N3 registry over NATS (real PostgreSQL, JetStream)', () => {
   describe('the owner table of a second replica', () => {
     it('follows changes made by the other replica, through the events', async () => {
       const config = loadConfig(N3Config, {
+        ...(await testCallerEnvironment('n3-registry')),
         NATS_URL: registry.natsUrl,
         DATABASE_URL: registry.databaseUrl,
         N3_DB_SCHEMA: registry.schema,

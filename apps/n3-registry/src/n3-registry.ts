@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import { importBucket, N3_EVENT_STREAM, N3_EVENTS, N3_QUEUE } from '@platform/contracts-n3';
+import { importBucket, N3_EVENT_STREAM, N3_EVENTS, N3_QUEUE, N3_SUBJECT_POLICIES } from '@platform/contracts-n3';
 import type { Logger } from '@platform/shared-logging';
-import { connectNats } from '@platform/shared-nats';
+import { callerTrust, connectNats } from '@platform/shared-nats';
 import { ensureEventStream } from '@platform/shared-persistence';
 import { bootstrapService, createMetricsRegistry } from '@platform/shared-service';
 import { N3RegistryModule } from './app.module';
@@ -22,6 +22,7 @@ export async function startN3Registry(config: N3Config, logger: Logger): Promise
       idleInTransactionMs: 30_000,
     },
   });
+  const trust = await callerTrust({ issuer: 'n3-registry', trustedKeys: config.CALLER_TRUSTED_KEYS });
   const nats = await connectNats({ url: config.NATS_URL, name: `n3-registry-${process.pid}` });
   await ensureEventStream(nats, N3_EVENT_STREAM, Object.values(N3_EVENTS));
   await importBucket(nats);
@@ -49,5 +50,6 @@ export async function startN3Registry(config: N3Config, logger: Logger): Promise
     httpPort: config.N3_HTTP_PORT,
     httpHost: config.N3_HTTP_HOST,
     logger,
+    callers: { verifier: trust.verifier, policies: N3_SUBJECT_POLICIES },
   });
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
+import { testCallerEnvironment, testGatewaySigner } from '@platform/testing-services';
 import { PdsConfig } from './config/pds.config';
 import { auditedReadStatement } from './audit/read-audit.repository';
 import { MIGRATIONS } from './database/database';
@@ -226,7 +227,7 @@ describe('PDS over NATS against PostgreSQL', () => {
   });
 
   it('rejects a payload that breaks the contract with INVALID_VALUE', async () => {
-    const rpc = new NatsRpcClient(connection, { timeoutMs: 5000 });
+    const rpc = new NatsRpcClient(connection, { timeoutMs: 5000, signer: await testGatewaySigner() });
     const error = await rejectionOf(
       rpc.request('pds.patient.get.v1', { nhsNumber: '9000000009', extra: 'x' }, context('r-extra')),
     );
@@ -235,6 +236,7 @@ describe('PDS over NATS against PostgreSQL', () => {
 
   it('runs its migrations once: a second start on the same schema leaves the data as it was', async () => {
     const config = loadConfig(PdsConfig, {
+      ...(await testCallerEnvironment('pds')),
       NATS_URL: under.natsUrl,
       DATABASE_URL: under.databaseUrl,
       PDS_DB_SCHEMA: schema,

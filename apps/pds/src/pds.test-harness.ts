@@ -5,6 +5,7 @@ import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient } from '@platform/shared-nats';
 import { startServiceUnderTest, type ServiceUnderTest } from '@platform/shared-testing';
+import { testCallerEnvironment, testGatewaySigner } from '@platform/testing-services';
 import { PdsConfig } from './config/pds.config';
 import { startPds } from './pds';
 
@@ -18,9 +19,11 @@ export async function startPdsUnderTest(options: {
   schemaPrefix: string;
   seed?: 'none' | 'sandbox';
 }): Promise<PdsUnderTest> {
+  const callerEnv = await testCallerEnvironment('pds');
   const running = await startServiceUnderTest(options.schemaPrefix, ({ natsUrl, databaseUrl, schema }) =>
     startPds(
       loadConfig(PdsConfig, {
+        ...callerEnv,
         NATS_URL: natsUrl,
         DATABASE_URL: databaseUrl,
         PDS_DB_SCHEMA: schema,
@@ -30,5 +33,6 @@ export async function startPdsUnderTest(options: {
       createLogger({ service: 'pds', level: 'silent' }),
     ),
   );
-  return { ...running, pds: new PdsClient(new NatsRpcClient(running.connection, { timeoutMs: 5000 })) };
+  const signer = await testGatewaySigner();
+  return { ...running, pds: new PdsClient(new NatsRpcClient(running.connection, { timeoutMs: 5000, signer })) };
 }

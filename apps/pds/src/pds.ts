@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import { PDS_EVENT_STREAM, PDS_EVENTS, PDS_QUEUE } from '@platform/contracts-pds';
+import { PDS_EVENT_STREAM, PDS_EVENTS, PDS_QUEUE, PDS_SUBJECT_POLICIES } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
-import { connectNats } from '@platform/shared-nats';
+import { callerTrust, connectNats } from '@platform/shared-nats';
 import { bootstrapService, createMetricsRegistry } from '@platform/shared-service';
 import { PdsModule } from './app.module';
 import type { PdsConfig } from './config/pds.config';
@@ -22,6 +22,7 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
       idleInTransactionMs: 30_000,
     },
   });
+  const trust = await callerTrust({ issuer: 'pds', trustedKeys: config.CALLER_TRUSTED_KEYS });
   const nats = await connectNats({ url: config.NATS_URL, name: `pds-${process.pid}` });
   await ensureEventStream(nats, PDS_EVENT_STREAM, Object.values(PDS_EVENTS));
   if (config.PDS_SEED === 'sandbox') {
@@ -49,5 +50,6 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
     httpPort: config.PDS_HTTP_PORT,
     httpHost: config.PDS_HTTP_HOST,
     logger,
+    callers: { verifier: trust.verifier, policies: PDS_SUBJECT_POLICIES },
   });
 }

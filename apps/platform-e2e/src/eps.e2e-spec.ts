@@ -7,7 +7,7 @@ import { NatsRpcClient } from '@platform/shared-nats';
 import { readFileSync } from 'node:fs';
 import { referencePath } from '@platform/shared-testing';
 import { freshPrescription, shortFormIdOf, type BundleJson } from '@platform/testing-prescriptions';
-import { clientToken, e2eState, passwordToken, type E2eState } from './support/platform';
+import { clientToken, e2eState, passwordToken, type E2eState, gatewaySigner } from './support/platform';
 
 const PRESCRIBER = '555086689106'; // the Practitioner's SDS user ID in the NHS acute nominated example
 const ACUTE = 'flow-acute-nominated/1-Prepare-Request-200_OK.json';
@@ -82,10 +82,11 @@ describe('EPS through the gateway: prescribe, sign, release to one pharmacy', ()
   beforeAll(async () => {
     state = e2eState();
     nats = await connect({ servers: state.natsUrl });
-    const rpc = new NatsRpcClient(nats, { timeoutMs: 5000 });
+    const rpc = new NatsRpcClient(nats, { timeoutMs: 5000, signer: gatewaySigner(state) });
     await new EpsClient(rpc).registerPrescriberKey(
       { sdsUserId: PRESCRIBER, publicKeyPem: keys.publicKey },
-      { requestId: randomUUID() },
+      // Registering a prescriber's key is for operations staff only.
+      { requestId: randomUUID(), caller: { id: 'e2e-ops', roles: ['ops'] } },
     );
     const created = await new PdsClient(rpc).createPatient(
       {

@@ -9,7 +9,7 @@ import { N3_EVENT_STREAM, N3_EVENTS } from '@platform/contracts-n3';
 import { PDS_EVENT_STREAM, PDS_EVENTS } from '@platform/contracts-pds';
 import { NatsRpcClient } from '@platform/shared-nats';
 import { freshPrescription, shortFormIdOf } from '@platform/testing-prescriptions';
-import { currentPids, e2eState, passwordToken, type E2eState } from './support/platform';
+import { currentPids, e2eState, passwordToken, type E2eState, gatewaySigner } from './support/platform';
 
 /**
  * The fault suite: while a bounded load of writes runs through the gateway, every process is killed in turn
@@ -300,9 +300,12 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
     db = new Client({ connectionString: state.databaseUrl });
     await db.connect();
     for (const user of ['clinician', 'registry-admin']) tokens[user] = await passwordToken(state.issuer, user);
-    await new EpsClient(new NatsRpcClient(nats, { timeoutMs: 5000 })).registerPrescriberKey(
+    await new EpsClient(
+      new NatsRpcClient(nats, { timeoutMs: 5000, signer: gatewaySigner(state) }),
+    ).registerPrescriberKey(
       { sdsUserId: PRESCRIBER, publicKeyPem: keys.publicKey },
-      { requestId: randomUUID() },
+      // Registering a prescriber's key is for operations staff only.
+      { requestId: randomUUID(), caller: { id: 'e2e-ops', roles: ['ops'] } },
     );
     const patient = (familyName: string) => ({
       resourceType: 'Patient',

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@platform/shared-testing';
-import { currentPids, e2eState, passwordToken, type E2eState } from './support/platform';
+import { callerKeyEnvironment, GATEWAY_ISSUER } from '@platform/shared-nats';
+import { e2eState, passwordToken, type E2eState } from './support/platform';
 
 const GATEWAY_MAIN = path.resolve(__dirname, '../../../dist/apps/gateway/src/main.js');
 const PATIENT = '/personal-demographics/FHIR/R4/Patient';
@@ -12,19 +13,6 @@ interface Answer {
   status: number;
   headers: Headers;
   body: unknown;
-}
-
-/**
- * The running platform gateway's CALLER_* variables (the keys it signs caller statements with, which the
- * services trust), so that a second gateway speaks to the same services as it does.
- */
-function callerKeysOf(pid: number): Record<string, string> {
-  const variables = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-  return Object.fromEntries(
-    variables
-      .filter((variable) => variable.startsWith('CALLER_'))
-      .map((variable) => [variable.slice(0, variable.indexOf('=')), variable.slice(variable.indexOf('=') + 1)]),
-  );
 }
 
 /** Starts a gateway from dist/ with the given environment; resolves with its exit code if it stops first. */
@@ -61,7 +49,8 @@ describe('sandbox mode', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     sandbox = gatewayProcess({
-      ...callerKeysOf(currentPids(state)['gateway'] ?? 0),
+      // The platform's gateway key, so that the services trust this second gateway as they trust the first.
+      ...callerKeyEnvironment(state.callerKeys, GATEWAY_ISSUER),
       SANDBOX: 'true',
       GATEWAY_HOST: '127.0.0.1',
       GATEWAY_PORT: String(port),
@@ -183,14 +172,15 @@ describe('sandbox mode', () => {
       ['GATEWAY_HOST', { GATEWAY_HOST: '0.0.0.0' }],
       ['GATEWAY_PUBLIC_URL', { GATEWAY_PUBLIC_URL: 'https://api.platform.example.nhs.uk' }],
     ] as const) {
-      const refused = gatewayProcess({
+      const local: Record<string, string> = {
         SANDBOX: 'true',
         GATEWAY_HOST: '127.0.0.1',
         GATEWAY_PORT: String(await freePort()),
         NATS_URL: state.natsUrl,
         OIDC_ISSUER: state.issuer,
-        ...env,
-      });
+      };
+      // One variable at a time made non-local.
+      const refused = gatewayProcess({ ...local, ...env });
       expect(await refused.exited).toBe(1);
       expect(refused.output()).toContain(`${variable} must be a loopback address`);
     }

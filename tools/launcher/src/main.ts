@@ -3,6 +3,12 @@ import { createWriteStream, mkdirSync, renameSync, writeFileSync, type WriteStre
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
+import {
+  callerKeyEnvironment,
+  GATEWAY_ISSUER,
+  generatePlatformCallerKeys,
+  type PlatformCallerKeys,
+} from '@platform/shared-nats';
 import { ensureNats, ensurePostgres, stopChild, type NatsProcess, type Stoppable } from './infrastructure';
 import { RestartPolicy, restartSettingsFrom } from './restart-policy';
 
@@ -296,6 +302,11 @@ async function main(): Promise<void> {
   if (postgres.stoppable) infrastructure.push(postgres.stoppable);
 
   const shared = { NATS_URL: natsUrl, LOG_LEVEL: env['LOG_LEVEL'] ?? 'info' };
+  // Caller trust (ADR 0014): each process gets its own signing key and every process the set of public keys.
+  // New keys every start, never written to disk, unless the caller hands a set over (tests, benchmarks).
+  const callerKeys: PlatformCallerKeys = env['PLATFORM_CALLER_KEYS']
+    ? (JSON.parse(env['PLATFORM_CALLER_KEYS']) as PlatformCallerKeys)
+    : await generatePlatformCallerKeys(SERVICES.map((service) => service.name));
   const specs: ServiceSpec[] = [
     {
       name: 'identity-provider',
@@ -312,6 +323,7 @@ async function main(): Promise<void> {
         entry: service.entry,
         env: {
           ...shared,
+          ...callerKeyEnvironment(callerKeys, service.name),
           DATABASE_URL: postgres.url,
           [variables.httpHost]: host,
           [variables.httpPort]: String(port),
@@ -326,6 +338,7 @@ async function main(): Promise<void> {
       entry: 'apps/gateway/src/main.js',
       env: {
         ...shared,
+        ...callerKeyEnvironment(callerKeys, GATEWAY_ISSUER),
         GATEWAY_HOST: host,
         GATEWAY_PORT: String(ports.gateway),
         OIDC_ISSUER: issuer,

@@ -1,3 +1,4 @@
+import { CallerTrustConfig } from '@platform/shared-config';
 import {
   IsBoolean,
   IsIn,
@@ -57,7 +58,7 @@ class SandboxIsLocal implements ValidatorConstraintInterface {
 }
 
 /** Gateway configuration, from environment variables of the same names. */
-export class GatewayConfig {
+export class GatewayConfig extends CallerTrustConfig {
   @IsString()
   GATEWAY_HOST = '127.0.0.1';
 

@@ -1,7 +1,8 @@
 import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { CallerTrustConfig } from '@platform/shared-config';
 
 /** N3 registry configuration, from environment variables of the same names. */
-export class N3Config {
+export class N3Config extends CallerTrustConfig {
   @Matches(/^nats:\/\/\S+$/, { message: 'NATS_URL must look like nats://host:port' })
   NATS_URL = 'nats://127.0.0.1:4222';
 

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
+import { generatePlatformCallerKeys } from '@platform/shared-nats';
 import { freePort, testDatabaseUrl, uniqueName } from '@platform/shared-testing';
 import { STATE_ENV, type E2eState } from './platform';
 
@@ -29,6 +30,8 @@ export default async function globalSetup(): Promise<void> {
     serviceEnv[variables.httpPort] = String(await freePort());
   }
   const databaseUrl = testDatabaseUrl();
+  // The platform's caller keys, made here so that tests can sign as the gateway does (support/platform.ts).
+  const callerKeys = await generatePlatformCallerKeys(SERVICES.map((service) => service.name));
   const launcherState = path.join(stateDir, 'launcher.json');
   const rpcTimeoutMs = 3000;
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
@@ -41,6 +44,7 @@ export default async function globalSetup(): Promise<void> {
       NATS_URL: natsUrl,
       DATABASE_URL: databaseUrl,
       ...serviceEnv,
+      PLATFORM_CALLER_KEYS: JSON.stringify(callerKeys),
       PLATFORM_DATA_DIR: stateDir,
       LOG_DIR: path.join(stateDir, 'logs'),
       LAUNCHER_STATE_FILE: launcherState,
@@ -71,6 +75,7 @@ export default async function globalSetup(): Promise<void> {
     natsUrl,
     databaseUrl,
     schemas,
+    callerKeys,
     logDir: path.join(stateDir, 'logs'),
     stateDir,
     launcherPid: child.pid ?? 0,

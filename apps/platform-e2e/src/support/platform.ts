@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { CallerAssertionSigner, GATEWAY_ISSUER, privateKeyFrom, type PlatformCallerKeys } from '@platform/shared-nats';
 
 /** What the global setup wrote about the platform it started for this run. */
 export interface E2eState {
@@ -8,6 +9,8 @@ export interface E2eState {
   databaseUrl: string;
   /** Each service's schema, by service name (the catalogue's: pds, n3-registry, eps). */
   schemas: Record<string, string>;
+  /** The caller keys the launcher was given: tests that talk to services over NATS sign as the gateway. */
+  callerKeys: PlatformCallerKeys;
   logDir: string;
   stateDir: string;
   launcherPid: number;
@@ -32,6 +35,12 @@ export function e2eState(): E2eState {
  */
 export function currentPids(state: E2eState): Record<string, number> {
   return (JSON.parse(readFileSync(state.launcherStateFile, 'utf8')) as { pids: Record<string, number> }).pids;
+}
+
+/** Signs as the platform's gateway does, for a test that sends requests to the services over NATS itself. */
+export function gatewaySigner(state: E2eState): CallerAssertionSigner {
+  const key = state.callerKeys.signers[GATEWAY_ISSUER];
+  return new CallerAssertionSigner(GATEWAY_ISSUER, privateKeyFrom(key.privateKey), key.kid);
 }
 
 /** The demo users' password and the confidential clients' secrets of the local identity provider. */

@@ -24,3 +24,4 @@ export {
 } from './subjects';
 export { contentDigest, signatureXml, signDigest, signedInfoXml, withSignature } from './sign';
 export { messageEventOf } from './message';
+export { EPS_SUBJECT_POLICIES } from './policy';

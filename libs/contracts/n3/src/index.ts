@@ -40,3 +40,4 @@ export {
 export { importBucket, storeExtract } from './import-bucket';
 export { PageRequest, type Page } from './page';
 export { N3_EVENT_STREAM, N3_EVENTS, N3_IMPORT_BUCKET, N3_QUEUE, N3_SUBJECTS } from './subjects';
+export { N3_SUBJECT_POLICIES } from './policy';

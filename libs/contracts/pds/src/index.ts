@@ -24,3 +24,4 @@ export { PDS_EVENT_STREAM, PDS_EVENTS, PDS_QUEUE, PDS_SUBJECTS } from './subject
 export { PATCH_OPERATIONS, PatchOperation, UpdatePatientRequest, isPatchOperation } from './update';
 export { CreatePatientRequest, type CreatePatientReply } from './create';
 export type { PatientCreatedEvent, PatientDeceasedEvent, PatientRegisteredEvent, PatientUpdatedEvent } from './events';
+export { PDS_SUBJECT_POLICIES } from './policy';

@@ -13,3 +13,4 @@ export {
   type DatabaseOptions,
 } from './cli';
 export { ConfigError, loadConfig, loadConfigOrExit } from './load-config';
+export { CallerTrustConfig } from './caller-trust.config';

@@ -254,3 +254,70 @@ export async function generateCallerKey(
   const jwk = await exportJWK(publicKey);
   return { issuer, kid, privateKey: der.toString('base64'), publicJwk: { ...jwk, kid, iss: issuer } };
 }
+
+/** A signer's private key and its ID, as a process receives them (CALLER_SIGNING_KEY, CALLER_SIGNING_KEY_ID). */
+export interface SigningKeyConfig {
+  privateKey: string;
+  kid: string;
+}
+
+/** Keys for a whole platform run locally: one signing key per process and the set every process trusts. */
+export interface PlatformCallerKeys {
+  /** CALLER_TRUSTED_KEYS: the JWK set of every signer's public key. */
+  trustedKeys: string;
+  signers: Record<string, SigningKeyConfig>;
+}
+
+/** New keys for the gateway and the given services (the launcher's local run, tests, benchmarks). */
+export async function generatePlatformCallerKeys(services: readonly string[]): Promise<PlatformCallerKeys> {
+  const keys = await Promise.all([GATEWAY_ISSUER, ...services].map((issuer) => generateCallerKey(issuer)));
+  return {
+    trustedKeys: JSON.stringify({ keys: keys.map((key) => key.publicJwk) }),
+    signers: Object.fromEntries(keys.map((key) => [key.issuer, { privateKey: key.privateKey, kid: key.kid }])),
+  };
+}
+
+/** The environment that gives process `name` its signing key and the platform's trusted keys. */
+export function callerKeyEnvironment(keys: PlatformCallerKeys, name: string): Record<string, string> {
+  const signer = keys.signers[name];
+  if (!signer) throw new Error(`no caller signing key was made for ${name}`);
+  return {
+    CALLER_TRUSTED_KEYS: keys.trustedKeys,
+    CALLER_SIGNING_KEY: signer.privateKey,
+    CALLER_SIGNING_KEY_ID: signer.kid,
+  };
+}
+
+/**
+ * A process's side of caller trust, from its configuration: the verifier of the statements it receives and,
+ * when it has a signing key, the signer of its own (as `issuer`). Bad keys refuse to start the process.
+ */
+export async function callerTrust(settings: {
+  issuer: string;
+  trustedKeys: string;
+  signingKey?: string;
+  signingKeyId?: string;
+}): Promise<{ verifier: CallerAssertionVerifier; signer?: CallerAssertionSigner }> {
+  let keys: TrustedKey[];
+  try {
+    keys = await trustedKeysFrom(settings.trustedKeys);
+  } catch (error) {
+    throw new Error(
+      `CALLER_TRUSTED_KEYS is not a usable JWK set: ${error instanceof Error ? error.message : 'invalid'}`,
+    );
+  }
+  const verifier = new CallerAssertionVerifier(keys);
+  if (!settings.signingKey) return { verifier };
+  const kid = settings.signingKeyId ?? '';
+  const own = keys.find((key) => key.kid === kid);
+  if (!own || own.issuer !== settings.issuer) {
+    throw new Error(`CALLER_SIGNING_KEY_ID ${kid || '(empty)'} is not a trusted key of ${settings.issuer}`);
+  }
+  let key: KeyObject;
+  try {
+    key = privateKeyFrom(settings.signingKey);
+  } catch {
+    throw new Error('CALLER_SIGNING_KEY is not a PKCS#8 Ed25519 private key (PEM or base64 DER)');
+  }
+  return { verifier, signer: new CallerAssertionSigner(settings.issuer, key, kid) };
+}

@@ -3,7 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PinoNestLogger, type Logger } from '@platform/shared-logging';
-import { coalesceWrites, RpcErrorFilter, rpcValidationPipe } from '@platform/shared-nats';
+import {
+  CallerGuard,
+  coalesceWrites,
+  RpcErrorFilter,
+  rpcValidationPipe,
+  type CallerAssertionVerifier,
+  type SubjectPolicies,
+} from '@platform/shared-nats';
 import type { NatsConnection } from 'nats';
 
 export interface ServiceSettings {
@@ -15,6 +22,11 @@ export interface ServiceSettings {
   httpPort: number;
   httpHost: string;
   logger: Logger;
+  /**
+   * Who may call: the verifier of the signed caller statements and the roles each subject accepts. Every
+   * message is checked before its handler runs; a subject without a policy is refused.
+   */
+  callers: { verifier: CallerAssertionVerifier; policies: SubjectPolicies };
 }
 
 /**
@@ -47,6 +59,7 @@ export async function bootstrapService(settings: ServiceSettings): Promise<INest
     { inheritAppConfig: false, deferInitialization: true },
   );
   microservice.useGlobalFilters(new RpcErrorFilter(logger));
+  microservice.useGlobalGuards(new CallerGuard(settings.callers.verifier, settings.callers.policies, logger));
   microservice.useGlobalPipes(rpcValidationPipe());
   await app.startAllMicroservices();
   // Replies written once per turn of the event loop (see coalesceWrites).

@@ -2,6 +2,5 @@ export { dropSchema, freePort, startTestNats, testDatabaseUrl, uniqueName, type 
 export { referencePath } from './reference';
 export { rejectionOf, type CodedError } from './rejection';
 export { startServiceUnderTest, type Closable, type ServiceUnderTest } from './service-under-test';
-export { startBuiltService, type BuiltService } from './built-service';
 export { allAtOnce, outcomes, tally } from './concurrency';
 export { documentedSubjects } from './messaging-doc';

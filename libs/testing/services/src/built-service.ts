@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from './infrastructure';
+import { testCallerEnvironment } from './caller-keys';
+import { freePort } from '@platform/shared-testing';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 
@@ -22,9 +23,17 @@ export async function startBuiltService(
   const main = path.join(ROOT, 'dist', entry);
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
   const port = await freePort();
+  // apps/<name>/src/main.js: the service's name, for its caller keys.
+  const name = entry.split('/')[1] ?? entry;
   const child = spawn(process.execPath, [main], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, [portVariable]: String(port) },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      ...(await testCallerEnvironment(name)),
+      ...env,
+      [portVariable]: String(port),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -105,7 +105,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   );
   const nats = await connectNats({ servers: natsUrl, name: 'bench-eps' });
   cleanup.add({ describe: 'close the benchmark NATS connection', run: () => nats.close() });
-  const rpc = new NatsRpcClient(nats, { timeoutMs: 30_000 });
+  const rpc = new NatsRpcClient(nats, { timeoutMs: 30_000, signer: platform.gatewaySigner });
   const eps = new EpsClient(rpc);
   const keys = generateKeyPairSync('rsa', {
     modulusLength: 2048,
@@ -116,7 +116,10 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     requestId: randomUUID(),
     caller: { id: 'bench', username: 'bench', roles: ['clinician'], organisation: 'A83008' },
   };
-  await eps.registerPrescriberKey({ sdsUserId: PRESCRIBER, publicKeyPem: keys.publicKey }, system);
+  await eps.registerPrescriberKey(
+    { sdsUserId: PRESCRIBER, publicKeyPem: keys.publicKey },
+    { requestId: randomUUID(), caller: { id: 'bench-ops', username: 'bench', roles: ['ops'] } },
+  );
   const patient = await new PdsClient(rpc).createPatient(
     {
       patient: {

@@ -3,6 +3,12 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from '
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
+import {
+  CallerAssertionSigner,
+  GATEWAY_ISSUER,
+  generatePlatformCallerKeys,
+  privateKeyFrom,
+} from '@platform/shared-nats';
 import type { Cleanup } from './cleanup';
 import { assertPortsFree, exited, isAlive, runToCompletion, signal, waitGone, whenExited } from './children';
 import type { Progress } from './progress';
@@ -58,6 +64,8 @@ export interface RunningPlatform {
   issuer: string;
   /** Process ids of the services the launcher started, by name (gateway, pds, identity-provider). */
   pids: Record<string, number>;
+  /** Signs as the platform's gateway, for a benchmark that sets up data over NATS (the launcher was given its keys). */
+  gatewaySigner: CallerAssertionSigner;
   /** An access token for that demo user, from the platform's identity provider. */
   token(role: string): Promise<string>;
   stop(): Promise<void>;
@@ -105,8 +113,10 @@ export async function startPlatform(
   const logFile = path.join(settings.workDir, 'platform.log');
   rmSync(stateFile, { force: true });
 
+  const callerKeys = await generatePlatformCallerKeys(SERVICES.map((service) => service.name));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    PLATFORM_CALLER_KEYS: JSON.stringify(callerKeys),
     GATEWAY_PORT: String(settings.ports.gateway),
     IDP_PORT: String(settings.ports.idp),
     DATABASE_URL: settings.databaseUrl,
@@ -195,8 +205,10 @@ export async function startPlatform(
   servicePids = Object.values(state.pids).filter((pid) => Number.isInteger(pid) && isAlive(pid));
   progress.say(`platform ready in ${((Date.now() - started) / 1000).toFixed(1)} s (gateway ${state.gateway})`);
 
+  const gatewayKey = callerKeys.signers[GATEWAY_ISSUER];
   return {
     gatewayUrl: state.gateway,
+    gatewaySigner: new CallerAssertionSigner(GATEWAY_ISSUER, privateKeyFrom(gatewayKey.privateKey), gatewayKey.kid),
     issuer: state.issuer,
     pids: state.pids,
     stop,

@@ -1,0 +1,2 @@
+export { startBuiltService, type BuiltService } from './built-service';
+export { testCallerEnvironment, testCallerKeys, testGatewaySigner } from './caller-keys';
