@@ -69,7 +69,7 @@ export class CallerGate {
 
     const token = await this.authenticate(request);
     const bucket = this.bucketOf(token);
-    const allowance = this.perClient.take(bucket);
+    const allowance = this.perClient.take(bucket, token.clientId ?? token.subject);
     if (!allowance.allowed) {
       throw tooManyRequests(`Rate limit exceeded for ${bucket}`, allowance.retryAfterSeconds);
     }

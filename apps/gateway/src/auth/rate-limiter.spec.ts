@@ -18,6 +18,12 @@ describe('RateLimiter', () => {
     expect(limiter.take('other-app').allowed).toBe(true);
   });
 
+  it("applies a client application's override to each of its users' own buckets", () => {
+    const limiter = new RateLimiter({ rate: 100, burst: 100 }, RateLimiter.parseOverrides('cli=1:2'), () => 0);
+    expect([1, 2, 3].map(() => limiter.take('cli user alice', 'cli').allowed)).toEqual([true, true, false]);
+    expect(limiter.take('cli user bob', 'cli').allowed).toBe(true);
+  });
+
   it('keeps at most its bound of clients, even when none of their buckets has refilled', () => {
     const limiter = new RateLimiter({ rate: 1, burst: 5 }, new Map(), () => 0, 100);
     for (let client = 0; client < 10_000; client += 1) limiter.take(`client-${client}`);

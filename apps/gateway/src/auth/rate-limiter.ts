@@ -10,6 +10,7 @@ const MAX_BUCKETS = 10_000;
 interface Bucket {
   tokens: number;
   updatedAt: number;
+  limit: RateLimit;
 }
 
 /**
@@ -48,7 +49,7 @@ export class RateLimiter {
    */
   private forgetBuckets(now: number): void {
     for (const [client, bucket] of this.buckets) {
-      const limit = this.overrides.get(client) ?? this.defaults;
+      const limit = bucket.limit;
       if (bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.rate >= limit.burst) this.buckets.delete(client);
     }
     const keep = Math.floor(this.maxClients * 0.9);
@@ -58,12 +59,15 @@ export class RateLimiter {
     }
   }
 
-  /** Takes one token; answers the seconds to wait when there is none. */
-  take(client: string): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
-    const limit = this.overrides.get(client) ?? this.defaults;
+  /**
+   * Takes one token from `client`'s bucket; answers the seconds to wait when there is none. `limitOf` names
+   * whose limit applies (an override is set per client application, also for its users' own buckets).
+   */
+  take(client: string, limitOf = client): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+    const limit = this.overrides.get(limitOf) ?? this.defaults;
     const now = this.now();
     if (this.buckets.size >= this.maxClients) this.forgetBuckets(now);
-    const bucket = this.buckets.get(client) ?? { tokens: limit.burst, updatedAt: now };
+    const bucket = this.buckets.get(client) ?? { tokens: limit.burst, updatedAt: now, limit };
     bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.rate);
     bucket.updatedAt = now;
     this.buckets.set(client, bucket);
