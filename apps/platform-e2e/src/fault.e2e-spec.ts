@@ -9,7 +9,7 @@ import { N3_EVENT_STREAM, N3_EVENTS } from '@platform/contracts-n3';
 import { PDS_EVENT_STREAM, PDS_EVENTS } from '@platform/contracts-pds';
 import { NatsRpcClient } from '@platform/shared-nats';
 import { freshPrescription, shortFormIdOf } from '@platform/testing-prescriptions';
-import { currentPids, e2eState, passwordToken, type E2eState, gatewaySigner } from './support/platform';
+import { currentPids, e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
 
 /**
  * The fault suite: while a bounded load of writes runs through the gateway, every process is killed in turn
@@ -273,29 +273,10 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
     }
   }
 
-  async function health(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
-    try {
-      const response = await fetch(`${state.gateway}${path}`, { signal: AbortSignal.timeout(3000) });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    } catch {
-      return { status: 0, body: {} };
-    }
-  }
-
   /** Every service routed and NATS answer, through the gateway. */
-  async function allUp(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const ready = await health('/health/ready');
-      if (ready.status === 200 && ready.body['status'] === 'ok') return true;
-      await sleep(100);
-    }
-    return false;
-  }
-
   beforeAll(async () => {
     state = e2eState();
-    expect(await allUp(60_000)).toBe(true);
+    expect(await platformUp(state, 60_000)).toBe(true);
     nats = await connect({ servers: state.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     db = new Client({ connectionString: state.databaseUrl });
     await db.connect();
@@ -332,7 +313,7 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
   afterAll(async () => {
     running = false;
     // Leave the platform as the next user of it expects: everything up.
-    await allUp(60_000);
+    await platformUp(state, 60_000);
     await nats?.close();
     await db?.end();
   }, 90_000);
@@ -357,7 +338,7 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
       const deadline = killedAt + 60_000;
       while (Date.now() < deadline) {
         const now = currentPids(state)[fault];
-        if (now !== undefined && now !== pid && (await allUp(200))) break;
+        if (now !== undefined && now !== pid && (await platformUp(state, 200))) break;
         await sleep(100);
       }
       recoveries[fault] = Date.now() - killedAt;

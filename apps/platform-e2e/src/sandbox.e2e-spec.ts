@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '@platform/shared-testing';
 import { callerKeyEnvironment, GATEWAY_ISSUER } from '@platform/shared-nats';
-import { e2eState, passwordToken, type E2eState } from './support/platform';
+import { e2eState, passwordToken, platformUp, type E2eState } from './support/platform';
 
 const GATEWAY_MAIN = path.resolve(__dirname, '../../../dist/apps/gateway/src/main.js');
 const PATIENT = '/personal-demographics/FHIR/R4/Patient';
@@ -45,6 +45,7 @@ describe('sandbox mode', () => {
 
   beforeAll(async () => {
     state = e2eState();
+    expect(await platformUp(state, 60_000)).toBe(true);
     if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;

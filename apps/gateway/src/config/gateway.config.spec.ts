@@ -1,9 +1,10 @@
 import { ConfigError, loadConfig } from '@platform/shared-config';
 import { GatewayConfig, isLoopbackHost } from './gateway.config';
 
+/** The problems of a configuration that differs from a valid one (keys set, as every process needs) by `env`. */
 function problemsOf(env: Record<string, string>): string[] {
   try {
-    loadConfig(GatewayConfig, env);
+    loadConfig(GatewayConfig, { CALLER_TRUSTED_KEYS: '{"keys":[]}', ...env });
     return [];
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
@@ -12,6 +13,12 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('gateway configuration', () => {
+  it('refuses to start without the caller keys, naming the variable', () => {
+    expect(problemsOf({ CALLER_TRUSTED_KEYS: '' })).toEqual([
+      expect.stringMatching(/^CALLER_TRUSTED_KEYS: CALLER_TRUSTED_KEYS must be set/),
+    ]);
+  });
+
   it('knows loopback hosts', () => {
     expect(['localhost', '127.0.0.1', '127.8.9.10', '::1', '[::1]'].every(isLoopbackHost)).toBe(true);
     expect(['0.0.0.0', '10.0.0.1', 'auth.example.nhs.uk', '127.0.0.1.example.com', '::'].some(isLoopbackHost)).toBe(

@@ -37,6 +37,24 @@ export function currentPids(state: E2eState): Record<string, number> {
   return (JSON.parse(readFileSync(state.launcherStateFile, 'utf8')) as { pids: Record<string, number> }).pids;
 }
 
+/**
+ * Waits until the gateway reports every service up (`/health/ready` 200 with status ok), for a test that
+ * starts after, or ends with, a process killed and restarted by the launcher. False when it never does.
+ */
+export async function platformUp(state: E2eState, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${state.gateway}/health/ready`, { signal: AbortSignal.timeout(3000) });
+      if (response.status === 200 && ((await response.json()) as { status?: string }).status === 'ok') return true;
+    } catch {
+      // the gateway itself may be restarting
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
 /** Signs as the platform's gateway does, for a test that sends requests to the services over NATS itself. */
 export function gatewaySigner(state: E2eState): CallerAssertionSigner {
   const key = state.callerKeys.signers[GATEWAY_ISSUER];
