@@ -238,6 +238,26 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     }
   });
 
+  it('gives every process the trusted caller keys, and the gateway and EPS their own signing key, from Secrets', () => {
+    for (const deployment of deployments) {
+      const env = envOf(containersOf(deployment)[0]);
+      const name = deployment.metadata.labels?.['app.kubernetes.io/name'] ?? '';
+      expect([name, env.get('CALLER_TRUSTED_KEYS')?.valueFrom?.secretKeyRef]).toEqual([
+        name,
+        { name: 'platform-caller-trust', key: 'CALLER_TRUSTED_KEYS' },
+      ]);
+      const signs = ['gateway', 'eps'].includes(name);
+      expect([name, env.get('CALLER_SIGNING_KEY')?.valueFrom?.secretKeyRef]).toEqual([
+        name,
+        signs ? { name: `${name}-caller-key`, key: 'CALLER_SIGNING_KEY' } : undefined,
+      ]);
+      expect([name, env.get('CALLER_SIGNING_KEY_ID')?.valueFrom?.secretKeyRef?.name]).toEqual([
+        name,
+        signs ? `${name}-caller-key` : undefined,
+      ]);
+    }
+  });
+
   it('configures services by environment: NATS_URL, DATABASE_URL from a Secret, OIDC_ISSUER, OIDC_AUDIENCE, LOG_LEVEL', () => {
     for (const deployment of deployments) {
       const container = containersOf(deployment)[0];
@@ -440,6 +460,8 @@ describe('values.schema.json', () => {
     ['running as root', { serviceDefaults: { podSecurityContext: { runAsUser: 0 } } }, /runAsUser/],
     ['a database URL as a value', { services: { pds: { database: { url: 'postgres://u:p@db/pds' } } } }, /url/],
     ['DATABASE_URL as plain env', { services: { pds: { env: { DATABASE_URL: 'x' } } } }, /DATABASE_URL/],
+    ['caller keys as plain env', { services: { eps: { env: { CALLER_TRUSTED_KEYS: '{}' } } } }, /CALLER_TRUSTED_KEYS/],
+    ['a signing key as a value', { services: { gateway: { callerKey: { key: 'MC4CAQ...' } } } }, /key/],
     ['a secret-looking env name', { services: { pds: { env: { SMTP_PASSWORD: 'x' } } } }, /SMTP_PASSWORD/],
     ['an unknown log level', { global: { logLevel: 'verbose' } }, /logLevel/],
     ['a misspelt key', { services: { gateway: { replica: 3 } } }, /replica/],

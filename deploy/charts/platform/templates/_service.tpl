@@ -99,6 +99,24 @@ spec:
                   name: {{ $svc.database.existingSecret | default (printf "%s-database" .name) }}
                   key: {{ $svc.database.secretKey }}
             {{- end }}
+            - name: CALLER_TRUSTED_KEYS
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $global.callerTrust.existingSecret }}
+                  key: {{ $global.callerTrust.trustedKeysKey }}
+            {{- if $svc.callerKey.enabled }}
+            {{- $callerKeySecret := $svc.callerKey.existingSecret | default (printf "%s-caller-key" .name) }}
+            - name: CALLER_SIGNING_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $callerKeySecret }}
+                  key: CALLER_SIGNING_KEY
+            - name: CALLER_SIGNING_KEY_ID
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $callerKeySecret }}
+                  key: CALLER_SIGNING_KEY_ID
+            {{- end }}
             - name: OIDC_ISSUER
               value: {{ $global.oidc.issuer | quote }}
             - name: OIDC_AUDIENCE
