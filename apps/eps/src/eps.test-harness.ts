@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import { EpsClient } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
@@ -7,7 +8,13 @@ import { PdsClient } from '@platform/contracts-pds';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
-import { dropSchema, startServiceUnderTest, uniqueName, type ServiceUnderTest } from '@platform/shared-testing';
+import {
+  dropSchema,
+  referencePath,
+  startServiceUnderTest,
+  uniqueName,
+  type ServiceUnderTest,
+} from '@platform/shared-testing';
 import {
   startBuiltService,
   testCallerEnvironment,
@@ -106,4 +113,67 @@ export async function signed(
   };
   const digest = parameters.parameter.find((parameter) => parameter.name === 'digest')?.valueString ?? '';
   return withSignature(bundle as Bundle, signDigest(digest, privateKey, 'test'), new Date());
+}
+
+/** A Task/$release Parameters (the NHS example) for `pharmacy`, nominated or for one prescription. */
+export function releaseRequest(pharmacy: string, shortFormId?: string): Record<string, unknown> {
+  const template = JSON.parse(
+    readFileSync(referencePath('eps-gp2gp/eps/spec/dispense/Nominated-Pharmacy-Request-Release-200_OK.json'), 'utf8'),
+  ) as {
+    parameter: { name: string; resource?: { identifier?: { value: string }[] } }[];
+  };
+  const parameter = template.parameter.filter((item) => item.name !== 'group-identifier');
+  const owner = parameter.find((item) => item.name === 'owner')?.resource?.identifier?.[0];
+  if (owner) owner.value = pharmacy;
+  if (shortFormId) {
+    parameter.push({
+      name: 'group-identifier',
+      valueIdentifier: { system: 'https://fhir.nhs.uk/Id/prescription-order-number', value: shortFormId },
+    } as never);
+  }
+  return { ...template, parameter };
+}
+
+/** The NHS cancel example (one item of the acute nominated prescription) aimed at a prescription made here. */
+export function cancelBundle(prescription: BundleJson, nhsNumber: string): Record<string, unknown> {
+  const item = (prescription.entry ?? []).find(
+    (entry) => entry.resource?.resourceType === 'MedicationRequest',
+  )?.resource;
+  const group = item?.['groupIdentifier'] as { value: string; extension: { valueIdentifier: { value: string } }[] };
+  const text = readFileSync(
+    referencePath('eps-gp2gp/eps/flow-acute-nominated/cancellations/2-Process-Request-Cancel-200_OK.json'),
+    'utf8',
+  )
+    .replaceAll('24F5DA-A83008-7EFE6Z', group.value)
+    .replaceAll('20ba5fb5-cb58-462c-923e-22d180b09356', group.extension[0]?.valueIdentifier.value ?? '')
+    .replaceAll('"9449304130"', `"${nhsNumber}"`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** An NHS example request about prescription 24F5DA-A83008-7EFE6Z aimed at `shortFormId` instead. */
+export function aimedAt(
+  file: string,
+  shortFormId: string,
+  replacements: Record<string, string> = {},
+): Record<string, unknown> {
+  let text = readFileSync(referencePath(`eps-gp2gp/eps/${file}`), 'utf8').replaceAll(
+    '24F5DA-A83008-7EFE6Z',
+    shortFormId,
+  );
+  for (const [from, to] of Object.entries(replacements)) text = text.replaceAll(from, to);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** A return Task (the NHS example) for `shortFormId` with `reason`. */
+export function returnTask(shortFormId: string, reason = '0003'): Record<string, unknown> {
+  const task = JSON.parse(
+    readFileSync(referencePath('eps-gp2gp/eps/spec/dispensing/return/acute-primary-example-req.json'), 'utf8'),
+  ) as {
+    groupIdentifier: { value: string };
+    statusReason: { coding: { code: string }[] };
+  };
+  task.groupIdentifier.value = shortFormId;
+  const [coding] = task.statusReason.coding;
+  if (coding) coding.code = reason;
+  return task as unknown as Record<string, unknown>;
 }

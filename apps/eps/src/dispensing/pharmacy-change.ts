@@ -4,7 +4,7 @@ import type { FhirResource, PrescriptionEventMessage, PrescriptionStatus } from 
 import { PlatformError } from '@platform/shared-errors';
 import { actorOf, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
-import { accepted, invalid } from '../shared/outcomes';
+import { accepted, actingOrganisation, invalid } from '../shared/outcomes';
 import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
 import { PrescriptionRepository, type StoredPrescription } from '../shared/prescription.repository';
 import { AnotherDispenser } from './another-dispenser';
@@ -42,11 +42,7 @@ export class PharmacyChange {
     work: (transaction: PoolClient, prescription: StoredPrescription, pharmacy: string) => Promise<PharmacyChangeMade>,
     options: { holderOnly: boolean } = { holderOnly: true },
   ): Promise<FhirResource> {
-    const pharmacy = context.caller?.organisation;
-    if (!pharmacy)
-      throw new PlatformError('ACCESS_DENIED', undefined, {
-        diagnostics: 'Only the pharmacy holding the prescription may do this',
-      });
+    const pharmacy = actingOrganisation(context, 'Only the pharmacy holding the prescription may do this');
     const key = writeKey(context, operation, request);
     const outcome = await this.writes.run(key, async (transaction) => {
       const prescription = await this.prescriptions.get(shortFormId, transaction, true);

@@ -12,7 +12,7 @@ import { actorOf, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { SYSTEMS } from '../shared/fhir';
 import { OpenPharmacy } from '../shared/open-pharmacy';
-import { checkedShortFormId, invalid } from '../shared/outcomes';
+import { actingOrganisation, checkedShortFormId, invalid } from '../shared/outcomes';
 import { PrescriberKeyRepository } from '../shared/prescriber-key.repository';
 import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
 import { PrescriptionRepository, type StoredPrescription } from '../shared/prescription.repository';
@@ -112,8 +112,8 @@ export class ReleasePrescriptionsUseCase {
 
   async execute(parameters: FhirResource, context: CallContext): Promise<FhirResource> {
     const { pharmacy, shortFormId } = readReleaseRequest(parameters);
-    const acting = context.caller?.organisation;
-    if (acting && acting !== pharmacy) {
+    const acting = actingOrganisation(context, 'Only the releasing pharmacy may release prescriptions');
+    if (acting !== pharmacy) {
       throw new PlatformError('ACCESS_DENIED', undefined, {
         diagnostics: `The caller acts for ${acting}, not for the releasing pharmacy ${pharmacy}`,
       });

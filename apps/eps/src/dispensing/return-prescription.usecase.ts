@@ -8,7 +8,7 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import { actorOf, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
-import { accepted, checkedShortFormId, invalid } from '../shared/outcomes';
+import { accepted, actingOrganisation, checkedShortFormId, invalid } from '../shared/outcomes';
 import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
 import { PrescriptionRepository } from '../shared/prescription.repository';
 import { AnotherDispenser } from './another-dispenser';
@@ -55,12 +55,7 @@ export class ReturnPrescriptionUseCase {
 
   async execute(task: FhirResource, context: CallContext): Promise<FhirResource> {
     const { shortFormId, reason } = readReturnTask(task);
-    const pharmacy = context.caller?.organisation;
-    if (!pharmacy) {
-      throw new PlatformError('ACCESS_DENIED', undefined, {
-        diagnostics: 'A return must come from the pharmacy holding the prescription',
-      });
-    }
+    const pharmacy = actingOrganisation(context, 'A return must come from the pharmacy holding the prescription');
     const key = writeKey(context, 'prescription.return', task);
     const outcome = await this.writes.run(key, async (transaction) => {
       const prescription = await this.prescriptions.get(shortFormId, transaction, true);

@@ -21,7 +21,7 @@ import {
   type Resource,
 } from '../shared/fhir';
 import { messageEvent } from '../shared/message-event';
-import { checkedShortFormId, invalid, missing } from '../shared/outcomes';
+import { actingOrganisation, checkedShortFormId, invalid, missing } from '../shared/outcomes';
 import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
 import { PrescriptionRepository } from '../shared/prescription.repository';
 
@@ -94,6 +94,7 @@ export class CancelPrescriptionUseCase {
 
   async execute(bundle: Bundle, context: CallContext): Promise<FhirResource> {
     const { shortFormId, items, nhsNumber } = readCancellation(bundle);
+    const organisation = actingOrganisation(context, "Only the prescriber's organisation may cancel a prescription");
     const key = writeKey(context, 'prescription.cancel', bundle);
     const response = await this.writes.run(key, async (transaction) => {
       const prescription = await this.prescriptions.get(shortFormId, transaction, true);
@@ -104,8 +105,7 @@ export class CancelPrescriptionUseCase {
             'Unable to process message. Information missing or invalid - Mismatch between prescription and cancellation NHS number',
         });
       }
-      const anotherPrescriber =
-        context.caller?.organisation !== undefined && context.caller.organisation !== prescription.prescriberOds;
+      const anotherPrescriber = organisation !== prescription.prescriberOds;
       const outcomes = items.map((item) => {
         const itemId = ((item['identifier'] ?? []) as { value?: string }[])[0]?.value ?? '';
         let outcome: Outcome;

@@ -33,3 +33,17 @@ export function accepted(now = new Date()): FhirResource {
     issue: [{ severity: 'information', code: 'informational' }],
   };
 }
+
+/**
+ * The organisation (ODS code) the verified caller acts for, or ACCESS_DENIED: every check that depends on the
+ * caller's organisation fails closed, so a caller whose statement names none is refused, never waved through.
+ */
+export function actingOrganisation(context: { caller?: { organisation?: string } }, refusal: string): string {
+  const organisation = context.caller?.organisation;
+  if (typeof organisation !== 'string' || organisation.trim() === '') {
+    throw new PlatformError('ACCESS_DENIED', undefined, {
+      diagnostics: `${refusal}: the caller acts for no organisation`,
+    });
+  }
+  return organisation;
+}

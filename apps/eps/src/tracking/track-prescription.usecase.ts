@@ -21,11 +21,13 @@ export class TrackPrescriptionUseCase {
       });
     }
     const prescription = await this.prescriptions.get(shortFormId);
-    const organisation = context.caller?.organisation;
     const caller = context.caller;
+    // Fails closed: a caller who acts for no organisation is never one of the prescription's organisations.
+    const organisation = caller?.organisation?.trim() ? caller.organisation : null;
     const asOrganisation =
-      organisation !== undefined &&
-      [prescription?.prescriberOds, prescription?.dispenser, prescription?.nominatedPharmacy].includes(organisation);
+      organisation !== null &&
+      prescription !== null &&
+      [prescription.prescriberOds, prescription.dispenser, prescription.nominatedPharmacy].includes(organisation);
     // A patient sees their own prescriptions: the NHS number in their token is the prescription's.
     const asPatient =
       caller?.roles.includes('patient') === true &&
