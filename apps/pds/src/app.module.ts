@@ -8,18 +8,18 @@ import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@pl
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { ReadAuditRepository } from './audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from './database/database.provider';
-import { PatientHandler } from './patients/patient.handler';
+import { PatientHandler } from './read/patient.handler';
 import { PatientRepository } from './patients/patient.repository';
-import { ListRelatedPersonsUseCase } from './patients/list-related-persons.usecase';
-import { PatientAccess } from './patients/patient-access';
-import { ReadPatientUseCase } from './patients/read-patient.usecase';
+import { ListRelatedPersonsUseCase } from './read/list-related-persons.usecase';
+import { PatientAccess } from './read/patient-access';
+import { ReadPatientUseCase } from './read/read-patient.usecase';
 import { CreateHandler } from './create/create.handler';
 import { CreatePatientUseCase } from './create/create-patient.usecase';
 import { UpdateHandler } from './update/update.handler';
 import { UpdatePatientUseCase } from './update/update-patient.usecase';
 import { SearchHandler } from './search/search.handler';
 import { SearchPatientsUseCase } from './search/search-patients.usecase';
-import { SearchRowsRepository } from './search/search-rows.repository';
+import { SearchRowsRepository } from './patients/search-rows.repository';
 import { PatientSearchRepository } from './search/search.repository';
 
 export interface PdsResources {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import type { ImportReport, OrganisationRole } from '@platform/contracts-n3';
 import { PlatformError } from '@platform/shared-errors';
-import type { OrganisationRepository } from '../organisations/organisation.repository';
+import type { OrganisationRepository } from '../shared/organisation.repository';
 import { fieldError } from '../rules';
 import { readExtract } from './ods-csv';
 

@@ -27,18 +27,9 @@ const COLUMN = {
 
 const STATUS: Record<string, OrganisationStatus> = { A: 'active', C: 'closed', D: 'dormant', P: 'proposed' };
 
-export interface OrganisationRow {
-  odsCode: string;
-  name: string;
-  role: OrganisationRole;
-  status: OrganisationStatus;
-  openDate: string;
-  closeDate: string | null;
-  addressLines: string[];
-  postcode: string | null;
-  parentOdsCode: string | null;
-  telephone: string | null;
-}
+import type { OrganisationRow } from '../shared/organisation.repository';
+
+export type { OrganisationRow };
 
 export interface ParsedExtract {
   rows: OrganisationRow[];

@@ -7,13 +7,13 @@ import {
   ORGANISATION_ROLES,
   type Organisation,
   type OrganisationRole,
+  type OrganisationStatus,
   type Page,
   type SearchOrganisationsRequest,
   type UpsertOrganisationRequest,
 } from '@platform/contracts-n3';
 import { copyArray, copyField, type ServiceDatabase } from '@platform/shared-persistence';
 import { N3_DATABASE } from '../database/database';
-import type { OrganisationRow } from '../imports/ods-csv';
 
 interface OrganisationDbRow {
   ods_code: string;
@@ -59,6 +59,20 @@ export function organisationOf(row: OrganisationDbRow): Organisation {
     telephone: row.telephone,
     updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/** One organisation as an ODS extract gives it, checked: what an import writes. */
+export interface OrganisationRow {
+  odsCode: string;
+  name: string;
+  role: OrganisationRole;
+  status: OrganisationStatus;
+  openDate: string;
+  closeDate: string | null;
+  addressLines: string[];
+  postcode: string | null;
+  parentOdsCode: string | null;
+  telephone: string | null;
 }
 
 /** Escapes LIKE's wildcards in text a caller typed. */

@@ -5,7 +5,7 @@ import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import type { StoredPatient } from '../patients/patient-record';
 // The statement below reads the patient's row as well as writing the audit entry, so that a read is answered
 // only once its entry is committed, in one round trip. The audit repository owns that statement; the row it
-// reads is the patients folder's, imported from the module patients export for this (patient-row.ts) rather
+// reads is the patients folder's, imported from the module patients exports for this (patient-row.ts) rather
 // than copied here or borrowed from the patient repository.
 import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient-row';
 

@@ -12,7 +12,7 @@ import { ReadAuditRepository, readAuditEntry } from '../audit/read-audit.reposit
 import { PatientRepository } from '../patients/patient.repository';
 import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, type PatientRecord } from '../patients/patient-record';
-import { givenWords, normaliseName } from '../search/search-rows';
+import { givenWords, normaliseName } from '../patients/search-rows';
 import { PatientSearchRepository } from '../search/search.repository';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { checkNewPatient, type Demographics } from './new-patient';

@@ -1,7 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import type { Patient } from '@platform/contracts-pds';
-import { searchRowsOf } from '../search/search-rows';
-import { searchRowStatements } from '../search/search-rows.repository';
+import { searchRowsOf } from '../patients/search-rows';
+import { searchRowStatements } from '../patients/search-rows.repository';
 
 const BATCH = 500;
 

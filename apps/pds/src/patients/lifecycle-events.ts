@@ -4,7 +4,7 @@ import {
   type PatientDeceasedEvent,
   type PatientRegisteredEvent,
 } from '@platform/contracts-pds';
-import { gpOdsOf } from '../search/search-rows';
+import { gpOdsOf } from './search-rows';
 
 /** An event to append to the outbox in the transaction of the change. */
 export interface LifecycleEvent {

@@ -4,12 +4,9 @@ import { nhsNumberCheckDigit } from '@platform/shared-identifiers';
 import { withTransaction } from '@platform/shared-persistence';
 import type { Pool, PoolClient } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
-import { SearchRowsRepository } from '../search/search-rows.repository';
+import { SearchRowsRepository } from './search-rows.repository';
 import { normalisedResource, type PatientRecord, type StoredPatient } from './patient-record';
 import { PATIENT_COLUMNS, toStored, type PatientRow } from './patient-row';
-
-// search/search.repository.ts still imports the row from here; patient-row.ts is where it lives.
-export { PATIENT_COLUMNS, toStored, type PatientRow } from './patient-row';
 
 /** The only code that reads and writes patients. */
 @Injectable()

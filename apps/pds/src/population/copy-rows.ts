@@ -1,5 +1,5 @@
 import { copyArray, copyField } from '@platform/shared-persistence';
-import { searchRowsOf } from '../search/search-rows';
+import { searchRowsOf } from '../patients/search-rows';
 import type { GeneratedPatient } from './population';
 
 /** The columns each COPY fills, in order (generated columns such as the phonetic keys are computed by PostgreSQL). */

@@ -1,7 +1,7 @@
 import { MAX_SEARCH_RESULTS } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 import { isWellFormedOdsCode } from '@platform/shared-identifiers';
-import { givenWords, normaliseEmail, normaliseName, normalisePhone, normalisePostcode } from './search-rows';
+import { givenWords, normaliseEmail, normaliseName, normalisePhone, normalisePostcode } from '../patients/search-rows';
 
 /** A name or postcode as the search compares it; `pattern` (LIKE, `%` for `*`) when it has wildcards. */
 export interface TextTerm {

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { MAX_SUPERSEDED_HOPS, type StoredPatient } from '../patients/patient-record';
-import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient.repository';
+import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient-row';
 import type { DateRange, SearchQuery, TextTerm } from './search-query';
 
 /** A matched patient (the surviving record) and how well it matched. */

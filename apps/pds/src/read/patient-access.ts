@@ -3,8 +3,8 @@ import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
-import { PatientRepository } from './patient.repository';
-import { MAX_SUPERSEDED_HOPS, type StoredPatient } from './patient-record';
+import { PatientRepository } from '../patients/patient.repository';
+import { MAX_SUPERSEDED_HOPS, type StoredPatient } from '../patients/patient-record';
 
 /**
  * The way into one patient's record for every read: a bad check digit is refused before any lookup, every

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ListRelatedPersonsReply } from '@platform/contracts-pds';
 import type { CallContext } from '@platform/shared-nats';
 import { PatientAccess } from './patient-access';
-import { PatientRepository } from './patient.repository';
+import { PatientRepository } from '../patients/patient.repository';
 
 /** A patient's related people; none for a restricted patient (they could locate the patient). */
 @Injectable()

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { PatientDocument } from '@platform/contracts-pds';
 import type { CallContext } from '@platform/shared-nats';
 import { PatientAccess } from './patient-access';
-import { visiblePatientJson } from './patient-record';
+import { visiblePatientJson } from '../patients/patient-record';
 
 /** Reads one patient by NHS number, as the caller may see it. */
 @Injectable()
