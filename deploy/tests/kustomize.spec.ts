@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
+import { SERVICES } from '@platform/shared-catalogue';
 import {
   buildKustomization,
   chartDir,
@@ -112,9 +113,11 @@ describe('k8s kustomizations', () => {
     const base = buildKustomization(path.join(k8sDir, 'base'));
     const dev = buildKustomization(path.join(k8sDir, 'overlays/dev'));
     const prod = buildKustomization(path.join(k8sDir, 'overlays/prod'));
-    expect(minReplicasOf(base)).toEqual([2, 2, 2, 2]);
-    expect(minReplicasOf(dev)).toEqual([1, 1, 1, 1]);
-    expect(minReplicasOf(prod)).toEqual([3, 3, 3, 3]);
+    // One HPA per process: the gateway and each service of the catalogue.
+    const every = (replicas: number): number[] => Array.from({ length: SERVICES.length + 1 }, () => replicas);
+    expect(minReplicasOf(base)).toEqual(every(2));
+    expect(minReplicasOf(dev)).toEqual(every(1));
+    expect(minReplicasOf(prod)).toEqual(every(3));
     expect(resourcesOf(dev)).not.toEqual(resourcesOf(base));
     expect(resourcesOf(prod)).not.toEqual(resourcesOf(base));
   });
