@@ -107,6 +107,8 @@ export function planService(root: string, options: ServiceOptions, migrationTime
       `    entry: 'apps/${n.name}/src/main.js',`,
       '    sandboxSeed: false,',
       `    eventStream: '${n.stream}',`,
+      // The request subjects of other services it calls (its NATS user may publish those and no others).
+      '    calls: [],',
       `    colour: '${colour}',`,
       '  },',
     ].join('\n');

@@ -1,1 +1,9 @@
 export { healthSubject, serviceNamed, serviceVariables, SERVICES, type ServiceEntry } from './services';
+export {
+  GATEWAY_NATS_USER,
+  gatewayNatsPermissions,
+  inboxPrefix,
+  platformNatsPermissions,
+  serviceNatsPermissions,
+  type NatsPermissions,
+} from './nats-permissions';

@@ -21,6 +21,16 @@ export interface ServiceEntry {
   sandboxSeed: boolean;
   /** The JetStream stream its events go to, if it publishes any. */
   eventStream?: string;
+  /**
+   * The request subjects of other services it calls (`pds.patient.get.v1`): its NATS user may publish these
+   * and no other service's subjects (see nats-permissions.ts). The gateway calls every service.
+   */
+  calls?: readonly string[];
+  /**
+   * JetStream object stores it owns (creates, reads, deletes), and which other processes (`gateway` or a
+   * service name) may put objects into each.
+   */
+  objectStores?: readonly { bucket: string; putBy: readonly string[] }[];
   /** ANSI colour of its label in the launcher's output. */
   colour: string;
 }
@@ -46,6 +56,7 @@ export const SERVICES: readonly ServiceEntry[] = [
     entry: 'apps/n3-registry/src/main.js',
     sandboxSeed: true,
     eventStream: 'N3_EVENTS',
+    objectStores: [{ bucket: 'n3-imports', putBy: ['gateway'] }],
     colour: '32',
   },
   {
@@ -57,6 +68,7 @@ export const SERVICES: readonly ServiceEntry[] = [
     entry: 'apps/eps/src/main.js',
     sandboxSeed: false,
     eventStream: 'EPS_EVENTS',
+    calls: ['pds.patient.get.v1', 'n3.organisation.get.v1'],
     colour: '34',
   },
   // service-generator: new entries above this line

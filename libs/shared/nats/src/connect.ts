@@ -1,15 +1,82 @@
-import { connect, type NatsConnection } from 'nats';
+import { connect, type ConnectionOptions, type NatsConnection, type TlsOptions } from 'nats';
 import { coalesceWrites } from './coalesce-writes';
 
 export interface NatsSettings {
+  /**
+   * NATS_URL: one or more `nats://[user:password@]host:port`, comma-separated. The user and password (the
+   * process's own NATS credentials) are taken out of the URL and sent as the connection's credentials, so
+   * the servers nats.js keeps (and may put in an error message) never carry the password.
+   */
   url: string;
   name: string;
+}
+
+/** The parts of the connection options that come from NATS_URL and the NATS_TLS_* variables. */
+export type NatsEndpointOptions = Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'tls' | 'inboxPrefix'>;
+
+/**
+ * Turns NATS_URL (and the environment's NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY) into connection options:
+ * - credentials in the URL become `user`/`pass` (percent-decoded), and the inbox prefix becomes
+ *   `_INBOX.<user>`: the server lets each user subscribe only to its own inbox (nats-permissions.ts in
+ *   @platform/shared-catalogue);
+ * - NATS_TLS_CA (a PEM file) makes the connection use TLS and trust that CA; NATS_TLS_CERT and NATS_TLS_KEY
+ *   add a client certificate (mutual TLS). A server that requires TLS is also met with TLS without them
+ *   (the system's CAs).
+ * Every URL of the list must carry the same credentials, or none after the first.
+ */
+export function natsEndpointOptions(url: string, env: NodeJS.ProcessEnv = process.env): NatsEndpointOptions {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry) => {
+      const match = /^([a-z]+:\/\/)?(?:([^:@/]*)(?::([^@/]*))?@)?(.+)$/i.exec(entry);
+      if (!match) return entry;
+      const [, scheme = '', entryUser, entryPass, rest = ''] = match;
+      if (entryUser !== undefined) {
+        const decodedUser = decodeURIComponent(entryUser);
+        const decodedPass = entryPass === undefined ? undefined : decodeURIComponent(entryPass);
+        if (user !== undefined && (user !== decodedUser || pass !== decodedPass))
+          throw new Error('NATS_URL: every server of the list must carry the same credentials');
+        user = decodedUser;
+        pass = decodedPass;
+      }
+      return `${scheme}${rest}`;
+    });
+  const tls: TlsOptions | undefined = env['NATS_TLS_CA']
+    ? {
+        caFile: env['NATS_TLS_CA'],
+        ...(env['NATS_TLS_CERT'] && { certFile: env['NATS_TLS_CERT'] }),
+        ...(env['NATS_TLS_KEY'] && { keyFile: env['NATS_TLS_KEY'] }),
+      }
+    : undefined;
+  return {
+    servers,
+    ...(user !== undefined && user.length > 0 && { user, inboxPrefix: `_INBOX.${user}` }),
+    ...(pass !== undefined && { pass }),
+    ...(tls && { tls }),
+  };
+}
+
+/** NATS_URL without its credentials, for a log line. */
+export function natsUrlForLog(url: string): string {
+  return url
+    .split(',')
+    .map((entry) => {
+      const at = entry.lastIndexOf('@');
+      if (at < 0) return entry;
+      const scheme = entry.indexOf('://');
+      return `${scheme >= 0 && scheme < at ? entry.slice(0, scheme + 3) : ''}***${entry.slice(at)}`;
+    })
+    .join(',');
 }
 
 /** Connects with reconnects forever (a service waits out a NATS restart) and a bounded first attempt. */
 export async function connectNats(settings: NatsSettings): Promise<NatsConnection> {
   const connection = await connect({
-    servers: settings.url.split(','),
+    ...natsEndpointOptions(settings.url),
     name: settings.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,

@@ -6,6 +6,7 @@ import { PinoNestLogger, type Logger } from '@platform/shared-logging';
 import {
   CallerGuard,
   coalesceWrites,
+  natsEndpointOptions,
   RpcErrorFilter,
   rpcValidationPipe,
   type CallerAssertionVerifier,
@@ -45,7 +46,8 @@ export async function bootstrapService(settings: ServiceSettings): Promise<INest
     {
       transport: Transport.NATS,
       options: {
-        servers: settings.natsUrl.split(','),
+        // Servers, the process's own credentials and inbox, TLS (NATS_URL, NATS_TLS_*): as connectNats.
+        ...natsEndpointOptions(settings.natsUrl),
         queue: settings.name,
         name: `${settings.name}-${process.pid}`,
         gracefulShutdown: true,
