@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
+import { natsUrlForLog } from '@platform/shared-nats';
+import { natsServerConfig, natsUrlFor, natsUsers, writeNatsServerConfig } from './nats-auth';
 
 export interface Stoppable {
   describe: string;
@@ -29,7 +31,12 @@ function hostPort(url: string, defaultPort: number): { host: string; port: numbe
 
 const NATS_BINARY_CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
 
-/** A nats-server the launcher started: restartable on the same port and JetStream folder. */
+/** Where the OS's nats-server is, or undefined. */
+export function natsServerBinary(): string | undefined {
+  return NATS_BINARY_CANDIDATES.find((candidate) => existsSync(candidate));
+}
+
+/** A nats-server the launcher started: restartable on the same port, configuration and JetStream folder. */
 export interface NatsProcess extends Stoppable {
   readonly pid: number | undefined;
   /** Starts it again after it died; resolves once it answers. */
@@ -38,31 +45,25 @@ export interface NatsProcess extends Stoppable {
   onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
 }
 
-/**
- * Uses the NATS at `url` when it answers; otherwise starts the OS's nats-server with JetStream in `dataDir`
- * (file storage: streams and their messages survive a restart of the server).
- */
-export async function ensureNats(
-  url: string,
-  dataDir: string,
-  log: (line: string) => void,
-): Promise<NatsProcess | undefined> {
-  const { host, port } = hostPort(url, 4222);
-  if (await reachable(host, port)) {
-    log(`NATS: using the server at ${url}`);
-    return undefined;
-  }
-  const binary = NATS_BINARY_CANDIDATES.find((candidate) => existsSync(candidate));
-  if (!binary) {
-    throw new Error(
-      `no NATS server answers at ${url} and nats-server is not installed: install the Debian package "nats-server" (apt-get install nats-server) or set NATS_URL`,
-    );
-  }
-  mkdirSync(dataDir, { recursive: true });
+/** The NATS the platform uses, and the NATS_URL each process gets. */
+export interface NatsSetup {
+  /** Set when the launcher started the server itself. */
+  server?: NatsProcess;
+  /** NATS_URL for the process whose NATS user is `user` (with its credentials when the launcher made them). */
+  urlFor(user: string): string;
+}
+
+/** Starts nats-server with a configuration file; resolves once it answers on host:port. */
+export async function startNatsServer(
+  binary: string,
+  configFile: string,
+  host: string,
+  port: number,
+): Promise<NatsProcess> {
   const listeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    const started = spawn(binary, ['-a', host, '-p', String(port), '-js', '-sd', dataDir], { stdio: 'ignore' });
+    const started = spawn(binary, ['-c', configFile], { stdio: 'ignore' });
     child = started;
     started.once('exit', (code, signal) => {
       for (const listener of listeners) listener(code, signal);
@@ -74,7 +75,6 @@ export async function ensureNats(
     if (!(await reachable(host, port))) throw new Error(`started ${binary} but it does not answer on ${host}:${port}`);
   };
   await start();
-  log(`NATS: started ${binary} with JetStream on ${host}:${port} (data in ${dataDir})`);
   return {
     describe: 'nats-server',
     get pid() {
@@ -83,6 +83,55 @@ export async function ensureNats(
     restart: start,
     onExit: (listener) => listeners.push(listener),
     stop: () => (child ? stopChild(child, 5000) : Promise.resolve()),
+  };
+}
+
+/**
+ * The platform's NATS.
+ * - `url` answers and was given explicitly (NATS_URL): it is used as given, credentials and all (they come
+ *   from whoever runs that server); every process gets that URL.
+ * - Nothing answers: starts the OS's nats-server on that host and port, secured: a configuration (in
+ *   `dataDir`, mode 0600) with one user per process, the permissions the catalogue gives it and a new random
+ *   password, JetStream in `<dataDir>/nats` (file storage: streams survive a restart of the server). Each
+ *   process gets `nats://<its user>:<its password>@host:port`. `testPassword` adds the `test` user.
+ * - The default address answers though nobody asked for it: refuses (it is not this run's server, and an
+ *   open bus is not a default).
+ */
+export async function ensureNats(
+  settings: { url: string; explicit: boolean; dataDir: string; testPassword?: string },
+  log: (line: string) => void,
+): Promise<NatsSetup> {
+  const { host, port } = hostPort(settings.url.split(',')[0] ?? settings.url, 4222);
+  if (await reachable(host, port)) {
+    if (!settings.explicit)
+      throw new Error(
+        `something already answers on ${host}:${port}, where the launcher starts its own NATS: stop it (another \`npm start\`?) or set NATS_URL to use a NATS server you run`,
+      );
+    log(`NATS: using the server at ${natsUrlForLog(settings.url)} as given (its credentials come from NATS_URL)`);
+    return { urlFor: () => settings.url };
+  }
+  const binary = natsServerBinary();
+  if (!binary) {
+    throw new Error(
+      `no NATS server answers at ${host}:${port} and nats-server is not installed: install the Debian package "nats-server" (apt-get install nats-server) or set NATS_URL`,
+    );
+  }
+  const storeDir = path.join(settings.dataDir, 'nats');
+  mkdirSync(storeDir, { recursive: true });
+  const users = natsUsers({ testPassword: settings.testPassword });
+  const configFile = path.join(settings.dataDir, 'nats-server.conf');
+  writeNatsServerConfig(configFile, natsServerConfig({ host, port, storeDir, users }));
+  const server = await startNatsServer(binary, configFile, host, port);
+  log(
+    `NATS: started ${binary} with JetStream on ${host}:${port}, a user per process with its subject permissions (configuration ${configFile}, data in ${storeDir})`,
+  );
+  return {
+    server,
+    urlFor: (user) => {
+      const found = users.get(user);
+      if (!found) throw new Error(`no NATS user ${user}`);
+      return natsUrlFor(user, found.password, host, port);
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type PlatformCallerKeys,
 } from '@platform/shared-nats';
 import { ensureNats, ensurePostgres, stopChild, type NatsProcess, type Stoppable } from './infrastructure';
+import { GATEWAY_NATS_USER } from './nats-auth';
 import { RestartPolicy, restartSettingsFrom } from './restart-policy';
 
 /**
@@ -27,6 +28,9 @@ const root = path.resolve(__dirname, '../../../..');
 const args = new Set(process.argv.slice(2));
 const sandbox = args.has('--sandbox') || /^(true|1|yes)$/i.test(process.env['SANDBOX'] ?? '');
 const env = process.env;
+/** What every process inherits: the launcher's environment without the secrets meant for the launcher. */
+const childEnv: NodeJS.ProcessEnv = { ...env };
+delete childEnv['LAUNCHER_NATS_TEST_PASSWORD'];
 const host = '127.0.0.1';
 const ports = {
   gateway: Number(env['GATEWAY_PORT'] ?? 8080),
@@ -36,7 +40,12 @@ const ports = {
 const dataDir = path.resolve(env['PLATFORM_DATA_DIR'] ?? path.join(root, 'tmp'));
 const logDir = env['LOG_DIR'] ? path.resolve(env['LOG_DIR']) : undefined;
 const stateFile = env['LAUNCHER_STATE_FILE'];
-const natsUrl = env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+/**
+ * NATS_URL set: that server, as given, when it answers (its credentials come from the URL); otherwise the
+ * launcher starts a secured nats-server there. Unset: the launcher's own secured nats-server on 127.0.0.1:4223
+ * (not 4222, so that it never mistakes a machine's open NATS for its own). See infrastructure.ts, ensureNats.
+ */
+const natsUrl = env['NATS_URL'] ?? 'nats://127.0.0.1:4223';
 const issuer = `http://${host}:${ports.idp}/realms/nhs`;
 
 const COLOURS: Record<string, string> = {
@@ -92,7 +101,7 @@ function startService(spec: ServiceSpec): ChildProcess {
   if (logDir && !logFiles.has(spec.name))
     logFiles.set(spec.name, createWriteStream(path.join(logDir, `${spec.name}.log`), { flags: 'a' }));
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(root, 'dist', spec.entry)], {
-    env: { ...env, ...spec.env },
+    env: { ...childEnv, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
@@ -293,7 +302,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   if (logDir) mkdirSync(logDir, { recursive: true });
 
-  nats = await ensureNats(natsUrl, path.join(dataDir, 'nats'), say);
+  mkdirSync(dataDir, { recursive: true });
+  const natsSetup = await ensureNats(
+    {
+      url: natsUrl,
+      explicit: env['NATS_URL'] !== undefined,
+      dataDir,
+      testPassword: env['LAUNCHER_NATS_TEST_PASSWORD'] || undefined,
+    },
+    say,
+  );
+  nats = natsSetup.server;
   if (nats) {
     infrastructure.push(nats);
     superviseNats(nats);
@@ -301,7 +320,8 @@ async function main(): Promise<void> {
   const postgres = await ensurePostgres(env['DATABASE_URL'], path.join(dataDir, 'postgres'), ports.postgres, say);
   if (postgres.stoppable) infrastructure.push(postgres.stoppable);
 
-  const shared = { NATS_URL: natsUrl, LOG_LEVEL: env['LOG_LEVEL'] ?? 'info' };
+  // NATS_URL is per process: each its own user and password when the launcher started NATS.
+  const shared = { LOG_LEVEL: env['LOG_LEVEL'] ?? 'info' };
   // Caller trust (ADR 0014): each process gets its own signing key and every process the set of public keys.
   // New keys every start, never written to disk, unless the caller hands a set over (tests, benchmarks).
   const callerKeys: PlatformCallerKeys = env['PLATFORM_CALLER_KEYS']
@@ -323,6 +343,7 @@ async function main(): Promise<void> {
         entry: service.entry,
         env: {
           ...shared,
+          NATS_URL: natsSetup.urlFor(service.name),
           ...callerKeyEnvironment(callerKeys, service.name),
           DATABASE_URL: postgres.url,
           [variables.httpHost]: host,
@@ -338,6 +359,7 @@ async function main(): Promise<void> {
       entry: 'apps/gateway/src/main.js',
       env: {
         ...shared,
+        NATS_URL: natsSetup.urlFor(GATEWAY_NATS_USER),
         ...callerKeyEnvironment(callerKeys, GATEWAY_ISSUER),
         GATEWAY_HOST: host,
         GATEWAY_PORT: String(ports.gateway),
