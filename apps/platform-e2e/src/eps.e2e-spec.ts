@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
 import { EpsClient, signDigest, withSignature } from '@platform/contracts-eps';
 import { PdsClient } from '@platform/contracts-pds';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { NatsRpcClient, natsEndpointOptions } from '@platform/shared-nats';
 import { readFileSync } from 'node:fs';
 import { referencePath } from '@platform/shared-testing';
 import { freshPrescription, shortFormIdOf, type BundleJson } from '@platform/testing-prescriptions';
@@ -81,7 +81,7 @@ describe('EPS through the gateway: prescribe, sign, release to one pharmacy', ()
 
   beforeAll(async () => {
     state = e2eState();
-    nats = await connect({ servers: state.natsUrl });
+    nats = await connect(natsEndpointOptions(state.natsUrl));
     const rpc = new NatsRpcClient(nats, { timeoutMs: 5000, signer: gatewaySigner(state) });
     await new EpsClient(rpc).registerPrescriberKey(
       { sdsUserId: PRESCRIBER, publicKeyPem: keys.publicKey },

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { EPS_EVENT_STREAM, EPS_EVENTS, EpsClient, signDigest, withSignature } from '@platform/contracts-eps';
 import { N3_EVENT_STREAM, N3_EVENTS } from '@platform/contracts-n3';
 import { PDS_EVENT_STREAM, PDS_EVENTS } from '@platform/contracts-pds';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { NatsRpcClient, natsEndpointOptions } from '@platform/shared-nats';
 import { freshPrescription, shortFormIdOf } from '@platform/testing-prescriptions';
 import { currentPids, e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
 
@@ -277,7 +277,7 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
   beforeAll(async () => {
     state = e2eState();
     expect(await platformUp(state, 60_000)).toBe(true);
-    nats = await connect({ servers: state.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    nats = await connect({ ...natsEndpointOptions(state.natsUrl), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     db = new Client({ connectionString: state.databaseUrl });
     await db.connect();
     for (const user of ['clinician', 'registry-admin']) tokens[user] = await passwordToken(state.issuer, user);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,10 @@ export default async function globalSetup(): Promise<void> {
   const callerKeys = await generatePlatformCallerKeys(SERVICES.map((service) => service.name));
   const launcherState = path.join(stateDir, 'launcher.json');
   const rpcTimeoutMs = 3000;
+  // Nothing answers on this port, so the launcher starts its own secured nats-server there (a user per
+  // process, passwords of its own). The tests get the launcher's `test` user, with this password: it calls
+  // the services and reads stream info as the gateway would, and cannot listen to any service's requests.
+  const natsTestPassword = randomBytes(24).toString('hex');
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
   const child = spawn(process.execPath, [launcher], {
     cwd: root,
@@ -42,6 +47,7 @@ export default async function globalSetup(): Promise<void> {
       GATEWAY_PORT: String(gatewayPort),
       IDP_PORT: String(idpPort),
       NATS_URL: natsUrl,
+      LAUNCHER_NATS_TEST_PASSWORD: natsTestPassword,
       DATABASE_URL: databaseUrl,
       ...serviceEnv,
       PLATFORM_CALLER_KEYS: JSON.stringify(callerKeys),
@@ -72,7 +78,7 @@ export default async function globalSetup(): Promise<void> {
   const state: E2eState = {
     gateway: started.gateway,
     issuer: started.issuer,
-    natsUrl,
+    natsUrl: `nats://test:${natsTestPassword}@127.0.0.1:${natsPort}`,
     databaseUrl,
     schemas,
     callerKeys,
@@ -84,6 +90,6 @@ export default async function globalSetup(): Promise<void> {
     pids: started.pids,
   };
   const stateFile = path.join(stateDir, 'e2e.json');
-  writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
   process.env[STATE_ENV] = stateFile;
 }

@@ -5,6 +5,10 @@ import { CallerAssertionSigner, GATEWAY_ISSUER, privateKeyFrom, type PlatformCal
 export interface E2eState {
   gateway: string;
   issuer: string;
+  /**
+   * NATS_URL of the launcher's `test` user (`nats://test:<password>@host:port`): open connections with
+   * `natsEndpointOptions(state.natsUrl)` (@platform/shared-nats), which takes the credentials out of it.
+   */
   natsUrl: string;
   databaseUrl: string;
   /** Each service's schema, by service name (the catalogue's: pds, n3-registry, eps). */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -66,6 +67,12 @@ export interface RunningPlatform {
   pids: Record<string, number>;
   /** Signs as the platform's gateway, for a benchmark that sets up data over NATS (the launcher was given its keys). */
   gatewaySigner: CallerAssertionSigner;
+  /**
+   * NATS_URL for a benchmark's own connection: settings.natsUrl with the launcher's `test` user (its calls and
+   * stream info, as the gateway) when it carries no credentials. A server the launcher started itself is
+   * secured and needs them; an open one (the machine's NATS) ignores them.
+   */
+  natsUrl: string;
   /** An access token for that demo user, from the platform's identity provider. */
   token(role: string): Promise<string>;
   stop(): Promise<void>;
@@ -114,8 +121,10 @@ export async function startPlatform(
   rmSync(stateFile, { force: true });
 
   const callerKeys = await generatePlatformCallerKeys(SERVICES.map((service) => service.name));
+  const natsTestPassword = randomBytes(24).toString('hex');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    LAUNCHER_NATS_TEST_PASSWORD: natsTestPassword,
     PLATFORM_CALLER_KEYS: JSON.stringify(callerKeys),
     GATEWAY_PORT: String(settings.ports.gateway),
     IDP_PORT: String(settings.ports.idp),
@@ -210,6 +219,9 @@ export async function startPlatform(
     gatewayUrl: state.gateway,
     gatewaySigner: new CallerAssertionSigner(GATEWAY_ISSUER, privateKeyFrom(gatewayKey.privateKey), gatewayKey.kid),
     issuer: state.issuer,
+    natsUrl: settings.natsUrl.includes('@')
+      ? settings.natsUrl
+      : settings.natsUrl.replace(/^(nats:\/\/)?/, `nats://test:${natsTestPassword}@`),
     pids: state.pids,
     stop,
     token: async (role: string): Promise<string> => {
