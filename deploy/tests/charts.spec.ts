@@ -159,8 +159,10 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
         expect(context?.privileged ?? false).toBe(false);
         expect(context?.capabilities?.add ?? []).toEqual([]);
         expect(context?.runAsUser ?? deployment.spec?.template.spec?.securityContext?.runAsUser).not.toBe(0);
-        // the only writable path is an emptyDir at /tmp
-        expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+        // the only writable path is an emptyDir at /tmp (the NATS CA, where mounted, is read-only)
+        expect(container.volumeMounts?.filter((mount) => !mount.readOnly)).toEqual([
+          { name: 'tmp', mountPath: '/tmp' },
+        ]);
       }
     }
   });
@@ -258,11 +260,32 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     }
   });
 
+  it('gives every process its own NATS credentials from its own Secret, and TLS to NATS where the values ask', () => {
+    const tls = environment === 'prod';
+    for (const deployment of deployments) {
+      const container = containersOf(deployment)[0];
+      const env = envOf(container);
+      const name = deployment.metadata.labels?.['app.kubernetes.io/name'] ?? '';
+      expect([name, env.get('NATS_URL')]).toEqual([
+        name,
+        { name: 'NATS_URL', valueFrom: { secretKeyRef: { name: `${name}-nats`, key: 'NATS_URL' } } },
+      ]);
+      expect([name, env.get('NATS_TLS_CA')?.value]).toEqual([name, tls ? '/etc/platform/nats-tls/ca.crt' : undefined]);
+      const mount = container.volumeMounts?.find((volumeMount) => volumeMount.name === 'nats-tls');
+      expect([name, mount]).toEqual([
+        name,
+        tls ? { name: 'nats-tls', mountPath: '/etc/platform/nats-tls', readOnly: true } : undefined,
+      ]);
+      const volume = deployment.spec?.template.spec?.volumes?.find((candidate) => candidate.name === 'nats-tls');
+      expect([name, volume?.secret?.secretName]).toEqual([name, tls ? 'platform-nats-ca' : undefined]);
+    }
+  });
+
   it('configures services by environment: NATS_URL, DATABASE_URL from a Secret, OIDC_ISSUER, OIDC_AUDIENCE, LOG_LEVEL', () => {
     for (const deployment of deployments) {
       const container = containersOf(deployment)[0];
       const env = envOf(container);
-      expect(env.get('NATS_URL')?.value).toMatch(/^nats:\/\//);
+      expect(env.get('NATS_URL')?.valueFrom?.secretKeyRef?.key).toBe('NATS_URL');
       expect(env.get('OIDC_ISSUER')?.value).toMatch(/^https:\/\/.+\/realms\/nhs$/);
       expect(env.get('OIDC_AUDIENCE')?.value).toBe('nhs-platform');
       expect(['debug', 'info']).toContain(env.get('LOG_LEVEL')?.value);
@@ -474,7 +497,10 @@ describe('values.schema.json', () => {
     ['a service without ports', { services: { gp2gp: { image: { repository: 'gp2gp' } } } }, /ports is required/],
     ['a port variable for a port it does not have', { services: { pds: { portEnv: { admin: 'X' } } } }, /portEnv/],
     ['no OIDC issuer', { global: { oidc: { issuer: null } } }, /issuer is required/],
-    ['a NATS URL with credentials', { global: { nats: { url: 'nats://user:secret@nats:4222' } } }, /nats\.url/],
+    ['a NATS URL as a value', { global: { nats: { url: 'nats://user:secret@nats:4222' } } }, /url/],
+    ["a service's NATS URL as a value", { services: { pds: { nats: { url: 'nats://pds:secret@nats:4222' } } } }, /url/],
+    ['NATS_URL as plain env', { services: { pds: { env: { NATS_URL: 'nats://pds:secret@nats:4222' } } } }, /NATS_URL/],
+    ['TLS to NATS without its CA', { global: { nats: { tls: { enabled: true } } } }, /caSecret/],
     ['a non-ClusterIP service', { services: { gateway: { service: { type: 'LoadBalancer' } } } }, /service\.type/],
     // sandbox mode opens the PDS APIs without a token: no value of SANDBOX is accepted, plain or from a Secret
     ['SANDBOX=true on the gateway', { services: { gateway: { env: { SANDBOX: 'true' } } } }, /SANDBOX/],

@@ -83,15 +83,16 @@ spec:
               protocol: TCP
             {{- end }}
           env:
+            # the process's own NATS user: its user and password are in the URL
             - name: NATS_URL
-              {{- if $global.nats.existingSecret }}
               valueFrom:
                 secretKeyRef:
-                  name: {{ $global.nats.existingSecret }}
-                  key: {{ $global.nats.urlKey }}
-              {{- else }}
-              value: {{ $global.nats.url | quote }}
-              {{- end }}
+                  name: {{ $svc.nats.existingSecret | default (printf "%s-nats" .name) }}
+                  key: {{ $svc.nats.urlKey }}
+            {{- if $global.nats.tls.enabled }}
+            - name: NATS_TLS_CA
+              value: {{ printf "/etc/platform/nats-tls/%s" $global.nats.tls.caKey | quote }}
+            {{- end }}
             {{- if $svc.database.enabled }}
             - name: DATABASE_URL
               valueFrom:
@@ -155,10 +156,23 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if $global.nats.tls.enabled }}
+            - name: nats-tls
+              mountPath: /etc/platform/nats-tls
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: {{ $svc.tmpSizeLimit }}
+        {{- if $global.nats.tls.enabled }}
+        - name: nats-tls
+          secret:
+            secretName: {{ $global.nats.tls.caSecret }}
+            items:
+              - key: {{ $global.nats.tls.caKey }}
+                path: {{ $global.nats.tls.caKey }}
+        {{- end }}
       {{- if $svc.topologySpread }}
       topologySpreadConstraints:
         {{- range list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
