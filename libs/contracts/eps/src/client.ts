@@ -11,6 +11,7 @@ import {
   type CreatePrescriptionReply,
   type FhirResource,
   type PrescriptionTracking,
+  type RegisterPrescriberKeyReply,
 } from './payloads';
 import { EPS_SUBJECTS } from './subjects';
 
@@ -29,7 +30,10 @@ export interface EpsApi {
   /** Cancels items (prescription-order-update); answers the NHS's prescription-order-response Bundle. */
   cancel(request: CreatePrescriptionRequest, context: CallContext): Promise<FhirResource>;
   getPrescription(request: GetPrescriptionRequest, context: CallContext): Promise<PrescriptionTracking>;
-  registerPrescriberKey(request: RegisterPrescriberKeyRequest, context: CallContext): Promise<{ sdsUserId: string }>;
+  registerPrescriberKey(
+    request: RegisterPrescriberKeyRequest,
+    context: CallContext,
+  ): Promise<RegisterPrescriberKeyReply>;
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }>;
 }
 
@@ -122,7 +126,7 @@ export class EpsClient implements EpsApi {
   async registerPrescriberKey(
     request: RegisterPrescriberKeyRequest,
     context: CallContext,
-  ): Promise<{ sdsUserId: string }> {
+  ): Promise<RegisterPrescriberKeyReply> {
     return this.rpc.requestValidated(EPS_SUBJECTS.registerKey, RegisterPrescriberKeyRequest, request, context);
   }
 

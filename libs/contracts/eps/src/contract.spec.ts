@@ -20,7 +20,7 @@ import {
 } from './payloads';
 import { signDigest, signedInfoXml, contentDigest, withSignature } from './sign';
 import { EPS_SUBJECTS } from './subjects';
-import { stubRpc } from './stub-rpc.test-harness';
+import { stubRpc } from '@platform/testing-services';
 
 const EPS = referencePath('eps-gp2gp', 'eps');
 const context: CallContext = { requestId: 'r-1' };

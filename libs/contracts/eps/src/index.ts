@@ -12,7 +12,9 @@ export {
   type FhirResource,
   type PrescriptionEvent,
   type PrescriptionEventMessage,
+  type PrescriberKeyRegisteredMessage,
   type PrescriptionTracking,
+  type RegisterPrescriberKeyReply,
 } from './payloads';
 export {
   EPS_EVENT_STREAM,

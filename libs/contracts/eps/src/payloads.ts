@@ -89,3 +89,22 @@ export interface PrescriptionEventMessage {
   pharmacy: string | null;
   occurredAt: string;
 }
+
+/** The reply to eps.prescriber-key.register.v1: the prescriber and the fingerprint of their new current key. */
+export interface RegisterPrescriberKeyReply {
+  sdsUserId: string;
+  /** Lower-case hex SHA-256 of the key's DER SubjectPublicKeyInfo. */
+  fingerprint: string;
+}
+
+/** eps.prescriber-key.registered.v1: a prescriber's key was registered (a first key, or a rotation). */
+export interface PrescriberKeyRegisteredMessage {
+  sdsUserId: string;
+  fingerprint: string;
+  /** The key that was current before; it stays valid for the prescriptions it verified. Null for a first key. */
+  previousFingerprint: string | null;
+  /** Who registered it (username, or the caller ID) and the X-Request-ID of the registration. */
+  registeredBy: string;
+  requestId: string;
+  occurredAt: string;
+}

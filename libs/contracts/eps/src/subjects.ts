@@ -38,6 +38,8 @@ export const EPS_EVENTS = {
   nextIssue: 'eps.prescription.next-issue.v1',
   /** The prescriber asked to cancel while a pharmacy holds it: the holding pharmacy is told through this. */
   cancellationRequested: 'eps.prescription.cancellation-requested.v1',
+  /** A prescriber's signing key was registered or rotated (`PrescriberKeyRegisteredMessage`). */
+  prescriberKeyRegistered: 'eps.prescriber-key.registered.v1',
 } as const;
 
 export const EPS_EVENT_STREAM = 'EPS_EVENTS';

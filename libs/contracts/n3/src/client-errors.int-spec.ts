@@ -2,15 +2,14 @@
 // the bus ({code, message, diagnostics} in the reply's `err`) comes back as the typed PlatformError, and
 // anything else as a clear REC_* error. The NATS server is this file's own, so no running registry can answer.
 import 'reflect-metadata';
-import { connect, JSONCodec, type NatsConnection, type Subscription } from 'nats';
 import { errorDefinition } from '@platform/shared-errors';
-import { HEADER, NatsRpcClient, type CallContext } from '@platform/shared-nats';
-import { rejectionOf, startTestNats, type TestNats } from '@platform/shared-testing';
+import type { CallContext } from '@platform/shared-nats';
+import { rejectionOf } from '@platform/shared-testing';
+import { startFailingBus, type FailingBus, type SeenRequest } from '@platform/testing-services';
 import { N3Client } from './client';
 import { N3_ERRORS } from './errors';
 import { N3_SUBJECTS } from './subjects';
 
-const codec = JSONCodec<Record<string, unknown>>();
 const context: CallContext = {
   requestId: 'req-n3-1',
   correlationId: 'corr-n3-1',
@@ -18,54 +17,22 @@ const context: CallContext = {
 };
 
 describe('the N3 registry client over NATS', () => {
-  let nats: TestNats;
-  let service: NatsConnection;
-  let caller: NatsConnection;
+  let bus: FailingBus;
   let client: N3Client;
-  let responders: Subscription[] = [];
-
-  /** Answers every request on `subject` as Nest's NATS transport does, with `err` set. */
-  async function failWith(
-    subject: string,
-    err: unknown,
-    seen: Record<string, string | undefined>[] = [],
-  ): Promise<void> {
-    responders.push(
-      service.subscribe(subject, {
-        callback: (_error, message) => {
-          const packet = codec.decode(message.data);
-          seen.push({
-            requestId: message.headers?.get(HEADER.requestId),
-            correlationId: message.headers?.get(HEADER.correlationId),
-            roles: message.headers?.get(HEADER.callerRoles),
-            organisation: message.headers?.get(HEADER.callerOrganisation),
-            pattern: packet['pattern'] as string,
-          });
-          message.respond(codec.encode({ id: packet['id'], err, isDisposed: true }));
-        },
-      }),
-    );
-    // The subscription is at the server before anything is sent to it.
-    await service.flush();
-  }
+  const failWith = (subject: string, err: unknown, seen?: SeenRequest[]): Promise<void> =>
+    bus.failWith(subject, err, seen);
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    service = await connect({ servers: nats.url });
-    caller = await connect({ servers: nats.url });
-    client = new N3Client(new NatsRpcClient(caller, { timeoutMs: 2000 }));
+    bus = await startFailingBus();
+    client = new N3Client(bus.rpc);
   });
 
   afterEach(async () => {
-    for (const responder of responders) responder.unsubscribe();
-    responders = [];
-    await service.flush();
+    await bus.reset();
   });
 
   afterAll(async () => {
-    await caller?.close();
-    await service?.close();
-    await nats?.stop();
+    await bus?.stop();
   });
 
   const order = {
@@ -133,7 +100,7 @@ describe('the N3 registry client over NATS', () => {
   it.each(calls)(
     '%s turns a {code, message, diagnostics} reply into that PlatformError, with the call context sent',
     async (_method, subject, call) => {
-      const seen: Record<string, string | undefined>[] = [];
+      const seen: SeenRequest[] = [];
       await failWith(
         subject,
         { code: 'IP_RANGE_CONFLICT', message: 'The range overlaps', diagnostics: `on ${subject}` },
@@ -205,8 +172,7 @@ describe('the N3 registry client over NATS', () => {
   });
 
   it('answers REC_GATEWAY_TIMEOUT when the registry does not answer in time', async () => {
-    responders.push(service.subscribe(N3_SUBJECTS.healthCheck, { callback: () => undefined }));
-    await service.flush();
+    await bus.silent(N3_SUBJECTS.healthCheck);
     const error = await rejectionOf(client.health(context, 200));
     expect(error).toMatchObject({ code: 'REC_GATEWAY_TIMEOUT', httpStatus: 504 });
   });

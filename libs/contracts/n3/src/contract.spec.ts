@@ -27,7 +27,7 @@ import {
   type Organisation,
 } from './organisations';
 import { N3_SUBJECTS } from './subjects';
-import { stubRpc } from './stub-rpc.test-harness';
+import { stubRpc } from '@platform/testing-services';
 
 const context: CallContext = { requestId: 'r-1' };
 

@@ -7,7 +7,7 @@ import { PdsClient } from './client';
 import { FakePdsClient } from './fake-client';
 import type { GetPatientWireReply, Patient, RelatedPerson } from './payloads';
 import { PDS_SUBJECTS } from './subjects';
-import { stubRpc } from './stub-rpc.test-harness';
+import { stubRpc } from '@platform/testing-services';
 
 const responses = referencePath('pds-ers', 'pds', 'responses');
 const publishedPatients = readdirSync(responses)

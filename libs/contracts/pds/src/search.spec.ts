@@ -9,7 +9,7 @@ import type { Patient } from './payloads';
 import type { SearchPatientsReply } from './search';
 import { patientSearchsetProblems } from './searchset-shape';
 import { PDS_SUBJECTS } from './subjects';
-import { stubRpc } from './stub-rpc.test-harness';
+import { stubRpc } from '@platform/testing-services';
 
 const responses = referencePath('pds-ers', 'pds', 'responses');
 const read = (file: string): unknown => JSON.parse(readFileSync(`${responses}/${file}`, 'utf8'));

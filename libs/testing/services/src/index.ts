@@ -1,2 +1,3 @@
 export { startBuiltService, type BuiltService } from './built-service';
 export { testCallerEnvironment, testCallerKeys, testGatewaySigner } from './caller-keys';
+export { startFailingBus, stubRpc, type FailingBus, type SeenRequest } from './stub-bus';

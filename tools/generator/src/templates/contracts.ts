@@ -18,7 +18,6 @@ export function contractsFiles(n: ServiceNames): Record<string, string> {
     [`${dir}/src/fake-client.ts`]: fakeClient(n),
     [`${dir}/src/policy.ts`]: policy(n),
     [`${dir}/src/index.ts`]: index(n),
-    [`${dir}/src/stub-rpc.test-harness.ts`]: stubRpc(),
     [`${dir}/src/contract.spec.ts`]: contractSpec(n),
     [`${dir}/src/messaging-doc.spec.ts`]: messagingDocSpec(n),
   };
@@ -280,24 +279,6 @@ export const ${P}_SUBJECT_POLICIES: SubjectPolicies = {
 `;
 }
 
-function stubRpc(): string {
-  return `import { NatsRpcClient } from '@platform/shared-nats';
-
-/** A stand-in for the bus in contract tests: records what the client sends and answers with a fixed reply. */
-export function stubRpc(reply: unknown): { rpc: NatsRpcClient; sent: { subject: string; data: unknown }[] } {
-  const sent: { subject: string; data: unknown }[] = [];
-  // The real client's other methods (requestValidated) over a request that never leaves the process.
-  const rpc = Object.assign(Object.create(NatsRpcClient.prototype) as NatsRpcClient, {
-    request: (subject: string, data: unknown) => {
-      sent.push({ subject, data });
-      return Promise.resolve(reply);
-    },
-  });
-  return { rpc, sent };
-}
-`;
-}
-
 function contractSpec(n: ServiceNames): string {
   const P = n.envPrefix;
   return `import 'reflect-metadata';
@@ -309,7 +290,7 @@ import { ${P}_CODE_SYSTEM } from './errors';
 import { Fake${n.pascal}Client } from './fake-client';
 import type { Item } from './items';
 import { ${P}_SUBJECTS } from './subjects';
-import { stubRpc } from './stub-rpc.test-harness';
+import { stubRpc } from '@platform/testing-services';
 
 const context: CallContext = { requestId: 'r-1', caller: { id: 'user-1', roles: ['ops'] } };
 const item: Item = {
