@@ -1,11 +1,10 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect as connectNats } from 'nats';
 import { EpsClient } from '@platform/contracts-eps';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
-import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
+import { connectNats, NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
 import { BenchDatabase } from '../support/bench-database';
 import { runToCompletion } from '../support/children';
@@ -103,7 +102,8 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     progress,
     cleanup,
   );
-  const nats = await connectNats({ servers: natsUrl, name: 'bench-eps' });
+  // The launcher's test user when it started its own secured NATS (an open shared NATS ignores the user).
+  const nats = await connectNats({ url: platform.natsUrl, name: 'bench-eps' });
   cleanup.add({ describe: 'close the benchmark NATS connection', run: () => nats.close() });
   const rpc = new NatsRpcClient(nats, { timeoutMs: 30_000, signer: platform.gatewaySigner });
   const eps = new EpsClient(rpc);
