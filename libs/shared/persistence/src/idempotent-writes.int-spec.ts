@@ -97,6 +97,25 @@ describe('IdempotentWrites under concurrency, against PostgreSQL', () => {
     expect(results).toEqual(Array.from({ length: 30 }, () => 'RESOURCE_VERSION_MISMATCH'));
   });
 
+  it('does not keep a transient failure as the answer: the retry the caller is told to make runs the write', async () => {
+    const before = await stored();
+    const requestId = `transient-${(counter += 1)}`;
+    let unavailable = true;
+    const attempt = (): Promise<string> =>
+      writes.run(key(requestId), async (transaction) => {
+        await transaction.query(`UPDATE "${schema}".counter SET value = value + 1 WHERE id = 1`);
+        // Another service it asks is down (a 503 from the bus), the first time only.
+        if (unavailable) throw new PlatformError('REC_UNAVAILABLE', undefined, { headers: { 'Retry-After': '5' } });
+        return 'written';
+      });
+    expect(await attempt().catch((error: PlatformError) => error.code)).toBe('REC_UNAVAILABLE');
+    expect(await stored()).toBe(before);
+    unavailable = false;
+    expect(await attempt()).toBe('written');
+    expect(await attempt()).toBe('written');
+    expect(await stored()).toBe(before + 1);
+  });
+
   it('answers 503 with Retry-After, not a hang, when no connection frees up in time, and loses nothing', async () => {
     const small = await openServiceDatabase({
       url,

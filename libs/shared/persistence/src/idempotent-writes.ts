@@ -54,7 +54,10 @@ export class IdempotentWrites {
         try {
           outcome = { ok: await work(client) };
         } catch (error) {
-          if (!(error instanceof PlatformError)) throw error;
+          // Only a final answer is kept for retries: a refusal. A service that could not be reached, or timed
+          // out, or failed (5xx) is not an answer: the whole write, its claim included, is rolled back, so
+          // that the retry the caller was told to make (Retry-After) runs it again.
+          if (!(error instanceof PlatformError) || error.httpStatus >= 500) throw error;
           await client.query('ROLLBACK TO SAVEPOINT write');
           outcome = { error: error.toWire() };
         }
