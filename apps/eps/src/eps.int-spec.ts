@@ -8,16 +8,21 @@ import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
 import { allAtOnce, outcomes, referencePath, rejectionOf, tally } from '@platform/shared-testing';
 import { freshPrescription, shortFormIdOf, type BundleJson } from '@platform/testing-prescriptions';
 import {
+  aimedAt,
+  cancelBundle,
   clinician,
   keyAdministrator,
   pharmacist,
   prescriberKeys,
+  releaseRequest,
+  returnTask,
   signed,
   startEpsUnderTest,
   type EpsUnderTest,
 } from './eps.test-harness';
 import type { Bundle } from './shared/fhir';
 import { ExpiryJob } from './prescribing/expiry';
+import { keyFingerprint } from './signing/key-fingerprint';
 
 const PRESCRIBER = '555086689106'; // the Practitioner's SDS user ID in the NHS acute nominated example
 const ACUTE = 'flow-acute-nominated/1-Prepare-Request-200_OK.json';
@@ -28,40 +33,6 @@ interface Parameters {
 
 const bundleOf = (answer: unknown, name: string) =>
   (answer as Parameters).parameter.find((parameter) => parameter.name === name)?.resource;
-
-function releaseRequest(pharmacy: string, shortFormId?: string): Record<string, unknown> {
-  const template = JSON.parse(
-    readFileSync(referencePath('eps-gp2gp/eps/spec/dispense/Nominated-Pharmacy-Request-Release-200_OK.json'), 'utf8'),
-  ) as {
-    parameter: { name: string; resource?: { identifier?: { value: string }[] } }[];
-  };
-  const parameter = template.parameter.filter((item) => item.name !== 'group-identifier');
-  const owner = parameter.find((item) => item.name === 'owner')?.resource?.identifier?.[0];
-  if (owner) owner.value = pharmacy;
-  if (shortFormId) {
-    parameter.push({
-      name: 'group-identifier',
-      valueIdentifier: { system: 'https://fhir.nhs.uk/Id/prescription-order-number', value: shortFormId },
-    } as never);
-  }
-  return { ...template, parameter };
-}
-
-/** The NHS cancel example (one item of the acute nominated prescription) aimed at a prescription made here. */
-function cancelBundle(prescription: BundleJson, nhsNumber: string): Record<string, unknown> {
-  const item = (prescription.entry ?? []).find(
-    (entry) => entry.resource?.resourceType === 'MedicationRequest',
-  )?.resource;
-  const group = item?.['groupIdentifier'] as { value: string; extension: { valueIdentifier: { value: string } }[] };
-  const text = readFileSync(
-    referencePath('eps-gp2gp/eps/flow-acute-nominated/cancellations/2-Process-Request-Cancel-200_OK.json'),
-    'utf8',
-  )
-    .replaceAll('24F5DA-A83008-7EFE6Z', group.value)
-    .replaceAll('20ba5fb5-cb58-462c-923e-22d180b09356', group.extension[0]?.valueIdentifier.value ?? '')
-    .replaceAll('"9449304130"', `"${nhsNumber}"`);
-  return JSON.parse(text) as Record<string, unknown>;
-}
 
 interface CancelResponse {
   entry: {
@@ -96,33 +67,6 @@ function rCodes(response: unknown): string[] {
         entry.resource.extension?.find((extension) => extension.url.endsWith('PrescriptionStatusHistory'))
           ?.extension?.[0]?.valueCoding?.code ?? '',
     );
-}
-
-/** An NHS example request about prescription 24F5DA-A83008-7EFE6Z aimed at `shortFormId` instead. */
-function aimedAt(
-  file: string,
-  shortFormId: string,
-  replacements: Record<string, string> = {},
-): Record<string, unknown> {
-  let text = readFileSync(referencePath(`eps-gp2gp/eps/${file}`), 'utf8').replaceAll(
-    '24F5DA-A83008-7EFE6Z',
-    shortFormId,
-  );
-  for (const [from, to] of Object.entries(replacements)) text = text.replaceAll(from, to);
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
-function returnTask(shortFormId: string, reason = '0003'): Record<string, unknown> {
-  const task = JSON.parse(
-    readFileSync(referencePath('eps-gp2gp/eps/spec/dispensing/return/acute-primary-example-req.json'), 'utf8'),
-  ) as {
-    groupIdentifier: { value: string };
-    statusReason: { coding: { code: string }[] };
-  };
-  task.groupIdentifier.value = shortFormId;
-  const [coding] = task.statusReason.coding;
-  if (coding) coding.code = reason;
-  return task as unknown as Record<string, unknown>;
 }
 
 describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () => {
@@ -256,7 +200,7 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
       expect(stored.rows[0]).toEqual({ n: 0 });
     });
 
-    it('accepts a Bundle signed by `npm run eps -- sign` with a key made by `npm run eps -- keygen`', () => {
+    it('accepts a Bundle signed by `npm run eps -- sign` with a key made by `npm run eps -- keygen`', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'eps-cli-'));
       const cli = (args: string[]) =>
         spawnSync(process.execPath, [path.resolve(__dirname, '../../../dist/apps/eps/src/cli/eps.cli.js'), ...args], {
@@ -267,18 +211,31 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
       const unsignedFile = path.join(dir, 'unsigned.json');
       writeFileSync(unsignedFile, JSON.stringify(bundle));
       const cliPrescriber = '555086689106';
-      expect(cli(['keygen', '--sds-user-id', cliPrescriber, '--dir', dir]).status).toBe(0);
-      const signedRun = cli(['sign', '--bundle', unsignedFile, '--key', path.join(dir, `${cliPrescriber}.key.pem`)]);
-      expect(signedRun.status).toBe(0);
-      return under.eps
-        .createPrescription({ bundle: JSON.parse(signedRun.stdout) as Record<string, unknown> }, clinician())
-        .then((reply) => expect(reply.status).toBe('0001'))
-        .finally(() =>
-          under.eps.registerPrescriberKey(
-            { sdsUserId: PRESCRIBER, publicKeyPem: prescriberKeys.publicKey },
-            keyAdministrator(),
-          ),
+      try {
+        expect(cli(['keygen', '--sds-user-id', cliPrescriber, '--dir', dir]).status).toBe(0);
+        // keygen registers a new current key version, recorded under the operating-system user, event in the outbox.
+        const cliKey = keyFingerprint(readFileSync(path.join(dir, `${cliPrescriber}.pub.pem`), 'utf8'));
+        const recorded = await under.db.query<{ registered_by: string; n: number }>(
+          `SELECT r.registered_by, (SELECT count(*)::int FROM "${under.schema}".outbox o
+           WHERE o.subject = $3 AND o.payload->>'requestId' = r.request_id) AS n
+         FROM "${under.schema}".prescriber_key_registration r WHERE r.sds_user_id = $1 AND r.fingerprint = $2`,
+          [cliPrescriber, cliKey, EPS_EVENTS.prescriberKeyRegistered],
         );
+        expect(recorded.rows).toEqual([{ registered_by: expect.stringMatching(/^eps-cli:/) as unknown, n: 1 }]);
+        const signedRun = cli(['sign', '--bundle', unsignedFile, '--key', path.join(dir, `${cliPrescriber}.key.pem`)]);
+        expect(signedRun.status).toBe(0);
+        const reply = await under.eps.createPrescription(
+          { bundle: JSON.parse(signedRun.stdout) as Record<string, unknown> },
+          clinician(),
+        );
+        expect(reply.status).toBe('0001');
+      } finally {
+        // The other tests sign with the harness's key: make it the prescriber's current key again.
+        await under.eps.registerPrescriberKey(
+          { sdsUserId: PRESCRIBER, publicKeyPem: prescriberKeys.publicKey },
+          keyAdministrator(),
+        );
+      }
     });
 
     it('refuses a patient PDS records as deceased, and one PDS does not know', async () => {
@@ -623,6 +580,175 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
         ),
       );
       expect(error.diagnostics).toBe(`Prescription ${shortFormId} has not been released to FCG72`);
+    });
+  });
+
+  describe('prescriber keys', () => {
+    const newKeys = () =>
+      generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      });
+    /** A prescriber of this test's own (the NHS example's Practitioner with another SDS user ID). */
+    const anotherPrescriber = () => `7${String(Math.floor(Math.random() * 1e11)).padStart(11, '0')}`;
+    const register = (sdsUserId: string, publicKeyPem: string, context = keyAdministrator()) =>
+      under.eps.registerPrescriberKey({ sdsUserId, publicKeyPem }, context);
+    /** An acute prescription by `sdsUserId`, signed with `privateKey`, created. */
+    async function prescribedBy(sdsUserId: string, privateKey: string): Promise<string> {
+      const unsigned = JSON.parse(
+        JSON.stringify(freshPrescription(ACUTE, { nhsNumber: ALIVE, pharmacy: null })).replaceAll(
+          PRESCRIBER,
+          sdsUserId,
+        ),
+      ) as BundleJson;
+      const bundle = await signed(under.eps, unsigned, privateKey);
+      return (await under.eps.createPrescription({ bundle }, clinician())).shortFormId;
+    }
+    const count = async (sql: string, values: unknown[]): Promise<number> =>
+      (await under.db.query<{ n: number }>(sql, values)).rows[0].n;
+
+    it('keeps a rotated key valid for what it signed: rotated between creating and releasing, the prescription still releases; new ones need the new key', async () => {
+      const sdsUserId = anotherPrescriber();
+      const [first, second] = [newKeys(), newKeys()];
+      expect((await register(sdsUserId, first.publicKey)).fingerprint).toBe(keyFingerprint(first.publicKey));
+      const signedWithFirst = await prescribedBy(sdsUserId, first.privateKey);
+      expect((await register(sdsUserId, second.publicKey)).fingerprint).toBe(keyFingerprint(second.publicKey));
+
+      const answer = await under.eps.release(
+        { parameters: releaseRequest('FCG72', signedWithFirst) },
+        pharmacist('FCG72'),
+      );
+      expect(bundleOf(answer, 'passedPrescriptions')?.total).toBe(1);
+      expect(bundleOf(answer, 'failedPrescriptions')?.total).toBe(0);
+      expect(await under.eps.getPrescription({ shortFormId: signedWithFirst }, clinician())).toMatchObject({
+        status: '0002',
+        dispenser: 'FCG72',
+      });
+
+      expect(await rejectionOf(prescribedBy(sdsUserId, first.privateKey))).toMatchObject({ code: 'INVALID_SIGNATURE' });
+      const signedWithSecond = await prescribedBy(sdsUserId, second.privateKey);
+      const stored = await under.db.query(
+        `SELECT short_form_id, prescriber_key_fingerprint FROM "${under.schema}".prescription
+         WHERE short_form_id = ANY($1) ORDER BY created_at`,
+        [[signedWithFirst, signedWithSecond]],
+      );
+      expect(stored.rows).toEqual([
+        { short_form_id: signedWithFirst, prescriber_key_fingerprint: keyFingerprint(first.publicKey) },
+        { short_form_id: signedWithSecond, prescriber_key_fingerprint: keyFingerprint(second.publicKey) },
+      ]);
+    });
+
+    it('still fails a prescription altered at rest after a rotation, and one whose key was revoked', async () => {
+      const sdsUserId = anotherPrescriber();
+      const [first, second] = [newKeys(), newKeys()];
+      await register(sdsUserId, first.publicKey);
+      const altered = await prescribedBy(sdsUserId, first.privateKey);
+      const revoked = await prescribedBy(sdsUserId, first.privateKey);
+      await register(sdsUserId, second.publicKey);
+      await under.db.query(
+        `UPDATE "${under.schema}".prescription SET bundle = replace(bundle::text, '"value": 20', '"value": 2000')::jsonb WHERE short_form_id = $1`,
+        [altered],
+      );
+      const failedOn = async (shortFormId: string) => {
+        const answer = await under.eps.release(
+          { parameters: releaseRequest('FCG72', shortFormId) },
+          pharmacist('FCG72'),
+        );
+        expect(bundleOf(answer, 'passedPrescriptions')?.total).toBe(0);
+        return (
+          bundleOf(answer, 'failedPrescriptions')?.entry?.[0]?.resource as {
+            issue: { details: { coding: { code: string }[] }; diagnostics: string }[];
+          }
+        ).issue[0];
+      };
+      expect((await failedOn(altered))?.details.coding[0]?.code).toBe('INVALID_SIGNATURE');
+
+      // Revoking a key (the runbook's SQL) fails what it signed, and it cannot be registered again.
+      await under.db.query(
+        `UPDATE "${under.schema}".prescriber_key SET revoked_at = now() WHERE sds_user_id = $1 AND fingerprint = $2`,
+        [sdsUserId, keyFingerprint(first.publicKey)],
+      );
+      expect(await failedOn(revoked)).toMatchObject({
+        details: { coding: [{ code: 'INVALID_SIGNATURE' }] },
+        diagnostics: `The prescriber's key ${keyFingerprint(first.publicKey)} that signed it was revoked`,
+      });
+      expect(await rejectionOf(register(sdsUserId, first.publicKey))).toMatchObject({ code: 'INVALID_VALUE' });
+    });
+
+    it('refuses a clinician registering a key (ACCESS_DENIED at the guard), registering nothing', async () => {
+      const sdsUserId = anotherPrescriber();
+      const refused = await rejectionOf(register(sdsUserId, newKeys().publicKey, clinician()));
+      expect(refused).toMatchObject({ code: 'ACCESS_DENIED', httpStatus: 403 });
+      expect(
+        await count(`SELECT count(*)::int AS n FROM "${under.schema}".prescriber_key WHERE sds_user_id = $1`, [
+          sdsUserId,
+        ]),
+      ).toBe(0);
+    });
+
+    it('records who registered which key for whom, when and in which request, publishes the event, and a retry with the same X-Request-ID changes nothing', async () => {
+      const sdsUserId = anotherPrescriber();
+      const [first, second] = [newKeys(), newKeys()];
+      await register(sdsUserId, first.publicKey);
+      const context = keyAdministrator();
+      const before = new Date();
+      const reply = await register(sdsUserId, second.publicKey, context);
+      const retry = await register(sdsUserId, second.publicKey, context);
+      expect(retry).toEqual(reply);
+      expect(reply).toEqual({ sdsUserId, fingerprint: keyFingerprint(second.publicKey) });
+
+      const audit = await under.db.query<Record<string, unknown>>(
+        `SELECT fingerprint, previous_fingerprint, registered_by, request_id, registered_at
+         FROM "${under.schema}".prescriber_key_registration WHERE sds_user_id = $1 ORDER BY sequence`,
+        [sdsUserId],
+      );
+      expect(audit.rows).toHaveLength(2);
+      expect(audit.rows[1]).toMatchObject({
+        fingerprint: keyFingerprint(second.publicKey),
+        previous_fingerprint: keyFingerprint(first.publicKey),
+        registered_by: 'ops',
+        request_id: context.requestId,
+      });
+      expect((audit.rows[1]?.['registered_at'] as Date).getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+      expect(
+        await count(`SELECT count(*)::int AS n FROM "${under.schema}".prescriber_key WHERE sds_user_id = $1`, [
+          sdsUserId,
+        ]),
+      ).toBe(2);
+      expect(
+        await count(
+          `SELECT count(*)::int AS n FROM "${under.schema}".outbox WHERE subject = $1 AND payload->>'sdsUserId' = $2`,
+          [EPS_EVENTS.prescriberKeyRegistered, sdsUserId],
+        ),
+      ).toBe(2);
+      // The same X-Request-ID for another key is refused, not answered with the first registration.
+      expect(await rejectionOf(register(sdsUserId, newKeys().publicKey, context))).toMatchObject({
+        code: 'INVALID_VALUE',
+      });
+
+      const manager = await under.connection.jetstreamManager();
+      const deadline = Date.now() + 5000;
+      let event: Record<string, unknown> | null = null;
+      while (!event && Date.now() < deadline) {
+        event = await manager.streams
+          .getMessage(EPS_EVENT_STREAM, { last_by_subj: EPS_EVENTS.prescriberKeyRegistered })
+          .then(
+            (message) => {
+              const payload = JSON.parse(new TextDecoder().decode(message.data)) as Record<string, unknown>;
+              return payload['requestId'] === context.requestId ? payload : null;
+            },
+            () => null,
+          );
+        if (!event) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(event).toMatchObject({
+        sdsUserId,
+        fingerprint: keyFingerprint(second.publicKey),
+        previousFingerprint: keyFingerprint(first.publicKey),
+        registeredBy: 'ops',
+        requestId: context.requestId,
+      });
     });
   });
 

@@ -1,6 +1,7 @@
 // `npm run eps -- <command>`: what a prescribing system does with keys and signatures, for local runs, demos
 // and tests against this platform. The commands and their options are in eps.options.ts (`--help` lists them):
 //   keygen --sds-user-id ID [--dir DIR]           a prescriber's RSA key pair; the public key registered with EPS
+//                                                 as the prescriber's current key (earlier keys stay valid)
 //   sign --bundle FILE --key FILE [--out FILE]    $prepare's digest computed locally, signed, put in Provenance
 //   sign --digest BASE64 --key FILE               the Provenance.signature.data for a digest $prepare returned
 //   bundles --count N --nhs-number N --key FILE --out FILE    signed Bundles for load tests
@@ -9,15 +10,20 @@ import 'reflect-metadata';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
-import { contentDigest, signDigest, signedInfoXml, withSignature } from '@platform/contracts-eps';
+import { contentDigest, EPS_EVENTS, signDigest, signedInfoXml, withSignature } from '@platform/contracts-eps';
+import { actorOf } from '@platform/shared-nats';
+import { IdempotentWrites, writeKey } from '@platform/shared-persistence';
 import { runCommandLine } from '@platform/shared-config';
 import { generateShortFormPrescriptionId } from '@platform/shared-identifiers';
 import { openEpsDatabase } from '../database/database';
 import { loadPrescriptions, prescriptionBundle } from '../population/prescriptions-loader';
 import type { Bundle } from '../shared/fhir';
 import { readPrescriptionOrder } from '../prescribing/prescription-order';
+import { registerPrescriberKey } from '../prescribing/register-prescriber-key.usecase';
 import { PrescriberKeyRepository } from '../shared/prescriber-key.repository';
+import { checkedPrescriberKey } from '../signing/key-fingerprint';
 import { prepareParameters } from '../signing/digest';
 import { parseEpsCommandLine, type EpsCommand } from './eps.options';
 
@@ -77,12 +83,36 @@ async function main(command: EpsCommand): Promise<number> {
       writeFileSync(keyFile, keys.privateKey, { mode: 0o600 });
       writeFileSync(path.join(dir, `${id}.pub.pem`), keys.publicKey);
       const database = await openEpsDatabase({ url: command.databaseUrl, schema, poolSize: 1 });
+      let fingerprint: string;
       try {
-        await new PrescriberKeyRepository(database).register(id, keys.publicKey);
+        // The same registration as eps.prescriber-key.register.v1: a new key version, recorded (who: this
+        // command and the operating-system user), and its event left in EPS's outbox for a running EPS to publish.
+        const context = { requestId: randomUUID(), caller: { id: `eps-cli:${userInfo().username}`, roles: ['ops'] } };
+        const key = checkedPrescriberKey(keys.publicKey);
+        ({ fingerprint } = await new IdempotentWrites(database).run(
+          writeKey(context, 'prescriber-key.register', { sdsUserId: id, fingerprint: key.fingerprint }),
+          async (transaction) => {
+            const { reply, event } = await registerPrescriberKey(
+              transaction,
+              new PrescriberKeyRepository(database),
+              id,
+              key,
+              actorOf(context),
+            );
+            await transaction.query(`INSERT INTO "${schema}".outbox (subject, payload, headers) VALUES ($1, $2, $3)`, [
+              EPS_EVENTS.prescriberKeyRegistered,
+              JSON.stringify(event),
+              JSON.stringify({ 'X-Request-ID': context.requestId }),
+            ]);
+            return reply;
+          },
+        ));
       } finally {
         await database.dataSource.destroy();
       }
-      process.stdout.write(`key for prescriber ${id}: ${keyFile} (public key registered in schema ${schema})\n`);
+      process.stdout.write(
+        `key for prescriber ${id}: ${keyFile} (public key ${fingerprint} registered in schema ${schema}, the prescriber's current key)\n`,
+      );
       return 0;
     }
 

@@ -40,7 +40,7 @@ export function parseEpsCommandLine(args: readonly string[], output?: CliOutput)
           .command('keygen')
           .summary("a prescriber's key pair, the public key registered with EPS")
           .description(
-            "Make an RSA-2048 key pair for a prescriber: the private key goes to <dir>/<id>.key.pem (readable by you only), the public key is registered in EPS's database. Replaces an earlier key.",
+            "Make an RSA-2048 key pair for a prescriber: the private key goes to <dir>/<id>.key.pem (readable by you only), the public key is registered in EPS's database as the prescriber's current key, recorded (the operating-system user as who) and its event left in the outbox. Earlier keys stay valid for the prescriptions they signed; new prescriptions need this one.",
           )
           .requiredOption('--sds-user-id <id>', "the prescriber's SDS user ID", SDS_USER_ID)
           .option('--dir <dir>', 'where the key files go', 'tmp/eps-keys'),

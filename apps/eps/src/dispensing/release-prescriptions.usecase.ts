@@ -94,9 +94,10 @@ export function withRepeatInformation(prescription: StoredPrescription): Record<
  * 25 per call (rows locked with SKIP LOCKED, so concurrent calls never share one), then NO_MORE_PRESCRIPTIONS;
  * with one, that prescription. A prescription goes to one pharmacy only: the release's UPDATE matches a row
  * still To Be Dispensed, so when pharmacies race exactly one wins and the others get
- * PRESCRIPTION_WITH_ANOTHER_DISPENSER with the holder's details. Each signature is checked again; one that
- * no longer verifies (the prescription was altered at rest) is reported in failedPrescriptions and stays
- * with Spine. Exactly once per X-Request-ID.
+ * PRESCRIPTION_WITH_ANOTHER_DISPENSER with the holder's details. Each signature is checked again, with the
+ * prescriber's key that verified it at creation (a later rotation changes nothing); one that no longer
+ * verifies (the prescription was altered at rest, or that key was revoked) is reported in failedPrescriptions
+ * and stays with Spine. Exactly once per X-Request-ID.
  */
 @Injectable()
 export class ReleasePrescriptionsUseCase {
@@ -218,13 +219,25 @@ export class ReleasePrescriptionsUseCase {
     transaction: PoolClient,
     prescription: StoredPrescription,
   ): Promise<PlatformError | null> {
-    const key = await this.keys.publicKey(prescription.prescriberSdsUserId, transaction);
+    // The key that verified the prescription at creation, even if the prescriber has rotated since; a
+    // prescription stored without one (loaded, not created) is checked against the current key.
+    const key = prescription.prescriberKeyFingerprint
+      ? await this.keys.byFingerprint(
+          prescription.prescriberSdsUserId,
+          prescription.prescriberKeyFingerprint,
+          transaction,
+        )
+      : await this.keys.current(prescription.prescriberSdsUserId, transaction);
     try {
       if (!key)
         throw new PlatformError('UNKNOWN_PRESCRIBER_KEY', undefined, {
           diagnostics: `No key for prescriber ${prescription.prescriberSdsUserId}`,
         });
-      verifyPrescriptionSignature(prescription.bundle, key);
+      if (key.revokedAt)
+        throw new PlatformError('INVALID_SIGNATURE', undefined, {
+          diagnostics: `The prescriber's key ${key.fingerprint} that signed it was revoked`,
+        });
+      verifyPrescriptionSignature(prescription.bundle, key.publicKeyPem);
       return null;
     } catch (error) {
       if (error instanceof PlatformError) return error;

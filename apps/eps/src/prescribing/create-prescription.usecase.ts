@@ -21,7 +21,7 @@ import { readPrescriptionOrder } from './prescription-order';
 /**
  * `$process-message` (prescription-order): the NHS bundle rules; the patient must be in PDS and alive; a
  * nominated pharmacy must be an open pharmacy in the N3 registry's directory; the signature must verify with
- * the prescriber's registered key. The prescription ID is the idempotency key: a second Bundle with a used ID
+ * the prescriber's current registered key, whose fingerprint the prescription keeps. The prescription ID is the idempotency key: a second Bundle with a used ID
  * is DUPLICATE_PRESCRIPTION_ID (a retry with the same X-Request-ID gets the first answer).
  */
 @Injectable()
@@ -39,16 +39,17 @@ export class CreatePrescriptionUseCase {
     const order = readPrescriptionOrder(bundle);
     const key = writeKey(context, 'prescription.create', contentDigest(bundle));
     const reply = await this.writes.run(key, async (transaction) => {
-      const publicKey = await this.keys.publicKey(order.prescriber.sdsUserId, transaction);
-      if (!publicKey) {
+      const current = await this.keys.current(order.prescriber.sdsUserId, transaction);
+      if (!current || current.revokedAt) {
         throw new PlatformError('UNKNOWN_PRESCRIBER_KEY', undefined, {
           diagnostics: `No signing key is registered for prescriber ${order.prescriber.sdsUserId}`,
           expression: ['Provenance.signature.who'],
         });
       }
-      verifyPrescriptionSignature(bundle, publicKey);
+      verifyPrescriptionSignature(bundle, current.publicKeyPem);
       await this.parties.check(order, context);
-      if (!(await this.prescriptions.insert(transaction, order, bundle))) {
+      // The prescription remembers the key that verified it: release verifies it with that key again.
+      if (!(await this.prescriptions.insert(transaction, order, bundle, current.fingerprint))) {
         throw new PlatformError('DUPLICATE_PRESCRIPTION_ID', undefined, {
           diagnostics: `Prescription ${order.shortFormId} (or its long-form ID) has already been used`,
           expression: ['MedicationRequest.groupIdentifier'],

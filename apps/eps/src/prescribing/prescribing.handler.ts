@@ -7,6 +7,7 @@ import {
   RegisterPrescriberKeyRequest,
   type CreatePrescriptionReply,
   type FhirResource,
+  type RegisterPrescriberKeyReply,
 } from '@platform/contracts-eps';
 import { withCallContext } from '@platform/shared-nats';
 import type { Bundle } from '../shared/fhir';
@@ -40,7 +41,10 @@ export class PrescribingHandler {
   }
 
   @MessagePattern(EPS_SUBJECTS.registerKey)
-  registerKey(@Payload() request: RegisterPrescriberKeyRequest): Promise<{ sdsUserId: string }> {
-    return this.registerPrescriberKey.execute(request);
+  registerKey(
+    @Payload() request: RegisterPrescriberKeyRequest,
+    @Ctx() nats: NatsContext,
+  ): Promise<RegisterPrescriberKeyReply> {
+    return withCallContext(nats, (call) => this.registerPrescriberKey.execute(request, call));
   }
 }

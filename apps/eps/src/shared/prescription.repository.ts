@@ -35,6 +35,8 @@ export interface StoredPrescription {
   patientNhsNumber: string;
   prescriberOds: string;
   prescriberSdsUserId: string;
+  /** The fingerprint of the prescriber's key that verified it at creation (null: loaded without one). */
+  prescriberKeyFingerprint: string | null;
   nominatedPharmacy: string | null;
   dispenser: string | null;
   itemIds: string[];
@@ -53,6 +55,7 @@ interface Row {
   patient_nhs_number: string;
   prescriber_ods: string;
   prescriber_sds_user_id: string;
+  prescriber_key_fingerprint: string | null;
   nominated_pharmacy: string | null;
   dispenser: string | null;
   item_ids: string[];
@@ -63,7 +66,7 @@ interface Row {
 }
 
 const COLUMNS = `short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
-  nominated_pharmacy, dispenser, item_ids, cancelled_item_ids, current_issue, issues_total, version`;
+  prescriber_key_fingerprint, nominated_pharmacy, dispenser, item_ids, cancelled_item_ids, current_issue, issues_total, version`;
 
 function prescriptionOf(row: Row): StoredPrescription {
   return {
@@ -74,6 +77,7 @@ function prescriptionOf(row: Row): StoredPrescription {
     patientNhsNumber: row.patient_nhs_number,
     prescriberOds: row.prescriber_ods,
     prescriberSdsUserId: row.prescriber_sds_user_id,
+    prescriberKeyFingerprint: row.prescriber_key_fingerprint,
     nominatedPharmacy: row.nominated_pharmacy,
     dispenser: row.dispenser,
     itemIds: row.item_ids,
@@ -98,14 +102,22 @@ export class PrescriptionRepository {
     this.schema = `"${database.schema}"`;
   }
 
-  /** Inserts a new prescription; false when its ID (short or long form) is already used. */
-  async insert(transaction: PoolClient, order: NewPrescription, bundle: Bundle): Promise<boolean> {
+  /**
+   * Inserts a new prescription with the fingerprint of the key that verified it; false when its ID (short or
+   * long form) is already used.
+   */
+  async insert(
+    transaction: PoolClient,
+    order: NewPrescription,
+    bundle: Bundle,
+    keyFingerprint: string,
+  ): Promise<boolean> {
     const result = await transaction.query(
       `INSERT INTO ${this.schema}.prescription
          (short_form_id, long_form_id, bundle, status, patient_nhs_number, prescriber_ods, prescriber_sds_user_id,
-          nominated_pharmacy, course_of_therapy, item_ids, expires_on, issues_total)
+          nominated_pharmacy, course_of_therapy, item_ids, expires_on, issues_total, prescriber_key_fingerprint)
        VALUES ($1, $2, $3, ${TO_BE_DISPENSED}, $4, $5, $6, $7, $8, $9,
-               coalesce($10::date, coalesce($11::date, current_date) + interval '6 months'), $12)
+               coalesce($10::date, coalesce($11::date, current_date) + interval '6 months'), $12, $13)
        ON CONFLICT DO NOTHING`,
       [
         order.shortFormId,
@@ -120,6 +132,7 @@ export class PrescriptionRepository {
         order.validityEnd,
         order.validityStart,
         order.repeatsAllowed,
+        keyFingerprint,
       ],
     );
     return (result.rowCount ?? 0) === 1;
