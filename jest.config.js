@@ -32,6 +32,9 @@ const common = {
 };
 
 module.exports = {
+  // A global option (jest ignores it per project): integration and e2e tests run real services, and a shared
+  // 2-core machine under the whole suite can take longer than jest's default 5 s.
+  testTimeout: 30000,
   // End-to-end files in path order, after the others (see the sequencer for why).
   testSequencer: '<rootDir>/tools/scripts/jest-sequencer.cjs',
   projects: [
