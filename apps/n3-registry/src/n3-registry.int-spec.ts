@@ -397,4 +397,28 @@ describe('N3 registry over NATS (real PostgreSQL, JetStream)', () => {
       expect(report).toMatchObject({ rows: 2, inserted: 1, partial: true, rejected: [{ line: 2, odsCode: 'Y90022' }] });
     });
   });
+
+  describe('lists a page at a time', () => {
+    it("answers an organisation's sites and a connection's history in pages, and refuses a page too large", async () => {
+      for (const name of ['North wing', 'South wing', 'Annexe']) {
+        await registry.n3.createSite({ odsCode: 'B81001', name, addressLines: ['1 High Street'] }, admin());
+      }
+      const first = await registry.n3.listSites({ odsCode: 'B81001', limit: 2 }, admin());
+      const rest = await registry.n3.listSites({ odsCode: 'B81001', limit: 2, offset: 2 }, admin());
+      expect(first).toHaveLength(2);
+      expect(rest).toHaveLength(1);
+      const all = await registry.n3.listSites({ odsCode: 'B81001' }, admin());
+      expect([...first, ...rest].map((site) => site.id)).toEqual(all.map((site) => site.id));
+      expect((await rejectionOf(registry.n3.listSites({ odsCode: 'B81001', limit: 500 }, admin()))).code).toBe(
+        'INVALID_VALUE',
+      );
+
+      const connection = await golive(await order());
+      const events = await registry.n3.connectionHistory({ connectionId: connection.id }, admin());
+      expect(events.map((event) => event.toStatus)).toEqual(['ordered', 'provisioning', 'live']);
+      const second = await registry.n3.connectionHistory({ connectionId: connection.id, limit: 1, offset: 1 }, admin());
+      expect(second.map((event) => event.toStatus)).toEqual(['provisioning']);
+      expect(await registry.n3.connectionHistory({ connectionId: connection.id, offset: 3 }, admin())).toEqual([]);
+    });
+  });
 });

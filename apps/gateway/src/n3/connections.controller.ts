@@ -5,12 +5,14 @@ import type {
   AllocateBlockRequest,
   Connection,
   ConnectionEvent,
+  ConnectionHistoryRequest,
   CreateConnectionRequest,
   IpAllocation,
   IpOwner,
   ListConnectionsRequest,
   N3Api,
   Page,
+  Paged,
   TransitionConnectionRequest,
 } from '@platform/contracts-n3';
 import { ApiRoute, BODY_LIMITS } from '../auth/route-policy';
@@ -74,9 +76,19 @@ export class ConnectionsController {
 
   @Get('connections/:id/history')
   @ApiRoute(REGISTRY_READERS)
-  @ApiOperation({ summary: "A connection's history: every status change and block, who and when" })
-  history(@Param('id') id: string, @Req() request: FastifyRequest): Promise<ConnectionEvent[]> {
-    return this.n3.connectionHistory({ connectionId: id }, callContextOf(request));
+  @ApiOperation({
+    summary: "A connection's history: every status change and block, who and when",
+    description: 'Oldest first; ?limit= (1 to 200, default 50) and ?offset=: a full page means there may be more.',
+  })
+  history(
+    @Param('id') id: string,
+    @Query() query: Record<string, string>,
+    @Req() request: FastifyRequest,
+  ): Promise<ConnectionEvent[]> {
+    return this.n3.connectionHistory(
+      { ...query, connectionId: id } as unknown as Paged<ConnectionHistoryRequest>,
+      callContextOf(request),
+    );
   }
 
   @Post('connections/:id/transitions')

@@ -11,7 +11,9 @@ import {
   type N3Api,
   type Organisation,
   type OrganisationRole,
+  type ListSitesRequest,
   type Page,
+  type Paged,
   type Site,
   type SearchOrganisationsRequest,
   type UpsertOrganisationRequest,
@@ -109,9 +111,16 @@ export class OrganisationsController {
 
   @Get(':odsCode/sites')
   @ApiRoute(REGISTRY_READERS)
-  @ApiOperation({ summary: "An organisation's sites (registry-admin, ops)" })
-  sites(@Param('odsCode') odsCode: string, @Req() request: FastifyRequest): Promise<Site[]> {
-    return this.n3.listSites({ odsCode }, callContextOf(request));
+  @ApiOperation({
+    summary: "An organisation's sites (registry-admin, ops)",
+    description: '?limit= (1 to 200, default 50) and ?offset=: a full page means there may be more.',
+  })
+  sites(
+    @Param('odsCode') odsCode: string,
+    @Query() query: Record<string, string>,
+    @Req() request: FastifyRequest,
+  ): Promise<Site[]> {
+    return this.n3.listSites({ ...query, odsCode } as unknown as Paged<ListSitesRequest>, callContextOf(request));
   }
 
   @Post(':odsCode/sites')

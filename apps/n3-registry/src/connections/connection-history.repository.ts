@@ -36,7 +36,7 @@ export class ConnectionHistoryRepository {
     );
   }
 
-  async list(id: string): Promise<ConnectionEvent[]> {
+  async list(id: string, page: { limit: number; offset: number }): Promise<ConnectionEvent[]> {
     const result = await this.pool.query<{
       sequence: string;
       connection_id: string;
@@ -48,7 +48,11 @@ export class ConnectionHistoryRepository {
       actor_organisation: string | null;
       request_id: string;
       at: Date;
-    }>(`SELECT * FROM ${this.schema}.connection_event WHERE connection_id = $1 ORDER BY sequence`, [id]);
+    }>(`SELECT * FROM ${this.schema}.connection_event WHERE connection_id = $1 ORDER BY sequence LIMIT $2 OFFSET $3`, [
+      id,
+      page.limit,
+      page.offset,
+    ]);
     return result.rows.map((row) => ({
       sequence: Number(row.sequence),
       connectionId: row.connection_id,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ConnectionEvent } from '@platform/contracts-n3';
+import type { ConnectionEvent, ConnectionHistoryRequest } from '@platform/contracts-n3';
 import { connectionIdOf, connectionNotFound } from './connection-ids';
 import { ConnectionHistoryRepository } from './connection-history.repository';
 import { ConnectionRepository } from './connection.repository';
@@ -12,9 +12,10 @@ export class ConnectionHistoryUseCase {
     private readonly history: ConnectionHistoryRepository,
   ) {}
 
-  async execute(idText: string): Promise<ConnectionEvent[]> {
-    const id = connectionIdOf(idText);
-    const events = await this.history.list(id);
+  /** At most `limit` events from `offset`; CONNECTION_NOT_FOUND for a connection the registry never had. */
+  async execute(request: ConnectionHistoryRequest): Promise<ConnectionEvent[]> {
+    const id = connectionIdOf(request.connectionId);
+    const events = await this.history.list(id, { limit: request.limit, offset: request.offset });
     if (events.length === 0 && !(await this.connections.get(id))) throw connectionNotFound(id);
     return events;
   }

@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
   AllocateBlockRequest,
+  ConnectionHistoryRequest,
   CreateConnectionRequest,
   CreateSiteRequest,
   GetConnectionRequest,
@@ -52,7 +53,7 @@ export class ConnectionsHandler {
 
   @MessagePattern(N3_SUBJECTS.siteList)
   sites(@Payload() request: ListSitesRequest): Promise<Site[]> {
-    return this.listSites.execute(request.odsCode);
+    return this.listSites.execute(request);
   }
 
   @MessagePattern(N3_SUBJECTS.connectionCreate)
@@ -76,8 +77,8 @@ export class ConnectionsHandler {
   }
 
   @MessagePattern(N3_SUBJECTS.connectionHistory)
-  history(@Payload() request: GetConnectionRequest): Promise<ConnectionEvent[]> {
-    return this.connectionHistory.execute(request.connectionId);
+  history(@Payload() request: ConnectionHistoryRequest): Promise<ConnectionEvent[]> {
+    return this.connectionHistory.execute(request);
   }
 
   @MessagePattern(N3_SUBJECTS.allocationCreate)

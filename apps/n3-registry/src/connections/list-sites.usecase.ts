@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Site } from '@platform/contracts-n3';
+import type { ListSitesRequest, Site } from '@platform/contracts-n3';
 import { odsCodeOf } from '../rules';
 import { OrganisationChecks } from './organisation-checks';
 import { SiteRepository } from './site.repository';
@@ -12,9 +12,10 @@ export class ListSitesUseCase {
     private readonly organisations: OrganisationChecks,
   ) {}
 
-  async execute(odsCodeText: string): Promise<Site[]> {
-    const odsCode = odsCodeOf(odsCodeText);
+  /** At most `limit` sites from `offset`, in the order they were added. */
+  async execute(request: ListSitesRequest): Promise<Site[]> {
+    const odsCode = odsCodeOf(request.odsCode);
     await this.organisations.requireKnown(odsCode);
-    return this.sites.list(odsCode);
+    return this.sites.list(odsCode, { limit: request.limit, offset: request.offset });
   }
 }

@@ -31,16 +31,18 @@ export class SiteRepository {
     };
   }
 
-  async list(odsCode: string, db: Db = this.pool): Promise<Site[]> {
+  async list(odsCode: string, page: { limit: number; offset: number }, db: Db = this.pool): Promise<Site[]> {
     const result = await db.query<{
       id: string;
       ods_code: string;
       name: string;
       address_lines: string[];
       postcode: string | null;
-    }>(`SELECT id, ods_code, name, address_lines, postcode FROM ${this.schema}.site WHERE ods_code = $1 ORDER BY id`, [
-      odsCode,
-    ]);
+    }>(
+      `SELECT id, ods_code, name, address_lines, postcode FROM ${this.schema}.site WHERE ods_code = $1
+       ORDER BY id LIMIT $2 OFFSET $3`,
+      [odsCode, page.limit, page.offset],
+    );
     return result.rows.map((row) => ({
       id: row.id,
       odsCode: row.ods_code,

@@ -2,6 +2,7 @@ import { PlatformError } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import {
   AllocateBlockRequest,
+  ConnectionHistoryRequest,
   CreateConnectionRequest,
   CreateSiteRequest,
   GetConnectionRequest,
@@ -24,7 +25,7 @@ import {
   type ImportReport,
   type Organisation,
 } from './organisations';
-import type { Page } from './page';
+import type { Page, Paged } from './page';
 import { N3_SUBJECTS } from './subjects';
 
 /** What other projects may ask of the N3 registry. */
@@ -35,12 +36,14 @@ export interface N3Api {
   upsertOrganisation(request: UpsertOrganisationRequest, context: CallContext): Promise<Organisation>;
   importOrganisations(request: ImportOrganisationsRequest, context: CallContext): Promise<ImportReport>;
   createSite(request: CreateSiteRequest, context: CallContext): Promise<Site>;
-  listSites(request: ListSitesRequest, context: CallContext): Promise<Site[]>;
+  /** At most `limit` sites (default 50): a full page means there may be more from `offset + limit`. */
+  listSites(request: Paged<ListSitesRequest>, context: CallContext): Promise<Site[]>;
   createConnection(request: CreateConnectionRequest, context: CallContext): Promise<Connection>;
   getConnection(request: GetConnectionRequest, context: CallContext): Promise<Connection>;
   listConnections(request: ListConnectionsRequest, context: CallContext): Promise<Page<Connection>>;
   transitionConnection(request: TransitionConnectionRequest, context: CallContext): Promise<Connection>;
-  connectionHistory(request: GetConnectionRequest, context: CallContext): Promise<ConnectionEvent[]>;
+  /** At most `limit` events (default 50), oldest first: a full page means there may be more from `offset + limit`. */
+  connectionHistory(request: Paged<ConnectionHistoryRequest>, context: CallContext): Promise<ConnectionEvent[]>;
   allocateBlock(request: AllocateBlockRequest, context: CallContext): Promise<IpAllocation>;
   releaseBlock(request: ReleaseBlockRequest, context: CallContext): Promise<IpAllocation>;
   /** Which live connection and organisation hold an address (NO_LIVE_OWNER otherwise): the mail relay asks this. */
@@ -114,7 +117,7 @@ export class N3Client implements N3Api {
     return expectObject(reply, 'a site', (value) => typeof value['id'] === 'string');
   }
 
-  async listSites(request: ListSitesRequest, context: CallContext): Promise<Site[]> {
+  async listSites(request: Paged<ListSitesRequest>, context: CallContext): Promise<Site[]> {
     const reply = await this.rpc.requestValidated<unknown>(N3_SUBJECTS.siteList, ListSitesRequest, request, context);
     if (!Array.isArray(reply)) throw new PlatformError('REC_SERVER_ERROR', 'The N3 registry did not answer a list');
     return reply as Site[];
@@ -150,10 +153,10 @@ export class N3Client implements N3Api {
     return expectObject(reply, 'a connection', isConnection);
   }
 
-  async connectionHistory(request: GetConnectionRequest, context: CallContext): Promise<ConnectionEvent[]> {
+  async connectionHistory(request: Paged<ConnectionHistoryRequest>, context: CallContext): Promise<ConnectionEvent[]> {
     const reply = await this.rpc.requestValidated<unknown>(
       N3_SUBJECTS.connectionHistory,
-      GetConnectionRequest,
+      ConnectionHistoryRequest,
       request,
       context,
     );

@@ -105,7 +105,8 @@ export class CreateSiteRequest {
   postcode?: string | null;
 }
 
-export class ListSitesRequest {
+/** An organisation's sites, a page at a time (`limit`, default 50, at most 200; `offset`). */
+export class ListSitesRequest extends PageRequest {
   @IsString()
   @MaxLength(32)
   odsCode!: string;
@@ -146,6 +147,13 @@ export class CreateConnectionRequest {
 }
 
 export class GetConnectionRequest {
+  @IsString()
+  @MaxLength(64)
+  connectionId!: string;
+}
+
+/** A connection's history, oldest first, a page at a time (`limit`, default 50, at most 200; `offset`). */
+export class ConnectionHistoryRequest extends PageRequest {
   @IsString()
   @MaxLength(64)
   connectionId!: string;

@@ -9,6 +9,7 @@ export {
   IpOwnerRequest,
   ListConnectionsRequest,
   ListSitesRequest,
+  ConnectionHistoryRequest,
   ReleaseBlockRequest,
   TransitionConnectionRequest,
   type AccessType,
@@ -38,6 +39,6 @@ export {
   type RejectedRow,
 } from './organisations';
 export { importBucket, storeExtract } from './import-bucket';
-export { PageRequest, type Page } from './page';
+export { PageRequest, type Page, type Paged } from './page';
 export { N3_EVENT_STREAM, N3_EVENTS, N3_IMPORT_BUCKET, N3_QUEUE, N3_SUBJECTS } from './subjects';
 export { N3_SUBJECT_POLICIES } from './policy';

@@ -17,6 +17,9 @@ export class PageRequest {
   offset = 0;
 }
 
+/** A paged request as a caller writes it: `limit` and `offset` may be left to their defaults. */
+export type Paged<T extends PageRequest> = Omit<T, keyof PageRequest> & Partial<PageRequest>;
+
 export interface Page<T> {
   items: T[];
   /** Pass as `offset` for the next page; absent on the last page. */
