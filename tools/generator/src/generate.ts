@@ -107,6 +107,8 @@ export function planService(root: string, options: ServiceOptions, migrationTime
       `    entry: 'apps/${n.name}/src/main.js',`,
       '    sandboxSeed: false,',
       `    eventStream: '${n.stream}',`,
+      // Its events: only it may publish them (the catalogue test holds this list to the contracts).
+      `    events: ['${n.events.itemCreated}'],`,
       // The request subjects of other services it calls (its NATS user may publish those and no others).
       '    calls: [],',
       `    colour: '${colour}',`,

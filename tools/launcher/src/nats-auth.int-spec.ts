@@ -149,6 +149,20 @@ describeWithNats('NATS credentials and subject permissions (nats-server with the
     expect(await publishRefused(gateway, `$JS.API.STREAM.DELETE.${PDS_EVENT_STREAM}`)).toBe(true);
   });
 
+  it('nobody but a service publishes its events: the gateway and the test user cannot forge one into its stream', async () => {
+    const gateway = await as(GATEWAY_NATS_USER);
+    const test = await as(TEST_NATS_USER);
+    const eps = await as('eps');
+    for (const service of SERVICES) {
+      for (const event of service.events ?? []) {
+        expect([event, await publishRefused(gateway, event)]).toEqual([event, true]);
+        expect([event, await publishRefused(test, event)]).toEqual([event, true]);
+      }
+    }
+    expect(await publishRefused(eps, 'eps.prescription.released.v1')).toBe(false);
+    expect(await publishRefused(eps, 'pds.patient.deceased.v1')).toBe(true);
+  });
+
   it("EPS's credentials can ask PDS for a patient, and nothing else of PDS's", async () => {
     const pds = await as('pds');
     pds.subscribe('pds.patient.get.v1', {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import {
+  eventsOf,
   GATEWAY_NATS_USER,
   inboxPrefix,
   platformNatsPermissions,
@@ -32,6 +33,7 @@ export function testNatsPermissions(services: readonly ServiceEntry[] = SERVICES
   return {
     user: TEST_NATS_USER,
     publish: [...services.map((service) => `${service.subjectPrefix}.>`), '$JS.API.INFO', '$JS.API.STREAM.INFO.*'],
+    publishDeny: eventsOf(services),
     subscribe: [`${inboxPrefix(TEST_NATS_USER)}.>`],
     allowResponses: false,
   };
@@ -78,7 +80,9 @@ export function natsServerConfig(settings: {
       `      user: ${quoted(permissions.user)}`,
       `      password: ${quoted(password)}`,
       '      permissions: {',
-      `        publish: { allow: ${list(permissions.publish)} }`,
+      permissions.publishDeny.length > 0
+        ? `        publish: { allow: ${list(permissions.publish)}, deny: ${list(permissions.publishDeny)} }`
+        : `        publish: { allow: ${list(permissions.publish)} }`,
       `        subscribe: { allow: ${list(permissions.subscribe)} }`,
       ...(permissions.allowResponses ? ['        allow_responses: true'] : []),
       '      }',

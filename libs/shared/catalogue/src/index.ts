@@ -1,5 +1,6 @@
 export { healthSubject, serviceNamed, serviceVariables, SERVICES, type ServiceEntry } from './services';
 export {
+  eventsOf,
   GATEWAY_NATS_USER,
   gatewayNatsPermissions,
   inboxPrefix,

@@ -14,6 +14,7 @@ describe('NATS permissions from the catalogue', () => {
         '$JS.API.STREAM.CREATE.EPS_EVENTS',
         '$JS.API.STREAM.UPDATE.EPS_EVENTS',
       ],
+      publishDeny: [...(serviceNamed('pds').events ?? []), ...(serviceNamed('n3-registry').events ?? [])],
       subscribe: ['eps.>', '_INBOX.eps.>'],
       allowResponses: true,
     });
@@ -33,9 +34,13 @@ describe('NATS permissions from the catalogue', () => {
     expect(gateway.publish.filter((subject) => /CONSUMER|PURGE|CREATE|DELETE|UPDATE/.test(subject))).toEqual([]);
   });
 
-  it('lets the gateway call every service and subscribe to nothing but its inbox', () => {
+  it('lets the gateway call every service, publish none of their events, and subscribe to nothing but its inbox', () => {
     const gateway = gatewayNatsPermissions();
-    for (const service of SERVICES) expect(gateway.publish).toContain(`${service.subjectPrefix}.>`);
+    for (const service of SERVICES) {
+      expect(gateway.publish).toContain(`${service.subjectPrefix}.>`);
+      expect(service.events?.length).toBeGreaterThan(0);
+      expect(gateway.publishDeny).toEqual(expect.arrayContaining([...(service.events ?? [])]));
+    }
     expect(gateway.subscribe).toEqual(['_INBOX.gateway.>']);
     expect(gateway.allowResponses).toBe(false);
   });

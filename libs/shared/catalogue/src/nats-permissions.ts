@@ -10,6 +10,8 @@ export interface NatsPermissions {
   /** The NATS user name (the process name: a service's, or `gateway`). */
   user: string;
   publish: string[];
+  /** Subjects refused even where `publish` allows them: other processes' events. */
+  publishDeny: string[];
   subscribe: string[];
   /** May publish one reply to the reply subject of each request it received (it serves requests). */
   allowResponses: boolean;
@@ -64,6 +66,11 @@ function objectStoreOwn(bucket: string): string[] {
   ];
 }
 
+/** Every event subject the given services publish. */
+export function eventsOf(services: readonly ServiceEntry[]): string[] {
+  return services.flatMap((service) => service.events ?? []);
+}
+
 function unique(subjects: string[]): string[] {
   return [...new Set(subjects)];
 }
@@ -103,6 +110,9 @@ export function serviceNatsPermissions(
       ...(service.calls ?? []),
       ...(jetstream.length > 0 ? [JS_INFO, ...jetstream] : []),
     ]),
+    // Every other service's events: none of them lies under this service's prefix or its calls today, but
+    // the deny keeps it so if a call list ever names one.
+    publishDeny: eventsOf(services.filter((other) => other.name !== service.name)),
     subscribe: [`${service.subjectPrefix}.>`, `${inboxPrefix(service.name)}.>`],
     allowResponses: true,
   };
@@ -123,6 +133,8 @@ export function gatewayNatsPermissions(services: readonly ServiceEntry[] = SERVI
       ...services.map((service) => `${service.subjectPrefix}.>`),
       ...(stores.length > 0 ? [JS_INFO, ...stores.flatMap((store) => objectStorePut(store.bucket))] : []),
     ]),
+    // It may call every request subject under a service's prefix, but not publish the events beside them.
+    publishDeny: eventsOf(services),
     subscribe: [`${inboxPrefix(GATEWAY_NATS_USER)}.>`],
     allowResponses: false,
   };

@@ -31,6 +31,11 @@ describe('the service catalogue', () => {
       if (service.eventStream) {
         expect(read(`libs/contracts/${service.subjectPrefix}/src/subjects.ts`)).toContain(`'${service.eventStream}'`);
       }
+      // Its events, exactly the contracts' <P>_EVENTS: the NATS permissions keep everyone else from publishing them.
+      const subjects = read(`libs/contracts/${service.subjectPrefix}/src/subjects.ts`);
+      const block = /export const [A-Z0-9]+_EVENTS = \{([^}]*)\}/.exec(subjects)?.[1] ?? '';
+      const declared = [...block.matchAll(/'([a-z0-9.-]+)'/g)].map((match) => match[1]);
+      expect([...(service.events ?? [])].sort()).toEqual(declared.sort());
     },
   );
 

@@ -22,6 +22,12 @@ export interface ServiceEntry {
   /** The JetStream stream its events go to, if it publishes any. */
   eventStream?: string;
   /**
+   * The event subjects it publishes to that stream (its contracts' `<P>_EVENTS`, which the catalogue test holds
+   * this list to). They share the service's prefix with its request subjects: only the service itself may
+   * publish them, so that no caller can put a forged event in its stream.
+   */
+  events?: readonly string[];
+  /**
    * The request subjects of other services it calls (`pds.patient.get.v1`): its NATS user may publish these
    * and no other service's subjects (see nats-permissions.ts). The gateway calls every service.
    */
@@ -45,6 +51,12 @@ export const SERVICES: readonly ServiceEntry[] = [
     entry: 'apps/pds/src/main.js',
     sandboxSeed: true,
     eventStream: 'PDS_EVENTS',
+    events: [
+      'pds.patient.updated.v1',
+      'pds.patient.created.v1',
+      'pds.patient.deceased.v1',
+      'pds.patient.registered.v1',
+    ],
     colour: '36',
   },
   {
@@ -56,6 +68,16 @@ export const SERVICES: readonly ServiceEntry[] = [
     entry: 'apps/n3-registry/src/main.js',
     sandboxSeed: true,
     eventStream: 'N3_EVENTS',
+    events: [
+      'n3.connection.ordered.v1',
+      'n3.connection.provisioning-started.v1',
+      'n3.connection.went-live.v1',
+      'n3.connection.migration-started.v1',
+      'n3.connection.migration-abandoned.v1',
+      'n3.connection.ceased.v1',
+      'n3.ip-allocation.assigned.v1',
+      'n3.ip-allocation.released.v1',
+    ],
     objectStores: [{ bucket: 'n3-imports', putBy: ['gateway'] }],
     colour: '32',
   },
@@ -68,6 +90,20 @@ export const SERVICES: readonly ServiceEntry[] = [
     entry: 'apps/eps/src/main.js',
     sandboxSeed: false,
     eventStream: 'EPS_EVENTS',
+    events: [
+      'eps.prescription.created.v1',
+      'eps.prescription.released.v1',
+      'eps.prescription.release-failed.v1',
+      'eps.prescription.returned.v1',
+      'eps.prescription.cancelled.v1',
+      'eps.prescription.dispensed.v1',
+      'eps.prescription.dispense-withdrawn.v1',
+      'eps.prescription.claimed.v1',
+      'eps.prescription.expired.v1',
+      'eps.prescription.next-issue.v1',
+      'eps.prescription.cancellation-requested.v1',
+      'eps.prescriber-key.registered.v1',
+    ],
     calls: ['pds.patient.get.v1', 'n3.organisation.get.v1'],
     colour: '34',
   },
