@@ -14,7 +14,7 @@ describe('NATS permissions from the catalogue', () => {
         '$JS.API.STREAM.CREATE.EPS_EVENTS',
         '$JS.API.STREAM.UPDATE.EPS_EVENTS',
       ],
-      publishDeny: [...(serviceNamed('pds').events ?? []), ...(serviceNamed('n3-registry').events ?? [])],
+      publishDeny: SERVICES.filter((service) => service.name !== 'eps').flatMap((service) => service.events ?? []),
       subscribe: ['eps.>', '_INBOX.eps.>'],
       allowResponses: true,
     });
