@@ -1,14 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
+import { SignJWT } from 'jose';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { PDS_SUBJECTS } from '@platform/contracts-pds';
 import { testCallerEnvironment } from '@platform/testing-services';
-import { freePort, startTestNats, type TestNats } from '@platform/shared-testing';
+import { freePort, startTestJwks, startTestNats, type TestNats, type TestJwks } from '@platform/shared-testing';
 
 const issuer = 'http://127.0.0.1/realms/nhs';
 const PATIENT = '/personal-demographics/FHIR/R4/Patient';
@@ -49,9 +47,8 @@ function memoryOf(pid: number): { rss: number; peak: number } {
 describe('the gateway admits callers before reading bodies', () => {
   let nats: TestNats;
   let bus: NatsConnection;
-  let jwks: Server;
+  let jwks: TestJwks;
   let jwksUrl: string;
-  let privateKey: KeyLike;
   const gateways: Gateway[] = [];
   const pdsCalls: string[] = [];
   let main: Gateway;
@@ -102,7 +99,7 @@ describe('the gateway admits callers before reading bodies', () => {
       .setSubject(claims.sub)
       .setIssuedAt()
       .setExpirationTime('5m')
-      .sign(privateKey);
+      .sign(jwks.privateKey);
   }
 
   /**
@@ -195,15 +192,8 @@ describe('the gateway admits callers before reading bodies', () => {
         },
       });
     }
-    const pair = await generateKeyPair('RS256');
-    privateKey = pair.privateKey;
-    const publicJwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'RS256', use: 'sig' };
-    jwks = createServer((_request, response) => {
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ keys: [publicJwk] }));
-    });
-    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`;
+    jwks = await startTestJwks();
+    jwksUrl = jwks.url;
     main = await startGateway({});
   });
 
@@ -216,7 +206,7 @@ describe('the gateway admits callers before reading bodies', () => {
       }
     }
     await bus?.drain();
-    await new Promise<void>((resolve) => (jwks ? jwks.close(() => resolve()) : resolve()));
+    await jwks?.stop();
     await nats?.stop();
   });
 

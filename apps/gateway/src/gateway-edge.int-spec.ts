@@ -1,14 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
+import { SignJWT } from 'jose';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { PDS_SUBJECTS } from '@platform/contracts-pds';
 import { testCallerEnvironment } from '@platform/testing-services';
-import { freePort, startTestNats, type TestNats } from '@platform/shared-testing';
+import { freePort, startTestJwks, startTestNats, type TestNats, type TestJwks } from '@platform/shared-testing';
 
 const issuer = 'http://127.0.0.1/realms/nhs';
 const PATIENT = '/personal-demographics/FHIR/R4/Patient';
@@ -29,8 +27,7 @@ const GATEWAY_MAIN = path.resolve(__dirname, '../../../dist/apps/gateway/src/mai
 describe('the gateway edge with a real Fastify instance', () => {
   let nats: TestNats;
   let bus: NatsConnection;
-  let jwks: Server;
-  let privateKey: KeyLike;
+  let jwks: TestJwks;
   let gateway: ChildProcess;
   let base: string;
   let port: number;
@@ -55,14 +52,7 @@ describe('the gateway edge with a real Fastify instance', () => {
         },
       });
     }
-    const pair = await generateKeyPair('RS256');
-    privateKey = pair.privateKey;
-    const publicJwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'RS256', use: 'sig' };
-    jwks = createServer((_request, response) => {
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ keys: [publicJwk] }));
-    });
-    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    jwks = await startTestJwks();
     if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
@@ -75,7 +65,7 @@ describe('the gateway edge with a real Fastify instance', () => {
         GATEWAY_PORT: String(port),
         NATS_URL: nats.url,
         OIDC_ISSUER: issuer,
-        OIDC_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`,
+        OIDC_JWKS_URL: jwks.url,
         ACCESS_LOG: 'false',
         LOG_LEVEL: 'warn',
         GATEWAY_BODY_LIMIT_BYTES: String(64 * 1024),
@@ -103,7 +93,7 @@ describe('the gateway edge with a real Fastify instance', () => {
       .setSubject('user-1')
       .setIssuedAt()
       .setExpirationTime('5m')
-      .sign(privateKey);
+      .sign(jwks.privateKey);
   });
 
   afterAll(async () => {
@@ -113,7 +103,7 @@ describe('the gateway edge with a real Fastify instance', () => {
       await exited;
     }
     await bus?.drain();
-    await new Promise<void>((resolve) => (jwks ? jwks.close(() => resolve()) : resolve()));
+    await jwks?.stop();
     await nats?.stop();
   });
 

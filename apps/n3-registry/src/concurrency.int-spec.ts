@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes, tally } from '@platform/shared-testing';
-import { startN3UnderTest, type N3UnderTest } from './n3.test-harness';
+import { admin, ORDER, startN3UnderTest, type N3UnderTest } from './n3.test-harness';
 
 /**
  * Fifty registry administrators at once, against the service's default pool of 10 connections: every write
@@ -9,20 +7,6 @@ import { startN3UnderTest, type N3UnderTest } from './n3.test-harness';
  */
 const CALLERS = 50;
 const BOUND_MS = 20_000;
-
-const admin = (requestId = randomUUID()): CallContext => ({
-  requestId,
-  caller: { id: 'registry-admin-1', username: 'registry.admin', roles: ['registry-admin'], organisation: 'X26' },
-});
-
-const ORDER = {
-  supplier: 'BT',
-  bandwidthMbps: 100,
-  accessType: 'fttp' as const,
-  availabilityTarget: 99.9,
-  contractStart: '2026-01-01',
-  contractEnd: '2029-01-01',
-};
 
 const answerOf = (result: unknown): string =>
   typeof result === 'string' ? result : ((result as { status?: string }).status ?? 'ok');

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JSONCodec } from 'nats';
 import { N3_EVENT_STREAM, N3_EVENTS, storeExtract, type Connection } from '@platform/contracts-n3';
-import type { CallContext } from '@platform/shared-nats';
 import { rejectionOf } from '@platform/shared-testing';
 import { testCallerEnvironment } from '@platform/testing-services';
 import { odsLine } from './imports/ods-extract.test-harness';
@@ -10,21 +9,7 @@ import { createLogger } from '@platform/shared-logging';
 import { N3Config } from './config/n3.config';
 import { OwnerIndex } from './shared/owner-index';
 import { startN3Registry } from './n3-registry';
-import { startN3UnderTest, type N3UnderTest } from './n3.test-harness';
-
-const admin = (requestId = randomUUID()): CallContext => ({
-  requestId,
-  caller: { id: 'registry-admin-1', username: 'registry.admin', roles: ['registry-admin'], organisation: 'X26' },
-});
-
-const ORDER = {
-  supplier: 'BT',
-  bandwidthMbps: 100,
-  accessType: 'fttp' as const,
-  availabilityTarget: 99.9,
-  contractStart: '2026-01-01',
-  contractEnd: '2029-01-01',
-};
+import { admin, ORDER, startN3UnderTest, type N3UnderTest } from './n3.test-harness';
 
 describe('N3 registry over NATS (real PostgreSQL, JetStream)', () => {
   let registry: N3UnderTest;

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { N3Client } from '@platform/contracts-n3';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import { startServiceUnderTest, type ServiceUnderTest } from '@platform/shared-testing';
 import { testCallerEnvironment, testGatewaySigner } from '@platform/testing-services';
 import { N3Config } from './config/n3.config';
@@ -32,3 +33,19 @@ export async function startN3UnderTest(options: { seed?: 'none' | 'sandbox' } = 
   const signer = await testGatewaySigner();
   return { ...running, n3: new N3Client(new NatsRpcClient(running.connection, { timeoutMs: 10_000, signer })) };
 }
+
+/** A registry administrator's call context, with a request ID of its own unless one is given. */
+export const admin = (requestId = randomUUID()): CallContext => ({
+  requestId,
+  caller: { id: 'registry-admin-1', username: 'registry.admin', roles: ['registry-admin'], organisation: 'X26' },
+});
+
+/** The order of an ordinary connection, for tests that need one (add the organisation's ODS code). */
+export const ORDER = {
+  supplier: 'BT',
+  bandwidthMbps: 100,
+  accessType: 'fttp' as const,
+  availabilityTarget: 99.9,
+  contractStart: '2026-01-01',
+  contractEnd: '2029-01-01',
+};

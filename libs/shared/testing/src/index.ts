@@ -4,3 +4,4 @@ export { rejectionOf, type CodedError } from './rejection';
 export { startServiceUnderTest, type Closable, type ServiceUnderTest } from './service-under-test';
 export { allAtOnce, outcomes, tally } from './concurrency';
 export { documentedSubjects } from './messaging-doc';
+export { startTestJwks, type TestJwks } from './jwks';
