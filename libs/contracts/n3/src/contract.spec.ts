@@ -310,7 +310,14 @@ describe('the N3 registry contract', () => {
         (c, r) => c.importOrganisations(r, context),
       ],
       ['createSite', N3_SUBJECTS.siteCreate, site, site0, (c, r) => c.createSite(r, context)],
-      ['listSites', N3_SUBJECTS.siteList, { odsCode: 'A83008' }, [site0], (c, r) => c.listSites(r, context)],
+      // A page of sites: limit and offset as the caller gives them (the client fills in the defaults otherwise).
+      [
+        'listSites',
+        N3_SUBJECTS.siteList,
+        { odsCode: 'A83008', limit: 20, offset: 40 },
+        [site0],
+        (c, r) => c.listSites(r, context),
+      ],
       ['createConnection', N3_SUBJECTS.connectionCreate, order, connection, (c, r) => c.createConnection(r, context)],
       [
         'getConnection',
@@ -336,7 +343,7 @@ describe('the N3 registry contract', () => {
       [
         'connectionHistory',
         N3_SUBJECTS.connectionHistory,
-        { connectionId: 'N3C0000042' },
+        { connectionId: 'N3C0000042', limit: 50, offset: 0 },
         history,
         (c, r) => c.connectionHistory(r, context),
       ],
