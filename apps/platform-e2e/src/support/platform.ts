@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CallerAssertionSigner, GATEWAY_ISSUER, privateKeyFrom, type PlatformCallerKeys } from '@platform/shared-nats';
+import { GATEWAY_ISSUER, signerFrom, type CallerAssertionSigner, type PlatformCallerKeys } from '@platform/shared-nats';
 
 /** What the global setup wrote about the platform it started for this run. */
 export interface E2eState {
@@ -61,8 +61,7 @@ export async function platformUp(state: E2eState, timeoutMs: number): Promise<bo
 
 /** Signs as the platform's gateway does, for a test that sends requests to the services over NATS itself. */
 export function gatewaySigner(state: E2eState): CallerAssertionSigner {
-  const key = state.callerKeys.signers[GATEWAY_ISSUER];
-  return new CallerAssertionSigner(GATEWAY_ISSUER, privateKeyFrom(key.privateKey), key.kid);
+  return signerFrom(state.callerKeys, GATEWAY_ISSUER);
 }
 
 /** The demo users' password and the confidential clients' secrets of the local identity provider. */

@@ -277,6 +277,13 @@ export async function generatePlatformCallerKeys(services: readonly string[]): P
   };
 }
 
+/** The signer of process `name` (the gateway, for a test or benchmark that talks to services itself). */
+export function signerFrom(keys: PlatformCallerKeys, name: string): CallerAssertionSigner {
+  const signer = keys.signers[name];
+  if (!signer) throw new Error(`no caller signing key was made for ${name}`);
+  return new CallerAssertionSigner(name, privateKeyFrom(signer.privateKey), signer.kid);
+}
+
 /** The environment that gives process `name` its signing key and the platform's trusted keys. */
 export function callerKeyEnvironment(keys: PlatformCallerKeys, name: string): Record<string, string> {
   const signer = keys.signers[name];

@@ -30,6 +30,7 @@ export {
   messageDigest,
   privateKeyFrom,
   serviceRole,
+  signerFrom,
   trustedKeysFrom,
   type PlatformCallerKeys,
   type SigningKeyConfig,

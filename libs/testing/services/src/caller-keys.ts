@@ -1,9 +1,9 @@
 import {
   callerKeyEnvironment,
-  CallerAssertionSigner,
+  signerFrom,
+  type CallerAssertionSigner,
   GATEWAY_ISSUER,
   generatePlatformCallerKeys,
-  privateKeyFrom,
   type PlatformCallerKeys,
 } from '@platform/shared-nats';
 import { SERVICES } from '@platform/shared-catalogue';
@@ -23,6 +23,5 @@ export async function testCallerEnvironment(service: string): Promise<Record<str
 
 /** Signs as the gateway: what a test's typed client needs to be let in, as a request through the gateway is. */
 export async function testGatewaySigner(): Promise<CallerAssertionSigner> {
-  const gateway = (await testCallerKeys()).signers[GATEWAY_ISSUER];
-  return new CallerAssertionSigner(GATEWAY_ISSUER, privateKeyFrom(gateway.privateKey), gateway.kid);
+  return signerFrom(await testCallerKeys(), GATEWAY_ISSUER);
 }

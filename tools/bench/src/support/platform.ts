@@ -5,10 +5,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
 import {
-  CallerAssertionSigner,
+  signerFrom,
+  type CallerAssertionSigner,
   GATEWAY_ISSUER,
   generatePlatformCallerKeys,
-  privateKeyFrom,
 } from '@platform/shared-nats';
 import type { Cleanup } from './cleanup';
 import { assertPortsFree, exited, isAlive, runToCompletion, signal, waitGone, whenExited } from './children';
@@ -214,10 +214,9 @@ export async function startPlatform(
   servicePids = Object.values(state.pids).filter((pid) => Number.isInteger(pid) && isAlive(pid));
   progress.say(`platform ready in ${((Date.now() - started) / 1000).toFixed(1)} s (gateway ${state.gateway})`);
 
-  const gatewayKey = callerKeys.signers[GATEWAY_ISSUER];
   return {
     gatewayUrl: state.gateway,
-    gatewaySigner: new CallerAssertionSigner(GATEWAY_ISSUER, privateKeyFrom(gatewayKey.privateKey), gatewayKey.kid),
+    gatewaySigner: signerFrom(callerKeys, GATEWAY_ISSUER),
     issuer: state.issuer,
     natsUrl: settings.natsUrl.includes('@')
       ? settings.natsUrl
