@@ -71,6 +71,20 @@ describe('signed caller statements', () => {
     expect(await refusal(verifier.verify('pds.patient.update.v1', DATA, forOne))).toMatch(/another message/);
   });
 
+  it('bind data as the receiver decodes it: a payload class with unset fields and a date, after JSON', async () => {
+    const { gateway, verifier } = await setup();
+    class Request {
+      nhsNumber = '9000000009';
+      reason?: string = undefined;
+      at = new Date('2026-12-05T12:00:00Z');
+      flags = [undefined, 'x'];
+    }
+    const sent = new Request();
+    const received: unknown = JSON.parse(JSON.stringify(sent));
+    const assertion = await gateway.sign(SUBJECT, sent, pharmacist);
+    expect((await verifier.verify(SUBJECT, received, assertion)).context.caller?.id).toBe('user-7');
+  });
+
   it('refuse a statement seen before (a replayed message)', async () => {
     const { gateway, verifier } = await setup();
     const assertion = await gateway.sign(SUBJECT, DATA, pharmacist);

@@ -68,9 +68,9 @@ export class CallerAssertionSigner {
   ) {}
 
   async sign(subject: string, data: unknown, context: CallContext): Promise<string> {
-    // What the receiver will hash: the data as it arrives, after a JSON round trip.
-    const sent: unknown = data === undefined ? null : JSON.parse(JSON.stringify(data));
-    const claims: AssertionClaims = { rid: context.requestId, msg: messageDigest(subject, sent), roles: [] };
+    // RFC 8785 serialises as JSON does (undefined left out, toJSON honoured), so the digest of the data as
+    // sent equals the digest of the data as the receiver decodes it: no JSON round trip here.
+    const claims: AssertionClaims = { rid: context.requestId, msg: messageDigest(subject, data), roles: [] };
     if (context.correlationId) claims.cid = context.correlationId;
     let sub = this.issuer;
     if (this.issuer === GATEWAY_ISSUER) {
