@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { FhirResource, PrescriptionEventMessage, PrescriptionStatus } from '@platform/contracts-eps';
-import { PlatformError } from '@platform/shared-errors';
 import { actorOf, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
-import { accepted, actingOrganisation, invalid } from '../shared/outcomes';
+import { accepted, actingOrganisation, invalid, prescriptionNotFound } from '../shared/outcomes';
 import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
 import { PrescriptionRepository, type StoredPrescription } from '../shared/prescription.repository';
 import { AnotherDispenser } from './another-dispenser';
@@ -20,7 +19,7 @@ export interface PharmacyChangeMade {
 }
 
 /**
- * One change by the pharmacy holding a prescription (a dispense notification, a withdrawal, a claim), the
+ * One change by the pharmacy holding a prescription (a return, a dispense notification, a withdrawal, a claim), the
  * way each of them is made: exactly once per X-Request-ID, on the prescription's locked row, only by the
  * holder (unless the change says otherwise), recorded in its history and published through the outbox.
  */
@@ -40,17 +39,20 @@ export class PharmacyChange {
     shortFormId: string,
     context: CallContext,
     work: (transaction: PoolClient, prescription: StoredPrescription, pharmacy: string) => Promise<PharmacyChangeMade>,
-    options: { holderOnly: boolean } = { holderOnly: true },
+    options: {
+      holderOnly?: boolean;
+      /** A refusal by the prescription's state, which comes before the holder's (a return of one not held). */
+      before?: (prescription: StoredPrescription) => void;
+    } = {},
   ): Promise<FhirResource> {
+    const { holderOnly = true, before } = options;
     const pharmacy = actingOrganisation(context, 'Only the pharmacy holding the prescription may do this');
     const key = writeKey(context, operation, request);
     const outcome = await this.writes.run(key, async (transaction) => {
       const prescription = await this.prescriptions.get(shortFormId, transaction, true);
-      if (!prescription)
-        throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
-          diagnostics: `Prescription ${shortFormId} not found`,
-        });
-      if (options.holderOnly && prescription.dispenser !== pharmacy) {
+      if (!prescription) throw prescriptionNotFound(shortFormId);
+      before?.(prescription);
+      if (holderOnly && prescription.dispenser !== pharmacy) {
         if (prescription.dispenser)
           throw await this.anotherDispenser.error(shortFormId, context, prescription.dispenser);
         throw invalid(`Prescription ${shortFormId} has not been released to ${pharmacy}`, 'groupIdentifier');

@@ -12,7 +12,7 @@ import { actorOf, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { SYSTEMS } from '../shared/fhir';
 import { OpenPharmacy } from '../shared/open-pharmacy';
-import { actingOrganisation, checkedShortFormId, invalid } from '../shared/outcomes';
+import { actingOrganisation, checkedShortFormId, invalid, prescriptionNotFound } from '../shared/outcomes';
 import { PrescriberKeyRepository } from '../shared/prescriber-key.repository';
 import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
 import { PrescriptionRepository, type StoredPrescription } from '../shared/prescription.repository';
@@ -198,11 +198,7 @@ export class ReleasePrescriptionsUseCase {
     context: CallContext,
   ): Promise<StoredPrescription[]> {
     const prescription = await this.prescriptions.get(shortFormId, transaction, true);
-    if (!prescription) {
-      throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
-        diagnostics: `Prescription ${shortFormId} not found`,
-      });
-    }
+    if (!prescription) throw prescriptionNotFound(shortFormId);
     if (prescription.status === PRESCRIPTION_STATUS.withDispenser) {
       if (prescription.dispenser === pharmacy) return [prescription];
       throw await this.anotherDispenser.error(shortFormId, context, prescription.dispenser);

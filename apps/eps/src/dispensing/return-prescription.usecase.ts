@@ -1,17 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import {
-  EPS_EVENTS,
-  PRESCRIPTION_STATUS,
-  type FhirResource,
-  type PrescriptionEventMessage,
-} from '@platform/contracts-eps';
+import { EPS_EVENTS, PRESCRIPTION_STATUS, type FhirResource } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
-import { actorOf, type CallContext } from '@platform/shared-nats';
-import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
-import { accepted, actingOrganisation, checkedShortFormId, invalid } from '../shared/outcomes';
-import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
+import type { CallContext } from '@platform/shared-nats';
+import { checkedShortFormId, invalid } from '../shared/outcomes';
 import { PrescriptionRepository } from '../shared/prescription.repository';
-import { AnotherDispenser } from './another-dispenser';
+import { PharmacyChange } from './pharmacy-change';
 
 /** EPS-task-dispense-return-status-reason: why a pharmacy gives a prescription back. */
 export const RETURN_REASONS: Record<string, string> = {
@@ -41,56 +34,42 @@ export function readReturnTask(task: FhirResource): { shortFormId: string; reaso
 
 /**
  * A return: the pharmacy holding a prescription gives it back (reason 0001-0008); it is To Be Dispensed
- * again, with no dispenser, so another pharmacy can release it. Only the holder may return it.
+ * again, with no dispenser, so another pharmacy can release it. Only the holder may return it, and only
+ * while it is With Dispenser.
  */
 @Injectable()
 export class ReturnPrescriptionUseCase {
   constructor(
+    private readonly change: PharmacyChange,
     private readonly prescriptions: PrescriptionRepository,
-    private readonly history: PrescriptionHistoryRepository,
-    private readonly anotherDispenser: AnotherDispenser,
-    private readonly writes: IdempotentWrites,
-    private readonly outbox: Outbox,
   ) {}
 
-  async execute(task: FhirResource, context: CallContext): Promise<FhirResource> {
+  execute(task: FhirResource, context: CallContext): Promise<FhirResource> {
     const { shortFormId, reason } = readReturnTask(task);
-    const pharmacy = actingOrganisation(context, 'A return must come from the pharmacy holding the prescription');
-    const key = writeKey(context, 'prescription.return', task);
-    const outcome = await this.writes.run(key, async (transaction) => {
-      const prescription = await this.prescriptions.get(shortFormId, transaction, true);
-      if (!prescription)
-        throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
-          diagnostics: `Prescription ${shortFormId} not found`,
-        });
-      if (prescription.status !== PRESCRIPTION_STATUS.withDispenser) {
-        throw new PlatformError('INVALID_VALUE', undefined, {
-          diagnostics: `Prescription ${shortFormId} is not with a dispenser (status ${prescription.status})`,
-          expression: ['Task.groupIdentifier'],
-        });
-      }
-      if (prescription.dispenser !== pharmacy)
-        throw await this.anotherDispenser.error(shortFormId, context, prescription.dispenser);
-      await this.prescriptions.markReturned(transaction, shortFormId);
-      await this.history.append(transaction, {
-        shortFormId,
-        kind: 'returned',
-        fromStatus: prescription.status,
-        toStatus: PRESCRIPTION_STATUS.toBeDispensed,
-        pharmacy,
-        detail: `${reason} ${RETURN_REASONS[reason] ?? ''}`.trim(),
-        ...actorOf(context),
-      });
-      const event: PrescriptionEventMessage = {
-        shortFormId,
-        status: PRESCRIPTION_STATUS.toBeDispensed,
-        pharmacy,
-        occurredAt: new Date().toISOString(),
-      };
-      await this.outbox.append(transaction, EPS_EVENTS.returned, event, context);
-      return accepted();
-    });
-    this.outbox.kick();
-    return outcome;
+    return this.change.run(
+      'prescription.return',
+      task,
+      shortFormId,
+      context,
+      async (transaction) => {
+        await this.prescriptions.markReturned(transaction, shortFormId);
+        return {
+          kind: 'returned',
+          to: PRESCRIPTION_STATUS.toBeDispensed,
+          detail: `${reason} ${RETURN_REASONS[reason] ?? ''}`.trim(),
+          subject: EPS_EVENTS.returned,
+        };
+      },
+      {
+        before: (prescription) => {
+          if (prescription.status !== PRESCRIPTION_STATUS.withDispenser) {
+            throw new PlatformError('INVALID_VALUE', undefined, {
+              diagnostics: `Prescription ${shortFormId} is not with a dispenser (status ${prescription.status})`,
+              expression: ['Task.groupIdentifier'],
+            });
+          }
+        },
+      },
+    );
   }
 }

@@ -10,6 +10,11 @@ export function invalid(diagnostics: string, expression?: string): PlatformError
   });
 }
 
+/** RESOURCE_NOT_FOUND for a prescription: no such one, or (the same answer) not one the caller may see. */
+export function prescriptionNotFound(shortFormId: string): PlatformError {
+  return new PlatformError('RESOURCE_NOT_FOUND', undefined, { diagnostics: `Prescription ${shortFormId} not found` });
+}
+
 export function missing(diagnostics: string): PlatformError {
   return new PlatformError('MISSING_FIELD', undefined, { diagnostics });
 }

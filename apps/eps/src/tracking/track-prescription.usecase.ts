@@ -3,6 +3,7 @@ import type { PrescriptionTracking } from '@platform/contracts-eps';
 import { PlatformError } from '@platform/shared-errors';
 import { isValidShortFormPrescriptionId } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
+import { prescriptionNotFound } from '../shared/outcomes';
 import { PrescriptionHistoryRepository } from '../shared/prescription-history.repository';
 import { PrescriptionRepository } from '../shared/prescription.repository';
 
@@ -36,9 +37,7 @@ export class TrackPrescriptionUseCase {
     const entitled = prescription && (asOrganisation || asPatient);
     if (!prescription || !entitled) {
       // The same answer for "no such prescription" and "not yours": the ID says nothing to the wrong caller.
-      throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
-        diagnostics: `Prescription ${shortFormId} not found`,
-      });
+      throw prescriptionNotFound(shortFormId);
     }
     return {
       shortFormId: prescription.shortFormId,
