@@ -750,6 +750,23 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
         requestId: context.requestId,
       });
     });
+
+    it('serialises 24 simultaneous rotations of one prescriber: every key kept, one unbroken chain of registrations', async () => {
+      const sdsUserId = anotherPrescriber();
+      const keys = Array.from({ length: 24 }, () => newKeys().publicKey);
+      const results = outcomes(await allAtOnce(keys.length, 30_000, (i) => register(sdsUserId, keys[i])));
+      expect(results.filter((result) => typeof result === 'string')).toEqual([]);
+      const chain = await under.db.query<{ fingerprint: string; previous: string | null }>(
+        `SELECT fingerprint, previous_fingerprint AS previous
+         FROM "${under.schema}".prescriber_key_registration WHERE sds_user_id = $1 ORDER BY sequence`,
+        [sdsUserId],
+      );
+      expect(chain.rows).toHaveLength(keys.length);
+      expect(chain.rows.map((row) => row.previous)).toEqual([
+        null,
+        ...chain.rows.slice(0, -1).map((row) => row.fingerprint),
+      ]);
+    });
   });
 
   describe('expiry', () => {
@@ -917,6 +934,23 @@ describe('EPS over NATS (real PDS and N3 registry, PostgreSQL, JetStream)', () =
       });
       const tracking = await under.eps.getPrescription({ shortFormId: shortFormIdOf(bundle) }, clinician());
       expect(tracking.history.map((event) => event.kind)).toEqual(['created', 'cancelled']);
+    });
+
+    it('takes one of 50 simultaneous returns of one held prescription; the others are refused and change nothing', async () => {
+      const shortFormId = await prescribe(null);
+      await under.eps.release({ parameters: releaseRequest('FCG72', shortFormId) }, pharmacist('FCG72'));
+      const results = outcomes(
+        await allAtOnce(CALLERS, BOUND_MS, () =>
+          under.eps.returnPrescription({ task: returnTask(shortFormId) }, pharmacist('FCG72')),
+        ),
+      );
+      expect(tally(results, (result) => (typeof result === 'string' ? result : 'returned'))).toEqual({
+        returned: 1,
+        INVALID_VALUE: CALLERS - 1,
+      });
+      const tracking = await under.eps.getPrescription({ shortFormId }, clinician());
+      expect(tracking).toMatchObject({ status: '0001', dispenser: null });
+      expect(tracking.history.map((event) => event.kind)).toEqual(['created', 'released', 'returned']);
     });
   });
 });
