@@ -27,24 +27,19 @@ export type NatsEndpointOptions = Pick<ConnectionOptions, 'servers' | 'user' | '
 export function natsEndpointOptions(url: string, env: NodeJS.ProcessEnv = process.env): NatsEndpointOptions {
   let user: string | undefined;
   let pass: string | undefined;
-  const servers = url
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.length > 0)
-    .map((entry) => {
-      const match = /^([a-z]+:\/\/)?(?:([^:@/]*)(?::([^@/]*))?@)?(.+)$/i.exec(entry);
-      if (!match) return entry;
-      const [, scheme = '', entryUser, entryPass, rest = ''] = match;
-      if (entryUser !== undefined) {
-        const decodedUser = decodeURIComponent(entryUser);
-        const decodedPass = entryPass === undefined ? undefined : decodeURIComponent(entryPass);
-        if (user !== undefined && (user !== decodedUser || pass !== decodedPass))
-          throw new Error('NATS_URL: every server of the list must carry the same credentials');
-        user = decodedUser;
-        pass = decodedPass;
-      }
-      return `${scheme}${rest}`;
-    });
+  const servers = serverUrls(url).map((server) => {
+    if (server.username) {
+      const entryUser = decodeURIComponent(server.username);
+      const entryPass = server.password ? decodeURIComponent(server.password) : undefined;
+      if (user !== undefined && (user !== entryUser || pass !== entryPass))
+        throw new Error('NATS_URL: every server of the list must carry the same credentials');
+      user = entryUser;
+      pass = entryPass;
+    }
+    server.username = '';
+    server.password = '';
+    return server.href;
+  });
   const tls: TlsOptions | undefined = env['NATS_TLS_CA']
     ? {
         caFile: env['NATS_TLS_CA'],
@@ -60,17 +55,30 @@ export function natsEndpointOptions(url: string, env: NodeJS.ProcessEnv = proces
   };
 }
 
-/** NATS_URL without its credentials, for a log line. */
-export function natsUrlForLog(url: string): string {
+/** The servers of NATS_URL (comma-separated) as URLs; `host:port` alone is read as `nats://host:port`. */
+function serverUrls(url: string): URL[] {
   return url
     .split(',')
-    .map((entry) => {
-      const at = entry.lastIndexOf('@');
-      if (at < 0) return entry;
-      const scheme = entry.indexOf('://');
-      return `${scheme >= 0 && scheme < at ? entry.slice(0, scheme + 3) : ''}***${entry.slice(at)}`;
-    })
-    .join(',');
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry) => new URL(entry.includes('://') ? entry : `nats://${entry}`));
+}
+
+/** NATS_URL without its credentials, for a log line. */
+export function natsUrlForLog(url: string): string {
+  try {
+    return serverUrls(url)
+      .map((server) => {
+        if (server.username || server.password) {
+          server.username = '***';
+          server.password = '';
+        }
+        return server.href;
+      })
+      .join(',');
+  } catch {
+    return '(a NATS_URL that is not a URL list)';
+  }
 }
 
 /** Connects with reconnects forever (a service waits out a NATS restart) and a bounded first attempt. */
