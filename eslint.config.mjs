@@ -25,6 +25,12 @@ const depConstraints = (tests) => [
   { sourceTag: 'scope:pds', onlyDependOnLibsWithTags: ['scope:pds', 'scope:shared', 'type:contracts'] },
   { sourceTag: 'scope:n3', onlyDependOnLibsWithTags: ['scope:n3', 'scope:shared', 'type:contracts'] },
   { sourceTag: 'scope:eps', onlyDependOnLibsWithTags: ['scope:eps', 'scope:shared', 'type:contracts'] },
+  { sourceTag: 'scope:e-referrals', onlyDependOnLibsWithTags: ['scope:e-referrals', 'scope:shared', 'type:contracts'] },
+  { sourceTag: 'scope:gp2gp', onlyDependOnLibsWithTags: ['scope:gp2gp', 'scope:shared', 'type:contracts'] },
+  {
+    sourceTag: 'scope:nhsmail-relay',
+    onlyDependOnLibsWithTags: ['scope:nhsmail-relay', 'scope:shared', 'type:contracts'],
+  },
 ];
 
 /** Test files may also use the testing utilities; production code may not. */

@@ -150,9 +150,9 @@ describe('kustomization checks', () => {
   it('refuses a patch of an object that does not exist', () => {
     const dir = overlay('missing-target', `${header}resources:\n  - BASE\npatches:\n  - path: patch.yaml\n`, {
       'patch.yaml':
-        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: platform-gp2gp\n  namespace: platform\nspec:\n  replicas: 1\n',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: platform-not-a-service\n  namespace: platform\nspec:\n  replicas: 1\n',
     });
-    expect(() => buildKustomization(dir)).toThrow(/Deployment\/platform-gp2gp matches 0 objects/);
+    expect(() => buildKustomization(dir)).toThrow(/Deployment\/platform-not-a-service matches 0 objects/);
   });
 
   it('refuses a JSON patch whose test fails', () => {

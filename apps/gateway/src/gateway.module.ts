@@ -27,6 +27,12 @@ import { EPS_CLIENT, EpsController } from './eps/eps.controller';
 import { ConnectionsController } from './n3/connections.controller';
 import { GATEWAY_NATS, N3_CLIENT } from './n3/n3-body';
 import { OrganisationsController } from './n3/organisations.controller';
+import { EReferralsClient } from '@platform/contracts-ers';
+import { E_REFERRALS_CLIENT, EReferralsController } from './e-referrals/e-referrals.controller';
+import { Gp2gpClient } from '@platform/contracts-gp2gp';
+import { GP2GP_CLIENT, Gp2gpController } from './gp2gp/gp2gp.controller';
+import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
+import { NHSMAIL_RELAY_CLIENT, NhsmailRelayController } from './nhsmail-relay/nhsmail-relay.controller';
 
 export interface GatewayResources {
   config: GatewayConfig;
@@ -91,6 +97,9 @@ export class GatewayModule {
         OrganisationsController,
         ConnectionsController,
         EpsController,
+        EReferralsController,
+        Gp2gpController,
+        NhsmailRelayController,
         // service-generator: controllers
       ],
       providers: [
@@ -99,6 +108,9 @@ export class GatewayModule {
         { provide: PDS_CLIENT, useValue: pds },
         { provide: N3_CLIENT, useValue: n3 },
         { provide: EPS_CLIENT, useValue: eps },
+        { provide: E_REFERRALS_CLIENT, useValue: new EReferralsClient(rpc) },
+        { provide: GP2GP_CLIENT, useValue: new Gp2gpClient(rpc) },
+        { provide: NHSMAIL_RELAY_CLIENT, useValue: new NhsmailRelayClient(rpc) },
         // service-generator: providers
         { provide: GATEWAY_NATS, useValue: nats },
         { provide: READINESS_CHECKS, useValue: checks },

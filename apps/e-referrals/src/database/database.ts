@@ -1,0 +1,15 @@
+import { openServiceDatabase, type PoolTimeouts } from '@platform/shared-persistence';
+import type { EReferralsDatabase } from './database.provider';
+import { InitialSchema1796476848447 } from './migrations/1796476848447-initial-schema';
+
+export const MIGRATIONS = [InitialSchema1796476848447];
+
+/** Connects to the service's schema and runs its pending migrations. */
+export function openEReferralsDatabase(settings: {
+  url: string;
+  schema: string;
+  poolSize: number;
+  timeouts?: PoolTimeouts;
+}): Promise<EReferralsDatabase> {
+  return openServiceDatabase({ ...settings, migrations: MIGRATIONS, applicationName: 'e-referrals' });
+}

@@ -1,0 +1,15 @@
+import { openServiceDatabase, type PoolTimeouts } from '@platform/shared-persistence';
+import type { NhsmailRelayDatabase } from './database.provider';
+import { InitialSchema1796476866197 } from './migrations/1796476866197-initial-schema';
+
+export const MIGRATIONS = [InitialSchema1796476866197];
+
+/** Connects to the service's schema and runs its pending migrations. */
+export function openNhsmailRelayDatabase(settings: {
+  url: string;
+  schema: string;
+  poolSize: number;
+  timeouts?: PoolTimeouts;
+}): Promise<NhsmailRelayDatabase> {
+  return openServiceDatabase({ ...settings, migrations: MIGRATIONS, applicationName: 'nhsmail-relay' });
+}

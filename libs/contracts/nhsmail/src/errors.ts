@@ -1,0 +1,21 @@
+import { defineErrors, PLATFORM_ERRORS, type ErrorDefinition } from '@platform/shared-errors';
+
+/** nhsmail-relay's own codes: its API is not FHIR, so errors go out as RFC 9457 problem details. */
+export const NHSMAIL_CODE_SYSTEM = 'urn:nhs-platform:nhsmail-relay:error-code';
+
+function own(status: number, issueCode: string, display: string): ErrorDefinition {
+  return { status, issueCode, display, system: NHSMAIL_CODE_SYSTEM, severity: 'error' };
+}
+
+/** Codes are one registry across the platform, so each of the service's own carries its prefix. */
+export const NHSMAIL_OWN_ERRORS = defineErrors({
+  NHSMAIL_ITEM_NOT_FOUND: own(404, 'not-found', 'No such item'),
+});
+
+/** The codes a nhsmail-relay request can fail with. */
+export const NHSMAIL_ERRORS = {
+  INVALID_VALUE: PLATFORM_ERRORS.INVALID_VALUE,
+  ...NHSMAIL_OWN_ERRORS,
+} as const;
+
+export type NhsmailRelayErrorCode = keyof typeof NHSMAIL_ERRORS;
