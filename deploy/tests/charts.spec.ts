@@ -493,8 +493,16 @@ describe('values.schema.json', () => {
       { services: { Choose_And_Book: { image: { repository: 'x' } } } },
       /Choose_And_Book/,
     ],
-    ['a service without an image', { services: { 'not-a-service': { ports: { metrics: 9464 } } } }, /image is required/],
-    ['a service without ports', { services: { 'not-a-service': { image: { repository: 'not-a-service' } } } }, /ports is required/],
+    [
+      'a service without an image',
+      { services: { 'not-a-service': { ports: { metrics: 9464 } } } },
+      /image is required/,
+    ],
+    [
+      'a service without ports',
+      { services: { 'not-a-service': { image: { repository: 'not-a-service' } } } },
+      /ports is required/,
+    ],
     ['a port variable for a port it does not have', { services: { pds: { portEnv: { admin: 'X' } } } }, /portEnv/],
     ['no OIDC issuer', { global: { oidc: { issuer: null } } }, /issuer is required/],
     ['a NATS URL as a value', { global: { nats: { url: 'nats://user:secret@nats:4222' } } }, /url/],

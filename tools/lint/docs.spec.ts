@@ -73,6 +73,9 @@ describe('service READMEs and .env.example', () => {
     ['apps/pds/README.md', 'apps/pds/src/config/pds.config.ts'],
     ['apps/n3-registry/README.md', 'apps/n3-registry/src/config/n3.config.ts'],
     ['apps/eps/README.md', 'apps/eps/src/config/eps.config.ts'],
+    ['apps/e-referrals/README.md', 'apps/e-referrals/src/config/ers.config.ts'],
+    ['apps/gp2gp/README.md', 'apps/gp2gp/src/config/gp2gp.config.ts'],
+    ['apps/nhsmail-relay/README.md', 'apps/nhsmail-relay/src/config/nhsmail.config.ts'],
   ];
 
   it.each(configs)('%s names every variable of %s', (readme, config) => {
