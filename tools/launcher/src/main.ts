@@ -36,6 +36,7 @@ const ports = {
   gateway: Number(env['GATEWAY_PORT'] ?? 8080),
   idp: Number(env['IDP_PORT'] ?? 8081),
   postgres: Number(env['EMBEDDED_POSTGRES_PORT'] ?? 54329),
+  gpconnect: Number(env['GPCONNECT_SIMULATOR_PORT'] ?? 9480),
 };
 const dataDir = path.resolve(env['PLATFORM_DATA_DIR'] ?? path.join(root, 'tmp'));
 const logDir = env['LOG_DIR'] ? path.resolve(env['LOG_DIR']) : undefined;
@@ -354,6 +355,13 @@ async function main(): Promise<void> {
         liveUrl: `http://${host}:${port}/health/live`,
       };
     }),
+    // Not a platform service: a stand-in for the demo practices' clinical systems, which GP2GP fetches from.
+    {
+      name: 'gpconnect-simulator',
+      entry: 'tools/gpconnect-simulator/src/main.js',
+      env: { GPCONNECT_SIMULATOR_HOST: host, GPCONNECT_SIMULATOR_PORT: String(ports.gpconnect) },
+      readyUrl: `http://${host}:${ports.gpconnect}/health/ready`,
+    },
     {
       name: 'gateway',
       entry: 'apps/gateway/src/main.js',
