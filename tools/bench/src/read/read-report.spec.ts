@@ -14,14 +14,16 @@ function run(target: MeasuredRun['target'], round: number, requestsPerSecond: nu
   const cpuSeconds: Record<string, number> =
     target === 'baseline'
       ? { baseline: requestsPerSecond * 0.001, self: 1 }
-      : { gateway: requestsPerSecond * 0.003, pds: requestsPerSecond * 0.002, self: 1 };
+      : target === 'same-work'
+        ? { 'same-work': requestsPerSecond * 0.002, self: 1 }
+        : { gateway: requestsPerSecond * 0.003, pds: requestsPerSecond * 0.002, self: 1 };
   return {
     target,
     round,
     load,
     cpuSeconds,
     machineBusy: 0.95,
-    ...(target === 'platform' ? { auditRows: load.ok } : {}),
+    ...(target === 'baseline' ? {} : { auditRows: load.ok }),
   };
 }
 
@@ -67,12 +69,32 @@ describe('read benchmark report', () => {
     expect(summariseRead(runs, 0.6).pass).toBe(true);
   });
 
+  it('judges the platform against the same-work server when it was measured, and still shows the bare ratio', () => {
+    const withSameWork = [...runs, run('same-work', 1, 1000, 2.5), run('same-work', 2, 1000, 2.5)];
+    const summary = summariseRead(withSameWork, 0.6);
+    expect(summary.sameWork?.requestsPerSecond).toBe(1000);
+    expect(summary.sameWorkRatio).toBeCloseTo(0.75);
+    expect(summary.ratio).toBeCloseTo(0.682);
+    expect(summary.pass).toBe(true);
+    expect(summariseRead(withSameWork, 0.8).pass).toBe(false);
+    const text = renderReadSection({ ...report(withSameWork), goal: 0.6 });
+    expect(text).toContain(
+      '**PASS**: the platform path reached **0.75** of the throughput of one process doing the same work',
+    );
+    expect(text).toContain('| Same work, one process: token, checks, audited read | 1,000 | 2.50 ms | 7.50 ms |');
+    expect(text).toContain('| Platform / same work | **0.75** | 1.40x | 1.40x |');
+    expect(text).toContain(
+      '| 2 | 1,200 (2.00 ms / 6.00 ms) | 1,000 (2.50 ms / 7.50 ms) | 700 (4.00 ms / 12.00 ms) | 0.70 | 0.58 |',
+    );
+    expect(text).toContain('| Same work | 0.200 (same-work) |');
+  });
+
   it('writes the figures, the verdict, the settings and the command to reproduce', () => {
     const text = renderReadSection(report(runs));
     expect(text.startsWith(`## ${READ_SECTION_TITLE}\n`)).toBe(true);
     expect(text).toContain('**FAIL**: the platform path reached **0.68**');
     expect(text).toContain('| Baseline: bare Fastify 5 + `pg`, same SELECT | 1,100 | 2.00 ms | 6.00 ms |');
-    expect(text).toContain('| 2 | 1,200 | 700 | 0.58 |');
+    expect(text).toContain('| 2 | 1,200 (2.00 ms / 6.00 ms) | 700 (4.00 ms / 12.00 ms) | 0.58 |');
     expect(text).toContain('Measured 2026-01-02 03:04 UTC on commit abc1234');
     expect(text).toContain('`LOG_LEVEL=warn`');
     expect(text).toContain('2 CPU(s) (Test CPU)');

@@ -25,13 +25,22 @@ function run(target: MeasuredRun['target'], round: number, requestsPerSecond: nu
     round,
     load,
     cpuSeconds:
-      target === 'baseline' ? { baseline: 5, postgres: 3, self: 1 } : { gateway: 10, pds: 9, nats: 4, self: 1 },
+      target === 'baseline'
+        ? { baseline: 5, postgres: 3, self: 1 }
+        : target === 'same-work'
+          ? { 'same-work': 6, postgres: 3, self: 1 }
+          : { gateway: 10, pds: 9, nats: 4, self: 1 },
     machineBusy: 0.97,
     ...(target === 'platform' ? { auditRows: load.ok } : {}),
   };
 }
 
-function step(patients: number, platform: [number, number], baseline: [number, number]): ScaleStep {
+function step(
+  patients: number,
+  platform: [number, number],
+  sameWork: [number, number] | undefined,
+  baseline: [number, number],
+): ScaleStep {
   return {
     patients,
     rows: patients + 3,
@@ -41,6 +50,7 @@ function step(patients: number, platform: [number, number], baseline: [number, n
     reads: 20_000,
     runs: [1, 2].flatMap((round) => [
       run('baseline', round, baseline[0] + round, baseline[1]),
+      ...(sameWork ? [run('same-work', round, sameWork[0] + round, sameWork[1])] : []),
       run('platform', round, platform[0] + round, platform[1]),
     ]),
   };
@@ -72,13 +82,16 @@ function report(steps: ScaleStep[]): ReadScaleReport {
 }
 
 describe('read at scale report', () => {
-  const small = step(100_000, [1998.5, 20], [2998.5, 5]);
-  const large = step(1_000_000, [1498.5, 30], [2498.5, 6]);
+  const small = step(100_000, [3998.5, 20], [7998.5, 10], [9998.5, 5]);
+  const large = step(1_000_000, [2998.5, 30], [4998.5, 8], [9998.5, 6]);
 
-  it('judges each population against the three goals', () => {
+  it('judges each population against the three goals, the ratio to the same-work server', () => {
     expect(judgeStep(small)).toMatchObject({ throughput: true, p99: true, ratio: false, pass: false });
-    expect(judgeStep(large)).toMatchObject({ throughput: true, p99: false, ratio: false, pass: false });
-    expect(judgeStep(step(1_000_000, [1600, 20], [2000, 5])).pass).toBe(true);
+    expect(judgeStep(large)).toMatchObject({ throughput: true, p99: false, ratio: true, pass: false });
+    expect(judgeStep(step(1_000_000, [3600, 20], [5000, 8], [9000, 5])).pass).toBe(true);
+    // An older report without same-work runs is judged on the ratio to the bare baseline.
+    expect(judgeStep(step(1_000_000, [3600, 20], undefined, [9000, 5])).ratio).toBe(false);
+    expect(judgeStep(step(1_000_000, [3600, 20], undefined, [5000, 5])).ratio).toBe(true);
     expect(goalStep([small, large])).toBe(large);
     expect(goalStep([small])).toBe(small);
   });
@@ -89,12 +102,17 @@ describe('read at scale report', () => {
     expect(text).toContain('**FAIL** at 1,000,000 patients and 32 concurrent clients');
     expect(text).toContain('missed: p99');
     expect(text).toContain(
-      '| 100,000 | 3,000 | 1.25 ms / 5.00 ms | 2,000 | 5.00 ms / 20.00 ms | **0.67** | PASS | PASS | FAIL |',
+      '| 100,000 | 10,000 (1.25 ms / 5.00 ms) | 8,000 (2.50 ms / 10.00 ms) | 4,000 (5.00 ms / 20.00 ms) | **0.50** | 0.40 | PASS | PASS | FAIL |',
     );
     expect(text).toContain(
-      '| 1,000,000 | 2,500 | 1.50 ms / 6.00 ms | 1,500 | 7.50 ms / 30.00 ms | **0.60** | PASS | FAIL | FAIL |',
+      '| 1,000,000 | 10,000 (1.50 ms / 6.00 ms) | 5,000 (2.00 ms / 8.00 ms) | 3,000 (7.50 ms / 30.00 ms) | **0.60** | 0.30 | PASS | FAIL | PASS |',
     );
-    expect(text).toContain('| 100k -> 1M | 0.83x | 1.20x | 1.20x | 0.75x | 1.50x | 1.50x | 0.90x |');
+    expect(text).toContain('| 100k -> 1M | 1.00x | 1.20x | 1.20x | 0.75x | 1.50x | 1.50x | 1.20x |');
+    expect(text).toContain(
+      '| 1M, 2 | 10,001 (1.50 ms / 6.00 ms) | 5,001 (2.00 ms / 8.00 ms) | 3,001 (7.50 ms / 30.00 ms) | 0.60 | 0.30 |',
+    );
+    expect(text).toContain('| 1,000,000 | Same work | 0.080 (same-work) |');
+    expect(text).toContain('**Same work, one process**');
     expect(text).toContain('Measured 2026-01-02 03:04 UTC on commit abc1234');
     expect(text).toContain('2 CPU(s) (Test CPU)');
     expect(text).toContain(
