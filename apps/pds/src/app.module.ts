@@ -21,6 +21,7 @@ import { SearchHandler } from './search/search.handler';
 import { SearchPatientsUseCase } from './search/search-patients.usecase';
 import { SearchRowsRepository } from './patients/search-rows.repository';
 import { PatientSearchRepository } from './search/search.repository';
+import { SANDBOX_MODE } from './sandbox/sandbox-mode';
 
 export interface PdsResources {
   database: PdsDatabase;
@@ -28,6 +29,8 @@ export interface PdsResources {
   metrics: Registry;
   logger: Logger;
   retention: Retention;
+  /** Serve NHS sandbox requests (PDS_SEED=sandbox): see src/sandbox/sandbox-mode.ts. */
+  sandbox?: boolean;
 }
 
 @Module({})
@@ -47,6 +50,7 @@ export class PdsModule {
       controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController, health.handler, CreateHandler],
       providers: [
         { provide: PDS_DATABASE, useValue: resources.database },
+        { provide: SANDBOX_MODE, useValue: resources.sandbox === true },
         ...health.providers,
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         {

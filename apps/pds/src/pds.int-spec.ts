@@ -92,14 +92,14 @@ describe('PDS over NATS against PostgreSQL', () => {
   it('follows a superseded number to the surviving record and refuses an invalidated one', async () => {
     const janeSmith = published('Patient_9000000009.json');
     await db.query(
-      `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by) VALUES ('9000000017', 1, $1, '9000000009')`,
-      [JSON.stringify({ ...janeSmith, id: '9000000017' })],
+      `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by) VALUES ('9000000092', 1, $1, '9000000009')`,
+      [JSON.stringify({ ...janeSmith, id: '9000000092' })],
     );
     await db.query(
       `INSERT INTO "${schema}".patient (nhs_number, version, resource, invalidated) VALUES ('9000000041', 1, $1, true)`,
       [JSON.stringify({ ...janeSmith, id: '9000000041' })],
     );
-    const survivor = await pds.getPatient({ nhsNumber: '9000000017' }, context('r-superseded'));
+    const survivor = await pds.getPatient({ nhsNumber: '9000000092' }, context('r-superseded'));
     expect(survivor.patient.id).toBe('9000000009');
     expect((await rejectionOf(pds.getPatient({ nhsNumber: '9000000041' }, context('r-invalidated')))).code).toBe(
       'INVALIDATED_RESOURCE',
@@ -121,10 +121,10 @@ describe('PDS over NATS against PostgreSQL', () => {
     const janeSmith = published('Patient_9000000009.json');
     await db.query(
       `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by, invalidated)
-       VALUES ('9000000017', 1, $1, '9000000009', false), ('9000000041', 1, $2, null, true) ON CONFLICT DO NOTHING`,
-      [JSON.stringify({ ...janeSmith, id: '9000000017' }), JSON.stringify({ ...janeSmith, id: '9000000041' })],
+       VALUES ('9000000092', 1, $1, '9000000009', false), ('9000000041', 1, $2, null, true) ON CONFLICT DO NOTHING`,
+      [JSON.stringify({ ...janeSmith, id: '9000000092' }), JSON.stringify({ ...janeSmith, id: '9000000041' })],
     );
-    const wanted = ['9000000009', '9000000033', '9000000017', '9111231130', '9000000041'];
+    const wanted = ['9000000009', '9000000033', '9000000092', '9111231130', '9000000041'];
     const reads = Array.from({ length: 50 }, (_, i) => ({
       nhsNumber: wanted[i % wanted.length] ?? '',
       id: `r-mixed-${i}`,
@@ -138,11 +138,11 @@ describe('PDS over NATS against PostgreSQL', () => {
         }
       }),
     );
-    // 9000000017 was merged into 9000000009; 9111231130 is held by nobody; 9000000041 was invalidated.
+    // 9000000092 was merged into 9000000009; 9111231130 is held by nobody; 9000000041 was invalidated.
     const expected: Record<string, string> = {
       '9000000009': '9000000009',
       '9000000033': '9000000033',
-      '9000000017': '9000000009',
+      '9000000092': '9000000009',
       '9111231130': 'RESOURCE_NOT_FOUND',
       '9000000041': 'INVALIDATED_RESOURCE',
     };
@@ -202,7 +202,9 @@ describe('PDS over NATS against PostgreSQL', () => {
     it('lists them as the NHS publishes them, and audits the read', async () => {
       const reply = await pds.listRelatedPersons({ nhsNumber: '9000000009' }, context('r-related'));
       expect(reply.nhsNumber).toBe('9000000009');
-      expect(reply.relatedPersons).toEqual(publishedBundle().entry.map((entry) => entry.resource));
+      // The published one first, then sandbox mode's second (ours, a reference to another record only).
+      expect(reply.relatedPersons.slice(0, 1)).toEqual(publishedBundle().entry.map((entry) => entry.resource));
+      expect(reply.relatedPersons.map((person) => person.id)).toEqual(['507B7621', '8E1B4C22']);
       const rows = await db.query(`SELECT action FROM "${schema}".read_audit WHERE request_id = 'r-related'`);
       expect(rows.rows).toEqual([{ action: 'patient.related-person.list' }]);
     });

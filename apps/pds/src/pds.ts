@@ -41,6 +41,7 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
       nats,
       metrics: createMetricsRegistry('pds'),
       logger,
+      sandbox: config.PDS_SEED === 'sandbox',
       retention: {
         idempotencyHours: config.PDS_IDEMPOTENCY_RETENTION_HOURS,
         publishedEventHours: config.PDS_OUTBOX_RETENTION_HOURS,

@@ -117,7 +117,7 @@ describe('sandbox mode', () => {
       for (const entry of bundle.entry ?? []) expect(entry.fullUrl.startsWith(`${base}${PATIENT}/`)).toBe(true);
     });
 
-    it('writes: registers a patient and updates them', async () => {
+    it('writes as the NHS sandbox does: answered, and nothing kept, so the same write answers the same again', async () => {
       const created = await call(PATIENT, {
         method: 'POST',
         body: {
@@ -131,13 +131,17 @@ describe('sandbox mode', () => {
       expect(created.status).toBe(201);
       const { id } = created.body as { id: string };
       expect(created.headers.get('location')).toBe(`${base}${PATIENT}/${id}`);
-      const updated = await call(`${PATIENT}/${id}`, {
-        method: 'PATCH',
-        body: { patches: [{ op: 'replace', path: '/gender', value: 'other' }] },
-        headers: { 'if-match': 'W/"1"', 'content-type': 'application/json-patch+json' },
-      });
-      expect(updated.status).toBe(200);
-      expect(updated.body).toMatchObject({ id, gender: 'other' });
+      expect((await call(`${PATIENT}/${id}`)).status).toBe(404);
+      for (let run = 0; run < 2; run += 1) {
+        const updated = await call(`${PATIENT}/9000000009`, {
+          method: 'PATCH',
+          body: { patches: [{ op: 'replace', path: '/gender', value: 'other' }] },
+          headers: { 'if-match': 'W/"2"', 'content-type': 'application/json-patch+json' },
+        });
+        expect(updated.status).toBe(200);
+        expect(updated.body).toMatchObject({ id: '9000000009', gender: 'other', meta: { versionId: '3' } });
+      }
+      expect((await call(`${PATIENT}/9000000009`)).body).toMatchObject({ gender: 'female', meta: { versionId: '2' } });
     });
 
     it('still requires X-Request-ID, as the NHS sandbox does', async () => {

@@ -33,6 +33,17 @@ const PARAMETERS: { name: string; description: string; example?: string }[] = [
   },
 ];
 
+const NO_EXAMPLE: OperationOutcome = {
+  resourceType: 'OperationOutcome',
+  issue: [
+    {
+      severity: 'warning',
+      code: 'not-supported',
+      diagnostics: 'The sandbox has no example response for this combination of search parameters',
+    },
+  ],
+};
+
 function searchParameters(): MethodDecorator {
   const decorators = PARAMETERS.map((parameter) =>
     ApiQuery({ name: parameter.name, required: false, description: parameter.description, example: parameter.example }),
@@ -79,10 +90,15 @@ export class PatientSearchController {
   ): Promise<SearchsetBundle | OperationOutcome> {
     const separator = request.url.indexOf('?');
     const query = separator === -1 ? '' : request.url.slice(separator + 1);
-    const { matches, tooManyMatches } = await this.pds.searchPatients({ query }, callContextOf(request));
+    const { matches, tooManyMatches, noExample } = await this.pds.searchPatients(
+      { query, ...(this.settings.sandbox ? { sandbox: true } : {}) },
+      callContextOf(request),
+    );
     void reply.type(FHIR_JSON);
     // Spine answers "too many matches" with HTTP 200 and an informational OperationOutcome.
     if (tooManyMatches) return operationOutcome('TOO_MANY_MATCHES');
+    // Sandbox mode, as the NHS sandbox: a valid search without an example answer is HTTP 200 and a warning.
+    if (noExample === true) return NO_EXAMPLE;
     const base = `${this.settings.publicUrl}/personal-demographics/FHIR/R4/Patient`;
     return searchset(
       matches.map(({ patient, score }) => ({ fullUrl: `${base}/${patient.id}`, search: { score }, resource: patient })),

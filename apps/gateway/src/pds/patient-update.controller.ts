@@ -22,6 +22,16 @@ function patchesOf(body: unknown): PatchOperation[] {
   return patches as PatchOperation[];
 }
 
+/** A PATCH is a JSON Patch document: `Content-Type: application/json-patch+json`, as the NHS asks (400 otherwise). */
+function checkPatchContentType(request: FastifyRequest): void {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json-patch+json') {
+    throw new PlatformError('INVALID_VALUE', 'Provided value is invalid', {
+      diagnostics: "Invalid value - Content-Type must be 'application/json-patch+json' for a PATCH",
+    });
+  }
+}
+
 @ApiTags('Personal Demographics Service (FHIR R4)')
 @ApiBearerAuth()
 @ApiHeader({
@@ -59,14 +69,14 @@ export class PatientUpdateController {
         diagnostics: 'Invalid create with error - the body must be a FHIR Patient',
       });
     }
-    const created = await this.pds.createPatient({ patient: body as Record<string, unknown> }, callContextOf(request));
+    const created = await this.pds.createPatient(
+      { patient: body as Record<string, unknown>, ...(this.settings.sandbox ? { sandbox: true } : {}) },
+      callContextOf(request),
+    );
     void reply
       .status(201)
       .header('ETag', `W/"${created.versionId}"`)
-      .header(
-        'Location',
-        `${this.settings.publicUrl}/personal-demographics/FHIR/R4/Patient/${created.nhsNumber}`,
-      )
+      .header('Location', `${this.settings.publicUrl}/personal-demographics/FHIR/R4/Patient/${created.nhsNumber}`)
       .type(FHIR_JSON);
     return created.patientJson;
   }
@@ -92,9 +102,10 @@ export class PatientUpdateController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
+    checkPatchContentType(request);
     const patches = patchesOf(body);
     const { json, versionId } = await this.pds.updatePatient(
-      { nhsNumber: id, patches, ...(ifMatch ? { ifMatch } : {}) },
+      { nhsNumber: id, patches, ...(ifMatch ? { ifMatch } : {}), ...(this.settings.sandbox ? { sandbox: true } : {}) },
       callContextOf(request),
     );
     void reply.header('ETag', `W/"${versionId}"`).type(FHIR_JSON);

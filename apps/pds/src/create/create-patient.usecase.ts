@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import {
   PDS_EVENTS,
@@ -9,7 +9,9 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import { ReadAuditRepository, readAuditEntry } from '../audit/read-audit.repository';
+import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { PatientRepository } from '../patients/patient.repository';
+import { dryRun, isSandboxRequest, SANDBOX_MODE } from '../sandbox/sandbox-mode';
 import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, type PatientRecord } from '../patients/patient-record';
 import { givenWords, normaliseName } from '../patients/search-rows';
@@ -38,6 +40,10 @@ export const CREATE_MATCH_WITHHELD = 'create-match-withheld';
  * and may trace the person by search, where Spine's rules for restricted patients apply), audited as
  * 'create-match-withheld'. The entry is written after the write's transaction, never inside it: the pool
  * is not asked for a second connection while the transaction holds one.
+ *
+ * In NHS sandbox mode (a `sandbox` request) the create runs in a transaction that is rolled back: the same
+ * matching and a number from the same sequence (never reused), and nothing kept, so the published example
+ * bodies are answered the same way however often they are sent.
  */
 @Injectable()
 export class CreatePatientUseCase {
@@ -47,12 +53,17 @@ export class CreatePatientUseCase {
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
     private readonly audit: ReadAuditRepository,
+    @Inject(PDS_DATABASE) private readonly database: PdsDatabase,
+    @Inject(SANDBOX_MODE) private readonly sandboxMode: boolean,
   ) {}
 
   async execute(request: CreatePatientRequest, context: CallContext): Promise<CreatePatientReply> {
     const { patient, demographics } = checkNewPatient(request.patient);
+    const sandbox = isSandboxRequest(request, this.sandboxMode);
     const key = writeKey(context, 'patient.create', request.patient);
-    const outcome = await this.writes.run(key, async (transaction): Promise<CreateOutcome> => {
+    const write = (work: (transaction: PoolClient) => Promise<CreateOutcome>): Promise<CreateOutcome> =>
+      sandbox ? dryRun(this.database.pool, work) : this.writes.run(key, work);
+    const outcome = await write(async (transaction): Promise<CreateOutcome> => {
       const family = normaliseName(demographics.family);
       await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `pds.create:${family}:${demographics.birthDate}`,
@@ -87,7 +98,7 @@ export class CreatePatientUseCase {
           : `Unable to create new patient. NHS number ${nhsNumber} found for supplied demographic data.`,
       });
     }
-    this.outbox.kick();
+    if (!sandbox) this.outbox.kick();
     return outcome.created;
   }
 

@@ -63,6 +63,18 @@ describe('PDS create (allocate an NHS number)', () => {
     expect(events.rows).toEqual([{ subject: 'pds.patient.created.v1' }]);
   });
 
+  it('refuses a sandbox request: outside sandbox mode every write is real, and none is half-done', async () => {
+    const before = await under.db.query(`SELECT count(*)::int AS n FROM "${under.schema}".patient`);
+    const refusal = await rejectionOf(pds.createPatient({ patient: person('Sandboxer'), sandbox: true }, context()));
+    expect(refusal.code).toBe('INVALID_VALUE');
+    const search = await rejectionOf(
+      pds.searchPatients({ query: 'family=Smith&birthdate=eq2010-10-22', sandbox: true }, context()),
+    );
+    expect(search.code).toBe('INVALID_VALUE');
+    const after = await under.db.query(`SELECT count(*)::int AS n FROM "${under.schema}".patient`);
+    expect(after.rows).toEqual(before.rows);
+  });
+
   it('allocates once for a retried request, and answers SINGLE_MATCH to a new request for the same person', async () => {
     const retry = context();
     const request = { patient: person('Retryson') };

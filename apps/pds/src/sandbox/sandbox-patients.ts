@@ -1,6 +1,9 @@
 import type { Patient, RelatedPerson } from '@platform/contracts-pds';
 import type { PatientRecord } from '../patients/patient-record';
 import janeSmith from './data/Patient_9000000009.json';
+import jayneSmyth from './data/Patient_9000000017.json';
+import johnPaulSmith from './data/Patient_Compound_Name_9000000106.json';
+import jayneSmythRelated from './data/RelatedPersonBundle_9000000017.json';
 import minimal from './data/Minimal_Patient_9000000033.json';
 import relatedPersonBundle from './data/RelatedPersonBundle.json';
 import janetSmythe from './data/Sensitive_Patient_9000000025.json';
@@ -12,7 +15,11 @@ import youds from './data/search_vague_4_matches_searchset.json';
 /** Locating details the published restricted record has already had removed; the store keeps them. */
 const restrictedLocatingDetails = {
   address: [{ id: 'aaa111', use: 'home', line: ['1 Hidden Lane'], postalCode: 'LS1 6AE' }],
-  telecom: [{ id: 'bbb222', system: 'phone', use: 'home', value: '01632960587' }],
+  telecom: [
+    { id: 'bbb222', system: 'phone', use: 'home', value: '01632960587' },
+    // The e-mail address of the specification's restricted patient search.
+    { id: 'bbb223', system: 'email', use: 'home', value: 'janet.smythe@example.com' },
+  ],
   generalPractitioner: [
     {
       id: 'ccc333',
@@ -75,13 +82,60 @@ function searchSetPatients(): PatientRecord[] {
   return records;
 }
 
+/**
+ * People PDS already holds for the specification's create examples (requests/PatientCreate): one Jane
+ * McMatch-Single (SINGLE_MATCH) and two Louisa McMatch-Multiple (MULTIPLE_MATCHES), with the examples' name,
+ * gender, birth date and postcode. Synthetic, ours: the NHS sandbox answers these examples without records.
+ */
+function createMatchPatients(): PatientRecord[] {
+  const person = (nhsNumber: string, given: string, family: string, postalCode: string): PatientRecord =>
+    record(
+      {
+        resourceType: 'Patient',
+        id: nhsNumber,
+        meta: { versionId: '1' },
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber }],
+        name: [
+          {
+            id: `N${nhsNumber.slice(-4)}`,
+            use: 'usual',
+            given: [given],
+            family,
+            prefix: ['Mrs'],
+            period: { start: '1986-07-01' },
+          },
+        ],
+        gender: 'female',
+        birthDate: '1982-07-10',
+        address: [
+          {
+            id: `A${nhsNumber.slice(-4)}`,
+            use: 'home',
+            line: ['1 Trevelyan Square', 'Boar Lane', 'Leeds'],
+            postalCode,
+            period: { start: '2020-01-01' },
+          },
+        ],
+      },
+      false,
+    );
+  return [
+    person('9000000114', 'Jane', 'McMatch-Single', 'BAP 4WG'),
+    person('9000000122', 'Louisa', 'McMatch-Multiple', 'DN19 7UD'),
+    person('9000000130', 'Louisa', 'McMatch-Multiple', 'DN19 7UD'),
+  ];
+}
+
 /** The NHS PDS sandbox's test patients, as integrators' sandbox tests expect them. */
 export function sandboxPatients(): PatientRecord[] {
   return [
     record(janeSmith, false),
     record({ ...janetSmythe, ...restrictedLocatingDetails }, true),
     record(minimal, false),
+    record(jayneSmyth, false),
+    record(johnPaulSmith, false),
     ...searchSetPatients(),
+    ...createMatchPatients(),
   ];
 }
 
@@ -95,12 +149,37 @@ const restrictedGuardian: RelatedPerson = {
   address: [{ use: 'home', line: ['1 Hidden Lane'], postalCode: 'LS1 6AE' }],
 };
 
+/**
+ * A second (synthetic, ours) related person of 9000000009, known by a reference to their own record only:
+ * the specification's "multiple related people" scenario; the published bundle holds one.
+ */
+const referencedRelative: RelatedPerson = {
+  resourceType: 'RelatedPerson',
+  id: '8E1B4C22',
+  patient: {
+    identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000017' },
+  },
+  active: true,
+  relationship: [
+    {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH', display: 'mother' }],
+    },
+  ],
+};
+
 /** The sandbox patients' related people, in PDS's order. */
 export function sandboxRelatedPersons(): { nhsNumber: string; people: RelatedPerson[] }[] {
   return [
     {
       nhsNumber: '9000000009',
-      people: relatedPersonBundle.entry.map((entry) => entry.resource as unknown as RelatedPerson),
+      people: [
+        ...relatedPersonBundle.entry.map((entry) => entry.resource as unknown as RelatedPerson),
+        referencedRelative,
+      ],
+    },
+    {
+      nhsNumber: '9000000017',
+      people: jayneSmythRelated.entry.map((entry) => entry.resource as unknown as RelatedPerson),
     },
     { nhsNumber: '9000000025', people: [restrictedGuardian] },
   ];

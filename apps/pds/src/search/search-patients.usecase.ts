@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { SearchPatientsReply } from '@platform/contracts-pds';
 import type { CallContext } from '@platform/shared-nats';
 import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
+import { isSandboxRequest, SANDBOX_MODE } from '../sandbox/sandbox-mode';
+import { sandboxSearch } from '../sandbox/search-examples';
 import { parseSearchQuery } from './search-query';
 import { searchView } from './search-view';
 import { PatientSearchRepository } from './search.repository';
@@ -10,16 +12,29 @@ import { PatientSearchRepository } from './search.repository';
  * Patient search: the query is validated with the NHS's error precedence, matched in PostgreSQL, and every
  * patient returned is audited as a read of that record (the reply waits until the entries are committed).
  * More matches than `_max-results` return nobody (TOO_MANY_MATCHES), so nobody is audited.
+ *
+ * A sandbox request (NHS sandbox mode) is validated the same way; then a documented example search gets its
+ * example's answer (src/sandbox/search-examples.ts) and any other valid search `noExample`, as the NHS sandbox.
  */
 @Injectable()
 export class SearchPatientsUseCase {
   constructor(
     private readonly patients: PatientSearchRepository,
     private readonly audit: ReadAuditRepository,
+    @Inject(SANDBOX_MODE) private readonly sandboxMode: boolean,
   ) {}
 
-  async execute(queryString: string, context: CallContext): Promise<SearchPatientsReply> {
-    const query = parseSearchQuery(queryString);
+  async execute(
+    queryString: string,
+    context: CallContext,
+    options: { sandbox?: boolean | undefined } = {},
+  ): Promise<SearchPatientsReply> {
+    let query = parseSearchQuery(queryString);
+    if (isSandboxRequest(options, this.sandboxMode)) {
+      const example = sandboxSearch(queryString);
+      if (example === undefined) return { matches: [], tooManyMatches: false, noExample: true };
+      query = parseSearchQuery(example);
+    }
     const hits = await this.patients.search(query);
     if (hits.length > query.maxResults) return { matches: [], tooManyMatches: true };
     const at = new Date();

@@ -145,9 +145,11 @@ function flag(values: Map<string, string[]>, name: string): boolean {
 
 /**
  * Parses and validates a FHIR search query string (without `?`), in the NHS's order of precedence: no
- * parameters (UNSUPPORTED_SERVICE); an unknown parameter (ADDITIONAL_PROPERTIES); a malformed value or a
- * parameter repeated too often (INVALID_VALUE); no birth date (MISSING_VALUE); a search that is not allowed,
- * such as no family name, a misplaced wildcard or a bad range (INVALID_SEARCH_DATA).
+ * parameters (UNSUPPORTED_SERVICE); an unknown parameter (ADDITIONAL_PROPERTIES); a parameter repeated too
+ * often, a malformed flag, limit, name, gender or date (INVALID_VALUE); no birth date (MISSING_VALUE, before
+ * the postcode, GP, e-mail and phone are looked at, as the NHS sandbox answers `email=...&phone=0163`); a
+ * malformed postcode, GP, e-mail or phone (INVALID_VALUE); a search that is not allowed, such as no family
+ * name, a misplaced wildcard or a bad range (INVALID_SEARCH_DATA).
  */
 export function parseSearchQuery(query: string): SearchQuery {
   const pairs = [...new URLSearchParams(query)];
@@ -197,6 +199,12 @@ export function parseSearchQuery(query: string): SearchQuery {
   }
   const birthDates = (values.get('birthdate') ?? []).map((value) => parseDate('birthdate', value));
   const deathDates = (values.get('death-date') ?? []).map((value) => parseDate('death-date', value));
+  // The NHS sandbox's order: dates are checked, then that there is a birth date, then the other values.
+  if (birthDates.length === 0) {
+    throw new PlatformError('MISSING_VALUE', undefined, {
+      diagnostics: "Missing value - 'birthdate': a search needs a date of birth (or a range) and a family name",
+    });
+  }
   const postcodeName = values.has('address-postcode') ? 'address-postcode' : 'address-postalcode';
   const postcode = values.get(postcodeName)?.[0];
   if (postcode !== undefined && (postcode.length > 12 || !POSTCODE_CHARACTERS.test(postcode))) {
@@ -219,11 +227,6 @@ export function parseSearchQuery(query: string): SearchQuery {
     throw invalidValue(`Invalid value in field 'phone': expected a telephone number`);
   }
 
-  if (birthDates.length === 0) {
-    throw new PlatformError('MISSING_VALUE', undefined, {
-      diagnostics: "Missing value - 'birthdate': a search needs a date of birth (or a range) and a family name",
-    });
-  }
   const fuzzy = flag(values, '_fuzzy-match');
   const exact = flag(values, '_exact-match');
   if (fuzzy && exact) throw invalidSearch(`'_fuzzy-match' and '_exact-match' cannot both be true`);

@@ -10,6 +10,8 @@ export class SearchHandler {
 
   @MessagePattern(PDS_SUBJECTS.patientSearch)
   search(@Payload() request: SearchPatientsRequest, @Ctx() nats: NatsContext): Promise<SearchPatientsReply> {
-    return withCallContext(nats, (call) => this.searchPatients.execute(request.query, call));
+    return withCallContext(nats, (call) =>
+      this.searchPatients.execute(request.query, call, { sandbox: request.sandbox }),
+    );
   }
 }

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
+import type { PoolClient } from 'pg';
 import {
   PDS_EVENTS,
   type Patient,
@@ -10,7 +11,9 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
+import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { PatientRepository } from '../patients/patient.repository';
+import { dryRun, isSandboxRequest, SANDBOX_MODE } from '../sandbox/sandbox-mode';
 import { withItemIds } from '../patients/item-ids';
 import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, redacted } from '../patients/patient-record';
@@ -40,6 +43,10 @@ export function patchFailure(error: unknown): PlatformError {
  * Updates a patient with a JSON Patch: If-Match required and current, the NHS list and field rules, all or
  * nothing, exactly once per X-Request-ID, and a `pds.patient.updated.v1` event in the same transaction (with
  * `deceased` or `registered` when the change is a death or a new GP practice).
+ *
+ * In NHS sandbox mode (a `sandbox` request) the update is checked and applied in a transaction that is
+ * rolled back: the answer is the next version, and nothing is kept. As the NHS sandbox, only the JSON Patch
+ * is validated there, not the field rules on the result (removing a gender, say, is answered 200).
  */
 @Injectable()
 export class UpdatePatientUseCase {
@@ -47,6 +54,8 @@ export class UpdatePatientUseCase {
     private readonly patients: PatientRepository,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
+    @Inject(PDS_DATABASE) private readonly database: PdsDatabase,
+    @Inject(SANDBOX_MODE) private readonly sandboxMode: boolean,
   ) {}
 
   async execute(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument> {
@@ -67,8 +76,11 @@ export class UpdatePatientUseCase {
         diagnostics: `Invalid update with error - If-Match must be W/"<version>", not '${ifMatch.slice(0, 32)}'`,
       });
     }
+    const sandbox = isSandboxRequest(request, this.sandboxMode);
     const key = writeKey(context, 'patient.update', { nhsNumber, ifMatch, patches });
-    const document = await this.writes.run(key, async (transaction) => {
+    const write = <T>(work: (transaction: PoolClient) => Promise<T>): Promise<T> =>
+      sandbox ? dryRun(this.database.pool, work) : this.writes.run(key, work);
+    const document = await write(async (transaction) => {
       const record = await this.patients.lockForUpdate(transaction, nhsNumber);
       if (!record) throw new PlatformError('RESOURCE_NOT_FOUND');
       if (record.invalidated) throw new PlatformError('INVALIDATED_RESOURCE');
@@ -90,7 +102,7 @@ export class UpdatePatientUseCase {
       } catch (error) {
         throw patchFailure(error);
       }
-      checkFields(before, withItemIds(after));
+      if (!sandbox) checkFields(before, withItemIds(after));
       const next = { ...record, version: record.version + 1, resource: after, supersededBy: null };
       await this.patients.saveVersion(transaction, next);
       const occurredAt = new Date().toISOString();
@@ -108,7 +120,7 @@ export class UpdatePatientUseCase {
       const visible = normalisedResource(next);
       return { json: JSON.stringify(record.restricted ? redacted(visible) : visible), versionId: next.version };
     });
-    this.outbox.kick();
+    if (!sandbox) this.outbox.kick();
     return document;
   }
 }

@@ -333,11 +333,11 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
     ).toBe('RESOURCE_NOT_FOUND');
     const survivor = await freshPatient();
     await db.query(
-      `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by) VALUES ('9000000017', 2, $1, $2)`,
-      [JSON.stringify({ ...janeSmith, id: '9000000017' }), survivor],
+      `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by) VALUES ('9000000092', 2, $1, $2)`,
+      [JSON.stringify({ ...janeSmith, id: '9000000092' }), survivor],
     );
     expect(
-      (await rejectionOf(pds.updatePatient({ nhsNumber: '9000000017', ifMatch: 'W/"2"', patches }, context()))).code,
+      (await rejectionOf(pds.updatePatient({ nhsNumber: '9000000092', ifMatch: 'W/"2"', patches }, context()))).code,
     ).toBe('INVALID_UPDATE');
   });
 

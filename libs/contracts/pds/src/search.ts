@@ -1,4 +1,4 @@
-import { IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
 import { defineErrors, PlatformError, SPINE_CODE_SYSTEM } from '@platform/shared-errors';
 import type { Patient } from './payloads';
 
@@ -45,6 +45,15 @@ export class SearchPatientsRequest {
   @IsString()
   @MaxLength(4096)
   query!: string;
+
+  /**
+   * Sent by a gateway in NHS sandbox mode: the search answers as the NHS sandbox does, the documented example
+   * searches their example's answer and any other valid search `noExample`. A pds not started with
+   * PDS_SEED=sandbox refuses it.
+   */
+  @IsOptional()
+  @IsBoolean()
+  sandbox?: boolean;
 }
 
 /** One matched patient as search shows it (the NHS's search view; restricted patients redacted). */
@@ -59,6 +68,8 @@ export interface SearchPatientsReply {
   matches: PatientSearchMatch[];
   /** More patients matched than `_max-results`: nothing is returned and the caller should narrow the search. */
   tooManyMatches: boolean;
+  /** Sandbox mode only: a valid search that is not one of the documented examples (HTTP 200 and a warning). */
+  noExample?: boolean;
 }
 
 function isMatch(value: unknown): value is PatientSearchMatch {
@@ -85,5 +96,9 @@ export function checkSearchReply(reply: unknown): SearchPatientsReply {
   ) {
     throw new PlatformError('REC_SERVER_ERROR', 'PDS answered a search with something that is not a search result');
   }
-  return { matches: candidate.matches, tooManyMatches: candidate.tooManyMatches };
+  return {
+    matches: candidate.matches,
+    tooManyMatches: candidate.tooManyMatches,
+    ...(candidate.noExample === true ? { noExample: true } : {}),
+  };
 }

@@ -5,6 +5,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsOptional,
   IsString,
   MaxLength,
@@ -49,6 +50,15 @@ export class UpdatePatientRequest {
   @ValidateNested({ each: true })
   @Type(() => PatchOperation)
   patches!: PatchOperation[];
+
+  /**
+   * Sent by a gateway in NHS sandbox mode: the patch is checked and applied as usual but nothing is kept (the
+   * NHS sandbox "does not actually persist any updates"), and only the JSON Patch is validated, not the
+   * business rules. A pds not started with PDS_SEED=sandbox refuses it.
+   */
+  @IsOptional()
+  @IsBoolean()
+  sandbox?: boolean;
 }
 
 export const PATCH_OPERATIONS = ['add', 'replace', 'remove', 'test'] as const;
