@@ -80,7 +80,7 @@ export class CallerAssertionSigner {
   constructor(
     readonly issuer: string,
     private readonly key: KeyObject,
-    private readonly keyId: string,
+    keyId: string,
   ) {
     if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') {
       throw new TypeError('a caller statement signer needs an Ed25519 private key');

@@ -48,6 +48,22 @@ describe('summariseProfile', () => {
     expect(formatSummary('pds', summary)).toContain('60.0%  parse');
   });
 
+  it('adds up the time inside each step asked for, nested calls included, and gives it per request', () => {
+    const summary = summariseProfile(profile, root, 10, [
+      { label: 'the handler', name: 'handle', file: 'apps/pds' },
+      { label: 'pg rows', name: 'parseRow', file: 'node_modules/pg' },
+      { label: 'never called', name: 'other', file: 'apps/pds' },
+    ]);
+    expect(summary.stages.map((row) => [row.label, row.ms, Math.round(row.share * 100)])).toEqual([
+      ['the handler', 4, 80],
+      ['pg rows', 1, 20],
+      ['never called', 0, 0],
+    ]);
+    const text = formatSummary('pds', summary, 4);
+    expect(text).toContain(' 80.0%   1000 µs/request  the handler');
+    expect(text).toContain(' 60.0%    750 µs/request  native (V8 built-ins, Node C++ bindings)');
+  });
+
   it('names owners by package, Node core or repository project', () => {
     expect(locate('node:internal/streams/writable', root)).toBe('node:internal/streams/writable');
     expect(ownerOf('x', 'node_modules/@nestjs/core/router.js')).toBe('@nestjs/core');

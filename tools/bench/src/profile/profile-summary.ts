@@ -36,6 +36,21 @@ export interface ProfileSummary {
   idleMs: number;
   top: SelfTimeRow[];
   owners: { owner: string; selfMs: number; share: number }[];
+  /** Time spent inside each stage asked for (see `Stage`), in the order asked. */
+  stages: { label: string; ms: number; share: number }[];
+}
+
+/**
+ * A step of the request's work, found by a function on the stack: a sample counts for the innermost stage
+ * whose function is on its stack, so a stage nested in another (signing inside the NATS request) is taken
+ * out of the outer one. Only synchronous work is seen this way: what runs after an `await` has lost its caller.
+ */
+export interface Stage {
+  label: string;
+  /** The function's name as V8 reports it. */
+  name: string;
+  /** A part of its location (repository-relative file, or `node_modules/<package>/...`). */
+  file: string;
 }
 
 const V8_PSEUDO = new Set(['(program)', '(garbage collector)', '(root)']);
@@ -62,7 +77,12 @@ export function ownerOf(name: string, location: string): string {
 }
 
 /** Self time per function (and per owning package), busiest first; idle time is reported apart. */
-export function summariseProfile(profile: CpuProfile, root: string, topN = 10): ProfileSummary {
+export function summariseProfile(
+  profile: CpuProfile,
+  root: string,
+  topN = 10,
+  stages: readonly Stage[] = [],
+): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
@@ -136,6 +156,24 @@ export function summariseProfile(profile: CpuProfile, root: string, topN = 10): 
       if (caller) row.via = `${caller[0]}, ${Math.round((caller[1] / entry.us) * 100)}% of it`;
       return row;
     });
+  const stageOf = new Map<number, number | undefined>();
+  const innermostStage = (id: number): number | undefined => {
+    if (stageOf.has(id)) return stageOf.get(id);
+    const frame = describe(id);
+    const own = frame
+      ? stages.findIndex((stage) => stage.name === frame.name && frame.location.includes(stage.file))
+      : -1;
+    const parent = parents.get(id);
+    const found = own >= 0 ? own : parent === undefined ? undefined : innermostStage(parent);
+    stageOf.set(id, found);
+    return found;
+  };
+  const stageUs = stages.map(() => 0);
+  for (const [id, us] of selfUs) {
+    if (describe(id)?.name === '(idle)') continue;
+    const index = innermostStage(id);
+    if (index !== undefined) stageUs[index] = (stageUs[index] ?? 0) + us;
+  }
   const owners = new Map<string, number>();
   for (const entry of functions.values()) owners.set(entry.owner, (owners.get(entry.owner) ?? 0) + entry.us);
   return {
@@ -146,11 +184,21 @@ export function summariseProfile(profile: CpuProfile, root: string, topN = 10): 
     owners: [...owners.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([owner, us]) => ({ owner, selfMs: us / 1000, share: share(us) })),
+    stages: stages.map((stage, index) => ({
+      label: stage.label,
+      ms: (stageUs[index] ?? 0) / 1000,
+      share: share(stageUs[index] ?? 0),
+    })),
   };
 }
 
-/** A plain-text table of the summary, for the console. */
-export function formatSummary(title: string, summary: ProfileSummary, owners = 12): string {
+/**
+ * A plain-text table of the summary, for the console. With `requests` (answered during the profile), every
+ * share is also given as microseconds of CPU per request.
+ */
+export function formatSummary(title: string, summary: ProfileSummary, requests?: number, owners = 12): string {
+  const perRequest = (ms: number): string =>
+    requests && requests > 0 ? `${String(Math.round((ms * 1000) / requests)).padStart(5)} µs/request  ` : '';
   const pct = (value: number): string => `${(value * 100).toFixed(1).padStart(5)}%`;
   const lines = [
     `${title}: ${(summary.busyMs / 1000).toFixed(2)} s busy of ${(summary.wallMs / 1000).toFixed(2)} s profiled (${pct(summary.busyMs / Math.max(1, summary.wallMs)).trim()} of one core)`,
@@ -160,7 +208,13 @@ export function formatSummary(title: string, summary: ProfileSummary, owners = 1
         `  ${String(index + 1).padStart(2)}. ${pct(row.share)}  ${row.name}  [${row.owner}]  ${row.location}${row.via ? `\n                 via ${row.via}` : ''}`,
     ),
     '  self time by package:',
-    ...summary.owners.slice(0, owners).map((row) => `      ${pct(row.share)}  ${row.owner}`),
+    ...summary.owners.slice(0, owners).map((row) => `      ${pct(row.share)}  ${perRequest(row.selfMs)}${row.owner}`),
+    ...(summary.stages.length > 0
+      ? [
+          '  time inside each step (innermost step on the stack; synchronous work only):',
+          ...summary.stages.map((row) => `      ${pct(row.share)}  ${perRequest(row.ms)}${row.label}`),
+        ]
+      : []),
   ];
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { intOption, UsageError, type BenchCommand, type BenchContext, type OptionValues } from '../command';
-import { formatSummary, summariseProfile, type CpuProfile } from '../profile/profile-summary';
+import { formatSummary, summariseProfile, type CpuProfile, type Stage } from '../profile/profile-summary';
 import { assertPortsFree, signal } from '../support/children';
 import { writeSection } from '../support/docs-section';
 import { PLATFORM_DEFAULTS, PORTS } from '../support/platform';
@@ -29,6 +29,50 @@ import {
 } from './read-report';
 
 const REQUEST_IDS = 4096;
+
+/**
+ * The steps of a read whose CPU the profile reports apart (innermost first wins; see `Stage`), per process.
+ * Work resumed after an `await` is not under its caller, so the NATS and pg sides are named by their own
+ * entry points (a reply arriving, a row arriving).
+ */
+const STAGES: Record<string, Stage[]> = {
+  gateway: [
+    { label: 'HTTP: Fastify routing and hooks (without the steps below)', name: 'handleRequest', file: 'fastify/lib' },
+    { label: 'edge checks (headers, request target)', name: 'checkHeaders', file: 'apps/gateway' },
+    {
+      label: 'caller gate: token (cached), rate limits, request ID, roles, organisation',
+      name: 'admit',
+      file: 'apps/gateway',
+    },
+    { label: 'Nest controller dispatch (without the steps below)', name: 'handler', file: '@nestjs/core/router' },
+    { label: 'payload validation (class-validator)', name: 'validatePayload', file: 'libs/shared/nats' },
+    { label: 'NATS request: headers and publish (without signing)', name: 'request', file: 'libs/shared/nats' },
+    { label: 'caller statement: sign', name: 'sign', file: 'libs/shared/nats' },
+    { label: 'NATS: reading replies from the socket', name: 'processMsg', file: 'nats-base-client' },
+    { label: 'NATS: socket writes (coalesced)', name: 'flushPending', file: 'nats-base-client' },
+  ],
+  pds: [
+    { label: 'NATS: reading requests from the socket', name: 'processMsg', file: 'nats-base-client' },
+    {
+      label: 'Nest microservice dispatch (without the steps below)',
+      name: 'handleMessage',
+      file: '@nestjs/microservices',
+    },
+    { label: 'caller guard (without verifying)', name: 'canActivate', file: 'libs/shared/nats' },
+    { label: 'caller statement: verify', name: 'verify', file: 'libs/shared/nats' },
+    { label: 'validation pipe', name: 'transform', file: '@nestjs/common/pipes/validation.pipe' },
+    { label: 'handler: read use case, audit entry, queueing', name: 'withCallContext', file: 'libs/shared/nats' },
+    { label: 'pg: building and sending the statement', name: 'insert', file: 'apps/pds' },
+    { label: 'pg: reading rows from the socket', name: 'parse', file: 'pg-protocol' },
+    { label: 'NATS: socket writes (coalesced)', name: 'flushPending', file: 'nats-base-client' },
+  ],
+  'same-work-server': [
+    { label: 'HTTP: Fastify routing and hooks (without the steps below)', name: 'handleRequest', file: 'fastify/lib' },
+    { label: 'token (cached) and checks', name: 'verify', file: 'tools/bench' },
+    { label: 'pg: building and sending the statement', name: 'write', file: 'tools/bench' },
+    { label: 'pg: reading rows from the socket', name: 'parse', file: 'pg-protocol' },
+  ],
+};
 
 interface Options {
   durationSeconds: number;
@@ -120,10 +164,16 @@ async function profile(
       const deadline = Date.now() + 15_000;
       while (!existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
       if (!existsSync(file)) throw new Error(`no profile was written for ${name}`);
-      const summary = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, context.root);
+      const summary = summariseProfile(
+        JSON.parse(readFileSync(file, 'utf8')) as CpuProfile,
+        context.root,
+        10,
+        STAGES[name] ?? [],
+      );
       const text = formatSummary(
         `${name} (${(summary.busyMs / result.ok).toFixed(3)} ms of CPU per request on its main thread)`,
         summary,
+        result.ok,
       );
       writeFileSync(path.join(profileDir, `${name}.txt`), `${text}\n`);
       progress.say(`\n${text}`);
@@ -164,7 +214,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   const profileEnv: Record<string, string> = options.profile
     ? {
         NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require "${preload}"`.trim(),
-        BENCH_PROFILE_TARGETS: 'gateway,pds,baseline-server',
+        BENCH_PROFILE_TARGETS: 'gateway,pds,baseline-server,same-work-server',
         BENCH_PROFILE_DIR: profileDir,
       }
     : {};
@@ -187,7 +237,11 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   if (options.profile) {
     await profile(
       targets.endpoints.map((endpoint) =>
-        endpoint.target === 'baseline' ? { ...endpoint, pids: { 'baseline-server': targets.baseline.pid } } : endpoint,
+        endpoint.target === 'baseline'
+          ? { ...endpoint, pids: { 'baseline-server': targets.baseline.pid } }
+          : endpoint.target === 'same-work'
+            ? { ...endpoint, pids: { 'same-work-server': targets.sameWork.pid } }
+            : endpoint,
       ),
       options,
       requests,
