@@ -101,7 +101,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   mkdirSync(workDir, { recursive: true });
   const machine = describeMachine();
   const measuredAt = new Date();
-  const loadSeconds = options.rounds * 2 * (options.warmupSeconds + options.durationSeconds);
+  const loadSeconds = options.rounds * 3 * (options.warmupSeconds + options.durationSeconds);
   progress.say(
     `read at scale: ${options.patients.map(shortCount).join(', ')} patients; for each, ${options.rounds} round(s) of ` +
       `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s measured per target at ${options.connections} ` +
@@ -224,7 +224,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
 export const readScaleCommand: BenchCommand = {
   name: 'read-scale',
   summary:
-    'read by NHS number at national scale: seeds each population, then the platform against the bare Fastify + pg baseline',
+    'read by NHS number at national scale: seeds each population, then the platform against the same-work server and the bare baseline',
   options: {
     patients: {
       type: 'string',
@@ -246,7 +246,7 @@ export const readScaleCommand: BenchCommand = {
       type: 'string',
       value: 'n',
       default: '2',
-      description: 'rounds of baseline then platform per population; figures are medians',
+      description: 'rounds of baseline, same-work server, then platform per population; figures are medians',
     },
     'no-write': { type: 'boolean', description: 'do not update docs/benchmarks.md' },
     check: {
