@@ -22,6 +22,9 @@ import { SearchPatientsUseCase } from './search/search-patients.usecase';
 import { SearchRowsRepository } from './patients/search-rows.repository';
 import { PatientSearchRepository } from './search/search.repository';
 import { SANDBOX_MODE } from './sandbox/sandbox-mode';
+import { CoverageHandler } from './ehic/coverage.handler';
+import { CoverageRepository } from './ehic/coverage.repository';
+import { GetCoverageUseCase, UpdateCoverageUseCase } from './ehic/coverage.usecases';
 
 export interface PdsResources {
   database: PdsDatabase;
@@ -47,7 +50,15 @@ export class PdsModule {
     const side = writeSide(resources, 'pds');
     return {
       module: PdsModule,
-      controllers: [PatientHandler, UpdateHandler, SearchHandler, HealthController, health.handler, CreateHandler],
+      controllers: [
+        PatientHandler,
+        UpdateHandler,
+        SearchHandler,
+        HealthController,
+        health.handler,
+        CreateHandler,
+        CoverageHandler,
+      ],
       providers: [
         { provide: PDS_DATABASE, useValue: resources.database },
         { provide: SANDBOX_MODE, useValue: resources.sandbox === true },
@@ -70,6 +81,9 @@ export class PdsModule {
         SearchRowsRepository,
         PatientSearchRepository,
         SearchPatientsUseCase,
+        CoverageRepository,
+        GetCoverageUseCase,
+        UpdateCoverageUseCase,
       ],
     };
   }

@@ -110,17 +110,30 @@ describe('PDS trusts only signed caller statements (an attacker on the bus)', ()
     );
   });
 
-  it('checks the roles of each subject itself: a signed patient or ops caller cannot read or change records', async () => {
+  it('checks the roles of each subject itself: a signed patient reads only their own record and never searches; ops cannot change records', async () => {
     const patient: CallContext = {
       requestId: randomUUID(),
       caller: { id: 'p-1', roles: ['patient'], nhsNumber: '9000000009' },
     };
-    const read = await send(
+    const own = await send(
       PDS_SUBJECTS.patientGet,
       { nhsNumber: '9000000009' },
       await signedHeaders(PDS_SUBJECTS.patientGet, { nhsNumber: '9000000009' }, patient),
     );
-    expect(read.err).toMatchObject({
+    expect(own.err).toBeUndefined();
+    const another = await send(
+      PDS_SUBJECTS.patientGet,
+      { nhsNumber: '9000000033' },
+      await signedHeaders(PDS_SUBJECTS.patientGet, { nhsNumber: '9000000033' }, patient),
+    );
+    expect(another.err).toMatchObject({ code: 'ACCESS_DENIED', diagnostics: expect.stringMatching(/own record/) });
+    const query = { query: 'family=Smith&birthdate=eq2010-10-22' };
+    const search = await send(
+      PDS_SUBJECTS.patientSearch,
+      query,
+      await signedHeaders(PDS_SUBJECTS.patientSearch, query, patient),
+    );
+    expect(search.err).toMatchObject({
       code: 'ACCESS_DENIED',
       diagnostics: expect.stringMatching(/none of these roles/),
     });

@@ -8,7 +8,8 @@ import type { PdsConfig } from './config/pds.config';
 import { ensureEventStream } from '@platform/shared-persistence';
 import { openPdsDatabase } from './database/database';
 import { PatientRepository } from './patients/patient.repository';
-import { sandboxPatients, sandboxRelatedPersons } from './sandbox/sandbox-patients';
+import { sandboxCoverages, sandboxPatients, sandboxRelatedPersons } from './sandbox/sandbox-patients';
+import { CoverageRepository } from './ehic/coverage.repository';
 
 /** Opens the database (migrated), connects to NATS, seeds if asked, and starts serving. */
 export async function startPds(config: PdsConfig, logger: Logger): Promise<INestApplication> {
@@ -32,7 +33,15 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
     for (const { nhsNumber, people } of sandboxRelatedPersons()) {
       relatedInserted += await repository.insertMissingRelatedPersons(nhsNumber, people);
     }
-    logger.info({ inserted, relatedInserted }, 'seeded the NHS sandbox patients and related people that were missing');
+    const coverages = new CoverageRepository(database);
+    let coverageInserted = 0;
+    for (const { nhsNumber, coverage } of sandboxCoverages()) {
+      coverageInserted += await coverages.insertMissing(nhsNumber, coverage);
+    }
+    logger.info(
+      { inserted, relatedInserted, coverageInserted },
+      'seeded the NHS sandbox patients, related people and EHIC cards that were missing',
+    );
   }
   return bootstrapService({
     name: PDS_QUEUE,

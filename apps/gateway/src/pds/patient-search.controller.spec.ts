@@ -20,7 +20,12 @@ const settings: GatewaySettings = {
 
 function request(url: string): FastifyRequest {
   // The Host header is the caller's to choose: the fullUrl values must not come from it.
-  return { url, callContext: { requestId: 'r-1' }, protocol: 'http', host: 'evil.example' } as unknown as FastifyRequest;
+  return {
+    url,
+    callContext: { requestId: 'r-1' },
+    protocol: 'http',
+    host: 'evil.example',
+  } as unknown as FastifyRequest;
 }
 
 function reply(): FastifyReply & { contentType?: string } {

@@ -7,10 +7,12 @@ import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
 import { FHIR_JSON } from '../http/error-response';
-import { PDS_CLIENT } from './patient.controller';
+import { coverageBundle, PDS_CLIENT } from './patient.controller';
 
 /** Who may register and change demographics: the GP practice's clinicians and administrators. */
 const WRITE_ROLES = ['clinician', 'practice-admin'] as const;
+/** Who may write EHIC details: the same, and a patient (patient access: their own card only). */
+const COVERAGE_ROLES = [...WRITE_ROLES, 'patient'] as const;
 
 function patchesOf(body: unknown): PatchOperation[] {
   const patches = (body as { patches?: unknown } | null)?.patches;
@@ -110,5 +112,44 @@ export class PatientUpdateController {
     );
     void reply.header('ETag', `W/"${versionId}"`).type(FHIR_JSON);
     return json;
+  }
+
+  @Post('Coverage')
+  @FhirRoute(COVERAGE_ROLES, { sandbox: true, maxBodyBytes: BODY_LIMITS.pdsWrite })
+  @ApiOperation({
+    summary: "Add or replace a patient's European Health Insurance Card (EHIC) details",
+    description: `Body: a FHIR Coverage (every EHIC field); If-Match: the patient's version. Roles: ${COVERAGE_ROLES.join(', ')} (a patient: their own card only)`,
+  })
+  @ApiHeader({ name: 'If-Match', required: true, description: 'The patient version from GET /Coverage, W/"<n>"' })
+  @ApiResponse({ status: 201, description: 'A searchset Bundle with the Coverage, ETag the next patient version' })
+  @ApiResponse({
+    status: 400,
+    description:
+      'INVALID_UPDATE (malformed body), MISSING_VALUE, INVALID_VALUE, INVALID_RESOURCE_ID, TOO_FEW_VALUES_SUBMITTED, TOO_MANY_VALUES_SUBMITTED',
+  })
+  @ApiResponse({ status: 404, description: 'RESOURCE_NOT_FOUND' })
+  @ApiResponse({ status: 409, description: 'RESOURCE_VERSION_MISMATCH' })
+  @ApiResponse({ status: 412, description: 'PRECONDITION_FAILED: no If-Match' })
+  async updateCoverage(
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Record<string, unknown>> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new PlatformError('INVALID_UPDATE', undefined, {
+        diagnostics: 'Invalid update with error - the body must be a FHIR Coverage',
+      });
+    }
+    const updated = await this.pds.updateCoverage(
+      {
+        coverage: body as Record<string, unknown>,
+        ...(ifMatch ? { ifMatch } : {}),
+        ...(this.settings.sandbox ? { sandbox: true } : {}),
+      },
+      callContextOf(request),
+    );
+    void reply.status(201).header('ETag', `W/"${updated.versionId}"`).type(FHIR_JSON);
+    return coverageBundle(this.settings.publicUrl, updated);
   }
 }

@@ -7,6 +7,7 @@ import { UpdateIdempotencyOutbox1764300000000 } from './migrations/1764300000000
 import { NhsNumberAllocation1764400000000 } from './migrations/1764400000000-nhs-number-allocation';
 import { GivenNameWords1764800000000 } from './migrations/1764800000000-given-name-words';
 import { PreviousContacts1764900000000 } from './migrations/1764900000000-previous-contacts';
+import { Coverage1765100000000 } from './migrations/1765100000000-coverage';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -16,6 +17,7 @@ export const MIGRATIONS = [
   NhsNumberAllocation1764400000000,
   GivenNameWords1764800000000,
   PreviousContacts1764900000000,
+  Coverage1765100000000,
 ];
 
 /** Connects to PDS's schema and runs its pending migrations. */

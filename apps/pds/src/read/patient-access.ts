@@ -4,12 +4,14 @@ import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
 import { PatientRepository } from '../patients/patient.repository';
+import { checkOwnRecord } from './patient-caller';
 import { MAX_SUPERSEDED_HOPS, type StoredPatient } from '../patients/patient-record';
 
 /**
  * The way into one patient's record for every read: a bad check digit is refused before any lookup, every
  * lookup is audited (the read waits until its audit entry is committed), superseded numbers lead to the
- * surviving record, and unknown or invalidated records are refused with the Spine codes.
+ * surviving record, and unknown or invalidated records are refused with the Spine codes. A patient (patient
+ * access) opens only their own record, refused before any lookup.
  */
 @Injectable()
 export class PatientAccess {
@@ -24,6 +26,7 @@ export class PatientAccess {
         diagnostics: 'The NHS number is not 10 digits with a valid check digit',
       });
     }
+    checkOwnRecord(context, nhsNumber);
     // The row and the audit entry in one statement: the record is not answered before its access is committed.
     let record = await this.audit.recordRead(readAuditEntry(nhsNumber, action, context));
     // Superseded numbers lead to the surviving record.

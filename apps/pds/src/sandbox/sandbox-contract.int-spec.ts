@@ -62,6 +62,8 @@ const search = (query: string): string => `${FHIR}/Patient?${query}`;
 const smithPhoneEmail = 'email=jane.smith@example.com&phone=01632960587';
 const patch = (file: string): unknown => example('requests', 'PatientPatch', file);
 const create = (file: string): unknown => example('requests', 'PatientCreate', file);
+const coverageExample = example('Coverage.json') as { identifier: { assigner: unknown }[] } & Record<string, unknown>;
+const coverageHeaders = { 'if-match': 'W/"2"', 'content-type': 'application/json' };
 const patchHeaders = { 'if-match': 'W/"2"', 'content-type': 'application/json-patch+json' };
 
 export const SCENARIOS: Scenario[] = [
@@ -532,6 +534,151 @@ export const SCENARIOS: Scenario[] = [
     status: 400,
     resourceType: 'OperationOutcome',
     code: 'MISSING_VALUE',
+  },
+
+  // coverage-get.yaml
+  {
+    endpoint: 'coverage search',
+    scenario: 'Coverage details exist for the patient',
+    target: `${FHIR}/Coverage?subscriber:identifier=9000000009`,
+    status: 200,
+    resourceType: 'Bundle',
+    check: (a) => {
+      expect(a.body).toMatchObject({
+        type: 'searchset',
+        total: 1,
+        meta: { versionId: '2' },
+        entry: [
+          {
+            fullUrl: expect.stringMatching(/\/Coverage\?subscriber:identifier=9000000009$/),
+            resource: coverageExample,
+          },
+        ],
+      });
+      expect(a.headers.get('etag')).toBe('W/"2"');
+    },
+  },
+  {
+    endpoint: 'coverage search',
+    scenario: 'Coverage details do not exist for the patient',
+    target: `${FHIR}/Coverage?subscriber:identifier=9000000033`,
+    status: 200,
+    resourceType: 'Bundle',
+    check: (a) => {
+      expect(a.body).toMatchObject({ type: 'searchset', total: 0, entry: [], meta: { versionId: '2' } });
+      expect(a.headers.get('etag')).toBe('W/"2"');
+    },
+  },
+  {
+    endpoint: 'coverage search',
+    scenario: 'Invalid Search criteria',
+    target: `${FHIR}/Coverage?subscriber:identifier=9999999990&year=2003`,
+    status: 400,
+    resourceType: 'OperationOutcome',
+    code: 'INVALID_SEARCH_DATA',
+  },
+  {
+    endpoint: 'coverage search',
+    scenario: 'Missing X-Request-ID',
+    target: `${FHIR}/Coverage?subscriber:identifier=9000000009`,
+    headers: { 'x-request-id': null },
+    status: 400,
+    resourceType: 'OperationOutcome',
+    code: 'MISSING_VALUE',
+  },
+  {
+    endpoint: 'coverage search',
+    scenario: 'Invalid X-Request-ID',
+    target: `${FHIR}/Coverage?subscriber:identifier=9000000009`,
+    headers: { 'x-request-id': '1234' },
+    status: 400,
+    resourceType: 'OperationOutcome',
+    code: 'INVALID_VALUE',
+  },
+
+  // coverage-post.yaml
+  {
+    endpoint: 'coverage update',
+    scenario: 'Add coverage details',
+    method: 'POST',
+    target: `${FHIR}/Coverage`,
+    body: coverageExample,
+    headers: coverageHeaders,
+    status: 201,
+    resourceType: 'Bundle',
+    check: (a) => {
+      expect(a.body).toMatchObject({ total: 1, meta: { versionId: '3' }, entry: [{ resource: coverageExample }] });
+      expect(a.headers.get('etag')).toBe('W/"3"');
+    },
+  },
+  {
+    endpoint: 'coverage update',
+    scenario: 'Incorrect resource version',
+    method: 'POST',
+    target: `${FHIR}/Coverage`,
+    body: coverageExample,
+    headers: { ...coverageHeaders, 'if-match': 'W/"1"' },
+    status: 409,
+    resourceType: 'OperationOutcome',
+    code: 'RESOURCE_VERSION_MISMATCH',
+  },
+  {
+    endpoint: 'coverage update',
+    scenario: 'Missing resource version identifier',
+    method: 'POST',
+    target: `${FHIR}/Coverage`,
+    body: coverageExample,
+    headers: { 'content-type': 'application/json' },
+    status: 412,
+    resourceType: 'OperationOutcome',
+    code: 'PRECONDITION_FAILED',
+  },
+  {
+    endpoint: 'coverage update',
+    scenario: 'Missing Ehic card number',
+    method: 'POST',
+    target: `${FHIR}/Coverage`,
+    body: { ...coverageExample, identifier: [{ assigner: coverageExample.identifier[0]?.assigner }] },
+    headers: coverageHeaders,
+    status: 400,
+    resourceType: 'OperationOutcome',
+    code: 'MISSING_VALUE',
+  },
+  {
+    endpoint: 'coverage update',
+    scenario: 'Invalid NHS number',
+    method: 'POST',
+    target: `${FHIR}/Coverage`,
+    body: {
+      ...coverageExample,
+      subscriber: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000000' } },
+    },
+    headers: coverageHeaders,
+    status: 400,
+    resourceType: 'OperationOutcome',
+    code: 'INVALID_RESOURCE_ID',
+  },
+  {
+    endpoint: 'coverage update',
+    scenario: 'Missing X-Request-ID',
+    method: 'POST',
+    target: `${FHIR}/Coverage`,
+    body: coverageExample,
+    headers: { ...coverageHeaders, 'x-request-id': null },
+    status: 400,
+    resourceType: 'OperationOutcome',
+    code: 'MISSING_VALUE',
+  },
+  {
+    endpoint: 'coverage update',
+    scenario: 'Invalid X-Request-ID',
+    method: 'POST',
+    target: `${FHIR}/Coverage`,
+    body: coverageExample,
+    headers: { ...coverageHeaders, 'x-request-id': '1234' },
+    status: 400,
+    resourceType: 'OperationOutcome',
+    code: 'INVALID_VALUE',
   },
 ];
 

@@ -1,4 +1,5 @@
-import type { Patient, RelatedPerson } from '@platform/contracts-pds';
+import type { Coverage, Patient, RelatedPerson } from '@platform/contracts-pds';
+import janeSmithCoverage from './data/Coverage_9000000009.json';
 import type { PatientRecord } from '../patients/patient-record';
 import janeSmith from './data/Patient_9000000009.json';
 import jayneSmyth from './data/Patient_9000000017.json';
@@ -183,4 +184,9 @@ export function sandboxRelatedPersons(): { nhsNumber: string; people: RelatedPer
     },
     { nhsNumber: '9000000025', people: [restrictedGuardian] },
   ];
+}
+
+/** The sandbox patients' EHIC cards: Jane Smith's, the specification's example (9000000033 has none). */
+export function sandboxCoverages(): { nhsNumber: string; coverage: Coverage }[] {
+  return [{ nhsNumber: '9000000009', coverage: janeSmithCoverage as unknown as Coverage }];
 }

@@ -14,6 +14,7 @@ import { PDS_SUBJECTS } from './subjects';
 import { checkSearchReply, SearchPatientsRequest, type SearchPatientsReply } from './search';
 import { CreatePatientRequest, type CreatePatientReply } from './create';
 import { UpdatePatientRequest } from './update';
+import { GetCoverageRequest, UpdateCoverageRequest, type CoverageReply } from './coverage';
 
 /** What other projects may ask of PDS. */
 export interface PdsApi {
@@ -27,7 +28,21 @@ export interface PdsApi {
   listRelatedPersons(request: ListRelatedPersonsRequest, context: CallContext): Promise<ListRelatedPersonsReply>;
   /** Patient search (FHIR query string); matches best first, or `tooManyMatches`. */
   searchPatients(request: SearchPatientsRequest, context: CallContext): Promise<SearchPatientsReply>;
+  /** A patient's EHIC details (`subscriber:identifier=<NHS number>`) and their record's version. */
+  getCoverage(request: GetCoverageRequest, context: CallContext): Promise<CoverageReply>;
+  /** Replaces a patient's EHIC details (If-Match on the patient's version); answers the new version. */
+  updateCoverage(request: UpdateCoverageRequest, context: CallContext): Promise<CoverageReply>;
   health(context: CallContext, timeoutMs?: number): Promise<HealthReply>;
+}
+
+/** The reply as the contract describes it, or REC_SERVER_ERROR. */
+function checkCoverageReply(reply: CoverageReply): CoverageReply {
+  const valid =
+    typeof reply?.nhsNumber === 'string' &&
+    Number.isInteger(reply.versionId) &&
+    (reply.coverage === undefined || reply.coverage?.resourceType === 'Coverage');
+  if (!valid) throw new PlatformError('REC_SERVER_ERROR', 'PDS answered with something that is not a Coverage reply');
+  return reply;
 }
 
 function notAPatient(): PlatformError {
@@ -114,6 +129,24 @@ export class PdsClient implements PdsApi {
   async searchPatients(request: SearchPatientsRequest, context: CallContext): Promise<SearchPatientsReply> {
     return checkSearchReply(
       await this.rpc.requestValidated<unknown>(PDS_SUBJECTS.patientSearch, SearchPatientsRequest, request, context),
+    );
+  }
+
+  async getCoverage(request: GetCoverageRequest, context: CallContext): Promise<CoverageReply> {
+    return checkCoverageReply(
+      await this.rpc.requestValidated<CoverageReply>(PDS_SUBJECTS.coverageGet, GetCoverageRequest, request, context),
+    );
+  }
+
+  async updateCoverage(request: UpdateCoverageRequest, context: CallContext): Promise<CoverageReply> {
+    return checkCoverageReply(
+      await this.rpc.requestValidated<CoverageReply>(
+        PDS_SUBJECTS.coverageUpdate,
+        UpdateCoverageRequest,
+        request,
+        context,
+        { code: 'INVALID_UPDATE' },
+      ),
     );
   }
 

@@ -36,6 +36,23 @@ export const PDS_OWN_ERRORS = defineErrors({
     severity: 'error',
     version: '1',
   },
+  /** A list in the body has fewer items than it must (Coverage: one card, one payor). */
+  TOO_FEW_VALUES_SUBMITTED: {
+    status: 400,
+    issueCode: 'value',
+    display: 'Too few values submitted',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'error',
+    version: '1',
+  },
+  TOO_MANY_VALUES_SUBMITTED: {
+    status: 400,
+    issueCode: 'value',
+    display: 'Too many values submitted',
+    system: SPINE_CODE_SYSTEM,
+    severity: 'error',
+    version: '1',
+  },
   FORBIDDEN_UPDATE: {
     status: 403,
     issueCode: 'forbidden',

@@ -16,6 +16,7 @@ import type {
 import type { SearchPatientsReply, SearchPatientsRequest } from './search';
 import type { CreatePatientReply, CreatePatientRequest } from './create';
 import type { UpdatePatientRequest } from './update';
+import type { Coverage, CoverageReply, GetCoverageRequest, UpdateCoverageRequest } from './coverage';
 
 /** 999 000 000n with a valid check digit (the 999 range is never allocated by PDS). */
 function fakeNhsNumber(sequence: number): string {
@@ -29,6 +30,7 @@ function fakeNhsNumber(sequence: number): string {
 export class FakePdsClient implements PdsApi {
   private readonly patients = new Map<string, Patient>();
   private readonly relatedPersons = new Map<string, RelatedPerson[]>();
+  private readonly coverages = new Map<string, Coverage>();
   private allocated = 0;
   readonly calls: { request: GetPatientRequest; context: CallContext }[] = [];
 
@@ -104,6 +106,26 @@ export class FakePdsClient implements PdsApi {
       )
       .map((patient) => ({ patient, score: 1 }));
     return Promise.resolve({ matches, tooManyMatches: false });
+  }
+
+  /** The card of `subscriber:identifier`, if any; the service's other rules (audit, checks) are its own. */
+  async getCoverage(request: GetCoverageRequest, context: CallContext): Promise<CoverageReply> {
+    const nhsNumber = new URLSearchParams(request.query).get('subscriber:identifier') ?? '';
+    const { patient, versionId } = await this.getPatient({ nhsNumber }, context);
+    const coverage = this.coverages.get(patient.id);
+    return { nhsNumber: patient.id, versionId, ...(coverage ? { coverage } : {}) };
+  }
+
+  /** Stores the card as sent, with the patient's version rules; the service's field rules are its own. */
+  async updateCoverage(request: UpdateCoverageRequest, context: CallContext): Promise<CoverageReply> {
+    const coverage = request.coverage as unknown as Coverage;
+    const nhsNumber = coverage.subscriber?.identifier?.value ?? '';
+    const { patient, versionId } = await this.getPatient({ nhsNumber }, context);
+    if (request.ifMatch === undefined) throw new PlatformError('PRECONDITION_FAILED');
+    if (request.ifMatch !== `W/"${versionId}"`) throw new PlatformError('RESOURCE_VERSION_MISMATCH');
+    this.patients.set(patient.id, { ...patient, meta: { ...patient.meta, versionId: String(versionId + 1) } });
+    this.coverages.set(patient.id, coverage);
+    return { nhsNumber: patient.id, versionId: versionId + 1, coverage };
   }
 
   health(): Promise<HealthReply> {

@@ -24,4 +24,5 @@ export { PDS_EVENT_STREAM, PDS_EVENTS, PDS_QUEUE, PDS_SUBJECTS } from './subject
 export { PATCH_OPERATIONS, PatchOperation, UpdatePatientRequest, isPatchOperation } from './update';
 export { CreatePatientRequest, type CreatePatientReply } from './create';
 export type { PatientCreatedEvent, PatientDeceasedEvent, PatientRegisteredEvent, PatientUpdatedEvent } from './events';
-export { PDS_SUBJECT_POLICIES } from './policy';
+export { PDS_READERS, PDS_SUBJECT_POLICIES, PDS_WRITERS } from './policy';
+export { GetCoverageRequest, UpdateCoverageRequest, type Coverage, type CoverageReply } from './coverage';

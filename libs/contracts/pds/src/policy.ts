@@ -11,10 +11,15 @@ export const PDS_WRITERS = ['clinician', 'practice-admin'] as const;
  * message): a route opened by mistake at the gateway still cannot reach a patient.
  */
 export const PDS_SUBJECT_POLICIES: SubjectPolicies = {
-  [PDS_SUBJECTS.patientGet]: { roles: PDS_READERS },
+  // A patient reads their own record (patient access; pds checks the caller's NHS number), never a search.
+  [PDS_SUBJECTS.patientGet]: { roles: [...PDS_READERS, 'patient'] },
   [PDS_SUBJECTS.patientSearch]: { roles: PDS_READERS },
-  [PDS_SUBJECTS.relatedPersonList]: { roles: PDS_READERS },
+  [PDS_SUBJECTS.relatedPersonList]: { roles: [...PDS_READERS, 'patient'] },
   [PDS_SUBJECTS.patientUpdate]: { roles: PDS_WRITERS },
   [PDS_SUBJECTS.patientCreate]: { roles: PDS_WRITERS },
+  // EHIC details: the NHS gives them to patient access (a patient, their own card; pds checks whose); the
+  // care roles read and write them here too.
+  [PDS_SUBJECTS.coverageGet]: { roles: [...PDS_READERS, 'patient'] },
+  [PDS_SUBJECTS.coverageUpdate]: { roles: [...PDS_WRITERS, 'patient'] },
   [PDS_SUBJECTS.healthCheck]: { public: true },
 };

@@ -5,6 +5,8 @@ export const PDS_SUBJECTS = {
   patientUpdate: 'pds.patient.update.v1',
   patientCreate: 'pds.patient.create.v1',
   relatedPersonList: 'pds.related-person.list.v1',
+  coverageGet: 'pds.coverage.get.v1',
+  coverageUpdate: 'pds.coverage.update.v1',
   healthCheck: 'pds.health.check.v1',
 } as const;
 

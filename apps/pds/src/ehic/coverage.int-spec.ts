@@ -1,0 +1,249 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { JSONCodec, type NatsConnection } from 'nats';
+import { type Client } from 'pg';
+import {
+  PDS_EVENT_STREAM,
+  PDS_EVENTS,
+  type Coverage,
+  type PdsClient,
+  type Patient,
+  type PatientUpdatedEvent,
+} from '@platform/contracts-pds';
+import { generateNhsNumber, seededRandom } from '@platform/shared-identifiers';
+import type { CallContext } from '@platform/shared-nats';
+import { allAtOnce, outcomes, referencePath, rejectionOf, tally } from '@platform/shared-testing';
+import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
+
+const random = seededRandom(7171);
+const example = JSON.parse(
+  readFileSync(referencePath('pds-ers', 'pds', 'spec', 'components', 'examples', 'Coverage.json'), 'utf8'),
+) as Coverage & Record<string, unknown>;
+const janeSmith = JSON.parse(
+  readFileSync(referencePath('pds-ers', 'pds', 'responses', 'Patient_9000000009.json'), 'utf8'),
+) as Patient;
+
+let counter = 0;
+const nextRequestId = (): string => `00000000-0000-4000-a000-${String((counter += 1)).padStart(12, '0')}`;
+function clinician(requestId = nextRequestId()): CallContext {
+  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' } };
+}
+function patient(nhsNumber: string, requestId = nextRequestId()): CallContext {
+  return { requestId, caller: { id: `nhs-login-${nhsNumber}`, roles: ['patient'], nhsNumber } };
+}
+
+/** The published example card, for another patient. */
+function cardFor(nhsNumber: string, changes: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ...example,
+    subscriber: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber } },
+    ...changes,
+  };
+}
+
+describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
+  let under: PdsUnderTest;
+  let pds: PdsClient;
+  let db: Client;
+  let connection: NatsConnection;
+  let schema = '';
+
+  async function freshPatient(restricted = false): Promise<string> {
+    let nhsNumber = generateNhsNumber(random, '9');
+    while (nhsNumber.startsWith('90000000')) nhsNumber = generateNhsNumber(random, '9');
+    await db.query(`INSERT INTO "${schema}".patient (nhs_number, version, resource, restricted) VALUES ($1, 2, $2, $3)`, [
+      nhsNumber,
+      JSON.stringify({ ...janeSmith, id: nhsNumber }),
+      restricted,
+    ]);
+    return nhsNumber;
+  }
+
+  /** What a write could change: the version, the card, the events about this patient. */
+  async function state(nhsNumber: string): Promise<unknown> {
+    const { rows } = await db.query(
+      `SELECT (SELECT version FROM "${schema}".patient WHERE nhs_number = $1) AS version,
+              (SELECT resource FROM "${schema}".patient_coverage WHERE nhs_number = $1) AS coverage,
+              (SELECT count(*)::int FROM "${schema}".outbox WHERE payload::text LIKE '%' || $1 || '%') AS events`,
+      [nhsNumber],
+    );
+    return rows[0];
+  }
+
+  beforeAll(async () => {
+    under = await startPdsUnderTest({ schemaPrefix: 'pds_cov', seed: 'none' });
+    ({ pds, db, schema, connection } = under);
+  });
+
+  afterAll(async () => {
+    await under?.stop();
+  });
+
+  it('stores a card with the patient: the next version, an audited read that shows it, and pds.patient.updated.v1', async () => {
+    const nhsNumber = await freshPatient();
+    const none = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, clinician());
+    expect(none).toEqual({ nhsNumber, versionId: 2 });
+    const written = await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician());
+    expect(written).toMatchObject({ nhsNumber, versionId: 3, coverage: cardFor(nhsNumber) });
+    const readId = nextRequestId();
+    const read = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, clinician(readId));
+    expect(read).toEqual({ nhsNumber, versionId: 3, coverage: cardFor(nhsNumber) });
+    // Versioned with the patient: the record's own version moved too.
+    expect((await pds.getPatient({ nhsNumber }, clinician())).versionId).toBe(3);
+    const audit = await db.query(`SELECT nhs_number, action FROM "${schema}".read_audit WHERE request_id = $1`, [
+      readId,
+    ]);
+    expect(audit.rows).toEqual([{ nhs_number: nhsNumber, action: 'patient.coverage.read' }]);
+    const manager = await connection.jetstreamManager();
+    let event: PatientUpdatedEvent | undefined;
+    for (let attempt = 0; attempt < 50 && event?.nhsNumber !== nhsNumber; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const message = await manager.streams
+        .getMessage(PDS_EVENT_STREAM, { last_by_subj: PDS_EVENTS.patientUpdated })
+        .catch(() => undefined);
+      event = message ? JSONCodec<PatientUpdatedEvent>().decode(message.data) : undefined;
+    }
+    expect(event).toMatchObject({ nhsNumber, versionId: 3, changed: ['coverage'] });
+    // Events name what changed, never the card.
+    expect(JSON.stringify(event)).not.toContain('29401395498043123948');
+  });
+
+  it('replaces the card on the next write, with that version', async () => {
+    const nhsNumber = await freshPatient();
+    await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician());
+    const renewed = cardFor(nhsNumber, { period: { end: '2031-06-30' } });
+    await pds.updateCoverage({ coverage: renewed, ifMatch: 'W/"3"' }, clinician());
+    expect(await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, clinician())).toEqual({
+      nhsNumber,
+      versionId: 4,
+      coverage: renewed,
+    });
+  });
+
+  const withoutCardNumber = { ...example.identifier[0], value: undefined };
+  it.each<[string, (nhsNumber: string) => Record<string, unknown>, string | undefined, string]>([
+    ['a missing EHIC card number', (n) => cardFor(n, { identifier: [withoutCardNumber] }), 'W/"2"', 'MISSING_VALUE'],
+    ['an invalid status', (n) => cardFor(n, { status: 'cancelled' }), 'W/"2"', 'INVALID_VALUE'],
+    ['no status', (n) => cardFor(n, { status: undefined }), 'W/"2"', 'MISSING_VALUE'],
+    ['a wrong If-Match', (n) => cardFor(n), 'W/"1"', 'RESOURCE_VERSION_MISMATCH'],
+    ['no If-Match', (n) => cardFor(n), undefined, 'PRECONDITION_FAILED'],
+    ['a malformed If-Match', (n) => cardFor(n), '2', 'PRECONDITION_FAILED'],
+    ['a bad NHS number', () => cardFor('9000000000'), 'W/"2"', 'INVALID_RESOURCE_ID'],
+    ['no subscriber', (n) => ({ ...cardFor(n), subscriber: undefined }), 'W/"2"', 'MISSING_VALUE'],
+    ['two cards', (n) => cardFor(n, { identifier: [example.identifier[0], example.identifier[0]] }), 'W/"2"', 'TOO_MANY_VALUES_SUBMITTED'],
+    ['no card', (n) => cardFor(n, { identifier: [] }), 'W/"2"', 'TOO_FEW_VALUES_SUBMITTED'],
+    ['a card number of 26 characters', (n) => cardFor(n, { identifier: [{ ...example.identifier[0], value: 'A'.repeat(26) }] }), 'W/"2"', 'INVALID_VALUE'],
+    ['a country that is not ISO alpha-3', (n) => cardFor(n, { identifier: [{ ...example.identifier[0], assigner: { identifier: { system: 'urn:iso:std:iso:3166', value: 'France' } } }] }), 'W/"2"', 'INVALID_VALUE'],
+    ['no institution', (n) => cardFor(n, { payor: [] }), 'W/"2"', 'TOO_FEW_VALUES_SUBMITTED'],
+    ['no personal ID', (n) => cardFor(n, { beneficiary: { identifier: {} } }), 'W/"2"', 'MISSING_VALUE'],
+    ['an expiry 200 years away', (n) => cardFor(n, { period: { end: '2226-01-01' } }), 'W/"2"', 'INVALID_VALUE'],
+    ['an expiry that is not a date', (n) => cardFor(n, { period: { end: '2030-02-30' } }), 'W/"2"', 'INVALID_VALUE'],
+    ['a field Coverage does not have', (n) => cardFor(n, { pets: ['cat'] }), 'W/"2"', 'INVALID_VALUE'],
+    ['another resource type', (n) => cardFor(n, { resourceType: 'Patient' }), 'W/"2"', 'INVALID_VALUE'],
+  ])('refuses %s (%#) with a 4xx and the right code, and changes nothing', async (_name, body, ifMatch, code) => {
+    const nhsNumber = await freshPatient();
+    const before = await state(nhsNumber);
+    const refusal = await rejectionOf(
+      pds.updateCoverage({ coverage: body(nhsNumber), ...(ifMatch ? { ifMatch } : {}) }, clinician()),
+    );
+    expect(refusal.code).toBe(code);
+    expect(refusal.httpStatus).toBeGreaterThanOrEqual(400);
+    expect(refusal.httpStatus).toBeLessThan(500);
+    expect(await state(nhsNumber)).toEqual(before);
+  });
+
+  it('refuses a body that is not an object (INVALID_UPDATE), and an unknown patient (RESOURCE_NOT_FOUND)', async () => {
+    const malformed = await rejectionOf(
+      pds.updateCoverage({ coverage: 'not a card' as unknown as Record<string, unknown>, ifMatch: 'W/"2"' }, clinician()),
+    );
+    expect(malformed.code).toBe('INVALID_UPDATE');
+    const unknown = await rejectionOf(pds.updateCoverage({ coverage: cardFor('9111231130'), ifMatch: 'W/"2"' }, clinician()));
+    expect(unknown.code).toBe('RESOURCE_NOT_FOUND');
+  });
+
+  it.each([
+    ['nothing', '', 'MISSING_VALUE'],
+    ['another parameter too', 'subscriber:identifier=9000000009&year=2003', 'INVALID_SEARCH_DATA'],
+    ['a misspelt parameter', 'subscriber=9000000009', 'INVALID_SEARCH_DATA'],
+    ['a bad NHS number', 'subscriber:identifier=9000000000', 'INVALID_RESOURCE_ID'],
+    ['an unknown patient', 'subscriber:identifier=9111231130', 'RESOURCE_NOT_FOUND'],
+  ])('answers a search for %s (%#) with its code', async (_name, query, code) => {
+    expect((await rejectionOf(pds.getCoverage({ query }, clinician()))).code).toBe(code);
+  });
+
+  it('applies 50 simultaneous writes of one version once: one answer, 49 RESOURCE_VERSION_MISMATCH, one event', async () => {
+    const nhsNumber = await freshPatient();
+    const cards = Array.from({ length: 50 }, (_, i) =>
+      cardFor(nhsNumber, { beneficiary: { identifier: { value: `PERSON-${i}` } } }),
+    );
+    const results = outcomes(
+      await allAtOnce(50, 20_000, (i) => pds.updateCoverage({ coverage: cards[i] ?? {}, ifMatch: 'W/"2"' }, clinician())),
+    );
+    expect(tally(results, (result) => (typeof result === 'string' ? result : 'written'))).toEqual({
+      written: 1,
+      RESOURCE_VERSION_MISMATCH: 49,
+    });
+    const winner = results.find((result) => typeof result !== 'string') as { coverage: Coverage };
+    expect(await state(nhsNumber)).toEqual({ version: 3, coverage: winner.coverage, events: 1 });
+  });
+
+  it('applies a retried write once: the same X-Request-ID gets the first answer', async () => {
+    const nhsNumber = await freshPatient();
+    const requestId = nextRequestId();
+    const first = await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician(requestId));
+    const retries = await allAtOnce(10, 20_000, () =>
+      pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician(requestId)),
+    );
+    for (const retry of retries) expect(retry).toEqual({ status: 'fulfilled', value: first });
+    expect(await state(nhsNumber)).toEqual({ version: 3, coverage: first.coverage, events: 1 });
+  });
+
+  it("lets a patient read and write their own card and nobody else's (the attacker asks for another's)", async () => {
+    const own = await freshPatient();
+    const other = await freshPatient();
+    await pds.updateCoverage({ coverage: cardFor(other), ifMatch: 'W/"2"' }, clinician());
+    const written = await pds.updateCoverage({ coverage: cardFor(own), ifMatch: 'W/"2"' }, patient(own));
+    expect(written.versionId).toBe(3);
+    expect((await pds.getCoverage({ query: `subscriber:identifier=${own}` }, patient(own))).coverage).toEqual(cardFor(own));
+    const before = await state(other);
+    const read = await rejectionOf(pds.getCoverage({ query: `subscriber:identifier=${other}` }, patient(own)));
+    expect(read.code).toBe('ACCESS_DENIED');
+    expect(read.httpStatus).toBe(403);
+    const write = await rejectionOf(pds.updateCoverage({ coverage: cardFor(other), ifMatch: 'W/"3"' }, patient(own)));
+    expect(write.code).toBe('ACCESS_DENIED');
+    // A patient token without an NHS number reaches nobody's card.
+    const anonymous = { requestId: nextRequestId(), caller: { id: 'nhs-login-x', roles: ['patient'] } };
+    expect((await rejectionOf(pds.getCoverage({ query: `subscriber:identifier=${own}` }, anonymous))).code).toBe(
+      'ACCESS_DENIED',
+    );
+    expect(await state(other)).toEqual(before);
+    // Nor their record, nor their related people.
+    expect((await rejectionOf(pds.getPatient({ nhsNumber: other }, patient(own)))).code).toBe('ACCESS_DENIED');
+    expect((await rejectionOf(pds.listRelatedPersons({ nhsNumber: other }, patient(own)))).code).toBe('ACCESS_DENIED');
+    expect((await pds.getPatient({ nhsNumber: own }, patient(own))).patient.id).toBe(own);
+  });
+
+  it("shows a restricted patient's card (it holds no locating details), never their address", async () => {
+    const nhsNumber = await freshPatient(true);
+    await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician());
+    const read = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, clinician());
+    expect(read.coverage).toEqual(cardFor(nhsNumber));
+    expect(JSON.stringify(read)).not.toMatch(/Trevelyan|LS1 6AE|01632960587/);
+  });
+
+  it("follows a superseded number to the surviving patient's card", async () => {
+    const survivor = await freshPatient();
+    await pds.updateCoverage({ coverage: cardFor(survivor), ifMatch: 'W/"2"' }, clinician());
+    const old = generateNhsNumber(random, '9');
+    await db.query(
+      `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by) VALUES ($1, 1, $2, $3)`,
+      [old, JSON.stringify({ ...janeSmith, id: old }), survivor],
+    );
+    const read = await pds.getCoverage({ query: `subscriber:identifier=${old}` }, clinician());
+    expect(read).toMatchObject({ nhsNumber: survivor, versionId: 3, coverage: cardFor(survivor) });
+    // A card is written to the surviving record, not the superseded one.
+    expect((await rejectionOf(pds.updateCoverage({ coverage: cardFor(old), ifMatch: 'W/"1"' }, clinician()))).code).toBe(
+      'INVALID_UPDATE',
+    );
+  });
+});
