@@ -10,6 +10,8 @@ import { invalidToken, type TokenVerifier, type VerifiedToken } from './token-ve
 declare module 'fastify' {
   interface FastifyRequest {
     callContext?: CallContext;
+    /** The caller is an application without a user (client credentials): application-restricted access. */
+    applicationRestricted?: boolean;
   }
 }
 
@@ -82,6 +84,7 @@ export class CallerGate {
         diagnostics: `This operation needs one of the roles: ${policy.roles.join(', ')}`,
       });
     }
+    if (token.application) request.applicationRestricted = true;
     request.callContext = {
       ...ids,
       caller: {

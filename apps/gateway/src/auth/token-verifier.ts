@@ -11,6 +11,11 @@ export interface VerifiedToken {
   organisations: string[];
   /** A patient's own NHS number (the `nhs_number` claim), when the token carries a valid one. */
   nhsNumber?: string;
+  /**
+   * An application's own token (client credentials: Keycloak's service-account tokens carry `client_id`), no
+   * user present: the NHS's application-restricted access mode.
+   */
+  application: boolean;
   expiresAt: number;
 }
 
@@ -31,6 +36,7 @@ interface KeycloakClaims extends JWTPayload {
   resource_access?: Record<string, { roles?: unknown }>;
   nhsd_organisations?: unknown;
   nhs_number?: unknown;
+  client_id?: unknown;
 }
 
 function stringArray(value: unknown): string[] {
@@ -110,6 +116,9 @@ export class TokenVerifier {
       ...(typeof claims.nhs_number === 'string' && isValidNhsNumber(claims.nhs_number)
         ? { nhsNumber: claims.nhs_number }
         : {}),
+      application:
+        typeof claims.client_id === 'string' ||
+        (typeof claims.preferred_username === 'string' && claims.preferred_username.startsWith('service-account-')),
       expiresAt: claims.exp ?? 0,
     };
   }

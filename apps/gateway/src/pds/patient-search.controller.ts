@@ -9,6 +9,7 @@ import { callContextOf } from '../http/call-context';
 import { FHIR_JSON } from '../http/error-response';
 import { searchset, type SearchsetBundle } from '../http/fhir-bundle';
 import { PDS_CLIENT, READ_ROLES } from './patient.controller';
+import { singleMatchQuery } from './access-modes';
 
 const PARAMETERS: { name: string; description: string; example?: string }[] = [
   { name: 'family', description: 'Family name; `*` after at least two characters is a wildcard', example: 'Smith' },
@@ -89,7 +90,7 @@ export class PatientSearchController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SearchsetBundle | OperationOutcome> {
     const separator = request.url.indexOf('?');
-    const query = separator === -1 ? '' : request.url.slice(separator + 1);
+    const query = singleMatchQuery(request, separator === -1 ? '' : request.url.slice(separator + 1));
     const { matches, tooManyMatches, noExample } = await this.pds.searchPatients(
       { query, ...(this.settings.sandbox ? { sandbox: true } : {}) },
       callContextOf(request),

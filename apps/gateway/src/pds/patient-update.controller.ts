@@ -8,6 +8,7 @@ import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
 import { FHIR_JSON } from '../http/error-response';
 import { coverageBundle, PDS_CLIENT } from './patient.controller';
+import { refuseApplication } from './access-modes';
 
 /** Who may register and change demographics: the GP practice's clinicians and administrators. */
 const WRITE_ROLES = ['clinician', 'practice-admin'] as const;
@@ -66,6 +67,7 @@ export class PatientUpdateController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
+    refuseApplication(request, 'create a patient');
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new PlatformError('INVALID_CREATE', undefined, {
         diagnostics: 'Invalid create with error - the body must be a FHIR Patient',
@@ -104,6 +106,7 @@ export class PatientUpdateController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
+    refuseApplication(request, 'update a patient');
     checkPatchContentType(request);
     const patches = patchesOf(body);
     const { json, versionId } = await this.pds.updatePatient(
@@ -136,6 +139,7 @@ export class PatientUpdateController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Record<string, unknown>> {
+    refuseApplication(request, 'update EHIC details');
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new PlatformError('INVALID_UPDATE', undefined, {
         diagnostics: 'Invalid update with error - the body must be a FHIR Coverage',

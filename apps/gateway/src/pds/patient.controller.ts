@@ -7,6 +7,7 @@ import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { searchset, type SearchsetBundle } from '../http/fhir-bundle';
 import { FHIR_JSON } from '../http/error-response';
 import { callContextOf } from '../http/call-context';
+import { refuseApplication } from './access-modes';
 
 export const PDS_CLIENT = Symbol('PDS_CLIENT');
 
@@ -107,6 +108,7 @@ export class PatientController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Record<string, unknown>> {
+    refuseApplication(request, 'read EHIC details');
     const separator = request.url.indexOf('?');
     const query = separator === -1 ? '' : request.url.slice(separator + 1);
     const found = await this.pds.getCoverage({ query }, callContextOf(request));
