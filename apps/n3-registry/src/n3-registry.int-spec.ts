@@ -108,6 +108,45 @@ describe('N3 registry over NATS (real PostgreSQL, JetStream)', () => {
     });
   });
 
+  describe("GP Connect endpoints (where GP2GP fetches a practice's records)", () => {
+    it('gives each sandbox GP practice the simulator address, and other organisations none', async () => {
+      expect(await registry.n3.getOrganisation({ odsCode: 'A83008' }, admin())).toMatchObject({
+        gpConnectEndpoint: 'http://127.0.0.1:9480/A83008/fhir',
+      });
+      expect(await registry.n3.getOrganisation({ odsCode: 'VNE51' }, admin())).toMatchObject({
+        gpConnectEndpoint: null,
+      });
+    });
+
+    it('records an endpoint on upsert, keeps it through an ODS import, and refuses one that is not http(s)', async () => {
+      const practice = {
+        odsCode: 'Y99002',
+        name: 'ENDPOINT SURGERY',
+        role: 'gp-practice' as const,
+        status: 'active' as const,
+        addressLines: [],
+        gpConnectEndpoint: 'https://gpc.example.nhs.uk/Y99002/fhir',
+      };
+      const saved = await registry.n3.upsertOrganisation(practice, admin());
+      expect(saved.gpConnectEndpoint).toBe('https://gpc.example.nhs.uk/Y99002/fhir');
+      const objectName = `test-${randomUUID()}`;
+      await storeExtract(registry.connection, objectName, Buffer.from(odsLine('Y99002', 'ENDPOINT SURGERY RENAMED')));
+      await registry.n3.importOrganisations({ objectName, role: 'gp-practice', skipInvalid: false }, admin());
+      expect(await registry.n3.getOrganisation({ odsCode: 'Y99002' }, admin())).toMatchObject({
+        name: 'ENDPOINT SURGERY RENAMED',
+        gpConnectEndpoint: 'https://gpc.example.nhs.uk/Y99002/fhir',
+      });
+      const refused = await rejectionOf(
+        registry.n3.upsertOrganisation({ ...practice, gpConnectEndpoint: 'ftp://gpc.example/Y99002' }, admin()),
+      );
+      expect(refused.code).toBe('INVALID_VALUE');
+      expect(refused.diagnostics).toMatch(/^gpConnectEndpoint must be an http\(s\) address/);
+      expect((await registry.n3.getOrganisation({ odsCode: 'Y99002' }, admin())).gpConnectEndpoint).toBe(
+        'https://gpc.example.nhs.uk/Y99002/fhir',
+      );
+    });
+  });
+
   describe('connection lifecycle', () => {
     it('moves ordered -> provisioning -> live -> migrating -> ceased, records who and when, and publishes each step', async () => {
       const created = await order();

@@ -27,7 +27,7 @@ export async function startN3Registry(config: N3Config, logger: Logger): Promise
   await ensureEventStream(nats, N3_EVENT_STREAM, Object.values(N3_EVENTS));
   await importBucket(nats);
   if (config.N3_SEED === 'sandbox') {
-    const seeded = await seedSandboxEstate(database);
+    const seeded = await seedSandboxEstate(database, config.N3_SANDBOX_GPCONNECT_URL);
     logger.info(seeded, 'seeded the sandbox organisations and connections that were missing');
   }
   const owners = new OwnerIndex(database, nats, logger);

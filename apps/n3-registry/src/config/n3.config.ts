@@ -53,6 +53,13 @@ export class N3Config extends CallerTrustConfig {
   @IsIn(['none', 'sandbox'])
   N3_SEED: 'none' | 'sandbox' = 'none';
 
+  /**
+   * With the sandbox seed: where the demo practices' GP Connect providers answer (the GP Connect provider
+   * simulator the launcher starts); each sandbox GP practice without an endpoint gets `<url>/<ODS code>/fhir`.
+   */
+  @Matches(/^https?:\/\/[^\s/]+$/, { message: 'N3_SANDBOX_GPCONNECT_URL must be http(s)://host:port' })
+  N3_SANDBOX_GPCONNECT_URL = 'http://127.0.0.1:9480';
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 }

@@ -23,6 +23,7 @@ export class UpsertOrganisationUseCase {
       postcode: request.postcode ?? null,
       parentOdsCode: request.parentOdsCode ?? null,
       telephone: request.telephone ?? null,
+      gpConnectEndpoint: request.gpConnectEndpoint ?? null,
     };
     checkDate(organisation.openDate, 'openDate');
     checkDate(organisation.closeDate, 'closeDate');

@@ -194,9 +194,14 @@ export const SANDBOX_CONNECTIONS: SandboxConnection[] = [
   },
 ];
 
-/** Inserts the sandbox organisations and connections that are missing; leaves anything present alone. */
+/**
+ * Inserts the sandbox organisations and connections that are missing; leaves anything present alone. With
+ * `gpConnectUrl` (the GP Connect provider simulator), each GP practice without a GP Connect endpoint gets
+ * `<gpConnectUrl>/<ODS code>/fhir`.
+ */
 export async function seedSandboxEstate(
   database: ServiceDatabase,
+  gpConnectUrl?: string,
 ): Promise<{ organisations: number; connections: number }> {
   const schema = `"${database.schema}"`;
   return withTransaction(database.pool, async (client) => {
@@ -217,6 +222,12 @@ export async function seedSandboxEstate(
         ],
       );
       organisations += result.rowCount ?? 0;
+      if (gpConnectUrl && organisation.role === 'gp-practice') {
+        await client.query(
+          `UPDATE ${schema}.organisation SET gp_connect_endpoint = $2 WHERE ods_code = $1 AND gp_connect_endpoint IS NULL`,
+          [organisation.odsCode, `${gpConnectUrl}/${organisation.odsCode}/fhir`],
+        );
+      }
     }
     let connections = 0;
     for (const connection of SANDBOX_CONNECTIONS) {

@@ -26,11 +26,12 @@ interface OrganisationDbRow {
   postcode: string | null;
   parent_ods_code: string | null;
   telephone: string | null;
+  gp_connect_endpoint: string | null;
   updated_at: Date;
 }
 
 const COLUMNS = `ods_code, name, role, status, to_char(open_date, 'YYYY-MM-DD') AS open_date,
-  to_char(close_date, 'YYYY-MM-DD') AS close_date, address_lines, postcode, parent_ods_code, telephone, updated_at`;
+  to_char(close_date, 'YYYY-MM-DD') AS close_date, address_lines, postcode, parent_ods_code, telephone, gp_connect_endpoint, updated_at`;
 const WRITE_COLUMNS = [
   'ods_code',
   'name',
@@ -57,6 +58,7 @@ export function organisationOf(row: OrganisationDbRow): Organisation {
     postcode: row.postcode,
     parentOdsCode: row.parent_ods_code,
     telephone: row.telephone,
+    gpConnectEndpoint: row.gp_connect_endpoint,
     updatedAt: row.updated_at.toISOString(),
   };
 }
@@ -140,9 +142,12 @@ export class OrganisationRepository {
   }
 
   async upsert(transaction: PoolClient, organisation: Required<UpsertOrganisationRequest>): Promise<Organisation> {
+    // The GP Connect endpoint is written here only: ODS extracts (importRows) do not carry it and leave it be.
+    const columns = [...WRITE_COLUMNS, 'gp_connect_endpoint'];
     const result = await transaction.query<OrganisationDbRow>(
-      `INSERT INTO ${this.table} (${WRITE_COLUMNS.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (ods_code) DO UPDATE SET ${WRITE_COLUMNS.slice(1)
+      `INSERT INTO ${this.table} (${columns.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (ods_code) DO UPDATE SET ${columns
+         .slice(1)
          .map((column) => `${column} = EXCLUDED.${column}`)
          .join(', ')}, updated_at = now()
        RETURNING ${COLUMNS}`,
@@ -157,6 +162,7 @@ export class OrganisationRepository {
         organisation.postcode,
         organisation.parentOdsCode,
         organisation.telephone,
+        organisation.gpConnectEndpoint,
       ],
     );
     return organisationOf(result.rows[0]);

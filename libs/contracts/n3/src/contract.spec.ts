@@ -175,6 +175,12 @@ describe('the N3 registry contract', () => {
         ['addressLines'],
       ],
       ['a telephone in words', UpsertOrganisationRequest, { ...practice, telephone: 'ask reception' }, ['telephone']],
+      [
+        'a GP Connect endpoint that is not http(s)',
+        UpsertOrganisationRequest,
+        { ...practice, gpConnectEndpoint: 'javascript:alert(1)' },
+        ['gpConnectEndpoint'],
+      ],
       ['a field the contract lacks', UpsertOrganisationRequest, { ...practice, ccg: '16C' }, ['ccg']],
       ['an ODS code as a number', GetOrganisationRequest, { odsCode: 83008 }, ['odsCode']],
       ['a one-letter name search', SearchOrganisationsRequest, { name: 'h' }, ['name']],

@@ -16,6 +16,8 @@ export const ODS_CODE_PATTERN = /^[A-Z0-9]{3,6}$/;
 /** A UK postcode: outward code, a space, inward code (the form ODS extracts use). */
 export const POSTCODE_PATTERN = /^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A GP Connect endpoint: an http(s) address without spaces, as the registry's column allows. */
+export const GP_CONNECT_ENDPOINT_PATTERN = /^https?:\/\/\S{1,500}$/;
 
 /**
  * The roles an organisation plays, with the ODS role code for each where ODS has one. The prescription
@@ -50,6 +52,11 @@ export interface Organisation {
   /** The commissioner or parent trust (ODS "parent organisation code"). */
   parentOdsCode: string | null;
   telephone: string | null;
+  /**
+   * The base address of the organisation's GP Connect provider (its clinical system), as SDS holds it per ODS
+   * code: GP2GP fetches a patient's record from the previous practice's. Null where there is none.
+   */
+  gpConnectEndpoint: string | null;
   updatedAt: string;
 }
 
@@ -100,6 +107,11 @@ export class UpsertOrganisationRequest {
   @IsOptional()
   @Matches(/^[0-9 +()-]{6,20}$/, { message: 'telephone must be 6 to 20 digits, spaces or +()-' })
   telephone?: string | null;
+
+  /** The GP Connect provider's base address (http or https, no spaces, at most 500 characters). */
+  @IsOptional()
+  @Matches(GP_CONNECT_ENDPOINT_PATTERN, { message: 'gpConnectEndpoint must be an http(s) address' })
+  gpConnectEndpoint?: string | null;
 }
 
 export class SearchOrganisationsRequest extends PageRequest {

@@ -142,8 +142,13 @@ export const SERVICES: readonly ServiceEntry[] = [
     entry: 'apps/nhsmail-relay/src/main.js',
     sandboxSeed: false,
     eventStream: 'NHSMAIL_EVENTS',
-    events: ['nhsmail.item.created.v1'],
-    calls: [],
+    events: [
+      'nhsmail.message.accepted.v1',
+      'nhsmail.message.delivered.v1',
+      'nhsmail.message.bounced.v1',
+      'nhsmail.message.delayed.v1',
+    ],
+    calls: ['n3.ip-owner.get.v1'],
     colour: '31',
   },
   // service-generator: new entries above this line
