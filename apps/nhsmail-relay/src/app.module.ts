@@ -1,16 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
+import { N3Client } from '@platform/contracts-n3';
 import { NhsmailRelayClient, NHSMAIL_SUBJECTS } from '@platform/contracts-nhsmail';
 import type { Logger } from '@platform/shared-logging';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { NatsRpcClient, type CallerAssertionSigner } from '@platform/shared-nats';
 import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from './database/database.provider';
-import { CreateItemUseCase } from './items/create-item.usecase';
-import { GetItemUseCase } from './items/get-item.usecase';
-import { ItemHandler } from './items/item.handler';
-import { ItemRepository } from './items/item.repository';
+import { CreateMailboxUseCase } from './mailboxes/create-mailbox.usecase';
+import { MailDomains } from './mailboxes/mail-domains';
+import { MailboxHandler } from './mailboxes/mailbox.handler';
+import { MailboxRepository } from './mailboxes/mailbox.repository';
+import { DeliveryWorker, type DeliverySettings } from './queue/delivery-worker';
+import { MessageStore } from './queue/message-store';
+import { AccessTokens } from './smtp/access-tokens';
+import { N3Gate } from './smtp/n3-gate';
+import { SmtpListeners, type SmtpSettings } from './smtp/smtp-listeners';
 
 export interface NhsmailRelayResources {
   database: NhsmailRelayDatabase;
@@ -18,6 +24,13 @@ export interface NhsmailRelayResources {
   metrics: Registry;
   logger: Logger;
   retention: Retention;
+  /** Signs the relay's own statements when it asks the N3 registry (as `service:nhsmail-relay`). */
+  signer: CallerAssertionSigner;
+  domains: string;
+  smtp: SmtpSettings;
+  delivery: DeliverySettings;
+  n3CacheSeconds: number;
+  oidc: { issuer: string; jwksUrl?: string; audience: string };
 }
 
 @Module({})
@@ -25,6 +38,7 @@ export class NhsmailRelayModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
   static with(resources: NhsmailRelayResources): DynamicModule {
     const self = new NhsmailRelayClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
+    const n3 = new N3Client(new NatsRpcClient(resources.nats, { timeoutMs: 3000, signer: resources.signer }));
     const health = serviceHealth({
       service: 'nhsmail-relay',
       subject: NHSMAIL_SUBJECTS.healthCheck,
@@ -32,19 +46,51 @@ export class NhsmailRelayModule {
       self: (context) => self.health(context),
     });
     const side = writeSide(resources, 'nhsmail-relay');
+    const domains = new MailDomains(resources.domains);
+    const mailboxes = new MailboxRepository(resources.database);
+    const store = new MessageStore(resources.database);
+    const worker = new DeliveryWorker(resources.delivery, store, mailboxes, domains, side.outbox, resources.logger);
+    const listeners = new SmtpListeners(resources.smtp, {
+      mailboxes,
+      domains,
+      n3: new N3Gate(n3, resources.n3CacheSeconds),
+      tokens: new AccessTokens(resources.oidc),
+      store,
+      outbox: side.outbox,
+      logger: resources.logger,
+      accepted: () => worker.kick(),
+    });
     return {
       module: NhsmailRelayModule,
-      controllers: [ItemHandler, HealthController, health.handler],
+      controllers: [MailboxHandler, HealthController, health.handler],
       providers: [
         { provide: NHSMAIL_RELAY_DATABASE, useValue: resources.database },
         ...health.providers,
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
-        // On shutdown: the write side stops (the outbox relays its last pass), then NATS and the database close.
-        { provide: 'NHSMAIL_RELAY_SHUTDOWN', useValue: shutdownHook(() => side.close()) },
+        {
+          provide: 'NHSMAIL_RELAY_SMTP',
+          useValue: {
+            onApplicationBootstrap: async () => {
+              await listeners.start();
+              worker.start();
+            },
+          },
+        },
+        { provide: SmtpListeners, useValue: listeners },
+        // On shutdown: no new SMTP sessions, deliveries in flight finish, the write side stops, NATS and the database close.
+        {
+          provide: 'NHSMAIL_RELAY_SHUTDOWN',
+          useValue: shutdownHook(async () => {
+            await listeners.stop();
+            await worker.stop();
+            await side.close();
+          }),
+        },
         ...writeSideProviders(side),
-        ItemRepository,
-        CreateItemUseCase,
-        GetItemUseCase,
+        { provide: MailDomains, useValue: domains },
+        { provide: MailboxRepository, useValue: mailboxes },
+        { provide: MessageStore, useValue: store },
+        CreateMailboxUseCase,
       ],
     };
   }

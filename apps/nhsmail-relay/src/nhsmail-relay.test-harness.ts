@@ -1,22 +1,150 @@
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { SignJWT } from 'jose';
+import { SMTPServer } from 'smtp-server';
+import { N3Client } from '@platform/contracts-n3';
 import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
-import { NatsRpcClient } from '@platform/shared-nats';
-import { startServiceUnderTest, type ServiceUnderTest } from '@platform/shared-testing';
-import { testCallerEnvironment, testGatewaySigner } from '@platform/testing-services';
+import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
+import {
+  dropSchema,
+  startServiceUnderTest,
+  startTestJwks,
+  uniqueName,
+  type ServiceUnderTest,
+  type TestJwks,
+} from '@platform/shared-testing';
+import {
+  startBuiltService,
+  testCallerEnvironment,
+  testGatewaySigner,
+  type BuiltService,
+} from '@platform/testing-services';
 import { NhsmailRelayConfig } from './config/nhsmail.config';
 import { startNhsmailRelay } from './nhsmail-relay';
+import { SmtpListeners } from './smtp/smtp-listeners';
 
-/** A running nhsmail-relay for one integration test file: its own schema, its own NATS server, a typed client. */
-export interface NhsmailRelayUnderTest extends ServiceUnderTest<INestApplication> {
-  /** The typed client, over NATS, as other projects call nhsmail-relay. */
-  client: NhsmailRelayClient;
+export const TEST_ISSUER = 'http://127.0.0.1:8081/realms/nhs';
+
+let tls: { dir: string; cert: string; key: string } | undefined;
+
+/**
+ * A TEST-ONLY self-signed certificate and key for 127.0.0.1, made with the openssl CLI at test time in a
+ * temporary folder (nothing committed). The relay's STARTTLS uses it; clients in tests do not verify it.
+ */
+export function testTls(): { cert: string; key: string } {
+  if (tls) return tls;
+  const dir = mkdtempSync(path.join(tmpdir(), 'nhsmail-test-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=nhsmail-relay test only',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  tls = { dir, cert, key };
+  return tls;
 }
 
-export async function startNhsmailRelayUnderTest(options: { schemaPrefix: string }): Promise<NhsmailRelayUnderTest> {
+/** A real SMTP server standing in for the smarthost (outside the platform): records what it accepts. */
+export interface TestSink {
+  url: string;
+  port: number;
+  received: { from: string; to: string[]; raw: string }[];
+  /** Replies by recipient: `reject` is answered 550, `defer` 451 at RCPT; everything else is accepted. */
+  stop(): Promise<void>;
+}
+
+export async function startTestSink(): Promise<TestSink> {
+  const received: TestSink['received'] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onRcptTo(address, _session, done) {
+      if (address.address.startsWith('reject')) {
+        const error = new Error('5.1.1 no such user here') as Error & { responseCode: number };
+        error.responseCode = 550;
+        return done(error);
+      }
+      if (address.address.startsWith('defer')) {
+        const error = new Error('4.2.1 mailbox busy, try later') as Error & { responseCode: number };
+        error.responseCode = 451;
+        return done(error);
+      }
+      done();
+    },
+    onData(stream, session, done) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+          raw: Buffer.concat(chunks).toString('latin1'),
+        });
+        done();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    port,
+    received,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A running nhsmail-relay for one integration test file, with the real N3 registry (from dist/) beside it. */
+export interface NhsmailRelayUnderTest extends ServiceUnderTest<INestApplication> {
+  /** The typed client, as the gateway calls nhsmail-relay. */
+  client: NhsmailRelayClient;
+  /** The registry, as its administrator (through the same NATS). */
+  n3: N3Client;
+  submissionPort: number;
+  relayPort: number;
+  jwks: TestJwks;
+  sink: TestSink;
+  /** A platform access token for `username`, as the identity provider signs it. */
+  token(username: string, overrides?: Record<string, unknown>): Promise<string>;
+}
+
+export async function startNhsmailRelayUnderTest(options: {
+  schemaPrefix: string;
+  env?: Record<string, string>;
+}): Promise<NhsmailRelayUnderTest> {
   const callerEnv = await testCallerEnvironment('nhsmail-relay');
+  const certificate = testTls();
+  const jwks = await startTestJwks();
+  const sink = await startTestSink();
   const running = await startServiceUnderTest(options.schemaPrefix, ({ natsUrl, databaseUrl, schema }) =>
     startNhsmailRelay(
       loadConfig(NhsmailRelayConfig, {
@@ -25,14 +153,165 @@ export async function startNhsmailRelayUnderTest(options: { schemaPrefix: string
         DATABASE_URL: databaseUrl,
         NHSMAIL_DB_SCHEMA: schema,
         NHSMAIL_HTTP_PORT: '0',
+        NHSMAIL_SUBMISSION_PORT: '0',
+        NHSMAIL_RELAY_PORT: '0',
+        NHSMAIL_TLS_CERT: certificate.cert,
+        NHSMAIL_TLS_KEY: certificate.key,
+        OIDC_ISSUER: TEST_ISSUER,
+        OIDC_JWKS_URL: jwks.url,
+        NHSMAIL_SMARTHOST_URL: sink.url,
+        NHSMAIL_DELIVERY_POLL_MS: '50',
+        NHSMAIL_RETRY_BASE_SECONDS: '1',
+        ...options.env,
       }),
       createLogger({ service: 'nhsmail-relay', level: 'silent' }),
     ),
   );
-  // Signs as the gateway does, so the service's own caller checks let the test's requests in.
+  const n3Schema = uniqueName(`${options.schemaPrefix}_n3`);
+  let registry: BuiltService;
+  try {
+    registry = await startBuiltService('apps/n3-registry/src/main.js', 'N3_HTTP_PORT', {
+      NATS_URL: running.natsUrl,
+      DATABASE_URL: running.databaseUrl,
+      N3_DB_SCHEMA: n3Schema,
+      N3_SEED: 'none',
+    });
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
   const signer = await testGatewaySigner();
+  const rpc = new NatsRpcClient(running.connection, { timeoutMs: 10_000, signer });
+  const { submissionPort, relayPort } = running.app.get(SmtpListeners).ports;
   return {
     ...running,
-    client: new NhsmailRelayClient(new NatsRpcClient(running.connection, { timeoutMs: 5000, signer })),
+    client: new NhsmailRelayClient(rpc),
+    n3: new N3Client(rpc),
+    submissionPort,
+    relayPort,
+    jwks,
+    sink,
+    token: (username, overrides = {}) =>
+      new SignJWT({
+        typ: 'Bearer',
+        preferred_username: username,
+        aud: 'nhs-platform',
+        realm_access: { roles: ['clinician'] },
+        ...overrides,
+      })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+        .setIssuer(TEST_ISSUER)
+        .setSubject(`user-${username}`)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(jwks.privateKey),
+    stop: async () => {
+      await registry.stop();
+      await running.stop();
+      await Promise.all([jwks.stop(), sink.stop(), dropSchema(running.databaseUrl, n3Schema)]);
+    },
   };
+}
+
+/** A registry administrator (makes mailboxes and N3 connections). */
+export function registryAdmin(requestId = randomUUID()): CallContext {
+  return {
+    requestId,
+    caller: { id: 'registry-admin-1', username: 'registry.admin', roles: ['registry-admin'], organisation: 'X26' },
+  };
+}
+
+/** Removes the test certificate's folder (after the last test file of the process, if wanted). */
+export function removeTestTls(): void {
+  if (tls) rmSync(tls.dir, { recursive: true, force: true });
+  tls = undefined;
+}
+
+/** A raw SMTP conversation over a real socket (for what a mail library would not send: AUTH before TLS, bad input). */
+export class SmtpTalk {
+  private buffer = '';
+  private waiting?: () => void;
+  private closed = false;
+
+  private constructor(private socket: Socket) {
+    this.listen();
+  }
+
+  static async open(port: number, localAddress?: string): Promise<{ talk: SmtpTalk; greeting: string }> {
+    const socket = connectTcp({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('error', reject);
+    });
+    const talk = new SmtpTalk(socket);
+    return { talk, greeting: await talk.reply() };
+  }
+
+  private listen(): void {
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString('latin1');
+      this.waiting?.();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.waiting?.();
+    });
+    this.socket.on('error', () => undefined);
+  }
+
+  /** The next complete reply (all its lines), or '' once the server has closed the connection. */
+  async reply(): Promise<string> {
+    for (;;) {
+      const match = /(^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(this.buffer);
+      if (match) {
+        const end = match.index + match[0].length;
+        const text = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end);
+        return text.trim();
+      }
+      if (this.closed) return '';
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+      });
+    }
+  }
+
+  async send(line: string): Promise<string> {
+    this.socket.write(`${line}\r\n`);
+    return this.reply();
+  }
+
+  /** STARTTLS, then the same conversation over TLS (the test certificate is not verified). */
+  async startTls(): Promise<string> {
+    const answer = await this.send('STARTTLS');
+    if (!answer.startsWith('220')) return answer;
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('close');
+    const secure = connectTls({ socket: this.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.buffer = '';
+    this.listen();
+    return answer;
+  }
+
+  /** DATA, the message (dot-stuffed), and the final reply. */
+  async data(message: string): Promise<string> {
+    const go = await this.send('DATA');
+    if (!go.startsWith('354')) return go;
+    const body = message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
+    this.socket.write(`${body}\r\n.\r\n`);
+    return this.reply();
+  }
+
+  write(raw: string | Buffer): void {
+    this.socket.write(raw);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import {
   NHSMAIL_EVENT_STREAM,
@@ -13,8 +14,31 @@ import { NhsmailRelayModule } from './app.module';
 import type { NhsmailRelayConfig } from './config/nhsmail.config';
 import { openNhsmailRelayDatabase } from './database/database';
 
+function readPem(variable: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    throw new Error(`${variable} names a file that cannot be read`);
+  }
+}
+
 /** Opens the database (migrated), connects to NATS, makes sure its event stream exists, and starts serving. */
 export async function startNhsmailRelay(config: NhsmailRelayConfig, logger: Logger): Promise<INestApplication> {
+  const tls = {
+    cert: readPem('NHSMAIL_TLS_CERT', config.NHSMAIL_TLS_CERT),
+    key: readPem('NHSMAIL_TLS_KEY', config.NHSMAIL_TLS_KEY),
+  };
+  const dkimKey = config.NHSMAIL_DKIM_KEY
+    ? readPem('NHSMAIL_DKIM_KEY', config.NHSMAIL_DKIM_KEY).toString('utf8')
+    : undefined;
+  const trust = await callerTrust({
+    issuer: 'nhsmail-relay',
+    trustedKeys: config.CALLER_TRUSTED_KEYS,
+    signingKey: config.CALLER_SIGNING_KEY,
+    signingKeyId: config.CALLER_SIGNING_KEY_ID,
+  });
+  // The relay asks the N3 registry, for itself, who owns a client's address: its statements need its own key.
+  if (!trust.signer) throw new Error('CALLER_SIGNING_KEY must be set: the NHSmail relay asks the N3 registry');
   const database = await openNhsmailRelayDatabase({
     url: config.DATABASE_URL,
     schema: config.NHSMAIL_DB_SCHEMA,
@@ -25,7 +49,6 @@ export async function startNhsmailRelay(config: NhsmailRelayConfig, logger: Logg
       idleInTransactionMs: 30_000,
     },
   });
-  const trust = await callerTrust({ issuer: 'nhsmail-relay', trustedKeys: config.CALLER_TRUSTED_KEYS });
   const nats = await connectNats({ url: config.NATS_URL, name: `nhsmail-relay-${process.pid}` });
   await ensureEventStream(nats, NHSMAIL_EVENT_STREAM, Object.values(NHSMAIL_EVENTS));
   return bootstrapService({
@@ -39,6 +62,38 @@ export async function startNhsmailRelay(config: NhsmailRelayConfig, logger: Logg
         idempotencyHours: config.NHSMAIL_IDEMPOTENCY_RETENTION_HOURS,
         publishedEventHours: config.NHSMAIL_OUTBOX_RETENTION_HOURS,
       },
+      signer: trust.signer,
+      domains: config.NHSMAIL_DOMAINS,
+      smtp: {
+        host: config.NHSMAIL_SMTP_HOST,
+        submissionPort: config.NHSMAIL_SUBMISSION_PORT,
+        relayPort: config.NHSMAIL_RELAY_PORT,
+        hostname: config.NHSMAIL_HOSTNAME,
+        tls,
+        maxBytes: config.NHSMAIL_MAX_MESSAGE_BYTES,
+        lockout: { attempts: config.NHSMAIL_LOCKOUT_ATTEMPTS, seconds: config.NHSMAIL_LOCKOUT_SECONDS },
+      },
+      delivery: {
+        concurrency: config.NHSMAIL_DELIVERY_CONCURRENCY,
+        pollMs: config.NHSMAIL_DELIVERY_POLL_MS,
+        leaseSeconds: config.NHSMAIL_DELIVERY_LEASE_SECONDS,
+        retryBaseSeconds: config.NHSMAIL_RETRY_BASE_SECONDS,
+        retryLimit: config.NHSMAIL_RETRY_LIMIT,
+        delayNoticeSeconds: config.NHSMAIL_DELAY_NOTICE_SECONDS,
+        smarthostUrl: config.NHSMAIL_SMARTHOST_URL,
+        hostname: config.NHSMAIL_HOSTNAME,
+        ...(dkimKey
+          ? {
+              dkim: {
+                domainName: config.NHSMAIL_DKIM_DOMAIN,
+                keySelector: config.NHSMAIL_DKIM_SELECTOR,
+                privateKey: dkimKey,
+              },
+            }
+          : {}),
+      },
+      n3CacheSeconds: config.NHSMAIL_N3_CACHE_SECONDS,
+      oidc: { issuer: config.OIDC_ISSUER, jwksUrl: config.OIDC_JWKS_URL, audience: config.OIDC_AUDIENCE },
     }),
     natsUrl: config.NATS_URL,
     httpPort: config.NHSMAIL_HTTP_PORT,

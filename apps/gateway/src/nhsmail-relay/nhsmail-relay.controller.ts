@@ -2,11 +2,10 @@ import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/co
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  NHSMAIL_READERS,
-  NHSMAIL_WRITERS,
+  NHSMAIL_MAILBOX_ADMINS,
+  type CreateMailboxRequest,
+  type Mailbox,
   type NhsmailRelayApi,
-  type CreateItemRequest,
-  type Item,
 } from '@platform/contracts-nhsmail';
 import { PlatformError } from '@platform/shared-errors';
 import { ApiRoute } from '../auth/route-policy';
@@ -22,41 +21,40 @@ function objectBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-@ApiTags('Nhsmail relay, JSON')
+@ApiTags('NHSmail, JSON')
 @ApiBearerAuth()
 @ApiHeader({ name: 'X-Request-ID', required: false, description: 'UUID; required on writes (the idempotency key)' })
-@Controller('nhsmail-relay')
+@Controller('nhsmail')
 export class NhsmailRelayController {
   constructor(@Inject(NHSMAIL_RELAY_CLIENT) private readonly nhsmailRelay: NhsmailRelayApi) {}
 
-  @Post('items')
-  @ApiRoute(NHSMAIL_WRITERS, { write: true })
-  @ApiOperation({ summary: 'Create an item (exactly once per X-Request-ID)', description: 'Roles: ops' })
-  @ApiResponse({ status: 201, description: 'The item, with ETag W/"1" and Location' })
+  @Post('mailboxes')
+  @ApiRoute(NHSMAIL_MAILBOX_ADMINS, { write: true })
+  @ApiOperation({
+    summary: 'Create a mailbox: personal, shared (with members) or an application account (exactly once per X-Request-ID)',
+    description: 'Roles: registry-admin. A password is stored only as a scrypt hash and never returned.',
+  })
+  @ApiResponse({ status: 201, description: 'The mailbox, with Location' })
+  @ApiResponse({ status: 409, description: 'NHSMAIL_MAILBOX_EXISTS' })
+  @ApiResponse({ status: 422, description: 'NHSMAIL_NOT_PLATFORM_DOMAIN' })
   async create(
     @Body() body: unknown,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Item> {
-    const item = await this.nhsmailRelay.createItem(
-      objectBody(body) as unknown as CreateItemRequest,
+  ): Promise<Mailbox> {
+    const mailbox = await this.nhsmailRelay.createMailbox(
+      objectBody(body) as unknown as CreateMailboxRequest,
       callContextOf(request),
     );
-    void reply.status(201).header('Location', `/nhsmail-relay/items/${item.id}`).header('ETag', `W/"${item.version}"`);
-    return item;
+    void reply.status(201).header('Location', `/nhsmail/mailboxes/${encodeURIComponent(mailbox.address)}`);
+    return mailbox;
   }
 
-  @Get('items/:id')
-  @ApiRoute(NHSMAIL_READERS)
-  @ApiOperation({ summary: 'An item; ETag W/"version"', description: 'Roles: ops' })
-  @ApiResponse({ status: 404, description: 'NHSMAIL_ITEM_NOT_FOUND' })
-  async get(
-    @Param('id') id: string,
-    @Req() request: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Item> {
-    const item = await this.nhsmailRelay.getItem({ itemId: id }, callContextOf(request));
-    void reply.header('ETag', `W/"${item.version}"`);
-    return item;
+  @Get('mailboxes/:address')
+  @ApiRoute(NHSMAIL_MAILBOX_ADMINS)
+  @ApiOperation({ summary: 'A mailbox, its kind, owner and members', description: 'Roles: registry-admin' })
+  @ApiResponse({ status: 404, description: 'NHSMAIL_MAILBOX_NOT_FOUND' })
+  async get(@Param('address') address: string, @Req() request: FastifyRequest): Promise<Mailbox> {
+    return this.nhsmailRelay.getMailbox({ address }, callContextOf(request));
   }
 }

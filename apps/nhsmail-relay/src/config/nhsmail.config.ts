@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { CallerTrustConfig } from '@platform/shared-config';
 
 /** Nhsmail relay configuration, from environment variables of the same names (and the caller-trust keys). */
@@ -48,6 +48,123 @@ export class NhsmailRelayConfig extends CallerTrustConfig {
   @Min(1)
   @Max(24 * 365)
   NHSMAIL_OUTBOX_RETENTION_HOURS = 168;
+
+  /** Listen address of both SMTP ports. */
+  @IsString()
+  NHSMAIL_SMTP_HOST = '127.0.0.1';
+
+  /** Authenticated submission (587 in production): STARTTLS, then AUTH. 0: any free port (tests). */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  NHSMAIL_SUBMISSION_PORT = 2587;
+
+  /** Relay and inbound (25 in production): the platform's domains from anyone, other domains from live N3 only. */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  NHSMAIL_RELAY_PORT = 2525;
+
+  /** The server certificate chain and its private key (PEM files) for STARTTLS. The launcher makes a local pair. */
+  @IsString()
+  @Matches(/\S/, { message: 'NHSMAIL_TLS_CERT must name the PEM certificate file for STARTTLS' })
+  NHSMAIL_TLS_CERT = '';
+
+  @IsString()
+  @Matches(/\S/, { message: 'NHSMAIL_TLS_KEY must name the PEM private key file for STARTTLS' })
+  NHSMAIL_TLS_KEY = '';
+
+  /** The platform's own mail domains, comma-separated: mail for them is delivered to mailboxes. */
+  @Matches(/^[a-z0-9.-]+(,[a-z0-9.-]+)*$/, { message: 'NHSMAIL_DOMAINS must be comma-separated domain names' })
+  NHSMAIL_DOMAINS = 'nhs.net';
+
+  /** The name the SMTP servers greet with. */
+  @IsString()
+  NHSMAIL_HOSTNAME = 'relay.nhs.net';
+
+  /** Largest message accepted (announced with SIZE, enforced while streaming). */
+  @IsInt()
+  @Min(1024)
+  @Max(200 * 1024 * 1024)
+  NHSMAIL_MAX_MESSAGE_BYTES = 35 * 1024 * 1024;
+
+  /** How long the answer of the N3 registry's owner-of-IP lookup is kept. */
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  NHSMAIL_N3_CACHE_SECONDS = 30;
+
+  /** Failed logins in a row that lock a mailbox, and for how long. */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  NHSMAIL_LOCKOUT_ATTEMPTS = 5;
+
+  @IsInt()
+  @Min(1)
+  @Max(24 * 3600)
+  NHSMAIL_LOCKOUT_SECONDS = 900;
+
+  /** The identity provider whose access tokens XOAUTH2 accepts (as the gateway's OIDC_* settings). */
+  @Matches(/^https?:\/\/\S+$/, { message: 'OIDC_ISSUER must be an http(s) URL' })
+  OIDC_ISSUER = 'http://127.0.0.1:8081/realms/nhs';
+
+  /** Unset: <OIDC_ISSUER>/protocol/openid-connect/certs. */
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'OIDC_JWKS_URL must be an http(s) URL' })
+  OIDC_JWKS_URL?: string = undefined;
+
+  @IsString()
+  OIDC_AUDIENCE = 'nhs-platform';
+
+  /** Where mail for other domains goes: smtp://host:port (unset: it waits in the queue, deferred). */
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'NHSMAIL_SMARTHOST_URL must look like smtp://host:port' })
+  NHSMAIL_SMARTHOST_URL?: string = undefined;
+
+  /** DKIM: the signing domain, selector and private key (PEM file). Unset key: outbound mail is not signed. */
+  @IsString()
+  NHSMAIL_DKIM_DOMAIN = 'nhs.net';
+
+  @IsString()
+  NHSMAIL_DKIM_SELECTOR = 'relay';
+
+  @IsOptional()
+  @IsString()
+  NHSMAIL_DKIM_KEY?: string = undefined;
+
+  /** Delivery worker: parallel deliveries, how often it looks for due work, and how long a claim lasts. */
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  NHSMAIL_DELIVERY_CONCURRENCY = 8;
+
+  @IsInt()
+  @Min(10)
+  @Max(60000)
+  NHSMAIL_DELIVERY_POLL_MS = 250;
+
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  NHSMAIL_DELIVERY_LEASE_SECONDS = 120;
+
+  /** Temporary failures: first retry after this, doubling each time, up to the limit of attempts. */
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  NHSMAIL_RETRY_BASE_SECONDS = 60;
+
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  NHSMAIL_RETRY_LIMIT = 10;
+
+  /** A still-undelivered message gets the sender a delay notice after this long (once). */
+  @IsInt()
+  @Min(1)
+  @Max(7 * 86400)
+  NHSMAIL_DELAY_NOTICE_SECONDS = 4 * 3600;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';

@@ -25,6 +25,7 @@ export const N3_SUBJECT_POLICIES: SubjectPolicies = {
   [N3_SUBJECTS.connectionHistory]: { roles: N3_READERS },
   [N3_SUBJECTS.allocationCreate]: { roles: N3_WRITERS },
   [N3_SUBJECTS.allocationRelease]: { roles: N3_WRITERS },
-  [N3_SUBJECTS.ipOwner]: { roles: N3_READERS },
+  // The NHSmail relay asks, for itself, whether a client's address belongs to a live connection.
+  [N3_SUBJECTS.ipOwner]: { roles: [...N3_READERS, 'service:nhsmail-relay'] },
   [N3_SUBJECTS.healthCheck]: { public: true },
 };

@@ -1,44 +1,52 @@
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import './errors';
-import { CreateItemRequest, GetItemRequest, type Item } from './items';
+import { CreateMailboxRequest, GetMailboxRequest, MAILBOX_KINDS, type Mailbox } from './mailboxes';
 import { NHSMAIL_SUBJECTS } from './subjects';
 
 /** What other projects may ask of nhsmail-relay. */
 export interface NhsmailRelayApi {
-  /** Creates an item; exactly once per (caller, X-Request-ID). */
-  createItem(request: CreateItemRequest, context: CallContext): Promise<Item>;
-  /** One item (NHSMAIL_ITEM_NOT_FOUND otherwise). */
-  getItem(request: GetItemRequest, context: CallContext): Promise<Item>;
+  /** Creates a mailbox; exactly once per (caller, X-Request-ID). */
+  createMailbox(request: CreateMailboxRequest, context: CallContext): Promise<Mailbox>;
+  /** One mailbox (NHSMAIL_MAILBOX_NOT_FOUND otherwise). */
+  getMailbox(request: GetMailboxRequest, context: CallContext): Promise<Mailbox>;
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }>;
 }
 
-function expectItem(reply: unknown): Item {
-  const item = reply as Partial<Item> | null;
+function expectMailbox(reply: unknown): Mailbox {
+  const mailbox = reply as Partial<Mailbox> | null;
   const valid =
-    typeof item === 'object' &&
-    item !== null &&
-    typeof item.id === 'string' &&
-    typeof item.name === 'string' &&
-    (item.description === null || typeof item.description === 'string') &&
-    Number.isInteger(item.version) &&
-    typeof item.createdAt === 'string';
-  if (!valid) throw new PlatformError('REC_SERVER_ERROR', 'nhsmail-relay answered with something that is not an item');
-  return item as Item;
+    typeof mailbox === 'object' &&
+    mailbox !== null &&
+    typeof mailbox.address === 'string' &&
+    (MAILBOX_KINDS as readonly unknown[]).includes(mailbox.kind) &&
+    typeof mailbox.displayName === 'string' &&
+    (mailbox.ownerUsername === null || typeof mailbox.ownerUsername === 'string') &&
+    (mailbox.odsCode === null || typeof mailbox.odsCode === 'string') &&
+    Array.isArray(mailbox.members) &&
+    mailbox.members.every((member) => typeof member === 'string') &&
+    typeof mailbox.hasPassword === 'boolean' &&
+    typeof mailbox.createdAt === 'string';
+  if (!valid) {
+    throw new PlatformError('REC_SERVER_ERROR', 'nhsmail-relay answered with something that is not a mailbox');
+  }
+  return mailbox as Mailbox;
 }
 
 /** The typed nhsmail-relay client: validates what it sends and the shape of what it receives, over NATS. */
 export class NhsmailRelayClient implements NhsmailRelayApi {
   constructor(private readonly rpc: NatsRpcClient) {}
 
-  async createItem(request: CreateItemRequest, context: CallContext): Promise<Item> {
-    return expectItem(
-      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.itemCreate, CreateItemRequest, request, context),
+  async createMailbox(request: CreateMailboxRequest, context: CallContext): Promise<Mailbox> {
+    return expectMailbox(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.mailboxCreate, CreateMailboxRequest, request, context),
     );
   }
 
-  async getItem(request: GetItemRequest, context: CallContext): Promise<Item> {
-    return expectItem(await this.rpc.requestValidated(NHSMAIL_SUBJECTS.itemGet, GetItemRequest, request, context));
+  async getMailbox(request: GetMailboxRequest, context: CallContext): Promise<Mailbox> {
+    return expectMailbox(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.mailboxGet, GetMailboxRequest, request, context),
+    );
   }
 
   async health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }> {

@@ -9,7 +9,9 @@ function own(status: number, issueCode: string, display: string): ErrorDefinitio
 
 /** Codes are one registry across the platform, so each of the service's own carries its prefix. */
 export const NHSMAIL_OWN_ERRORS = defineErrors({
-  NHSMAIL_ITEM_NOT_FOUND: own(404, 'not-found', 'No such item'),
+  NHSMAIL_MAILBOX_NOT_FOUND: own(404, 'not-found', 'No such mailbox'),
+  NHSMAIL_MAILBOX_EXISTS: own(409, 'duplicate', 'A mailbox with this address already exists'),
+  NHSMAIL_NOT_PLATFORM_DOMAIN: own(422, 'business-rule', 'The address is not in one of the platform mail domains'),
 });
 
 /** The codes a nhsmail-relay request can fail with. */

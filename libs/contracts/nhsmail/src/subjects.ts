@@ -1,16 +1,19 @@
 /** NATS subjects nhsmail-relay serves (request/reply). Breaking changes get a v2 beside v1. */
 export const NHSMAIL_SUBJECTS = {
-  itemCreate: 'nhsmail.item.create.v1',
-  itemGet: 'nhsmail.item.get.v1',
+  mailboxCreate: 'nhsmail.mailbox.create.v1',
+  mailboxGet: 'nhsmail.mailbox.get.v1',
   healthCheck: 'nhsmail.health.check.v1',
 } as const;
 
 /**
  * Events nhsmail-relay publishes on JetStream (past tense). The stream lists these subjects one by one: a
- * wildcard such as `nhsmail.item.>` would also capture the request subjects above and answer them with acks.
+ * wildcard such as `nhsmail.message.>` could capture request subjects and answer them with acks.
  */
 export const NHSMAIL_EVENTS = {
-  itemCreated: 'nhsmail.item.created.v1',
+  messageAccepted: 'nhsmail.message.accepted.v1',
+  messageDelivered: 'nhsmail.message.delivered.v1',
+  messageBounced: 'nhsmail.message.bounced.v1',
+  messageDelayed: 'nhsmail.message.delayed.v1',
 } as const;
 
 /** The JetStream stream that keeps nhsmail-relay's events. */

@@ -1,0 +1,328 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { PoolClient } from 'pg';
+import {
+  NHSMAIL_EVENTS,
+  type MessageBouncedEvent,
+  type MessageDelayedEvent,
+  type MessageDeliveredEvent,
+} from '@platform/contracts-nhsmail';
+import type { Logger } from '@platform/shared-logging';
+import { withTransaction, type Outbox } from '@platform/shared-persistence';
+import type { MailDomains } from '../mailboxes/mail-domains';
+import type { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { composeDsn } from './dsn';
+import type { MessageStore, StoredMessage } from './message-store';
+
+export interface DeliverySettings {
+  concurrency: number;
+  pollMs: number;
+  leaseSeconds: number;
+  retryBaseSeconds: number;
+  retryLimit: number;
+  delayNoticeSeconds: number;
+  /** smtp://host:port; unset: mail for other domains waits (deferred). */
+  smarthostUrl?: string;
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
+  hostname: string;
+}
+
+interface Claimed {
+  id: string;
+  message: string;
+  recipient: string;
+  local: boolean;
+  attempts: number;
+  created_at: Date;
+  delay_notified: boolean;
+}
+
+type Outcome = { kind: 'delivered' } | { kind: 'permanent'; reason: string } | { kind: 'temporary'; reason: string };
+
+/** The reply or error of a failed send, safe to store and show (no message content). */
+function reasonOf(error: unknown): { permanent: boolean; reason: string } {
+  const failure = error as { responseCode?: number; response?: string; code?: string; message?: string };
+  const reason = (failure.response ?? failure.message ?? failure.code ?? 'delivery failed').slice(0, 500);
+  return { permanent: typeof failure.responseCode === 'number' && failure.responseCode >= 500, reason };
+}
+
+/**
+ * Delivers the queue: claims due deliveries (a lease row lock, FOR UPDATE SKIP LOCKED, so replicas share the
+ * work and a dead worker's claims come back when their lease ends), delivers each to a mailbox (in the same
+ * transaction that marks it delivered, so exactly once) or through the smarthost (DKIM-signed), retries
+ * temporary failures with doubling back-off, sends a delay notice once, and a bounce (RFC 3464) on a
+ * permanent failure or at the retry limit. Every outcome is an event through the outbox.
+ */
+export class DeliveryWorker {
+  private readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly inFlight = new Set<Promise<void>>();
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private stopped = false;
+  private readonly transport?: Transporter;
+  private lastSweep = 0;
+
+  constructor(
+    private readonly settings: DeliverySettings,
+    private readonly store: MessageStore,
+    private readonly mailboxes: MailboxRepository,
+    private readonly domains: MailDomains,
+    private readonly outbox: Outbox,
+    private readonly logger: Logger,
+  ) {
+    if (settings.smarthostUrl) {
+      this.transport = nodemailer.createTransport({
+        url: settings.smarthostUrl,
+        pool: true,
+        maxConnections: settings.concurrency,
+        maxMessages: 1000,
+        name: settings.hostname,
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 60_000,
+        ...(settings.dkim ? { dkim: settings.dkim } : {}),
+      } as Parameters<typeof nodemailer.createTransport>[0]);
+    }
+  }
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => this.kick(), this.settings.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Looks for due work now (after an accept, so local mail lands without waiting for the next poll). */
+  kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.pass()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'Delivery pass failed; will try again'))
+      .finally(() => {
+        this.running = false;
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+    this.transport?.close();
+  }
+
+  private async pass(): Promise<void> {
+    if (Date.now() - this.lastSweep > 60_000) {
+      this.lastSweep = Date.now();
+      await this.store.sweepAbandoned(60);
+    }
+    for (;;) {
+      const room = this.settings.concurrency - this.inFlight.size;
+      if (room <= 0 || this.stopped) return;
+      const claimed = await this.claim(room);
+      if (claimed.length === 0) return;
+      for (const row of claimed) {
+        const work = this.deliver(row).catch((error: unknown) =>
+          this.logger.error({ err: error, delivery: row.id }, 'Delivery failed unexpectedly; its lease will expire'),
+        );
+        this.inFlight.add(work);
+        void work.finally(() => {
+          this.inFlight.delete(work);
+          this.kick();
+        });
+      }
+    }
+  }
+
+  private async claim(limit: number): Promise<Claimed[]> {
+    const s = this.store.schema;
+    const result = await this.store.pool.query<Claimed>(
+      `UPDATE ${s}.delivery d
+          SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), attempts = d.attempts + 1
+        WHERE d.id IN (SELECT id FROM ${s}.delivery
+                        WHERE state = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+                        ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING d.id, d.message, d.recipient, d.local, d.attempts, d.created_at, d.delay_notified`,
+      [this.owner, this.settings.leaseSeconds, limit],
+    );
+    return result.rows;
+  }
+
+  private async deliver(row: Claimed): Promise<void> {
+    const message = await this.store.find(row.message);
+    if (!message) return;
+    if (row.local) return this.deliverLocally(row, message);
+    const outcome = await this.sendOnward(row, message);
+    if (outcome.kind === 'delivered') return this.finishDelivered(row, false);
+    if (outcome.kind === 'permanent' || row.attempts >= this.settings.retryLimit) {
+      const reason =
+        outcome.kind === 'permanent' ? outcome.reason : `retry limit reached (${row.attempts}): ${outcome.reason}`;
+      return this.finishBounced(row, message, reason);
+    }
+    return this.reschedule(row, message, outcome.reason);
+  }
+
+  private async sendOnward(row: Claimed, message: StoredMessage): Promise<Outcome> {
+    if (!this.transport) return { kind: 'temporary', reason: '4.4.0 No smarthost is configured for other domains' };
+    try {
+      const info = (await this.transport.sendMail({
+        envelope: { from: message.envelopeFrom || '', to: [row.recipient] },
+        raw: Readable.from(this.store.content(message.id)),
+      })) as { accepted: unknown[] };
+      if (info.accepted.length === 1) return { kind: 'delivered' };
+      return { kind: 'temporary', reason: '4.0.0 The smarthost did not accept the recipient' };
+    } catch (error) {
+      const { permanent, reason } = reasonOf(error);
+      return permanent ? { kind: 'permanent', reason } : { kind: 'temporary', reason };
+    }
+  }
+
+  /** Into the mailbox and marked delivered in one transaction: a retry after a crash finds it done. */
+  private async deliverLocally(row: Claimed, message: StoredMessage): Promise<void> {
+    const bounced = await withTransaction(this.store.pool, async (transaction) => {
+      const s = this.store.schema;
+      const mailbox = await this.mailboxes.find(row.recipient, transaction);
+      if (!mailbox) return true;
+      // Our lease still holds (the row is locked from here to the commit), so the copy goes in once.
+      if (!(await this.markFinished(transaction, row, 'delivered', null))) return false;
+      await transaction.query(
+        `INSERT INTO ${s}.mailbox_message (id, mailbox, message) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [randomUUID(), row.recipient, row.message],
+      );
+      await this.deliveredEvent(transaction, row, true);
+      return false;
+    });
+    if (bounced) await this.finishBounced(row, message, `5.1.1 <${row.recipient}>: no such mailbox here`);
+    else this.outbox.kick();
+  }
+
+  private async markFinished(
+    transaction: PoolClient,
+    row: Claimed,
+    state: 'delivered' | 'bounced',
+    reason: string | null,
+  ): Promise<boolean> {
+    const result = await transaction.query(
+      `UPDATE ${this.store.schema}.delivery
+          SET state = $3, finished_at = now(), last_error = coalesce($4, last_error), lease_owner = NULL, lease_until = NULL
+        WHERE id = $1 AND lease_owner = $2 AND state = 'pending'`,
+      [row.id, this.owner, state, reason],
+    );
+    return result.rowCount === 1;
+  }
+
+  private async deliveredEvent(transaction: PoolClient, row: Claimed, local: boolean): Promise<void> {
+    const event: MessageDeliveredEvent = {
+      messageId: row.message,
+      deliveryId: row.id,
+      local,
+      attempts: row.attempts,
+      occurredAt: new Date().toISOString(),
+    };
+    await this.outbox.append(transaction, NHSMAIL_EVENTS.messageDelivered, event, { requestId: row.message });
+  }
+
+  private async finishDelivered(row: Claimed, local: boolean): Promise<void> {
+    await withTransaction(this.store.pool, async (transaction) => {
+      if (await this.markFinished(transaction, row, 'delivered', null))
+        await this.deliveredEvent(transaction, row, local);
+    });
+    this.outbox.kick();
+  }
+
+  private async finishBounced(row: Claimed, message: StoredMessage, reason: string): Promise<void> {
+    const dsn = await this.notice('failed', row, message, reason);
+    await withTransaction(this.store.pool, async (transaction) => {
+      if (!(await this.markFinished(transaction, row, 'bounced', reason))) return;
+      if (dsn) await dsn(transaction);
+      const event: MessageBouncedEvent = {
+        messageId: row.message,
+        deliveryId: row.id,
+        attempts: row.attempts,
+        reason,
+        occurredAt: new Date().toISOString(),
+      };
+      await this.outbox.append(transaction, NHSMAIL_EVENTS.messageBounced, event, { requestId: row.message });
+    });
+    this.logger.info(
+      { delivery: row.id, message: row.message, attempts: row.attempts },
+      'Delivery failed for good; bounced',
+    );
+    this.outbox.kick();
+    this.kick();
+  }
+
+  private async reschedule(row: Claimed, message: StoredMessage, reason: string): Promise<void> {
+    const delaySeconds = Math.min(this.settings.retryBaseSeconds * 2 ** (row.attempts - 1), 6 * 3600);
+    const late = Date.now() - row.created_at.getTime() >= this.settings.delayNoticeSeconds * 1000;
+    const notice = late && !row.delay_notified ? await this.notice('delayed', row, message, reason) : undefined;
+    await withTransaction(this.store.pool, async (transaction) => {
+      const result = await transaction.query(
+        `UPDATE ${this.store.schema}.delivery
+            SET next_attempt_at = now() + make_interval(secs => $3), last_error = $4, lease_owner = NULL,
+                lease_until = NULL, delay_notified = delay_notified OR $5
+          WHERE id = $1 AND lease_owner = $2 AND state = 'pending'`,
+        [row.id, this.owner, delaySeconds, reason, late],
+      );
+      if (result.rowCount !== 1 || !late || row.delay_notified) return;
+      if (notice) await notice(transaction);
+      const event: MessageDelayedEvent = {
+        messageId: row.message,
+        deliveryId: row.id,
+        attempts: row.attempts,
+        occurredAt: new Date().toISOString(),
+      };
+      await this.outbox.append(transaction, NHSMAIL_EVENTS.messageDelayed, event, { requestId: row.message });
+    });
+    this.outbox.kick();
+  }
+
+  /**
+   * The notice to the sender (bounce or delay), to queue in the transaction that records the outcome; none for
+   * a message with a null sender (a notice itself) or a sender at a platform domain with no mailbox.
+   */
+  private async notice(
+    action: 'failed' | 'delayed',
+    row: Claimed,
+    message: StoredMessage,
+    reason: string,
+  ): Promise<((transaction: PoolClient) => Promise<void>) | undefined> {
+    const sender = message.envelopeFrom;
+    if (!sender || message.kind !== 'mail') return undefined;
+    const local = this.domains.isLocal(sender);
+    if (local && (await this.mailboxes.existing([sender])).size === 0) return undefined;
+    const postmaster = `mailer-daemon@${this.domains.all[0] ?? 'localhost'}`;
+    const dsn = composeDsn({
+      action,
+      reportingMta: this.settings.hostname,
+      postmaster,
+      sender,
+      recipient: row.recipient,
+      diagnostic: reason,
+      arrivalDate: message.receivedAt,
+      originalHeaders: await this.store.headerBlock(message.id),
+      originalSubject: message.subject,
+    });
+    return async (transaction) => {
+      await this.store.insertGenerated(
+        transaction,
+        {
+          id: randomUUID(),
+          envelopeFrom: '',
+          receivedVia: 'system',
+          clientIp: null,
+          authenticatedAs: null,
+          kind: action === 'failed' ? 'bounce' : 'delay-notice',
+        },
+        {
+          messageId: dsn.messageId,
+          fromHeader: postmaster,
+          subject: action === 'failed' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail',
+        },
+        dsn.raw,
+        [{ address: sender, local }],
+      );
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+
+/** Who an access token speaks for, once verified. */
+export interface TokenHolder {
+  subject: string;
+  username: string;
+}
+
+/**
+ * Verifies platform access tokens for XOAUTH2 as the gateway does: RS256 only against the identity provider's
+ * JWKS, issuer, expiry (5 s of skew), `typ: Bearer`, and the platform's audience (or `azp`).
+ */
+export class AccessTokens {
+  private readonly keys: JWTVerifyGetKey;
+
+  constructor(private readonly settings: { issuer: string; jwksUrl?: string; audience: string }) {
+    const url = settings.jwksUrl ?? `${settings.issuer.replace(/\/$/, '')}/protocol/openid-connect/certs`;
+    this.keys = createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000, timeoutDuration: 3000 });
+  }
+
+  /** The holder, or undefined for any token that is not a valid platform access token. */
+  async verify(token: string): Promise<TokenHolder | undefined> {
+    try {
+      const { payload } = await jwtVerify<{ typ?: string; azp?: string; preferred_username?: string }>(
+        token,
+        this.keys,
+        {
+          issuer: this.settings.issuer,
+          algorithms: ['RS256'],
+          requiredClaims: ['exp', 'iat', 'sub'],
+          clockTolerance: 5,
+        },
+      );
+      if (payload.typ !== 'Bearer' || typeof payload.preferred_username !== 'string') return undefined;
+      const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+      if (!audiences.includes(this.settings.audience) && payload.azp !== this.settings.audience) return undefined;
+      return { subject: String(payload.sub), username: payload.preferred_username };
+    } catch {
+      return undefined;
+    }
+  }
+}
