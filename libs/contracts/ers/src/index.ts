@@ -5,3 +5,4 @@ export { FakeEReferralsClient } from './fake-client';
 export { CreateItemRequest, GetItemRequest, type Item } from './items';
 export { ERS_READERS, ERS_SUBJECT_POLICIES, ERS_WRITERS } from './policy';
 export { ERS_EVENT_STREAM, ERS_EVENTS, ERS_QUEUE, ERS_SUBJECTS } from './subjects';
+export * from './patient';
