@@ -2,15 +2,35 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import { EReferralsClient, ERS_SUBJECTS } from '@platform/contracts-ers';
+import { N3Client } from '@platform/contracts-n3';
+import { PdsClient } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { NatsRpcClient, type CallerAssertionSigner } from '@platform/shared-nats';
 import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from './database/database.provider';
-import { CreateItemUseCase } from './items/create-item.usecase';
-import { GetItemUseCase } from './items/get-item.usecase';
-import { ItemHandler } from './items/item.handler';
-import { ItemRepository } from './items/item.repository';
+import { DirectoryReadsUseCase } from './directory/directory-reads.usecase';
+import { DirectoryRepository } from './directory/directory.repository';
+import { PublishServiceUseCase } from './directory/publish-service.usecase';
+import { PublishSlotsUseCase } from './directory/publish-slots.usecase';
+import { WorklistUseCase } from './provider/worklist.usecase';
+import { BookAppointmentUseCase } from './referrals/book-appointment.usecase';
+import { CreateReferralUseCase } from './referrals/create-referral.usecase';
+import { ErsHandler } from './referrals/ers.handler';
+import { ReferralChanges } from './referrals/referral-changes';
+import {
+  CancelAppointmentUseCase,
+  CancelReferralUseCase,
+  ChangeShortlistUseCase,
+  ProviderDecisionUseCase,
+} from './referrals/referral-lifecycle.usecase';
+import { ReferralReadsUseCase } from './referrals/referral-reads.usecase';
+import { ReferralRepository } from './referrals/referral.repository';
+import { ERS_N3, ERS_PDS } from './shared/clients';
+import { PatientAccessRepository } from './patient/patient-access.repository';
+import { PatientBookingUseCase } from './patient/patient-booking.usecase';
+import { PatientHandler } from './patient/patient.handler';
+import { Organisations } from './shared/organisations';
 
 export interface EReferralsResources {
   database: EReferralsDatabase;
@@ -18,12 +38,16 @@ export interface EReferralsResources {
   metrics: Registry;
   logger: Logger;
   retention: Retention;
+  rpcTimeoutMs: number;
+  /** Signs e-referrals's statements when it asks PDS and the registry on the caller's behalf. */
+  signer: CallerAssertionSigner;
 }
 
 @Module({})
 export class EReferralsModule {
   /** The service wired to resources opened (and migrated) before Nest starts. */
   static with(resources: EReferralsResources): DynamicModule {
+    const rpc = new NatsRpcClient(resources.nats, { timeoutMs: resources.rpcTimeoutMs, signer: resources.signer });
     const self = new EReferralsClient(new NatsRpcClient(resources.nats, { timeoutMs: 1500 }));
     const health = serviceHealth({
       service: 'e-referrals',
@@ -34,17 +58,33 @@ export class EReferralsModule {
     const side = writeSide(resources, 'e-referrals');
     return {
       module: EReferralsModule,
-      controllers: [ItemHandler, HealthController, health.handler],
+      controllers: [ErsHandler, PatientHandler, HealthController, health.handler],
       providers: [
         { provide: E_REFERRALS_DATABASE, useValue: resources.database },
+        { provide: ERS_PDS, useValue: new PdsClient(rpc) },
+        { provide: ERS_N3, useValue: new N3Client(rpc) },
         ...health.providers,
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         // On shutdown: the write side stops (the outbox relays its last pass), then NATS and the database close.
         { provide: 'E_REFERRALS_SHUTDOWN', useValue: shutdownHook(() => side.close()) },
         ...writeSideProviders(side),
-        ItemRepository,
-        CreateItemUseCase,
-        GetItemUseCase,
+        DirectoryRepository,
+        ReferralRepository,
+        Organisations,
+        ReferralChanges,
+        DirectoryReadsUseCase,
+        PublishServiceUseCase,
+        PublishSlotsUseCase,
+        CreateReferralUseCase,
+        BookAppointmentUseCase,
+        ReferralReadsUseCase,
+        CancelReferralUseCase,
+        CancelAppointmentUseCase,
+        ChangeShortlistUseCase,
+        ProviderDecisionUseCase,
+        WorklistUseCase,
+        PatientAccessRepository,
+        PatientBookingUseCase,
       ],
     };
   }

@@ -7,6 +7,7 @@ import { bootstrapService, createMetricsRegistry } from '@platform/shared-servic
 import { EReferralsModule } from './app.module';
 import type { EReferralsConfig } from './config/ers.config';
 import { openEReferralsDatabase } from './database/database';
+import { seedSandbox } from './sandbox/sandbox-seed';
 
 /** Opens the database (migrated), connects to NATS, makes sure its event stream exists, and starts serving. */
 export async function startEReferrals(config: EReferralsConfig, logger: Logger): Promise<INestApplication> {
@@ -20,7 +21,18 @@ export async function startEReferrals(config: EReferralsConfig, logger: Logger):
       idleInTransactionMs: 30_000,
     },
   });
-  const trust = await callerTrust({ issuer: 'e-referrals', trustedKeys: config.CALLER_TRUSTED_KEYS });
+  const trust = await callerTrust({
+    issuer: 'e-referrals',
+    trustedKeys: config.CALLER_TRUSTED_KEYS,
+    signingKey: config.CALLER_SIGNING_KEY,
+    signingKeyId: config.CALLER_SIGNING_KEY_ID,
+  });
+  // e-referrals asks PDS and the registry on the caller's behalf: its statements need its own key.
+  if (!trust.signer) throw new Error('CALLER_SIGNING_KEY must be set: e-referrals calls PDS and the N3 registry');
+  if (config.ERS_SEED === 'sandbox') {
+    const seeded = await seedSandbox(database);
+    logger.info(seeded, 'seeded the sandbox postcodes, services, slots and referrals that were missing');
+  }
   const nats = await connectNats({ url: config.NATS_URL, name: `e-referrals-${process.pid}` });
   await ensureEventStream(nats, ERS_EVENT_STREAM, Object.values(ERS_EVENTS));
   return bootstrapService({
@@ -30,6 +42,8 @@ export async function startEReferrals(config: EReferralsConfig, logger: Logger):
       nats,
       metrics: createMetricsRegistry('e-referrals'),
       logger,
+      rpcTimeoutMs: config.ERS_RPC_TIMEOUT_MS,
+      signer: trust.signer,
       retention: {
         idempotencyHours: config.ERS_IDEMPOTENCY_RETENTION_HOURS,
         publishedEventHours: config.ERS_OUTBOX_RETENTION_HOURS,

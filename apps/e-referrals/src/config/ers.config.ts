@@ -49,6 +49,16 @@ export class EReferralsConfig extends CallerTrustConfig {
   @Max(24 * 365)
   ERS_OUTBOX_RETENTION_HOURS = 168;
 
+  /** Longest wait for PDS or the N3 registry to answer a request made on the caller's behalf. */
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  ERS_RPC_TIMEOUT_MS = 3000;
+
+  /** `sandbox` loads the postcodes, services, slots and referrals the NHS reference examples name. */
+  @IsIn(['none', 'sandbox'])
+  ERS_SEED: 'none' | 'sandbox' = 'none';
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 }

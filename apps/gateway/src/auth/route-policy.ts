@@ -29,6 +29,12 @@ export const BODY_LIMITS = {
   pdsWrite: 64 * 1024,
   epsMessage: 512 * 1024,
   registryWrite: 16 * 1024,
+  /** e-RS Parameters, Appointments and services (a 20-service shortlist is about 10 KB). */
+  ersWrite: 128 * 1024,
+  /** A bulk publish of up to 3,000 slots (about 200 bytes each) under NATS's 1 MB message. */
+  ersSlotsPublish: 800 * 1024,
+  /** GP2GP's requests: a Parameters with an NHS number, an acknowledgement (attachments never come this way). */
+  gp2gpRequest: 16 * 1024,
 } as const;
 
 /**

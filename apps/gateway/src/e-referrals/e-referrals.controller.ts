@@ -1,62 +1,481 @@
-import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Head,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  ERS_READERS,
-  ERS_WRITERS,
+  ERS_PROVIDERS,
+  ERS_PUBLISHERS,
+  ERS_REFERRERS,
+  ERS_USERS,
+  worklistResource,
+  type BusinessFunction,
   type EReferralsApi,
-  type CreateItemRequest,
-  type Item,
+  type FhirReply,
+  type FhirResource,
 } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
-import { ApiRoute } from '../auth/route-policy';
+import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
+import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
+import { FHIR_JSON } from '../http/error-response';
 
 export const E_REFERRALS_CLIENT = Symbol('E_REFERRALS_CLIENT');
 
-/** A JSON object body, or 400 saying what was expected. */
-function objectBody(body: unknown): Record<string, unknown> {
+const FUNCTION_HEADER = 'nhsd-ers-business-function';
+
+/** A FHIR resource body, or 422 INVALID_VALUE as e-RS answers a body it cannot read. */
+function resourceBody(body: unknown): FhirResource {
   if (typeof body !== 'object' || body === null || Array.isArray(body) || Buffer.isBuffer(body)) {
-    throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'The request body must be a JSON object' });
+    throw new PlatformError('INVALID_VALUE', undefined, {
+      diagnostics: 'The request body must be a FHIR resource',
+      status: 422,
+    });
   }
-  return body as Record<string, unknown>;
+  return body as FhirResource;
 }
 
-@ApiTags('E referrals, JSON')
-@ApiBearerAuth()
-@ApiHeader({ name: 'X-Request-ID', required: false, description: 'UUID; required on writes (the idempotency key)' })
-@Controller('e-referrals')
-export class EReferralsController {
-  constructor(@Inject(E_REFERRALS_CLIENT) private readonly eReferrals: EReferralsApi) {}
+/** The query as sent, each parameter's values as a string or list. */
+function queryOf(query: Record<string, unknown>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(query)) {
+    if (typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string'))) {
+      out[name] = value;
+    }
+  }
+  return out;
+}
 
-  @Post('items')
-  @ApiRoute(ERS_WRITERS, { write: true })
-  @ApiOperation({ summary: 'Create an item (exactly once per X-Request-ID)', description: 'Roles: ops' })
-  @ApiResponse({ status: 201, description: 'The item, with ETag W/"1" and Location' })
-  async create(
+function fn(value: string | undefined): { businessFunction?: BusinessFunction } {
+  return value === undefined ? {} : { businessFunction: value as BusinessFunction };
+}
+
+@ApiTags('e-Referral Service (FHIR STU3 and R4, as the NHS e-RS API)')
+@ApiBearerAuth()
+@ApiHeader({ name: 'X-Request-ID', required: true, description: 'UUID; a retried write with the same ID applies once' })
+@ApiHeader({
+  name: 'NHSD-eRS-Business-Function',
+  required: true,
+  description: 'REFERRING_CLINICIAN, REFERRING_CLINICIAN_ADMIN, REFERRING_ADMIN, SERVICE_PROVIDER_CLINICIAN',
+})
+@ApiHeader({
+  name: 'NHSD-End-User-Organisation-ODS',
+  required: true,
+  description: 'The organisation the user acts for',
+})
+@Controller('referrals/FHIR')
+export class EReferralsController {
+  constructor(
+    @Inject(E_REFERRALS_CLIENT) private readonly ers: EReferralsApi,
+    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+  ) {}
+
+  private send(reply: FastifyReply, answer: FhirReply, status = 200): FhirResource {
+    void reply.status(status).type(FHIR_JSON);
+    if (answer.versionId !== undefined) void reply.header('ETag', `W/"${answer.versionId}"`);
+    if (answer.location) void reply.header('Location', `${this.settings.publicUrl}/referrals/FHIR/${answer.location}`);
+    return answer.resource;
+  }
+
+  // ---- Reference data and the caller ----
+
+  @Get('STU3/CodeSystem/:codeSystemType')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({
+    summary: 'A004 reference data: PRIORITY, SPECIALTY, CLINIC-TYPE, REFERRAL- and APPOINTMENT-CANCELLATION-REASON',
+  })
+  async codeSystem(
+    @Param('codeSystemType') type: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(reply, await this.ers.codeSystem({ id: type, ...fn(businessFunction) }, callContextOf(request)));
+  }
+
+  @Get('R4/PractitionerRole')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: "A030 the caller's business functions at the organisation it acts for" })
+  async businessFunctions(
+    @Query() query: Record<string, unknown>,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(reply, await this.ers.businessFunctions({ query: queryOf(query) }, callContextOf(request)));
+  }
+
+  // ---- Directory ----
+
+  @Put('R4/HealthcareService/:id')
+  @FhirRoute(ERS_PUBLISHERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({
+    summary: 'Publish (create or replace) a healthcare service (provider admin); each publish is a new version',
+  })
+  @ApiResponse({ status: 200, description: 'The HealthcareService, ETag W/"version"' })
+  async publishService(
+    @Param('id') id: string,
     @Body() body: unknown,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Item> {
-    const item = await this.eReferrals.createItem(
-      objectBody(body) as unknown as CreateItemRequest,
-      callContextOf(request),
-    );
-    void reply.status(201).header('Location', `/e-referrals/items/${item.id}`).header('ETag', `W/"${item.version}"`);
-    return item;
+  ): Promise<FhirResource> {
+    const resource = resourceBody(body);
+    if (resource['id'] !== id) {
+      throw new PlatformError('INVALID_VALUE', undefined, {
+        diagnostics: 'HealthcareService.id must match the id in the path',
+        status: 422,
+      });
+    }
+    return this.send(reply, await this.ers.publishService({ resource }, callContextOf(request)));
   }
 
-  @Get('items/:id')
-  @ApiRoute(ERS_READERS)
-  @ApiOperation({ summary: 'An item; ETag W/"version"', description: 'Roles: ops' })
-  @ApiResponse({ status: 404, description: 'ERS_ITEM_NOT_FOUND' })
-  async get(
-    @Param('id') id: string,
+  @Post('R4/Slot/$ers.publish')
+  @HttpCode(200)
+  @FhirRoute(ERS_PUBLISHERS, { maxBodyBytes: BODY_LIMITS.ersSlotsPublish })
+  @ApiOperation({
+    summary: 'Publish a Schedule and its Slots in bulk (a Bundle; up to 3,000 slots), once per X-Request-ID',
+  })
+  async publishSlots(
+    @Body() body: unknown,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Item> {
-    const item = await this.eReferrals.getItem({ itemId: id }, callContextOf(request));
-    void reply.header('ETag', `W/"${item.version}"`);
-    return item;
+  ): Promise<FhirResource> {
+    return this.send(reply, await this.ers.publishSlots({ resource: resourceBody(body) }, callContextOf(request)));
+  }
+
+  @Get('R4/HealthcareService/:id')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A033 a healthcare service' })
+  async service(
+    @Param('id') id: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(reply, await this.ers.getService({ id, ...fn(businessFunction) }, callContextOf(request)));
+  }
+
+  @Head('R4/HealthcareService/:id')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: "A037 a service's current version (ETag), without the body" })
+  async serviceVersion(
+    @Param('id') id: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    this.send(reply, await this.ers.getService({ id, ...fn(businessFunction) }, callContextOf(request)));
+    return '';
+  }
+
+  @Get('R4/HealthcareService/:id/_history/:version')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A version of a healthcare service, as published' })
+  async serviceAtVersion(
+    @Param('id') id: string,
+    @Param('version') version: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.getService({ id, version, ...fn(businessFunction) }, callContextOf(request)),
+    );
+  }
+
+  @Get('R4/HealthcareService')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A035 services by _id (up to 20)' })
+  async services(
+    @Query() query: Record<string, unknown>,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.listServices({ query: queryOf(query), ...fn(businessFunction) }, callContextOf(request)),
+    );
+  }
+
+  @Post('STU3/HealthcareService/$ers.searchHealthcareServicesForPatient')
+  @HttpCode(200)
+  @FhirRoute(ERS_REFERRERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({
+    summary: 'A010 services for a patient (priority, specialty, clinic type, postcode and distance, wait, age and sex)',
+  })
+  async search(
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.searchServices({ resource: resourceBody(body), ...fn(businessFunction) }, callContextOf(request)),
+    );
+  }
+
+  @Get('STU3/Slot')
+  @FhirRoute(ERS_REFERRERS)
+  @ApiOperation({ summary: 'A015 free slots of a service, a page at a time (_count, page)' })
+  async slots(
+    @Query() query: Record<string, unknown>,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.searchSlots({ query: queryOf(query), ...fn(businessFunction) }, callContextOf(request)),
+    );
+  }
+
+  // ---- Referrals ----
+
+  @Post('STU3/ReferralRequest/$ers.createReferral')
+  @FhirRoute(ERS_REFERRERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({ summary: 'A011 create a referral with a shortlist (at most 20 services): a new UBRN' })
+  @ApiResponse({ status: 201, description: 'ReferralRequest, ETag W/"1", Location' })
+  @ApiResponse({
+    status: 422,
+    description: 'TOO_MANY_ITEMS, DUPLICATE_SERVICE, REFERENCE_NOT_FOUND, PATIENT_ERROR, INVALID_CODE',
+  })
+  async create(
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.createReferral({ resource: resourceBody(body), ...fn(businessFunction) }, callContextOf(request)),
+      201,
+    );
+  }
+
+  @Post('STU3/ReferralRequest/$ers.createReferralAndSendForTriage')
+  @FhirRoute(ERS_REFERRERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({ summary: 'A021 create a referral and send it for triage to its one triage service' })
+  async createForTriage(
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.createReferralForTriage(
+        { resource: resourceBody(body), ...fn(businessFunction) },
+        callContextOf(request),
+      ),
+      201,
+    );
+  }
+
+  @Post('STU3/ReferralRequest/$ers.fetchworklist')
+  @HttpCode(200)
+  @FhirRoute(ERS_PROVIDERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({
+    summary: 'A008 a provider worklist (REFERRALS_FOR_REVIEW, AWAITING_BOOKING; priority and service filters)',
+  })
+  async worklist(
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const list = await this.ers.worklist(
+      { resource: resourceBody(body), ...fn(businessFunction) },
+      callContextOf(request),
+    );
+    return this.send(reply, { resource: worklistResource(list) });
+  }
+
+  @Get('STU3/ReferralRequest/:ubrn')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A005 a referral (ETag W/"version")' })
+  async referral(
+    @Param('ubrn') ubrn: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(reply, await this.ers.getReferral({ id: ubrn, ...fn(businessFunction) }, callContextOf(request)));
+  }
+
+  @Get('STU3/ReferralRequest/:ubrn/_history/:version')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A005 a version of a referral' })
+  async referralVersion(
+    @Param('ubrn') ubrn: string,
+    @Param('version') version: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.getReferral({ id: ubrn, version, ...fn(businessFunction) }, callContextOf(request)),
+    );
+  }
+
+  @Get('STU3/Task')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({
+    summary: 'A029 the actions the caller may take now (focus=ReferralRequest/{ubrn}/_history/{version})',
+  })
+  async actions(
+    @Query() query: Record<string, unknown>,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.availableActions({ query: queryOf(query), ...fn(businessFunction) }, callContextOf(request)),
+    );
+  }
+
+  @Post('STU3/ReferralRequest/:ubrn/:operation')
+  @HttpCode(200)
+  @FhirRoute(ERS_USERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({
+    summary:
+      'A013 $ers.acceptReferral, A014 $ers.rejectReferral, A028 $ers.recordReviewOutcome, A031 $ers.changeShortlist, A032 $ers.changeShortlistAndSendForTriage, A036 $ers.cancelReferral (If-Match)',
+  })
+  @ApiResponse({ status: 409, description: 'RESOURCE_VERSION_MISMATCH: If-Match is not the current version' })
+  @ApiResponse({ status: 412, description: 'PRECONDITION_FAILED: no If-Match' })
+  @ApiResponse({ status: 422, description: 'INVALID_REQUEST_STATE, NO_RELATIONSHIP, INVALID_CODE' })
+  @ApiResponse({ status: 423, description: 'REFERRAL_LOCKED: another write to this referral is in progress' })
+  async change(
+    @Param('ubrn') ubrn: string,
+    @Param('operation') operation: string,
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const context = callContextOf(request);
+    const base = { id: ubrn, ...fn(businessFunction), ...(ifMatch === undefined ? {} : { ifMatch }) };
+    const withBody = (): typeof base & { resource: FhirResource } => ({ ...base, resource: resourceBody(body) });
+    switch (operation) {
+      case '$ers.acceptReferral':
+        return this.send(reply, await this.ers.acceptReferral(base, context));
+      case '$ers.rejectReferral':
+        return this.send(reply, await this.ers.rejectReferral(withBody(), context));
+      case '$ers.recordReviewOutcome':
+        return this.send(reply, await this.ers.recordReviewOutcome(withBody(), context));
+      case '$ers.changeShortlist':
+        return this.send(reply, await this.ers.changeShortlist(withBody(), context));
+      case '$ers.changeShortlistAndSendForTriage':
+        return this.send(reply, await this.ers.changeShortlistForTriage(withBody(), context));
+      case '$ers.cancelReferral':
+        return this.send(reply, await this.ers.cancelReferral(withBody(), context));
+      default:
+        throw new PlatformError('REC_NOT_FOUND', 'Not found', { diagnostics: 'No such resource or operation' });
+    }
+  }
+
+  // ---- Appointments ----
+
+  @Post('STU3/Appointment')
+  @FhirRoute(ERS_REFERRERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({ summary: 'A016 book a slot, defer to provider, or send for triage' })
+  @ApiResponse({ status: 201, description: 'The Appointment, ETag, Location' })
+  @ApiResponse({
+    status: 422,
+    description: 'SLOT_NOT_AVAILABLE, INAPPROPRIATE_SLOT, SLOTS_CURRENTLY_AVAILABLE, INVALID_REQUEST_STATE',
+  })
+  async book(
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const answer = await this.ers.createAppointment(
+      { resource: resourceBody(body), ...fn(businessFunction), ...(ifMatch === undefined ? {} : { ifMatch }) },
+      callContextOf(request),
+    );
+    return this.send(reply, answer, 201);
+  }
+
+  @Put('STU3/Appointment/:id')
+  @FhirRoute(ERS_USERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({
+    summary: 'A034 cancel an appointment (status cancelled, with a reason; If-Match the appointment version)',
+  })
+  async cancelAppointment(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.cancelAppointment(
+        { id, resource: resourceBody(body), ...fn(businessFunction), ...(ifMatch === undefined ? {} : { ifMatch }) },
+        callContextOf(request),
+      ),
+    );
+  }
+
+  @Get('STU3/Appointment/:id')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A038 an appointment' })
+  async appointment(
+    @Param('id') id: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(reply, await this.ers.getAppointment({ id, ...fn(businessFunction) }, callContextOf(request)));
+  }
+
+  @Get('STU3/Appointment/:id/_history/:version')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A038 a version of an appointment' })
+  async appointmentVersion(
+    @Param('id') id: string,
+    @Param('version') version: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.getAppointment({ id, version, ...fn(businessFunction) }, callContextOf(request)),
+    );
+  }
+
+  @Get('R4/ServiceRequest')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A041 service requests by UBRN (identifier)' })
+  async serviceRequests(
+    @Query() query: Record<string, unknown>,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(
+      reply,
+      await this.ers.searchServiceRequests({ query: queryOf(query), ...fn(businessFunction) }, callContextOf(request)),
+    );
   }
 }

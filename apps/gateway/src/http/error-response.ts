@@ -14,7 +14,7 @@ import { announcesBody } from './edge-checks';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
-const FHIR_PATH = /^\/[^/]+\/FHIR\/R4(\/|$|\?)/;
+const FHIR_PATH = /^\/[^/]+\/FHIR\/(R4|STU3)(\/|$|\?)/;
 
 /** The HTTP edge's own refusals that have no Spine code (the API platform's http-error-codes). */
 export const EDGE_ERRORS = defineErrors({

@@ -1,6 +1,1 @@
-/** `ers.item.created.v1`: an item was created. */
-export interface ItemCreatedEvent {
-  itemId: string;
-  version: number;
-  occurredAt: string;
-}
+export type { ReferralEvent } from './payloads';

@@ -1,43 +1,90 @@
-import { randomUUID } from 'node:crypto';
 import { PlatformError } from '@platform/shared-errors';
 import { validatePayload, type CallContext } from '@platform/shared-nats';
 import type { EReferralsApi } from './client';
 import './errors';
-import { CreateItemRequest, GetItemRequest, type Item } from './items';
+import { ChangeRequest, QueryRequest, ReadRequest, ResourceRequest, type FhirReply } from './payloads';
+import type { WorklistReply } from './worklist';
 
-/** An in-memory e-referrals for consumers' unit tests: same validation, answers and error codes as the real client. */
+type Method = Exclude<keyof EReferralsApi, 'health' | 'worklist'>;
+
+/**
+ * e-referrals for consumers' unit tests: the same payload validation as the real client; each method answers
+ * what the test set for it (`answer`), or RESOURCE_NOT_FOUND. Calls are recorded in `calls`.
+ */
 export class FakeEReferralsClient implements EReferralsApi {
-  private readonly items = new Map<string, Item>();
-  /** Answers by caller and X-Request-ID, so a retried write returns the first answer. */
-  private readonly writes = new Map<string, Item>();
+  readonly calls: { method: string; request: object; context: CallContext }[] = [];
+  private readonly answers = new Map<string, FhirReply | PlatformError>();
+  private worklistReply: WorklistReply = { listType: 'REFERRALS_FOR_REVIEW', total: 0, rows: [], services: {} };
 
-  withItem(item: Item): this {
-    this.items.set(item.id, item);
+  answer(method: Method, reply: FhirReply | PlatformError): this {
+    this.answers.set(method, reply);
     return this;
   }
 
-  async createItem(request: CreateItemRequest, context: CallContext): Promise<Item> {
-    const checked = await validatePayload(CreateItemRequest, request);
-    const key = `${context.caller?.id ?? 'anonymous'} ${context.requestId}`;
-    const earlier = this.writes.get(key);
-    if (earlier) return earlier;
-    const item: Item = {
-      id: randomUUID(),
-      name: checked.name,
-      description: checked.description ?? null,
-      version: 1,
-      createdAt: new Date().toISOString(),
-    };
-    this.items.set(item.id, item);
-    this.writes.set(key, item);
-    return item;
+  withWorklist(reply: WorklistReply): this {
+    this.worklistReply = reply;
+    return this;
   }
 
-  async getItem(request: GetItemRequest): Promise<Item> {
-    const { itemId } = await validatePayload(GetItemRequest, request);
-    const item = this.items.get(itemId);
-    if (!item) throw new PlatformError('ERS_ITEM_NOT_FOUND');
-    return item;
+  private async reply(
+    method: Method,
+    type: new () => object,
+    request: object,
+    context: CallContext,
+  ): Promise<FhirReply> {
+    await validatePayload(type, request);
+    this.calls.push({ method, request, context });
+    const answer = this.answers.get(method);
+    if (answer instanceof PlatformError) throw answer;
+    if (!answer) throw new PlatformError('RESOURCE_NOT_FOUND');
+    return answer;
+  }
+
+  businessFunctions = (r: QueryRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('businessFunctions', QueryRequest, r, c);
+  codeSystem = (r: ReadRequest, c: CallContext): Promise<FhirReply> => this.reply('codeSystem', ReadRequest, r, c);
+  publishService = (r: ResourceRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('publishService', ResourceRequest, r, c);
+  publishSlots = (r: ResourceRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('publishSlots', ResourceRequest, r, c);
+  searchServices = (r: ResourceRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('searchServices', ResourceRequest, r, c);
+  getService = (r: ReadRequest, c: CallContext): Promise<FhirReply> => this.reply('getService', ReadRequest, r, c);
+  listServices = (r: QueryRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('listServices', QueryRequest, r, c);
+  createReferral = (r: ResourceRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('createReferral', ResourceRequest, r, c);
+  createReferralForTriage = (r: ResourceRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('createReferralForTriage', ResourceRequest, r, c);
+  getReferral = (r: ReadRequest, c: CallContext): Promise<FhirReply> => this.reply('getReferral', ReadRequest, r, c);
+  availableActions = (r: QueryRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('availableActions', QueryRequest, r, c);
+  changeShortlist = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('changeShortlist', ChangeRequest, r, c);
+  changeShortlistForTriage = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('changeShortlistForTriage', ChangeRequest, r, c);
+  cancelReferral = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('cancelReferral', ChangeRequest, r, c);
+  acceptReferral = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('acceptReferral', ChangeRequest, r, c);
+  rejectReferral = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('rejectReferral', ChangeRequest, r, c);
+  recordReviewOutcome = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('recordReviewOutcome', ChangeRequest, r, c);
+  searchSlots = (r: QueryRequest, c: CallContext): Promise<FhirReply> => this.reply('searchSlots', QueryRequest, r, c);
+  createAppointment = (r: ResourceRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('createAppointment', ResourceRequest, r, c);
+  cancelAppointment = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('cancelAppointment', ChangeRequest, r, c);
+  getAppointment = (r: ReadRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('getAppointment', ReadRequest, r, c);
+  searchServiceRequests = (r: QueryRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('searchServiceRequests', QueryRequest, r, c);
+
+  async worklist(request: ResourceRequest, context: CallContext): Promise<WorklistReply> {
+    await validatePayload(ResourceRequest, request);
+    this.calls.push({ method: 'worklist', request, context });
+    return this.worklistReply;
   }
 
   health(): Promise<{ status: 'ok'; service: string }> {

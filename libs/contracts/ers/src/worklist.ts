@@ -1,0 +1,107 @@
+import type { FhirResource } from './payloads';
+
+/**
+ * A008's answer travels compactly over the bus (a provider's worklist runs to thousands of referrals, beyond
+ * a NATS message as full FHIR); `worklistResource` turns it into the NHS eRS-FetchWorklist-List-1.
+ */
+export type WorklistRow = [
+  ubrn: string,
+  version: number,
+  priority: string,
+  specialty: string | null,
+  nhsNumber: string,
+  serviceId: string | null,
+  state: string,
+  pathwayStart: string | null,
+  createdAt: string,
+  updatedAt: string,
+];
+
+export interface WorklistReply {
+  listType: string;
+  total: number;
+  rows: WorklistRow[];
+  /** Service id -> name, for the rows' services. */
+  services: Record<string, string>;
+}
+
+const REFERRAL_TYPE: Record<string, string> = {
+  BOOKED: 'APPOINTMENT',
+  AWAITING_TRIAGE: 'TRIAGE_DEFERRAL',
+  DEFERRED_TO_PROVIDER: 'BOOKING_DEFERRAL',
+  ACCEPTED: 'BOOKING_DEFERRAL',
+};
+
+export function worklistResource(reply: WorklistReply): FhirResource {
+  const patients = [...new Set(reply.rows.map((row) => row[4]))];
+  return {
+    meta: { profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-FetchWorklist-List-1'] },
+    resourceType: 'List',
+    contained: patients.map((nhsNumber) => ({
+      id: `Patient-${nhsNumber}`,
+      meta: { profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-Patient-1'] },
+      resourceType: 'Patient',
+      identifier: [{ system: 'http://fhir.nhs.net/Id/nhs-number', value: nhsNumber }],
+    })),
+    status: 'current',
+    mode: 'snapshot',
+    entry: reply.rows.map(
+      ([ubrn, version, priority, specialty, nhsNumber, serviceId, state, pathwayStart, createdAt, updatedAt]) => ({
+        extension: [
+          {
+            extension: [
+              {
+                url: 'priority',
+                valueCodeableConcept: {
+                  coding: [{ system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: priority }],
+                },
+              },
+              ...(specialty
+                ? [
+                    {
+                      url: 'specialty',
+                      valueCodeableConcept: {
+                        coding: [{ system: '_baseUrl_/STU3/CodeSystem/SPECIALTY', code: specialty }],
+                      },
+                    },
+                  ]
+                : []),
+              { url: 'patient', valueReference: { reference: `#Patient-${nhsNumber}` } },
+              ...(pathwayStart ? [{ url: 'eReferralPathwayStart', valueDateTime: pathwayStart }] : []),
+              { url: 'referralCreated', valueDateTime: createdAt },
+              { url: 'referralLastUpdated', valueDateTime: updatedAt },
+              {
+                url: 'referralType',
+                valueCodeableConcept: {
+                  coding: [
+                    {
+                      system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReferralType-1',
+                      code: REFERRAL_TYPE[state] ?? state,
+                    },
+                  ],
+                },
+              },
+              ...(serviceId
+                ? [
+                    {
+                      url: 'service',
+                      valueReference: {
+                        identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId },
+                        display: reply.services[serviceId] ?? '',
+                      },
+                    },
+                  ]
+                : []),
+              { url: 'referralRequestVersion', valueInteger: version },
+            ],
+            url:
+              reply.listType === 'REFERRALS_FOR_REVIEW'
+                ? 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-ReferralsforReview-WorkListItem-1'
+                : 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-AwaitingBooking-WorkListItem-1',
+          },
+        ],
+        item: { reference: `ReferralRequest/${ubrn}` },
+      }),
+    ),
+  };
+}
