@@ -27,9 +27,6 @@ import {
 import { ReferralReadsUseCase } from './referrals/referral-reads.usecase';
 import { ReferralRepository } from './referrals/referral.repository';
 import { ERS_N3, ERS_PDS } from './shared/clients';
-import { PatientAccessRepository } from './patient/patient-access.repository';
-import { PatientBookingUseCase } from './patient/patient-booking.usecase';
-import { PatientHandler } from './patient/patient.handler';
 import { Organisations } from './shared/organisations';
 
 export interface EReferralsResources {
@@ -58,7 +55,7 @@ export class EReferralsModule {
     const side = writeSide(resources, 'e-referrals');
     return {
       module: EReferralsModule,
-      controllers: [ErsHandler, PatientHandler, HealthController, health.handler],
+      controllers: [ErsHandler, HealthController, health.handler],
       providers: [
         { provide: E_REFERRALS_DATABASE, useValue: resources.database },
         { provide: ERS_PDS, useValue: new PdsClient(rpc) },
@@ -83,8 +80,6 @@ export class EReferralsModule {
         ChangeShortlistUseCase,
         ProviderDecisionUseCase,
         WorklistUseCase,
-        PatientAccessRepository,
-        PatientBookingUseCase,
       ],
     };
   }
