@@ -27,6 +27,9 @@ import {
 import { ReferralReadsUseCase } from './referrals/referral-reads.usecase';
 import { ReferralRepository } from './referrals/referral.repository';
 import { ERS_N3, ERS_PDS } from './shared/clients';
+import { PatientAccessRepository } from './patient/patient-access.repository';
+import { PatientBookingUseCase } from './patient/patient-booking.usecase';
+import { PatientHandler } from './patient/patient.handler';
 import { Organisations } from './shared/organisations';
 
 export interface EReferralsResources {
@@ -55,7 +58,7 @@ export class EReferralsModule {
     const side = writeSide(resources, 'e-referrals');
     return {
       module: EReferralsModule,
-      controllers: [ErsHandler, HealthController, health.handler],
+      controllers: [ErsHandler, PatientHandler, HealthController, health.handler],
       providers: [
         { provide: E_REFERRALS_DATABASE, useValue: resources.database },
         { provide: ERS_PDS, useValue: new PdsClient(rpc) },
@@ -80,6 +83,8 @@ export class EReferralsModule {
         ChangeShortlistUseCase,
         ProviderDecisionUseCase,
         WorklistUseCase,
+        PatientAccessRepository,
+        PatientBookingUseCase,
       ],
     };
   }

@@ -25,3 +25,4 @@ export {
 export { ERS_PROVIDERS, ERS_PUBLISHERS, ERS_REFERRERS, ERS_SUBJECT_POLICIES, ERS_USERS } from './policy';
 export { ERS_EVENT_STREAM, ERS_EVENTS, ERS_QUEUE, ERS_SUBJECTS } from './subjects';
 export { worklistResource, type WorklistReply, type WorklistRow } from './worklist';
+export * from './patient';

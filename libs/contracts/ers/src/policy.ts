@@ -36,4 +36,12 @@ export const ERS_SUBJECT_POLICIES: SubjectPolicies = {
   [ERS_SUBJECTS.appointmentGet]: { roles: ERS_USERS },
   [ERS_SUBJECTS.serviceRequestSearch]: { roles: ERS_USERS },
   [ERS_SUBJECTS.healthCheck]: { public: true },
+  // The patient page: only the gateway, signing as patient-web (role patient); the session decides the rest.
+  [ERS_SUBJECTS.patientSignIn]: { roles: ['patient'] },
+  [ERS_SUBJECTS.patientConfirm]: { roles: ['patient'] },
+  [ERS_SUBJECTS.patientView]: { roles: ['patient'] },
+  [ERS_SUBJECTS.patientSlots]: { roles: ['patient'] },
+  [ERS_SUBJECTS.patientBook]: { roles: ['patient'] },
+  [ERS_SUBJECTS.patientCancel]: { roles: ['patient'] },
+  [ERS_SUBJECTS.patientSignOut]: { roles: ['patient'] },
 };

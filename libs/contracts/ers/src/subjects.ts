@@ -47,6 +47,21 @@ export const ERS_SUBJECTS = {
   /** A041: service requests by UBRN (R4). */
   serviceRequestSearch: 'ers.service-request.search.v1',
   healthCheck: 'ers.health.check.v1',
+  // ---- Patients booking themselves (the patient page; called only by the gateway as patient-web) ----
+  /** The UBRN and access code from the letter (counted against the UBRN's attempts). */
+  patientSignIn: 'ers.patient.sign-in.v1',
+  /** The year of birth against PDS: a session. */
+  patientConfirm: 'ers.patient.confirm.v1',
+  /** The patient's referral: shortlist with distance and wait, current appointment. */
+  patientView: 'ers.patient.view.v1',
+  /** Free slots of a shortlisted service. */
+  patientSlots: 'ers.patient.slots.v1',
+  /** Book a slot (A016 for the patient). */
+  patientBook: 'ers.patient.book.v1',
+  /** Cancel the appointment (A034 for the patient). */
+  patientCancel: 'ers.patient.cancel.v1',
+  /** End the session. */
+  patientSignOut: 'ers.patient.sign-out.v1',
 } as const;
 
 /**
