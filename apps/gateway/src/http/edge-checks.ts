@@ -23,6 +23,9 @@ export const HEADERS_USED = [
   'if-match',
   'content-type',
   'content-encoding',
+  // GP2GP's requesting API (the NHS requesting adaptor's headers).
+  'conversationid',
+  'to-ods',
 ] as const;
 
 export interface EdgeLimits {

@@ -49,6 +49,72 @@ export class Gp2gpConfig extends CallerTrustConfig {
   @Max(24 * 365)
   GP2GP_OUTBOX_RETENTION_HOURS = 168;
 
+  /**
+   * The key attachment links are signed with (HMAC-SHA256), the same on every replica. Unset: a random key per
+   * process, so a link works only on the replica that made it (fine for one local process, not for a cluster).
+   */
+  @IsString()
+  GP2GP_LINK_SECRET = '';
+
+  /** How long an attachment link in a delivered Bundle stays valid. */
+  @IsInt()
+  @Min(10)
+  @Max(24 * 60 * 60)
+  GP2GP_LINK_TTL_SECONDS = 900;
+
+  /** Attachments larger than this are split into fragments of this size (GP2GP's large-message limit, 4.5 MB). */
+  @IsInt()
+  @Min(64 * 1024)
+  @Max(64 * 1024 * 1024)
+  GP2GP_FRAGMENT_BYTES = 4_500_000;
+
+  /** The largest structured record (the Bundle without its attachments) accepted from a sending practice. */
+  @IsInt()
+  @Min(16 * 1024)
+  @Max(768 * 1024)
+  GP2GP_MAX_EXTRACT_BYTES = 512 * 1024;
+
+  /** How long the requesting practice has to send its final acknowledgement (GP2GP: 8 days), in hours. */
+  @IsInt()
+  @Min(1)
+  @Max(24 * 60)
+  GP2GP_ACK_TIMEOUT_HOURS = 192;
+
+  /** Transfers one process moves at the same time. */
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  GP2GP_WORKERS = 4;
+
+  /** A worker's claim on a transfer; a transfer whose worker died is taken over this long after its last step. */
+  @IsInt()
+  @Min(500)
+  @Max(600000)
+  GP2GP_LEASE_MS = 30000;
+
+  /** Tries of a sending practice's system that fails or does not answer, before the transfer fails (10 or 30). */
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  GP2GP_SENDER_ATTEMPTS = 5;
+
+  /** Timeout of one request to a sending practice's GP Connect provider (per read of data, not whole document). */
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  GP2GP_SENDER_TIMEOUT_MS = 30000;
+
+  /** How often the worker looks for work and for acknowledgements that are overdue. */
+  @IsInt()
+  @Min(20)
+  @Max(60000)
+  GP2GP_POLL_MS = 500;
+
+  /** The fragment object store's size limit in bytes (0: as large as JetStream allows). */
+  @IsInt()
+  @Min(0)
+  GP2GP_OBJECT_STORE_MAX_BYTES = 0;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 }

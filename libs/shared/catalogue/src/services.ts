@@ -140,8 +140,9 @@ export const SERVICES: readonly ServiceEntry[] = [
     entry: 'apps/gp2gp/src/main.js',
     sandboxSeed: false,
     eventStream: 'GP2GP_EVENTS',
-    events: ['gp2gp.item.created.v1'],
-    calls: [],
+    events: ['gp2gp.transfer.completed.v1', 'gp2gp.transfer.failed.v1', 'gp2gp.transfer.timed-out.v1'],
+    calls: ['pds.patient.get.v1', 'n3.organisation.get.v1'],
+    objectStores: [{ bucket: 'gp2gp-fragments', putBy: [] }],
     colour: '33',
   },
   {
