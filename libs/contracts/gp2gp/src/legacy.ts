@@ -1,0 +1,142 @@
+import { IsObject, IsUUID, Matches } from 'class-validator';
+import { defineErrors, PlatformError, type ErrorDefinition } from '@platform/shared-errors';
+import type { CallContext, NatsRpcClient, SubjectPolicies } from '@platform/shared-nats';
+
+/**
+ * Legacy practices: a practice whose clinical system speaks HL7 V3 through an MHS (ebXML) sends the record
+ * through gp2gp as MHS inbound messages (the shape the NHS's MHS adaptor puts on its inbound queue:
+ * `{ ebXML, payload, attachments[], external_attachments[] }`). gp2gp reassembles the large-message
+ * attachments and hands the requesting practice the HL7 extract as a `Binary` with the attachments as
+ * DocumentReferences. It does not translate HL7 V3 clinical content into FHIR.
+ */
+export const GP2GP_LEGACY_SUBJECTS = {
+  /** The requesting practice opens a transfer from a legacy (HL7 V3) practice. */
+  legacyOpen: 'gp2gp.legacy.transfer.open.v1',
+  /** The requesting practice polls it: the Bundle once every attachment is reassembled. */
+  legacyPoll: 'gp2gp.legacy.transfer.poll.v1',
+  /** The legacy sending practice's system delivers one MHS inbound message (extract, COPC index or fragment). */
+  legacyInbound: 'gp2gp.legacy.inbound.v1',
+} as const;
+
+/** The requesting practice's staff and systems, and the sending practice's system (application access). */
+const PRACTICE = ['practice-admin', 'clinician'] as const;
+
+/** Checked by gp2gp against the verified caller; each subject also checks the caller's organisation. */
+export const GP2GP_LEGACY_SUBJECT_POLICIES: SubjectPolicies = {
+  [GP2GP_LEGACY_SUBJECTS.legacyOpen]: { roles: PRACTICE },
+  [GP2GP_LEGACY_SUBJECTS.legacyPoll]: { roles: PRACTICE },
+  [GP2GP_LEGACY_SUBJECTS.legacyInbound]: { roles: PRACTICE },
+};
+
+const LEGACY_CODE_SYSTEM = 'urn:nhs-platform:gp2gp:error-code';
+
+function own(status: number, issueCode: string, display: string): ErrorDefinition {
+  return { status, issueCode, display, system: LEGACY_CODE_SYSTEM, severity: 'error' };
+}
+
+export const GP2GP_LEGACY_ERRORS = defineErrors({
+  /** The MHS message is not one gp2gp can read (bad envelope, XML, IDs or attachment encoding). */
+  GP2GP_MHS_MESSAGE_INVALID: own(400, 'invalid', 'The MHS message is malformed'),
+  /** The message is well formed but is not a GP2GP message this transfer can take (its action or ID). */
+  GP2GP_MHS_MESSAGE_UNEXPECTED: own(409, 'conflict', 'The MHS message does not belong to this transfer'),
+});
+
+const ODS = /^[A-Z0-9]{3,6}$/;
+
+export class OpenLegacyTransferRequest {
+  @IsUUID()
+  conversationId!: string;
+
+  /** The legacy practice asked for the record; the requesting practice is the caller's organisation. */
+  @Matches(ODS, { message: 'sendingOds must be an ODS code (3 to 6 upper-case letters or digits)' })
+  sendingOds!: string;
+}
+
+export class PollLegacyTransferRequest {
+  @IsUUID()
+  conversationId!: string;
+}
+
+/** One MHS inbound message for a conversation, as the MHS adaptor's inbound queue carries it. */
+export class LegacyInboundRequest {
+  @IsUUID()
+  conversationId!: string;
+
+  /** `{ ebXML, payload, attachments?, external_attachments? }`: checked in full by gp2gp. */
+  @IsObject()
+  message!: Record<string, unknown>;
+}
+
+export interface LegacyReason {
+  code: string;
+  display: string;
+}
+
+export interface LegacyTransferReply {
+  conversationId: string;
+  state: string;
+  requestingOds: string;
+  sendingOds: string;
+  reason: LegacyReason | null;
+  /** Attachments the extract names, and how many are reassembled and checked. */
+  documents: number;
+  documentsStored: number;
+  /** The FHIR Bundle (JSON text), on a poll once the transfer is MIGRATION_COMPLETED. */
+  bundleJson?: string;
+}
+
+export interface LegacyInboundReply {
+  conversationId: string;
+  messageId: string;
+  action: string;
+  /** `duplicate`: the message ID was already received; nothing changed. */
+  outcome: 'accepted' | 'duplicate';
+  state: string;
+}
+
+function expectShape<T>(reply: unknown, what: string, check: (value: Record<string, unknown>) => boolean): T {
+  if (typeof reply !== 'object' || reply === null || !check(reply as Record<string, unknown>)) {
+    throw new PlatformError('REC_SERVER_ERROR', `gp2gp answered with something that is not ${what}`);
+  }
+  return reply as T;
+}
+
+const isTransfer = (value: Record<string, unknown>): boolean =>
+  typeof value['conversationId'] === 'string' && typeof value['state'] === 'string';
+
+/** The typed client of the legacy subjects (the gateway, a legacy practice's bridge, tests). */
+export class Gp2gpLegacyClient {
+  constructor(private readonly rpc: NatsRpcClient) {}
+
+  async open(request: OpenLegacyTransferRequest, context: CallContext): Promise<LegacyTransferReply> {
+    const reply = await this.rpc.requestValidated(
+      GP2GP_LEGACY_SUBJECTS.legacyOpen,
+      OpenLegacyTransferRequest,
+      request,
+      context,
+    );
+    return expectShape(reply, 'a legacy transfer', isTransfer);
+  }
+
+  async poll(request: PollLegacyTransferRequest, context: CallContext): Promise<LegacyTransferReply> {
+    const reply = await this.rpc.requestValidated(
+      GP2GP_LEGACY_SUBJECTS.legacyPoll,
+      PollLegacyTransferRequest,
+      request,
+      context,
+    );
+    return expectShape(reply, 'a legacy transfer', isTransfer);
+  }
+
+  /** Reassembling a large attachment streams it through the object store: allow it time. */
+  async deliver(request: LegacyInboundRequest, context: CallContext): Promise<LegacyInboundReply> {
+    const reply = await this.rpc.requestValidated(
+      GP2GP_LEGACY_SUBJECTS.legacyInbound,
+      LegacyInboundRequest,
+      request,
+      context,
+      { timeoutMs: 30_000 },
+    );
+    return expectShape(reply, 'an inbound receipt', (value) => typeof value['messageId'] === 'string');
+  }
+}
