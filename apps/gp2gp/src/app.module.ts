@@ -9,6 +9,8 @@ import { NatsRpcClient, type CallerAssertionSigner } from '@platform/shared-nats
 import { Outbox, shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { GP2GP_DATABASE, type Gp2gpDatabase } from './database/database.provider';
+import { LegacyHandler } from './legacy/legacy.handler';
+import { legacyProviders } from './legacy/legacy.providers';
 import { GP2GP_N3, GP2GP_PDS, GP2GP_SETTINGS, type Gp2gpSettings } from './transfers/clients';
 import { FragmentStore } from './transfers/fragment-store';
 import { AttachmentLinks } from './transfers/links';
@@ -48,8 +50,10 @@ export class Gp2gpModule {
     let worker: TransferWorker | undefined;
     return {
       module: Gp2gpModule,
-      controllers: [TransfersHandler, HealthController, health.handler],
+      controllers: [TransfersHandler, HealthController, health.handler, LegacyHandler],
       providers: [
+        // Legacy (HL7 V3 / MHS) practices.
+        ...legacyProviders(resources),
         { provide: GP2GP_DATABASE, useValue: resources.database },
         ...health.providers,
         { provide: METRICS_REGISTRY, useValue: resources.metrics },

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
 import { GP2GP_LEGACY_SUBJECT_POLICIES, Gp2gpLegacyClient } from '@platform/contracts-gp2gp';
 import { createLogger } from '@platform/shared-logging';
 import { callerTrust, connectNats, NatsRpcClient } from '@platform/shared-nats';
@@ -9,12 +8,13 @@ import { bootstrapService } from '@platform/shared-service';
 import { startServiceUnderTest, type Closable, type ServiceUnderTest } from '@platform/shared-testing';
 import { testCallerEnvironment, testGatewaySigner } from '@platform/testing-services';
 import { LegacyTransfers1796600000000 } from '../database/migrations/1796600000000-legacy-transfers';
+import { FragmentStore } from '../transfers/fragment-store';
 import { LegacyHandler } from './legacy.handler';
 import { legacyProviders } from './legacy.providers';
 
 @Module({})
 class LegacyUnderTestModule {
-  static with(resources: { database: ServiceDatabase; nats: NatsConnection }): DynamicModule {
+  static with(resources: { database: ServiceDatabase; store: FragmentStore }): DynamicModule {
     return { module: LegacyUnderTestModule, controllers: [LegacyHandler], providers: legacyProviders(resources) };
   }
 }
@@ -44,7 +44,7 @@ export async function startLegacyUnderTest(): Promise<LegacyUnderTest> {
     const logger = createLogger({ service: 'gp2gp', level: 'silent' });
     const app = await bootstrapService({
       name: 'gp2gp',
-      module: LegacyUnderTestModule.with({ database, nats }),
+      module: LegacyUnderTestModule.with({ database, store: await FragmentStore.open(nats, 0) }),
       natsUrl,
       httpPort: 0,
       httpHost: '127.0.0.1',

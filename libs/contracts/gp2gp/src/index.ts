@@ -33,3 +33,16 @@ export {
   type TransferSummary,
 } from './transfers';
 
+// Legacy (HL7 V3 / MHS) practices.
+export {
+  GP2GP_LEGACY_ERRORS,
+  GP2GP_LEGACY_SUBJECT_POLICIES,
+  GP2GP_LEGACY_SUBJECTS,
+  Gp2gpLegacyClient,
+  LegacyInboundRequest,
+  OpenLegacyTransferRequest,
+  PollLegacyTransferRequest,
+  type LegacyInboundReply,
+  type LegacyReason,
+  type LegacyTransferReply,
+} from './legacy';

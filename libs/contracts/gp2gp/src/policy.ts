@@ -1,4 +1,5 @@
 import type { SubjectPolicies } from '@platform/shared-nats';
+import { GP2GP_LEGACY_SUBJECT_POLICIES } from './legacy';
 import { GP2GP_SUBJECTS } from './subjects';
 
 /**
@@ -19,4 +20,6 @@ export const GP2GP_SUBJECT_POLICIES: SubjectPolicies = {
   [GP2GP_SUBJECTS.transferList]: { roles: GP2GP_OPERATORS },
   [GP2GP_SUBJECTS.transferResend]: { roles: GP2GP_OPERATORS },
   [GP2GP_SUBJECTS.healthCheck]: { public: true },
+  // Legacy (HL7 V3 / MHS) practices.
+  ...GP2GP_LEGACY_SUBJECT_POLICIES,
 };
