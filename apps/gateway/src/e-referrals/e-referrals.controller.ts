@@ -2,7 +2,6 @@ import {
   Body,
   Controller,
   Get,
-  Head,
   Headers,
   HttpCode,
   Inject,
@@ -156,7 +155,7 @@ export class EReferralsController {
 
   @Get('R4/HealthcareService/:id')
   @FhirRoute(ERS_USERS)
-  @ApiOperation({ summary: 'A033 a healthcare service' })
+  @ApiOperation({ summary: 'A033 a healthcare service; HEAD is A037, its current version (ETag) without the body' })
   async service(
     @Param('id') id: string,
     @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
@@ -164,19 +163,6 @@ export class EReferralsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return this.send(reply, await this.ers.getService({ id, ...fn(businessFunction) }, callContextOf(request)));
-  }
-
-  @Head('R4/HealthcareService/:id')
-  @FhirRoute(ERS_USERS)
-  @ApiOperation({ summary: "A037 a service's current version (ETag), without the body" })
-  async serviceVersion(
-    @Param('id') id: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<string> {
-    this.send(reply, await this.ers.getService({ id, ...fn(businessFunction) }, callContextOf(request)));
-    return '';
   }
 
   @Get('R4/HealthcareService/:id/_history/:version')
