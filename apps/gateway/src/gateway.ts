@@ -12,6 +12,7 @@ import { PlatformError } from '@platform/shared-errors';
 import { CallerGate } from './auth/caller-gate';
 import { policyOf, type RoutePolicy } from './auth/route-policy';
 import { TokenVerifier } from './auth/token-verifier';
+import { parseFormBody } from './e-referrals/patient-form';
 import { GatewayModule } from './gateway.module';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.settings';
 import { openApiDocument } from './openapi';
@@ -23,6 +24,7 @@ import {
   checkRequestTarget,
   CSV_MEDIA_TYPE,
   csvBodyStream,
+  FORM_MEDIA_TYPE,
   JSON_MEDIA_TYPES,
   parseJsonBody,
   type EdgeLimits,
@@ -120,6 +122,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   fastify.addContentTypeParser([...JSON_MEDIA_TYPES], { parseAs: 'buffer' }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as Buffer, limits.maxJsonDepth));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  // The e-RS patient page's HTML forms (only its routes take them: edge-checks bodyKindOf).
+  fastify.addContentTypeParser(FORM_MEDIA_TYPE, { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseFormBody(body as Buffer));
     } catch (error) {
       done(error as Error, undefined);
     }

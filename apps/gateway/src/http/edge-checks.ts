@@ -26,6 +26,8 @@ export const HEADERS_USED = [
   // GP2GP's requesting API (the NHS requesting adaptor's headers).
   'conversationid',
   'to-ods',
+  // The e-RS patient page's session cookie.
+  'cookie',
 ] as const;
 
 export interface EdgeLimits {
@@ -40,14 +42,19 @@ export interface EdgeLimits {
 }
 
 /** What a route takes as its body. */
-export type BodyKind = 'none' | 'json' | 'csv';
+export type BodyKind = 'none' | 'json' | 'csv' | 'form';
 
 /** Routes (Fastify route template) whose body is a CSV file; every other POST, PUT and PATCH takes JSON. */
 const CSV_ROUTES = new Set(['POST /n3/organisations/import']);
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
+/** The e-RS patient page's forms (HTML form posts, application/x-www-form-urlencoded). */
+export const FORM_ROUTE_PREFIX = '/referrals/patient/';
+export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
 export function bodyKindOf(method: string, routeUrl: string): BodyKind {
   if (CSV_ROUTES.has(`${method} ${routeUrl}`)) return 'csv';
+  if (routeUrl.startsWith(FORM_ROUTE_PREFIX) && !BODYLESS_METHODS.has(method)) return 'form';
   return BODYLESS_METHODS.has(method) ? 'none' : 'json';
 }
 
@@ -142,6 +149,7 @@ function unsupported(diagnostics: string): PlatformError {
 const EXPECTED: Record<Exclude<BodyKind, 'none'>, string> = {
   json: 'Send the body as application/fhir+json or application/json (UTF-8)',
   csv: 'Send the extract as the request body with Content-Type: text/csv (UTF-8)',
+  form: 'Send the form as application/x-www-form-urlencoded (UTF-8)',
 };
 
 /**
@@ -180,7 +188,8 @@ export function checkBodyHeaders(
   }
   const contentType = headers['content-type'];
   const media = contentType === undefined ? undefined : parseMediaType(contentType);
-  const accepted: readonly string[] = kind === 'csv' ? [CSV_MEDIA_TYPE] : JSON_MEDIA_TYPES;
+  const accepted: readonly string[] =
+    kind === 'csv' ? [CSV_MEDIA_TYPE] : kind === 'form' ? [FORM_MEDIA_TYPE] : JSON_MEDIA_TYPES;
   if (!media || !accepted.includes(media.type)) throw unsupported(EXPECTED[kind]);
   if (media.charset !== undefined && media.charset !== 'utf-8' && media.charset !== 'utf8') {
     throw unsupported(`charset=${media.charset.slice(0, 40)} is not accepted: ${EXPECTED[kind]}`);
