@@ -5,10 +5,12 @@ import {
   ERROR_STATES,
   REASONS,
   type LegacyInboundReply,
+  type LegacyAttachmentPiece,
   type LegacyInboundRequest,
   type LegacyTransferReply,
   type OpenLegacyTransferRequest,
   type PollLegacyTransferRequest,
+  type ReadLegacyAttachmentRequest,
   type ReasonCode,
   type TransferState,
 } from '@platform/contracts-gp2gp';
@@ -32,7 +34,18 @@ export interface LegacyObjectStore {
   put(name: string, bytes: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }>;
   read(name: string): Promise<AsyncIterable<Uint8Array> | null>;
   delete(name: string): Promise<void>;
+  /** Up to `maxBytes` of an object from its stored message at or after `seq` (FragmentStore.piece). */
+  piece(
+    name: string,
+    seq: number,
+    readSoFar: number,
+    size: number,
+    maxBytes: number,
+  ): Promise<{ bytes: Buffer; nextSeq: number; read: number } | null>;
 }
+
+/** Data per attachment piece: base64 of it stays well under NATS's 1 MB message limit. */
+const PIECE_BYTES = 512 * 1024;
 
 interface TransferRow {
   conversation_id: string;
@@ -183,6 +196,43 @@ export class LegacyTransfers {
       [row.conversation_id, row.nhs_number, context.caller?.id ?? 'unknown', organisation, context.requestId],
     );
     return { ...view, bundleJson: JSON.stringify(this.bundle(row, documents)) };
+  }
+
+  /**
+   * A piece of a completed transfer's attachment, for the requesting practice only; the first piece's read is
+   * audited. The bytes are read from the object store's messages directly, so a piece costs its own size.
+   */
+  async readAttachment(request: ReadLegacyAttachmentRequest, context: CallContext): Promise<LegacyAttachmentPiece> {
+    const organisation = organisationOf(context);
+    const row = await this.find(this.pool, request.conversationId.toLowerCase());
+    if (!row || row.requesting_ods !== organisation) throw notFound();
+    const document = (await this.documents(this.pool, row.conversation_id)).find(
+      (candidate) => candidate.position === request.position,
+    );
+    if (row.state !== 'MIGRATION_COMPLETED' || !document?.object_name || !document.sha256) throw notFound();
+    const size = Number(document.size);
+    const [seq, read] = (request.cursor ?? '0.0').split('.').map(Number);
+    if (read > size) throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'The cursor is past the end' });
+    if (!request.cursor) {
+      await this.pool.query(
+        `INSERT INTO ${this.table('legacy_record_access')}
+           (conversation_id, nhs_number, caller_id, organisation, action, request_id)
+         VALUES ($1, $2, $3, $4, 'legacy.attachment.read', $5)`,
+        [row.conversation_id, row.nhs_number, context.caller?.id ?? 'unknown', organisation, context.requestId],
+      );
+    }
+    const piece =
+      size === 0
+        ? { bytes: Buffer.alloc(0), nextSeq: 0, read: 0 }
+        : await this.store.piece(document.object_name, seq, read, size, PIECE_BYTES);
+    if (!piece) throw notFound();
+    return {
+      data: piece.bytes.toString('base64'),
+      ...(piece.read < size ? { cursor: `${piece.nextSeq}.${piece.read}` } : {}),
+      size,
+      contentType: document.content_type,
+      sha256: document.sha256,
+    };
   }
 
   /** One MHS inbound message from the legacy sending practice. */
@@ -615,7 +665,8 @@ export class LegacyTransfers {
               {
                 attachment: {
                   contentType: document.content_type,
-                  url: `urn:nhs-platform:gp2gp:object:${document.object_name}`,
+                  // Read through gp2gp.legacy.attachment.read.v1 with the conversation and this position.
+                  url: `urn:nhs-platform:gp2gp:legacy-attachment:${row.conversation_id}/${document.position}`,
                   size: Number(document.size),
                   ...(document.title ? { title: document.title } : {}),
                 },

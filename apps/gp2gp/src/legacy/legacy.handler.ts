@@ -5,6 +5,8 @@ import {
   LegacyInboundRequest,
   OpenLegacyTransferRequest,
   PollLegacyTransferRequest,
+  ReadLegacyAttachmentRequest,
+  type LegacyAttachmentPiece,
   type LegacyInboundReply,
   type LegacyTransferReply,
 } from '@platform/contracts-gp2gp';
@@ -29,5 +31,13 @@ export class LegacyHandler {
   @MessagePattern(GP2GP_LEGACY_SUBJECTS.legacyInbound)
   inbound(@Payload() request: LegacyInboundRequest, @Ctx() nats: NatsContext): Promise<LegacyInboundReply> {
     return withCallContext(nats, (call) => this.transfers.receive(request, call));
+  }
+
+  @MessagePattern(GP2GP_LEGACY_SUBJECTS.legacyAttachmentRead)
+  attachment(
+    @Payload() request: ReadLegacyAttachmentRequest,
+    @Ctx() nats: NatsContext,
+  ): Promise<LegacyAttachmentPiece> {
+    return withCallContext(nats, (call) => this.transfers.readAttachment(request, call));
   }
 }

@@ -62,18 +62,22 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
   const deliver = (conversationId: string, message: MhsJson, context = sender()) =>
     client.deliver({ conversationId, message }, context);
 
-  async function objectBytes(url: string): Promise<Buffer> {
-    const name = url.replace(/^urn:nhs-platform:gp2gp:object:/, '');
-    const store = await connection.jetstream().views.os(GP2GP_FRAGMENT_BUCKET);
-    const result = await store.get(name);
-    if (!result) throw new Error(`no object ${name}`);
+  /** The attachment as the requesting practice reads it: piece after piece through its subject. */
+  async function attachmentBytes(url: string, context = requester()): Promise<Buffer> {
+    const match = /^urn:nhs-platform:gp2gp:legacy-attachment:([0-9a-f-]{36})\/(\d+)$/.exec(url);
+    if (!match) throw new Error(`not a legacy attachment address: ${url}`);
     const chunks: Buffer[] = [];
-    const reader = result.data.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(Buffer.from(value));
-    }
+    let cursor: string | undefined;
+    let pieces = 0;
+    do {
+      const piece = await client.readAttachment(
+        { conversationId: match[1], position: Number(match[2]), ...(cursor ? { cursor } : {}) },
+        context,
+      );
+      chunks.push(Buffer.from(piece.data, 'base64'));
+      cursor = piece.cursor;
+      pieces += 1;
+    } while (cursor && pieces < 100);
     return Buffer.concat(chunks);
   }
 
@@ -120,7 +124,7 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
     const { binary, documents } = documentsOf(poll);
     expect(documents).toHaveLength(1);
     const [document] = documents;
-    const bytes = await objectBytes(document.content[0].attachment.url);
+    const bytes = await attachmentBytes(document.content[0].attachment.url);
     expect(document.content[0].attachment.size).toBe(bytes.length);
     expect(document.extension).toEqual([{ url: 'urn:nhs-platform:gp2gp:sha256', valueString: sha256(bytes) }]);
     return { binary, document, bytes };
@@ -145,13 +149,15 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
     expect(bytes.length).toBe(expected.size);
     expect(document.content[0].attachment.contentType).toBe(expected.contentType);
     expect(document.content[0].attachment.title).toBe('277F29F1-FEAB-4D38-8266-FEB7A1E6227D_LICENSE.txt');
-    // The read of the record is audited, without the record in the audit.
+    // The reads of the record and of its attachment are audited, without the record in the audit.
     const audit = await db.query(
-      `SELECT nhs_number, organisation, action FROM "${schema}".legacy_record_access WHERE conversation_id = $1`,
+      `SELECT nhs_number, organisation, action FROM "${schema}".legacy_record_access WHERE conversation_id = $1
+       ORDER BY id`,
       [conversationId],
     );
     expect(audit.rows).toEqual([
       { nhs_number: '9000000009', organisation: REQUESTING_ODS, action: 'legacy.record.read' },
+      { nhs_number: '9000000009', organisation: REQUESTING_ODS, action: 'legacy.attachment.read' },
     ]);
   });
 
@@ -388,6 +394,31 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
         expect((await rejectionOf(client.poll({ conversationId }, context))).code).toBe('GP2GP_TRANSFER_NOT_FOUND');
       }
       await expect(deliver(conversationId, copc)).resolves.toMatchObject({ state: 'MIGRATION_COMPLETED' });
+    });
+
+    it('gives an attachment only to the requesting practice, once the transfer is complete', async () => {
+      const conversationId = await open();
+      await deliver(conversationId, fixture(conversationId, 'Scenario_3', 'uk06.json'));
+      const early = await rejectionOf(client.readAttachment({ conversationId, position: 0 }, requester()));
+      expect(early.code).toBe('GP2GP_TRANSFER_NOT_FOUND');
+      await deliver(conversationId, fixture(conversationId, 'Scenario_3', 'copc.json'));
+      const url = `urn:nhs-platform:gp2gp:legacy-attachment:${conversationId}/0`;
+      for (const context of [sender(), as('A12345'), as(SENDING_ODS, ['clinician'], 'someone')]) {
+        expect((await rejectionOf(attachmentBytes(url, context))).code).toBe('GP2GP_TRANSFER_NOT_FOUND');
+      }
+      expect((await rejectionOf(client.readAttachment({ conversationId, position: 1 }, requester()))).code).toBe(
+        'GP2GP_TRANSFER_NOT_FOUND',
+      );
+      expect(
+        (await rejectionOf(client.readAttachment({ conversationId, position: 0, cursor: '1.99999999' }, requester())))
+          .code,
+      ).toBe('INVALID_VALUE');
+      expect((await attachmentBytes(url)).length).toBe(245_779);
+      const audit = await db.query(
+        `SELECT organisation, action FROM "${schema}".legacy_record_access WHERE conversation_id = $1`,
+        [conversationId],
+      );
+      expect(audit.rows).toEqual([{ organisation: REQUESTING_ODS, action: 'legacy.attachment.read' }]);
     });
 
     it('refuses a message whose ebXML names another conversation than the one it is sent for', async () => {

@@ -42,6 +42,8 @@ export {
   LegacyInboundRequest,
   OpenLegacyTransferRequest,
   PollLegacyTransferRequest,
+  ReadLegacyAttachmentRequest,
+  type LegacyAttachmentPiece,
   type LegacyInboundReply,
   type LegacyReason,
   type LegacyTransferReply,

@@ -1,4 +1,5 @@
-import { IsObject, IsUUID, Matches } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsObject, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
 import { defineErrors, PlatformError, type ErrorDefinition } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient, SubjectPolicies } from '@platform/shared-nats';
 
@@ -16,6 +17,8 @@ export const GP2GP_LEGACY_SUBJECTS = {
   legacyPoll: 'gp2gp.legacy.transfer.poll.v1',
   /** The legacy sending practice's system delivers one MHS inbound message (extract, COPC index or fragment). */
   legacyInbound: 'gp2gp.legacy.inbound.v1',
+  /** The requesting practice reads a reassembled attachment, piece by piece. */
+  legacyAttachmentRead: 'gp2gp.legacy.attachment.read.v1',
 } as const;
 
 /** The requesting practice's staff and systems, and the sending practice's system (application access). */
@@ -26,6 +29,7 @@ export const GP2GP_LEGACY_SUBJECT_POLICIES: SubjectPolicies = {
   [GP2GP_LEGACY_SUBJECTS.legacyOpen]: { roles: PRACTICE },
   [GP2GP_LEGACY_SUBJECTS.legacyPoll]: { roles: PRACTICE },
   [GP2GP_LEGACY_SUBJECTS.legacyInbound]: { roles: PRACTICE },
+  [GP2GP_LEGACY_SUBJECTS.legacyAttachmentRead]: { roles: PRACTICE },
 };
 
 const LEGACY_CODE_SYSTEM = 'urn:nhs-platform:gp2gp:error-code';
@@ -65,6 +69,33 @@ export class LegacyInboundRequest {
   /** `{ ebXML, payload, attachments?, external_attachments? }`: checked in full by gp2gp. */
   @IsObject()
   message!: Record<string, unknown>;
+}
+
+/** A piece of a completed transfer's attachment (the DocumentReference's position); `cursor` asks for the next. */
+export class ReadLegacyAttachmentRequest {
+  @IsUUID()
+  conversationId!: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  position!: number;
+
+  @IsOptional()
+  @Matches(/^\d{1,15}\.\d{1,15}$/, { message: 'cursor must be the cursor of the previous piece' })
+  cursor?: string;
+}
+
+export interface LegacyAttachmentPiece {
+  /** The bytes, base64 (at most 512 KiB of data: a NATS message stays under 1 MB). */
+  data: string;
+  /** The cursor of the next piece; absent on the last. */
+  cursor?: string;
+  size: number;
+  contentType: string;
+  /** SHA-256 (hex) of the whole attachment. */
+  sha256: string;
 }
 
 export interface LegacyReason {
@@ -126,6 +157,17 @@ export class Gp2gpLegacyClient {
       context,
     );
     return expectShape(reply, 'a legacy transfer', isTransfer);
+  }
+
+  async readAttachment(request: ReadLegacyAttachmentRequest, context: CallContext): Promise<LegacyAttachmentPiece> {
+    const reply = await this.rpc.requestValidated(
+      GP2GP_LEGACY_SUBJECTS.legacyAttachmentRead,
+      ReadLegacyAttachmentRequest,
+      request,
+      context,
+      { timeoutMs: 15_000 },
+    );
+    return expectShape(reply, 'an attachment piece', (value) => typeof value['data'] === 'string');
   }
 
   /** Reassembling a large attachment streams it through the object store: allow it time. */
