@@ -1,0 +1,65 @@
+import type { LoadResult } from '../support/load';
+import type { MachineInfo } from '../support/machine';
+import type { Versions } from '../support/run-setup';
+
+export const ERS_SECTION_ID = 'ers';
+/** The issue's goals (e-Referral Service). */
+export const ERS_GOALS = {
+  bookPerSecond: 150,
+  bookP99Ms: 100,
+  searchP99Ms: 50,
+  slotsP99Ms: 30,
+  worklistP99Ms: 200,
+} as const;
+
+export interface ErsReport {
+  measuredAt: Date;
+  machine: MachineInfo;
+  revision?: string;
+  versions: Versions;
+  store: { services: number; slots: number; referrals: number; seedSeconds: number };
+  baseline: LoadResult;
+  book: { clients: number; load: LoadResult };
+  race: { rounds: number; referrers: number; winnersPerRound: number[]; doublyBookedSlots: number };
+  search: { clients: number; load: LoadResult };
+  slots: { clients: number; load: LoadResult };
+  worklist: { calls: number; referrals: number; p50Ms: number; p99Ms: number; maxMs: number };
+  command: string;
+}
+
+const verdict = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
+const ms = (value: number): string => `${value.toFixed(1)} ms`;
+
+export function renderErsSection(report: ErsReport): string {
+  const { book, search, slots, worklist, race, baseline } = report;
+  const bookPass = book.load.requestsPerSecond >= ERS_GOALS.bookPerSecond && book.load.p99Ms < ERS_GOALS.bookP99Ms;
+  const racePass = race.winnersPerRound.every((winners) => winners === 1) && race.doublyBookedSlots === 0;
+  return [
+    '## e-Referral Service: booking, 50 racing for a slot, search, slots, worklist',
+    '',
+    `Measured ${report.measuredAt.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${report.machine.cpus} CPU(s) (${report.machine.cpuModel}), ` +
+      `${report.machine.memoryGiB} GiB, Node ${report.machine.node}, PostgreSQL ${report.versions.postgres ?? '?'}, NATS ${report.versions.nats ?? '?'}, ` +
+      `autocannon ${report.versions.autocannon}${report.revision ? `, source ${report.revision}` : ''}; load average ${report.machine.loadAverage.toFixed(2)} at the start.`,
+    '',
+    `Store: ${report.store.services.toLocaleString('en-GB')} services, ${report.store.slots.toLocaleString('en-GB')} slots and ` +
+      `${report.store.referrals.toLocaleString('en-GB')} referrals generated first with \`npm run ers -- seed\` (${report.store.seedSeconds.toFixed(0)} s). ` +
+      'Every request goes through the gateway on the NHS e-RS paths with real tokens (the race too).',
+    '',
+    `Baseline in the same run: A004 (\`GET /referrals/FHIR/STU3/CodeSystem/PRIORITY\`: token, caller statement, NATS, no database) at ${book.clients} clients: ` +
+      `${Math.round(baseline.requestsPerSecond)}/s, p50 ${ms(baseline.p50Ms)}, p99 ${ms(baseline.p99Ms)}.`,
+    '',
+    '| goal | measured | verdict |',
+    '|---|---|---|',
+    `| booking a free slot (A016: If-Match, slot taken by conditional UPDATE, state change, version, event through the outbox) at least ${ERS_GOALS.bookPerSecond}/s with p99 under ${ERS_GOALS.bookP99Ms} ms at ${book.clients} clients | ${Math.round(book.load.requestsPerSecond)}/s, p50 ${ms(book.load.p50Ms)}, p99 ${ms(book.load.p99Ms)}; ${book.load.ok.toLocaleString('en-GB')} bookings | ${verdict(bookPass)} |`,
+    `| ${race.referrers} referrers racing for one slot: exactly one booking every round, and no slot booked twice in the whole run (checked in the database) | winners per round: ${race.winnersPerRound.join(', ')}; slots with two booked appointments: ${race.doublyBookedSlots} | ${verdict(racePass)} |`,
+    `| A010 search by postcode within 50 km p99 under ${ERS_GOALS.searchP99Ms} ms at ${search.clients} clients | ${Math.round(search.load.requestsPerSecond)}/s, p50 ${ms(search.load.p50Ms)}, p99 ${ms(search.load.p99Ms)} | ${verdict(search.load.p99Ms < ERS_GOALS.searchP99Ms)} |`,
+    `| A015 slots of a service p99 under ${ERS_GOALS.slotsP99Ms} ms | ${Math.round(slots.load.requestsPerSecond)}/s, p50 ${ms(slots.load.p50Ms)}, p99 ${ms(slots.load.p99Ms)} at ${slots.clients} clients | ${verdict(slots.load.p99Ms < ERS_GOALS.slotsP99Ms)} |`,
+    `| A008 worklist of a provider's ${worklist.referrals.toLocaleString('en-GB')} open referrals p99 under ${ERS_GOALS.worklistP99Ms} ms | p50 ${ms(worklist.p50Ms)}, p99 ${ms(worklist.p99Ms)}, max ${ms(worklist.maxMs)} over ${worklist.calls} calls | ${verdict(worklist.p99Ms < ERS_GOALS.worklistP99Ms)} |`,
+    '',
+    'Reproduce:',
+    '',
+    '```',
+    report.command,
+    '```',
+  ].join('\n');
+}

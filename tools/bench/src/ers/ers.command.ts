@@ -1,0 +1,352 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
+import { BenchDatabase } from '../support/bench-database';
+import { runToCompletion } from '../support/children';
+import { writeSection } from '../support/docs-section';
+import { runLoad, type LoadRequest } from '../support/load';
+import { sourceRevision } from '../support/machine';
+import { PORTS, startPlatform } from '../support/platform';
+import { setUpRun } from '../support/run-setup';
+import { percentileOfSorted } from '../support/stats';
+import { ERS_SECTION_ID, renderErsSection, type ErsReport } from './ers-report';
+
+const PDS_SCHEMA = 'pds_bench_ers';
+const ERS_SCHEMA = `${PDS_SCHEMA}_ers`;
+const CLI = 'dist/apps/e-referrals/src/cli/ers.cli.js';
+const PRACTICE = 'A83008'; // the clinician demo user's organisation
+const TRUST = 'RR8'; // the provider-clinician demo user's organisation
+const SAMPLE_POSTCODES = ['LS1 2TW', 'M1 5DT', 'B1 4QP', 'BS1 4DJ', 'NE1 7RU', 'S1 2HE', 'LE1 6ZG', 'YO1 7HH'];
+
+class ErsBenchDatabase extends BenchDatabase {
+  static async open(url: string): Promise<ErsBenchDatabase> {
+    return new ErsBenchDatabase(await BenchDatabase.connect(url), PDS_SCHEMA);
+  }
+
+  async dropAll(): Promise<void> {
+    for (const schema of [
+      PDS_SCHEMA,
+      ERS_SCHEMA,
+      `${PDS_SCHEMA}_n3`,
+      `${PDS_SCHEMA}_eps`,
+      `${PDS_SCHEMA}_gp2gp`,
+      `${PDS_SCHEMA}_nhsmail`,
+    ]) {
+      await this.client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  }
+
+  /** `count` NOT_BOOKED referrals of the practice, each with a free slot of its shortlisted service no other has. */
+  async bookable(count: number): Promise<{ ubrn: string; serviceId: string; slotId: string }[]> {
+    const s = `"${ERS_SCHEMA}"`;
+    const result = await this.client.query<{ ubrn: string; service_id: string; slot_id: string }>(
+      `WITH picked AS (
+         SELECT r.ubrn, l.service_id, row_number() OVER (PARTITION BY l.service_id ORDER BY r.ubrn) AS k
+           FROM (SELECT ubrn FROM ${s}.referral WHERE state = 'NOT_BOOKED' AND referrer_ods = $2 ORDER BY ubrn LIMIT $1 * 2) r
+           JOIN ${s}.referral_shortlist l ON l.ubrn = r.ubrn
+       ), free AS (
+         SELECT id, service_id, row_number() OVER (PARTITION BY service_id ORDER BY start_at, id) AS k
+           FROM ${s}.slot WHERE status = 'free' AND start_at > now() AND service_id IN (SELECT service_id FROM picked)
+       )
+       SELECT p.ubrn, p.service_id::text AS service_id, f.id::text AS slot_id
+         FROM picked p JOIN free f ON f.service_id = p.service_id AND f.k = p.k LIMIT $1`,
+      [count, PRACTICE],
+    );
+    return result.rows.map((row) => ({ ubrn: row.ubrn, serviceId: row.service_id, slotId: row.slot_id }));
+  }
+
+  /** Random generated services with free slots, and a specialty of each. */
+  async services(count: number): Promise<{ id: string; specialty: string }[]> {
+    const result = await this.client.query<{ id: string; specialty: string }>(
+      `SELECT id::text AS id, specialty FROM "${ERS_SCHEMA}".healthcare_service WHERE NOT triage ORDER BY random() LIMIT $1`,
+      [count],
+    );
+    return result.rows;
+  }
+
+  async doublyBookedSlots(): Promise<number> {
+    const result = await this.client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT slot_id FROM "${ERS_SCHEMA}".appointment WHERE status = 'booked'
+         GROUP BY slot_id HAVING count(*) > 1) twice`,
+    );
+    return result.rows[0]?.n ?? -1;
+  }
+
+  async openOnWorklist(): Promise<number> {
+    const result = await this.client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${ERS_SCHEMA}".referral WHERE provider_ods = $1 AND state IN ('BOOKED', 'AWAITING_TRIAGE')`,
+      [TRUST],
+    );
+    return result.rows[0]?.n ?? 0;
+  }
+}
+
+function bookingBody(ubrn: string, serviceId: string, slotId: string): string {
+  return JSON.stringify({
+    resourceType: 'Appointment',
+    status: 'booked',
+    slot: [{ reference: `Slot/${slotId}` }],
+    incomingReferral: [{ reference: `ReferralRequest/${ubrn}/_history/1` }],
+    participant: [
+      { actor: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } }, status: 'accepted' },
+    ],
+  });
+}
+
+async function run(values: OptionValues, context: BenchContext): Promise<number> {
+  const options = {
+    services: intOption(values, 'services', 1, 100_000),
+    slots: intOption(values, 'slots', 1000, 50_000_000),
+    referrals: intOption(values, 'referrals', 6000, 20_000_000),
+    clients: intOption(values, 'clients', 1, 500),
+    searchClients: intOption(values, 'search-clients', 1, 500),
+    durationSeconds: intOption(values, 'duration', 1, 600),
+    rounds: intOption(values, 'race-rounds', 1, 100),
+    worklistCalls: intOption(values, 'worklist-calls', 1, 1000),
+    keepData: values['keep-data'] === true,
+    verbose: values['verbose'] === true,
+  };
+  const { root, progress, cleanup } = context;
+  const { databaseUrl, natsUrl, workDir, machine, measuredAt, versions, database } = await setUpRun(context, {
+    name: 'ers',
+    built: [CLI, 'dist/tools/launcher/src/main.js'],
+    keepData: options.keepData,
+    open: (url) => ErsBenchDatabase.open(url),
+  });
+
+  // 1. The store, generated inside PostgreSQL.
+  const seedStarted = performance.now();
+  progress.say(
+    `generating ${options.services.toLocaleString('en-GB')} services, ${options.slots.toLocaleString('en-GB')} slots, ${options.referrals.toLocaleString('en-GB')} referrals (npm run ers -- seed)`,
+  );
+  await runToCompletion(
+    process.execPath,
+    [
+      path.join(root, CLI),
+      'seed',
+      ...[
+        '--services',
+        String(options.services),
+        '--slots',
+        String(options.slots),
+        '--referrals',
+        String(options.referrals),
+      ],
+      ...['--worklist-provider', TRUST, '--schema', ERS_SCHEMA, '--database-url', databaseUrl],
+    ],
+    { cwd: root, timeoutMs: 3_600_000 },
+  );
+  const seedSeconds = (performance.now() - seedStarted) / 1000;
+
+  // 2. The platform and its tokens.
+  const platform = await startPlatform(
+    { root, workDir, ports: PORTS, databaseUrl, natsUrl, schema: PDS_SCHEMA, verbose: options.verbose },
+    progress,
+    cleanup,
+  );
+  const [gp, hospital] = await Promise.all([platform.token('clinician'), platform.token('provider-clinician')]);
+  const headers = (token: string, organisation: string, businessFunction: string): Record<string, string> => ({
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/fhir+json',
+    'nhsd-end-user-organisation-ods': organisation,
+    'nhsd-ers-business-function': businessFunction,
+    'x-request-id': randomUUID(),
+  });
+  const gpHeaders = (): Record<string, string> => headers(gp, PRACTICE, 'REFERRING_CLINICIAN');
+  const load = (label: string, requests: LoadRequest[], connections: number, seconds = options.durationSeconds) =>
+    runLoad(
+      { label, url: platform.gatewayUrl, connections, durationSeconds: seconds, requests, partitioned: true },
+      progress,
+      cleanup,
+    );
+
+  // 3. Baseline: the gateway and the bus without the database.
+  const codeSystem: LoadRequest[] = Array.from({ length: 2000 }, () => ({
+    method: 'GET',
+    path: '/referrals/FHIR/STU3/CodeSystem/PRIORITY',
+    headers: gpHeaders(),
+  }));
+  await load('baseline · warm-up', codeSystem, options.clients, 2);
+  const baseline = await load('baseline · A004', codeSystem, options.clients);
+
+  // 4. Booking: every request a different referral and a different free slot.
+  const needed = Math.max(2000, (options.durationSeconds + 4) * 400);
+  const bookable = await database.bookable(needed);
+  progress.say(`booking: ${bookable.length.toLocaleString('en-GB')} referrals with a free slot each`);
+  const bookRequests: LoadRequest[] = bookable.map((item) => ({
+    method: 'POST',
+    path: '/referrals/FHIR/STU3/Appointment',
+    headers: gpHeaders(),
+    body: bookingBody(item.ubrn, item.serviceId, item.slotId),
+  }));
+  const warm = Math.floor(bookRequests.length / 8);
+  await load('book · warm-up', bookRequests.slice(0, warm), options.clients, 2);
+  const book = await load('book · measuring', bookRequests.slice(warm), options.clients);
+  progress.say(
+    `book: ${Math.round(book.requestsPerSecond)}/s, p50 ${book.p50Ms.toFixed(1)} ms, p99 ${book.p99Ms.toFixed(1)} ms`,
+  );
+
+  // 5. 50 referrers racing for one slot, through the gateway, every round.
+  const winners: number[] = [];
+  const [raced] = await database.services(1);
+  for (let round = 0; round < options.rounds && raced; round += 1) {
+    const referrals: string[] = [];
+    for (let index = 0; index < 50; index += 1) {
+      const created = await fetch(`${platform.gatewayUrl}/referrals/FHIR/STU3/ReferralRequest/$ers.createReferral`, {
+        method: 'POST',
+        headers: gpHeaders(),
+        body: JSON.stringify({
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: '9000000114' } },
+            {
+              name: 'shortlist',
+              resource: {
+                resourceType: 'List',
+                contained: [
+                  {
+                    resourceType: 'Parameters',
+                    parameter: [
+                      { name: 'priority', valueCoding: { code: 'ROUTINE' } },
+                      { name: 'specialty', valueCoding: { code: raced.specialty } },
+                    ],
+                  },
+                ],
+                entry: [{ item: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: raced.id } } }],
+              },
+            },
+          ],
+        }),
+      });
+      if (created.status !== 201) throw new Error(`create answered ${created.status}: ${await created.text()}`);
+      referrals.push(((await created.json()) as { id: string }).id);
+    }
+    const slot = await fetch(
+      `${platform.gatewayUrl}/referrals/FHIR/STU3/Slot?schedule.actor%3AHealthcareService=${raced.id}&_count=1&page=1`,
+      { headers: gpHeaders() },
+    );
+    const slotId = (
+      (await slot.json()) as { entry?: { resource: { resourceType: string; id: string } }[] }
+    ).entry?.find((entry) => entry.resource.resourceType === 'Slot')?.resource.id;
+    if (!slotId) break;
+    const answers = await Promise.all(
+      referrals.map((ubrn) =>
+        fetch(`${platform.gatewayUrl}/referrals/FHIR/STU3/Appointment`, {
+          method: 'POST',
+          headers: gpHeaders(),
+          body: bookingBody(ubrn, raced.id, slotId),
+        }).then(async (response) => {
+          await response.arrayBuffer();
+          return response.status;
+        }),
+      ),
+    );
+    winners.push(answers.filter((status) => status === 201).length);
+  }
+  const doublyBookedSlots = await database.doublyBookedSlots();
+  progress.say(`race: winners per round ${winners.join(', ')}; doubly booked slots ${doublyBookedSlots}`);
+
+  // 6. Search within 50 km of a postcode (31 miles), and slots of a service.
+  const services = await database.services(500);
+  const searchRequests: LoadRequest[] = services.map((service, index) => ({
+    method: 'POST',
+    path: '/referrals/FHIR/STU3/HealthcareService/$ers.searchHealthcareServicesForPatient',
+    headers: gpHeaders(),
+    body: JSON.stringify({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: '9000000114' } },
+        {
+          name: 'searchCriteria',
+          resource: {
+            resourceType: 'Parameters',
+            parameter: [
+              { name: 'priority', valueCoding: { code: 'ROUTINE' } },
+              { name: 'specialty', valueCoding: { code: service.specialty } },
+              { name: 'postcode', valueString: SAMPLE_POSTCODES[index % SAMPLE_POSTCODES.length] },
+              { name: 'distanceLimit', valueUnsignedInt: 31 },
+            ],
+          },
+        },
+      ],
+    }),
+  }));
+  await load('search · warm-up', searchRequests, options.searchClients, 2);
+  const search = await load('search · A010', searchRequests, options.searchClients);
+  const slotRequests: LoadRequest[] = services.map((service) => ({
+    method: 'GET',
+    path: `/referrals/FHIR/STU3/Slot?schedule.actor%3AHealthcareService=${service.id}&status=free&_count=20&page=1`,
+    headers: gpHeaders(),
+  }));
+  const slots = await load('slots · A015', slotRequests, options.searchClients);
+
+  // 7. The provider's worklist of its open referrals.
+  const openReferrals = await database.openOnWorklist();
+  const worklistBody = JSON.stringify({
+    resourceType: 'Parameters',
+    parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: 'REFERRALS_FOR_REVIEW' }] } }],
+  });
+  const latencies: number[] = [];
+  for (let call = 0; call < options.worklistCalls; call += 1) {
+    const started = performance.now();
+    const response = await fetch(`${platform.gatewayUrl}/referrals/FHIR/STU3/ReferralRequest/$ers.fetchworklist`, {
+      method: 'POST',
+      headers: headers(hospital, TRUST, 'SERVICE_PROVIDER_CLINICIAN'),
+      body: worklistBody,
+    });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`worklist answered ${response.status}`);
+    latencies.push(performance.now() - started);
+  }
+  const sorted = [...latencies].sort((a, b) => a - b);
+  await platform.stop();
+
+  const report: ErsReport = {
+    measuredAt,
+    machine,
+    revision: sourceRevision(root),
+    versions,
+    store: { services: options.services, slots: options.slots, referrals: options.referrals, seedSeconds },
+    baseline,
+    book: { clients: options.clients, load: book },
+    race: { rounds: options.rounds, referrers: 50, winnersPerRound: winners, doublyBookedSlots },
+    search: { clients: options.searchClients, load: search },
+    slots: { clients: options.searchClients, load: slots },
+    worklist: {
+      calls: options.worklistCalls,
+      referrals: openReferrals,
+      p50Ms: percentileOfSorted(sorted, 50),
+      p99Ms: percentileOfSorted(sorted, 99),
+      maxMs: sorted[sorted.length - 1] ?? 0,
+    },
+    command: `npm run bench -- ers --services ${options.services} --slots ${options.slots} --referrals ${options.referrals} --clients ${options.clients} --duration ${options.durationSeconds}`,
+  };
+  const docs = path.join(root, 'docs/benchmarks.md');
+  await writeSection(docs, ERS_SECTION_ID, renderErsSection(report));
+  progress.say(`wrote the ${ERS_SECTION_ID} section of ${path.relative(root, docs)}`);
+  return 0;
+}
+
+export const ersCommand: BenchCommand = {
+  name: 'ers',
+  summary:
+    'e-Referral Service: booking at 16 clients, 50 racing for a slot, search, slots and a 5,000-referral worklist through the gateway',
+  options: {
+    services: { type: 'string', value: 'n', default: '10000', description: 'services generated first' },
+    slots: { type: 'string', value: 'n', default: '2000000', description: 'slots generated first' },
+    referrals: { type: 'string', value: 'n', default: '1000000', description: 'referrals generated first' },
+    clients: { type: 'string', value: 'n', default: '16', description: 'concurrent clients booking' },
+    'search-clients': {
+      type: 'string',
+      value: 'n',
+      default: '8',
+      description: 'concurrent clients searching and listing slots',
+    },
+    duration: { type: 'string', value: 's', default: '15', description: 'measured seconds of each load' },
+    'race-rounds': { type: 'string', value: 'n', default: '10', description: 'rounds of 50 referrers racing' },
+    'worklist-calls': { type: 'string', value: 'n', default: '50', description: 'worklist calls' },
+    'keep-data': { type: 'boolean', description: 'leave the benchmark schemas in place afterwards' },
+    verbose: { type: 'boolean', description: "copy the platform's output to the console" },
+  },
+  run,
+};
