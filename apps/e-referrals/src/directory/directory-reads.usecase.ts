@@ -27,6 +27,11 @@ const METRES_PER_MILE = 1609.344;
 export const SEARCH_LIMIT = 100;
 const MAX_PAGE_SIZE = 100;
 
+/** A015's paging errors are 400 INVALID_VALUE, as the NHS example shows (`'Page Number' (5) is invalid.`). */
+function pageError(diagnostics: string): PlatformError {
+  return new PlatformError('INVALID_VALUE', undefined, { diagnostics });
+}
+
 function first(query: QueryRequest['query'], name: string): string | undefined {
   const value = query[name];
   return Array.isArray(value) ? value[0] : value;
@@ -142,11 +147,11 @@ export class DirectoryReadsUseCase {
     }
     const count = Number(first(request.query, '_count') ?? '20');
     if (!Number.isInteger(count) || count < 1 || count > MAX_PAGE_SIZE) {
-      throw invalid(`'Page Size' (${String(first(request.query, '_count')).slice(0, 10)}) is invalid.`);
+      throw pageError(`'Page Size' (${String(first(request.query, '_count')).slice(0, 10)}) is invalid.`);
     }
     const page = Number(first(request.query, 'page') ?? '1');
     if (!Number.isInteger(page) || page < 1 || page > 100_000) {
-      throw invalid(`'Page Number' (${String(first(request.query, 'page')).slice(0, 10)}) is invalid.`);
+      throw pageError(`'Page Number' (${String(first(request.query, 'page')).slice(0, 10)}) is invalid.`);
     }
     const appointmentType = first(request.query, 'appointmentType');
     const service = await this.directory.service(serviceId);
@@ -157,7 +162,7 @@ export class DirectoryReadsUseCase {
       ...(appointmentType ? { appointmentType } : {}),
       from: new Date(),
     });
-    if (page > 1 && slots.length === 0) throw invalid(`'Page Number' (${page}) is invalid.`);
+    if (page > 1 && slots.length === 0) throw pageError(`'Page Number' (${page}) is invalid.`);
     void actor;
     return { resource: slotBundle(serviceId, total, slots, { count, page, appointmentType }) };
   }
