@@ -300,7 +300,7 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
     expect(await objectNames(conversationId)).toEqual([]);
   });
 
-  it('dozens of fragments at once, with duplicates, from two replicas of the sender: reassembled once, byte-exact', async () => {
+  it('dozens of fragments at once, with duplicates, served by two replicas: reassembled once, byte-exact', async () => {
     const conversationId = await open();
     const index = randomUUID().toUpperCase();
     const fragments = Array.from({ length: 40 }, () => ({
@@ -328,6 +328,45 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
     const { bytes } = await completed(conversationId);
     expect(bytes.equals(Buffer.concat(fragments.map((fragment) => fragment.bytes)))).toBe(true);
     expect(await objectNames(conversationId)).toEqual([`legacy/${conversationId}/document/0`]);
+  });
+
+  it('a replica stopping mid-transfer: what it had not answered is sent again, nothing is lost or kept twice', async () => {
+    const conversationId = await open();
+    const index = randomUUID().toUpperCase();
+    const fragments = Array.from({ length: 12 }, () => ({
+      id: randomUUID().toUpperCase(),
+      bytes: randomBytes(16 * 1024),
+    }));
+    await deliver(conversationId, extractMessage(conversationId, index));
+    await deliver(
+      conversationId,
+      indexMessage(
+        conversationId,
+        index,
+        fragments.map((fragment) => fragment.id),
+      ),
+    );
+    const send = (fragment: { id: string; bytes: Buffer }) =>
+      deliver(conversationId, fragmentMessage(conversationId, fragment.id, fragment.bytes));
+    // Half the fragments while one replica stops (its subscriptions drain; a request it never took may fail).
+    const [first] = under.replicas;
+    const [settled] = await Promise.all([
+      allAtOnce(6, 25_000, (at) => send(fragments[at])),
+      new Promise((resolve) => setTimeout(resolve, 5)).then(() => first.close()),
+    ]);
+    await under.addReplica();
+    // The sender sends again whatever was not answered, and then the rest (a repeat of an answered one too).
+    const unanswered = settled.flatMap((result, at) => (result.status === 'rejected' ? [fragments[at]] : []));
+    for (const fragment of [...unanswered, fragments[0], ...fragments.slice(6)]) await send(fragment);
+    await expect(client.poll({ conversationId }, requester())).resolves.toMatchObject({ state: 'MIGRATION_COMPLETED' });
+    expect(
+      (await completed(conversationId)).bytes.equals(Buffer.concat(fragments.map((fragment) => fragment.bytes))),
+    ).toBe(true);
+    const messages = await db.query(
+      `SELECT count(*)::int AS n FROM "${schema}".legacy_message WHERE conversation_id = $1`,
+      [conversationId],
+    );
+    expect(messages.rows[0].n).toBe(14);
   });
 
   it('fragments that arrive before the extract and the index wait for them', async () => {
