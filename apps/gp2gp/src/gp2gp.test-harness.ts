@@ -243,3 +243,44 @@ export async function downloadThroughLink(
   }
   return { sha256: hash.digest('hex'), size, declaredSha256 };
 }
+
+/** The built gateway (dist/) on a test's NATS, trusting the test's JWKS: the HTTP face of gp2gp. */
+export interface GatewayProcess {
+  base: string;
+  stop(): Promise<void>;
+}
+
+export const TEST_ISSUER = 'http://127.0.0.1/realms/nhs';
+
+export async function startGatewayProcess(natsUrl: string, jwksUrl: string): Promise<GatewayProcess> {
+  const main = path.join(ROOT, 'dist/apps/gateway/src/main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [main], {
+    env: {
+      ...process.env,
+      ...(await testCallerEnvironment('gateway')),
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_PORT: String(port),
+      GATEWAY_METRICS_PORT: '0',
+      NATS_URL: natsUrl,
+      OIDC_ISSUER: TEST_ISSUER,
+      OIDC_JWKS_URL: jwksUrl,
+      SANDBOX: 'false',
+      ACCESS_LOG: 'false',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(`${base}/health/live`, child, 'the gateway').catch((error: Error) => {
+    throw new Error(`${error.message}: ${output}`);
+  });
+  return { base, stop: () => stopChild(child) };
+}

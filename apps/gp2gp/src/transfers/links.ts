@@ -11,7 +11,7 @@ export interface LinkGrant {
 }
 
 /**
- * Short-lived attachment links: `<payload>.<signature>`, the payload (base64url JSON) signed with HMAC-SHA256.
+ * Short-lived attachment links: `<payload>.<signature>`, the payload (base64url bytes) signed with HMAC-SHA256.
  * A link names the organisation it was made for, and gp2gp serves it only to a caller acting for that
  * organisation and only before it expires; any change to it breaks the signature.
  */
@@ -26,10 +26,15 @@ export class AttachmentLinks {
   }
 
   sign(grant: Omit<LinkGrant, 'expires'>, now = Date.now()): string {
-    const full: LinkGrant = { ...grant, expires: Math.floor(now / 1000) + this.ttlSeconds };
-    const payload = Buffer.from(
-      JSON.stringify([full.conversationId, full.position, full.organisation, full.expires]),
-    ).toString('base64url');
+    // Compact, so a link fits a URL path segment (the gateway takes segments of at most 100 characters):
+    // the conversation's 16 bytes, the position, the expiry and the ODS code, then 128 bits of HMAC.
+    const expires = Math.floor(now / 1000) + this.ttlSeconds;
+    const payload = Buffer.concat([
+      Buffer.from(grant.conversationId.replaceAll('-', ''), 'hex'),
+      Buffer.from([grant.position >> 8, grant.position & 0xff]),
+      Buffer.from([(expires >>> 24) & 0xff, (expires >>> 16) & 0xff, (expires >>> 8) & 0xff, expires & 0xff]),
+      Buffer.from(grant.organisation, 'ascii'),
+    ]).toString('base64url');
     return `${payload}.${this.signature(payload)}`;
   }
 
@@ -42,9 +47,13 @@ export class AttachmentLinks {
     const expected = Buffer.from(this.signature(payload));
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
-    const [conversationId, position, owner, expires] = JSON.parse(
-      Buffer.from(payload, 'base64url').toString('utf8'),
-    ) as [string, number, string, number];
+    const bytes = Buffer.from(payload, 'base64url');
+    if (bytes.length < 25) throw invalid();
+    const hex = bytes.subarray(0, 16).toString('hex');
+    const conversationId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    const position = bytes.readUInt16BE(16);
+    const expires = bytes.readUInt32BE(18);
+    const owner = bytes.subarray(22).toString('ascii');
     // Another practice's link: refused even when it has not expired.
     if (!organisation || owner !== organisation) throw invalid();
     if (expires * 1000 <= now) {
@@ -56,6 +65,10 @@ export class AttachmentLinks {
   }
 
   private signature(payload: string): string {
-    return createHmac('sha256', this.key).update(`gp2gp-attachment-link:${payload}`).digest('base64url');
+    return createHmac('sha256', this.key)
+      .update(`gp2gp-attachment-link:${payload}`)
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url');
   }
 }

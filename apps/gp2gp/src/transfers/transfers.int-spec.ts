@@ -224,9 +224,10 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
     ).toBe('GP2GP_TRANSFER_NOT_FOUND');
     expect((await rejectionOf(downloadThroughLink(under.client, address, other))).code).toBe('GP2GP_LINK_INVALID');
     const [payload, signature] = address.replace('/gp2gp/attachments/', '').split('.');
-    const swapped = Buffer.from(
-      JSON.stringify([conversationId, 0, 'B81001', Math.floor(Date.now() / 1000) + 600]),
-    ).toString('base64url');
+    // The same link re-addressed to the attacker's practice: the signature no longer matches.
+    const swapped = Buffer.concat([Buffer.from(payload, 'base64url').subarray(0, 22), Buffer.from('B81001')]).toString(
+      'base64url',
+    );
     expect((await rejectionOf(downloadThroughLink(under.client, `${swapped}.${signature}`, other))).code).toBe(
       'GP2GP_LINK_INVALID',
     );
