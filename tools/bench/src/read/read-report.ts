@@ -4,7 +4,8 @@ import { median, medianCpuMsPerRequest } from '../support/stats';
 import type { Versions } from '../support/run-setup';
 
 export const READ_SECTION_ID = 'read-path';
-export const READ_SECTION_TITLE = 'Read path: gateway -> NATS -> pds -> PostgreSQL vs bare Fastify + pg';
+export const READ_SECTION_TITLE =
+  'Read path: gateway -> NATS -> pds -> PostgreSQL vs one process doing the same work, and vs bare Fastify + pg';
 
 /**
  * `baseline`: bare Fastify + pg, the same SELECT and nothing else. `same-work`: one process doing all the work
