@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { SignJWT } from 'jose';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { SMTPServer } from 'smtp-server';
 import { N3Client } from '@platform/contracts-n3';
 import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
@@ -34,13 +36,13 @@ import { SmtpListeners } from './smtp/smtp-listeners';
 
 export const TEST_ISSUER = 'http://127.0.0.1:8081/realms/nhs';
 
-let tls: { dir: string; cert: string; key: string } | undefined;
+let tls: { dir: string; cert: string; key: string; dkim: string } | undefined;
 
 /**
  * A TEST-ONLY self-signed certificate and key for 127.0.0.1, made with the openssl CLI at test time in a
  * temporary folder (nothing committed). The relay's STARTTLS uses it; clients in tests do not verify it.
  */
-export function testTls(): { cert: string; key: string } {
+export function testTls(): { cert: string; key: string; dkim: string } {
   if (tls) return tls;
   const dir = mkdtempSync(path.join(tmpdir(), 'nhsmail-test-tls-'));
   const cert = path.join(dir, 'cert.pem');
@@ -68,7 +70,12 @@ export function testTls(): { cert: string; key: string } {
     ],
     { stdio: 'ignore' },
   );
-  tls = { dir, cert, key };
+  // A TEST-ONLY DKIM signing key.
+  const dkim = path.join(dir, 'dkim.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', dkim], {
+    stdio: 'ignore',
+  });
+  tls = { dir, cert, key, dkim };
   return tls;
 }
 
@@ -160,6 +167,7 @@ export async function startNhsmailRelayUnderTest(options: {
         OIDC_ISSUER: TEST_ISSUER,
         OIDC_JWKS_URL: jwks.url,
         NHSMAIL_SMARTHOST_URL: sink.url,
+        NHSMAIL_DKIM_KEY: certificate.dkim,
         NHSMAIL_DELIVERY_POLL_MS: '50',
         NHSMAIL_RETRY_BASE_SECONDS: '1',
         ...options.env,
@@ -314,4 +322,30 @@ export class SmtpTalk {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** Polls `probe` until `done` holds (at most 5 s), and returns its last value. */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 5000): Promise<T> {
+  let value = await probe();
+  for (const deadline = Date.now() + ms; !done(value) && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await probe();
+  }
+  return value;
+}
+
+/** A nodemailer client of the submission port: STARTTLS required, the test certificate not verified. */
+export function submissionClient(
+  port: number,
+  auth: SMTPTransport.Options['auth'],
+): Transporter<SMTPTransport.SentMessageInfo> {
+  const options: SMTPTransport.Options = {
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    requireTLS: true,
+    tls: { rejectUnauthorized: false },
+    auth,
+  };
+  return nodemailer.createTransport(options);
 }

@@ -14,10 +14,13 @@ export interface DsnInput {
   originalSubject: string | null;
 }
 
-/** The enhanced status code in a reply (5.1.1), or the generic one for the action. */
+/**
+ * The enhanced status code in the last reply (5.1.1; a 4.x.x one stays as it was when the retry limit turned a
+ * temporary failure into a bounce, as Postfix reports it), or the generic one for the action.
+ */
 export function statusOf(diagnostic: string, action: DsnInput['action']): string {
-  const found = /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(diagnostic)?.[1];
-  if (found && found.startsWith(action === 'failed' ? '5' : '4')) return found;
+  const found = /\b([45]\.\d{1,3}\.\d{1,3})\b/.exec(diagnostic)?.[1];
+  if (found) return found;
   return action === 'failed' ? '5.0.0' : '4.0.0';
 }
 
