@@ -127,7 +127,7 @@ export async function loadNational(
       const made = await client.query<{ ubrn: string }>(
         `WITH made AS (
            SELECT lpad(nextval('${s}.ubrn')::text, 12, '0') AS ubrn, n,
-                  CASE WHEN n < $3 THEN ${GENERATED_SERVICE_BASE} ELSE ${GENERATED_SERVICE_BASE} + (n * 7919) % $4 END AS service_id
+                  CASE WHEN n < $3 THEN ${GENERATED_SERVICE_BASE} ELSE ${GENERATED_SERVICE_BASE} + (n::bigint * 7919) % $4 END AS service_id
              FROM generate_series($1::int, $2::int - 1) n
          )
          INSERT INTO ${s}.referral (ubrn, state, patient_nhs_number, priority, specialty, referrer_ods, referrer_user,
