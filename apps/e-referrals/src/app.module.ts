@@ -30,6 +30,8 @@ import { ERS_N3, ERS_PDS } from './shared/clients';
 import { PatientAccessRepository } from './patient/patient-access.repository';
 import { PatientBookingUseCase } from './patient/patient-booking.usecase';
 import { PatientHandler } from './patient/patient.handler';
+import { LettersHandler } from './letters/letters.handler';
+import { PatientLetterUseCase } from './letters/patient-letter.usecase';
 import { Organisations } from './shared/organisations';
 
 export interface EReferralsResources {
@@ -58,7 +60,7 @@ export class EReferralsModule {
     const side = writeSide(resources, 'e-referrals');
     return {
       module: EReferralsModule,
-      controllers: [ErsHandler, PatientHandler, HealthController, health.handler],
+      controllers: [ErsHandler, PatientHandler, LettersHandler, HealthController, health.handler],
       providers: [
         { provide: E_REFERRALS_DATABASE, useValue: resources.database },
         { provide: ERS_PDS, useValue: new PdsClient(rpc) },
@@ -85,6 +87,7 @@ export class EReferralsModule {
         WorklistUseCase,
         PatientAccessRepository,
         PatientBookingUseCase,
+        PatientLetterUseCase,
       ],
     };
   }

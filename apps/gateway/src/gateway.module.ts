@@ -27,9 +27,10 @@ import { EPS_CLIENT, EpsController } from './eps/eps.controller';
 import { ConnectionsController } from './n3/connections.controller';
 import { GATEWAY_NATS, N3_CLIENT } from './n3/n3-body';
 import { OrganisationsController } from './n3/organisations.controller';
-import { EReferralsClient, PatientBookingClient } from '@platform/contracts-ers';
+import { EReferralsClient, PatientBookingClient, PatientLettersClient } from '@platform/contracts-ers';
 import { E_REFERRALS_CLIENT, EReferralsController } from './e-referrals/e-referrals.controller';
 import { PATIENT_BOOKING_CLIENT, PatientBookingController } from './e-referrals/patient-booking.controller';
+import { ErsLettersController, PATIENT_LETTERS_CLIENT } from './e-referrals/ers-letters.controller';
 import { Gp2gpClient } from '@platform/contracts-gp2gp';
 import { GP2GP_CLIENT, Gp2gpController } from './gp2gp/gp2gp.controller';
 import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
@@ -100,6 +101,7 @@ export class GatewayModule {
         EpsController,
         EReferralsController,
         PatientBookingController,
+        ErsLettersController,
         Gp2gpController,
         NhsmailRelayController,
         // service-generator: controllers
@@ -112,6 +114,7 @@ export class GatewayModule {
         { provide: EPS_CLIENT, useValue: eps },
         { provide: E_REFERRALS_CLIENT, useValue: new EReferralsClient(rpc) },
         { provide: PATIENT_BOOKING_CLIENT, useValue: new PatientBookingClient(rpc) },
+        { provide: PATIENT_LETTERS_CLIENT, useValue: new PatientLettersClient(rpc) },
         { provide: GP2GP_CLIENT, useValue: new Gp2gpClient(rpc) },
         { provide: NHSMAIL_RELAY_CLIENT, useValue: new NhsmailRelayClient(rpc) },
         // service-generator: providers

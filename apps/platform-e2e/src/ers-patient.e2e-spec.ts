@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
@@ -9,7 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { EReferralsClient, type FhirResource } from '@platform/contracts-ers';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient, natsEndpointOptions, type CallContext } from '@platform/shared-nats';
-import { e2eState, gatewaySigner, platformUp, type E2eState } from './support/platform';
+import { e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
 
 const SCREENSHOTS = path.resolve(__dirname, '../../../tmp/screenshots');
 const PATIENT = '9000000114';
@@ -24,6 +25,27 @@ const hospital = (): CallContext => ({
   requestId: randomUUID(),
   caller: { id: 'e2e-hospital', username: 'provider-clinician', roles: ['provider-clinician'], organisation: PROVIDER },
 });
+
+/** The text of pdfkit's content streams (inflated; hex and literal string operands decoded). */
+function pdfText(pdf: Buffer): string {
+  const source = pdf.toString('latin1');
+  const texts: string[] = [];
+  const stream = /<<([\s\S]*?)>>\s*stream\r?\n/g;
+  for (let match = stream.exec(source); match; match = stream.exec(source)) {
+    const start = match.index + match[0].length;
+    const raw = pdf.subarray(start, source.indexOf('endstream', start));
+    let content = '';
+    try {
+      content = (match[1]?.includes('FlateDecode') ? inflateSync(raw) : raw).toString('latin1');
+    } catch {
+      continue;
+    }
+    for (const operand of content.matchAll(/<([0-9a-fA-F]+)>|\(((?:\\.|[^\\)])*)\)/g)) {
+      texts.push(operand[1] ? Buffer.from(operand[1], 'hex').toString('latin1') : (operand[2] ?? ''));
+    }
+  }
+  return texts.join('');
+}
 
 /** Presses Tab until the focused element matches, as a keyboard user moves through the page. */
 async function tabTo(
@@ -238,6 +260,32 @@ describe('e-RS patient page: a patient books with the letter in Chromium', () =>
     const schema = state.schemas['e-referrals'] ?? '';
     const booked = await db.query<{ state: string }>(`SELECT state FROM "${schema}".referral WHERE ubrn = $1`, [ubrn]);
     expect(booked.rows[0]?.state).toBe('BOOKED');
+  });
+
+  it('A019: the GP prints the patient letter through the gateway, a PDF with the booking reference', async () => {
+    const letter = `${state.gateway}/referrals/FHIR/STU3/ReferralRequest/${ubrn}/$ers.generatePatientLetter`;
+    const headers = (token: string): Record<string, string> => ({
+      authorization: `Bearer ${token}`,
+      'x-request-id': randomUUID(),
+      'nhsd-ers-business-function': 'REFERRING_CLINICIAN',
+    });
+    const answer = await fetch(letter, {
+      method: 'POST',
+      headers: headers(await passwordToken(state.issuer, 'clinician')),
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('application/pdf');
+    const pdf = Buffer.from(await answer.arrayBuffer());
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    const text = pdfText(pdf);
+    expect(text).toContain(`Booking reference number: ${ubrn.replace(/(.{4})(?=.)/g, '$1 ')}`);
+    expect(text).toContain(`${state.gateway}/referrals/patient`);
+    // A hospital clinician is not on the referring side: refused with an OperationOutcome.
+    const refused = await fetch(letter, {
+      method: 'POST',
+      headers: headers(await passwordToken(state.issuer, 'provider-clinician')),
+    });
+    expect(refused.status).toBe(403);
   });
 
   it('plays the attacker at the page: a forged session, a form without its CSRF token, a JSON body', async () => {

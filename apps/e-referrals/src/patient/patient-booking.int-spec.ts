@@ -201,6 +201,17 @@ describe('e-referrals: patients booking themselves (sign-in, lockout, booking, t
     expect(after?.attempts).toBe(0);
   });
 
+  it('a restricted patient sees no distances (they would tell where the patient lives)', async () => {
+    const near = await service(1, { postcode: 'LS1 2TW' });
+    const { ubrn, code } = await referral([near.id]);
+    const session = await signIn(ubrn, code, { ...FACTS, restricted: true });
+    const view = await patients.view({ session }, web());
+    expect(view.restricted).toBe(true);
+    expect(view.shortlist).toEqual([{ id: near.id, name: expect.any(String), waitDays: 14, bookable: true }]);
+    const slots = await patients.slots({ session, serviceId: near.id, page: 1 }, web());
+    expect(slots.service.distanceKm).toBeUndefined();
+  });
+
   it('plays the attacker: another referral, forged and expired sessions, a foreign form, a reused sign-in, other callers', async () => {
     const mine = await service(2);
     const theirs = await service(2);

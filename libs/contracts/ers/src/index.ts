@@ -26,3 +26,4 @@ export { ERS_PROVIDERS, ERS_PUBLISHERS, ERS_REFERRERS, ERS_SUBJECT_POLICIES, ERS
 export { ERS_EVENT_STREAM, ERS_EVENTS, ERS_QUEUE, ERS_SUBJECTS } from './subjects';
 export { worklistResource, type WorklistReply, type WorklistRow } from './worklist';
 export * from './patient';
+export * from './letters';

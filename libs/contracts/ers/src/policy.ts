@@ -44,4 +44,5 @@ export const ERS_SUBJECT_POLICIES: SubjectPolicies = {
   [ERS_SUBJECTS.patientBook]: { roles: ['patient'] },
   [ERS_SUBJECTS.patientCancel]: { roles: ['patient'] },
   [ERS_SUBJECTS.patientSignOut]: { roles: ['patient'] },
+  [ERS_SUBJECTS.patientLetter]: { roles: ERS_REFERRERS },
 };

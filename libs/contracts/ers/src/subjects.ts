@@ -62,6 +62,8 @@ export const ERS_SUBJECTS = {
   patientCancel: 'ers.patient.cancel.v1',
   /** End the session. */
   patientSignOut: 'ers.patient.sign-out.v1',
+  /** A019: the patient letter (PDF). */
+  patientLetter: 'ers.referral.patient-letter.v1',
 } as const;
 
 /**
