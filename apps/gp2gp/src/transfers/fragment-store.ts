@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import { StorageType, type JetStreamManager, type MsgRequest, type NatsConnection, type ObjectStore } from 'nats';
 import { GP2GP_FRAGMENT_BUCKET } from '@platform/contracts-gp2gp';
 
+/**
+ * Size of the store's messages: 256 KiB (nats.js's default is 128 KiB), so that a piece of 512 KiB for the
+ * requester is two direct gets, and a message stays far under NATS's 1 MB.
+ */
+const CHUNK_BYTES = 256 * 1024;
+
 /** The object-store stream behind the bucket (nats.js's naming, ADR-20 of NATS). */
 const STREAM = `OBJ_${GP2GP_FRAGMENT_BUCKET}`;
 
@@ -46,7 +52,7 @@ export class FragmentStore {
         await iterator.return?.();
       },
     });
-    await this.bucket.put({ name }, stream);
+    await this.bucket.put({ name, options: { max_chunk_size: CHUNK_BYTES } }, stream);
     return { sha256: hash.digest('hex'), size };
   }
 
@@ -75,23 +81,26 @@ export class FragmentStore {
 
   /**
    * Up to `maxBytes` of a fragment from the stored message at or after `seq` (0: its first): the messages are
-   * read one by one by direct get, so a piece costs its own bytes, not a read of the fragment from its start.
-   * Answers the bytes and the sequence to ask for next (undefined once the fragment's `size` bytes are read).
+   * read one by one by sequence, so a piece costs its own bytes, not a read of the fragment from its start.
+   * Answers the bytes, the sequence to ask for next and the object's chunk ID (for the next piece's cursor).
    */
   async piece(
     name: string,
-    seq: number,
-    readSoFar: number,
+    position: { seq: number; read: number; nuid?: string },
     size: number,
     maxBytes: number,
-  ): Promise<{ bytes: Buffer; nextSeq: number; read: number } | null> {
-    const info = await this.bucket.info(name);
-    if (!info || info.deleted || info.size !== size) return null;
-    const subject = `$O.${GP2GP_FRAGMENT_BUCKET}.C.${info.nuid}`;
+  ): Promise<{ bytes: Buffer; nextSeq: number; read: number; nuid: string } | null> {
+    let nuid = position.nuid;
+    if (!nuid) {
+      const info = await this.bucket.info(name);
+      if (!info || info.deleted || info.size !== size) return null;
+      nuid = info.nuid;
+    }
+    const subject = `$O.${GP2GP_FRAGMENT_BUCKET}.C.${nuid}`;
     const chunks: Buffer[] = [];
     let length = 0;
-    let next = seq;
-    let read = readSoFar;
+    let next = position.seq;
+    let read = position.read;
     while (read < size && length < maxBytes) {
       // STREAM.MSG.GET with next_by_subj: the first message at or after `seq` on the object's chunk subject.
       const query = { seq: Math.max(next, 1), next_by_subj: subject } as unknown as MsgRequest;
@@ -102,7 +111,7 @@ export class FragmentStore {
       read += message.data.length;
       next = message.seq + 1;
     }
-    return { bytes: Buffer.concat(chunks), nextSeq: next, read };
+    return { bytes: Buffer.concat(chunks), nextSeq: next, read, nuid };
   }
 
   async delete(name: string): Promise<void> {

@@ -158,14 +158,14 @@ export class OperatorUseCases {
   }
 }
 
-/** Bytes of data asked per piece: with the last 128 KiB store message it may reach 512 KiB, about 700 KB of base64, under NATS's 1 MB. */
-const PIECE_BYTES = 384 * 1024;
+/** Bytes per piece: two 256 KiB store messages, about 700 KB as base64, under NATS's 1 MB. */
+const PIECE_BYTES = 512 * 1024;
 
 /**
  * `GET /gp2gp/attachments/{link}` a piece at a time: the gateway asks for pieces in turn and streams them to
  * the requesting practice, so neither process holds more than a piece. The link must be the caller's own
  * organisation's and unexpired; the transfer's record must have been delivered and not yet purged.
- * The cursor is `<fragment index>.<stream sequence>.<bytes of the fragment read>`.
+ * The cursor is `<fragment index>.<stream sequence>.<bytes of the fragment read>.<object chunk ID>`.
  */
 @Injectable()
 export class ReadAttachmentUseCase {
@@ -189,8 +189,12 @@ export class ReadAttachmentUseCase {
         diagnostics: `The transfer is ${transfer.state}: its attachments are no longer served`,
       });
     }
-    const [index, seq, read] = (request.cursor ?? '0.0.0').split('.').map(Number);
-    if (![index, seq, read].every((value) => Number.isSafeInteger(value) && value >= 0)) {
+    const [indexText = '0', seqText = '0', readText = '0', nuid] = (request.cursor ?? '0.0.0').split('.');
+    const [index, seq, read] = [indexText, seqText, readText].map(Number);
+    if (
+      ![index, seq, read].every((value) => Number.isSafeInteger(value) && value >= 0) ||
+      (nuid !== undefined && !/^\w{1,64}$/.test(nuid))
+    ) {
       throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'cursor is not one this service gave' });
     }
     if (request.cursor === undefined) {
@@ -213,13 +217,13 @@ export class ReadAttachmentUseCase {
     const fragment = fragments[index];
     if (!fragment)
       throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'cursor is past the attachment' });
-    const piece = await this.store.piece(fragment.object_name, seq, read, fragment.size, PIECE_BYTES);
+    const piece = await this.store.piece(fragment.object_name, { seq, read, nuid }, fragment.size, PIECE_BYTES);
     if (!piece) {
       throw new PlatformError('REC_SERVER_ERROR', 'A fragment of the attachment is missing from the object store');
     }
     this.metrics.bytes.inc({ direction: 'out' }, piece.bytes.length);
     let cursor: string | undefined;
-    if (piece.read < fragment.size) cursor = `${index}.${piece.nextSeq}.${piece.read}`;
+    if (piece.read < fragment.size) cursor = `${index}.${piece.nextSeq}.${piece.read}.${piece.nuid}`;
     else if (index + 1 < fragments.length) cursor = `${index + 1}.0.0`;
     return { ...base, data: piece.bytes.toString('base64'), ...(cursor ? { cursor } : {}) };
   }
