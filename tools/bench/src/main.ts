@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usage, UsageError, type BenchCommand, type OptionValues } from './command';
 import { epsCommand } from './eps/eps.command';
 import { ersCommand } from './ers/ers.command';
+import { gp2gpCommand } from './gp2gp/gp2gp.command';
 import { n3Command } from './n3/n3.command';
 import { readScaleCommand } from './read/read-scale.command';
 import { readCommand } from './read/read.command';
@@ -13,7 +14,15 @@ import { searchCommand } from './search/search.command';
 import { Cleanup } from './support/cleanup';
 import { Progress } from './support/progress';
 
-const COMMANDS: BenchCommand[] = [readCommand, readScaleCommand, searchCommand, n3Command, epsCommand, ersCommand];
+const COMMANDS: BenchCommand[] = [
+  readCommand,
+  readScaleCommand,
+  searchCommand,
+  n3Command,
+  epsCommand,
+  ersCommand,
+  gp2gpCommand,
+];
 
 const root = path.resolve(__dirname, '../../../..');
 
