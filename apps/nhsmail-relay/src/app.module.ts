@@ -69,8 +69,12 @@ export class NhsmailRelayModule {
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         {
           provide: 'NHSMAIL_RELAY_SMTP',
+          // A hybrid app (HTTP + NATS) can run bootstrap hooks twice: listen once.
           useValue: {
-            onApplicationBootstrap: async () => {
+            started: false,
+            async onApplicationBootstrap(this: { started: boolean }): Promise<void> {
+              if (this.started) return;
+              this.started = true;
               await listeners.start();
               worker.start();
             },

@@ -88,7 +88,7 @@ export interface TestSink {
   stop(): Promise<void>;
 }
 
-export async function startTestSink(): Promise<TestSink> {
+export async function startTestSink(options: { delayMs?: number } = {}): Promise<TestSink> {
   const received: TestSink['received'] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -111,6 +111,17 @@ export async function startTestSink(): Promise<TestSink> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        if (options.delayMs) {
+          setTimeout(() => {
+            received.push({
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+              raw: Buffer.concat(chunks).toString('latin1'),
+            });
+            done();
+          }, options.delayMs);
+          return;
+        }
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
@@ -120,6 +131,8 @@ export async function startTestSink(): Promise<TestSink> {
       });
     },
   });
+  // A client that dies mid-conversation (the relay killed by a test) is the sink's problem only.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {
@@ -338,7 +351,22 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
 export function submissionClient(
   port: number,
   auth: SMTPTransport.Options['auth'],
+  pooled = false,
 ): Transporter<SMTPTransport.SentMessageInfo> {
+  if (pooled) {
+    // One signed-in connection for many messages (as a mail client keeps one open).
+    return nodemailer.createTransport({
+      pool: true,
+      maxConnections: 1,
+      maxMessages: Infinity,
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      requireTLS: true,
+      tls: { rejectUnauthorized: false },
+      auth,
+    }) as unknown as Transporter<SMTPTransport.SentMessageInfo>;
+  }
   const options: SMTPTransport.Options = {
     host: '127.0.0.1',
     port,

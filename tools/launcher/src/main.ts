@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
@@ -298,6 +298,30 @@ function banner(): string {
   return lines.join('\n');
 }
 
+/**
+ * The NHSmail relay's STARTTLS certificate for a local run: NHSMAIL_TLS_CERT/KEY when given, otherwise a
+ * self-signed pair for 127.0.0.1 made once with the openssl CLI under the data folder (local use only).
+ */
+function nhsmailTlsEnvironment(): Record<string, string> {
+  if (env['NHSMAIL_TLS_CERT'] && env['NHSMAIL_TLS_KEY']) {
+    return { NHSMAIL_TLS_CERT: env['NHSMAIL_TLS_CERT'], NHSMAIL_TLS_KEY: env['NHSMAIL_TLS_KEY'] };
+  }
+  const dir = path.join(dataDir, 'nhsmail-tls');
+  const cert = path.join(dir, 'local-self-signed.crt');
+  const key = path.join(dir, 'local-self-signed.key');
+  if (!existsSync(cert) || !existsSync(key)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '365']
+        .concat(['-subj', '/CN=nhsmail-relay local', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'])
+        .concat(['-keyout', key, '-out', cert]),
+      { stdio: 'ignore' },
+    );
+  }
+  return { NHSMAIL_TLS_CERT: cert, NHSMAIL_TLS_KEY: key };
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
@@ -350,6 +374,13 @@ async function main(): Promise<void> {
           [variables.httpHost]: host,
           [variables.httpPort]: String(port),
           ...(service.sandboxSeed && { [variables.seed]: env[variables.seed] ?? 'sandbox' }),
+          // The NHSmail relay's SMTP ports (NHSMAIL_SUBMISSION_PORT, NHSMAIL_RELAY_PORT: 2587 and 2525 unless set),
+          // its STARTTLS certificate, and the identity provider whose tokens XOAUTH2 takes.
+          ...(service.name === 'nhsmail-relay' && {
+            ...nhsmailTlsEnvironment(),
+            NHSMAIL_SMTP_HOST: host,
+            OIDC_ISSUER: issuer,
+          }),
         },
         readyUrl: `http://${host}:${port}/health/ready`,
         liveUrl: `http://${host}:${port}/health/live`,
