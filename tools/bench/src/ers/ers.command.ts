@@ -16,7 +16,6 @@ const ERS_SCHEMA = `${PDS_SCHEMA}_ers`;
 const CLI = 'dist/apps/e-referrals/src/cli/ers.cli.js';
 const PRACTICE = 'A83008'; // the clinician demo user's organisation
 const TRUST = 'RR8'; // the provider-clinician demo user's organisation
-const SAMPLE_POSTCODES = ['LS1 2TW', 'M1 5DT', 'B1 4QP', 'BS1 4DJ', 'NE1 7RU', 'S1 2HE', 'LE1 6ZG', 'YO1 7HH'];
 
 class ErsBenchDatabase extends BenchDatabase {
   static async open(url: string): Promise<ErsBenchDatabase> {
@@ -62,6 +61,15 @@ class ErsBenchDatabase extends BenchDatabase {
       [count],
     );
     return result.rows;
+  }
+
+  /** Postcodes of the postcode table (the sample file's and the generated ones). */
+  async postcodes(count: number): Promise<string[]> {
+    const result = await this.client.query<{ postcode: string }>(
+      `SELECT postcode FROM "${ERS_SCHEMA}".postcode ORDER BY random() LIMIT $1`,
+      [count],
+    );
+    return result.rows.map((row) => row.postcode);
   }
 
   async doublyBookedSlots(): Promise<number> {
@@ -248,6 +256,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
 
   // 6. Search within 50 km of a postcode (31 miles), and slots of a service.
   const services = await database.services(500);
+  const postcodes = await database.postcodes(100);
   const searchRequests: LoadRequest[] = services.map((service, index) => ({
     method: 'POST',
     path: '/referrals/FHIR/STU3/HealthcareService/$ers.searchHealthcareServicesForPatient',
@@ -263,7 +272,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
             parameter: [
               { name: 'priority', valueCoding: { code: 'ROUTINE' } },
               { name: 'specialty', valueCoding: { code: service.specialty } },
-              { name: 'postcode', valueString: SAMPLE_POSTCODES[index % SAMPLE_POSTCODES.length] },
+              { name: 'postcode', valueString: postcodes[index % postcodes.length] },
               { name: 'distanceLimit', valueUnsignedInt: 31 },
             ],
           },
