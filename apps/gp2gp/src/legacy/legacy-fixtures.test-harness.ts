@@ -67,3 +67,38 @@ export function extractMessage(conversationId: string, indexId: string): MhsJson
 export function carriedText(...messages: MhsJson[]): string {
   return messages.map((message) => (message['attachments'] as { payload: string }[])[0].payload).join('');
 }
+
+const BOUNDARY = '--=_MIME-Boundary';
+
+/**
+ * The same message as an MHS sends it: `multipart/related`, the ebXML envelope first, then the HL7 payload and
+ * each inline attachment under the Content-Id its manifest names (base64 in 76-character lines).
+ */
+export function asMime(message: MhsJson): string {
+  const cids = [...message.ebXML.matchAll(/xlink:href="cid:([^"]+)"/g)].map((match) => match[1]);
+  const [payloadCid, ...attachmentCids] = cids;
+  const attachments = (message['attachments'] as { content_type: string; is_base64: string; payload: string }[]) ?? [];
+  const part = (id: string, type: string, encoding: string, body: string): string =>
+    [
+      `--${BOUNDARY}`,
+      `Content-Id: <${id}>`,
+      `Content-Type: ${type}`,
+      `Content-Transfer-Encoding: ${encoding}`,
+      '',
+      body,
+    ].join('\r\n');
+  const lines = (text: string): string => text.match(/.{1,76}/g)?.join('\r\n') ?? '';
+  return [
+    `Content-Type: multipart/related; boundary="${BOUNDARY}"; type="text/xml"; start="<ebXMLHeader@spine.nhs.uk>"`,
+    '',
+    part('ebXMLHeader@spine.nhs.uk', 'text/xml; charset=UTF-8', '8bit', message.ebXML),
+    part(payloadCid, 'application/xml; charset=UTF-8', '8bit', message.payload),
+    ...attachments.map((attachment, index) =>
+      attachment.is_base64 === 'true'
+        ? part(attachmentCids[index], attachment.content_type, 'base64', lines(attachment.payload))
+        : part(attachmentCids[index], attachment.content_type, '8bit', attachment.payload),
+    ),
+    `--${BOUNDARY}--`,
+    '',
+  ].join('\r\n');
+}

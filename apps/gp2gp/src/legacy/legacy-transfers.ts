@@ -28,20 +28,23 @@ import {
   parseMhsMessage,
   type MhsMessage,
 } from './mhs-message';
+import { mimeToMhsJson } from './mhs-mime';
 
 /** Where parts and reassembled documents are kept: the gp2gp fragment object store (FragmentStore). */
 export interface LegacyObjectStore {
   put(name: string, bytes: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }>;
   read(name: string): Promise<AsyncIterable<Uint8Array> | null>;
   delete(name: string): Promise<void>;
-  /** Up to `maxBytes` of an object from its stored message at or after `seq` (FragmentStore.piece). */
+  /**
+   * Up to `maxBytes` of an object from its stored message at or after `position.seq` (FragmentStore.piece); the
+   * object's chunk ID (`nuid`) from the first piece spares the later ones its info.
+   */
   piece(
     name: string,
-    seq: number,
-    readSoFar: number,
+    position: { seq: number; read: number; nuid?: string },
     size: number,
     maxBytes: number,
-  ): Promise<{ bytes: Buffer; nextSeq: number; read: number } | null>;
+  ): Promise<{ bytes: Buffer; nextSeq: number; read: number; nuid: string } | null>;
 }
 
 /** Data per attachment piece: base64 of it stays well under NATS's 1 MB message limit. */
@@ -211,7 +214,8 @@ export class LegacyTransfers {
     );
     if (row.state !== 'MIGRATION_COMPLETED' || !document?.object_name || !document.sha256) throw notFound();
     const size = Number(document.size);
-    const [seq, read] = (request.cursor ?? '0.0').split('.').map(Number);
+    const [seqText, readText, nuid] = (request.cursor ?? '0.0.').split('.');
+    const [seq, read] = [Number(seqText), Number(readText)];
     if (read > size) throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'The cursor is past the end' });
     if (!request.cursor) {
       await this.pool.query(
@@ -223,12 +227,12 @@ export class LegacyTransfers {
     }
     const piece =
       size === 0
-        ? { bytes: Buffer.alloc(0), nextSeq: 0, read: 0 }
-        : await this.store.piece(document.object_name, seq, read, size, PIECE_BYTES);
+        ? { bytes: Buffer.alloc(0), nextSeq: 0, read: 0, nuid: '' }
+        : await this.store.piece(document.object_name, { seq, read, ...(nuid ? { nuid } : {}) }, size, PIECE_BYTES);
     if (!piece) throw notFound();
     return {
       data: piece.bytes.toString('base64'),
-      ...(piece.read < size ? { cursor: `${piece.nextSeq}.${piece.read}` } : {}),
+      ...(piece.read < size ? { cursor: `${piece.nextSeq}.${piece.read}.${piece.nuid}` } : {}),
       size,
       contentType: document.content_type,
       sha256: document.sha256,
@@ -238,9 +242,14 @@ export class LegacyTransfers {
   /** One MHS inbound message from the legacy sending practice. */
   async receive(request: LegacyInboundRequest, context: CallContext): Promise<LegacyInboundReply> {
     const organisation = organisationOf(context);
+    if ((request.message === undefined) === (request.mime === undefined)) {
+      throw new PlatformError('INVALID_VALUE', undefined, {
+        diagnostics: 'Send the MHS message either as message (JSON) or as mime (multipart/related), not both',
+      });
+    }
     let message: MhsMessage;
     try {
-      message = parseMhsMessage(request.message);
+      message = parseMhsMessage(request.mime === undefined ? request.message : mimeToMhsJson(request.mime));
     } catch (error) {
       if (!(error instanceof MhsMessageError)) throw error;
       throw new PlatformError('GP2GP_MHS_MESSAGE_INVALID', undefined, { diagnostics: error.message });

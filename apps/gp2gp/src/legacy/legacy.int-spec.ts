@@ -7,6 +7,7 @@ import { GP2GP_FRAGMENT_BUCKET, type Gp2gpLegacyClient, type LegacyTransferReply
 import type { CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes, rejectionOf, tally } from '@platform/shared-testing';
 import {
+  asMime,
   carriedText,
   extractMessage,
   fixture,
@@ -197,6 +198,26 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
     expect(document.content[0].attachment.contentType).toBe(expected.contentType);
   });
 
+  it('Scenario 3 sent as an MHS sends it (multipart/related): the same transfer and the same bytes', async () => {
+    const conversationId = await open();
+    const send = (file: string) =>
+      client.deliver({ conversationId, mime: asMime(fixture(conversationId, 'Scenario_3', file)) }, sender());
+    await expect(send('uk06.json')).resolves.toMatchObject({ state: 'EHR_EXTRACT_RECEIVED' });
+    await expect(send('copc.json')).resolves.toMatchObject({ state: 'MIGRATION_COMPLETED' });
+    await expect(send('copc.json')).resolves.toMatchObject({ outcome: 'duplicate' });
+    const { bytes } = await completed(conversationId);
+    expect(sha256(bytes)).toBe(sha256(mimeBase64(carriedText(fixture(conversationId, 'Scenario_3', 'copc.json')))));
+    // One form or the other, not both and not neither.
+    const message = fixture(conversationId, 'Scenario_3', 'copc.json');
+    for (const request of [{ conversationId }, { conversationId, message, mime: asMime(message) }]) {
+      expect((await rejectionOf(client.deliver(request, sender()))).code).toBe('INVALID_VALUE');
+    }
+    const broken = asMime(message).replace('----=_MIME-Boundary--', '');
+    expect((await rejectionOf(client.deliver({ conversationId, mime: broken }, sender()))).code).toBe(
+      'GP2GP_MHS_MESSAGE_INVALID',
+    );
+  });
+
   it('Scenario 4 (a fragment index and two fragments): reassembled in order, byte-exact, fragments dropped afterwards', async () => {
     const conversationId = await open();
     const messages = ['uk06.json', 'copc_index.json', 'copc0.json', 'copc1.json'].map((file) =>
@@ -346,8 +367,13 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
         fragments.map((fragment) => fragment.id),
       ),
     );
+    // A sender that gives up on an answer after 3 s: a request the stopping replica took may never be answered.
     const send = (fragment: { id: string; bytes: Buffer }) =>
-      deliver(conversationId, fragmentMessage(conversationId, fragment.id, fragment.bytes));
+      client.deliver(
+        { conversationId, message: fragmentMessage(conversationId, fragment.id, fragment.bytes) },
+        sender(),
+        3000,
+      );
     // Half the fragments while one replica stops (its subscriptions drain; a request it never took may fail).
     const [first] = under.replicas;
     const [settled] = await Promise.all([
@@ -449,8 +475,11 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
         'GP2GP_TRANSFER_NOT_FOUND',
       );
       expect(
-        (await rejectionOf(client.readAttachment({ conversationId, position: 0, cursor: '1.99999999' }, requester())))
-          .code,
+        (
+          await rejectionOf(
+            client.readAttachment({ conversationId, position: 0, cursor: '1.99999999.ABC' }, requester()),
+          )
+        ).code,
       ).toBe('INVALID_VALUE');
       expect((await attachmentBytes(url)).length).toBe(245_779);
       const audit = await db.query(

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsObject, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { defineErrors, PlatformError, type ErrorDefinition } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient, SubjectPolicies } from '@platform/shared-nats';
 
@@ -67,8 +67,15 @@ export class LegacyInboundRequest {
   conversationId!: string;
 
   /** `{ ebXML, payload, attachments?, external_attachments? }`: checked in full by gp2gp. */
+  @IsOptional()
   @IsObject()
-  message!: Record<string, unknown>;
+  message?: Record<string, unknown>;
+
+  /** Or the message as an MHS sends it: the raw `multipart/related` MIME entity, headers included. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1_000_000)
+  mime?: string;
 }
 
 /** A piece of a completed transfer's attachment (the DocumentReference's position); `cursor` asks for the next. */
@@ -83,7 +90,7 @@ export class ReadLegacyAttachmentRequest {
   position!: number;
 
   @IsOptional()
-  @Matches(/^\d{1,15}\.\d{1,15}$/, { message: 'cursor must be the cursor of the previous piece' })
+  @Matches(/^\d{1,15}\.\d{1,15}\.[A-Za-z0-9]{1,40}$/, { message: 'cursor must be the cursor of the previous piece' })
   cursor?: string;
 }
 
@@ -171,13 +178,13 @@ export class Gp2gpLegacyClient {
   }
 
   /** Reassembling a large attachment streams it through the object store: allow it time. */
-  async deliver(request: LegacyInboundRequest, context: CallContext): Promise<LegacyInboundReply> {
+  async deliver(request: LegacyInboundRequest, context: CallContext, timeoutMs = 30_000): Promise<LegacyInboundReply> {
     const reply = await this.rpc.requestValidated(
       GP2GP_LEGACY_SUBJECTS.legacyInbound,
       LegacyInboundRequest,
       request,
       context,
-      { timeoutMs: 30_000 },
+      { timeoutMs },
     );
     return expectShape(reply, 'an inbound receipt', (value) => typeof value['messageId'] === 'string');
   }
