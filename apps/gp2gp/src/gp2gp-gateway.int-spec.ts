@@ -27,13 +27,15 @@ describe('gp2gp through the gateway', () => {
   let gateway: GatewayProcess;
   const tokens: Record<string, string> = {};
 
-  const token = (subject: string, roles: string[], organisations: string[] = []): Promise<string> =>
+  const token = (subject: string, roles: string[], organisations: string[] = [], clientId?: string): Promise<string> =>
     new SignJWT({
       typ: 'Bearer',
-      azp: 'platform-cli',
+      azp: clientId ?? 'platform-cli',
       preferred_username: subject,
       realm_access: { roles },
       nhsd_organisations: organisations,
+      // An application's own token (client credentials): a practice's clinical system.
+      ...(clientId ? { client_id: clientId } : {}),
     })
       .setProtectedHeader({ alg: 'RS256', kid: 'k' })
       .setIssuer(TEST_ISSUER)
@@ -50,6 +52,7 @@ describe('gp2gp through the gateway', () => {
     tokens['admin'] = await token('admin-y12345', ['practice-admin'], [REQUESTER]);
     tokens['other'] = await token('admin-b81001', ['practice-admin'], ['B81001']);
     tokens['ops'] = await token('ops-1', ['ops']);
+    tokens['system'] = await token('service-account-gp-system', ['practice-admin'], [REQUESTER], 'gp-system');
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -167,6 +170,21 @@ describe('gp2gp through the gateway', () => {
       resourceType: 'OperationOutcome',
       issue: [{ details: { coding: [{ system: 'urn:oid:2.16.840.1.113883.2.1.3.2.4.17.101', code: '19' }] } }],
     });
+  });
+
+  it("lets the requesting practice's clinical system (an application token) start and poll a transfer", async () => {
+    await under.simulator.setRecord(PATIENT, { documents: [{ size: 1000, contentType: 'text/plain', title: 'Note' }] });
+    const conversationId = randomUUID();
+    expect((await migrate('system', conversationId, REQUESTER)).status).toBe(202);
+    let status = 204;
+    const deadline = Date.now() + 20_000;
+    while (status === 204 && Date.now() < deadline) {
+      status = (await migrate('system', conversationId, REQUESTER)).status;
+      if (status === 204) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(200);
+    // The application's token names its practice: it cannot act for another.
+    expect((await migrate('system', randomUUID(), 'B81001')).status).toBe(403);
   });
 
   it('refuses a request without its ConversationId, with a malformed body or an invalid NHS number, with 400', async () => {
