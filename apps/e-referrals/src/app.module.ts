@@ -32,6 +32,8 @@ import { PatientBookingUseCase } from './patient/patient-booking.usecase';
 import { PatientHandler } from './patient/patient.handler';
 import { LettersHandler } from './letters/letters.handler';
 import { PatientLetterUseCase } from './letters/patient-letter.usecase';
+import { AttachmentsHandler } from './attachments/attachments.handler';
+import { AttachmentsUseCase, ERS_NATS } from './attachments/attachments.usecase';
 import { Organisations } from './shared/organisations';
 
 export interface EReferralsResources {
@@ -60,7 +62,7 @@ export class EReferralsModule {
     const side = writeSide(resources, 'e-referrals');
     return {
       module: EReferralsModule,
-      controllers: [ErsHandler, PatientHandler, LettersHandler, HealthController, health.handler],
+      controllers: [ErsHandler, PatientHandler, LettersHandler, AttachmentsHandler, HealthController, health.handler],
       providers: [
         { provide: E_REFERRALS_DATABASE, useValue: resources.database },
         { provide: ERS_PDS, useValue: new PdsClient(rpc) },
@@ -88,6 +90,8 @@ export class EReferralsModule {
         PatientAccessRepository,
         PatientBookingUseCase,
         PatientLetterUseCase,
+        { provide: ERS_NATS, useValue: resources.nats },
+        AttachmentsUseCase,
       ],
     };
   }

@@ -27,10 +27,16 @@ import { EPS_CLIENT, EpsController } from './eps/eps.controller';
 import { ConnectionsController } from './n3/connections.controller';
 import { GATEWAY_NATS, N3_CLIENT } from './n3/n3-body';
 import { OrganisationsController } from './n3/organisations.controller';
-import { EReferralsClient, PatientBookingClient, PatientLettersClient } from '@platform/contracts-ers';
+import {
+  AttachmentsClient,
+  EReferralsClient,
+  PatientBookingClient,
+  PatientLettersClient,
+} from '@platform/contracts-ers';
 import { E_REFERRALS_CLIENT, EReferralsController } from './e-referrals/e-referrals.controller';
 import { PATIENT_BOOKING_CLIENT, PatientBookingController } from './e-referrals/patient-booking.controller';
 import { ErsLettersController, PATIENT_LETTERS_CLIENT } from './e-referrals/ers-letters.controller';
+import { ATTACHMENTS_CLIENT, ErsAttachmentsController } from './e-referrals/ers-attachments.controller';
 import { Gp2gpClient } from '@platform/contracts-gp2gp';
 import { GP2GP_CLIENT, Gp2gpController } from './gp2gp/gp2gp.controller';
 import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
@@ -102,6 +108,7 @@ export class GatewayModule {
         EReferralsController,
         PatientBookingController,
         ErsLettersController,
+        ErsAttachmentsController,
         Gp2gpController,
         NhsmailRelayController,
         // service-generator: controllers
@@ -115,6 +122,7 @@ export class GatewayModule {
         { provide: E_REFERRALS_CLIENT, useValue: new EReferralsClient(rpc) },
         { provide: PATIENT_BOOKING_CLIENT, useValue: new PatientBookingClient(rpc) },
         { provide: PATIENT_LETTERS_CLIENT, useValue: new PatientLettersClient(rpc) },
+        { provide: ATTACHMENTS_CLIENT, useValue: new AttachmentsClient(rpc) },
         { provide: GP2GP_CLIENT, useValue: new Gp2gpClient(rpc) },
         { provide: NHSMAIL_RELAY_CLIENT, useValue: new NhsmailRelayClient(rpc) },
         // service-generator: providers

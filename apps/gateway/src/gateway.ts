@@ -12,6 +12,7 @@ import { PlatformError } from '@platform/shared-errors';
 import { CallerGate } from './auth/caller-gate';
 import { policyOf, type RoutePolicy } from './auth/route-policy';
 import { TokenVerifier } from './auth/token-verifier';
+import { ERS_ATTACHMENT_MEDIA_TYPES } from '@platform/contracts-ers';
 import { parseFormBody } from './e-referrals/patient-form';
 import { GatewayModule } from './gateway.module';
 import { GATEWAY_SETTINGS, type GatewaySettings } from './gateway.settings';
@@ -134,6 +135,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       done(error as Error, undefined);
     }
   });
+  // e-RS A020 uploads: the file's own type, read as a stream by its route (ers-attachments.controller.ts).
+  fastify.addContentTypeParser([...ERS_ATTACHMENT_MEDIA_TYPES], (_request, payload, done) => done(null, payload));
   // ODS extracts for the N3 registry: a checked stream with their own (larger) limit, never held whole;
   // only the import route takes them.
   fastify.addContentTypeParser(CSV_MEDIA_TYPE, (request, payload, done) => {

@@ -3,8 +3,14 @@ import type { EReferralsDatabase } from './database.provider';
 import { InitialSchema1796476848447 } from './migrations/1796476848447-initial-schema';
 import { Referrals1796500000000 } from './migrations/1796500000000-referrals';
 import { PatientAccess1796600000000 } from './migrations/1796600000000-patient-access';
+import { Attachments1796600000001 } from './migrations/1796600000001-attachments';
 
-export const MIGRATIONS = [InitialSchema1796476848447, Referrals1796500000000, PatientAccess1796600000000];
+export const MIGRATIONS = [
+  InitialSchema1796476848447,
+  Referrals1796500000000,
+  PatientAccess1796600000000,
+  Attachments1796600000001,
+];
 
 /** Connects to the service's schema and runs its pending migrations. */
 export function openEReferralsDatabase(settings: {

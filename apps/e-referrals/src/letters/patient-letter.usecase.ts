@@ -11,8 +11,8 @@ import { actorFor } from '../shared/caller';
 import { ERS_PDS } from '../shared/clients';
 import { invalid } from '../shared/fhir';
 
-/** Who prints the patient's letter: the referring side, administrators included (A019). */
-const LETTER_FUNCTIONS = ['REFERRING_CLINICIAN', 'REFERRING_CLINICIAN_ADMIN', 'REFERRING_ADMIN'] as const;
+/** Who prints the patient's letter (A019, as the NHS specification lists): referring clinicians and their admins. */
+const LETTER_FUNCTIONS = ['REFERRING_CLINICIAN', 'REFERRING_CLINICIAN_ADMIN'] as const;
 
 interface LetterPatient {
   name: string;

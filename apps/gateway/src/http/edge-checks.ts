@@ -1,3 +1,4 @@
+import { ERS_ATTACHMENT_MEDIA_TYPES } from '@platform/contracts-ers';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { PlatformError } from '@platform/shared-errors';
@@ -28,6 +29,9 @@ export const HEADERS_USED = [
   'to-ods',
   // The e-RS patient page's session cookie.
   'cookie',
+  // e-RS A020's file name and referral.
+  'nhsd-ers-file-name',
+  'nhsd-ers-referral-id',
 ] as const;
 
 export interface EdgeLimits {
@@ -42,7 +46,7 @@ export interface EdgeLimits {
 }
 
 /** What a route takes as its body. */
-export type BodyKind = 'none' | 'json' | 'csv' | 'form';
+export type BodyKind = 'none' | 'json' | 'csv' | 'form' | 'upload';
 
 /** Routes (Fastify route template) whose body is a CSV file; every other POST, PUT and PATCH takes JSON. */
 const CSV_ROUTES = new Set(['POST /n3/organisations/import']);
@@ -51,10 +55,13 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 /** The e-RS patient page's forms (HTML form posts, application/x-www-form-urlencoded). */
 export const FORM_ROUTE_PREFIX = '/referrals/patient/';
 export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+/** e-RS A020: the body is the file itself, in one of the NHS's types (ERS_ATTACHMENT_MEDIA_TYPES). */
+const UPLOAD_ROUTE = 'POST /referrals/FHIR/STU3/Binary';
 
 export function bodyKindOf(method: string, routeUrl: string): BodyKind {
   if (CSV_ROUTES.has(`${method} ${routeUrl}`)) return 'csv';
   if (routeUrl.startsWith(FORM_ROUTE_PREFIX) && !BODYLESS_METHODS.has(method)) return 'form';
+  if (`${method} ${routeUrl}` === UPLOAD_ROUTE) return 'upload';
   return BODYLESS_METHODS.has(method) ? 'none' : 'json';
 }
 
@@ -150,6 +157,7 @@ const EXPECTED: Record<Exclude<BodyKind, 'none'>, string> = {
   json: 'Send the body as application/fhir+json or application/json (UTF-8)',
   csv: 'Send the extract as the request body with Content-Type: text/csv (UTF-8)',
   form: 'Send the form as application/x-www-form-urlencoded (UTF-8)',
+  upload: `e-RS accepts only these file types: ${ERS_ATTACHMENT_MEDIA_TYPES.join(', ')}`,
 };
 
 /**
@@ -158,6 +166,7 @@ const EXPECTED: Record<Exclude<BodyKind, 'none'>, string> = {
  */
 export function bodyLimitOf(kind: BodyKind, limits: EdgeLimits, routeMax?: number): number {
   if (kind === 'csv') return limits.csvBodyBytes;
+  if (kind === 'upload') return routeMax ?? limits.jsonBodyBytes;
   return Math.min(routeMax ?? limits.jsonBodyBytes, limits.jsonBodyBytes);
 }
 
@@ -189,7 +198,13 @@ export function checkBodyHeaders(
   const contentType = headers['content-type'];
   const media = contentType === undefined ? undefined : parseMediaType(contentType);
   const accepted: readonly string[] =
-    kind === 'csv' ? [CSV_MEDIA_TYPE] : kind === 'form' ? [FORM_MEDIA_TYPE] : JSON_MEDIA_TYPES;
+    kind === 'csv'
+      ? [CSV_MEDIA_TYPE]
+      : kind === 'form'
+        ? [FORM_MEDIA_TYPE]
+        : kind === 'upload'
+          ? ERS_ATTACHMENT_MEDIA_TYPES
+          : JSON_MEDIA_TYPES;
   if (!media || !accepted.includes(media.type)) throw unsupported(EXPECTED[kind]);
   if (media.charset !== undefined && media.charset !== 'utf-8' && media.charset !== 'utf8') {
     throw unsupported(`charset=${media.charset.slice(0, 40)} is not accepted: ${EXPECTED[kind]}`);

@@ -27,3 +27,4 @@ export { ERS_EVENT_STREAM, ERS_EVENTS, ERS_QUEUE, ERS_SUBJECTS } from './subject
 export { worklistResource, type WorklistReply, type WorklistRow } from './worklist';
 export * from './patient';
 export * from './letters';
+export * from './attachments';

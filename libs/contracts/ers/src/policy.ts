@@ -45,4 +45,7 @@ export const ERS_SUBJECT_POLICIES: SubjectPolicies = {
   [ERS_SUBJECTS.patientCancel]: { roles: ['patient'] },
   [ERS_SUBJECTS.patientSignOut]: { roles: ['patient'] },
   [ERS_SUBJECTS.patientLetter]: { roles: ERS_REFERRERS },
+  [ERS_SUBJECTS.attachmentUpload]: { roles: ERS_USERS },
+  [ERS_SUBJECTS.attachmentRead]: { roles: ERS_USERS },
+  [ERS_SUBJECTS.referralLetterMaintain]: { roles: ERS_REFERRERS },
 };

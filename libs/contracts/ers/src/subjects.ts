@@ -64,6 +64,12 @@ export const ERS_SUBJECTS = {
   patientSignOut: 'ers.patient.sign-out.v1',
   /** A019: the patient letter (PDF). */
   patientLetter: 'ers.referral.patient-letter.v1',
+  /** A020: store a file uploaded to the document store (the gateway put it in ERS_UPLOAD_BUCKET). */
+  attachmentUpload: 'ers.attachment.upload.v1',
+  /** A006: read an attachment, a part at a time. */
+  attachmentRead: 'ers.attachment.read.v1',
+  /** A012: replace the referral letter attachments of a referral. */
+  referralLetterMaintain: 'ers.referral.letter-maintain.v1',
 } as const;
 
 /**
@@ -81,6 +87,9 @@ export const ERS_EVENTS = {
   referralAccepted: 'ers.referral.accepted.v1',
   referralRejected: 'ers.referral.rejected.v1',
   reviewOutcomeRecorded: 'ers.referral.review-outcome-recorded.v1',
+  // ---- Letters and attachments ----
+  attachmentUploaded: 'ers.attachment.uploaded.v1',
+  referralLettersChanged: 'ers.referral.letters-changed.v1',
 } as const;
 
 /** The JetStream stream that keeps e-referrals's events. */
