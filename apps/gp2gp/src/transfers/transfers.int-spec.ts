@@ -281,6 +281,42 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
     expect(fragments.every((row) => row['n'] === 1)).toBe(true);
   });
 
+  it('takes one of 30 simultaneous acknowledgements and one of 20 simultaneous resends; the rest change nothing', async () => {
+    const { conversationId } = await completedTransfer();
+    const acks = outcomes(
+      await allAtOnce(30, 15_000, (index) =>
+        under.client.acknowledge(
+          index % 2
+            ? { conversationId, confirmationResponse: 'ACCEPTED' }
+            : { conversationId, confirmationResponse: 'FAILED_TO_INTEGRATE', reasonCode: '11' },
+          practice(REQUESTER),
+        ),
+      ),
+    );
+    const taken = acks.filter((ack) => typeof ack !== 'string');
+    expect(taken).toHaveLength(1);
+    expect(acks.filter((ack) => typeof ack === 'string')).toEqual(Array(29).fill('GP2GP_TRANSFER_CLOSED'));
+    const finalAcks = await rows(
+      `SELECT count(*)::int AS n FROM $schema.transfer_log WHERE conversation_id = $1 AND state = 'FINAL_ACK_SENT'`,
+      [conversationId],
+    );
+    expect(finalAcks).toEqual([{ n: 1 }]);
+
+    // A failed transfer, resent by 20 operators at once: one resend.
+    await under.simulator.setRecord(PATIENT, { documents: [DOCUMENTS[1]], absentFrom: [SENDER] });
+    const start = request();
+    await under.client.startTransfer(start, practice(REQUESTER));
+    expect((await untilSettled(under.client, start, practice(REQUESTER))).reason?.code).toBe('06');
+    // The sender holds the patient again, so the one resend completes (and is not resendable a second time).
+    await under.simulator.setRecord(PATIENT, { documents: [DOCUMENTS[1]] });
+    const resends = outcomes(
+      await allAtOnce(20, 15_000, () => under.client.resend({ conversationId: start.conversationId }, operator())),
+    );
+    expect(resends.filter((resend) => typeof resend !== 'string')).toHaveLength(1);
+    expect(resends.filter((resend) => typeof resend === 'string')).toEqual(Array(19).fill('GP2GP_NOT_RESENDABLE'));
+    expect((await under.client.status({ conversationId: start.conversationId }, operator())).resends).toBe(1);
+  });
+
   it('refuses an acknowledgement before the record is ready (out of order) and takes FAILED_TO_INTEGRATE with a reason', async () => {
     await under.simulator.setRecord(PATIENT, { documents: [DOCUMENTS[0]], bytesPerSecond: 2 * MiB });
     const start = request();
