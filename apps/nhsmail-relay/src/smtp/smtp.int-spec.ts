@@ -320,7 +320,7 @@ describe('the SMTP listeners on real sockets (submission with STARTTLS and AUTH;
     expect(delivered).toHaveLength(1);
     expect(delivered[0]).toMatchObject({ from: 'alerts@a83008.nhs.uk', to: ['someone@example.org'] });
     expect(delivered[0]?.raw).toMatch(
-      /^Received: from app\.n3\.example \(\[127\.0\.5\.1\]\) by relay\.nhs\.net with ESMTP id /,
+      /^Received: from app\.n3\.example \(\[127\.0\.5\.1\]\) by relay\.nhs\.net with ESMTP id /m,
     );
   });
 
