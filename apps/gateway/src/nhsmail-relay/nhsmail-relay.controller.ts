@@ -31,7 +31,8 @@ export class NhsmailRelayController {
   @Post('mailboxes')
   @ApiRoute(NHSMAIL_MAILBOX_ADMINS, { write: true })
   @ApiOperation({
-    summary: 'Create a mailbox: personal, shared (with members) or an application account (exactly once per X-Request-ID)',
+    summary:
+      'Create a mailbox: personal, shared (with members) or an application account (exactly once per X-Request-ID)',
     description: 'Roles: registry-admin. A password is stored only as a scrypt hash and never returned.',
   })
   @ApiResponse({ status: 201, description: 'The mailbox, with Location' })
