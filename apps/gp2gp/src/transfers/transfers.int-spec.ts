@@ -212,6 +212,33 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
     });
   });
 
+  it('retries a sending practice whose system does not answer, then fails the transfer with 10', async () => {
+    // A practice whose registered GP Connect endpoint answers nothing (a closed port).
+    await under.n3.upsertOrganisation(
+      {
+        odsCode: 'Y99101',
+        name: 'UNREACHABLE SURGERY',
+        role: 'gp-practice',
+        status: 'active',
+        addressLines: [],
+        gpConnectEndpoint: 'http://127.0.0.1:9/Y99101/fhir',
+      },
+      { requestId: randomUUID(), caller: { id: 'registry-admin-1', roles: ['registry-admin'] } },
+    );
+    const start = request(randomUUID(), 'Y99101');
+    expect((await under.client.startTransfer(start, practice(REQUESTER))).outcome).toBe('accepted');
+    const failed = await untilSettled(under.client, start, practice(REQUESTER));
+    expect(failed).toMatchObject({
+      outcome: 'failed',
+      state: 'EHR_EXTRACT_REQUEST_NEGATIVE_ACK',
+      reason: { code: '10' },
+    });
+    const status = await under.client.status({ conversationId: start.conversationId }, operator());
+    expect(status.log.at(-1)?.detail).toMatch(/did not answer/);
+    // It was tried GP2GP_SENDER_ATTEMPTS (3) times, with back-off (0.5 s, 1 s), before failing.
+    expect(Date.parse(status.log.at(-1)!.at) - Date.parse(status.requestedAt)).toBeGreaterThanOrEqual(1400);
+  });
+
   it('plays the attacker: another practice cannot poll, acknowledge or use a link; altered and expired links are refused', async () => {
     const { conversationId, bundle } = await completedTransfer();
     const [address] = links(bundle);
