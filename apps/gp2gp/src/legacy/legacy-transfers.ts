@@ -3,7 +3,9 @@ import { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
 import {
   ERROR_STATES,
+  GP2GP_EVENTS,
   REASONS,
+  type TransferFailedEvent,
   type LegacyInboundReply,
   type LegacyAttachmentPiece,
   type LegacyInboundRequest,
@@ -16,7 +18,7 @@ import {
 } from '@platform/contracts-gp2gp';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
-import { withTransaction } from '@platform/shared-persistence';
+import { withTransaction, type Outbox } from '@platform/shared-persistence';
 import {
   ACKNOWLEDGEMENT,
   acknowledgementReason,
@@ -155,6 +157,7 @@ export class LegacyTransfers {
     private readonly pool: Pool,
     schema: string,
     private readonly store: LegacyObjectStore,
+    private readonly outbox: Outbox,
   ) {
     this.schema = `"${schema}"`;
   }
@@ -318,10 +321,11 @@ export class LegacyTransfers {
         const ack = acknowledgementReason(message);
         if (ack.typeCode !== 'AA') {
           const code = (ack.reasonCode && ack.reasonCode in REASONS ? ack.reasonCode : '99') as ReasonCode;
+          // The sending practice refused or could not send: its negative acknowledgement, as the NHS names it.
           return this.finish(
             client,
             conversationId,
-            REASONS[code].state,
+            'EHR_EXTRACT_REQUEST_NEGATIVE_ACK',
             code,
             `negative acknowledgement ${ack.typeCode}`,
           );
@@ -343,7 +347,10 @@ export class LegacyTransfers {
       await this.setState(client, conversationId, state);
       return { outcome: 'accepted' as const, state };
     });
-    if (FINAL.includes(result.state)) await this.purgeParts(conversationId, result.state !== 'MIGRATION_COMPLETED');
+    if (FINAL.includes(result.state)) {
+      this.outbox.kick();
+      await this.purgeParts(conversationId, result.state !== 'MIGRATION_COMPLETED');
+    }
     return reply(result.outcome, result.state);
   }
 
@@ -543,11 +550,26 @@ export class LegacyTransfers {
     code: ReasonCode | null,
     detail: string | null,
   ): Promise<{ outcome: 'accepted'; state: TransferState }> {
-    await client.query(
+    const updated = await client.query<{ requesting_ods: string; sending_ods: string }>(
       `UPDATE ${this.table('legacy_transfer')} SET state = $2, reason_code = $3, reason_detail = $4, updated_at = now()
-       WHERE conversation_id = $1`,
+       WHERE conversation_id = $1 RETURNING requesting_ods, sending_ods`,
       [conversationId, state, code, detail],
     );
+    if (code) {
+      const event: TransferFailedEvent = {
+        conversationId,
+        requestingOds: updated.rows[0].requesting_ods,
+        sendingOds: updated.rows[0].sending_ods,
+        reasonCode: code,
+        // The record did not arrive whole (large-message failures): the sending practice must print it.
+        printRecord: code === '29' || code === '30' || code === '31',
+        occurredAt: new Date().toISOString(),
+      };
+      await this.outbox.append(client, GP2GP_EVENTS.transferFailed, event, {
+        requestId: `gp2gp-legacy:${conversationId}`,
+        correlationId: conversationId,
+      });
+    }
     return { outcome: 'accepted', state };
   }
 

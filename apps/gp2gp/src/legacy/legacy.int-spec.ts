@@ -1,11 +1,18 @@
 import 'reflect-metadata';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { Client } from 'pg';
 import type { NatsConnection } from 'nats';
-import { GP2GP_FRAGMENT_BUCKET, type Gp2gpLegacyClient, type LegacyTransferReply } from '@platform/contracts-gp2gp';
+import {
+  GP2GP_EVENT_STREAM,
+  GP2GP_EVENTS,
+  GP2GP_FRAGMENT_BUCKET,
+  type Gp2gpLegacyClient,
+  type LegacyTransferReply,
+} from '@platform/contracts-gp2gp';
 import type { CallContext } from '@platform/shared-nats';
-import { allAtOnce, outcomes, rejectionOf, tally } from '@platform/shared-testing';
+import { allAtOnce, outcomes, referencePath, rejectionOf, tally } from '@platform/shared-testing';
 import {
   asMime,
   carriedText,
@@ -80,6 +87,23 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
       pieces += 1;
     } while (cursor && pieces < 100);
     return Buffer.concat(chunks);
+  }
+
+  /** The events gp2gp published about a conversation (its outbox relays them; waits up to 5 s for the first). */
+  async function eventsAbout(conversationId: string): Promise<{ subject: string; data: Record<string, unknown> }[]> {
+    const jsm = await connection.jetstreamManager();
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const info = await jsm.streams.info(GP2GP_EVENT_STREAM);
+      const found = [];
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq += 1) {
+        const message = await jsm.streams.getMessage(GP2GP_EVENT_STREAM, { seq }).catch(() => null);
+        const data = message?.json<Record<string, unknown>>();
+        if (message && data?.['conversationId'] === conversationId) found.push({ subject: message.subject, data });
+      }
+      if (found.length > 0) return found;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return [];
   }
 
   async function objectNames(conversationId: string): Promise<string[]> {
@@ -294,6 +318,20 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
     });
     expect(poll.bundleJson).toBeUndefined();
     expect(await objectNames(conversationId)).toEqual([]);
+    // The failure goes out once, through the outbox: the record did not arrive whole, so the sender prints it.
+    expect(await eventsAbout(conversationId)).toEqual([
+      {
+        subject: GP2GP_EVENTS.transferFailed,
+        data: {
+          conversationId,
+          requestingOds: REQUESTING_ODS,
+          sendingOds: SENDING_ODS,
+          reasonCode: '31',
+          printRecord: true,
+          occurredAt: expect.any(String),
+        },
+      },
+    ]);
     // A late message for the closed transfer is refused; a repeat of one it had is a duplicate.
     const late = withId(fixture(conversationId, 'Scenario_3', 'copc.json'), 'C0FFEE00-0000-4000-8000-000000000001');
     expect((await rejectionOf(deliver(conversationId, late))).code).toBe('GP2GP_TRANSFER_CLOSED');
@@ -305,6 +343,26 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
   function withId(message: MhsJson, id: string): MhsJson {
     return { ...message, ebXML: message.ebXML.replace(/<eb:MessageId>[^<]*</, `<eb:MessageId>${id}<`) };
   }
+
+  it("the sending practice's negative acknowledgement (MCCI_IN010000UK13 AE, reason 99) fails the transfer with its code", async () => {
+    const conversationId = await open();
+    const payload = readFileSync(
+      referencePath('eps-gp2gp', 'gp2gp', 'sending-adaptor', 'acknowledgements', 'MCCI_IN010000UK13_body_AE.xml'),
+      'utf8',
+    );
+    const ebXML = withId(fixture(conversationId, 'Scenario_3', 'copc.json'), randomUUID().toUpperCase()).ebXML.replace(
+      'COPC_IN000001UK01',
+      'MCCI_IN010000UK13',
+    );
+    await expect(deliver(conversationId, { ebXML, payload })).resolves.toMatchObject({
+      action: 'MCCI_IN010000UK13',
+      state: 'EHR_EXTRACT_REQUEST_NEGATIVE_ACK',
+    });
+    await expect(client.poll({ conversationId }, requester())).resolves.toMatchObject({
+      reason: { code: '99', display: 'Unexpected condition.' },
+    });
+    expect((await eventsAbout(conversationId)).map((event) => event.data['printRecord'])).toEqual([false]);
+  });
 
   it('a corrupt fragment (base64 cut short) fails the transfer with 29 (reassembly failure)', async () => {
     const conversationId = await open();
@@ -318,6 +376,7 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
     attachment.payload = attachment.payload.slice(0, -3);
     await expect(deliver(conversationId, broken)).resolves.toMatchObject({ state: 'ERROR_LRG_MSG_REASSEMBLY_FAILURE' });
     await expect(client.poll({ conversationId }, requester())).resolves.toMatchObject({ reason: { code: '29' } });
+    expect((await eventsAbout(conversationId)).map((event) => event.data['reasonCode'])).toEqual(['29']);
     expect(await objectNames(conversationId)).toEqual([]);
   });
 

@@ -1,13 +1,18 @@
 import type { Provider } from '@nestjs/common';
-import type { ServiceDatabase } from '@platform/shared-persistence';
+import { Outbox, type ServiceDatabase } from '@platform/shared-persistence';
 import { LegacyTransfers, type LegacyObjectStore } from './legacy-transfers';
 
-/** The legacy path's providers: its transfers over the service's database and the gp2gp fragment object store. */
+/**
+ * The legacy path's providers: its transfers over the service's database, the gp2gp fragment object store and
+ * the service's outbox (its events go out with the FHIR path's).
+ */
 export function legacyProviders(resources: { database: ServiceDatabase; store: LegacyObjectStore }): Provider[] {
   return [
     {
       provide: LegacyTransfers,
-      useValue: new LegacyTransfers(resources.database.pool, resources.database.schema, resources.store),
+      useFactory: (outbox: Outbox) =>
+        new LegacyTransfers(resources.database.pool, resources.database.schema, resources.store, outbox),
+      inject: [Outbox],
     },
   ];
 }

@@ -1,21 +1,37 @@
 import 'reflect-metadata';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { GP2GP_LEGACY_SUBJECT_POLICIES, Gp2gpLegacyClient } from '@platform/contracts-gp2gp';
+import {
+  GP2GP_EVENT_STREAM,
+  GP2GP_EVENTS,
+  GP2GP_LEGACY_SUBJECT_POLICIES,
+  Gp2gpLegacyClient,
+} from '@platform/contracts-gp2gp';
 import { createLogger } from '@platform/shared-logging';
 import { callerTrust, connectNats, NatsRpcClient } from '@platform/shared-nats';
-import { openServiceDatabase, type ServiceDatabase } from '@platform/shared-persistence';
+import {
+  ensureEventStream,
+  openServiceDatabase,
+  writeSide,
+  writeSideProviders,
+  type ServiceDatabase,
+  type WriteSide,
+} from '@platform/shared-persistence';
 import { bootstrapService } from '@platform/shared-service';
 import { startServiceUnderTest, type Closable, type ServiceUnderTest } from '@platform/shared-testing';
 import { testCallerEnvironment, testGatewaySigner } from '@platform/testing-services';
-import { LegacyTransfers1796600000000 } from '../database/migrations/1796600000000-legacy-transfers';
+import { MIGRATIONS } from '../database/database';
 import { FragmentStore } from '../transfers/fragment-store';
 import { LegacyHandler } from './legacy.handler';
 import { legacyProviders } from './legacy.providers';
 
 @Module({})
 class LegacyUnderTestModule {
-  static with(resources: { database: ServiceDatabase; store: FragmentStore }): DynamicModule {
-    return { module: LegacyUnderTestModule, controllers: [LegacyHandler], providers: legacyProviders(resources) };
+  static with(resources: { database: ServiceDatabase; store: FragmentStore; side: WriteSide }): DynamicModule {
+    return {
+      module: LegacyUnderTestModule,
+      controllers: [LegacyHandler],
+      providers: [...writeSideProviders(resources.side), ...legacyProviders(resources)],
+    };
   }
 }
 
@@ -38,19 +54,25 @@ async function startReplica(settings: Settings, trustedKeys: string): Promise<Cl
     url: settings.databaseUrl,
     schema: settings.schema,
     poolSize: 8,
-    migrations: [LegacyTransfers1796600000000],
+    migrations: MIGRATIONS,
     applicationName: 'gp2gp legacy test',
     timeouts: { acquireMs: 10_000, statementMs: 20_000, idleInTransactionMs: 30_000 },
   });
   const nats = await connectNats({ url: settings.natsUrl, name: 'gp2gp-legacy-test' });
+  await ensureEventStream(nats, GP2GP_EVENT_STREAM, Object.values(GP2GP_EVENTS));
   const trust = await callerTrust({ issuer: 'gp2gp', trustedKeys });
+  const logger = createLogger({ service: 'gp2gp', level: 'silent' });
+  const side = writeSide(
+    { database, nats, logger, retention: { idempotencyHours: 72, publishedEventHours: 168 } },
+    'gp2gp',
+  );
   const app = await bootstrapService({
     name: 'gp2gp',
-    module: LegacyUnderTestModule.with({ database, store: await FragmentStore.open(nats, 0) }),
+    module: LegacyUnderTestModule.with({ database, store: await FragmentStore.open(nats, 0), side }),
     natsUrl: settings.natsUrl,
     httpPort: 0,
     httpHost: '127.0.0.1',
-    logger: createLogger({ service: 'gp2gp', level: 'silent' }),
+    logger,
     callers: { verifier: trust.verifier, policies: GP2GP_LEGACY_SUBJECT_POLICIES },
   });
   let closed = false;
@@ -59,8 +81,8 @@ async function startReplica(settings: Settings, trustedKeys: string): Promise<Cl
       if (closed) return;
       closed = true;
       await app.close();
-      await nats.close();
-      await database.dataSource.destroy();
+      // The outbox stops, NATS drains, the database closes.
+      await side.close();
     },
   };
 }
