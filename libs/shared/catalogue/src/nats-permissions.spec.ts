@@ -62,7 +62,7 @@ describe('NATS permissions from the catalogue', () => {
 
   it('refuses a call that is not a request subject of another catalogued service', () => {
     const entry = (calls: string[]): ServiceEntry => ({ ...serviceNamed('eps'), calls });
-    expect(() => serviceNatsPermissions(entry(['gp2gp.record.get.v1']))).toThrow(/gp2gp.record.get.v1/);
+    expect(() => serviceNatsPermissions(entry(['unknown.record.get.v1']))).toThrow(/unknown.record.get.v1/);
     expect(() => serviceNatsPermissions(entry(['eps.prescription.get.v1']))).toThrow();
     expect(() => serviceNatsPermissions(entry(['pds.>']))).toThrow();
   });
