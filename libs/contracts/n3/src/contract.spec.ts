@@ -75,6 +75,7 @@ const organisation: Organisation = {
   role: 'gp-practice',
   status: 'active',
   odsRoleCode: 'RO76',
+  gpConnectEndpoint: null,
   updatedAt: '2026-01-05T10:00:00.000Z',
 };
 const connection: Connection = {
