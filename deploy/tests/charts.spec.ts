@@ -36,6 +36,10 @@ const HEALTH_PORT: Record<string, number> = {
 };
 /** The port that serves /metrics: the gateway's own metrics listener (never its API port), each service's health port. */
 const METRICS_PORT: Record<string, number> = { ...HEALTH_PORT, 'platform-gateway': 9463 };
+/** The processes that call other services on a caller's behalf, and so sign caller statements of their own. */
+const SIGNERS = ['gateway', ...SERVICES.filter((service) => (service.calls ?? []).length > 0).map((s) => s.name)];
+/** The NHSmail relay's SMTP container ports (unprivileged) and the ports its public Service publishes them on. */
+const RELAY_SMTP = { smtp: { container: 2525, published: 25 }, submission: { container: 2587, published: 587 } };
 /** What the ingress must never route to: the gateway's metrics, API documents and health. */
 const INTERNAL_PATHS = ['/metrics', '/docs', '/docs/openapi.json', '/health/ready', '/health/live'];
 
@@ -218,10 +222,13 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     }
   });
 
-  it('exposes only the gateway: one ClusterIP Service, port 80 to the container port 8080, not its metrics port', () => {
+  it('exposes only the gateway over HTTP (port 80 to 8080, not its metrics port) and the NHSmail relay over SMTP', () => {
     const services = ofKind<IService>(objects, 'Service');
-    expect(services.map((s) => s.metadata.name)).toEqual(['platform-gateway']);
-    const service = services[0];
+    expect(services.map((s) => s.metadata.name).sort()).toEqual(['platform-gateway', 'platform-nhsmail-relay-public']);
+    // the relay's public Service publishes its SMTP ports only: never a health, metrics or HTTP port
+    const relay = byName(services, 'platform-nhsmail-relay-public');
+    expect(relay.spec?.ports?.map((port) => port.targetPort)).toEqual(['smtp', 'submission']);
+    const service = byName(services, 'platform-gateway');
     expect(service.spec?.type).toBe('ClusterIP');
     expect(service.spec?.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
     const gateway = byName(deployments, 'platform-gateway');
@@ -240,7 +247,8 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     }
   });
 
-  it('gives every process the trusted caller keys, and the gateway and EPS their own signing key, from Secrets', () => {
+  it('gives every process the trusted caller keys, and each process that calls others its own signing key, from Secrets', () => {
+    expect([...SIGNERS].sort()).toEqual(['e-referrals', 'eps', 'gateway', 'gp2gp', 'nhsmail-relay']);
     for (const deployment of deployments) {
       const env = envOf(containersOf(deployment)[0]);
       const name = deployment.metadata.labels?.['app.kubernetes.io/name'] ?? '';
@@ -248,7 +256,7 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
         name,
         { name: 'platform-caller-trust', key: 'CALLER_TRUSTED_KEYS' },
       ]);
-      const signs = ['gateway', 'eps'].includes(name);
+      const signs = SIGNERS.includes(name);
       expect([name, env.get('CALLER_SIGNING_KEY')?.valueFrom?.secretKeyRef]).toEqual([
         name,
         signs ? { name: `${name}-caller-key`, key: 'CALLER_SIGNING_KEY' } : undefined,
@@ -335,16 +343,19 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     }
   });
 
-  it('lets the gateway take HTTP on 8080 and every pod only namespace and monitoring traffic on its metrics port', () => {
+  it('lets the gateway take HTTP on 8080, the relay SMTP, and every pod only namespace and monitoring traffic on its metrics port', () => {
     for (const policy of ofKind<INetworkPolicy>(objects, 'NetworkPolicy')) {
       const name = policy.metadata.name;
       const rules = policy.spec?.ingress ?? [];
       const ports = rules.map((rule) => rule.ports?.map((port) => port.port));
       // the gateway: HTTP from anywhere (prod: the ingress controller), then its own metrics port for Prometheus
-      expect({ name, ports }).toEqual({
-        name,
-        ports: name === 'platform-gateway' ? [[8080], [9463]] : [[METRICS_PORT[name]]],
-      });
+      const expected: Record<string, number[][]> = {
+        'platform-gateway': [[8080], [9463]],
+        // SMTP from any address (the relay gates relaying by N3 itself), then its metrics port
+        'platform-nhsmail-relay': [[RELAY_SMTP.smtp.container, RELAY_SMTP.submission.container], [9469]],
+      };
+      expect({ name, ports }).toEqual({ name, ports: expected[name] ?? [[METRICS_PORT[name]]] });
+      if (name === 'platform-nhsmail-relay') expect(rules[0]?.from).toBeUndefined();
       const metricsRule = rules[rules.length - 1];
       expect(metricsRule?.from).toEqual([
         { podSelector: {} },
@@ -378,12 +389,15 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     }
   });
 
-  it('allows egress only to DNS, NATS 4222, the identity provider and, for services with a database, PostgreSQL 5432', () => {
+  it('allows egress only to DNS, NATS 4222, the identity provider, PostgreSQL 5432 for services with a database, and what a service names', () => {
     for (const policy of ofKind<INetworkPolicy>(objects, 'NetworkPolicy')) {
       const egress = policy.spec?.egress ?? [];
       const ports = egress.flatMap((rule) => (rule.ports ?? []).map((port) => `${port.protocol}/${port.port}`)).sort();
       const expected = ['TCP/4222', 'TCP/443', 'TCP/53', 'UDP/53'];
       if (policy.metadata.name !== 'platform-gateway') expected.push('TCP/5432');
+      // the relay's smarthost (submission port); gp2gp's HTTPS to practices' GP Connect endpoints, a rule of its own
+      if (policy.metadata.name === 'platform-nhsmail-relay') expected.push('TCP/587');
+      if (policy.metadata.name === 'platform-gp2gp') expected.push('TCP/443');
       expect({ name: policy.metadata.name, ports }).toEqual({ name: policy.metadata.name, ports: expected.sort() });
       // every egress rule names its ports: nothing is open on all ports
       expect(egress.every((rule) => (rule.ports ?? []).length > 0)).toBe(true);

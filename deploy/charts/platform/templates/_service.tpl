@@ -30,6 +30,16 @@ automountServiceAccountToken: false
 {{- end -}}
 {{- $podAnnotations = merge $podAnnotations $svc.podAnnotations -}}
 {{- $_ := include "platform.portNumber" (dict "ctx" . "port" $svc.probes.port) -}}
+{{- range $portName, $envName := $svc.portEnv -}}
+{{- $checked := include "platform.portNumber" (dict "ctx" $ "port" $portName) -}}
+{{- end -}}
+{{- $mountPaths := list "/tmp" "/etc/platform/nats-tls" -}}
+{{- range $volume, $files := $svc.secretFiles -}}
+{{- if has (trimSuffix "/" $files.mountPath) $mountPaths -}}
+{{- fail (printf "services.%s.secretFiles.%s: mountPath %s is already mounted" $.name $volume $files.mountPath) -}}
+{{- end -}}
+{{- $mountPaths = append $mountPaths (trimSuffix "/" $files.mountPath) -}}
+{{- end -}}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -143,6 +153,13 @@ spec:
                   name: {{ $ref.secretName }}
                   key: {{ $ref.key }}
             {{- end }}
+            {{- range $volume, $files := $svc.secretFiles }}
+            {{- range $envName, $key := $files.fileEnv }}
+            # the file of key {{ $key }} of the Secret {{ $files.secretName }}
+            - name: {{ $envName }}
+              value: {{ printf "%s/%s" (trimSuffix "/" $files.mountPath) $key | quote }}
+            {{- end }}
+            {{- end }}
           startupProbe:
             {{- include "platform.probe" (dict "ctx" . "probe" $svc.probes.startup) | nindent 12 }}
           livenessProbe:
@@ -156,6 +173,11 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- range $volume, $files := $svc.secretFiles }}
+            - name: {{ $volume }}
+              mountPath: {{ $files.mountPath }}
+              readOnly: true
+            {{- end }}
             {{- if $global.nats.tls.enabled }}
             - name: nats-tls
               mountPath: /etc/platform/nats-tls
@@ -165,6 +187,13 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: {{ $svc.tmpSizeLimit }}
+        {{- range $volume, $files := $svc.secretFiles }}
+        - name: {{ $volume }}
+          secret:
+            secretName: {{ $files.secretName }}
+            # 0440: readable by the owner and the group (fsGroup, the process's group) only
+            defaultMode: 288
+        {{- end }}
         {{- if $global.nats.tls.enabled }}
         - name: nats-tls
           secret:
@@ -214,6 +243,45 @@ spec:
       port: {{ .svc.service.port }}
       targetPort: http
       protocol: TCP
+{{- end -}}
+
+{{- define "platform.publicService" -}}
+{{- $public := .svc.publicService -}}
+{{- if not $public.ports -}}
+{{- fail (printf "services.%s.publicService.ports: list the container ports the Service publishes" .name) -}}
+{{- end -}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ printf "%s-public" (include "platform.fullname" .) }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "platform.labels" . | nindent 4 }}
+  {{- with $public.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  type: {{ $public.type }}
+  {{- if eq $public.type "LoadBalancer" }}
+  # keep the clients' source addresses: the process decides by them (and the NetworkPolicy's CIDRs apply to them)
+  externalTrafficPolicy: Local
+  {{- with $public.allowedCidrs }}
+  loadBalancerSourceRanges:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- end }}
+  selector:
+    {{- include "platform.selectorLabels" . | nindent 4 }}
+  ports:
+    {{- range $portName, $port := $public.ports }}
+    {{- $checked := include "platform.portNumber" (dict "ctx" $ "port" $portName) }}
+    - name: {{ $portName }}
+      port: {{ $port }}
+      targetPort: {{ $portName }}
+      protocol: TCP
+    {{- end }}
 {{- end -}}
 
 {{- define "platform.ingress" -}}
@@ -335,6 +403,21 @@ spec:
       {{- with $svc.networkPolicy.httpFrom }}
       from:
         {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
+    {{- if $svc.publicService.enabled }}
+    # the ports the public Service publishes{{ if not $svc.publicService.allowedCidrs }}, from any address{{ end }}
+    - ports:
+        {{- range $portName, $servicePort := $svc.publicService.ports }}
+        - port: {{ include "platform.portNumber" (dict "ctx" $ "port" $portName) }}
+          protocol: TCP
+        {{- end }}
+      {{- with $svc.publicService.allowedCidrs }}
+      from:
+        {{- range . }}
+        - ipBlock:
+            cidr: {{ . }}
+        {{- end }}
       {{- end }}
     {{- end }}
     {{- with include "platform.portNumber" (dict "ctx" . "port" $svc.metrics.port) }}

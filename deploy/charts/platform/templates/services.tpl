@@ -14,6 +14,9 @@ Adding a service is a values block; nothing here names a service.
 {{- if $svc.service.enabled }}
 {{ include "platform.clusterService" $ctx }}
 {{- end }}
+{{- if $svc.publicService.enabled }}
+{{ include "platform.publicService" $ctx }}
+{{- end }}
 {{- if $svc.ingress.enabled }}
 {{ include "platform.ingress" $ctx }}
 {{- end }}
