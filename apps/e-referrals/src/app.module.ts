@@ -34,6 +34,8 @@ import { LettersHandler } from './letters/letters.handler';
 import { PatientLetterUseCase } from './letters/patient-letter.usecase';
 import { AttachmentsHandler } from './attachments/attachments.handler';
 import { AttachmentsUseCase, ERS_NATS } from './attachments/attachments.usecase';
+import { AdviceHandler } from './advice/advice.handler';
+import { AdviceUseCase } from './advice/advice.usecase';
 import { Organisations } from './shared/organisations';
 
 export interface EReferralsResources {
@@ -62,7 +64,15 @@ export class EReferralsModule {
     const side = writeSide(resources, 'e-referrals');
     return {
       module: EReferralsModule,
-      controllers: [ErsHandler, PatientHandler, LettersHandler, AttachmentsHandler, HealthController, health.handler],
+      controllers: [
+        ErsHandler,
+        PatientHandler,
+        LettersHandler,
+        AttachmentsHandler,
+        AdviceHandler,
+        HealthController,
+        health.handler,
+      ],
       providers: [
         { provide: E_REFERRALS_DATABASE, useValue: resources.database },
         { provide: ERS_PDS, useValue: new PdsClient(rpc) },
@@ -92,6 +102,7 @@ export class EReferralsModule {
         PatientLetterUseCase,
         { provide: ERS_NATS, useValue: resources.nats },
         AttachmentsUseCase,
+        AdviceUseCase,
       ],
     };
   }

@@ -28,6 +28,7 @@ import { ConnectionsController } from './n3/connections.controller';
 import { GATEWAY_NATS, N3_CLIENT } from './n3/n3-body';
 import { OrganisationsController } from './n3/organisations.controller';
 import {
+  AdviceClient,
   AttachmentsClient,
   EReferralsClient,
   PatientBookingClient,
@@ -37,6 +38,7 @@ import { E_REFERRALS_CLIENT, EReferralsController } from './e-referrals/e-referr
 import { PATIENT_BOOKING_CLIENT, PatientBookingController } from './e-referrals/patient-booking.controller';
 import { ErsLettersController, PATIENT_LETTERS_CLIENT } from './e-referrals/ers-letters.controller';
 import { ATTACHMENTS_CLIENT, ErsAttachmentsController } from './e-referrals/ers-attachments.controller';
+import { ADVICE_CLIENT, ErsAdviceController } from './e-referrals/ers-advice.controller';
 import { Gp2gpClient } from '@platform/contracts-gp2gp';
 import { GP2GP_CLIENT, Gp2gpController } from './gp2gp/gp2gp.controller';
 import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
@@ -109,6 +111,7 @@ export class GatewayModule {
         PatientBookingController,
         ErsLettersController,
         ErsAttachmentsController,
+        ErsAdviceController,
         Gp2gpController,
         NhsmailRelayController,
         // service-generator: controllers
@@ -123,6 +126,7 @@ export class GatewayModule {
         { provide: PATIENT_BOOKING_CLIENT, useValue: new PatientBookingClient(rpc) },
         { provide: PATIENT_LETTERS_CLIENT, useValue: new PatientLettersClient(rpc) },
         { provide: ATTACHMENTS_CLIENT, useValue: new AttachmentsClient(rpc) },
+        { provide: ADVICE_CLIENT, useValue: new AdviceClient(rpc) },
         { provide: GP2GP_CLIENT, useValue: new Gp2gpClient(rpc) },
         { provide: NHSMAIL_RELAY_CLIENT, useValue: new NhsmailRelayClient(rpc) },
         // service-generator: providers

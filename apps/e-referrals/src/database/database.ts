@@ -4,12 +4,14 @@ import { InitialSchema1796476848447 } from './migrations/1796476848447-initial-s
 import { Referrals1796500000000 } from './migrations/1796500000000-referrals';
 import { PatientAccess1796600000000 } from './migrations/1796600000000-patient-access';
 import { Attachments1796600000001 } from './migrations/1796600000001-attachments';
+import { Advice1796600000002 } from './migrations/1796600000002-advice';
 
 export const MIGRATIONS = [
   InitialSchema1796476848447,
   Referrals1796500000000,
   PatientAccess1796600000000,
   Attachments1796600000001,
+  Advice1796600000002,
 ];
 
 /** Connects to the service's schema and runs its pending migrations. */

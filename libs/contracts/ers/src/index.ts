@@ -28,3 +28,4 @@ export { worklistResource, type WorklistReply, type WorklistRow } from './workli
 export * from './patient';
 export * from './letters';
 export * from './attachments';
+export * from './advice';

@@ -48,4 +48,10 @@ export const ERS_SUBJECT_POLICIES: SubjectPolicies = {
   [ERS_SUBJECTS.attachmentUpload]: { roles: ERS_USERS },
   [ERS_SUBJECTS.attachmentRead]: { roles: ERS_USERS },
   [ERS_SUBJECTS.referralLetterMaintain]: { roles: ERS_REFERRERS },
+  [ERS_SUBJECTS.adviceCreate]: { roles: ERS_REFERRERS },
+  [ERS_SUBJECTS.adviceWorklist]: { roles: ERS_PROVIDERS },
+  [ERS_SUBJECTS.adviceGet]: { roles: ERS_USERS },
+  [ERS_SUBJECTS.adviceConversation]: { roles: ERS_USERS },
+  [ERS_SUBJECTS.adviceRespond]: { roles: ERS_PROVIDERS },
+  [ERS_SUBJECTS.adviceConvert]: { roles: ERS_PROVIDERS },
 };

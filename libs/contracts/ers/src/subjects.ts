@@ -70,6 +70,19 @@ export const ERS_SUBJECTS = {
   attachmentRead: 'ers.attachment.read.v1',
   /** A012: replace the referral letter attachments of a referral. */
   referralLetterMaintain: 'ers.referral.letter-maintain.v1',
+  // ---- Advice and Guidance ----
+  /** A044: create an A&G request to exactly one service. */
+  adviceCreate: 'ers.advice.create.v1',
+  /** A023: the provider's A&G worklist. */
+  adviceWorklist: 'ers.advice.worklist.v1',
+  /** A024: an A&G request (CommunicationRequest). */
+  adviceGet: 'ers.advice.get.v1',
+  /** A025: the conversation (Communication Bundle). */
+  adviceConversation: 'ers.advice.conversation.v1',
+  /** A026: the provider's response. */
+  adviceRespond: 'ers.advice.respond.v1',
+  /** A027: the provider converts the request to a referral (when the referrer authorised it). */
+  adviceConvert: 'ers.advice.convert.v1',
 } as const;
 
 /**
@@ -90,6 +103,10 @@ export const ERS_EVENTS = {
   // ---- Letters and attachments ----
   attachmentUploaded: 'ers.attachment.uploaded.v1',
   referralLettersChanged: 'ers.referral.letters-changed.v1',
+  // ---- Advice and Guidance ----
+  adviceCreated: 'ers.advice.created.v1',
+  adviceResponded: 'ers.advice.responded.v1',
+  adviceConverted: 'ers.advice.converted.v1',
 } as const;
 
 /** The JetStream stream that keeps e-referrals's events. */

@@ -1,0 +1,194 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ERS_PROVIDERS,
+  ERS_REFERRERS,
+  ERS_USERS,
+  type AdviceClient,
+  type BusinessFunction,
+  type FhirReply,
+  type FhirResource,
+} from '@platform/contracts-ers';
+import { PlatformError } from '@platform/shared-errors';
+import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
+import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
+import { callContextOf } from '../http/call-context';
+import { FHIR_JSON } from '../http/error-response';
+
+export const ADVICE_CLIENT = Symbol('ADVICE_CLIENT');
+const FUNCTION_HEADER = 'nhsd-ers-business-function';
+
+function fn(value: string | undefined): { businessFunction?: BusinessFunction } {
+  return value === undefined ? {} : { businessFunction: value as BusinessFunction };
+}
+
+function resourceBody(body: unknown): FhirResource {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new PlatformError('INVALID_VALUE', undefined, {
+      diagnostics: 'The request body must be a FHIR resource',
+      status: 422,
+    });
+  }
+  return body as FhirResource;
+}
+
+/** The A&G request a body names (A027: parameter communicationRequest, 'CommunicationRequest/{ubrn}[/_history/n]'). */
+function communicationRequestOf(resource: FhirResource): string {
+  const parameters = Array.isArray(resource['parameter'])
+    ? (resource['parameter'] as { name?: unknown; valueReference?: { reference?: unknown } }[])
+    : [];
+  const reference = parameters.find((item) => item?.name === 'communicationRequest')?.valueReference?.reference;
+  const ubrn =
+    typeof reference === 'string'
+      ? /^CommunicationRequest\/([0-9]{12})(\/_history\/[0-9]+)?$/.exec(reference)?.[1]
+      : undefined;
+  if (!ubrn) {
+    throw new PlatformError('MISSING_VALUE', undefined, {
+      diagnostics: "parameter communicationRequest must reference 'CommunicationRequest/{ubrn}'",
+      status: 422,
+    });
+  }
+  return ubrn;
+}
+
+/** Advice and Guidance, as the NHS e-RS API: A044, A023, A024, A025, A026, A027. */
+@ApiTags('e-Referral Service (FHIR STU3 and R4, as the NHS e-RS API)')
+@ApiBearerAuth()
+@ApiHeader({ name: 'X-Request-ID', required: true, description: 'UUID; a retried write with the same ID applies once' })
+@ApiHeader({
+  name: 'NHSD-eRS-Business-Function',
+  required: true,
+  description: 'The business function the user acts in',
+})
+@Controller('referrals/FHIR')
+export class ErsAdviceController {
+  constructor(
+    @Inject(ADVICE_CLIENT) private readonly advice: AdviceClient,
+    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+  ) {}
+
+  private send(reply: FastifyReply, answer: FhirReply, status = 200): FhirResource {
+    void reply.status(status).type(FHIR_JSON);
+    if (answer.versionId !== undefined) void reply.header('ETag', `W/"${answer.versionId}"`);
+    if (answer.location) void reply.header('Location', `${this.settings.publicUrl}/referrals/FHIR/${answer.location}`);
+    return answer.resource;
+  }
+
+  @Post('STU3/CommunicationRequest/$ers.createAdviceAndGuidance')
+  @HttpCode(201)
+  @FhirRoute(ERS_REFERRERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({ summary: 'A044 create an advice and guidance request to exactly one service' })
+  async create(
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const answer = await this.advice.create(
+      { resource: resourceBody(body), ...fn(businessFunction) },
+      callContextOf(request),
+    );
+    return this.send(reply, answer, 201);
+  }
+
+  @Post('STU3/CommunicationRequest/$ers.fetchworklist')
+  @HttpCode(200)
+  @FhirRoute(ERS_PROVIDERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiOperation({ summary: "A023 the provider's advice and guidance requests awaiting a response" })
+  async worklist(
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const resource = body === undefined ? { resourceType: 'Parameters' } : resourceBody(body);
+    return this.send(reply, await this.advice.worklist({ resource, ...fn(businessFunction) }, callContextOf(request)));
+  }
+
+  @Get('STU3/CommunicationRequest/:ubrn')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A024 an advice and guidance request' })
+  async get(
+    @Param('ubrn') ubrn: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return this.send(reply, await this.advice.get({ id: ubrn, ...fn(businessFunction) }, callContextOf(request)));
+  }
+
+  @Get('STU3/Communication')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: 'A025 the conversation: ?based-on=CommunicationRequest/{ubrn}' })
+  async conversation(
+    @Query('based-on') basedOn: string | undefined,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const ubrn = typeof basedOn === 'string' ? /^CommunicationRequest\/([0-9]{12})$/.exec(basedOn)?.[1] : undefined;
+    if (!ubrn) {
+      throw new PlatformError('MISSING_VALUE', undefined, {
+        diagnostics: "based-on must be 'CommunicationRequest/{ubrn}'",
+        status: 422,
+      });
+    }
+    return this.send(
+      reply,
+      await this.advice.conversation({ id: ubrn, ...fn(businessFunction) }, callContextOf(request)),
+    );
+  }
+
+  @Post('STU3/CommunicationRequest/:ubrn/$ers.sendCommunicationToRequester')
+  @HttpCode(200)
+  @FhirRoute(ERS_PROVIDERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiHeader({ name: 'If-Match', required: true, description: 'W/"<version>" of the request' })
+  @ApiOperation({ summary: "A026 the provider's response (advice, or a request for more information)" })
+  async respond(
+    @Param('ubrn') ubrn: string,
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const answer = await this.advice.respond(
+      {
+        id: ubrn,
+        resource: resourceBody(body),
+        ...(ifMatch === undefined ? {} : { ifMatch }),
+        ...fn(businessFunction),
+      },
+      callContextOf(request),
+    );
+    return this.send(reply, answer);
+  }
+
+  @Post('STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater')
+  @HttpCode(201)
+  @FhirRoute(ERS_PROVIDERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
+  @ApiHeader({ name: 'If-Match', required: true, description: 'W/"<version>" of the advice and guidance request' })
+  @ApiOperation({
+    summary: 'A027 convert an advice and guidance request to a referral (when the referrer authorised it)',
+  })
+  async convert(
+    @Body() body: unknown,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    const resource = resourceBody(body);
+    const answer = await this.advice.convert(
+      {
+        id: communicationRequestOf(resource),
+        resource,
+        ...(ifMatch === undefined ? {} : { ifMatch }),
+        ...fn(businessFunction),
+      },
+      callContextOf(request),
+    );
+    return this.send(reply, answer, 201);
+  }
+}

@@ -1,0 +1,177 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { connect, type NatsConnection } from 'nats';
+import { EReferralsClient } from '@platform/contracts-ers';
+import { NatsRpcClient, natsEndpointOptions } from '@platform/shared-nats';
+import { e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
+
+/** The demo realm's hospital clinician works for RR8; its GP for A83008. */
+const PROVIDER = 'RR8';
+
+/**
+ * Advice and Guidance through the gateway, a GP asking and a hospital answering with their own tokens:
+ * A044 create, A023 worklist, A024 read, A026 respond (If-Match), A025 the conversation, A027 convert.
+ */
+describe('e-RS Advice and Guidance through the gateway', () => {
+  let state: E2eState;
+  let nats: NatsConnection;
+  let serviceId: string;
+
+  const call = async (
+    user: 'clinician' | 'provider-clinician',
+    method: string,
+    path: string,
+    body?: object,
+    ifMatch?: string,
+  ): Promise<{ status: number; etag: string | null; location: string | null; body: Record<string, unknown> }> => {
+    const answer = await fetch(`${state.gateway}/referrals/FHIR/${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${await passwordToken(state.issuer, user)}`,
+        'x-request-id': randomUUID(),
+        'nhsd-ers-business-function': user === 'clinician' ? 'REFERRING_CLINICIAN' : 'SERVICE_PROVIDER_CLINICIAN',
+        ...(body ? { 'content-type': 'application/fhir+json' } : {}),
+        ...(ifMatch ? { 'if-match': ifMatch } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return {
+      status: answer.status,
+      etag: answer.headers.get('etag'),
+      location: answer.headers.get('location'),
+      body: (await answer.json()) as Record<string, unknown>,
+    };
+  };
+
+  beforeAll(async () => {
+    state = e2eState();
+    expect(await platformUp(state, 60_000)).toBe(true);
+    nats = await connect(natsEndpointOptions(state.natsUrl));
+    const ers = new EReferralsClient(new NatsRpcClient(nats, { timeoutMs: 10_000, signer: gatewaySigner(state) }));
+    serviceId = String(8_000_000 + Math.floor(Math.random() * 900_000));
+    await ers.publishService(
+      {
+        resource: {
+          resourceType: 'HealthcareService',
+          id: serviceId,
+          active: true,
+          providedBy: { identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: PROVIDER } },
+          name: `E2E Advice ${serviceId}`,
+          specialty: [{ coding: [{ system: '_baseUrl_/STU3/CodeSystem/SPECIALTY', code: 'CARDIOLOGY' }] }],
+          type: [
+            { coding: [{ system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ClinicType-1', code: 'HEART_FAILURE' }] },
+          ],
+          characteristic: [
+            { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/eRS-RequestFlowType', code: 'BOOKABLE' }] },
+            { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/eRS-BookableType', code: 'DIRECTLY_BOOKABLE' }] },
+          ],
+          extension: [
+            { url: 'urn:nhs-platform:ers:location-postcode', valueString: 'LS1 2TW' },
+            { url: 'urn:nhs-platform:ers:indicative-wait-days', valueUnsignedInt: 21 },
+          ],
+        },
+      },
+      {
+        requestId: randomUUID(),
+        caller: {
+          id: 'e2e-hospital',
+          username: 'provider-clinician',
+          roles: ['provider-clinician'],
+          organisation: PROVIDER,
+        },
+      },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await nats?.close();
+  });
+
+  it('a GP asks, the hospital answers, then converts the request to a referral', async () => {
+    const created = await call('clinician', 'POST', 'STU3/CommunicationRequest/$ers.createAdviceAndGuidance', {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: '9000000114' } },
+        {
+          name: 'providerConversionAuthorisation',
+          valueCoding: {
+            system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ProviderConversionAuthorisation-1',
+            code: 'AUTHORISED_TO_CONVERT',
+          },
+        },
+        {
+          name: 'shortlist',
+          resource: {
+            resourceType: 'List',
+            status: 'current',
+            mode: 'snapshot',
+            contained: [
+              {
+                resourceType: 'Parameters',
+                id: 'criteria',
+                parameter: [
+                  {
+                    name: 'priority',
+                    valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE' },
+                  },
+                  {
+                    name: 'specialty',
+                    valueCoding: { system: '_baseUrl_/STU3/CodeSystem/SPECIALTY', code: 'CARDIOLOGY' },
+                  },
+                ],
+              },
+            ],
+            entry: [{ item: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } } }],
+          },
+        },
+        { name: 'request', valueString: 'Is this murmur worth an echo?' },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const ubrn = (created.location ?? '').split('/').pop() ?? '';
+    expect(ubrn).toMatch(/^[0-9]{12}$/);
+
+    const worklist = await call('provider-clinician', 'POST', 'STU3/CommunicationRequest/$ers.fetchworklist', {
+      resourceType: 'Parameters',
+    });
+    expect(JSON.stringify(worklist.body)).toContain(`CommunicationRequest/${ubrn}`);
+    const read = await call('provider-clinician', 'GET', `STU3/CommunicationRequest/${ubrn}`);
+    expect(read).toMatchObject({
+      status: 200,
+      etag: 'W/"1"',
+      body: { resourceType: 'CommunicationRequest', id: ubrn },
+    });
+
+    const respond = (ifMatch: string) =>
+      call(
+        'provider-clinician',
+        'POST',
+        `STU3/CommunicationRequest/${ubrn}/$ers.sendCommunicationToRequester`,
+        {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'guidanceOutcome', valueCoding: { code: 'RETURN_TO_REFERRER_WITH_ADVICE' } },
+            { name: 'guidance', valueString: 'Yes: request an echo.' },
+          ],
+        },
+        ifMatch,
+      );
+    expect((await respond('W/"1"')).etag).toBe('W/"2"');
+    expect((await respond('W/"1"')).status).toBe(409);
+    const conversation = await call('clinician', 'GET', `STU3/Communication?based-on=CommunicationRequest/${ubrn}`);
+    expect(conversation.body).toMatchObject({ resourceType: 'Bundle', total: 2 });
+
+    const converted = await call(
+      'provider-clinician',
+      'POST',
+      'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater',
+      {
+        resourceType: 'Parameters',
+        parameter: [{ name: 'communicationRequest', valueReference: { reference: `CommunicationRequest/${ubrn}` } }],
+      },
+      'W/"2"',
+    );
+    expect(converted.status).toBe(201);
+    expect(converted.location).toMatch(/\/referrals\/FHIR\/STU3\/ReferralRequest\/[0-9]{12}$/);
+  });
+});
