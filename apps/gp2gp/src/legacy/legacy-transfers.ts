@@ -217,8 +217,9 @@ export class LegacyTransfers {
     );
     if (row.state !== 'MIGRATION_COMPLETED' || !document?.object_name || !document.sha256) throw notFound();
     const size = Number(document.size);
-    const [seqText, readText, nuid] = (request.cursor ?? '0.0.').split('.');
-    const [seq, read] = [Number(seqText), Number(readText)];
+    // The cursor is the caller's: it names a position only. The object's chunk ID is looked up on every piece,
+    // never taken from the cursor, so that a forged cursor cannot name another transfer's object.
+    const [seq, read] = (request.cursor ?? '0.0').split('.').map(Number);
     if (read > size) throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'The cursor is past the end' });
     if (!request.cursor) {
       await this.pool.query(
@@ -231,11 +232,11 @@ export class LegacyTransfers {
     const piece =
       size === 0
         ? { bytes: Buffer.alloc(0), nextSeq: 0, read: 0, nuid: '' }
-        : await this.store.piece(document.object_name, { seq, read, ...(nuid ? { nuid } : {}) }, size, PIECE_BYTES);
+        : await this.store.piece(document.object_name, { seq, read }, size, PIECE_BYTES);
     if (!piece) throw notFound();
     return {
       data: piece.bytes.toString('base64'),
-      ...(piece.read < size ? { cursor: `${piece.nextSeq}.${piece.read}.${piece.nuid}` } : {}),
+      ...(piece.read < size ? { cursor: `${piece.nextSeq}.${piece.read}` } : {}),
       size,
       contentType: document.content_type,
       sha256: document.sha256,

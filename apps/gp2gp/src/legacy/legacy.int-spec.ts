@@ -534,12 +534,14 @@ describe('gp2gp legacy (HL7 V3 / MHS) practices: the large-message protocol agai
         'GP2GP_TRANSFER_NOT_FOUND',
       );
       expect(
-        (
-          await rejectionOf(
-            client.readAttachment({ conversationId, position: 0, cursor: '1.99999999.ABC' }, requester()),
-          )
-        ).code,
+        (await rejectionOf(client.readAttachment({ conversationId, position: 0, cursor: '1.99999999' }, requester())))
+          .code,
       ).toBe('INVALID_VALUE');
+      // A cursor cannot name an object: one that tries is not a cursor.
+      const forged = await rejectionOf(
+        client.readAttachment({ conversationId, position: 0, cursor: '1.0.SOMEOTHEROBJECTNUID0' }, requester()),
+      );
+      expect(forged.code).toBe('INVALID_VALUE');
       expect((await attachmentBytes(url)).length).toBe(245_779);
       const audit = await db.query(
         `SELECT organisation, action FROM "${schema}".legacy_record_access WHERE conversation_id = $1`,

@@ -90,7 +90,7 @@ export class ReadLegacyAttachmentRequest {
   position!: number;
 
   @IsOptional()
-  @Matches(/^\d{1,15}\.\d{1,15}\.[A-Za-z0-9]{1,40}$/, { message: 'cursor must be the cursor of the previous piece' })
+  @Matches(/^\d{1,15}\.\d{1,15}$/, { message: 'cursor must be the cursor of the previous piece' })
   cursor?: string;
 }
 
