@@ -453,6 +453,176 @@ describe('platform chart environment differences', () => {
   });
 });
 
+describe('services that need more than NATS and PostgreSQL', () => {
+  const relayOf = (objects: K8sObject[]) => ({
+    deployment: byName(ofKind<IDeployment>(objects, 'Deployment'), 'platform-nhsmail-relay'),
+    service: byName(ofKind<IService>(objects, 'Service'), 'platform-nhsmail-relay-public'),
+    policy: byName(ofKind<INetworkPolicy>(objects, 'NetworkPolicy'), 'platform-nhsmail-relay'),
+  });
+
+  it.each(Object.keys(ENVIRONMENTS))(
+    'nhsmail-relay (%s): mounts the STARTTLS certificate and the DKIM key read-only and names their files',
+    (environment) => {
+      const { deployment } = relayOf(renderChart(ENVIRONMENTS[environment]));
+      const container = containersOf(deployment)[0];
+      const env = envOf(container);
+      // the relay refuses to start without these two files
+      expect(env.get('NHSMAIL_TLS_CERT')?.value).toBe('/etc/platform/smtp-tls/tls.crt');
+      expect(env.get('NHSMAIL_TLS_KEY')?.value).toBe('/etc/platform/smtp-tls/tls.key');
+      expect(env.get('NHSMAIL_DKIM_KEY')?.value).toBe('/etc/platform/dkim/dkim.key');
+      expect(container.volumeMounts).toEqual(
+        expect.arrayContaining([
+          { name: 'smtp-tls', mountPath: '/etc/platform/smtp-tls', readOnly: true },
+          { name: 'dkim', mountPath: '/etc/platform/dkim', readOnly: true },
+        ]),
+      );
+      const volumes = deployment.spec?.template.spec?.volumes ?? [];
+      expect(volumes.find((volume) => volume.name === 'smtp-tls')).toEqual({
+        name: 'smtp-tls',
+        secret: { secretName: 'nhsmail-relay-tls', defaultMode: 0o440 },
+      });
+      expect(volumes.find((volume) => volume.name === 'dkim')?.secret?.secretName).toBe('nhsmail-relay-dkim');
+      // the smarthost URL may carry credentials: from a Secret, never a value
+      expect(env.get('NHSMAIL_SMARTHOST_URL')).toEqual({
+        name: 'NHSMAIL_SMARTHOST_URL',
+        valueFrom: { secretKeyRef: { name: 'nhsmail-relay-smarthost', key: 'NHSMAIL_SMARTHOST_URL' } },
+      });
+      // both SMTP servers listen on all interfaces, on the unprivileged container ports
+      expect([
+        env.get('NHSMAIL_SMTP_HOST')?.value,
+        env.get('NHSMAIL_RELAY_PORT')?.value,
+        env.get('NHSMAIL_SUBMISSION_PORT')?.value,
+      ]).toEqual(['0.0.0.0', '2525', '2587']);
+      expect(container.ports).toEqual([
+        { name: 'metrics', containerPort: 9469, protocol: 'TCP' },
+        { name: 'smtp', containerPort: 2525, protocol: 'TCP' },
+        { name: 'submission', containerPort: 2587, protocol: 'TCP' },
+      ]);
+    },
+  );
+
+  it.each(Object.keys(ENVIRONMENTS))(
+    'nhsmail-relay (%s): publishes 25 and 587 through its public Service and the NetworkPolicy admits SMTP',
+    (environment) => {
+      const { deployment, service, policy } = relayOf(renderChart(ENVIRONMENTS[environment]));
+      expect(selects(service.spec?.selector, deployment.spec?.template.metadata?.labels)).toBe(true);
+      expect(service.spec?.ports).toEqual([
+        { name: 'smtp', port: 25, targetPort: 'smtp', protocol: 'TCP' },
+        { name: 'submission', port: 587, targetPort: 'submission', protocol: 'TCP' },
+      ]);
+      if (environment === 'prod') {
+        // a load balancer that keeps the client's address, by which the relay allows relaying (live N3 only)
+        expect([service.spec?.type, service.spec?.externalTrafficPolicy]).toEqual(['LoadBalancer', 'Local']);
+      } else {
+        expect([service.spec?.type, service.spec?.externalTrafficPolicy]).toEqual(['ClusterIP', undefined]);
+      }
+      expect(service.spec?.loadBalancerSourceRanges).toBeUndefined();
+      const smtp = policy.spec?.ingress?.find((rule) => rule.ports?.some((port) => port.port === 2525));
+      expect(smtp).toEqual({
+        ports: [
+          { port: 2525, protocol: 'TCP' },
+          { port: 2587, protocol: 'TCP' },
+        ],
+      });
+      // the relay reaches its smarthost on 587
+      expect(policy.spec?.egress).toContainEqual({ ports: [{ port: 587, protocol: 'TCP' }] });
+    },
+  );
+
+  it('nhsmail-relay: narrows SMTP to the given CIDRs, in the NetworkPolicy and on the load balancer', () => {
+    const narrowed = valuesFile('relay-cidrs', {
+      services: {
+        'nhsmail-relay': {
+          publicService: { type: 'LoadBalancer', allowedCidrs: ['10.0.0.0/8', '2001:db8::/32'] },
+        },
+      },
+    });
+    const objects = renderChart([narrowed]);
+    expect(objects.flatMap(schemaErrors)).toEqual([]);
+    const { service, policy } = relayOf(objects);
+    expect(service.spec?.loadBalancerSourceRanges).toEqual(['10.0.0.0/8', '2001:db8::/32']);
+    expect(policy.spec?.ingress?.[0]).toEqual({
+      ports: [
+        { port: 2525, protocol: 'TCP' },
+        { port: 2587, protocol: 'TCP' },
+      ],
+      from: [{ ipBlock: { cidr: '10.0.0.0/8' } }, { ipBlock: { cidr: '2001:db8::/32' } }],
+    });
+  });
+
+  it('gp2gp: reaches GP Connect endpoints over HTTPS at any address even where the identity provider is narrowed', () => {
+    const narrowed = valuesFile('oidc-narrowed', {
+      global: { networkPolicy: { egress: { oidc: { to: [{ ipBlock: { cidr: '10.30.0.0/24' } }] } } } },
+    });
+    const objects = renderChart([narrowed]);
+    const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy');
+    const https = (name: string) =>
+      byName(policies, name).spec?.egress?.filter((rule) => rule.ports?.some((port) => port.port === 443));
+    expect(https('platform-gp2gp')).toEqual([
+      { ports: [{ port: 443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.30.0.0/24' } }] },
+      { ports: [{ port: 443, protocol: 'TCP' }] },
+    ]);
+    // nobody else gets HTTPS to the internet
+    expect(https('platform-pds')).toEqual([
+      { ports: [{ port: 443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.30.0.0/24' } }] },
+    ]);
+    const gp2gp = envOf(containersOf(byName(ofKind<IDeployment>(objects, 'Deployment'), 'platform-gp2gp'))[0]);
+    expect(gp2gp.get('GP2GP_LINK_SECRET')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'gp2gp-links',
+      key: 'GP2GP_LINK_SECRET',
+    });
+  });
+
+  it('secretFiles and publicService are generic: any service block may use them', () => {
+    const extra = valuesFile('generic', {
+      services: {
+        pds: {
+          secretFiles: {
+            'client-cert': {
+              secretName: 'pds-client',
+              mountPath: '/etc/platform/client/',
+              fileEnv: { PDS_CLIENT_CERT: 'tls.crt' },
+            },
+          },
+        },
+      },
+    });
+    const objects = renderChart([extra]);
+    expect(objects.flatMap(schemaErrors)).toEqual([]);
+    const container = containersOf(byName(ofKind<IDeployment>(objects, 'Deployment'), 'platform-pds'))[0];
+    expect(envOf(container).get('PDS_CLIENT_CERT')?.value).toBe('/etc/platform/client/tls.crt');
+    expect(container.volumeMounts).toContainEqual({
+      name: 'client-cert',
+      mountPath: '/etc/platform/client/',
+      readOnly: true,
+    });
+    // no public Service unless a block asks for one
+    expect(objects.some((o) => o.metadata.name === 'platform-pds-public')).toBe(false);
+  });
+
+  it('refuses in the templates what the schema cannot see: unknown published ports, two mounts at one path', () => {
+    const unknownPort = helmTemplate([
+      valuesFile('unknown-port', { services: { pds: { publicService: { enabled: true, ports: { smtp: 25 } } } } }),
+    ]);
+    expect(unknownPort.status).not.toBe(0);
+    expect(unknownPort.stderr).toContain('services.pds: no port named smtp in ports');
+    const samePath = helmTemplate([
+      valuesFile('same-path', {
+        services: {
+          'nhsmail-relay': { secretFiles: { dkim: { secretName: 'x', mountPath: '/etc/platform/smtp-tls' } } },
+        },
+      }),
+    ]);
+    expect(samePath.status).not.toBe(0);
+    expect(samePath.stderr).toContain('mountPath /etc/platform/smtp-tls is already mounted');
+    const unknownPortEnv = helmTemplate([
+      valuesFile('unknown-port-env', { services: { pds: { portEnv: { smtp: 'PDS_SMTP_PORT' } } } }),
+    ]);
+    expect(unknownPortEnv.status).not.toBe(0);
+    expect(unknownPortEnv.stderr).toContain('services.pds: no port named smtp in ports');
+  });
+});
+
 describe('adding a service', () => {
   it('takes a values block and nothing else: eps gets the full hardened set of objects', () => {
     const extra = valuesFile('eps', {
@@ -547,6 +717,80 @@ describe('values.schema.json', () => {
     ['an ingress for everything', { services: { gateway: { ingress: { paths: ['/'] } } } }, /paths/],
     ['an ingress for /metrics', { services: { gateway: { ingress: { paths: ['/n3', '/metrics'] } } } }, /paths/],
     ['an ingress for /docs', { services: { gateway: { ingress: { paths: ['/docs'] } } } }, /paths/],
+    ['a misspelt port name', { services: { pds: { ports: { metric: 9464 } } } }, /ports/],
+    [
+      'publishing the metrics port',
+      { services: { 'nhsmail-relay': { publicService: { ports: { metrics: 9469 } } } } },
+      /publicService\.ports/,
+    ],
+    [
+      'publishing the HTTP port past the ingress',
+      { services: { gateway: { publicService: { enabled: true, ports: { http: 80 } } } } },
+      /publicService\.ports/,
+    ],
+    [
+      'a NodePort public Service',
+      { services: { 'nhsmail-relay': { publicService: { type: 'NodePort' } } } },
+      /publicService\.type/,
+    ],
+    [
+      'a public Service without ports',
+      { services: { pds: { publicService: { enabled: true } } } },
+      /ports is required/,
+    ],
+    [
+      'an allowed source that is not a CIDR',
+      { services: { 'nhsmail-relay': { publicService: { allowedCidrs: ['n3.nhs.uk'] } } } },
+      /allowedCidrs/,
+    ],
+    [
+      'a secret file without its Secret',
+      { services: { pds: { secretFiles: { cert: { mountPath: '/etc/platform/cert' } } } } },
+      /secretName is required/,
+    ],
+    [
+      'a secret file at a relative path',
+      { services: { pds: { secretFiles: { cert: { secretName: 'c', mountPath: 'etc/cert' } } } } },
+      /mountPath/,
+    ],
+    [
+      'a secret file over the writable /tmp',
+      { services: { pds: { secretFiles: { cert: { secretName: 'c', mountPath: '/tmp' } } } } },
+      /mountPath/,
+    ],
+    [
+      "a secret file volume named like the chart's own",
+      { services: { pds: { secretFiles: { tmp: { secretName: 'c', mountPath: '/etc/platform/c' } } } } },
+      /secretFiles/,
+    ],
+    [
+      'a secret file naming DATABASE_URL',
+      {
+        services: {
+          pds: { secretFiles: { db: { secretName: 'c', mountPath: '/etc/db', fileEnv: { DATABASE_URL: 'url' } } } },
+        },
+      },
+      /DATABASE_URL/,
+    ],
+    [
+      'a secret file key that climbs out of its directory',
+      {
+        services: {
+          pds: { secretFiles: { c: { secretName: 'c', mountPath: '/etc/c', fileEnv: { PDS_CERT: '../x' } } } },
+        },
+      },
+      /fileEnv/,
+    ],
+    [
+      'an extra egress rule open on every port',
+      { services: { gp2gp: { networkPolicy: { extraEgress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }] } } } },
+      /ports is required/,
+    ],
+    [
+      'an extra egress port without a protocol',
+      { services: { gp2gp: { networkPolicy: { extraEgress: [{ ports: [{ port: 443 }] }] } } } },
+      /protocol is required/,
+    ],
   ];
 
   it.each(rejected)('rejects %s', (name, values, message) => {
