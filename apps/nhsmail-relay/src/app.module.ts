@@ -8,6 +8,10 @@ import { NatsRpcClient, type CallerAssertionSigner } from '@platform/shared-nats
 import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from './database/database.provider';
+import { MailboxAccess } from './mailbox-api/mailbox-access';
+import { MailboxApiHandler } from './mailbox-api/mailbox-api.handler';
+import { MailboxMessages } from './mailbox-api/mailbox-messages';
+import { PersonalMailboxes } from './mailbox-api/personal-mailboxes';
 import { CreateMailboxUseCase } from './mailboxes/create-mailbox.usecase';
 import { MailDomains } from './mailboxes/mail-domains';
 import { MailboxHandler } from './mailboxes/mailbox.handler';
@@ -62,7 +66,7 @@ export class NhsmailRelayModule {
     });
     return {
       module: NhsmailRelayModule,
-      controllers: [MailboxHandler, HealthController, health.handler],
+      controllers: [MailboxHandler, MailboxApiHandler, HealthController, health.handler],
       providers: [
         { provide: NHSMAIL_RELAY_DATABASE, useValue: resources.database },
         ...health.providers,
@@ -95,6 +99,9 @@ export class NhsmailRelayModule {
         { provide: MailboxRepository, useValue: mailboxes },
         { provide: MessageStore, useValue: store },
         CreateMailboxUseCase,
+        MailboxAccess,
+        MailboxMessages,
+        PersonalMailboxes,
       ],
     };
   }

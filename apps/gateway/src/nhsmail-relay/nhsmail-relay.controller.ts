@@ -1,11 +1,19 @@
-import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   NHSMAIL_MAILBOX_ADMINS,
+  NHSMAIL_MAILBOX_USERS,
   type CreateMailboxRequest,
+  type ListMessagesRequest,
   type Mailbox,
+  type MessageContent,
+  type MessagePage,
+  type MessageSummary,
+  type MyMailboxes,
   type NhsmailRelayApi,
+  type ProvisionedMailboxes,
+  type ProvisionSharedMailboxesRequest,
 } from '@platform/contracts-nhsmail';
 import { PlatformError } from '@platform/shared-errors';
 import { ApiRoute } from '../auth/route-policy';
@@ -19,6 +27,30 @@ function objectBody(body: unknown): Record<string, unknown> {
     throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'The request body must be a JSON object' });
   }
   return body as Record<string, unknown>;
+}
+
+/** A whole number from the query string, or undefined when absent (the relay validates the range). */
+function queryNumber(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/** The list/search filters from the query string. */
+function listQuery(address: string, query: Record<string, string | undefined>): ListMessagesRequest {
+  const unread = query.unread;
+  if (unread !== undefined && unread !== 'true' && unread !== 'false') {
+    throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'unread must be true or false' });
+  }
+  const request: ListMessagesRequest = { mailbox: address };
+  if (unread !== undefined) request.unreadOnly = unread === 'true';
+  for (const key of ['subject', 'from', 'since', 'until'] as const) {
+    if (query[key] !== undefined) request[key] = query[key];
+  }
+  const limit = queryNumber(query.limit);
+  const offset = queryNumber(query.offset);
+  if (limit !== undefined) request.limit = limit;
+  if (offset !== undefined) request.offset = offset;
+  return request;
 }
 
 @ApiTags('NHSmail, JSON')
@@ -57,5 +89,85 @@ export class NhsmailRelayController {
   @ApiResponse({ status: 404, description: 'NHSMAIL_MAILBOX_NOT_FOUND' })
   async get(@Param('address') address: string, @Req() request: FastifyRequest): Promise<Mailbox> {
     return this.nhsmailRelay.getMailbox({ address }, callContextOf(request));
+  }
+
+  @Get('me')
+  @ApiRoute(NHSMAIL_MAILBOX_USERS)
+  @ApiOperation({
+    summary: 'Your mailboxes: your personal one (made on first use) and the shared ones you may use',
+    description:
+      'Roles: every platform user but patients. Shared mailboxes: those listing you as a member, and those of the organisation you act for.',
+  })
+  mine(@Req() request: FastifyRequest): Promise<MyMailboxes> {
+    return this.nhsmailRelay.myMailboxes(callContextOf(request));
+  }
+
+  @Post('shared-mailboxes/pharmacies')
+  @ApiRoute(NHSMAIL_MAILBOX_ADMINS, { write: true })
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Make the shared mailbox pharmacy.<ODS>@nhs.net of each pharmacy organisation given ({"odsCodes": [...]})',
+    description:
+      'Roles: registry-admin. Existing ones are kept. The users acting for the organisation are its members.',
+  })
+  provision(@Body() body: unknown, @Req() request: FastifyRequest): Promise<ProvisionedMailboxes> {
+    return this.nhsmailRelay.provisionSharedMailboxes(
+      objectBody(body) as unknown as ProvisionSharedMailboxesRequest,
+      callContextOf(request),
+    );
+  }
+
+  @Get('mailboxes/:address/messages')
+  @ApiRoute(NHSMAIL_MAILBOX_USERS)
+  @ApiOperation({
+    summary: 'Messages of a mailbox, newest first: unread=true, subject, from, since, until (ISO dates); limit, offset',
+    description: 'The mailbox owner, or a member of the shared mailbox (403 NHSMAIL_MAILBOX_FORBIDDEN otherwise)',
+  })
+  @ApiResponse({ status: 403, description: 'NHSMAIL_MAILBOX_FORBIDDEN' })
+  list(
+    @Param('address') address: string,
+    @Query() query: Record<string, string | undefined>,
+    @Req() request: FastifyRequest,
+  ): Promise<MessagePage> {
+    return this.nhsmailRelay.listMessages(listQuery(address, query), callContextOf(request));
+  }
+
+  @Get('mailboxes/:address/messages/:id')
+  @ApiRoute(NHSMAIL_MAILBOX_USERS)
+  @ApiOperation({
+    summary: 'Read a message: headers, text, HTML and the list of attachments; marks it read',
+    description: 'Every read is audited (who, which mailbox, which message, when).',
+  })
+  @ApiResponse({ status: 404, description: 'NHSMAIL_MESSAGE_NOT_FOUND' })
+  read(
+    @Param('address') address: string,
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+  ): Promise<MessageContent> {
+    return this.nhsmailRelay.readMessage({ mailbox: address, id }, callContextOf(request));
+  }
+
+  @Patch('mailboxes/:address/messages/:id')
+  @ApiRoute(NHSMAIL_MAILBOX_USERS, { write: true })
+  @ApiOperation({ summary: 'Mark a message read or unread ({"seen": true|false})' })
+  mark(
+    @Param('address') address: string,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<MessageSummary> {
+    const { seen } = objectBody(body);
+    return this.nhsmailRelay.markMessage({ mailbox: address, id, seen: seen as boolean }, callContextOf(request));
+  }
+
+  @Delete('mailboxes/:address/messages/:id')
+  @ApiRoute(NHSMAIL_MAILBOX_USERS, { write: true })
+  @ApiOperation({ summary: 'Delete a message from the mailbox (once per X-Request-ID)' })
+  remove(
+    @Param('address') address: string,
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+  ): Promise<{ deleted: true }> {
+    return this.nhsmailRelay.deleteMessage({ mailbox: address, id }, callContextOf(request));
   }
 }

@@ -1,6 +1,17 @@
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import './errors';
+import {
+  ListMessagesRequest,
+  MarkMessageRequest,
+  MessageRef,
+  ProvisionSharedMailboxesRequest,
+  type MessageContent,
+  type MessagePage,
+  type MessageSummary,
+  type MyMailboxes,
+  type ProvisionedMailboxes,
+} from './mailbox-api';
 import { CreateMailboxRequest, GetMailboxRequest, MAILBOX_KINDS, type Mailbox } from './mailboxes';
 import { NHSMAIL_SUBJECTS } from './subjects';
 
@@ -10,7 +21,26 @@ export interface NhsmailRelayApi {
   createMailbox(request: CreateMailboxRequest, context: CallContext): Promise<Mailbox>;
   /** One mailbox (NHSMAIL_MAILBOX_NOT_FOUND otherwise). */
   getMailbox(request: GetMailboxRequest, context: CallContext): Promise<Mailbox>;
+  /** The caller's personal mailbox (made on first use from their signed identity) and their shared ones. */
+  myMailboxes(context: CallContext): Promise<MyMailboxes>;
+  /** pharmacy.<ODS>@ shared mailboxes for the given organisations (registry-admin); existing ones are kept. */
+  provisionSharedMailboxes(
+    request: ProvisionSharedMailboxesRequest,
+    context: CallContext,
+  ): Promise<ProvisionedMailboxes>;
+  listMessages(request: ListMessagesRequest, context: CallContext): Promise<MessagePage>;
+  /** A message parsed from its stored bytes; the read is audited and the message marked seen. */
+  readMessage(request: MessageRef, context: CallContext): Promise<MessageContent>;
+  markMessage(request: MarkMessageRequest, context: CallContext): Promise<MessageSummary>;
+  deleteMessage(request: MessageRef, context: CallContext): Promise<{ deleted: true }>;
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }>;
+}
+
+function expectObject<T>(reply: unknown, keys: string[], what: string): T {
+  const valid =
+    typeof reply === 'object' && reply !== null && keys.every((key) => key in (reply as Record<string, unknown>));
+  if (!valid) throw new PlatformError('REC_SERVER_ERROR', `nhsmail-relay answered with something that is not ${what}`);
+  return reply as T;
 }
 
 function expectMailbox(reply: unknown): Mailbox {
@@ -46,6 +76,66 @@ export class NhsmailRelayClient implements NhsmailRelayApi {
   async getMailbox(request: GetMailboxRequest, context: CallContext): Promise<Mailbox> {
     return expectMailbox(
       await this.rpc.requestValidated(NHSMAIL_SUBJECTS.mailboxGet, GetMailboxRequest, request, context),
+    );
+  }
+
+  async myMailboxes(context: CallContext): Promise<MyMailboxes> {
+    const reply = expectObject<MyMailboxes>(
+      await this.rpc.request(NHSMAIL_SUBJECTS.mailboxMine, {}, context),
+      ['personal', 'shared'],
+      'a mailbox list',
+    );
+    expectMailbox(reply.personal);
+    reply.shared.forEach(expectMailbox);
+    return reply;
+  }
+
+  async provisionSharedMailboxes(
+    request: ProvisionSharedMailboxesRequest,
+    context: CallContext,
+  ): Promise<ProvisionedMailboxes> {
+    return expectObject(
+      await this.rpc.requestValidated(
+        NHSMAIL_SUBJECTS.mailboxProvisionShared,
+        ProvisionSharedMailboxesRequest,
+        request,
+        context,
+        { timeoutMs: 30_000 },
+      ),
+      ['created', 'existing'],
+      'a provisioning result',
+    );
+  }
+
+  async listMessages(request: ListMessagesRequest, context: CallContext): Promise<MessagePage> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.messageList, ListMessagesRequest, request, context),
+      ['messages', 'unread', 'total'],
+      'a page of messages',
+    );
+  }
+
+  async readMessage(request: MessageRef, context: CallContext): Promise<MessageContent> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.messageRead, MessageRef, request, context),
+      ['id', 'headers', 'attachments'],
+      'a message',
+    );
+  }
+
+  async markMessage(request: MarkMessageRequest, context: CallContext): Promise<MessageSummary> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.messageMark, MarkMessageRequest, request, context),
+      ['id', 'seen'],
+      'a message summary',
+    );
+  }
+
+  async deleteMessage(request: MessageRef, context: CallContext): Promise<{ deleted: true }> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.messageDelete, MessageRef, request, context),
+      ['deleted'],
+      'a deletion result',
     );
   }
 

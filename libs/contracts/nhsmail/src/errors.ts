@@ -12,6 +12,12 @@ export const NHSMAIL_OWN_ERRORS = defineErrors({
   NHSMAIL_MAILBOX_NOT_FOUND: own(404, 'not-found', 'No such mailbox'),
   NHSMAIL_MAILBOX_EXISTS: own(409, 'duplicate', 'A mailbox with this address already exists'),
   NHSMAIL_NOT_PLATFORM_DOMAIN: own(422, 'business-rule', 'The address is not in one of the platform mail domains'),
+  NHSMAIL_MAILBOX_FORBIDDEN: own(
+    403,
+    'forbidden',
+    'Only the mailbox owner or a member of the shared mailbox may use it',
+  ),
+  NHSMAIL_MESSAGE_NOT_FOUND: own(404, 'not-found', 'No such message in this mailbox'),
 });
 
 /** The codes a nhsmail-relay request can fail with. */

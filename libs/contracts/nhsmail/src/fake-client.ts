@@ -2,6 +2,17 @@ import { PlatformError } from '@platform/shared-errors';
 import { validatePayload, type CallContext } from '@platform/shared-nats';
 import type { NhsmailRelayApi } from './client';
 import './errors';
+import {
+  ListMessagesRequest,
+  MarkMessageRequest,
+  MessageRef,
+  ProvisionSharedMailboxesRequest,
+  type MessageContent,
+  type MessagePage,
+  type MessageSummary,
+  type MyMailboxes,
+  type ProvisionedMailboxes,
+} from './mailbox-api';
 import { CreateMailboxRequest, GetMailboxRequest, type Mailbox } from './mailboxes';
 
 /** An in-memory nhsmail-relay for consumers' unit tests: same validation, answers and error codes as the real client. */
@@ -40,6 +51,85 @@ export class FakeNhsmailRelayClient implements NhsmailRelayApi {
     const { address } = await validatePayload(GetMailboxRequest, request);
     const mailbox = this.mailboxes.get(address);
     if (!mailbox) throw new PlatformError('NHSMAIL_MAILBOX_NOT_FOUND');
+    return mailbox;
+  }
+
+  /** The caller's personal mailbox (made on first call from their username) and the shared ones they may use. */
+  myMailboxes(context: CallContext): Promise<MyMailboxes> {
+    const username = context.caller?.username;
+    if (!username) return Promise.reject(new PlatformError('NHSMAIL_MAILBOX_FORBIDDEN'));
+    const mine = [...this.mailboxes.values()].find((m) => m.kind === 'personal' && m.ownerUsername === username);
+    const personal =
+      mine ?? this.add(`${username.toLowerCase()}@${this.domains[0] ?? 'nhs.net'}`, 'personal', username);
+    const shared = [...this.mailboxes.values()].filter(
+      (m) =>
+        m.kind === 'shared' &&
+        (m.members.includes(username) ||
+          (context.caller?.organisation !== undefined && m.odsCode === context.caller.organisation)),
+    );
+    return Promise.resolve({ personal, shared });
+  }
+
+  async provisionSharedMailboxes(request: ProvisionSharedMailboxesRequest): Promise<ProvisionedMailboxes> {
+    const { odsCodes } = await validatePayload(ProvisionSharedMailboxesRequest, request);
+    const result: ProvisionedMailboxes = { created: [], existing: [] };
+    for (const code of [...new Set(odsCodes)].sort()) {
+      const address = `pharmacy.${code.toLowerCase()}@${this.domains[0] ?? 'nhs.net'}`;
+      if (this.mailboxes.has(address)) result.existing.push(address);
+      else {
+        this.add(address, 'shared', null, code);
+        result.created.push(address);
+      }
+    }
+    return result;
+  }
+
+  /** The fake holds no messages (it has no SMTP intake): every mailbox the caller may use is empty. */
+  async listMessages(request: ListMessagesRequest, context: CallContext): Promise<MessagePage> {
+    const checked = await validatePayload(ListMessagesRequest, request);
+    this.authorise(checked.mailbox, context);
+    return { messages: [], unread: 0, total: 0, offset: checked.offset ?? 0, limit: checked.limit ?? 50 };
+  }
+
+  async readMessage(request: MessageRef, context: CallContext): Promise<MessageContent> {
+    this.authorise((await validatePayload(MessageRef, request)).mailbox, context);
+    throw new PlatformError('NHSMAIL_MESSAGE_NOT_FOUND');
+  }
+
+  async markMessage(request: MarkMessageRequest, context: CallContext): Promise<MessageSummary> {
+    this.authorise((await validatePayload(MarkMessageRequest, request)).mailbox, context);
+    throw new PlatformError('NHSMAIL_MESSAGE_NOT_FOUND');
+  }
+
+  async deleteMessage(request: MessageRef, context: CallContext): Promise<{ deleted: true }> {
+    this.authorise((await validatePayload(MessageRef, request)).mailbox, context);
+    throw new PlatformError('NHSMAIL_MESSAGE_NOT_FOUND');
+  }
+
+  private authorise(address: string, context: CallContext): void {
+    const mailbox = this.mailboxes.get(address);
+    const username = context.caller?.username;
+    const allowed =
+      mailbox !== undefined &&
+      username !== undefined &&
+      (mailbox.kind === 'shared'
+        ? mailbox.members.includes(username) || mailbox.odsCode === context.caller?.organisation
+        : mailbox.ownerUsername === username);
+    if (!allowed) throw new PlatformError('NHSMAIL_MAILBOX_FORBIDDEN');
+  }
+
+  private add(address: string, kind: Mailbox['kind'], owner: string | null, odsCode: string | null = null): Mailbox {
+    const mailbox: Mailbox = {
+      address,
+      kind,
+      displayName: owner ?? `Pharmacy ${odsCode ?? ''}`,
+      ownerUsername: owner,
+      odsCode,
+      members: [],
+      hasPassword: false,
+      createdAt: new Date().toISOString(),
+    };
+    this.mailboxes.set(address, mailbox);
     return mailbox;
   }
 

@@ -3,6 +3,19 @@ export { NHSMAIL_CODE_SYSTEM, NHSMAIL_ERRORS, NHSMAIL_OWN_ERRORS, type NhsmailRe
 export type { MessageAcceptedEvent, MessageBouncedEvent, MessageDelayedEvent, MessageDeliveredEvent } from './events';
 export { FakeNhsmailRelayClient } from './fake-client';
 export {
+  ListMessagesRequest,
+  MailboxRef,
+  MarkMessageRequest,
+  MessageRef,
+  ProvisionSharedMailboxesRequest,
+  type MessageAttachment,
+  type MessageContent,
+  type MessagePage,
+  type MessageSummary,
+  type MyMailboxes,
+  type ProvisionedMailboxes,
+} from './mailbox-api';
+export {
   CreateMailboxRequest,
   GetMailboxRequest,
   MAIL_ADDRESS,
@@ -10,5 +23,5 @@ export {
   type Mailbox,
   type MailboxKind,
 } from './mailboxes';
-export { NHSMAIL_MAILBOX_ADMINS, NHSMAIL_SUBJECT_POLICIES } from './policy';
+export { NHSMAIL_MAILBOX_ADMINS, NHSMAIL_MAILBOX_USERS, NHSMAIL_SUBJECT_POLICIES } from './policy';
 export { NHSMAIL_EVENT_STREAM, NHSMAIL_EVENTS, NHSMAIL_QUEUE, NHSMAIL_SUBJECTS } from './subjects';

@@ -2,6 +2,12 @@
 export const NHSMAIL_SUBJECTS = {
   mailboxCreate: 'nhsmail.mailbox.create.v1',
   mailboxGet: 'nhsmail.mailbox.get.v1',
+  mailboxMine: 'nhsmail.mailbox.mine.v1',
+  mailboxProvisionShared: 'nhsmail.mailbox.provision-shared.v1',
+  messageList: 'nhsmail.mailbox-message.list.v1',
+  messageRead: 'nhsmail.mailbox-message.read.v1',
+  messageMark: 'nhsmail.mailbox-message.mark.v1',
+  messageDelete: 'nhsmail.mailbox-message.delete.v1',
   healthCheck: 'nhsmail.health.check.v1',
 } as const;
 
