@@ -20,6 +20,8 @@ import { DeliveryWorker, type DeliverySettings } from './queue/delivery-worker';
 import { MessageStore } from './queue/message-store';
 import { AccessTokens } from './smtp/access-tokens';
 import { N3Gate } from './smtp/n3-gate';
+import { SecureMail, type SecureSettings } from './secure/secure-mail';
+import { SecureHandler } from './secure/secure.handler';
 import { SmtpListeners, type SmtpSettings } from './smtp/smtp-listeners';
 
 export interface NhsmailRelayResources {
@@ -35,6 +37,8 @@ export interface NhsmailRelayResources {
   delivery: DeliverySettings;
   n3CacheSeconds: number;
   oidc: { issuer: string; jwksUrl?: string; audience: string };
+  /** [secure] mail (secure/secure-mail.ts). */
+  secure: SecureSettings;
 }
 
 @Module({})
@@ -53,7 +57,16 @@ export class NhsmailRelayModule {
     const domains = new MailDomains(resources.domains);
     const mailboxes = new MailboxRepository(resources.database);
     const store = new MessageStore(resources.database);
-    const worker = new DeliveryWorker(resources.delivery, store, mailboxes, domains, side.outbox, resources.logger);
+    const secure = new SecureMail(resources.secure, store, domains);
+    const worker = new DeliveryWorker(
+      resources.delivery,
+      store,
+      mailboxes,
+      domains,
+      side.outbox,
+      resources.logger,
+      secure,
+    );
     const listeners = new SmtpListeners(resources.smtp, {
       mailboxes,
       domains,
@@ -66,7 +79,7 @@ export class NhsmailRelayModule {
     });
     return {
       module: NhsmailRelayModule,
-      controllers: [MailboxHandler, MailboxApiHandler, HealthController, health.handler],
+      controllers: [MailboxHandler, MailboxApiHandler, HealthController, health.handler, SecureHandler],
       providers: [
         { provide: NHSMAIL_RELAY_DATABASE, useValue: resources.database },
         ...health.providers,
@@ -98,6 +111,7 @@ export class NhsmailRelayModule {
         { provide: MailDomains, useValue: domains },
         { provide: MailboxRepository, useValue: mailboxes },
         { provide: MessageStore, useValue: store },
+        { provide: SecureMail, useValue: secure },
         CreateMailboxUseCase,
         MailboxAccess,
         MailboxMessages,

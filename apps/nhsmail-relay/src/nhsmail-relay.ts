@@ -13,6 +13,7 @@ import { bootstrapService, createMetricsRegistry } from '@platform/shared-servic
 import { NhsmailRelayModule } from './app.module';
 import type { NhsmailRelayConfig } from './config/nhsmail.config';
 import { openNhsmailRelayDatabase } from './database/database';
+import { secureSettingsOf } from './secure/secure-settings';
 
 function readPem(variable: string, file: string): Buffer {
   try {
@@ -93,6 +94,7 @@ export async function startNhsmailRelay(config: NhsmailRelayConfig, logger: Logg
           : {}),
       },
       n3CacheSeconds: config.NHSMAIL_N3_CACHE_SECONDS,
+      secure: secureSettingsOf(config),
       oidc: { issuer: config.OIDC_ISSUER, jwksUrl: config.OIDC_JWKS_URL, audience: config.OIDC_AUDIENCE },
     }),
     natsUrl: config.NATS_URL,

@@ -166,6 +166,42 @@ export class NhsmailRelayConfig extends CallerTrustConfig {
   @Max(7 * 86400)
   NHSMAIL_DELAY_NOTICE_SECONDS = 4 * 3600;
 
+  /** [secure] mail: AES-256-GCM keys `id:base64` (32 bytes), comma-separated, the current one first. Unset: such mail waits. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._-]{1,40}:[A-Za-z0-9+/]{43}=(,[A-Za-z0-9._-]{1,40}:[A-Za-z0-9+/]{43}=)*$/, {
+    message: 'NHSMAIL_SECURE_KEYS must be id:base64 pairs of 32-byte keys, comma-separated',
+  })
+  NHSMAIL_SECURE_KEYS?: string = undefined;
+
+  /** Outside domains accredited to receive [secure] mail in clear, comma-separated. */
+  @Matches(/^([a-z0-9.-]+(,[a-z0-9.-]+)*)?$/, { message: 'NHSMAIL_ACCREDITED_DOMAINS must be comma-separated domain names' })
+  NHSMAIL_ACCREDITED_DOMAINS = '';
+
+  /** The gateway's public address, for the links in [secure] notices. */
+  @Matches(/^https?:\/\/\S+$/, { message: 'NHSMAIL_SECURE_PAGE_URL must be an http(s) URL' })
+  NHSMAIL_SECURE_PAGE_URL = 'http://127.0.0.1:8080';
+
+  /** How long a [secure] link works, a code works, wrong codes before the link locks, and a session lasts. */
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  NHSMAIL_SECURE_LINK_DAYS = 30;
+
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  NHSMAIL_SECURE_CODE_MINUTES = 10;
+
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  NHSMAIL_SECURE_CODE_ATTEMPTS = 5;
+
+  @IsInt()
+  @Min(1)
+  @Max(120)
+  NHSMAIL_SECURE_SESSION_MINUTES = 15;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 }

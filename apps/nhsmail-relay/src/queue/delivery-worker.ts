@@ -13,6 +13,7 @@ import type { Logger } from '@platform/shared-logging';
 import { withTransaction, type Outbox } from '@platform/shared-persistence';
 import type { MailDomains } from '../mailboxes/mail-domains';
 import type { MailboxRepository } from '../mailboxes/mailbox.repository';
+import type { SecureMail } from '../secure/secure-mail';
 import { composeDsn } from './dsn';
 import type { MessageStore, StoredMessage } from './message-store';
 
@@ -71,6 +72,8 @@ export class DeliveryWorker {
     private readonly domains: MailDomains,
     private readonly outbox: Outbox,
     private readonly logger: Logger,
+    /** [secure] mail to outside domains: never sent in clear (secure/secure-mail.ts). */
+    private readonly secure?: SecureMail,
   ) {
     if (settings.smarthostUrl) {
       this.transport = nodemailer.createTransport({
@@ -153,6 +156,7 @@ export class DeliveryWorker {
     const message = await this.store.find(row.message);
     if (!message) return;
     if (row.local) return this.deliverLocally(row, message);
+    if (this.secure?.applies(row, message)) return this.deliverSecurely(row, message);
     const outcome = await this.sendOnward(row, message);
     if (outcome.kind === 'delivered') return this.finishDelivered(row, false);
     if (outcome.kind === 'permanent' || row.attempts >= this.settings.retryLimit) {
@@ -195,6 +199,26 @@ export class DeliveryWorker {
     });
     if (bounced) await this.finishBounced(row, message, `5.1.1 <${row.recipient}>: no such mailbox here`);
     else this.outbox.kick();
+  }
+
+  /**
+   * A [secure] message to an outside recipient: its encrypted copy, link and notice in the transaction that
+   * marks the delivery done (so once). Without a configured key it waits (retried, then bounced): never in clear.
+   */
+  private async deliverSecurely(row: Claimed, message: StoredMessage): Promise<void> {
+    const secure = this.secure;
+    if (!secure?.configured) {
+      const reason = '4.7.0 [secure] mail cannot be sent: no secure mail key is configured';
+      if (row.attempts >= this.settings.retryLimit) return this.finishBounced(row, message, reason);
+      return this.reschedule(row, message, reason);
+    }
+    await withTransaction(this.store.pool, async (transaction) => {
+      if (!(await this.markFinished(transaction, row, 'delivered', null))) return;
+      await secure.protect(transaction, row.recipient, message);
+      await this.deliveredEvent(transaction, row, false);
+    });
+    this.outbox.kick();
+    this.kick();
   }
 
   private async markFinished(

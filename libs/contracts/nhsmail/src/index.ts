@@ -24,4 +24,21 @@ export {
   type MailboxKind,
 } from './mailboxes';
 export { NHSMAIL_MAILBOX_ADMINS, NHSMAIL_MAILBOX_USERS, NHSMAIL_SUBJECT_POLICIES } from './policy';
+export {
+  NHSMAIL_SECURE_POLICIES,
+  NHSMAIL_SECURE_SUBJECTS,
+  NHSMAIL_SECURE_WEB_CALLER,
+  SECURE_TOKEN,
+  SecureAttachmentRequest,
+  SecureCodeVerifyRequest,
+  SecureLinkRequest,
+  SecureMailClient,
+  SecureReadRequest,
+  type SecureAttachment,
+  type SecureCodeRequested,
+  type SecureCodeVerified,
+  type SecureLinkProblem,
+  type SecureLinkState,
+  type SecureMessageView,
+} from './secure';
 export { NHSMAIL_EVENT_STREAM, NHSMAIL_EVENTS, NHSMAIL_QUEUE, NHSMAIL_SUBJECTS } from './subjects';

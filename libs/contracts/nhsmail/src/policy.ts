@@ -1,5 +1,6 @@
 import { PLATFORM_ROLES } from '@platform/shared-auth';
 import type { SubjectPolicies } from '@platform/shared-nats';
+import { NHSMAIL_SECURE_POLICIES } from './secure';
 import { NHSMAIL_SUBJECTS } from './subjects';
 
 /** Who manages mailboxes (personal, shared, application accounts): registry administrators. */
@@ -19,4 +20,5 @@ export const NHSMAIL_SUBJECT_POLICIES: SubjectPolicies = {
   [NHSMAIL_SUBJECTS.messageMark]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.messageDelete]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.healthCheck]: { public: true },
+  ...NHSMAIL_SECURE_POLICIES,
 };
