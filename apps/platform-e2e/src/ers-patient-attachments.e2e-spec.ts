@@ -141,6 +141,15 @@ describe('e-RS attachments through the gateway (A020, A006, A012)', () => {
     expect(read.status).toBe(200);
     expect(read.headers.get('content-type')).toBe('application/pdf');
     expect(Buffer.from(await read.arrayBuffer()).equals(file)).toBe(true);
+    const r4 = await fetch(`${state.gateway}/referrals/FHIR/R4/Binary/${id}`, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-request-id': randomUUID(),
+        'nhsd-ers-business-function': 'REFERRING_CLINICIAN',
+      },
+    });
+    expect(r4.status).toBe(200);
+    expect(Buffer.from(await r4.arrayBuffer()).equals(file)).toBe(true);
 
     const maintain = (ifMatch: string): Promise<Response> =>
       fetch(`${state.gateway}/referrals/FHIR/STU3/ReferralRequest/${ubrn}/$ers.maintainReferralLetter`, {

@@ -262,6 +262,54 @@ describe('e-RS patient page: a patient books with the letter in Chromium', () =>
     expect(booked.rows[0]?.state).toBe('BOOKED');
   });
 
+  it('changes the appointment (cancel with a reason, then choose again) and then cancels it, with the keyboard', async () => {
+    const page = await browser.newPage();
+    const schema = state.schemas['e-referrals'] ?? '';
+    const stateNow = async (): Promise<string | undefined> =>
+      (await db.query<{ state: string }>(`SELECT state FROM "${schema}".referral WHERE ubrn = $1`, [ubrn])).rows[0]
+        ?.state;
+    await page.goto(`${state.gateway}/referrals/patient/referral`);
+    await tabTo(page, (element) => element.tag === 'A' && element.text === 'Change appointment');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/cancel\?intent=change$/);
+    // Submitting without a reason: the error summary, nothing changed.
+    await tabTo(page, (element) => element.tag === 'BUTTON' && element.text.startsWith('Cancel and choose'));
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/error=reason/);
+    expect(await page.textContent('.nhsuk-error-summary')).toContain('Choose a reason');
+    expect(await stateNow()).toBe('BOOKED');
+    await tabTo(page, (element) => element.id === 'reason-1');
+    await page.keyboard.press('Space');
+    await tabTo(page, (element) => element.tag === 'BUTTON' && element.text.startsWith('Cancel and choose'));
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/notice=change$/);
+    expect(await stateNow()).toBe('APPT_CANCELLED_BY_PATIENT');
+
+    await tabTo(page, (element) => element.tag === 'A' && element.text.startsWith('Choose appointment'));
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/slots$/);
+    // Radios are one Tab stop; the arrow keys move between them (and choose).
+    await tabTo(page, (element) => element.id === 'slot-1');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.isChecked('#slot-2')).toBe(true);
+    await tabTo(page, (element) => element.tag === 'BUTTON' && element.text === 'Book this appointment');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/notice=booked$/);
+    expect(await stateNow()).toBe('BOOKED');
+
+    await tabTo(page, (element) => element.tag === 'A' && element.text === 'Cancel appointment');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/cancel$/);
+    await tabTo(page, (element) => element.id === 'reason-1');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.isChecked('#reason-2')).toBe(true);
+    await tabTo(page, (element) => element.tag === 'BUTTON' && element.text === 'Cancel appointment');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/notice=cancelled$/);
+    expect(await page.textContent('main')).toContain('Your appointment has been cancelled.');
+    expect(await stateNow()).toBe('APPT_CANCELLED_BY_PATIENT');
+  });
+
   it('A019: the GP prints the patient letter through the gateway, a PDF with the booking reference', async () => {
     const letter = `${state.gateway}/referrals/FHIR/STU3/ReferralRequest/${ubrn}/$ers.generatePatientLetter`;
     const headers = (token: string): Record<string, string> => ({

@@ -136,6 +136,21 @@ export class ErsAttachmentsController {
     }
   }
 
+  @Get('R4/Binary/:id')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({
+    summary:
+      'A042 an attachment (R4), answered directly with the file: the NHS answers with a 307 to a temporary download address',
+  })
+  readR4(
+    @Param('id') id: string,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    return this.read(id, businessFunction, request, reply);
+  }
+
   @Get('STU3/Binary/:id')
   @FhirRoute(ERS_USERS)
   @ApiOperation({ summary: 'A006 an attachment, as uploaded (its own Content-Type)' })
