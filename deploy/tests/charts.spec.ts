@@ -600,7 +600,7 @@ describe('services that need more than NATS and PostgreSQL', () => {
     expect(objects.some((o) => o.metadata.name === 'platform-pds-public')).toBe(false);
   });
 
-  it('refuses in the templates what the schema cannot see: unknown published ports, two mounts at one path', () => {
+  it('refuses in the templates what the schema cannot see: unknown ports, two mounts at one path, a variable set twice', () => {
     const unknownPort = helmTemplate([
       valuesFile('unknown-port', { services: { pds: { publicService: { enabled: true, ports: { smtp: 25 } } } } }),
     ]);
@@ -620,6 +620,12 @@ describe('services that need more than NATS and PostgreSQL', () => {
     ]);
     expect(unknownPortEnv.status).not.toBe(0);
     expect(unknownPortEnv.stderr).toContain('services.pds: no port named smtp in ports');
+    // a variable named twice would leave Kubernetes to pick one of the values
+    const twice = helmTemplate([
+      valuesFile('twice', { services: { 'nhsmail-relay': { env: { NHSMAIL_TLS_CERT: '/etc/other/cert.pem' } } } }),
+    ]);
+    expect(twice.status).not.toBe(0);
+    expect(twice.stderr).toContain('services.nhsmail-relay: NHSMAIL_TLS_CERT is set twice');
   });
 });
 

@@ -33,6 +33,16 @@ automountServiceAccountToken: false
 {{- range $portName, $envName := $svc.portEnv -}}
 {{- $checked := include "platform.portNumber" (dict "ctx" $ "port" $portName) -}}
 {{- end -}}
+{{- $envNames := concat (values $svc.portEnv) (keys $svc.env) (keys $svc.secretEnv) -}}
+{{- range $volume, $files := $svc.secretFiles -}}
+{{- $envNames = concat $envNames (keys (default (dict) $files.fileEnv)) -}}
+{{- end -}}
+{{- range $envName := $envNames -}}
+{{- /* `without` drops every occurrence: more than one dropped means the variable is set twice */ -}}
+{{- if lt (len (without $envNames $envName)) (sub (len $envNames) 1) -}}
+{{- fail (printf "services.%s: %s is set twice (portEnv, env, secretEnv, secretFiles.*.fileEnv)" $.name $envName) -}}
+{{- end -}}
+{{- end -}}
 {{- $mountPaths := list "/tmp" "/etc/platform/nats-tls" -}}
 {{- range $volume, $files := $svc.secretFiles -}}
 {{- if has (trimSuffix "/" $files.mountPath) $mountPaths -}}
