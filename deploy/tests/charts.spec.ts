@@ -386,6 +386,10 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
       expect(routed('/personal-demographics/FHIR/R4/Patient/9000000009')).toBe(true);
       expect(routed('/fhir-dispensing/FHIR/R4/Task/$release')).toBe(true);
       expect(routed('/n3/organisations/import')).toBe(true);
+      expect(routed('/referrals/FHIR/R4/ServiceRequest/000000070000')).toBe(true);
+      expect(routed('/gp2gp/attachments/abc')).toBe(true);
+      // the [secure] mail page outside recipients open from their notice
+      expect(routed('/nhsmail/secure/0123456789abcdef')).toBe(true);
     }
   });
 
@@ -463,7 +467,8 @@ describe('services that need more than NATS and PostgreSQL', () => {
   it.each(Object.keys(ENVIRONMENTS))(
     'nhsmail-relay (%s): mounts the STARTTLS certificate and the DKIM key read-only and names their files',
     (environment) => {
-      const { deployment } = relayOf(renderChart(ENVIRONMENTS[environment]));
+      const objects = renderChart(ENVIRONMENTS[environment]);
+      const { deployment } = relayOf(objects);
       const container = containersOf(deployment)[0];
       const env = envOf(container);
       // the relay refuses to start without these two files
@@ -482,6 +487,13 @@ describe('services that need more than NATS and PostgreSQL', () => {
         secret: { secretName: 'nhsmail-relay-tls', defaultMode: 0o440 },
       });
       expect(volumes.find((volume) => volume.name === 'dkim')?.secret?.secretName).toBe('nhsmail-relay-dkim');
+      // [secure] mail: the encryption keys from a Secret; the notices link to the gateway's public URL
+      expect(env.get('NHSMAIL_SECURE_KEYS')?.valueFrom?.secretKeyRef).toEqual({
+        name: 'nhsmail-relay-secure-keys',
+        key: 'NHSMAIL_SECURE_KEYS',
+      });
+      const gateway = envOf(containersOf(byName(ofKind<IDeployment>(objects, 'Deployment'), 'platform-gateway'))[0]);
+      expect(env.get('NHSMAIL_SECURE_PAGE_URL')?.value).toBe(gateway.get('GATEWAY_PUBLIC_URL')?.value);
       // the smarthost URL may carry credentials: from a Secret, never a value
       expect(env.get('NHSMAIL_SMARTHOST_URL')).toEqual({
         name: 'NHSMAIL_SMARTHOST_URL',
