@@ -41,8 +41,9 @@ import { ATTACHMENTS_CLIENT, ErsAttachmentsController } from './e-referrals/ers-
 import { ADVICE_CLIENT, ErsAdviceController } from './e-referrals/ers-advice.controller';
 import { Gp2gpClient } from '@platform/contracts-gp2gp';
 import { GP2GP_CLIENT, Gp2gpController } from './gp2gp/gp2gp.controller';
-import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
+import { NhsmailRelayClient, SecureMailClient } from '@platform/contracts-nhsmail';
 import { NHSMAIL_RELAY_CLIENT, NhsmailRelayController } from './nhsmail-relay/nhsmail-relay.controller';
+import { SECURE_MAIL_CLIENT, SecurePageController } from './nhsmail-relay/secure-page.controller';
 
 export interface GatewayResources {
   config: GatewayConfig;
@@ -114,6 +115,7 @@ export class GatewayModule {
         ErsAdviceController,
         Gp2gpController,
         NhsmailRelayController,
+        SecurePageController,
         // service-generator: controllers
       ],
       providers: [
@@ -129,6 +131,7 @@ export class GatewayModule {
         { provide: ADVICE_CLIENT, useValue: new AdviceClient(rpc) },
         { provide: GP2GP_CLIENT, useValue: new Gp2gpClient(rpc) },
         { provide: NHSMAIL_RELAY_CLIENT, useValue: new NhsmailRelayClient(rpc) },
+        { provide: SECURE_MAIL_CLIENT, useValue: new SecureMailClient(rpc) },
         // service-generator: providers
         { provide: GATEWAY_NATS, useValue: nats },
         { provide: READINESS_CHECKS, useValue: checks },

@@ -54,12 +54,15 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
 /** The e-RS patient page's forms (HTML form posts, application/x-www-form-urlencoded). */
 export const FORM_ROUTE_PREFIX = '/referrals/patient/';
+/** The NHSmail [secure] message page's forms (nhsmail-relay/secure-page.controller.ts). */
+export const SECURE_MAIL_FORM_ROUTE_PREFIX = '/nhsmail/secure/';
 export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 /** e-RS A020: the body is the file itself, in one of the NHS's types (ERS_ATTACHMENT_MEDIA_TYPES). */
 const UPLOAD_ROUTE = 'POST /referrals/FHIR/STU3/Binary';
 
 export function bodyKindOf(method: string, routeUrl: string): BodyKind {
   if (CSV_ROUTES.has(`${method} ${routeUrl}`)) return 'csv';
+  if (routeUrl.startsWith(SECURE_MAIL_FORM_ROUTE_PREFIX) && !BODYLESS_METHODS.has(method)) return 'form';
   if (routeUrl.startsWith(FORM_ROUTE_PREFIX) && !BODYLESS_METHODS.has(method)) return 'form';
   if (`${method} ${routeUrl}` === UPLOAD_ROUTE) return 'upload';
   return BODYLESS_METHODS.has(method) ? 'none' : 'json';

@@ -174,7 +174,9 @@ export class NhsmailRelayConfig extends CallerTrustConfig {
   NHSMAIL_SECURE_KEYS?: string = undefined;
 
   /** Outside domains accredited to receive [secure] mail in clear, comma-separated. */
-  @Matches(/^([a-z0-9.-]+(,[a-z0-9.-]+)*)?$/, { message: 'NHSMAIL_ACCREDITED_DOMAINS must be comma-separated domain names' })
+  @Matches(/^([a-z0-9.-]+(,[a-z0-9.-]+)*)?$/, {
+    message: 'NHSMAIL_ACCREDITED_DOMAINS must be comma-separated domain names',
+  })
   NHSMAIL_ACCREDITED_DOMAINS = '';
 
   /** The gateway's public address, for the links in [secure] notices. */

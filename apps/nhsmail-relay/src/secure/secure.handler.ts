@@ -20,27 +20,27 @@ import { SecureMail } from './secure-mail';
 export class SecureHandler {
   constructor(private readonly secure: SecureMail) {}
 
-  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.link)
+  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.secureLink)
   link(@Payload() request: SecureLinkRequest, @Ctx() nats: NatsContext): Promise<SecureLinkState> {
     return withCallContext(nats, () => this.secure.link(request.token));
   }
 
-  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.codeRequest)
+  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.secureCodeRequest)
   requestCode(@Payload() request: SecureLinkRequest, @Ctx() nats: NatsContext): Promise<SecureCodeRequested> {
     return withCallContext(nats, () => this.secure.requestCode(request.token));
   }
 
-  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.codeVerify)
+  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.secureCodeVerify)
   verifyCode(@Payload() request: SecureCodeVerifyRequest, @Ctx() nats: NatsContext): Promise<SecureCodeVerified> {
     return withCallContext(nats, () => this.secure.verifyCode(request.token, request.code));
   }
 
-  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.read)
+  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.secureRead)
   read(@Payload() request: SecureReadRequest, @Ctx() nats: NatsContext): Promise<SecureMessageView> {
     return withCallContext(nats, (call) => this.secure.read(request.token, request.session, call));
   }
 
-  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.attachment)
+  @MessagePattern(NHSMAIL_SECURE_SUBJECTS.secureAttachment)
   attachment(@Payload() request: SecureAttachmentRequest, @Ctx() nats: NatsContext): Promise<SecureAttachment> {
     return withCallContext(nats, (call) => this.secure.attachment(request.token, request.session, request.index, call));
   }

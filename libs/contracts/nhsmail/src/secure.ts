@@ -8,11 +8,11 @@ import type { CallContext, NatsRpcClient, SubjectPolicies } from '@platform/shar
  * serves the page and asks the relay with these subjects; the link token and the session are the credentials.
  */
 export const NHSMAIL_SECURE_SUBJECTS = {
-  link: 'nhsmail.secure.link.v1',
-  codeRequest: 'nhsmail.secure.code-request.v1',
-  codeVerify: 'nhsmail.secure.code-verify.v1',
-  read: 'nhsmail.secure.read.v1',
-  attachment: 'nhsmail.secure.attachment.v1',
+  secureLink: 'nhsmail.secure.link.v1',
+  secureCodeRequest: 'nhsmail.secure.code-request.v1',
+  secureCodeVerify: 'nhsmail.secure.code-verify.v1',
+  secureRead: 'nhsmail.secure.read.v1',
+  secureAttachment: 'nhsmail.secure.attachment.v1',
 } as const;
 
 /** The gateway signs the page's requests as this caller (the anonymous public web role). */
@@ -87,21 +87,26 @@ export class SecureMailClient {
   constructor(private readonly rpc: NatsRpcClient) {}
 
   link(request: SecureLinkRequest, context: CallContext): Promise<SecureLinkState> {
-    return this.rpc.requestValidated(NHSMAIL_SECURE_SUBJECTS.link, SecureLinkRequest, request, context);
+    return this.rpc.requestValidated(NHSMAIL_SECURE_SUBJECTS.secureLink, SecureLinkRequest, request, context);
   }
 
   requestCode(request: SecureLinkRequest, context: CallContext): Promise<SecureCodeRequested> {
-    return this.rpc.requestValidated(NHSMAIL_SECURE_SUBJECTS.codeRequest, SecureLinkRequest, request, context);
+    return this.rpc.requestValidated(NHSMAIL_SECURE_SUBJECTS.secureCodeRequest, SecureLinkRequest, request, context);
   }
 
   verifyCode(request: SecureCodeVerifyRequest, context: CallContext): Promise<SecureCodeVerified> {
-    return this.rpc.requestValidated(NHSMAIL_SECURE_SUBJECTS.codeVerify, SecureCodeVerifyRequest, request, context);
+    return this.rpc.requestValidated(
+      NHSMAIL_SECURE_SUBJECTS.secureCodeVerify,
+      SecureCodeVerifyRequest,
+      request,
+      context,
+    );
   }
 
   /** The message, or ACCESS_DENIED when the session is not one of this link's. */
   async read(request: SecureReadRequest, context: CallContext): Promise<SecureMessageView> {
     const view = await this.rpc.requestValidated<SecureMessageView>(
-      NHSMAIL_SECURE_SUBJECTS.read,
+      NHSMAIL_SECURE_SUBJECTS.secureRead,
       SecureReadRequest,
       request,
       context,
@@ -113,6 +118,11 @@ export class SecureMailClient {
   }
 
   attachment(request: SecureAttachmentRequest, context: CallContext): Promise<SecureAttachment> {
-    return this.rpc.requestValidated(NHSMAIL_SECURE_SUBJECTS.attachment, SecureAttachmentRequest, request, context);
+    return this.rpc.requestValidated(
+      NHSMAIL_SECURE_SUBJECTS.secureAttachment,
+      SecureAttachmentRequest,
+      request,
+      context,
+    );
   }
 }

@@ -1,3 +1,5 @@
+import { NHSMAIL_SECURE_SUBJECTS } from './secure';
+
 /** NATS subjects nhsmail-relay serves (request/reply). Breaking changes get a v2 beside v1. */
 export const NHSMAIL_SUBJECTS = {
   mailboxCreate: 'nhsmail.mailbox.create.v1',
@@ -9,6 +11,7 @@ export const NHSMAIL_SUBJECTS = {
   messageMark: 'nhsmail.mailbox-message.mark.v1',
   messageDelete: 'nhsmail.mailbox-message.delete.v1',
   healthCheck: 'nhsmail.health.check.v1',
+  ...NHSMAIL_SECURE_SUBJECTS,
 } as const;
 
 /**
