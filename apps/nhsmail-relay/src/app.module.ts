@@ -12,6 +12,7 @@ import { MailboxAccess } from './mailbox-api/mailbox-access';
 import { MailboxApiHandler } from './mailbox-api/mailbox-api.handler';
 import { MailboxMessages } from './mailbox-api/mailbox-messages';
 import { PersonalMailboxes } from './mailbox-api/personal-mailboxes';
+import { MAILBOX_SEND_SETTINGS, SendMessage, type MailboxSendSettings } from './mailbox-api/send-message';
 import { CreateMailboxUseCase } from './mailboxes/create-mailbox.usecase';
 import { MailDomains } from './mailboxes/mail-domains';
 import { MailboxHandler } from './mailboxes/mailbox.handler';
@@ -116,6 +117,15 @@ export class NhsmailRelayModule {
         MailboxAccess,
         MailboxMessages,
         PersonalMailboxes,
+        SendMessage,
+        {
+          provide: MAILBOX_SEND_SETTINGS,
+          useValue: {
+            maxBytes: resources.smtp.maxBytes,
+            hostname: resources.smtp.hostname,
+            accepted: () => worker.kick(),
+          } satisfies MailboxSendSettings,
+        },
       ],
     };
   }

@@ -14,12 +14,17 @@ import {
   type NhsmailRelayApi,
   type ProvisionedMailboxes,
   type ProvisionSharedMailboxesRequest,
+  type SendMessageRequest,
+  type SentMessage,
 } from '@platform/contracts-nhsmail';
 import { PlatformError } from '@platform/shared-errors';
 import { ApiRoute } from '../auth/route-policy';
 import { callContextOf } from '../http/call-context';
 
 export const NHSMAIL_RELAY_CLIENT = Symbol('NHSMAIL_RELAY_CLIENT');
+
+/** A message sent through the API goes over NATS in one piece (1 MB); larger mail goes by SMTP submission. */
+const SEND_BODY_BYTES = 900 * 1024;
 
 /** A JSON object body, or 400 saying what was expected. */
 function objectBody(body: unknown): Record<string, unknown> {
@@ -169,5 +174,31 @@ export class NhsmailRelayController {
     @Req() request: FastifyRequest,
   ): Promise<{ deleted: true }> {
     return this.nhsmailRelay.deleteMessage({ mailbox: address, id }, callContextOf(request));
+  }
+
+  @Post('mailboxes/:address/messages')
+  @ApiRoute(NHSMAIL_MAILBOX_USERS, { write: true, maxBodyBytes: SEND_BODY_BYTES })
+  @ApiOperation({
+    summary:
+      'Send from this mailbox ({to, cc?, subject, text?, html?, attachments?: [{filename, contentType?, contentBase64}]})',
+    description:
+      'Composed into MIME and queued like SMTP submission (exactly once per X-Request-ID): the mailbox must be yours or a shared one you are a member of; the 35 MB limit and the blocked attachment types apply. 202 with the queued message.',
+  })
+  @ApiResponse({ status: 202, description: 'Queued' })
+  @ApiResponse({ status: 403, description: 'NHSMAIL_MAILBOX_FORBIDDEN' })
+  @ApiResponse({ status: 413, description: 'NHSMAIL_MESSAGE_TOO_LARGE' })
+  @ApiResponse({ status: 422, description: 'NHSMAIL_BLOCKED_ATTACHMENT, NHSMAIL_UNKNOWN_RECIPIENT' })
+  async send(
+    @Param('address') address: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SentMessage> {
+    const sent = await this.nhsmailRelay.sendMessage(
+      { ...objectBody(body), mailbox: address } as unknown as SendMessageRequest,
+      callContextOf(request),
+    );
+    void reply.status(202);
+    return sent;
   }
 }

@@ -6,6 +6,8 @@ import {
   MessageRef,
   NHSMAIL_SUBJECTS,
   ProvisionSharedMailboxesRequest,
+  SendMessageRequest,
+  type SentMessage,
   type MessageContent,
   type MessagePage,
   type MessageSummary,
@@ -17,6 +19,7 @@ import { IdempotentWrites, writeKey } from '@platform/shared-persistence';
 import { MailboxAccess } from './mailbox-access';
 import { MailboxMessages } from './mailbox-messages';
 import { PersonalMailboxes } from './personal-mailboxes';
+import { SendMessage } from './send-message';
 
 function readerOf(call: CallContext): string {
   return call.caller?.username ?? call.caller?.id ?? 'anonymous';
@@ -30,7 +33,13 @@ export class MailboxApiHandler {
     private readonly access: MailboxAccess,
     private readonly messages: MailboxMessages,
     private readonly writes: IdempotentWrites,
+    private readonly send: SendMessage,
   ) {}
+
+  @MessagePattern(NHSMAIL_SUBJECTS.messageSend)
+  sendMessage(@Payload() request: SendMessageRequest, @Ctx() nats: NatsContext): Promise<SentMessage> {
+    return withCallContext(nats, (call) => this.send.execute(request, call.caller, call.requestId));
+  }
 
   @MessagePattern(NHSMAIL_SUBJECTS.mailboxMine)
   mine(@Ctx() nats: NatsContext): Promise<MyMailboxes> {

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
-import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
+import { NhsmailRelayClient, type MessageSummary } from '@platform/contracts-nhsmail';
 import {
   GATEWAY_ISSUER,
   NatsRpcClient,
@@ -32,6 +32,9 @@ async function rejectionOf(promise: Promise<unknown>): Promise<{ code?: string }
   throw new Error('expected a refusal');
 }
 
+/** A small message limit for this file, so that a request under the bus's 1 MB can pass it. */
+const LIMIT = 200_000;
+
 describe('the mailbox API over NATS (personal and shared mailboxes, list, read, mark, delete)', () => {
   let relay: NhsmailRelayUnderTest;
   const priya = () => user('priya.shah', 'FCG72');
@@ -58,7 +61,10 @@ describe('the mailbox API over NATS (personal and shared mailboxes, list, read, 
   }
 
   beforeAll(async () => {
-    relay = await startNhsmailRelayUnderTest({ schemaPrefix: 'nhsmail_api' });
+    relay = await startNhsmailRelayUnderTest({
+      schemaPrefix: 'nhsmail_api',
+      env: { NHSMAIL_MAX_MESSAGE_BYTES: String(LIMIT) },
+    });
   });
 
   afterAll(async () => {
@@ -176,7 +182,7 @@ describe('the mailbox API over NATS (personal and shared mailboxes, list, read, 
     await waitForInbox(mailbox, 1, context);
     const id = (await relay.client.listMessages({ mailbox }, context)).messages[0]?.id ?? '';
     const replies = outcomes(
-      await allAtOnce(30, 10_000, (index) =>
+      await allAtOnce<MessageSummary | { deleted: true }>(30, 10_000, (index) =>
         index % 10 === 9
           ? relay.client.deleteMessage({ mailbox, id }, user('grace.hughes', 'A83008'))
           : relay.client.markMessage({ mailbox, id, seen: index % 2 === 0 }, user('grace.hughes', 'A83008')),
@@ -251,5 +257,125 @@ describe('the mailbox API over NATS (personal and shared mailboxes, list, read, 
     expect(after.rows[0]).toEqual(before.rows[0]);
     const still = await relay.client.listMessages({ mailbox: priyaBox }, priya());
     expect(still.messages.find((message) => message.id === ownId)?.seen).toBe(false);
+  });
+
+  describe('sending', () => {
+    const queued = async (): Promise<number> =>
+      (await relay.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${relay.schema}".message`)).rows[0]?.n ?? 0;
+
+    it('composes MIME, queues it like SMTP intake, and delivers to a mailbox and through the smarthost', async () => {
+      const tomBox = (await relay.client.myMailboxes(tom())).personal.address;
+      const priyaBox = (await relay.client.myMailboxes(priya())).personal.address;
+      const sent = await relay.client.sendMessage(
+        {
+          mailbox: priyaBox,
+          to: [tomBox, 'consultant@hospital.example'],
+          subject: 'Referral letter',
+          text: 'Please see the attached letter.',
+          attachments: [
+            {
+              filename: 'letter.pdf',
+              contentType: 'application/pdf',
+              contentBase64: Buffer.from('%PDF-1.7 letter').toString('base64'),
+            },
+          ],
+        },
+        priya(),
+      );
+      expect(sent).toMatchObject({ recipients: 2, messageId: expect.stringMatching(/^<[^@>]+@[^@>]+>$/) });
+      expect(sent.sizeBytes).toBeGreaterThan(100);
+      await waitForInbox(tomBox, 1, tom());
+      const [summary] = (await relay.client.listMessages({ mailbox: tomBox }, tom())).messages;
+      const read = await relay.client.readMessage({ mailbox: tomBox, id: summary?.id ?? '' }, tom());
+      expect(read).toMatchObject({
+        from: priyaBox,
+        subject: 'Referral letter',
+        messageId: sent.messageId,
+        text: expect.stringContaining('Please see the attached letter.'),
+        attachments: [{ filename: 'letter.pdf', contentType: 'application/pdf', sizeBytes: 15 }],
+      });
+      const outside = await eventually(
+        () => Promise.resolve(relay.sink.received.filter((mail) => mail.to.includes('consultant@hospital.example'))),
+        (found) => found.length > 0,
+      );
+      expect(outside).toHaveLength(1);
+      expect(outside[0]?.from).toBe(priyaBox);
+      expect(outside[0]?.raw).toContain('DKIM-Signature:');
+      const row = await relay.db.query(
+        `SELECT received_via, authenticated_as FROM "${relay.schema}".message WHERE id = $1`,
+        [sent.id],
+      );
+      expect(row.rows[0]).toEqual({ received_via: 'api', authenticated_as: 'priya.shah' });
+    });
+
+    it('sends as a shared mailbox for its organisation only, and refuses what SMTP refuses with nothing queued', async () => {
+      const tomBox = (await relay.client.myMailboxes(tom())).personal.address;
+      await expect(
+        relay.client.sendMessage(
+          { mailbox: 'pharmacy.fcg72@nhs.net', to: [tomBox], subject: 'From the pharmacy', text: 'x' },
+          priya(),
+        ),
+      ).resolves.toMatchObject({ recipients: 1 });
+      const before = await queued();
+      const priyaBox = (await relay.client.myMailboxes(priya())).personal.address;
+      const refusals = [
+        relay.client.sendMessage({ mailbox: 'pharmacy.fcg72@nhs.net', to: [tomBox], subject: 'x', text: 'x' }, tom()),
+        relay.client.sendMessage({ mailbox: priyaBox, to: [tomBox], subject: 'as priya', text: 'x' }, tom()),
+        relay.client.sendMessage(
+          {
+            mailbox: priyaBox,
+            to: [tomBox],
+            subject: 'program',
+            attachments: [{ filename: 'setup.exe', contentBase64: Buffer.from('MZ').toString('base64') }],
+          },
+          priya(),
+        ),
+        relay.client.sendMessage(
+          {
+            mailbox: priyaBox,
+            to: [tomBox],
+            subject: 'too big',
+            attachments: [{ filename: 'scan.pdf', contentBase64: Buffer.alloc(LIMIT).toString('base64') }],
+          },
+          priya(),
+        ),
+        relay.client.sendMessage(
+          { mailbox: priyaBox, to: ['no.such.person@nhs.net'], subject: 'x', text: 'x' },
+          priya(),
+        ),
+        relay.client.sendMessage({ mailbox: priyaBox, to: ['Not An Address'], subject: 'x', text: 'x' }, priya()),
+      ];
+      const codes = [];
+      for (const refusal of refusals) codes.push((await rejectionOf(refusal)).code);
+      expect(codes).toEqual([
+        'NHSMAIL_MAILBOX_FORBIDDEN',
+        'NHSMAIL_MAILBOX_FORBIDDEN',
+        'NHSMAIL_BLOCKED_ATTACHMENT',
+        'NHSMAIL_MESSAGE_TOO_LARGE',
+        'NHSMAIL_UNKNOWN_RECIPIENT',
+        'INVALID_VALUE',
+      ]);
+      expect(await queued()).toBe(before);
+    });
+
+    it('queues once for 30 simultaneous sends with the same X-Request-ID, and all get the same answer', async () => {
+      const grace = user('grace.hughes', 'A83008');
+      const graceBox = (await relay.client.myMailboxes(grace)).personal.address;
+      const tomBox = (await relay.client.myMailboxes(tom())).personal.address;
+      const before = await queued();
+      const replies = outcomes(
+        await allAtOnce(30, 20_000, () =>
+          relay.client.sendMessage({ mailbox: graceBox, to: [tomBox], subject: 'Once', text: 'only once' }, grace),
+        ),
+      );
+      expect(tally(replies, (reply) => (typeof reply === 'string' ? reply : reply.id))).toEqual({
+        [(replies[0] as { id: string }).id]: 30,
+      });
+      expect(await queued()).toBe(before + 1);
+      const differently = await rejectionOf(
+        relay.client.sendMessage({ mailbox: graceBox, to: [tomBox], subject: 'Other', text: 'x' }, grace),
+      );
+      expect(differently.code).toBe('INVALID_VALUE');
+    });
   });
 });

@@ -6,6 +6,8 @@ import {
   MarkMessageRequest,
   MessageRef,
   ProvisionSharedMailboxesRequest,
+  SendMessageRequest,
+  type SentMessage,
   type MessageContent,
   type MessagePage,
   type MessageSummary,
@@ -33,6 +35,8 @@ export interface NhsmailRelayApi {
   readMessage(request: MessageRef, context: CallContext): Promise<MessageContent>;
   markMessage(request: MarkMessageRequest, context: CallContext): Promise<MessageSummary>;
   deleteMessage(request: MessageRef, context: CallContext): Promise<{ deleted: true }>;
+  /** Composes the message into MIME and queues it as SMTP intake does; once per X-Request-ID. */
+  sendMessage(request: SendMessageRequest, context: CallContext): Promise<SentMessage>;
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }>;
 }
 
@@ -136,6 +140,16 @@ export class NhsmailRelayClient implements NhsmailRelayApi {
       await this.rpc.requestValidated(NHSMAIL_SUBJECTS.messageDelete, MessageRef, request, context),
       ['deleted'],
       'a deletion result',
+    );
+  }
+
+  async sendMessage(request: SendMessageRequest, context: CallContext): Promise<SentMessage> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.messageSend, SendMessageRequest, request, context, {
+        timeoutMs: 30_000,
+      }),
+      ['id', 'messageId', 'recipients'],
+      'a sent message',
     );
   }
 

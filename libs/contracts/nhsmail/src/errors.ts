@@ -18,6 +18,9 @@ export const NHSMAIL_OWN_ERRORS = defineErrors({
     'Only the mailbox owner or a member of the shared mailbox may use it',
   ),
   NHSMAIL_MESSAGE_NOT_FOUND: own(404, 'not-found', 'No such message in this mailbox'),
+  NHSMAIL_MESSAGE_TOO_LARGE: own(413, 'too-long', 'The message is larger than the NHSmail limit'),
+  NHSMAIL_BLOCKED_ATTACHMENT: own(422, 'business-rule', 'An attachment is of a blocked type'),
+  NHSMAIL_UNKNOWN_RECIPIENT: own(422, 'business-rule', 'No such mailbox in the platform domains'),
 });
 
 /** The codes a nhsmail-relay request can fail with. */

@@ -7,6 +7,8 @@ import {
   MarkMessageRequest,
   MessageRef,
   ProvisionSharedMailboxesRequest,
+  SendMessageRequest,
+  type SentMessage,
   type MessageContent,
   type MessagePage,
   type MessageSummary,
@@ -104,6 +106,19 @@ export class FakeNhsmailRelayClient implements NhsmailRelayApi {
   async deleteMessage(request: MessageRef, context: CallContext): Promise<{ deleted: true }> {
     this.authorise((await validatePayload(MessageRef, request)).mailbox, context);
     throw new PlatformError('NHSMAIL_MESSAGE_NOT_FOUND');
+  }
+
+  /** Checks the request and the sender's right as the relay does; the fake delivers nothing. */
+  async sendMessage(request: SendMessageRequest, context: CallContext): Promise<SentMessage> {
+    const checked = await validatePayload(SendMessageRequest, request);
+    this.authorise(checked.mailbox, context);
+    const id = context.requestId;
+    return {
+      id,
+      messageId: `<${id}@fake.nhs.net>`,
+      recipients: checked.to.length + (checked.cc?.length ?? 0),
+      sizeBytes: 0,
+    };
   }
 
   private authorise(address: string, context: CallContext): void {

@@ -8,9 +8,13 @@ import {
   Max,
   MaxLength,
   Min,
+  MinLength,
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBase64,
+  IsString,
+  ValidateNested,
 } from 'class-validator';
 import type { Mailbox } from './mailboxes';
 import { MAIL_ADDRESS } from './mailboxes';
@@ -126,4 +130,64 @@ export class MessageRef extends MailboxRef {
 export class MarkMessageRequest extends MessageRef {
   @IsBoolean()
   seen!: boolean;
+}
+
+export class SendAttachment {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  filename!: string;
+
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, { message: 'contentType must be a MIME type' })
+  contentType?: string;
+
+  /** The file, base64 (a request is at most 1 MB on the bus; larger files go by SMTP submission). */
+  @IsBase64()
+  @MaxLength(1_000_000)
+  contentBase64!: string;
+}
+
+/** A message to send from `mailbox` (the caller's own, or a shared one they are a member of). */
+export class SendMessageRequest extends MailboxRef {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @Matches(MAIL_ADDRESS, { each: true, message: 'to must be lower-case mail addresses' })
+  to!: string[];
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @Matches(MAIL_ADDRESS, { each: true, message: 'cc must be lower-case mail addresses' })
+  cc?: string[];
+
+  @IsString()
+  @MaxLength(998)
+  subject!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1_000_000)
+  text?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1_000_000)
+  html?: string;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => SendAttachment)
+  attachments?: SendAttachment[];
+}
+
+/** A message queued for delivery (the same durable queue as SMTP intake). */
+export interface SentMessage {
+  id: string;
+  messageId: string;
+  recipients: number;
+  sizeBytes: number;
 }

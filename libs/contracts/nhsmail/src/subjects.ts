@@ -10,6 +10,7 @@ export const NHSMAIL_SUBJECTS = {
   messageRead: 'nhsmail.mailbox-message.read.v1',
   messageMark: 'nhsmail.mailbox-message.mark.v1',
   messageDelete: 'nhsmail.mailbox-message.delete.v1',
+  messageSend: 'nhsmail.mailbox-message.send.v1',
   healthCheck: 'nhsmail.health.check.v1',
   ...NHSMAIL_SECURE_SUBJECTS,
 } as const;

@@ -1,0 +1,185 @@
+import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { freePort } from '@platform/shared-testing';
+import { testCallerEnvironment } from '@platform/testing-services';
+import {
+  eventually,
+  startNhsmailRelayUnderTest,
+  TEST_ISSUER,
+  type NhsmailRelayUnderTest,
+} from '../nhsmail-relay.test-harness';
+
+const GATEWAY_MAIN = path.resolve(__dirname, '../../../../dist/apps/gateway/src/main.js');
+
+/** The built gateway (dist/, as the launcher runs it) in front of the relay under test, on its NATS. */
+async function startGateway(natsUrl: string, jwksUrl: string): Promise<{ base: string; stop(): Promise<void> }> {
+  if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let output = '';
+  const child = spawn(process.execPath, [GATEWAY_MAIN], {
+    env: {
+      ...process.env,
+      ...(await testCallerEnvironment('gateway')),
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_PORT: String(port),
+      GATEWAY_METRICS_PORT: '0',
+      NATS_URL: natsUrl,
+      OIDC_ISSUER: TEST_ISSUER,
+      OIDC_JWKS_URL: jwksUrl,
+      SANDBOX: 'false',
+      ACCESS_LOG: 'false',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let attempt = 0; ; attempt += 1) {
+    const live = await fetch(`${base}/health/live`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (live) break;
+    if (attempt > 200 || child.exitCode !== null) throw new Error(`the gateway did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    base,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
+
+describe('the mailbox API through the built gateway, with real access tokens', () => {
+  let relay: NhsmailRelayUnderTest;
+  let gateway: { base: string; stop(): Promise<void> };
+
+  /** A Keycloak-shaped user token signed by the test identity provider. */
+  const token = (username: string, roles: string[], organisation: string): Promise<string> =>
+    new SignJWT({
+      typ: 'Bearer',
+      azp: 'platform-cli',
+      preferred_username: username,
+      realm_access: { roles },
+      nhsd_organisations: [organisation],
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+      .setIssuer(TEST_ISSUER)
+      .setAudience('nhs-platform')
+      .setSubject(`user-${username}`)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(relay.jwks.privateKey);
+
+  async function call(
+    method: string,
+    url: string,
+    bearer: string | undefined,
+    body?: unknown,
+  ): Promise<{ status: number; type: string; json: Record<string, unknown> }> {
+    const response = await fetch(`${gateway.base}${url}`, {
+      method,
+      headers: {
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        'x-request-id': randomUUID(),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    };
+  }
+
+  beforeAll(async () => {
+    relay = await startNhsmailRelayUnderTest({ schemaPrefix: 'nhsmail_gw' });
+    gateway = await startGateway(relay.natsUrl, relay.jwks.url);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await relay?.stop();
+  });
+
+  it('a pharmacist finds their mailboxes, sends, and the recipient lists and reads; nobody else can', async () => {
+    const priya = await token('priya.shah', ['pharmacist'], 'FCG72');
+    const tom = await token('tom.okafor', ['provider-clinician'], 'RR8');
+    const admin = await token('registry.admin', ['registry-admin'], 'X26');
+    const patient = await token('robin.evans', ['patient'], 'X26');
+
+    const provisioned = await call('POST', '/nhsmail/shared-mailboxes/pharmacies', admin, { odsCodes: ['FCG72'] });
+    expect(provisioned).toMatchObject({ status: 200, json: { created: ['pharmacy.fcg72@nhs.net'] } });
+    expect((await call('POST', '/nhsmail/shared-mailboxes/pharmacies', priya, { odsCodes: ['FCG72'] })).status).toBe(
+      403,
+    );
+
+    const mine = await call('GET', '/nhsmail/me', priya);
+    expect(mine).toMatchObject({
+      status: 200,
+      json: { personal: { address: 'priya.shah@nhs.net' }, shared: [{ address: 'pharmacy.fcg72@nhs.net' }] },
+    });
+    const tomBox = ((await call('GET', '/nhsmail/me', tom)).json.personal as { address: string }).address;
+
+    const sent = await call('POST', '/nhsmail/mailboxes/pharmacy.fcg72@nhs.net/messages', priya, {
+      to: [tomBox],
+      subject: 'Medicine query',
+      text: 'Please call the pharmacy.',
+    });
+    expect(sent).toMatchObject({ status: 202, json: { recipients: 1 } });
+
+    const listed = await eventually(
+      () => call('GET', `/nhsmail/mailboxes/${tomBox}/messages?unread=true&limit=10`, tom),
+      (page) => page.json.total === 1,
+    );
+    const [summary] = listed.json.messages as { id: string; subject: string }[];
+    expect(summary?.subject).toBe('Medicine query');
+    const read = await call('GET', `/nhsmail/mailboxes/${tomBox}/messages/${summary?.id ?? ''}`, tom);
+    expect(read).toMatchObject({
+      status: 200,
+      json: { from: 'pharmacy.fcg72@nhs.net', seen: true, text: expect.stringContaining('Please call the pharmacy.') },
+    });
+    expect(
+      (await call('PATCH', `/nhsmail/mailboxes/${tomBox}/messages/${summary?.id ?? ''}`, tom, { seen: false })).json,
+    ).toMatchObject({
+      seen: false,
+    });
+
+    // Another user's mailbox: problem details with the relay's code, nothing read.
+    const refused = await call('GET', `/nhsmail/mailboxes/${tomBox}/messages/${summary?.id ?? ''}`, priya);
+    expect(refused.status).toBe(403);
+    expect(refused.type).toContain('application/problem+json');
+    expect(JSON.stringify(refused.json)).toContain('NHSMAIL_MAILBOX_FORBIDDEN');
+    expect(
+      (await call('POST', `/nhsmail/mailboxes/${tomBox}/messages`, priya, { to: [tomBox], subject: 'x', text: 'x' }))
+        .status,
+    ).toBe(403);
+    expect((await call('GET', '/nhsmail/mailboxes/pharmacy.fcg72@nhs.net/messages', tom)).status).toBe(403);
+    expect((await call('GET', '/nhsmail/me', patient)).status).toBe(403);
+    expect((await call('GET', '/nhsmail/me', undefined)).status).toBe(401);
+    expect((await call('GET', `/nhsmail/mailboxes/${tomBox}/messages?unread=maybe`, tom)).status).toBe(400);
+
+    const audit = await relay.db.query(`SELECT mailbox, reader, what FROM "${relay.schema}".message_read_audit`);
+    expect(audit.rows).toEqual([{ mailbox: tomBox, reader: 'tom.okafor', what: 'read' }]);
+
+    expect((await call('DELETE', `/nhsmail/mailboxes/${tomBox}/messages/${summary?.id ?? ''}`, tom)).json).toEqual({
+      deleted: true,
+    });
+    expect((await call('GET', `/nhsmail/mailboxes/${tomBox}/messages`, tom)).json.total).toBe(0);
+  });
+});
