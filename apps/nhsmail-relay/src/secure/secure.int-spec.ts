@@ -240,4 +240,69 @@ describe('[secure] mail (real SMTP, PostgreSQL and NATS)', () => {
     expect(await page.verifyCode({ token, code }, web())).toEqual({ outcome: 'locked' });
     expect(await page.requestCode({ token }, web())).toEqual({ outcome: 'locked' });
   });
+  it('sends at most 10 codes for a link when 20 are asked for at once', async () => {
+    await send(['asker@example.org'], 'Many codes [secure]', 'ask away');
+    const token = await linkFor('asker@example.org');
+    const results = await allAtOnce(20, 20_000, () => page.requestCode({ token }, web()));
+    const outcomes = results.map((result) => (result.status === 'fulfilled' ? result.value.outcome : 'crashed'));
+    expect(outcomes.filter((outcome) => outcome === 'sent')).toHaveLength(10);
+    expect(outcomes.filter((outcome) => outcome === 'too-many')).toHaveLength(10);
+    expect(await rows(`SELECT codes_sent FROM $schema.secure_link WHERE recipient = 'asker@example.org'`)).toEqual([
+      { codes_sent: 10 },
+    ]);
+    const codes = await eventually(
+      () => sinkMail('asker@example.org', /security code/),
+      (list) => list.length >= 10,
+    );
+    expect(codes).toHaveLength(10);
+  });
+});
+
+describe('[secure] mail without a key', () => {
+  let relay: NhsmailRelayUnderTest;
+
+  beforeAll(async () => {
+    relay = await startNhsmailRelayUnderTest({ schemaPrefix: 'nhsmail_secure_nokey' });
+    await relay.client.createMailbox(
+      {
+        address: 'jane.smith@nhs.net',
+        kind: 'personal',
+        displayName: 'Jane Smith',
+        ownerUsername: 'jane.smith',
+        password: PASSWORD,
+      },
+      registryAdmin(),
+    );
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+  });
+
+  it('keeps a [secure] message to an outside domain in the queue rather than send it in clear', async () => {
+    const jane = submissionClient(relay.submissionPort, { user: 'jane.smith@nhs.net', pass: PASSWORD });
+    await jane.sendMail({ from: 'jane.smith@nhs.net', to: 'out@example.org', subject: '[secure] held', text: 'held' });
+    await jane.sendMail({ from: 'jane.smith@nhs.net', to: 'out@example.org', subject: 'plain', text: 'plain' });
+    jane.close();
+    await eventually(
+      () => Promise.resolve(relay.sink.received.length),
+      (count) => count >= 1,
+    );
+    const delivery = await eventually(
+      async () =>
+        (
+          await relay.db.query<{ state: string; last_error: string | null }>(
+            `SELECT d.state, d.last_error FROM "${relay.schema}".delivery d JOIN "${relay.schema}".message m ON m.id = d.message
+              WHERE m.subject = '[secure] held'`,
+          )
+        ).rows[0],
+      (row) => row?.last_error !== null && row?.last_error !== undefined,
+    );
+    expect(delivery).toEqual({
+      state: 'pending',
+      last_error: expect.stringMatching(/^4\.7\.0 \[secure\] mail cannot be sent/) as unknown,
+    });
+    expect(relay.sink.received.map((mail) => mail.raw).some((raw) => raw.includes('[secure] held'))).toBe(false);
+    expect(relay.sink.received.some((mail) => mail.raw.includes('Subject: plain'))).toBe(true);
+  });
 });
