@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -14,10 +15,12 @@ import {
   type NhsmailRelayApi,
   type ProvisionedMailboxes,
   type ProvisionSharedMailboxesRequest,
+  type AttachmentPiece,
   type SendMessageRequest,
   type SentMessage,
 } from '@platform/contracts-nhsmail';
 import { PlatformError } from '@platform/shared-errors';
+import type { CallContext } from '@platform/shared-nats';
 import { ApiRoute } from '../auth/route-policy';
 import { callContextOf } from '../http/call-context';
 
@@ -174,6 +177,48 @@ export class NhsmailRelayController {
     @Req() request: FastifyRequest,
   ): Promise<{ deleted: true }> {
     return this.nhsmailRelay.deleteMessage({ mailbox: address, id }, callContextOf(request));
+  }
+
+  @Get('mailboxes/:address/messages/:id/attachments/:index')
+  @ApiRoute(NHSMAIL_MAILBOX_USERS)
+  @ApiOperation({
+    summary: 'Download an attachment of a message (streamed, with its content type); audited like a read',
+  })
+  @ApiResponse({ status: 404, description: 'NHSMAIL_MESSAGE_NOT_FOUND' })
+  async attachment(
+    @Param('address') address: string,
+    @Param('id') id: string,
+    @Param('index') index: string,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const context = callContextOf(request);
+    const ask = { mailbox: address, id, index: /^\d{1,4}$/.test(index) ? Number(index) : Number.NaN };
+    // The first piece before the headers: a refusal is answered with its status, not a broken download.
+    const first = await this.nhsmailRelay.readAttachment(ask, context);
+    const name = (first.filename ?? `attachment-${index}`).replace(/[^\x20-\x7e]|["\\]/g, '_');
+    void reply
+      .status(200)
+      .header('content-type', first.contentType)
+      .header('content-length', String(first.sizeBytes))
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store');
+    await reply.send(Readable.from(this.pieces(ask, first, context)));
+  }
+
+  /** The attachment piece after piece, asked for when the client has read the last. */
+  private async *pieces(
+    ask: { mailbox: string; id: string; index: number },
+    first: AttachmentPiece,
+    context: CallContext,
+  ): AsyncGenerator<Buffer> {
+    let piece = first;
+    for (;;) {
+      yield Buffer.from(piece.data, 'base64');
+      if (piece.next === null) return;
+      piece = await this.nhsmailRelay.readAttachment({ ...ask, offset: piece.next }, context);
+    }
   }
 
   @Post('mailboxes/:address/messages')

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
+import nodemailer from 'nodemailer';
 import { freePort } from '@platform/shared-testing';
 import { testCallerEnvironment } from '@platform/testing-services';
 import {
@@ -174,12 +175,51 @@ describe('the mailbox API through the built gateway, with real access tokens', (
     expect((await call('GET', '/nhsmail/me', undefined)).status).toBe(401);
     expect((await call('GET', `/nhsmail/mailboxes/${tomBox}/messages?unread=maybe`, tom)).status).toBe(400);
 
-    const audit = await relay.db.query(`SELECT mailbox, reader, what FROM "${relay.schema}".message_read_audit`);
-    expect(audit.rows).toEqual([{ mailbox: tomBox, reader: 'tom.okafor', what: 'read' }]);
+    // A 1.5 MB scan arrives by SMTP; it downloads in pieces, byte for byte, with its type.
+    const scan = Buffer.alloc(1_500_000);
+    for (let i = 0; i < scan.length; i += 1) scan[i] = (i * 7919) % 251;
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: relay.relayPort,
+      secure: false,
+      ignoreTLS: true,
+    });
+    await transport.sendMail({
+      from: 'radiology@hospital.example',
+      to: tomBox,
+      subject: 'Scan',
+      text: 'Scan attached',
+      attachments: [{ filename: 'scan.png', content: scan, contentType: 'image/png' }],
+    });
+    transport.close();
+    const withScan = await eventually(
+      () => call('GET', `/nhsmail/mailboxes/${tomBox}/messages?subject=Scan`, tom),
+      (page) => page.json.total === 1,
+    );
+    const scanId = (withScan.json.messages as { id: string }[])[0]?.id ?? '';
+    const download = await fetch(`${gateway.base}/nhsmail/mailboxes/${tomBox}/messages/${scanId}/attachments/0`, {
+      headers: { authorization: `Bearer ${tom}` },
+    });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('image/png');
+    expect(download.headers.get('content-disposition')).toBe('attachment; filename="scan.png"');
+    expect(Buffer.from(await download.arrayBuffer()).equals(scan)).toBe(true);
+    const stolen = await fetch(`${gateway.base}/nhsmail/mailboxes/${tomBox}/messages/${scanId}/attachments/0`, {
+      headers: { authorization: `Bearer ${priya}` },
+    });
+    expect(stolen.status).toBe(403);
+
+    const audit = await relay.db.query(
+      `SELECT mailbox, reader, what FROM "${relay.schema}".message_read_audit ORDER BY id`,
+    );
+    expect(audit.rows).toEqual([
+      { mailbox: tomBox, reader: 'tom.okafor', what: 'read' },
+      { mailbox: tomBox, reader: 'tom.okafor', what: 'attachment 0' },
+    ]);
 
     expect((await call('DELETE', `/nhsmail/mailboxes/${tomBox}/messages/${summary?.id ?? ''}`, tom)).json).toEqual({
       deleted: true,
     });
-    expect((await call('GET', `/nhsmail/mailboxes/${tomBox}/messages`, tom)).json.total).toBe(0);
+    expect((await call('GET', `/nhsmail/mailboxes/${tomBox}/messages`, tom)).json.total).toBe(1);
   });
 });

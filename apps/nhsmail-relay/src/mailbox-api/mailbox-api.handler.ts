@@ -7,6 +7,8 @@ import {
   NHSMAIL_SUBJECTS,
   ProvisionSharedMailboxesRequest,
   SendMessageRequest,
+  AttachmentPieceRequest,
+  type AttachmentPiece,
   type SentMessage,
   type MessageContent,
   type MessagePage,
@@ -35,6 +37,21 @@ export class MailboxApiHandler {
     private readonly writes: IdempotentWrites,
     private readonly send: SendMessage,
   ) {}
+
+  @MessagePattern(NHSMAIL_SUBJECTS.messageAttachment)
+  attachment(@Payload() request: AttachmentPieceRequest, @Ctx() nats: NatsContext): Promise<AttachmentPiece> {
+    return withCallContext(nats, async (call) => {
+      await this.access.authorise(request.mailbox, call.caller);
+      return this.messages.attachmentPiece(
+        request.mailbox,
+        request.id,
+        request.index,
+        request.offset ?? 0,
+        readerOf(call),
+        call.requestId,
+      );
+    });
+  }
 
   @MessagePattern(NHSMAIL_SUBJECTS.messageSend)
   sendMessage(@Payload() request: SendMessageRequest, @Ctx() nats: NatsContext): Promise<SentMessage> {

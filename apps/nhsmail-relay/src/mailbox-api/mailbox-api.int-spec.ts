@@ -149,11 +149,23 @@ describe('the mailbox API over NATS (personal and shared mailboxes, list, read, 
       attachments: [{ index: 0, filename: 'summary.pdf', contentType: 'application/pdf', sizeBytes: 13 }],
     });
     expect(read.headers.find((header) => header.name === 'subject')?.value).toBe('Discharge summary');
+    const piece = await relay.client.readAttachment({ mailbox, id, index: 0 }, context);
+    expect(piece).toMatchObject({ filename: 'summary.pdf', contentType: 'application/pdf', sizeBytes: 13, next: null });
+    expect(Buffer.from(piece.data, 'base64').toString()).toBe('%PDF-1.4 test');
+    expect((await rejectionOf(relay.client.readAttachment({ mailbox, id, index: 1 }, context))).code).toBe(
+      'NHSMAIL_MESSAGE_NOT_FOUND',
+    );
+    expect((await rejectionOf(relay.client.readAttachment({ mailbox, id, index: 0 }, tom()))).code).toBe(
+      'NHSMAIL_MAILBOX_FORBIDDEN',
+    );
     const audit = await relay.db.query(
-      `SELECT mailbox, message, reader, what FROM "${relay.schema}".message_read_audit WHERE message = $1`,
+      `SELECT mailbox, message, reader, what FROM "${relay.schema}".message_read_audit WHERE message = $1 ORDER BY id`,
       [id],
     );
-    expect(audit.rows).toEqual([{ mailbox, message: id, reader: 'priya.shah', what: 'read' }]);
+    expect(audit.rows).toEqual([
+      { mailbox, message: id, reader: 'priya.shah', what: 'read' },
+      { mailbox, message: id, reader: 'priya.shah', what: 'attachment 0' },
+    ]);
     expect((await relay.client.listMessages({ mailbox, unreadOnly: true }, context)).unread).toBe(1);
 
     await expect(relay.client.markMessage({ mailbox, id, seen: false }, priya())).resolves.toMatchObject({

@@ -2,7 +2,13 @@ import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { simpleParser, type AddressObject } from 'mailparser';
 import type { Pool, PoolClient } from 'pg';
-import type { ListMessagesRequest, MessageContent, MessagePage, MessageSummary } from '@platform/contracts-nhsmail';
+import type {
+  AttachmentPiece,
+  ListMessagesRequest,
+  MessageContent,
+  MessagePage,
+  MessageSummary,
+} from '@platform/contracts-nhsmail';
 import { PlatformError } from '@platform/shared-errors';
 import { withTransaction } from '@platform/shared-persistence';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
@@ -42,6 +48,9 @@ function addresses(value: AddressObject | AddressObject[] | undefined): string[]
 
 /** The largest body text or HTML the API returns (longer ones are cut; the attachments stay downloadable). */
 const MAX_BODY_CHARS = 2 * 1024 * 1024;
+
+/** An attachment piece: 512 KiB is about 700 KB of base64, under NATS's 1 MB message. */
+const PIECE_BYTES = 512 * 1024;
 
 /**
  * What a mailbox holds, through the API: pages of summaries, a message read from its chunks with mailparser
@@ -142,6 +151,40 @@ export class MailboxMessages {
         contentType: attachment.contentType,
         sizeBytes: attachment.size,
       })),
+    };
+  }
+
+  /**
+   * One piece of attachment `index` from `offset`: the message is parsed again from its chunks for each piece
+   * (mailparser keeps attachments in memory; the relay's messages are at most 35 MB). The first piece is audited.
+   */
+  async attachmentPiece(
+    mailbox: string,
+    id: string,
+    index: number,
+    offset: number,
+    reader: string,
+    requestId: string,
+  ): Promise<AttachmentPiece> {
+    const row = await this.summary(mailbox, id);
+    const parsed = await simpleParser(Readable.from(this.store.content(row.message)), {
+      skipHtmlToText: true,
+      skipTextToHtml: true,
+      skipImageLinks: true,
+      skipTextLinks: true,
+    });
+    const attachment = parsed.attachments[index];
+    if (!attachment || offset > attachment.size)
+      throw new PlatformError('NHSMAIL_MESSAGE_NOT_FOUND', 'No such attachment');
+    if (offset === 0) await this.audit(mailbox, id, reader, `attachment ${index}`, requestId, false);
+    const end = Math.min(offset + PIECE_BYTES, attachment.content.length);
+    return {
+      filename: attachment.filename ?? null,
+      contentType: attachment.contentType,
+      sizeBytes: attachment.content.length,
+      offset,
+      data: attachment.content.subarray(offset, end).toString('base64'),
+      next: end < attachment.content.length ? end : null,
     };
   }
 

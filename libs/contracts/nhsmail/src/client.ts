@@ -7,6 +7,8 @@ import {
   MessageRef,
   ProvisionSharedMailboxesRequest,
   SendMessageRequest,
+  AttachmentPieceRequest,
+  type AttachmentPiece,
   type SentMessage,
   type MessageContent,
   type MessagePage,
@@ -37,6 +39,8 @@ export interface NhsmailRelayApi {
   deleteMessage(request: MessageRef, context: CallContext): Promise<{ deleted: true }>;
   /** Composes the message into MIME and queues it as SMTP intake does; once per X-Request-ID. */
   sendMessage(request: SendMessageRequest, context: CallContext): Promise<SentMessage>;
+  /** One piece of an attachment; the first piece's read is audited. */
+  readAttachment(request: AttachmentPieceRequest, context: CallContext): Promise<AttachmentPiece>;
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }>;
 }
 
@@ -150,6 +154,16 @@ export class NhsmailRelayClient implements NhsmailRelayApi {
       }),
       ['id', 'messageId', 'recipients'],
       'a sent message',
+    );
+  }
+
+  async readAttachment(request: AttachmentPieceRequest, context: CallContext): Promise<AttachmentPiece> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.messageAttachment, AttachmentPieceRequest, request, context, {
+        timeoutMs: 30_000,
+      }),
+      ['contentType', 'data', 'next', 'sizeBytes'],
+      'an attachment piece',
     );
   }
 

@@ -8,6 +8,8 @@ import {
   MessageRef,
   ProvisionSharedMailboxesRequest,
   SendMessageRequest,
+  AttachmentPieceRequest,
+  type AttachmentPiece,
   type SentMessage,
   type MessageContent,
   type MessagePage,
@@ -119,6 +121,11 @@ export class FakeNhsmailRelayClient implements NhsmailRelayApi {
       recipients: checked.to.length + (checked.cc?.length ?? 0),
       sizeBytes: 0,
     };
+  }
+
+  async readAttachment(request: AttachmentPieceRequest, context: CallContext): Promise<AttachmentPiece> {
+    this.authorise((await validatePayload(AttachmentPieceRequest, request)).mailbox, context);
+    throw new PlatformError('NHSMAIL_MESSAGE_NOT_FOUND');
   }
 
   private authorise(address: string, context: CallContext): void {

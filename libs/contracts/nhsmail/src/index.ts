@@ -9,6 +9,8 @@ export {
   MessageRef,
   ProvisionSharedMailboxesRequest,
   SendAttachment,
+  AttachmentPieceRequest,
+  type AttachmentPiece,
   SendMessageRequest,
   type SentMessage,
   type MessageAttachment,

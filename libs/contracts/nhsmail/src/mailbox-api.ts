@@ -191,3 +191,28 @@ export interface SentMessage {
   recipients: number;
   sizeBytes: number;
 }
+
+/** A piece of an attachment (at most 512 KiB, under NATS's 1 MB once base64): ask again from `next` until null. */
+export class AttachmentPieceRequest extends MessageRef {
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  index!: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+export interface AttachmentPiece {
+  filename: string | null;
+  contentType: string;
+  sizeBytes: number;
+  offset: number;
+  /** base64 */
+  data: string;
+  next: number | null;
+}

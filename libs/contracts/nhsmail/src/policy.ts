@@ -20,6 +20,7 @@ export const NHSMAIL_SUBJECT_POLICIES: SubjectPolicies = {
   [NHSMAIL_SUBJECTS.messageMark]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.messageDelete]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.messageSend]: { roles: NHSMAIL_MAILBOX_USERS },
+  [NHSMAIL_SUBJECTS.messageAttachment]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.healthCheck]: { public: true },
   ...NHSMAIL_SECURE_POLICIES,
 };

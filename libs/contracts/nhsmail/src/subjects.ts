@@ -11,6 +11,7 @@ export const NHSMAIL_SUBJECTS = {
   messageMark: 'nhsmail.mailbox-message.mark.v1',
   messageDelete: 'nhsmail.mailbox-message.delete.v1',
   messageSend: 'nhsmail.mailbox-message.send.v1',
+  messageAttachment: 'nhsmail.mailbox-message.attachment.v1',
   healthCheck: 'nhsmail.health.check.v1',
   ...NHSMAIL_SECURE_SUBJECTS,
 } as const;
