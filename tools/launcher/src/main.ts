@@ -1,5 +1,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
@@ -322,6 +331,21 @@ function nhsmailTlsEnvironment(): Record<string, string> {
   return { NHSMAIL_TLS_CERT: cert, NHSMAIL_TLS_KEY: key };
 }
 
+/**
+ * The NHSmail relay's [secure] mail key for a local run: NHSMAIL_SECURE_KEYS when given, otherwise a random
+ * AES-256 key made once under the data folder (so stored secure messages stay readable across restarts).
+ */
+function nhsmailSecureEnvironment(gatewayUrl: string): Record<string, string> {
+  const page = { NHSMAIL_SECURE_PAGE_URL: env['NHSMAIL_SECURE_PAGE_URL'] ?? gatewayUrl };
+  if (env['NHSMAIL_SECURE_KEYS']) return { ...page, NHSMAIL_SECURE_KEYS: env['NHSMAIL_SECURE_KEYS'] };
+  const file = path.join(dataDir, 'nhsmail-secure', 'local.key');
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  }
+  return { ...page, NHSMAIL_SECURE_KEYS: `local-1:${readFileSync(file, 'utf8').trim()}` };
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
@@ -378,6 +402,7 @@ async function main(): Promise<void> {
           // its STARTTLS certificate, and the identity provider whose tokens XOAUTH2 takes.
           ...(service.name === 'nhsmail-relay' && {
             ...nhsmailTlsEnvironment(),
+            ...nhsmailSecureEnvironment(`http://${host}:${ports.gateway}`),
             NHSMAIL_SMTP_HOST: host,
             OIDC_ISSUER: issuer,
           }),
