@@ -203,6 +203,19 @@ describe('the [secure] message page in a real browser', () => {
     expect(noCsrf.headers.get('location')).toMatch(/\?problem=form$/);
     expect(await mailTo('other.reader@example.org', /security code/)).toEqual([]);
 
+    // With the form's CSRF token: a code that is not digits is asked for again, nothing sent.
+    const start = await fetch(link);
+    const csrf = /nhsmail_secure_csrf=([A-Za-z0-9_-]{43})/.exec(start.headers.get('set-cookie') ?? '')?.[1] ?? '';
+    expect(await start.text()).toContain(`name="csrf" value="${csrf}"`);
+    const letters = await fetch(`${link}/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `nhsmail_secure_csrf=${csrf}` },
+      body: `csrf=${csrf}&code=abc`,
+      redirect: 'manual',
+    });
+    expect(letters.status).toBe(303);
+    expect(letters.headers.get('location')).toMatch(/\/verify\?error=missing$/);
+
     const forged = await fetch(`${link}/message`, {
       headers: { cookie: `nhsmail_secure=${randomBytes(32).toString('base64url')}` },
       redirect: 'manual',

@@ -5,6 +5,8 @@ import { NHSMAIL_SECURE_WEB_CALLER, SecureMailClient } from '@platform/contracts
 import { PlatformError } from '@platform/shared-errors';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import { allAtOnce } from '@platform/shared-testing';
+import { MailDomains } from '../mailboxes/mail-domains';
+import { MessageStore } from '../queue/message-store';
 import { testGatewaySigner } from '@platform/testing-services';
 import {
   eventually,
@@ -13,6 +15,7 @@ import {
   submissionClient,
   type NhsmailRelayUnderTest,
 } from '../nhsmail-relay.test-harness';
+import { parseSecureKeys, SecureMail, type SecureSettings } from './secure-mail';
 
 const PASSWORD = 'correct horse battery staple';
 /** A TEST-ONLY key, made per run. */
@@ -240,6 +243,34 @@ describe('[secure] mail (real SMTP, PostgreSQL and NATS)', () => {
     expect(await page.verifyCode({ token, code }, web())).toEqual({ outcome: 'locked' });
     expect(await page.requestCode({ token }, web())).toEqual({ outcome: 'locked' });
   });
+  it('reads a message encrypted under a key that has been rotated out of first place, and not once the key is gone', async () => {
+    await send(['rotate@example.org'], 'Old key [secure]', 'encrypted under test-1');
+    const token = await linkFor('rotate@example.org');
+    await page.requestCode({ token }, web());
+    const verified = await page.verifyCode({ token, code: await codeFor('rotate@example.org', 0) }, web());
+    const session = verified.outcome === 'ok' ? verified.session : '';
+    const settings: SecureSettings = {
+      keys: [],
+      accreditedDomains: [],
+      pageUrl: 'http://127.0.0.1:8080',
+      linkDays: 30,
+      codeMinutes: 10,
+      codeAttempts: 5,
+      codesPerLink: 10,
+      sessionMinutes: 15,
+    };
+    const store = relay.app.get(MessageStore);
+    const newKey = { id: 'test-2', key: randomBytes(32) };
+    const rotated = new SecureMail(
+      { ...settings, keys: [newKey, ...parseSecureKeys(KEY)] },
+      store,
+      new MailDomains('nhs.net'),
+    );
+    expect((await rotated.read(token, session, web())).text).toContain('encrypted under test-1');
+    const withoutOld = new SecureMail({ ...settings, keys: [newKey] }, store, new MailDomains('nhs.net'));
+    await expect(withoutOld.read(token, session, web())).rejects.toMatchObject({ code: 'REC_SERVER_ERROR' });
+  });
+
   it('sends at most 10 codes for a link when 20 are asked for at once', async () => {
     await send(['asker@example.org'], 'Many codes [secure]', 'ask away');
     const token = await linkFor('asker@example.org');
