@@ -60,6 +60,8 @@ export function parseSecureKeys(value: string): SecureKey[] {
 
 /** The part of a message that is shown on the page (at most this much text; NATS messages are 1 MB). */
 const TEXT_LIMIT = 300 * 1024;
+/** A code asked for again within this many seconds is not sent again (the first one still works). */
+const RESEND_SECONDS = 30;
 /** Attachments downloadable through the page (base64 in one NATS reply). */
 export const ATTACHMENT_LIMIT = 600 * 1024;
 
@@ -77,6 +79,8 @@ interface LinkRow {
   expired: boolean;
   code_hash: Buffer | null;
   code_expired: boolean | null;
+  /** A code was sent in the last RESEND_SECONDS (a double click or a retried post sends no second one). */
+  code_recent: boolean | null;
   codes_sent: number;
   failed_codes: number;
   expires_at: Date;
@@ -213,9 +217,10 @@ export class SecureMail {
   private async lockedLink(transaction: PoolClient, token: string): Promise<LinkRow | undefined> {
     const result = await transaction.query<LinkRow>(
       `SELECT id, message, recipient, expires_at, expires_at <= now() AS expired, code_hash,
-              code_expires_at <= now() AS code_expired, codes_sent, failed_codes
+              code_expires_at <= now() AS code_expired, codes_sent, failed_codes,
+              code_expires_at - make_interval(mins => $2) > now() - make_interval(secs => $3) AS code_recent
          FROM ${this.schema}.secure_link WHERE token_hash = $1 FOR UPDATE`,
-      [sha256(token)],
+      [sha256(token), this.settings.codeMinutes, RESEND_SECONDS],
     );
     return result.rows[0];
   }
@@ -236,12 +241,16 @@ export class SecureMail {
     });
   }
 
-  /** A new code (the old one stops working), mailed to the link's recipient through the queue. */
+  /**
+   * A new code (the old one stops working), mailed to the link's recipient through the queue; asked for again
+   * within RESEND_SECONDS (a double click, a retried post) it sends nothing more and the first code stands.
+   */
   async requestCode(token: string): Promise<SecureCodeRequested> {
     return withTransaction(this.store.pool, async (transaction) => {
       const link = await this.lockedLink(transaction, token);
       const problem = this.problemOf(link);
       if (problem || !link) return { outcome: problem ?? 'unknown' };
+      if (link.code_hash && link.code_recent) return { outcome: 'sent', maskedAddress: maskAddress(link.recipient) };
       if (link.codes_sent >= this.settings.codesPerLink) return { outcome: 'too-many' };
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       await transaction.query(
