@@ -17,6 +17,7 @@ import { CreateMailboxUseCase } from './mailboxes/create-mailbox.usecase';
 import { MailDomains } from './mailboxes/mail-domains';
 import { MailboxHandler } from './mailboxes/mailbox.handler';
 import { MailboxRepository } from './mailboxes/mailbox.repository';
+import { QueueAdminHandler } from './queue-admin/queue-admin';
 import { DeliveryWorker, type DeliverySettings } from './queue/delivery-worker';
 import { MessageStore } from './queue/message-store';
 import { AccessTokens } from './smtp/access-tokens';
@@ -80,7 +81,14 @@ export class NhsmailRelayModule {
     });
     return {
       module: NhsmailRelayModule,
-      controllers: [MailboxHandler, MailboxApiHandler, HealthController, health.handler, SecureHandler],
+      controllers: [
+        MailboxHandler,
+        MailboxApiHandler,
+        QueueAdminHandler,
+        HealthController,
+        health.handler,
+        SecureHandler,
+      ],
       providers: [
         { provide: NHSMAIL_RELAY_DATABASE, useValue: resources.database },
         ...health.providers,

@@ -5,6 +5,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   NHSMAIL_MAILBOX_ADMINS,
   NHSMAIL_MAILBOX_USERS,
+  NHSMAIL_QUEUE_OPERATORS,
+  type ListQueueRequest,
+  type PurgeQueueRequest,
+  type QueueActionResult,
+  type QueuePage,
+  type RetryQueueRequest,
   type CreateMailboxRequest,
   type ListMessagesRequest,
   type Mailbox,
@@ -245,5 +251,45 @@ export class NhsmailRelayController {
     );
     void reply.status(202);
     return sent;
+  }
+
+  @Get('queue')
+  @ApiRoute(NHSMAIL_QUEUE_OPERATORS)
+  @ApiOperation({
+    summary:
+      'The delivery queue, oldest first: state (pending, delivered, bounced), domain, olderThanMinutes; limit, offset',
+    description: 'Roles: ops. Recipient addresses and the last SMTP error; never message content.',
+  })
+  queue(@Query() query: Record<string, string | undefined>, @Req() request: FastifyRequest): Promise<QueuePage> {
+    const ask: Record<string, unknown> = {};
+    if (query.state !== undefined) ask.state = query.state;
+    if (query.domain !== undefined) ask.domain = query.domain;
+    for (const key of ['olderThanMinutes', 'limit', 'offset'] as const) {
+      const value = queryNumber(query[key]);
+      if (value !== undefined) ask[key] = value;
+    }
+    return this.nhsmailRelay.listQueue(ask as ListQueueRequest, callContextOf(request));
+  }
+
+  @Post('queue/retry')
+  @ApiRoute(NHSMAIL_QUEUE_OPERATORS, { write: true })
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Retry now: {"deliveryId": "..."} or {"domain": "example.org"} (pending deliveries no worker holds)',
+    description: 'Roles: ops',
+  })
+  retry(@Body() body: unknown, @Req() request: FastifyRequest): Promise<QueueActionResult> {
+    return this.nhsmailRelay.retryQueue(objectBody(body) as RetryQueueRequest, callContextOf(request));
+  }
+
+  @Post('queue/purge')
+  @ApiRoute(NHSMAIL_QUEUE_OPERATORS, { write: true })
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Purge: {"messageId": "<uuid>"} or {"domain": "example.org"}: pending deliveries bounced without a notice',
+    description: 'Roles: ops. Once per X-Request-ID; each purged delivery publishes nhsmail.message.bounced.v1.',
+  })
+  purge(@Body() body: unknown, @Req() request: FastifyRequest): Promise<QueueActionResult> {
+    return this.nhsmailRelay.purgeQueue(objectBody(body) as PurgeQueueRequest, callContextOf(request));
   }
 }

@@ -209,6 +209,18 @@ describe('the mailbox API through the built gateway, with real access tokens', (
     });
     expect(stolen.status).toBe(403);
 
+    // Operations see the queue (addresses, never content); a pharmacist does not.
+    const operator = await token('jordan.lee', ['ops'], 'X26');
+    const queue = await call('GET', '/nhsmail/queue?state=delivered&domain=nhs.net&limit=10', operator);
+    expect(queue.status).toBe(200);
+    expect((queue.json.deliveries as { recipient: string }[]).map((row) => row.recipient)).toContain(tomBox);
+    expect((await call('GET', '/nhsmail/queue', priya)).status).toBe(403);
+    expect((await call('POST', '/nhsmail/queue/purge', operator, { domain: 'far.example' })).json).toEqual({
+      changed: 0,
+      inFlight: 0,
+    });
+    expect((await call('POST', '/nhsmail/queue/retry', operator, {})).status).toBe(400);
+
     const audit = await relay.db.query(
       `SELECT mailbox, reader, what FROM "${relay.schema}".message_read_audit ORDER BY id`,
     );

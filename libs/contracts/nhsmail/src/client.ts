@@ -16,6 +16,13 @@ import {
   type MyMailboxes,
   type ProvisionedMailboxes,
 } from './mailbox-api';
+import {
+  ListQueueRequest,
+  PurgeQueueRequest,
+  RetryQueueRequest,
+  type QueueActionResult,
+  type QueuePage,
+} from './queue-admin';
 import { CreateMailboxRequest, GetMailboxRequest, MAILBOX_KINDS, type Mailbox } from './mailboxes';
 import { NHSMAIL_SUBJECTS } from './subjects';
 
@@ -39,6 +46,12 @@ export interface NhsmailRelayApi {
   deleteMessage(request: MessageRef, context: CallContext): Promise<{ deleted: true }>;
   /** Composes the message into MIME and queues it as SMTP intake does; once per X-Request-ID. */
   sendMessage(request: SendMessageRequest, context: CallContext): Promise<SentMessage>;
+  /** The queue for operators: deliveries by state, domain and age. */
+  listQueue(request: ListQueueRequest, context: CallContext): Promise<QueuePage>;
+  /** Retry now; deliveries a worker holds are left alone. */
+  retryQueue(request: RetryQueueRequest, context: CallContext): Promise<QueueActionResult>;
+  /** Bounce pending deliveries without a notice (once per X-Request-ID). */
+  purgeQueue(request: PurgeQueueRequest, context: CallContext): Promise<QueueActionResult>;
   /** One piece of an attachment; the first piece's read is audited. */
   readAttachment(request: AttachmentPieceRequest, context: CallContext): Promise<AttachmentPiece>;
   health(context: CallContext, timeoutMs?: number): Promise<{ status: 'ok'; service: string }>;
@@ -164,6 +177,30 @@ export class NhsmailRelayClient implements NhsmailRelayApi {
       }),
       ['contentType', 'data', 'next', 'sizeBytes'],
       'an attachment piece',
+    );
+  }
+
+  async listQueue(request: ListQueueRequest, context: CallContext): Promise<QueuePage> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.queueList, ListQueueRequest, request, context),
+      ['deliveries', 'total'],
+      'a page of the queue',
+    );
+  }
+
+  async retryQueue(request: RetryQueueRequest, context: CallContext): Promise<QueueActionResult> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.queueRetry, RetryQueueRequest, request, context),
+      ['changed', 'inFlight'],
+      'a queue action result',
+    );
+  }
+
+  async purgeQueue(request: PurgeQueueRequest, context: CallContext): Promise<QueueActionResult> {
+    return expectObject(
+      await this.rpc.requestValidated(NHSMAIL_SUBJECTS.queuePurge, PurgeQueueRequest, request, context),
+      ['changed', 'inFlight'],
+      'a queue action result',
     );
   }
 

@@ -17,6 +17,13 @@ import {
   type MyMailboxes,
   type ProvisionedMailboxes,
 } from './mailbox-api';
+import {
+  ListQueueRequest,
+  PurgeQueueRequest,
+  RetryQueueRequest,
+  type QueueActionResult,
+  type QueuePage,
+} from './queue-admin';
 import { CreateMailboxRequest, GetMailboxRequest, type Mailbox } from './mailboxes';
 
 /** An in-memory nhsmail-relay for consumers' unit tests: same validation, answers and error codes as the real client. */
@@ -126,6 +133,22 @@ export class FakeNhsmailRelayClient implements NhsmailRelayApi {
   async readAttachment(request: AttachmentPieceRequest, context: CallContext): Promise<AttachmentPiece> {
     this.authorise((await validatePayload(AttachmentPieceRequest, request)).mailbox, context);
     throw new PlatformError('NHSMAIL_MESSAGE_NOT_FOUND');
+  }
+
+  /** The fake's queue is always empty (it has no SMTP intake). */
+  async listQueue(request: ListQueueRequest): Promise<QueuePage> {
+    const checked = await validatePayload(ListQueueRequest, request);
+    return { deliveries: [], total: 0, offset: checked.offset ?? 0, limit: checked.limit ?? 50 };
+  }
+
+  async retryQueue(request: RetryQueueRequest): Promise<QueueActionResult> {
+    await validatePayload(RetryQueueRequest, request);
+    return { changed: 0, inFlight: 0 };
+  }
+
+  async purgeQueue(request: PurgeQueueRequest): Promise<QueueActionResult> {
+    await validatePayload(PurgeQueueRequest, request);
+    return { changed: 0, inFlight: 0 };
   }
 
   private authorise(address: string, context: CallContext): void {

@@ -46,4 +46,15 @@ export {
   type SecureLinkState,
   type SecureMessageView,
 } from './secure';
+export {
+  DELIVERY_STATES,
+  ListQueueRequest,
+  NHSMAIL_QUEUE_OPERATORS,
+  PurgeQueueRequest,
+  RetryQueueRequest,
+  type DeliveryState,
+  type QueueActionResult,
+  type QueuedDelivery,
+  type QueuePage,
+} from './queue-admin';
 export { NHSMAIL_EVENT_STREAM, NHSMAIL_EVENTS, NHSMAIL_QUEUE, NHSMAIL_SUBJECTS } from './subjects';

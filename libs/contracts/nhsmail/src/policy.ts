@@ -1,6 +1,7 @@
 import { PLATFORM_ROLES } from '@platform/shared-auth';
 import type { SubjectPolicies } from '@platform/shared-nats';
 import { NHSMAIL_SECURE_POLICIES } from './secure';
+import { NHSMAIL_QUEUE_OPERATORS } from './queue-admin';
 import { NHSMAIL_SUBJECTS } from './subjects';
 
 /** Who manages mailboxes (personal, shared, application accounts): registry administrators. */
@@ -21,6 +22,9 @@ export const NHSMAIL_SUBJECT_POLICIES: SubjectPolicies = {
   [NHSMAIL_SUBJECTS.messageDelete]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.messageSend]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.messageAttachment]: { roles: NHSMAIL_MAILBOX_USERS },
+  [NHSMAIL_SUBJECTS.queueList]: { roles: NHSMAIL_QUEUE_OPERATORS },
+  [NHSMAIL_SUBJECTS.queueRetry]: { roles: NHSMAIL_QUEUE_OPERATORS },
+  [NHSMAIL_SUBJECTS.queuePurge]: { roles: NHSMAIL_QUEUE_OPERATORS },
   [NHSMAIL_SUBJECTS.healthCheck]: { public: true },
   ...NHSMAIL_SECURE_POLICIES,
 };

@@ -12,6 +12,9 @@ export const NHSMAIL_SUBJECTS = {
   messageDelete: 'nhsmail.mailbox-message.delete.v1',
   messageSend: 'nhsmail.mailbox-message.send.v1',
   messageAttachment: 'nhsmail.mailbox-message.attachment.v1',
+  queueList: 'nhsmail.queue.list.v1',
+  queueRetry: 'nhsmail.queue.retry.v1',
+  queuePurge: 'nhsmail.queue.purge.v1',
   healthCheck: 'nhsmail.health.check.v1',
   ...NHSMAIL_SECURE_SUBJECTS,
 } as const;
