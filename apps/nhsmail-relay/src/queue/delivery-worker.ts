@@ -158,11 +158,14 @@ export class DeliveryWorker {
     if (row.local) return this.deliverLocally(row, message);
     if (this.secure?.applies(row, message)) return this.deliverSecurely(row, message);
     const outcome = await this.sendOnward(row, message);
-    if (outcome.kind === 'delivered') return this.finishDelivered(row, false);
+    // A [secure] notice or code, once sent (or bounced), is not kept: its link and code are credentials.
+    if (outcome.kind === 'delivered') {
+      return this.finishDelivered(row, false).then(() => this.secure?.forgetSent(message));
+    }
     if (outcome.kind === 'permanent' || row.attempts >= this.settings.retryLimit) {
       const reason =
         outcome.kind === 'permanent' ? outcome.reason : `retry limit reached (${row.attempts}): ${outcome.reason}`;
-      return this.finishBounced(row, message, reason);
+      return this.finishBounced(row, message, reason).then(() => this.secure?.forgetSent(message));
     }
     return this.reschedule(row, message, outcome.reason);
   }

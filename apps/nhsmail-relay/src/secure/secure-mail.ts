@@ -185,8 +185,26 @@ export class SecureMail {
     ]);
   }
 
+  private get sender(): string {
+    return `secure.messages@${this.domains.all[0] ?? 'nhs.net'}`;
+  }
+
+  /**
+   * After a notice or a code has been handed on (or bounced): its bytes are deleted, since the link and the
+   * code in them are credentials (only their hashes are kept). A crash between the two leaves them until the
+   * message is purged.
+   */
+  async forgetSent(message: StoredMessage): Promise<void> {
+    if (message.receivedVia !== 'system' || message.fromHeader !== this.sender) return;
+    await this.store.pool.query(
+      `DELETE FROM ${this.schema}.message_chunk WHERE message = $1
+          AND NOT EXISTS (SELECT 1 FROM ${this.schema}.delivery WHERE message = $1 AND state = 'pending')`,
+      [message.id],
+    );
+  }
+
   private async queueMail(transaction: PoolClient, to: string, subject: string, lines: string[]): Promise<void> {
-    const from = `secure.messages@${this.domains.all[0] ?? 'nhs.net'}`;
+    const from = this.sender;
     const messageId = `<${randomUUID()}@${domainOf(from)}>`;
     const raw = await new MailComposer({
       from: { name: 'NHSmail secure messages', address: from },

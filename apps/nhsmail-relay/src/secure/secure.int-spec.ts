@@ -173,6 +173,17 @@ describe('[secure] mail (real SMTP, PostgreSQL and NATS)', () => {
     ]);
     const file = await page.attachment({ token, session, index: 0 }, web());
     expect(Buffer.from(file.contentBase64, 'base64').toString()).toBe('%PDF-1.4 test results');
+    // The notice and the code, once sent, are not kept (their link and code are credentials).
+    const kept = await eventually(
+      () =>
+        rows(
+          `SELECT 1 FROM $schema.message_chunk c JOIN $schema.message m ON m.id = c.message
+            JOIN $schema.delivery d ON d.message = m.id
+            WHERE m.from_header = 'secure.messages@nhs.net' AND d.recipient = 'reader@example.org'`,
+        ),
+      (list) => list.length === 0,
+    );
+    expect(kept).toEqual([]);
     expect(
       await rows<{ mailbox: string; reader: string; what: string }>(
         `SELECT mailbox, reader, what FROM $schema.message_read_audit WHERE message = $1 ORDER BY id`,
