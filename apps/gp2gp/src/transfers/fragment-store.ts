@@ -89,13 +89,13 @@ export class FragmentStore {
     position: { seq: number; read: number; nuid?: string },
     size: number,
     maxBytes: number,
-  ): Promise<{ bytes: Buffer; nextSeq: number; read: number; nuid: string } | null> {
-    let nuid = position.nuid;
-    if (!nuid) {
-      const info = await this.bucket.info(name);
-      if (!info || info.deleted || info.size !== size) return null;
-      nuid = info.nuid;
-    }
+  ): Promise<{ bytes: Buffer; nextSeq: number; read: number; nuid: string } | 'foreign-cursor' | null> {
+    // The chunk subject comes from the object named here, never from the caller's cursor alone: chunk IDs of
+    // one process run in sequence, so a cursor carrying another object's ID would otherwise read its bytes.
+    const info = await this.bucket.info(name);
+    if (!info || info.deleted || info.size !== size) return null;
+    if (position.nuid !== undefined && position.nuid !== info.nuid) return 'foreign-cursor';
+    const nuid = info.nuid;
     const subject = `$O.${GP2GP_FRAGMENT_BUCKET}.C.${nuid}`;
     const chunks: Buffer[] = [];
     let length = 0;

@@ -218,6 +218,9 @@ export class ReadAttachmentUseCase {
     if (!fragment)
       throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'cursor is past the attachment' });
     const piece = await this.store.piece(fragment.object_name, { seq, read, nuid }, fragment.size, PIECE_BYTES);
+    if (piece === 'foreign-cursor') {
+      throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'cursor is not one this service gave' });
+    }
     if (!piece) {
       throw new PlatformError('REC_SERVER_ERROR', 'A fragment of the attachment is missing from the object store');
     }

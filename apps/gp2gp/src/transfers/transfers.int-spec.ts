@@ -268,6 +268,20 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
     expect((await rejectionOf(downloadThroughLink(under.client, expired, practice(REQUESTER)))).code).toBe(
       'GP2GP_LINK_EXPIRED',
     );
+    // A cursor naming another stored object's chunks (IDs of one process run in sequence, so guessable) is
+    // refused: the link's own attachment decides which object is read.
+    const [first] = links(bundle).map((link) => link.replace('/gp2gp/attachments/', ''));
+    const [third] = await rows(
+      'SELECT object_name FROM $schema.fragment WHERE conversation_id = $1 AND position = 2 ORDER BY index LIMIT 1',
+      [conversationId],
+    );
+    const bucket = await under.connection.jetstream().views.os(GP2GP_FRAGMENT_BUCKET);
+    const foreign = await bucket.info(String(third.object_name));
+    expect(foreign?.nuid).toMatch(/^\w+$/);
+    const forged = `0.0.0.${foreign!.nuid}`;
+    expect(
+      (await rejectionOf(under.client.readAttachment({ token: first, cursor: forged }, practice(REQUESTER)))).code,
+    ).toBe('INVALID_VALUE');
     // Roles: a pharmacist may not start transfers; a practice may not read operators' status or resend.
     expect((await rejectionOf(under.client.startTransfer(request(), practice(REQUESTER, 'pharmacist')))).code).toBe(
       'ACCESS_DENIED',
