@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { documentedSubjects } from '@platform/shared-testing';
 import { GP2GP_LEGACY_SUBJECTS } from './legacy';
 import { GP2GP_EVENTS, GP2GP_SUBJECTS } from './subjects';
