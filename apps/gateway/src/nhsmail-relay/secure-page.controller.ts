@@ -130,8 +130,12 @@ export class SecurePageController {
       this.html(reply, linkProblemPage('unknown'), 404);
       return false;
     }
-    if (!same(field(form, 'csrf'), cookieOf(request, CSRF_COOKIE)) || !this.posts.take(request.ip).allowed) {
+    if (!same(field(form, 'csrf'), cookieOf(request, CSRF_COOKIE))) {
       this.redirect(reply, `${SECURE_BASE}/${token}?problem=form`);
+      return false;
+    }
+    if (!this.posts.take(request.ip).allowed) {
+      this.redirect(reply, `${SECURE_BASE}/${token}?problem=busy`);
       return false;
     }
     return true;
@@ -154,7 +158,7 @@ export class SecurePageController {
     if (!SECURE_TOKEN.test(token)) return this.html(reply, linkProblemPage('unknown'), 404);
     const link = await this.secure.link({ token }, this.context());
     if (link.state !== 'open') return this.html(reply, linkProblemPage(link.state), PROBLEM_STATUS[link.state]);
-    const known: StartProblem[] = ['too-many', 'form', 'session'];
+    const known: StartProblem[] = ['too-many', 'form', 'session', 'busy'];
     this.html(
       reply,
       startPage(

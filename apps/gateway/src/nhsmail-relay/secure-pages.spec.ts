@@ -32,5 +32,7 @@ describe('the [secure] message pages', () => {
     expect(wrong).toContain('aria-describedby="code-hint code-error"');
     expect(wrong.match(/name="csrf" value="csrf-1"/g)).toHaveLength(2);
     expect(codePage(TOKEN, 'csrf-1')).not.toContain('nhsuk-error-summary');
+    expect(startPage(TOKEN, 'r***@example.org', 'csrf-1', 'busy')).toContain('<h2>Too many attempts</h2>');
+    expect(startPage(TOKEN, 'r***@example.org', 'csrf-1', 'too-many')).not.toContain('<form');
   });
 });

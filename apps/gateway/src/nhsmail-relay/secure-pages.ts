@@ -48,7 +48,7 @@ function csrfField(csrf: string): string {
   return `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;
 }
 
-const PROBLEMS: Record<SecureLinkProblem | 'too-many' | 'form' | 'session', { title: string; text: string }> = {
+const PROBLEMS: Record<SecureLinkProblem | StartProblem, { title: string; text: string }> = {
   unknown: { title: 'This link does not work', text: 'Check that you copied the whole link from the email.' },
   expired: {
     title: 'This link has expired',
@@ -64,9 +64,10 @@ const PROBLEMS: Record<SecureLinkProblem | 'too-many' | 'form' | 'session', { ti
   },
   form: { title: 'Your form had expired', text: 'Try again.' },
   session: { title: 'You need a new security code', text: 'Your time to read the message has ended.' },
+  busy: { title: 'Too many attempts', text: 'Wait a minute, then try again.' },
 };
 
-export type StartProblem = 'too-many' | 'form' | 'session';
+export type StartProblem = 'too-many' | 'form' | 'session' | 'busy';
 
 /** The link's first page: who the code goes to, and a button to send it. */
 export function startPage(token: string, maskedAddress: string, csrf: string, problem?: StartProblem): string {
