@@ -20,6 +20,7 @@ import {
   type MyMailboxes,
   type NhsmailRelayApi,
   type ProvisionedMailboxes,
+  type ProvisionPersonalMailboxRequest,
   type ProvisionSharedMailboxesRequest,
   type AttachmentPiece,
   type SendMessageRequest,
@@ -127,6 +128,21 @@ export class NhsmailRelayController {
   provision(@Body() body: unknown, @Req() request: FastifyRequest): Promise<ProvisionedMailboxes> {
     return this.nhsmailRelay.provisionSharedMailboxes(
       objectBody(body) as unknown as ProvisionSharedMailboxesRequest,
+      callContextOf(request),
+    );
+  }
+
+  @Post('personal-mailboxes')
+  @ApiRoute(NHSMAIL_MAILBOX_ADMINS, { write: true })
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "A platform user's personal mailbox firstname.lastname@nhs.net ({username, firstName, lastName})",
+    description:
+      'Roles: registry-admin. A namesake gets a numeric suffix; a user who already has a personal mailbox keeps it.',
+  })
+  provisionPersonal(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Mailbox> {
+    return this.nhsmailRelay.provisionPersonalMailbox(
+      objectBody(body) as unknown as ProvisionPersonalMailboxRequest,
       callContextOf(request),
     );
   }

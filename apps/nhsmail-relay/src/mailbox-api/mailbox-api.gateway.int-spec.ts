@@ -130,6 +130,17 @@ describe('the mailbox API through the built gateway, with real access tokens', (
       403,
     );
 
+    const named = await call('POST', '/nhsmail/personal-mailboxes', admin, {
+      username: 'grace.h',
+      firstName: 'Grace',
+      lastName: 'Hughes',
+    });
+    expect(named).toMatchObject({ status: 200, json: { address: 'grace.hughes@nhs.net', ownerUsername: 'grace.h' } });
+    expect(
+      (await call('POST', '/nhsmail/personal-mailboxes', priya, { username: 'x', firstName: 'X', lastName: 'Y' }))
+        .status,
+    ).toBe(403);
+
     const mine = await call('GET', '/nhsmail/me', priya);
     expect(mine).toMatchObject({
       status: 200,

@@ -6,6 +6,8 @@ import {
   MessageRef,
   NHSMAIL_SUBJECTS,
   ProvisionSharedMailboxesRequest,
+  ProvisionPersonalMailboxRequest,
+  type Mailbox,
   SendMessageRequest,
   AttachmentPieceRequest,
   type AttachmentPiece,
@@ -16,11 +18,12 @@ import {
   type MyMailboxes,
   type ProvisionedMailboxes,
 } from '@platform/contracts-nhsmail';
+import { PlatformError } from '@platform/shared-errors';
 import { withCallContext, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, writeKey } from '@platform/shared-persistence';
 import { MailboxAccess } from './mailbox-access';
 import { MailboxMessages } from './mailbox-messages';
-import { PersonalMailboxes } from './personal-mailboxes';
+import { localPartOfName, PersonalMailboxes } from './personal-mailboxes';
 import { SendMessage } from './send-message';
 
 function readerOf(call: CallContext): string {
@@ -76,6 +79,22 @@ export class MailboxApiHandler {
         this.personal.provisionPharmacies(request.odsCodes, call.caller?.id ?? 'anonymous', transaction),
       ),
     );
+  }
+
+  @MessagePattern(NHSMAIL_SUBJECTS.mailboxProvisionPersonal)
+  provisionPersonal(@Payload() request: ProvisionPersonalMailboxRequest, @Ctx() nats: NatsContext): Promise<Mailbox> {
+    return withCallContext(nats, (call) => {
+      const local = localPartOfName(request.firstName, request.lastName);
+      if (!local) {
+        throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'The names give no usable mail address' });
+      }
+      return this.personal.ensureFor(
+        request.username,
+        local,
+        `${request.firstName} ${request.lastName}`,
+        call.caller?.id ?? 'anonymous',
+      );
+    });
   }
 
   @MessagePattern(NHSMAIL_SUBJECTS.messageList)

@@ -93,6 +93,54 @@ describe('the mailbox API over NATS (personal and shared mailboxes, list, read, 
     expect(rows.rows[0]).toEqual({ n: 1 });
   });
 
+  it('makes firstname.lastname@nhs.net for a user by registry-admin, the same user once, namesakes with a suffix', async () => {
+    const first = await relay.client.provisionPersonalMailbox(
+      { username: 'alex.c', firstName: 'Alex', lastName: "O'Brien Carter" },
+      registryAdmin(),
+    );
+    expect(first).toMatchObject({
+      address: 'alex.obrien-carter@nhs.net',
+      ownerUsername: 'alex.c',
+      displayName: "Alex O'Brien Carter",
+    });
+    await expect(
+      relay.client.provisionPersonalMailbox(
+        { username: 'alex.c', firstName: 'Alex', lastName: 'Other' },
+        registryAdmin(),
+      ),
+    ).resolves.toMatchObject({ address: 'alex.obrien-carter@nhs.net' });
+    await expect(
+      relay.client.provisionPersonalMailbox(
+        { username: 'alex.c2', firstName: 'Alex', lastName: "O'Brien Carter" },
+        registryAdmin(),
+      ),
+    ).resolves.toMatchObject({ address: 'alex.obrien-carter2@nhs.net' });
+    await expect(
+      relay.client.provisionPersonalMailbox(
+        { username: 'zoe.a', firstName: 'Zoë', lastName: 'Ångström' },
+        registryAdmin(),
+      ),
+    ).resolves.toMatchObject({ address: 'zoe.angstrom@nhs.net' });
+    // The user's first use finds the mailbox made for them.
+    await expect(relay.client.myMailboxes(user('alex.c', 'A83008'))).resolves.toMatchObject({
+      personal: { address: 'alex.obrien-carter@nhs.net' },
+    });
+    expect(
+      (
+        await rejectionOf(
+          relay.client.provisionPersonalMailbox({ username: 'x.y', firstName: 'X', lastName: 'Y' }, priya()),
+        )
+      ).code,
+    ).toBe('ACCESS_DENIED');
+    expect(
+      (
+        await rejectionOf(
+          relay.client.provisionPersonalMailbox({ username: 'x.y', firstName: '…', lastName: 'Y' }, registryAdmin()),
+        )
+      ).code,
+    ).toBe('INVALID_VALUE');
+  });
+
   it("makes pharmacy.<ODS>@nhs.net shared mailboxes (registry-admin only) whose members are the organisation's users", async () => {
     const admin = registryAdmin();
     const first = await relay.client.provisionSharedMailboxes({ odsCodes: ['FCG72', 'FA565', 'FCG72'] }, admin);

@@ -17,6 +17,24 @@ export function localPartOf(username: string): string {
   return local || 'user';
 }
 
+/** One part of a person's name as NHSmail writes it: no accents or apostrophes, spaces as hyphens. */
+function namePart(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/['\u2019]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** firstname.lastname, or undefined when the names leave nothing usable. */
+export function localPartOfName(firstName: string, lastName: string): string | undefined {
+  const first = namePart(firstName);
+  const last = namePart(lastName);
+  return first && last ? `${first}.${last}` : undefined;
+}
+
 /** Attempts at a free address (name, name2, name3, ...) before giving up. */
 const SUFFIXES = 50;
 
@@ -47,16 +65,23 @@ export class PersonalMailboxes {
         diagnostics: 'Only a signed-in person has a personal mailbox',
       });
     }
+    return this.ensureFor(username, localPartOf(username), username, caller.id);
+  }
+
+  /**
+   * The personal mailbox of `username`, made as `<local>@<first domain>` (a numeric suffix when that address is
+   * someone else's) if the user has none yet; an existing one is answered as it is.
+   */
+  async ensureFor(username: string, local: string, displayName: string, createdBy: string): Promise<Mailbox> {
     const domain = this.domains.all[0] ?? 'nhs.net';
-    const local = localPartOf(username);
     for (let attempt = 1; attempt <= SUFFIXES; attempt += 1) {
       const existing = await this.ownedBy(username);
       if (existing) return existing;
       const address = `${local}${attempt === 1 ? '' : attempt}@${domain}`;
       await this.pool.query(
         `INSERT INTO ${this.schema}.mailbox (address, kind, display_name, owner_username, created_by)
-         VALUES ($1, 'personal', $2, $2, $3) ON CONFLICT DO NOTHING`,
-        [address, username, caller.id],
+         VALUES ($1, 'personal', $2, $3, $4) ON CONFLICT DO NOTHING`,
+        [address, displayName, username, createdBy],
       );
     }
     const made = await this.ownedBy(username);

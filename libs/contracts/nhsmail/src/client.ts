@@ -6,6 +6,7 @@ import {
   MarkMessageRequest,
   MessageRef,
   ProvisionSharedMailboxesRequest,
+  ProvisionPersonalMailboxRequest,
   SendMessageRequest,
   AttachmentPieceRequest,
   type AttachmentPiece,
@@ -39,6 +40,8 @@ export interface NhsmailRelayApi {
     request: ProvisionSharedMailboxesRequest,
     context: CallContext,
   ): Promise<ProvisionedMailboxes>;
+  /** firstname.lastname@ for a platform user (registry-admin); their existing personal mailbox if they have one. */
+  provisionPersonalMailbox(request: ProvisionPersonalMailboxRequest, context: CallContext): Promise<Mailbox>;
   listMessages(request: ListMessagesRequest, context: CallContext): Promise<MessagePage>;
   /** A message parsed from its stored bytes; the read is audited and the message marked seen. */
   readMessage(request: MessageRef, context: CallContext): Promise<MessageContent>;
@@ -125,6 +128,17 @@ export class NhsmailRelayClient implements NhsmailRelayApi {
       ),
       ['created', 'existing'],
       'a provisioning result',
+    );
+  }
+
+  async provisionPersonalMailbox(request: ProvisionPersonalMailboxRequest, context: CallContext): Promise<Mailbox> {
+    return expectMailbox(
+      await this.rpc.requestValidated(
+        NHSMAIL_SUBJECTS.mailboxProvisionPersonal,
+        ProvisionPersonalMailboxRequest,
+        request,
+        context,
+      ),
     );
   }
 

@@ -7,6 +7,7 @@ import {
   MarkMessageRequest,
   MessageRef,
   ProvisionSharedMailboxesRequest,
+  ProvisionPersonalMailboxRequest,
   SendMessageRequest,
   AttachmentPieceRequest,
   type AttachmentPiece,
@@ -93,6 +94,19 @@ export class FakeNhsmailRelayClient implements NhsmailRelayApi {
       }
     }
     return result;
+  }
+
+  async provisionPersonalMailbox(request: ProvisionPersonalMailboxRequest): Promise<Mailbox> {
+    const checked = await validatePayload(ProvisionPersonalMailboxRequest, request);
+    const mine = [...this.mailboxes.values()].find(
+      (m) => m.kind === 'personal' && m.ownerUsername === checked.username,
+    );
+    if (mine) return mine;
+    const local = `${checked.firstName}.${checked.lastName}`.toLowerCase().replace(/[^a-z0-9.-]+/g, '-');
+    const domain = this.domains[0] ?? 'nhs.net';
+    let address = `${local}@${domain}`;
+    for (let n = 2; this.mailboxes.has(address); n += 1) address = `${local}${n}@${domain}`;
+    return this.add(address, 'personal', checked.username);
   }
 
   /** The fake holds no messages (it has no SMTP intake): every mailbox the caller may use is empty. */

@@ -8,6 +8,7 @@ export {
   MarkMessageRequest,
   MessageRef,
   ProvisionSharedMailboxesRequest,
+  ProvisionPersonalMailboxRequest,
   SendAttachment,
   AttachmentPieceRequest,
   type AttachmentPiece,

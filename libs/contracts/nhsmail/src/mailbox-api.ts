@@ -216,3 +216,19 @@ export interface AttachmentPiece {
   data: string;
   next: number | null;
 }
+
+/** A platform user's personal mailbox firstname.lastname@nhs.net, made by a registry administrator. */
+export class ProvisionPersonalMailboxRequest {
+  @Matches(/^[A-Za-z0-9._@-]{1,100}$/, { message: 'username must be a platform username' })
+  username!: string;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  firstName!: string;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  lastName!: string;
+}
