@@ -120,6 +120,7 @@ export class NhsmailRelayModule {
         { provide: MailDomains, useValue: domains },
         { provide: MailboxRepository, useValue: mailboxes },
         { provide: MessageStore, useValue: store },
+        { provide: N3Client, useValue: n3 },
         { provide: SecureMail, useValue: secure },
         CreateMailboxUseCase,
         MailboxAccess,

@@ -132,6 +132,17 @@ export class NhsmailRelayController {
     );
   }
 
+  @Post('shared-mailboxes/pharmacies/from-directory')
+  @ApiRoute(NHSMAIL_MAILBOX_ADMINS, { write: true })
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Make pharmacy.<ODS>@nhs.net for every active pharmacy in the N3 registry organisation directory',
+    description: 'Roles: registry-admin. Existing ones are kept (answered in existing); safe to run again.',
+  })
+  provisionFromDirectory(@Req() request: FastifyRequest): Promise<ProvisionedMailboxes> {
+    return this.nhsmailRelay.provisionPharmacyMailboxes(callContextOf(request));
+  }
+
   @Post('personal-mailboxes')
   @ApiRoute(NHSMAIL_MAILBOX_ADMINS, { write: true })
   @HttpCode(200)

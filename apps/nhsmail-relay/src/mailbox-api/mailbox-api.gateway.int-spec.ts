@@ -130,6 +130,11 @@ describe('the mailbox API through the built gateway, with real access tokens', (
       403,
     );
 
+    // The harness's N3 registry directory is empty: nothing to make, but the route answers.
+    expect(await call('POST', '/nhsmail/shared-mailboxes/pharmacies/from-directory', admin)).toMatchObject({
+      status: 200,
+      json: { created: [], existing: [] },
+    });
     const named = await call('POST', '/nhsmail/personal-mailboxes', admin, {
       username: 'grace.h',
       firstName: 'Grace',

@@ -18,6 +18,7 @@ import {
   type MyMailboxes,
   type ProvisionedMailboxes,
 } from '@platform/contracts-nhsmail';
+import { N3Client, type Organisation, type Page, type SearchOrganisationsRequest } from '@platform/contracts-n3';
 import { PlatformError } from '@platform/shared-errors';
 import { withCallContext, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, writeKey } from '@platform/shared-persistence';
@@ -25,6 +26,9 @@ import { MailboxAccess } from './mailbox-access';
 import { MailboxMessages } from './mailbox-messages';
 import { localPartOfName, PersonalMailboxes } from './personal-mailboxes';
 import { SendMessage } from './send-message';
+
+/** At most 200 x 100 organisations a call (ODS lists about 11,500 pharmacies in England). */
+const DIRECTORY_PAGES = 100;
 
 function readerOf(call: CallContext): string {
   return call.caller?.username ?? call.caller?.id ?? 'anonymous';
@@ -39,6 +43,7 @@ export class MailboxApiHandler {
     private readonly messages: MailboxMessages,
     private readonly writes: IdempotentWrites,
     private readonly send: SendMessage,
+    private readonly n3: N3Client,
   ) {}
 
   @MessagePattern(NHSMAIL_SUBJECTS.messageAttachment)
@@ -79,6 +84,29 @@ export class MailboxApiHandler {
         this.personal.provisionPharmacies(request.odsCodes, call.caller?.id ?? 'anonymous', transaction),
       ),
     );
+  }
+
+  /** Every active pharmacy of the N3 registry's directory, asked page by page as the registry-admin who called. */
+  @MessagePattern(NHSMAIL_SUBJECTS.mailboxProvisionPharmacies)
+  provisionPharmacies(@Ctx() nats: NatsContext): Promise<ProvisionedMailboxes> {
+    return withCallContext(nats, async (call) => {
+      const result: ProvisionedMailboxes = { created: [], existing: [] };
+      let offset: number | undefined = 0;
+      for (let page = 0; offset !== undefined && page < DIRECTORY_PAGES; page += 1) {
+        const found: Page<Organisation> = await this.n3.searchOrganisations(
+          { role: 'pharmacy', status: 'active', limit: 200, offset } as SearchOrganisationsRequest,
+          call,
+        );
+        const codes = found.items.map((organisation) => organisation.odsCode);
+        if (codes.length > 0) {
+          const made = await this.personal.provisionPharmacies(codes, call.caller?.id ?? 'anonymous');
+          result.created.push(...made.created);
+          result.existing.push(...made.existing);
+        }
+        offset = found.nextOffset;
+      }
+      return result;
+    });
   }
 
   @MessagePattern(NHSMAIL_SUBJECTS.mailboxProvisionPersonal)

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
+import type { UpsertOrganisationRequest } from '@platform/contracts-n3';
 import { NhsmailRelayClient, type MessageSummary } from '@platform/contracts-nhsmail';
 import {
   GATEWAY_ISSUER,
@@ -161,6 +162,26 @@ describe('the mailbox API over NATS (personal and shared mailboxes, list, read, 
     ).toBe('INVALID_VALUE');
     const mine = await relay.client.myMailboxes(priya());
     expect(mine.shared.map((mailbox) => mailbox.address)).toEqual(['pharmacy.fcg72@nhs.net']);
+
+    // From the N3 registry's organisation directory: every active pharmacy, nothing else.
+    const organisation = (odsCode: string, role: string, status: string) =>
+      relay.n3.upsertOrganisation(
+        { odsCode, name: `Test ${odsCode}`, role, status, addressLines: [] } as unknown as UpsertOrganisationRequest,
+        registryAdmin(),
+      );
+    await organisation('FV111', 'pharmacy', 'active');
+    await organisation('FV222', 'pharmacy', 'active');
+    await organisation('FV333', 'pharmacy', 'closed');
+    await organisation('A11111', 'gp-practice', 'active');
+    await expect(relay.client.provisionPharmacyMailboxes(registryAdmin())).resolves.toEqual({
+      created: ['pharmacy.fv111@nhs.net', 'pharmacy.fv222@nhs.net'],
+      existing: [],
+    });
+    await expect(relay.client.provisionPharmacyMailboxes(registryAdmin())).resolves.toEqual({
+      created: [],
+      existing: ['pharmacy.fv111@nhs.net', 'pharmacy.fv222@nhs.net'],
+    });
+    expect((await rejectionOf(relay.client.provisionPharmacyMailboxes(priya()))).code).toBe('ACCESS_DENIED');
   });
 
   it('lists, filters, reads (parsed, audited, marked read), marks unread and deletes', async () => {

@@ -42,6 +42,8 @@ export interface NhsmailRelayApi {
   ): Promise<ProvisionedMailboxes>;
   /** firstname.lastname@ for a platform user (registry-admin); their existing personal mailbox if they have one. */
   provisionPersonalMailbox(request: ProvisionPersonalMailboxRequest, context: CallContext): Promise<Mailbox>;
+  /** pharmacy.<ODS>@ for every active pharmacy in the N3 registry's organisation directory (registry-admin). */
+  provisionPharmacyMailboxes(context: CallContext): Promise<ProvisionedMailboxes>;
   listMessages(request: ListMessagesRequest, context: CallContext): Promise<MessagePage>;
   /** A message parsed from its stored bytes; the read is audited and the message marked seen. */
   readMessage(request: MessageRef, context: CallContext): Promise<MessageContent>;
@@ -139,6 +141,14 @@ export class NhsmailRelayClient implements NhsmailRelayApi {
         request,
         context,
       ),
+    );
+  }
+
+  async provisionPharmacyMailboxes(context: CallContext): Promise<ProvisionedMailboxes> {
+    return expectObject(
+      await this.rpc.request(NHSMAIL_SUBJECTS.mailboxProvisionPharmacies, {}, context, 60_000),
+      ['created', 'existing'],
+      'a provisioning result',
     );
   }
 

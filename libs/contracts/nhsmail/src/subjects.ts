@@ -7,6 +7,7 @@ export const NHSMAIL_SUBJECTS = {
   mailboxMine: 'nhsmail.mailbox.mine.v1',
   mailboxProvisionShared: 'nhsmail.mailbox.provision-shared.v1',
   mailboxProvisionPersonal: 'nhsmail.mailbox.provision-personal.v1',
+  mailboxProvisionPharmacies: 'nhsmail.mailbox.provision-pharmacies.v1',
   messageList: 'nhsmail.mailbox-message.list.v1',
   messageRead: 'nhsmail.mailbox-message.read.v1',
   messageMark: 'nhsmail.mailbox-message.mark.v1',

@@ -166,7 +166,7 @@ export const SERVICES: readonly ServiceEntry[] = [
       'nhsmail.message.bounced.v1',
       'nhsmail.message.delayed.v1',
     ],
-    calls: ['n3.ip-owner.get.v1'],
+    calls: ['n3.ip-owner.get.v1', 'n3.organisation.search.v1'],
     colour: '31',
   },
   // service-generator: new entries above this line
