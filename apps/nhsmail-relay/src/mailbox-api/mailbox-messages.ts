@@ -1,6 +1,4 @@
-import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { simpleParser, type AddressObject } from 'mailparser';
 import type { Pool, PoolClient } from 'pg';
 import type {
   AttachmentPiece,
@@ -13,6 +11,7 @@ import { PlatformError } from '@platform/shared-errors';
 import { withTransaction } from '@platform/shared-persistence';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
 import { MessageStore } from '../queue/message-store';
+import { addressesOf, walkMessage } from './message-walk';
 
 interface SummaryRow {
   id: string;
@@ -39,11 +38,6 @@ function toSummary(row: SummaryRow): MessageSummary {
 /** `%`, `_` and `\` taken literally in ILIKE. */
 function literal(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
-}
-
-function addresses(value: AddressObject | AddressObject[] | undefined): string[] {
-  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  return list.flatMap((entry) => entry.value.flatMap((one) => (one.address ? [one.address] : [])));
 }
 
 /** The largest body text or HTML the API returns (longer ones are cut; the attachments stay downloadable). */
@@ -123,40 +117,33 @@ export class MailboxMessages {
     return row;
   }
 
-  /** Parses the stored message, then (in one transaction) records the read and marks it seen. */
+  /** Reads the stored message (streamed through mailparser), then (in one transaction) records the read and marks it seen. */
   async read(mailbox: string, id: string, reader: string, requestId: string): Promise<MessageContent> {
     const row = await this.summary(mailbox, id);
-    const parsed = await simpleParser(Readable.from(this.store.content(row.message)), {
-      skipImageLinks: true,
-      skipTextLinks: true,
-    });
+    const walked = await walkMessage(this.store.content(row.message));
     await this.audit(mailbox, id, reader, 'read', requestId, true);
-    const html = typeof parsed.html === 'string' ? parsed.html.slice(0, MAX_BODY_CHARS) : null;
+    const messageId = walked.headers.get('message-id');
+    const date = walked.headers.get('date');
     return {
       ...toSummary(row),
       seen: true,
-      messageId: parsed.messageId ?? null,
-      to: addresses(parsed.to),
-      cc: addresses(parsed.cc),
-      date: parsed.date ? parsed.date.toISOString() : null,
-      headers: parsed.headerLines.map((line) => ({
+      messageId: typeof messageId === 'string' ? messageId : null,
+      to: addressesOf(walked.headers.get('to')),
+      cc: addressesOf(walked.headers.get('cc')),
+      date: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
+      headers: walked.headerLines.map((line) => ({
         name: line.key,
         value: line.line.slice(line.line.indexOf(':') + 1).trim(),
       })),
-      text: parsed.text === undefined ? null : parsed.text.slice(0, MAX_BODY_CHARS),
-      html,
-      attachments: parsed.attachments.map((attachment, index) => ({
-        index,
-        filename: attachment.filename ?? null,
-        contentType: attachment.contentType,
-        sizeBytes: attachment.size,
-      })),
+      text: walked.text === null ? null : walked.text.slice(0, MAX_BODY_CHARS),
+      html: walked.html === null ? null : walked.html.slice(0, MAX_BODY_CHARS),
+      attachments: walked.attachments,
     };
   }
 
   /**
-   * One piece of attachment `index` from `offset`: the message is parsed again from its chunks for each piece
-   * (mailparser keeps attachments in memory; the relay's messages are at most 35 MB). The first piece is audited.
+   * One piece of attachment `index` from `offset`: the message is streamed again for each piece and only that
+   * piece is kept (at most PIECE_BYTES in memory). The first piece is audited.
    */
   async attachmentPiece(
     mailbox: string,
@@ -167,24 +154,21 @@ export class MailboxMessages {
     requestId: string,
   ): Promise<AttachmentPiece> {
     const row = await this.summary(mailbox, id);
-    const parsed = await simpleParser(Readable.from(this.store.content(row.message)), {
-      skipHtmlToText: true,
-      skipTextToHtml: true,
-      skipImageLinks: true,
-      skipTextLinks: true,
-    });
-    const attachment = parsed.attachments[index];
-    if (!attachment || offset > attachment.size)
+    const walked = await walkMessage(this.store.content(row.message), { index, offset, max: PIECE_BYTES });
+    const attachment = walked.attachments[index];
+    if (!attachment || offset > attachment.sizeBytes) {
       throw new PlatformError('NHSMAIL_MESSAGE_NOT_FOUND', 'No such attachment');
+    }
     if (offset === 0) await this.audit(mailbox, id, reader, `attachment ${index}`, requestId, false);
-    const end = Math.min(offset + PIECE_BYTES, attachment.content.length);
+    const data = walked.piece ?? Buffer.alloc(0);
+    const end = offset + data.length;
     return {
-      filename: attachment.filename ?? null,
+      filename: attachment.filename,
       contentType: attachment.contentType,
-      sizeBytes: attachment.content.length,
+      sizeBytes: attachment.sizeBytes,
       offset,
-      data: attachment.content.subarray(offset, end).toString('base64'),
-      next: end < attachment.content.length ? end : null,
+      data: data.toString('base64'),
+      next: end < attachment.sizeBytes ? end : null,
     };
   }
 
