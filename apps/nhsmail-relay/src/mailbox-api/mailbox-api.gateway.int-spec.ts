@@ -190,6 +190,22 @@ describe('the mailbox API through the built gateway, with real access tokens', (
     expect((await call('GET', '/nhsmail/me', patient)).status).toBe(403);
     expect((await call('GET', '/nhsmail/me', undefined)).status).toBe(401);
     expect((await call('GET', `/nhsmail/mailboxes/${tomBox}/messages?unread=maybe`, tom)).status).toBe(400);
+    // Bad input: a 400 problem with INVALID_VALUE, nothing read or changed.
+    for (const [method, url, body] of [
+      ['GET', `/nhsmail/mailboxes/${tomBox}/messages/not-a-uuid`, undefined],
+      ['GET', `/nhsmail/mailboxes/${tomBox}/messages?limit=0`, undefined],
+      ['GET', `/nhsmail/mailboxes/${tomBox}/messages?since=yesterday`, undefined],
+      ['GET', `/nhsmail/mailboxes/${tomBox}/messages/${summary?.id ?? ''}/attachments/x`, undefined],
+      ['PATCH', `/nhsmail/mailboxes/${tomBox}/messages/${summary?.id ?? ''}`, { seen: 'yes' }],
+      ['POST', `/nhsmail/mailboxes/${tomBox}/messages`, { to: 'someone', subject: 'x' }],
+    ] as const) {
+      const bad = await call(method, url, tom, body);
+      expect({ url, status: bad.status, code: JSON.stringify(bad.json).includes('INVALID_VALUE') }).toEqual({
+        url,
+        status: 400,
+        code: true,
+      });
+    }
 
     // A 1.5 MB scan arrives by SMTP; it downloads in pieces, byte for byte, with its type.
     const scan = Buffer.alloc(1_500_000);
