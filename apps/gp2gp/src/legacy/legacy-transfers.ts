@@ -38,15 +38,15 @@ export interface LegacyObjectStore {
   read(name: string): Promise<AsyncIterable<Uint8Array> | null>;
   delete(name: string): Promise<void>;
   /**
-   * Up to `maxBytes` of an object from its stored message at or after `position.seq` (FragmentStore.piece); the
-   * object's chunk ID (`nuid`) from the first piece spares the later ones its info.
+   * Up to `maxBytes` of an object from its stored message at or after `position.seq` (FragmentStore.piece);
+   * a `nuid` that is not the named object's chunk ID is answered 'foreign-cursor'.
    */
   piece(
     name: string,
     position: { seq: number; read: number; nuid?: string },
     size: number,
     maxBytes: number,
-  ): Promise<{ bytes: Buffer; nextSeq: number; read: number; nuid: string } | null>;
+  ): Promise<{ bytes: Buffer; nextSeq: number; read: number; nuid: string } | 'foreign-cursor' | null>;
 }
 
 /** Data per attachment piece: base64 of it stays well under NATS's 1 MB message limit. */
@@ -233,7 +233,8 @@ export class LegacyTransfers {
       size === 0
         ? { bytes: Buffer.alloc(0), nextSeq: 0, read: 0, nuid: '' }
         : await this.store.piece(document.object_name, { seq, read }, size, PIECE_BYTES);
-    if (!piece) throw notFound();
+    // No chunk ID is passed in, so the store never answers 'foreign-cursor' here.
+    if (!piece || piece === 'foreign-cursor') throw notFound();
     return {
       data: piece.bytes.toString('base64'),
       ...(piece.read < size ? { cursor: `${piece.nextSeq}.${piece.read}` } : {}),
