@@ -19,7 +19,7 @@ import { sendRaw, type RawRequest, type RawResponse } from './fuzz/raw-http';
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20_261_205);
 const PER_ROUTE = Number(process.env['FUZZ_PER_ROUTE'] ?? 64);
 const CONCURRENCY = 8;
-const FHIR_PATH = /^\/[^/]+\/FHIR\/R4(\/|$|\?)/;
+const FHIR_PATH = /^\/[^/]+\/FHIR\/(R4|STU3)(\/|$|\?)/;
 
 interface Route {
   method: string;

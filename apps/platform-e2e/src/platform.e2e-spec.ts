@@ -221,9 +221,18 @@ describe('the platform through the gateway', () => {
         total: number;
         entry: { fullUrl: string; resource: { resourceType: string; id: string } }[];
       };
-      expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
-      expect(bundle.entry[0]?.resource).toMatchObject({ resourceType: 'RelatedPerson', id: '507B7621' });
-      expect(bundle.entry[0]?.fullUrl).toBe(`${state.gateway}${PATIENT_PATH}/9000000009/RelatedPerson/507B7621`);
+      // 9000000009 has several related people in the NHS sandbox ("Multiple related people exists"), the
+      // published example's 507B7621 among them.
+      expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+      expect(bundle.total).toBe(bundle.entry.length);
+      expect(bundle.total).toBeGreaterThan(1);
+      const example = bundle.entry.find((entry) => entry.resource.id === '507B7621');
+      expect(example?.resource.resourceType).toBe('RelatedPerson');
+      expect(example?.fullUrl).toBe(`${state.gateway}${PATIENT_PATH}/9000000009/RelatedPerson/507B7621`);
+      for (const entry of bundle.entry) {
+        expect(entry.resource.resourceType).toBe('RelatedPerson');
+        expect(entry.fullUrl).toBe(`${state.gateway}${PATIENT_PATH}/9000000009/RelatedPerson/${entry.resource.id}`);
+      }
     });
 
     it('are never shown for a restricted patient', async () => {
