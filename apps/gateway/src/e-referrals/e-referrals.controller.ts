@@ -1,17 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Headers,
-  HttpCode,
-  Inject,
-  Param,
-  Post,
-  Put,
-  Query,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -20,31 +7,16 @@ import {
   ERS_REFERRERS,
   ERS_USERS,
   worklistResource,
-  type BusinessFunction,
   type EReferralsApi,
-  type FhirReply,
   type FhirResource,
 } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
 import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
-import { FHIR_JSON } from '../http/error-response';
+import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir } from './ers-http';
 
 export const E_REFERRALS_CLIENT = Symbol('E_REFERRALS_CLIENT');
-
-const FUNCTION_HEADER = 'nhsd-ers-business-function';
-
-/** A FHIR resource body, or 422 INVALID_VALUE as e-RS answers a body it cannot read. */
-function resourceBody(body: unknown): FhirResource {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || Buffer.isBuffer(body)) {
-    throw new PlatformError('INVALID_VALUE', undefined, {
-      diagnostics: 'The request body must be a FHIR resource',
-      status: 422,
-    });
-  }
-  return body as FhirResource;
-}
 
 /** The query as sent, each parameter's values as a string or list. */
 function queryOf(query: Record<string, unknown>): Record<string, string | string[]> {
@@ -55,10 +27,6 @@ function queryOf(query: Record<string, unknown>): Record<string, string | string
     }
   }
   return out;
-}
-
-function fn(value: string | undefined): { businessFunction?: BusinessFunction } {
-  return value === undefined ? {} : { businessFunction: value as BusinessFunction };
 }
 
 @ApiTags('e-Referral Service (FHIR STU3 and R4, as the NHS e-RS API)')
@@ -81,13 +49,6 @@ export class EReferralsController {
     @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
   ) {}
 
-  private send(reply: FastifyReply, answer: FhirReply, status = 200): FhirResource {
-    void reply.status(status).type(FHIR_JSON);
-    if (answer.versionId !== undefined) void reply.header('ETag', `W/"${answer.versionId}"`);
-    if (answer.location) void reply.header('Location', `${this.settings.publicUrl}/referrals/FHIR/${answer.location}`);
-    return answer.resource;
-  }
-
   // ---- Reference data and the caller ----
 
   @Get('STU3/CodeSystem/:codeSystemType')
@@ -101,7 +62,11 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(reply, await this.ers.codeSystem({ id: type, ...fn(businessFunction) }, callContextOf(request)));
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.ers.codeSystem({ id: type, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+    );
   }
 
   @Get('R4/PractitionerRole')
@@ -112,7 +77,11 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(reply, await this.ers.businessFunctions({ query: queryOf(query) }, callContextOf(request)));
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.ers.businessFunctions({ query: queryOf(query) }, callContextOf(request)),
+    );
   }
 
   // ---- Directory ----
@@ -136,7 +105,7 @@ export class EReferralsController {
         status: 422,
       });
     }
-    return this.send(reply, await this.ers.publishService({ resource }, callContextOf(request)));
+    return sendFhir(this.settings, reply, await this.ers.publishService({ resource }, callContextOf(request)));
   }
 
   @Post('R4/Slot/$ers.publish')
@@ -150,7 +119,11 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(reply, await this.ers.publishSlots({ resource: resourceBody(body) }, callContextOf(request)));
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.ers.publishSlots({ resource: resourceBody(body) }, callContextOf(request)),
+    );
   }
 
   @Get('R4/HealthcareService/:id')
@@ -162,7 +135,11 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(reply, await this.ers.getService({ id, ...fn(businessFunction) }, callContextOf(request)));
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.ers.getService({ id, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+    );
   }
 
   @Get('R4/HealthcareService/:id/_history/:version')
@@ -175,9 +152,10 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.getService({ id, version, ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.getService({ id, version, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
     );
   }
 
@@ -190,9 +168,13 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.listServices({ query: queryOf(query), ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.listServices(
+        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -208,9 +190,13 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.searchServices({ resource: resourceBody(body), ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.searchServices(
+        { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -223,9 +209,13 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.searchSlots({ query: queryOf(query), ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.searchSlots(
+        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -245,9 +235,13 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.createReferral({ resource: resourceBody(body), ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.createReferral(
+        { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
       201,
     );
   }
@@ -261,10 +255,11 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
       await this.ers.createReferralForTriage(
-        { resource: resourceBody(body), ...fn(businessFunction) },
+        { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
         callContextOf(request),
       ),
       201,
@@ -284,10 +279,10 @@ export class EReferralsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const list = await this.ers.worklist(
-      { resource: resourceBody(body), ...fn(businessFunction) },
+      { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
       callContextOf(request),
     );
-    return this.send(reply, { resource: worklistResource(list) });
+    return sendFhir(this.settings, reply, { resource: worklistResource(list) });
   }
 
   @Get('STU3/ReferralRequest/:ubrn')
@@ -299,7 +294,11 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(reply, await this.ers.getReferral({ id: ubrn, ...fn(businessFunction) }, callContextOf(request)));
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.ers.getReferral({ id: ubrn, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+    );
   }
 
   @Get('STU3/ReferralRequest/:ubrn/_history/:version')
@@ -312,9 +311,13 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.getReferral({ id: ubrn, version, ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.getReferral(
+        { id: ubrn, version, ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -329,9 +332,13 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.availableActions({ query: queryOf(query), ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.availableActions(
+        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -356,21 +363,21 @@ export class EReferralsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const context = callContextOf(request);
-    const base = { id: ubrn, ...fn(businessFunction), ...(ifMatch === undefined ? {} : { ifMatch }) };
+    const base = { id: ubrn, ...businessFunctionOf(businessFunction), ...(ifMatch === undefined ? {} : { ifMatch }) };
     const withBody = (): typeof base & { resource: FhirResource } => ({ ...base, resource: resourceBody(body) });
     switch (operation) {
       case '$ers.acceptReferral':
-        return this.send(reply, await this.ers.acceptReferral(base, context));
+        return sendFhir(this.settings, reply, await this.ers.acceptReferral(base, context));
       case '$ers.rejectReferral':
-        return this.send(reply, await this.ers.rejectReferral(withBody(), context));
+        return sendFhir(this.settings, reply, await this.ers.rejectReferral(withBody(), context));
       case '$ers.recordReviewOutcome':
-        return this.send(reply, await this.ers.recordReviewOutcome(withBody(), context));
+        return sendFhir(this.settings, reply, await this.ers.recordReviewOutcome(withBody(), context));
       case '$ers.changeShortlist':
-        return this.send(reply, await this.ers.changeShortlist(withBody(), context));
+        return sendFhir(this.settings, reply, await this.ers.changeShortlist(withBody(), context));
       case '$ers.changeShortlistAndSendForTriage':
-        return this.send(reply, await this.ers.changeShortlistForTriage(withBody(), context));
+        return sendFhir(this.settings, reply, await this.ers.changeShortlistForTriage(withBody(), context));
       case '$ers.cancelReferral':
-        return this.send(reply, await this.ers.cancelReferral(withBody(), context));
+        return sendFhir(this.settings, reply, await this.ers.cancelReferral(withBody(), context));
       default:
         throw new PlatformError('REC_NOT_FOUND', 'Not found', { diagnostics: 'No such resource or operation' });
     }
@@ -394,10 +401,14 @@ export class EReferralsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const answer = await this.ers.createAppointment(
-      { resource: resourceBody(body), ...fn(businessFunction), ...(ifMatch === undefined ? {} : { ifMatch }) },
+      {
+        resource: resourceBody(body),
+        ...businessFunctionOf(businessFunction),
+        ...(ifMatch === undefined ? {} : { ifMatch }),
+      },
       callContextOf(request),
     );
-    return this.send(reply, answer, 201);
+    return sendFhir(this.settings, reply, answer, 201);
   }
 
   @Put('STU3/Appointment/:id')
@@ -413,10 +424,16 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
       await this.ers.cancelAppointment(
-        { id, resource: resourceBody(body), ...fn(businessFunction), ...(ifMatch === undefined ? {} : { ifMatch }) },
+        {
+          id,
+          resource: resourceBody(body),
+          ...businessFunctionOf(businessFunction),
+          ...(ifMatch === undefined ? {} : { ifMatch }),
+        },
         callContextOf(request),
       ),
     );
@@ -431,7 +448,11 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(reply, await this.ers.getAppointment({ id, ...fn(businessFunction) }, callContextOf(request)));
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.ers.getAppointment({ id, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+    );
   }
 
   @Get('STU3/Appointment/:id/_history/:version')
@@ -444,9 +465,10 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.getAppointment({ id, version, ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.getAppointment({ id, version, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
     );
   }
 
@@ -459,9 +481,13 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.ers.searchServiceRequests({ query: queryOf(query), ...fn(businessFunction) }, callContextOf(request)),
+      await this.ers.searchServiceRequests(
+        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
     );
   }
 }

@@ -1,38 +1,14 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  ERS_PROVIDERS,
-  ERS_REFERRERS,
-  ERS_USERS,
-  type AdviceClient,
-  type BusinessFunction,
-  type FhirReply,
-  type FhirResource,
-} from '@platform/contracts-ers';
+import { ERS_PROVIDERS, ERS_REFERRERS, ERS_USERS, type AdviceClient, type FhirResource } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
 import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
-import { FHIR_JSON } from '../http/error-response';
+import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir } from './ers-http';
 
 export const ADVICE_CLIENT = Symbol('ADVICE_CLIENT');
-const FUNCTION_HEADER = 'nhsd-ers-business-function';
-
-function fn(value: string | undefined): { businessFunction?: BusinessFunction } {
-  return value === undefined ? {} : { businessFunction: value as BusinessFunction };
-}
-
-function resourceBody(body: unknown): FhirResource {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new PlatformError('INVALID_VALUE', undefined, {
-      diagnostics: 'The request body must be a FHIR resource',
-      status: 422,
-    });
-  }
-  return body as FhirResource;
-}
-
 /** The A&G request a body names (A027: parameter communicationRequest, 'CommunicationRequest/{ubrn}[/_history/n]'). */
 function communicationRequestOf(resource: FhirResource): string {
   const parameters = Array.isArray(resource['parameter'])
@@ -68,13 +44,6 @@ export class ErsAdviceController {
     @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
   ) {}
 
-  private send(reply: FastifyReply, answer: FhirReply, status = 200): FhirResource {
-    void reply.status(status).type(FHIR_JSON);
-    if (answer.versionId !== undefined) void reply.header('ETag', `W/"${answer.versionId}"`);
-    if (answer.location) void reply.header('Location', `${this.settings.publicUrl}/referrals/FHIR/${answer.location}`);
-    return answer.resource;
-  }
-
   @Post('STU3/CommunicationRequest/$ers.createAdviceAndGuidance')
   @HttpCode(201)
   @FhirRoute(ERS_REFERRERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
@@ -86,10 +55,10 @@ export class ErsAdviceController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const answer = await this.advice.create(
-      { resource: resourceBody(body), ...fn(businessFunction) },
+      { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
       callContextOf(request),
     );
-    return this.send(reply, answer, 201);
+    return sendFhir(this.settings, reply, answer, 201);
   }
 
   @Post('STU3/CommunicationRequest/$ers.fetchworklist')
@@ -103,7 +72,11 @@ export class ErsAdviceController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const resource = body === undefined ? { resourceType: 'Parameters' } : resourceBody(body);
-    return this.send(reply, await this.advice.worklist({ resource, ...fn(businessFunction) }, callContextOf(request)));
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.advice.worklist({ resource, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+    );
   }
 
   @Get('STU3/CommunicationRequest/:ubrn')
@@ -115,7 +88,11 @@ export class ErsAdviceController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return this.send(reply, await this.advice.get({ id: ubrn, ...fn(businessFunction) }, callContextOf(request)));
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.advice.get({ id: ubrn, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+    );
   }
 
   @Get('STU3/Communication')
@@ -134,9 +111,10 @@ export class ErsAdviceController {
         status: 422,
       });
     }
-    return this.send(
+    return sendFhir(
+      this.settings,
       reply,
-      await this.advice.conversation({ id: ubrn, ...fn(businessFunction) }, callContextOf(request)),
+      await this.advice.conversation({ id: ubrn, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
     );
   }
 
@@ -158,11 +136,11 @@ export class ErsAdviceController {
         id: ubrn,
         resource: resourceBody(body),
         ...(ifMatch === undefined ? {} : { ifMatch }),
-        ...fn(businessFunction),
+        ...businessFunctionOf(businessFunction),
       },
       callContextOf(request),
     );
-    return this.send(reply, answer);
+    return sendFhir(this.settings, reply, answer);
   }
 
   @Post('STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater')
@@ -185,10 +163,10 @@ export class ErsAdviceController {
         id: communicationRequestOf(resource),
         resource,
         ...(ifMatch === undefined ? {} : { ifMatch }),
-        ...fn(businessFunction),
+        ...businessFunctionOf(businessFunction),
       },
       callContextOf(request),
     );
-    return this.send(reply, answer, 201);
+    return sendFhir(this.settings, reply, answer, 201);
   }
 }

@@ -10,26 +10,20 @@ import {
   ERS_USERS,
   uploadBucket,
   type AttachmentsClient,
-  type BusinessFunction,
   type FhirResource,
 } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
 import { FhirRoute, BODY_LIMITS } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
-import { FHIR_JSON } from '../http/error-response';
 import { GATEWAY_NATS } from '../n3/n3-body';
+import { FHIR_JSON } from '../http/error-response';
+import { FUNCTION_HEADER, businessFunctionOf } from './ers-http';
 
 export const ATTACHMENTS_CLIENT = Symbol('ATTACHMENTS_CLIENT');
 
 /** What the route reads at most: a byte over the NHS limit, so that a larger file gets FILE_SIZE_ERROR. */
 const UPLOAD_ROUTE_LIMIT = 6 * 1024 * 1024;
-const FUNCTION_HEADER = 'nhsd-ers-business-function';
-
-function fn(value: string | undefined): { businessFunction?: BusinessFunction } {
-  return value === undefined ? {} : { businessFunction: value as BusinessFunction };
-}
-
 function fileSizeError(): PlatformError {
   return new PlatformError('FILE_SIZE_ERROR', undefined, {
     diagnostics: `The file must hold between 1 byte and ${ERS_ATTACHMENT_MAX_BYTES} bytes`,
@@ -116,7 +110,7 @@ export class ErsAttachmentsController {
     try {
       const stored = await this.attachments.upload(
         {
-          ...fn(businessFunction),
+          ...businessFunctionOf(businessFunction),
           object,
           fileName: fileName.slice(0, 255),
           contentType: contentType ?? '',
@@ -166,7 +160,7 @@ export class ErsAttachmentsController {
     let contentType = 'application/octet-stream';
     let fileName = 'attachment';
     for (;;) {
-      const part = await this.attachments.read({ id, offset, ...fn(businessFunction) }, context);
+      const part = await this.attachments.read({ id, offset, ...businessFunctionOf(businessFunction) }, context);
       const data = Buffer.from(part.data, 'base64');
       contentType = part.contentType;
       fileName = part.fileName;
@@ -207,7 +201,7 @@ export class ErsAttachmentsController {
         id: ubrn,
         resource: body as FhirResource,
         ...(ifMatch === undefined ? {} : { ifMatch }),
-        ...fn(businessFunction),
+        ...businessFunctionOf(businessFunction),
       },
       callContextOf(request),
     );
