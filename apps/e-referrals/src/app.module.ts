@@ -14,11 +14,16 @@ import { DirectoryRepository } from './directory/directory.repository';
 import { PublishServiceUseCase } from './directory/publish-service.usecase';
 import { PublishSlotsUseCase } from './directory/publish-slots.usecase';
 import { WorklistUseCase } from './provider/worklist.usecase';
+import { PractitionersRepository } from './provider/practitioners.repository';
+import { PractitionersUseCase } from './provider/practitioners.usecase';
+import { ProviderHandler } from './provider/provider.handler';
 import { BookAppointmentUseCase } from './referrals/book-appointment.usecase';
 import { CreateReferralUseCase } from './referrals/create-referral.usecase';
 import { ErsHandler } from './referrals/ers.handler';
+import { BookingRepository } from './referrals/booking.repository';
 import { ReferralChanges } from './referrals/referral-changes';
 import {
+  CancelAppointmentActionLaterUseCase,
   CancelAppointmentUseCase,
   CancelReferralUseCase,
   ChangeShortlistUseCase,
@@ -70,6 +75,7 @@ export class EReferralsModule {
         LettersHandler,
         AttachmentsHandler,
         AdviceHandler,
+        ProviderHandler,
         HealthController,
         health.handler,
       ],
@@ -86,6 +92,7 @@ export class EReferralsModule {
         ReferralRepository,
         Organisations,
         ReferralChanges,
+        BookingRepository,
         DirectoryReadsUseCase,
         PublishServiceUseCase,
         PublishSlotsUseCase,
@@ -97,6 +104,9 @@ export class EReferralsModule {
         ChangeShortlistUseCase,
         ProviderDecisionUseCase,
         WorklistUseCase,
+        PractitionersRepository,
+        PractitionersUseCase,
+        CancelAppointmentActionLaterUseCase,
         PatientAccessRepository,
         PatientBookingUseCase,
         PatientLetterUseCase,

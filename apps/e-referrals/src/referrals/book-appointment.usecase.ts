@@ -4,17 +4,19 @@ import {
   REFERRER_FUNCTIONS,
   type FhirReply,
   type FhirResource,
+  type ReferralEvent,
   type ResourceRequest,
 } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
-import { DirectoryRepository } from '../directory/directory.repository';
+import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { actorFor } from '../shared/caller';
 import { invalid, referralReference, SYSTEMS } from '../shared/fhir';
-import { requireState } from '../shared/states';
-import { appointmentResource } from './referral-resource';
-import { expectedVersion, isReferrerOf, ReferralChanges } from './referral-changes';
-import { ReferralRepository } from './referral.repository';
+import { requireState, type ReferralState } from '../shared/states';
+import { BookingRepository } from './booking.repository';
+import { appointmentResource, referralResource } from './referral-resource';
+import { badUbrn, expectedVersion, isReferrerOf } from './referral-changes';
+import { ReferralLocked, type Referral } from './referral.repository';
 
 type Intent = { kind: 'book'; slotId: string } | { kind: 'defer'; reason: string } | { kind: 'triage' };
 
@@ -50,13 +52,17 @@ function intentOf(appointment: FhirResource): Intent {
  * has no free slot (DEFERRED_TO_PROVIDER), or send to a shortlisted triage service (AWAITING_TRIAGE). The slot
  * is taken with a conditional UPDATE and held by a unique index: of any number of concurrent bookers of one
  * slot exactly one succeeds; the others get SLOT_NOT_AVAILABLE.
+ *
+ * Like every referral change it runs once per X-Request-ID, under the referral's row lock taken without waiting
+ * (423), with the If-Match version checked (409); unlike the generic change it reads and writes in two statements
+ * (BookingRepository), the referral's next resource built from what the first read, since booking is the hot path.
  */
 @Injectable()
 export class BookAppointmentUseCase {
   constructor(
-    private readonly changes: ReferralChanges,
-    private readonly referrals: ReferralRepository,
-    private readonly directory: DirectoryRepository,
+    private readonly booking: BookingRepository,
+    private readonly writes: IdempotentWrites,
+    private readonly outbox: Outbox,
   ) {}
 
   async execute(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
@@ -82,22 +88,34 @@ export class BookAppointmentUseCase {
     const intent = intentOf(appointment);
     const comment = typeof appointment['comment'] === 'string' ? appointment['comment'].slice(0, 2000) : undefined;
     const version = expectedVersion(request.ifMatch, referralRef.version);
-    return this.changes.run(
-      {
-        context,
-        actor,
-        operation: 'appointment.create',
-        request: { appointment, ifMatch: request.ifMatch ?? null },
-        ubrn: referralRef.ubrn,
-        version,
-        mayAct: isReferrerOf,
-      },
-      async (transaction, referral, nextVersion) => {
-        const shortlist = await this.referrals.shortlist(transaction, referral.ubrn);
-        if (!shortlist.includes(serviceId)) {
+    const ubrn = referralRef.ubrn;
+    if (!/^[0-9]{12}$/.test(ubrn)) throw badUbrn(ubrn);
+    const key = writeKey(context, 'appointment.create', { appointment, ifMatch: request.ifMatch ?? null });
+    let reply: FhirReply;
+    try {
+      reply = await this.writes.run(key, async (transaction) => {
+        const loaded = await this.booking.load(transaction, {
+          ubrn,
+          serviceId,
+          slotId: intent.kind === 'book' ? intent.slotId : null,
+          askFreeSlot: intent.kind === 'defer' && intent.reason === 'NO_SLOTS_AT_SERVICE',
+        });
+        if (!loaded) throw new PlatformError('RESOURCE_NOT_FOUND', undefined, { diagnostics: `No referral ${ubrn}` });
+        const { referral, service } = loaded;
+        if (!isReferrerOf(referral, actor)) {
+          throw new PlatformError('NO_RELATIONSHIP', undefined, {
+            diagnostics: `${actor.organisation} has no relationship with referral ${ubrn}`,
+          });
+        }
+        if (referral.version !== version) {
+          throw new PlatformError('RESOURCE_VERSION_MISMATCH', undefined, {
+            diagnostics: `The referral is at version ${referral.version}, not ${version}`,
+          });
+        }
+        const nextVersion = referral.version + 1;
+        if (!loaded.shortlist.some((item) => item.id === serviceId)) {
           throw invalid(`Service ${serviceId} is not on the referral's shortlist`, 'INAPPROPRIATE_VALUE');
         }
-        const service = await this.directory.service(serviceId, transaction);
         if (!service?.active) throw invalid(`Service ${serviceId} is not available`, 'REFERENCE_NOT_FOUND');
         let slot: { id: string; start: string; end: string } | undefined;
         if (intent.kind === 'book') {
@@ -105,17 +123,14 @@ export class BookAppointmentUseCase {
           if (service.triage || service.bookableType !== 'DIRECTLY_BOOKABLE') {
             throw invalid(`Service ${serviceId} is not directly bookable`, 'INAPPROPRIATE_VALUE');
           }
-          const found = await this.directory.slot(transaction, intent.slotId);
+          const found = loaded.slot;
           if (!found) throw invalid(`No slot ${intent.slotId}`, 'REFERENCE_NOT_FOUND');
           if (found.serviceId !== serviceId) {
             throw invalid(`Slot ${intent.slotId} is not a slot of service ${serviceId}`, 'INAPPROPRIATE_SLOT');
           }
           if (Date.parse(found.start) <= Date.now())
             throw invalid(`Slot ${intent.slotId} has started`, 'INAPPROPRIATE_SLOT');
-          if (!(await this.directory.takeSlot(transaction, intent.slotId))) {
-            throw invalid(`Slot ${intent.slotId} is no longer available`, 'SLOT_NOT_AVAILABLE');
-          }
-          slot = found;
+          slot = { id: found.id, start: found.start, end: found.end };
         } else if (intent.kind === 'defer') {
           requireState('defer', referral.state);
           if (service.triage || service.bookableType !== 'DIRECTLY_BOOKABLE') {
@@ -124,7 +139,7 @@ export class BookAppointmentUseCase {
               'INAPPROPRIATE_VALUE',
             );
           }
-          if (intent.reason === 'NO_SLOTS_AT_SERVICE' && (await this.directory.hasFreeSlot(transaction, serviceId))) {
+          if (intent.reason === 'NO_SLOTS_AT_SERVICE' && loaded.hasFreeSlot) {
             throw invalid(`Service ${serviceId} has free slots: book one`, 'SLOTS_CURRENTLY_AVAILABLE');
           }
         } else {
@@ -132,13 +147,71 @@ export class BookAppointmentUseCase {
           if (!service.triage) throw invalid(`Service ${serviceId} is not a triage service`, 'INAPPROPRIATE_VALUE');
         }
         const status = intent.kind === 'book' ? 'booked' : 'proposed';
-        let id: string;
+        const id = loaded.appointmentId;
+        const reason = intent.kind === 'defer' ? intent.reason : intent.kind === 'triage' ? 'TRIAGE' : undefined;
+        const resource = appointmentResource({
+          id,
+          version: 1,
+          status,
+          service,
+          patientNhsNumber: referral.patientNhsNumber,
+          ubrn,
+          referralVersion: nextVersion,
+          ...(slot ? { slot } : {}),
+          ...(reason ? { reason } : {}),
+          ...(comment ? { comment } : {}),
+          created: new Date().toISOString(),
+        });
+        const state: ReferralState =
+          intent.kind === 'book' ? 'BOOKED' : intent.kind === 'defer' ? 'DEFERRED_TO_PROVIDER' : 'AWAITING_TRIAGE';
+        const next: Referral = {
+          ...referral,
+          version: nextVersion,
+          state,
+          serviceId,
+          providerOds: service.odsCode,
+          appointmentId: id,
+        };
+        const deferral = intent.kind === 'defer' ? intent.reason : undefined;
+        const event: ReferralEvent = {
+          ubrn,
+          versionId: nextVersion,
+          state,
+          referrerOdsCode: next.referrerOds,
+          providerOdsCode: service.odsCode,
+          serviceId,
+          ...(deferral ? { reason: deferral } : {}),
+          appointmentId: id,
+          occurredAt: new Date().toISOString(),
+        };
+        let written: boolean;
         try {
-          id = await this.referrals.insertAppointment(transaction, {
-            ubrn: referral.ubrn,
+          written = await this.booking.write(transaction, {
+            ubrn,
+            nextVersion,
+            state,
             serviceId,
+            providerOds: service.odsCode,
+            appointmentId: id,
             slotId: slot?.id ?? null,
             status,
+            appointment: resource,
+            action: intent.kind === 'book' ? 'BOOK' : intent.kind === 'defer' ? 'DEFER_TO_PROVIDER' : 'SEND_FOR_TRIAGE',
+            reason: deferral ?? null,
+            comment: comment ?? null,
+            referral: referralResource(next, loaded.shortlist, resource),
+            changedBy: actor.userId,
+            changedByOds: actor.organisation,
+            event: {
+              subject:
+                intent.kind === 'book'
+                  ? ERS_EVENTS.referralBooked
+                  : intent.kind === 'defer'
+                    ? ERS_EVENTS.referralDeferred
+                    : ERS_EVENTS.referralSentForTriage,
+              payload: event,
+            },
+            context,
           });
         } catch (error) {
           // The unique index over booked appointments of a slot: the database's own refusal of a second booking.
@@ -147,49 +220,18 @@ export class BookAppointmentUseCase {
           }
           throw error;
         }
-        const resource = appointmentResource({
-          id,
-          version: 1,
-          status,
-          service,
-          patientNhsNumber: referral.patientNhsNumber,
-          ubrn: referral.ubrn,
-          referralVersion: nextVersion,
-          ...(slot ? { slot } : {}),
-          ...(intent.kind === 'defer'
-            ? { reason: intent.reason }
-            : intent.kind === 'triage'
-              ? { reason: 'TRIAGE' }
-              : {}),
-          ...(comment ? { comment } : {}),
-          created: new Date().toISOString(),
+        if (!written) throw invalid(`Slot ${slot?.id ?? ''} is no longer available`, 'SLOT_NOT_AVAILABLE');
+        return { resource, versionId: '1', location: `STU3/Appointment/${id}` };
+      });
+    } catch (error) {
+      if (error instanceof ReferralLocked) {
+        throw new PlatformError('REFERRAL_LOCKED', undefined, {
+          diagnostics: `Referral ${ubrn} is being updated by another request; fetch it again and retry`,
         });
-        await this.referrals.saveAppointmentVersion(transaction, {
-          id,
-          ubrn: referral.ubrn,
-          version: 1,
-          serviceId,
-          slotId: slot?.id ?? null,
-          status,
-          resource,
-        });
-        const state =
-          intent.kind === 'book' ? 'BOOKED' : intent.kind === 'defer' ? 'DEFERRED_TO_PROVIDER' : 'AWAITING_TRIAGE';
-        return {
-          referral: { ...referral, state, serviceId, providerOds: service.odsCode, appointmentId: id },
-          action: intent.kind === 'book' ? 'BOOK' : intent.kind === 'defer' ? 'DEFER_TO_PROVIDER' : 'SEND_FOR_TRIAGE',
-          event:
-            intent.kind === 'book'
-              ? ERS_EVENTS.referralBooked
-              : intent.kind === 'defer'
-                ? ERS_EVENTS.referralDeferred
-                : ERS_EVENTS.referralSentForTriage,
-          ...(intent.kind === 'defer' ? { reason: intent.reason } : {}),
-          ...(comment ? { comment } : {}),
-          eventDetails: { appointmentId: id },
-          reply: { resource, versionId: '1', location: `STU3/Appointment/${id}` },
-        };
-      },
-    );
+      }
+      throw error;
+    }
+    this.outbox.kick();
+    return reply;
   }
 }

@@ -1,0 +1,225 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import type { FhirResource } from '@platform/contracts-ers';
+import type { CallContext } from '@platform/shared-nats';
+import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/database.provider';
+import type { ServiceRecord } from '../directory/service-resource';
+import type { ReferralState } from '../shared/states';
+import { ReferralLocked, type Referral, type SearchCriteria } from './referral.repository';
+
+/** Everything A016 decides on, read with the referral's row lock in one statement. */
+export interface BookingContext {
+  referral: Referral;
+  /** The shortlist in order, with the services' names. */
+  shortlist: { id: string; name: string }[];
+  service?: Pick<ServiceRecord, 'id' | 'name' | 'odsCode' | 'active' | 'triage' | 'bookableType'>;
+  slot?: { id: string; serviceId: string; start: string; end: string };
+  /** Whether the service has a free future slot (only asked for a NO_SLOTS_AT_SERVICE deferral). */
+  hasFreeSlot?: boolean;
+  /** The new appointment's id (from the sequence: spent even when the booking is refused). */
+  appointmentId: string;
+}
+
+interface ContextRow {
+  ubrn: string;
+  version: number;
+  state: ReferralState;
+  patient_nhs_number: string;
+  priority: string;
+  specialty: string | null;
+  clinic_type: string | null;
+  referrer_ods: string;
+  referrer_user: string;
+  access_code: string;
+  service_id: string | null;
+  provider_ods: string | null;
+  appointment_id: string | null;
+  search_criteria: SearchCriteria;
+  pathway_start: Date | null;
+  created_at: Date;
+  shortlist: { id: string; name: string }[] | null;
+  h_id: string | null;
+  h_name: string;
+  h_ods_code: string;
+  h_active: boolean;
+  h_triage: boolean;
+  h_bookable_type: ServiceRecord['bookableType'];
+  s_id: string | null;
+  s_service_id: string;
+  s_start_at: Date;
+  s_end_at: Date;
+  has_free_slot: boolean | null;
+  new_appointment_id: string;
+}
+
+/** What one A016 writes: the slot taken (if any), the appointment, the referral's next version and its event. */
+export interface BookingWrite {
+  ubrn: string;
+  nextVersion: number;
+  state: ReferralState;
+  serviceId: string;
+  providerOds: string;
+  appointmentId: string;
+  slotId: string | null;
+  status: 'booked' | 'proposed';
+  appointment: FhirResource;
+  action: string;
+  reason: string | null;
+  comment: string | null;
+  referral: FhirResource;
+  changedBy: string;
+  changedByOds: string;
+  event: { subject: string; payload: unknown };
+  context: CallContext;
+}
+
+/**
+ * A016's two statements: one read of everything the booking decides on under the referral's lock (NOWAIT), and
+ * one write that takes the slot with a conditional UPDATE and, only if it got it, creates the appointment and its
+ * first version, moves the referral to its next version (checked against the version read), appends the history
+ * entry and the outbox event. Two round trips instead of one per table.
+ */
+@Injectable()
+export class BookingRepository {
+  private readonly s: string;
+
+  constructor(@Inject(E_REFERRALS_DATABASE) database: EReferralsDatabase) {
+    this.s = `"${database.schema}"`;
+  }
+
+  async load(
+    transaction: PoolClient,
+    ask: { ubrn: string; serviceId: string; slotId: string | null; askFreeSlot: boolean },
+  ): Promise<BookingContext | undefined> {
+    const s = this.s;
+    let result;
+    try {
+      result = await transaction.query<ContextRow>(
+        `SELECT r.ubrn, r.version, r.state, r.patient_nhs_number, r.priority, r.specialty, r.clinic_type, r.referrer_ods,
+                r.referrer_user, r.access_code, r.service_id::text AS service_id, r.provider_ods,
+                r.appointment_id::text AS appointment_id, r.search_criteria, r.pathway_start, r.created_at,
+                (SELECT json_agg(json_build_object('id', l.service_id::text, 'name', coalesce(x.name, '')) ORDER BY l.position)
+                   FROM ${s}.referral_shortlist l LEFT JOIN ${s}.healthcare_service x ON x.id = l.service_id
+                  WHERE l.ubrn = r.ubrn) AS shortlist,
+                h.id::text AS h_id, h.name AS h_name, h.ods_code AS h_ods_code, h.active AS h_active,
+                h.triage AS h_triage, h.bookable_type AS h_bookable_type,
+                sl.id::text AS s_id, sl.service_id::text AS s_service_id, sl.start_at AS s_start_at, sl.end_at AS s_end_at,
+                CASE WHEN $4::boolean THEN EXISTS (SELECT 1 FROM ${s}.slot f
+                  WHERE f.service_id = $2::bigint AND f.status = 'free' AND f.start_at > now()) END AS has_free_slot,
+                nextval('${s}.appointment_id')::text AS new_appointment_id
+           FROM ${s}.referral r
+           LEFT JOIN ${s}.healthcare_service h ON h.id = $2::bigint
+           LEFT JOIN ${s}.slot sl ON sl.id = $3::bigint
+          WHERE r.ubrn = $1
+          FOR UPDATE OF r NOWAIT`,
+        [ask.ubrn, ask.serviceId, ask.slotId, ask.askFreeSlot],
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === '55P03') throw new ReferralLocked();
+      throw error;
+    }
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return {
+      referral: {
+        ubrn: row.ubrn,
+        version: row.version,
+        state: row.state,
+        patientNhsNumber: row.patient_nhs_number,
+        priority: row.priority,
+        specialty: row.specialty,
+        clinicType: row.clinic_type,
+        referrerOds: row.referrer_ods,
+        referrerUser: row.referrer_user,
+        accessCode: row.access_code,
+        serviceId: row.service_id,
+        providerOds: row.provider_ods,
+        appointmentId: row.appointment_id,
+        searchCriteria: row.search_criteria,
+        pathwayStart: row.pathway_start?.toISOString() ?? null,
+        createdAt: row.created_at.toISOString(),
+      },
+      shortlist: row.shortlist ?? [],
+      ...(row.h_id
+        ? {
+            service: {
+              id: row.h_id,
+              name: row.h_name,
+              odsCode: row.h_ods_code,
+              active: row.h_active,
+              triage: row.h_triage,
+              bookableType: row.h_bookable_type,
+            },
+          }
+        : {}),
+      ...(row.s_id
+        ? {
+            slot: {
+              id: row.s_id,
+              serviceId: row.s_service_id,
+              start: row.s_start_at.toISOString(),
+              end: row.s_end_at.toISOString(),
+            },
+          }
+        : {}),
+      ...(row.has_free_slot !== null ? { hasFreeSlot: row.has_free_slot } : {}),
+      appointmentId: row.new_appointment_id,
+    };
+  }
+
+  /**
+   * The booking's writes in one statement. Answers false, having changed nothing, when the slot was not free
+   * (a concurrent booker took it: its UPDATE held the row, this one waited and then found it busy). The unique
+   * index of booked appointments per slot is the database's backstop (23505, left to the caller).
+   */
+  async write(transaction: PoolClient, write: BookingWrite): Promise<boolean> {
+    const s = this.s;
+    const headers: Record<string, string> = { 'X-Request-ID': write.context.requestId };
+    if (write.context.correlationId) headers['X-Correlation-ID'] = write.context.correlationId;
+    const appointment = JSON.stringify(write.appointment);
+    const result = await transaction.query<{ n: number }>(
+      `WITH taken AS (
+         UPDATE ${s}.slot SET status = 'busy' WHERE id = $3::bigint AND status = 'free' RETURNING id
+       ), go AS (
+         SELECT 1 WHERE $3::bigint IS NULL OR EXISTS (SELECT 1 FROM taken)
+       ), appointment AS (
+         INSERT INTO ${s}.appointment (id, ubrn, version, service_id, slot_id, status, resource)
+         SELECT $4::bigint, $1, 1, $5::bigint, $3::bigint, $6, $7::jsonb FROM go RETURNING id
+       ), appointment_version AS (
+         INSERT INTO ${s}.appointment_version (appointment_id, version, resource) SELECT id, 1, $7::jsonb FROM appointment
+       ), referral AS (
+         UPDATE ${s}.referral SET version = $2::int, state = $8, service_id = $5::bigint, provider_ods = $9,
+                appointment_id = $4::bigint, updated_at = now()
+          WHERE ubrn = $1 AND version = $2::int - 1 AND EXISTS (SELECT 1 FROM appointment)
+          RETURNING ubrn
+       ), history AS (
+         INSERT INTO ${s}.referral_version (ubrn, version, state, action, reason, comment, resource, changed_by, changed_by_ods)
+         SELECT ubrn, $2::int, $8, $10, $11, $12, $13::jsonb, $14, $15 FROM referral
+       ), event AS (
+         INSERT INTO ${s}.outbox (subject, payload, headers) SELECT $16, $17::jsonb, $18::jsonb FROM referral
+       )
+       SELECT count(*)::int AS n FROM referral`,
+      [
+        write.ubrn,
+        write.nextVersion,
+        write.slotId,
+        write.appointmentId,
+        write.serviceId,
+        write.status,
+        appointment,
+        write.state,
+        write.providerOds,
+        write.action,
+        write.reason,
+        write.comment,
+        JSON.stringify(write.referral),
+        write.changedBy,
+        write.changedByOds,
+        write.event.subject,
+        JSON.stringify(write.event.payload),
+        JSON.stringify(headers),
+      ],
+    );
+    return result.rows[0]?.n === 1;
+  }
+}
