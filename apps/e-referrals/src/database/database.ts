@@ -5,6 +5,7 @@ import { Referrals1796500000000 } from './migrations/1796500000000-referrals';
 import { PatientAccess1796600000000 } from './migrations/1796600000000-patient-access';
 import { Attachments1796600000001 } from './migrations/1796600000001-attachments';
 import { Advice1796600000002 } from './migrations/1796600000002-advice';
+import { ProviderToAction1796700000010 } from './migrations/1796700000010-provider-to-action';
 
 export const MIGRATIONS = [
   InitialSchema1796476848447,
@@ -12,6 +13,7 @@ export const MIGRATIONS = [
   PatientAccess1796600000000,
   Attachments1796600000001,
   Advice1796600000002,
+  ProviderToAction1796700000010,
 ];
 
 /** Connects to the service's schema and runs its pending migrations. */

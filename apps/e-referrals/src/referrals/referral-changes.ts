@@ -7,7 +7,7 @@ import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence
 import { DirectoryRepository } from '../directory/directory.repository';
 import type { Actor } from '../shared/caller';
 import { versionFromIfMatch } from '../shared/fhir';
-import { referralResource } from './referral-resource';
+import { referralResource, type StateDetail } from './referral-resource';
 import { ReferralLocked, ReferralRepository, type Referral } from './referral.repository';
 
 /** What one change did: the referral after it, the history entry and event, and what to answer if not the referral. */
@@ -22,6 +22,8 @@ export interface ChangeOutcome {
   eventDetails?: Partial<ReferralEvent>;
   /** The answer, when it is not the referral (A016 answers the Appointment). */
   reply?: FhirReply;
+  /** The reason and comments the referral's state extension carries (A022's CANCEL_APPOINTMENT_ACTION_LATER). */
+  stateDetail?: StateDetail;
 }
 
 export function badUbrn(ubrn: string): PlatformError {
@@ -130,7 +132,7 @@ export class ReferralChanges {
       ? await this.referrals.appointment(next.appointmentId, transaction)
       : undefined;
     const current = appointment && appointment.status !== 'cancelled' ? appointment.resource : undefined;
-    const resource = referralResource(next, shortlist, current);
+    const resource = referralResource(next, shortlist, current, outcome.stateDetail);
     await this.referrals.saveVersion(transaction, {
       referral: next,
       action: outcome.action,

@@ -14,11 +14,12 @@ import { DirectoryRepository } from '../directory/directory.repository';
 import {
   APPOINTMENT_CANCELLATION_REASONS,
   concept,
+  PRIORITIES,
   REFERRAL_CANCELLATION_REASONS,
   type Concept,
 } from '../reference/code-systems';
 import { actorFor, isReferrer, type Actor } from '../shared/caller';
-import { codeOf, invalid, parameter, parametersOf, refuseUnknown, versionFromIfMatch } from '../shared/fhir';
+import { codeOf, invalid, parameter, parametersOf, refuseUnknown, SYSTEMS, versionFromIfMatch } from '../shared/fhir';
 import { requireState, type ReferralState } from '../shared/states';
 import { checkShortlisted, shortlistOf } from './create-referral.usecase';
 import { expectedVersion, isProviderOf, isReferrerOf, ReferralChanges } from './referral-changes';
@@ -355,6 +356,126 @@ export class ProviderDecisionUseCase {
           event: ERS_EVENTS.reviewOutcomeRecorded,
           reason: outcome,
           comment: comment.slice(0, 2000),
+        };
+      },
+    );
+  }
+}
+
+/** A022's parameters, checked before anything is read or locked. */
+function actionLaterParameters(request: ChangeRequest): {
+  comments: string;
+  priority?: string;
+  cancelledInPas?: boolean;
+} {
+  const parameters = parametersOf(request.resource, 'parameter');
+  refuseUnknown(
+    parameters,
+    ['priority', 'appointmentCancelledInPAS', 'comments', 'providerAttachmentFile'],
+    'parameter',
+  );
+  for (const name of ['priority', 'appointmentCancelledInPAS', 'comments']) {
+    if (parameters.filter((item) => item.name === name).length > 1) {
+      throw invalid(`parameter ${name} may be given once`, 'INAPPROPRIATE_VALUE');
+    }
+  }
+  if (parameters.some((item) => item.name === 'providerAttachmentFile')) {
+    // Attachments are associated with A012 on this platform; A022 takes none yet, and says so rather than drop them.
+    throw new PlatformError('FIELD_NOT_PERMITTED', undefined, {
+      diagnostics: 'providerAttachmentFile is not supported here: attach files to the referral with A012',
+    });
+  }
+  const comments = parameter(parameters, 'comments')?.valueString;
+  if (typeof comments !== 'string' || comments.trim() === '') {
+    throw invalid('parameter comments is required', 'MISSING_VALUE');
+  }
+  const priorityParameter = parameter(parameters, 'priority');
+  let priority: string | undefined;
+  if (priorityParameter) {
+    const code = codeOf(priorityParameter);
+    if (!code) throw invalid('parameter priority needs a valueCoding code', 'MISSING_VALUE');
+    if (!concept(PRIORITIES, code)) throw invalid(`Unknown priority '${code.slice(0, 40)}'`, 'INVALID_CODE');
+    const system = priorityParameter.valueCoding?.system;
+    if (system !== undefined && system !== SYSTEMS.priority) {
+      throw invalid(`priority must be coded in ${SYSTEMS.priority}`, 'INVALID_CODE');
+    }
+    priority = code;
+  }
+  const pas = parameter(parameters, 'appointmentCancelledInPAS');
+  if (pas && typeof pas['valueBoolean'] !== 'boolean') {
+    throw invalid('appointmentCancelledInPAS takes valueBoolean', 'INVALID_VALUE');
+  }
+  return {
+    comments: comments.slice(0, 2000),
+    ...(priority ? { priority } : {}),
+    ...(pas ? { cancelledInPas: pas['valueBoolean'] as boolean } : {}),
+  };
+}
+
+/**
+ * A022 (cancel appointment, action later): the provider reviewing a referral booked into its bookable service
+ * cancels the appointment (its slot free again) and tasks its admin team to rebook or redirect the referral,
+ * with comments and optionally a new priority. The referral becomes TRIAGED_PROVIDER_TO_ACTION with the reason
+ * CANCEL_APPOINTMENT_ACTION_LATER. For an indirectly bookable service the provider says whether the
+ * appointment was cancelled in its PAS (VALUE_IS_REQUIRED otherwise); for a directly bookable one it may not.
+ */
+@Injectable()
+export class CancelAppointmentActionLaterUseCase {
+  constructor(
+    private readonly changes: ReferralChanges,
+    private readonly referrals: ReferralRepository,
+    private readonly directory: DirectoryRepository,
+  ) {}
+
+  execute(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
+    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+    const version = expectedVersion(request.ifMatch);
+    const { comments, priority, cancelledInPas } = actionLaterParameters(request);
+    return this.changes.run(
+      {
+        context,
+        actor,
+        operation: 'referral.cancel-appointment-action-later',
+        request,
+        ubrn: request.id,
+        version,
+        mayAct: isProviderOf,
+      },
+      async (transaction, referral, nextVersion) => {
+        requireState('cancelAppointmentActionLater', referral.state);
+        const [service] = referral.serviceId ? await this.directory.services([referral.serviceId], transaction) : [];
+        if (!service || service.triage) {
+          throw invalid('A022 is for referrals booked into a bookable service', 'INVALID_REQUEST_STATE');
+        }
+        if (service.bookableType === 'INDIRECTLY_BOOKABLE' && cancelledInPas === undefined) {
+          throw new PlatformError('VALUE_IS_REQUIRED', undefined, {
+            diagnostics: 'appointmentCancelledInPAS is required for an indirectly bookable service',
+          });
+        }
+        if (service.bookableType !== 'INDIRECTLY_BOOKABLE' && cancelledInPas !== undefined) {
+          throw new PlatformError('FIELD_NOT_PERMITTED', undefined, {
+            diagnostics: 'appointmentCancelledInPAS is only for an indirectly bookable service',
+          });
+        }
+        const reason = 'CANCEL_APPOINTMENT_ACTION_LATER';
+        await endAppointment(this.referrals, this.directory, transaction, referral, nextVersion, reason);
+        const newPriority = priority ?? referral.priority;
+        return {
+          referral: {
+            ...referral,
+            state: 'TRIAGED_PROVIDER_TO_ACTION',
+            priority: newPriority,
+            searchCriteria: { ...referral.searchCriteria, priority: newPriority },
+          },
+          action: reason,
+          event: ERS_EVENTS.appointmentCancelled,
+          reason,
+          comment: comments,
+          eventDetails: { ...(referral.appointmentId ? { appointmentId: referral.appointmentId } : {}) },
+          stateDetail: {
+            reason: { system: SYSTEMS.reviewOutcome, code: reason, display: 'Cancel Appointment Action Later' },
+            comments,
+          },
         };
       },
     );

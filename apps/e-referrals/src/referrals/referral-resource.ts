@@ -27,11 +27,18 @@ function criteriaParameters(criteria: SearchCriteria): Record<string, unknown>[]
   ];
 }
 
+/** Why the referral is in its state, as the state extension's `reason` and `comments` (A022's answer). */
+export interface StateDetail {
+  reason: { system: string; code: string; display: string };
+  comments?: string;
+}
+
 /** The STU3 eRS-ReferralRequest-1 (A005, A011 and every change's answer), as the NHS examples show it. */
 export function referralResource(
   referral: Referral,
   shortlist: Pick<ServiceRecord, 'id' | 'name'>[],
   appointment?: FhirResource,
+  stateDetail?: StateDetail,
 ): FhirResource {
   const priority = concept(PRIORITIES, referral.priority);
   const specialty = concept(SPECIALTIES, referral.specialty ?? undefined);
@@ -71,6 +78,8 @@ export function referralResource(
               display: STATE_DISPLAY[referral.state],
             },
           },
+          ...(stateDetail ? [{ url: 'reason', valueCoding: stateDetail.reason }] : []),
+          ...(stateDetail?.comments ? [{ url: 'comments', valueString: stateDetail.comments }] : []),
         ],
       },
     ],

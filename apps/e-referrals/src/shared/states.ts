@@ -1,4 +1,4 @@
-import type { REFERRAL_STATES } from '../database/migrations/1796500000000-referrals';
+import type { REFERRAL_STATES } from '../database/migrations/1796700000010-provider-to-action';
 import { invalid } from './fhir';
 
 export type ReferralState = (typeof REFERRAL_STATES)[number];
@@ -16,6 +16,7 @@ export const STATE_DISPLAY: Record<ReferralState, string> = {
   APPT_CANCELLED_BY_PROVIDER: 'Appointment Cancelled by Provider',
   APPT_CANCELLED_BY_REFERRER: 'Appointment Cancelled by Referrer',
   DID_NOT_ATTEND: 'Did Not Attend',
+  TRIAGED_PROVIDER_TO_ACTION: 'Triaged - Provider To Action',
 };
 
 /** States from which a referral still needs booking (A016 book, defer, send for triage; A031 shortlist). */
@@ -39,7 +40,16 @@ export const ALLOWED_FROM = {
   accept: ['BOOKED', 'DEFERRED_TO_PROVIDER'],
   reject: ['BOOKED', 'DEFERRED_TO_PROVIDER'],
   recordReviewOutcome: ['AWAITING_TRIAGE'],
-  cancelReferral: [...UNBOOKED, 'BOOKED', 'DEFERRED_TO_PROVIDER', 'AWAITING_TRIAGE', 'ACCEPTED'],
+  /** A022: a referral booked into a bookable service and awaiting the provider's review. */
+  cancelAppointmentActionLater: ['BOOKED'],
+  cancelReferral: [
+    ...UNBOOKED,
+    'BOOKED',
+    'DEFERRED_TO_PROVIDER',
+    'AWAITING_TRIAGE',
+    'ACCEPTED',
+    'TRIAGED_PROVIDER_TO_ACTION',
+  ],
 } as const satisfies Record<string, readonly ReferralState[]>;
 
 export type ReferralAction = keyof typeof ALLOWED_FROM;

@@ -35,7 +35,8 @@ function queryOf(query: Record<string, unknown>): Record<string, string | string
 @ApiHeader({
   name: 'NHSD-eRS-Business-Function',
   required: true,
-  description: 'REFERRING_CLINICIAN, REFERRING_CLINICIAN_ADMIN, REFERRING_ADMIN, SERVICE_PROVIDER_CLINICIAN',
+  description:
+    'REFERRING_CLINICIAN, REFERRING_CLINICIAN_ADMIN, REFERRING_ADMIN, SERVICE_PROVIDER_CLINICIAN, SERVICE_PROVIDER_CLINICIAN_ADMIN',
 })
 @ApiHeader({
   name: 'NHSD-End-User-Organisation-ODS',
@@ -81,6 +82,29 @@ export class EReferralsController {
       this.settings,
       reply,
       await this.ers.businessFunctions({ query: queryOf(query) }, callContextOf(request)),
+    );
+  }
+
+  @Get('R4/Practitioner')
+  @FhirRoute(ERS_PROVIDERS)
+  @ApiOperation({
+    summary: 'A040 the provider clinicians a SERVICE_PROVIDER_CLINICIAN_ADMIN may act on behalf of (_query=onBehalfOf)',
+  })
+  @ApiResponse({ status: 400, description: 'REC_BAD_REQUEST: _query missing or not onBehalfOf' })
+  @ApiResponse({ status: 403, description: 'FORBIDDEN: business function other than SERVICE_PROVIDER_CLINICIAN_ADMIN' })
+  async practitionersOnBehalfOf(
+    @Query() query: Record<string, unknown>,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FhirResource> {
+    return sendFhir(
+      this.settings,
+      reply,
+      await this.ers.practitionersOnBehalfOf(
+        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -347,7 +371,7 @@ export class EReferralsController {
   @FhirRoute(ERS_USERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
   @ApiOperation({
     summary:
-      'A013 $ers.acceptReferral, A014 $ers.rejectReferral, A028 $ers.recordReviewOutcome, A031 $ers.changeShortlist, A032 $ers.changeShortlistAndSendForTriage, A036 $ers.cancelReferral (If-Match)',
+      'A013 $ers.acceptReferral, A014 $ers.rejectReferral, A022 $ers.cancelAppointmentActionLater, A028 $ers.recordReviewOutcome, A031 $ers.changeShortlist, A032 $ers.changeShortlistAndSendForTriage, A036 $ers.cancelReferral (If-Match)',
   })
   @ApiResponse({ status: 409, description: 'RESOURCE_VERSION_MISMATCH: If-Match is not the current version' })
   @ApiResponse({ status: 412, description: 'PRECONDITION_FAILED: no If-Match' })
@@ -372,6 +396,8 @@ export class EReferralsController {
         return sendFhir(this.settings, reply, await this.ers.rejectReferral(withBody(), context));
       case '$ers.recordReviewOutcome':
         return sendFhir(this.settings, reply, await this.ers.recordReviewOutcome(withBody(), context));
+      case '$ers.cancelAppointmentActionLater':
+        return sendFhir(this.settings, reply, await this.ers.cancelAppointmentActionLater(withBody(), context));
       case '$ers.changeShortlist':
         return sendFhir(this.settings, reply, await this.ers.changeShortlist(withBody(), context));
       case '$ers.changeShortlistAndSendForTriage':

@@ -25,7 +25,8 @@ export const BUSINESS_FUNCTION_CODES = Object.keys(BUSINESS_FUNCTIONS) as Busine
 export const ROLE_BUSINESS_FUNCTIONS: Readonly<Record<string, readonly BusinessFunction[]>> = {
   clinician: ['REFERRING_CLINICIAN'],
   'practice-admin': ['REFERRING_ADMIN', 'REFERRING_CLINICIAN_ADMIN'],
-  'provider-clinician': ['SERVICE_PROVIDER_CLINICIAN'],
+  // A hospital clinician works in their own name or, as the clinician admin, on behalf of a colleague (A040).
+  'provider-clinician': ['SERVICE_PROVIDER_CLINICIAN', 'SERVICE_PROVIDER_CLINICIAN_ADMIN'],
 };
 
 /** The business functions a caller with these roles holds. */

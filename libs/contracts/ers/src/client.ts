@@ -26,6 +26,8 @@ export interface EReferralsApi {
   acceptReferral(request: ChangeRequest, context: CallContext): Promise<FhirReply>;
   rejectReferral(request: ChangeRequest, context: CallContext): Promise<FhirReply>;
   recordReviewOutcome(request: ChangeRequest, context: CallContext): Promise<FhirReply>;
+  cancelAppointmentActionLater(request: ChangeRequest, context: CallContext): Promise<FhirReply>;
+  practitionersOnBehalfOf(request: QueryRequest, context: CallContext): Promise<FhirReply>;
   worklist(request: ResourceRequest, context: CallContext): Promise<WorklistReply>;
   searchSlots(request: QueryRequest, context: CallContext): Promise<FhirReply>;
   createAppointment(request: ResourceRequest, context: CallContext): Promise<FhirReply>;
@@ -112,6 +114,12 @@ export class EReferralsClient implements EReferralsApi {
   }
   recordReviewOutcome(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
     return this.call(ERS_SUBJECTS.reviewOutcome, ChangeRequest, request, context);
+  }
+  cancelAppointmentActionLater(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
+    return this.call(ERS_SUBJECTS.cancelAppointmentActionLater, ChangeRequest, request, context);
+  }
+  practitionersOnBehalfOf(request: QueryRequest, context: CallContext): Promise<FhirReply> {
+    return this.call(ERS_SUBJECTS.practitionersOnBehalfOf, QueryRequest, request, context);
   }
   async worklist(request: ResourceRequest, context: CallContext): Promise<WorklistReply> {
     const reply = await this.rpc.requestValidated<WorklistReply>(

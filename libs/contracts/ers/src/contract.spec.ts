@@ -55,7 +55,10 @@ describe('the e-referrals contract', () => {
   it('maps platform roles to e-RS business functions', () => {
     expect(businessFunctionsOf(['clinician'])).toEqual(['REFERRING_CLINICIAN']);
     expect(businessFunctionsOf(['practice-admin'])).toEqual(['REFERRING_ADMIN', 'REFERRING_CLINICIAN_ADMIN']);
-    expect(businessFunctionsOf(['provider-clinician'])).toEqual(['SERVICE_PROVIDER_CLINICIAN']);
+    expect(businessFunctionsOf(['provider-clinician'])).toEqual([
+      'SERVICE_PROVIDER_CLINICIAN',
+      'SERVICE_PROVIDER_CLINICIAN_ADMIN',
+    ]);
     expect(businessFunctionsOf(['ops', 'pharmacist'])).toEqual([]);
   });
 

@@ -27,6 +27,8 @@ export const ERS_OWN_ERRORS = defineErrors({
   INVALID_CODE: ers(422, 'code-invalid', 'The value is not one of the defined legal values'),
   PATIENT_ERROR: ers(422, 'business-rule', 'An error occurred while retrieving the requested patient'),
   UNEXPECTED_FIELD: ers(422, 'value', 'Unexpected field'),
+  VALUE_IS_REQUIRED: ers(422, 'business-rule', 'A business rule defines a value as mandatory but it was not provided'),
+  FIELD_NOT_PERMITTED: ers(422, 'business-rule', 'A business rule defines a field as not permitted here'),
   REFERRAL_LOCKED: ers(423, 'lock-error', 'Another user or system is updating this referral; try again later'),
 });
 

@@ -71,6 +71,10 @@ export class FakeEReferralsClient implements EReferralsApi {
     this.reply('rejectReferral', ChangeRequest, r, c);
   recordReviewOutcome = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
     this.reply('recordReviewOutcome', ChangeRequest, r, c);
+  cancelAppointmentActionLater = (r: ChangeRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('cancelAppointmentActionLater', ChangeRequest, r, c);
+  practitionersOnBehalfOf = (r: QueryRequest, c: CallContext): Promise<FhirReply> =>
+    this.reply('practitionersOnBehalfOf', QueryRequest, r, c);
   searchSlots = (r: QueryRequest, c: CallContext): Promise<FhirReply> => this.reply('searchSlots', QueryRequest, r, c);
   createAppointment = (r: ResourceRequest, c: CallContext): Promise<FhirReply> =>
     this.reply('createAppointment', ResourceRequest, r, c);

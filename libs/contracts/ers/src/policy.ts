@@ -29,6 +29,8 @@ export const ERS_SUBJECT_POLICIES: SubjectPolicies = {
   [ERS_SUBJECTS.referralAccept]: { roles: ERS_PROVIDERS },
   [ERS_SUBJECTS.referralReject]: { roles: ERS_PROVIDERS },
   [ERS_SUBJECTS.reviewOutcome]: { roles: ERS_PROVIDERS },
+  [ERS_SUBJECTS.cancelAppointmentActionLater]: { roles: ERS_PROVIDERS },
+  [ERS_SUBJECTS.practitionersOnBehalfOf]: { roles: ERS_PROVIDERS },
   [ERS_SUBJECTS.worklistGet]: { roles: ERS_PROVIDERS },
   [ERS_SUBJECTS.slotSearch]: { roles: ERS_REFERRERS },
   [ERS_SUBJECTS.appointmentCreate]: { roles: ERS_REFERRERS },

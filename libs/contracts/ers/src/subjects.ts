@@ -34,6 +34,10 @@ export const ERS_SUBJECTS = {
   referralReject: 'ers.referral.reject.v1',
   /** A028: the provider records a triage outcome. */
   reviewOutcome: 'ers.referral.review-outcome.v1',
+  /** A022: the provider cancels the booked appointment and tasks its admin team to rebook or redirect. */
+  cancelAppointmentActionLater: 'ers.referral.cancel-appointment-action-later.v1',
+  /** A040: the provider clinicians a SERVICE_PROVIDER_CLINICIAN_ADMIN may act on behalf of (R4 Practitioner Bundle). */
+  practitionersOnBehalfOf: 'ers.practitioner.on-behalf-of.v1',
   /** A008: a provider worklist. */
   worklistGet: 'ers.worklist.get.v1',
   /** A015: free slots of a shortlisted service. */
