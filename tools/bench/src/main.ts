@@ -8,6 +8,7 @@ import { epsCommand } from './eps/eps.command';
 import { ersCommand } from './ers/ers.command';
 import { gp2gpCommand } from './gp2gp/gp2gp.command';
 import { n3Command } from './n3/n3.command';
+import { nhsmailCommand } from './nhsmail/nhsmail.command';
 import { readScaleCommand } from './read/read-scale.command';
 import { readCommand } from './read/read.command';
 import { searchCommand } from './search/search.command';
@@ -22,6 +23,7 @@ const COMMANDS: BenchCommand[] = [
   epsCommand,
   ersCommand,
   gp2gpCommand,
+  nhsmailCommand,
 ];
 
 const root = path.resolve(__dirname, '../../../..');
