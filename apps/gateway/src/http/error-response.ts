@@ -101,13 +101,68 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: P
   if (error.headers) void reply.headers(error.headers);
   // Refused before its body was read (anonymous, forbidden, too large): the connection closes after the
   // answer, so the rest of the body is never read.
-  if (announcesBody(request.headers) && !request.raw.complete) void reply.header('Connection', 'close');
+  if (announcesBody(request.headers) && !request.raw.complete) {
+    void reply.header('Connection', 'close');
+    lingerBeforeClose(request.raw.socket, request.raw);
+  }
   void reply.status(error.httpStatus);
   if (isFhirTarget(request.url)) {
     void reply.type(FHIR_JSON).send(operationOutcomeFor(error));
   } else {
     void reply.type('application/problem+json').send(problemDetails(error));
   }
+}
+
+/**
+ * How long a refused request's unread body is drained after the answer, as nginx's lingering close: the whole
+ * linger, and the longest silence from the client, whichever comes first closes. At most `bytes` are read and
+ * dropped (checked every `checkMs`, so a fast client may get a few more in); then reading stops, the client's
+ * sending stalls, and the idle bound closes the connection, having left the client that long to read.
+ */
+export const LINGER_LIMITS = { totalMs: 3_000, idleMs: 1_000, bytes: 16 * 1024 * 1024, checkMs: 20 } as const;
+
+const LINGERING = Symbol('lingering');
+
+/**
+ * A refusal sent while the client is still sending its body. Closing at once with unread bytes would be a TCP
+ * reset, which can overtake the answer in flight and discard it at the client, which then sees "connection
+ * reset" instead of its 401 or 413. So when Node would close the connection after the answer (it calls
+ * destroySoon for `Connection: close`), the gateway instead shuts its sending side (a FIN after the answer),
+ * keeps reading and discarding what arrives, and closes only when the client has sent the rest or closed, or
+ * when a bound of LINGER_LIMITS is reached (so no client keeps the socket open for more than a few seconds).
+ */
+function lingerBeforeClose(socket: Socket | null, incoming: FastifyRequest['raw'], limits = LINGER_LIMITS): void {
+  const marked = socket as (Socket & { [LINGERING]?: true }) | null;
+  if (!marked || marked.destroyed || marked[LINGERING]) return;
+  marked[LINGERING] = true;
+  marked.destroySoon = () => {
+    const startBytes = marked.bytesRead;
+    let lastBytes = startBytes;
+    let lastActivity = Date.now();
+    const startedAt = lastActivity;
+    const close = (): void => {
+      clearInterval(watch);
+      marked.destroy();
+    };
+    // The answer is queued ahead of the FIN; reading goes on (the HTTP server's sockets allow half-open).
+    marked.end();
+    // The body is parsed and dropped as it arrives; a request whose body has all arrived closes at once.
+    incoming.resume();
+    const watch = setInterval(() => {
+      const now = Date.now();
+      if (marked.bytesRead !== lastBytes) {
+        lastBytes = marked.bytesRead;
+        lastActivity = now;
+      }
+      // Past the byte bound nothing more is read: the client's sending stalls, and the idle bound closes.
+      if (lastBytes - startBytes >= limits.bytes && !marked.isPaused()) marked.pause();
+      if (incoming.complete || now - startedAt >= limits.totalMs || now - lastActivity >= limits.idleMs) close();
+    }, limits.checkMs);
+    watch.unref();
+    marked.once('end', close);
+    marked.once('close', () => clearInterval(watch));
+    if (incoming.complete) close();
+  };
 }
 
 /** The status line and body of an error, for where there is no Fastify reply (a connection-level error). */
