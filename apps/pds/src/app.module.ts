@@ -1,9 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
-import { PdsClient, PDS_SUBJECTS } from '@platform/contracts-pds';
+import { PdsClient, PDS_SUBJECT_POLICIES, PDS_SUBJECTS } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { CallerAdmission, NatsRpcClient, type CallerAssertionVerifier } from '@platform/shared-nats';
 import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { ReadAuditRepository } from './audit/read-audit.repository';
@@ -13,6 +13,7 @@ import { PatientRepository } from './patients/patient.repository';
 import { ListRelatedPersonsUseCase } from './read/list-related-persons.usecase';
 import { PatientAccess } from './read/patient-access';
 import { ReadPatientUseCase } from './read/read-patient.usecase';
+import { PatientGetSubscription } from './read/patient-get.subscription';
 import { CreateHandler } from './create/create.handler';
 import { CreatePatientUseCase } from './create/create-patient.usecase';
 import { UpdateHandler } from './update/update.handler';
@@ -34,6 +35,8 @@ export interface PdsResources {
   retention: Retention;
   /** Serve NHS sandbox requests (PDS_SEED=sandbox): see src/sandbox/sandbox-mode.ts. */
   sandbox?: boolean;
+  /** Verifies the signed caller statements of the subjects pds serves outside Nest (patient-get.subscription.ts). */
+  verifier: CallerAssertionVerifier;
 }
 
 @Module({})
@@ -77,6 +80,17 @@ export class PdsModule {
         CreatePatientUseCase,
         PatientAccess,
         ReadPatientUseCase,
+        {
+          provide: PatientGetSubscription,
+          useFactory: (readPatient: ReadPatientUseCase) =>
+            new PatientGetSubscription(
+              resources.nats,
+              new CallerAdmission(resources.verifier, PDS_SUBJECT_POLICIES, resources.logger),
+              readPatient,
+              resources.logger,
+            ),
+          inject: [ReadPatientUseCase],
+        },
         ListRelatedPersonsUseCase,
         SearchRowsRepository,
         PatientSearchRepository,

@@ -51,6 +51,7 @@ export async function startPds(config: PdsConfig, logger: Logger): Promise<INest
       metrics: createMetricsRegistry('pds'),
       logger,
       sandbox: config.PDS_SEED === 'sandbox',
+      verifier: trust.verifier,
       retention: {
         idempotencyHours: config.PDS_IDEMPOTENCY_RETENTION_HOURS,
         publishedEventHours: config.PDS_OUTBOX_RETENTION_HOURS,

@@ -1,30 +1,13 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import {
-  GetPatientRequest,
-  ListRelatedPersonsRequest,
-  PDS_SUBJECTS,
-  type GetPatientWireReply,
-  type ListRelatedPersonsReply,
-} from '@platform/contracts-pds';
+import { ListRelatedPersonsRequest, PDS_SUBJECTS, type ListRelatedPersonsReply } from '@platform/contracts-pds';
 import { withCallContext } from '@platform/shared-nats';
 import { ListRelatedPersonsUseCase } from './list-related-persons.usecase';
-import { ReadPatientUseCase } from './read-patient.usecase';
 
+/** The related-people read; pds.patient.get.v1 is served outside Nest (patient-get.subscription.ts). */
 @Controller()
 export class PatientHandler {
-  constructor(
-    private readonly readPatient: ReadPatientUseCase,
-    private readonly listRelatedPersons: ListRelatedPersonsUseCase,
-  ) {}
-
-  @MessagePattern(PDS_SUBJECTS.patientGet)
-  async get(@Payload() request: GetPatientRequest, @Ctx() nats: NatsContext): Promise<GetPatientWireReply> {
-    const { json, versionId } = await withCallContext(nats, (call) =>
-      this.readPatient.execute(request.nhsNumber, call),
-    );
-    return { patientJson: json, versionId };
-  }
+  constructor(private readonly listRelatedPersons: ListRelatedPersonsUseCase) {}
 
   @MessagePattern(PDS_SUBJECTS.relatedPersonList)
   related(@Payload() request: ListRelatedPersonsRequest, @Ctx() nats: NatsContext): Promise<ListRelatedPersonsReply> {

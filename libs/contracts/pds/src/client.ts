@@ -1,8 +1,10 @@
 import { PlatformError } from '@platform/shared-errors';
-import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
+import { validatePayload, type CallContext, type NatsRpcClient } from '@platform/shared-nats';
 import {
   GetPatientRequest,
   ListRelatedPersonsRequest,
+  PATIENT_VERSION_HEADER,
+  plainGetPatientRequest,
   type GetPatientReply,
   type ListRelatedPersonsReply,
   type GetPatientWireReply,
@@ -35,6 +37,8 @@ export interface PdsApi {
   health(context: CallContext, timeoutMs?: number): Promise<HealthReply>;
 }
 
+const textDecoder = new TextDecoder();
+
 /** The reply as the contract describes it, or REC_SERVER_ERROR. */
 function checkCoverageReply(reply: CoverageReply): CoverageReply {
   const valid =
@@ -63,14 +67,14 @@ export class PdsClient implements PdsApi {
   constructor(private readonly rpc: NatsRpcClient) {}
 
   async getPatientDocument(request: GetPatientRequest, context: CallContext): Promise<PatientDocument> {
-    return checkDocument(
-      await this.rpc.requestValidated<GetPatientWireReply>(
-        PDS_SUBJECTS.patientGet,
-        GetPatientRequest,
-        request,
-        context,
-      ),
-    );
+    // The common case checked by hand; anything else through class-validator, for its exact problems.
+    const checked = plainGetPatientRequest(request) ?? (await validatePayload(GetPatientRequest, request));
+    const answer = await this.rpc.requestRaw(PDS_SUBJECTS.patientGet, checked, context);
+    if (!answer.raw) return checkDocument(answer.response as GetPatientWireReply);
+    return checkDocument({
+      patientJson: textDecoder.decode(answer.body),
+      versionId: Number(answer.header(PATIENT_VERSION_HEADER) ?? Number.NaN),
+    });
   }
 
   async createPatient(request: CreatePatientRequest, context: CallContext): Promise<CreatePatientReply> {

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
-import type { CallContext } from '@platform/shared-nats';
+import { NatsRpcClient, type CallContext, type RawAnswer } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { PdsClient } from './client';
 import { FakePdsClient } from './fake-client';
-import type { GetPatientWireReply, Patient, RelatedPerson } from './payloads';
+import { PATIENT_VERSION_HEADER, type GetPatientWireReply, type Patient, type RelatedPerson } from './payloads';
 import { PDS_SUBJECTS } from './subjects';
 import { stubRpc } from '@platform/testing-services';
 
@@ -67,6 +67,38 @@ describe('the PDS contract against the NHS published examples', () => {
     ]) {
       const { rpc } = stubRpc(reply);
       const error = await rejectionOf(new PdsClient(rpc).getPatient({ nhsNumber: '9000000009' }, context));
+      expect(error.code).toBe('REC_SERVER_ERROR');
+    }
+  });
+
+  it('reads the raw reply pds sends (the Patient as the message data, its version in a header)', async () => {
+    const [, jane] = publishedPatients.find(([file]) => file === 'Patient_9000000009.json')!;
+    const json = JSON.stringify(jane);
+    const rawRpc = (version: string | undefined, body: string): NatsRpcClient =>
+      Object.assign(Object.create(NatsRpcClient.prototype) as NatsRpcClient, {
+        requestRaw: (): Promise<RawAnswer> =>
+          Promise.resolve({
+            raw: true,
+            body: new TextEncoder().encode(body),
+            header: (name: string) => (name === PATIENT_VERSION_HEADER ? version : undefined),
+          }),
+      });
+    await expect(new PdsClient(rawRpc('2', json)).getPatient({ nhsNumber: '9000000009' }, context)).resolves.toEqual({
+      patient: jane,
+      versionId: 2,
+    });
+    await expect(
+      new PdsClient(rawRpc('2', json)).getPatientDocument({ nhsNumber: '9000000009' }, context),
+    ).resolves.toEqual({ json, versionId: 2 });
+    for (const [version, body] of [
+      [undefined, json],
+      ['x', json],
+      ['2', 'not json'],
+      ['2', JSON.stringify({ resourceType: 'OperationOutcome' })],
+    ] as const) {
+      const error = await rejectionOf(
+        new PdsClient(rawRpc(version, body)).getPatient({ nhsNumber: '9000000009' }, context),
+      );
       expect(error.code).toBe('REC_SERVER_ERROR');
     }
   });

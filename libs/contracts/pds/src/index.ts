@@ -12,6 +12,8 @@ export { FakePdsClient } from './fake-client';
 export {
   GetPatientRequest,
   ListRelatedPersonsRequest,
+  PATIENT_VERSION_HEADER,
+  plainGetPatientRequest,
   type GetPatientReply,
   type ListRelatedPersonsReply,
   type RelatedPerson,

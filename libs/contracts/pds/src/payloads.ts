@@ -17,8 +17,30 @@ export class GetPatientRequest {
 }
 
 /**
- * What pds.patient.get.v1 answers on the wire: the Patient as FHIR JSON text, so that the gateway can send
- * it on without parsing and serialising it again, and its version for the ETag.
+ * `GetPatientRequest` as its decorators check it, without class-validator (which costs more than the rest of
+ * a read's checks): the request itself when it is an object with only a string `nhsNumber` of at most 64
+ * characters, otherwise undefined (and the caller runs the full validation for its exact problems).
+ */
+export function plainGetPatientRequest(value: unknown): GetPatientRequest | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  const nhsNumber = (value as { nhsNumber?: unknown }).nhsNumber;
+  if (keys.length !== 1 || keys[0] !== 'nhsNumber' || typeof nhsNumber !== 'string' || nhsNumber.length > 64) {
+    return undefined;
+  }
+  return { nhsNumber };
+}
+
+/**
+ * What pds.patient.get.v1 answers: the Patient's FHIR JSON as the message's data, raw (no envelope, so that
+ * neither pds nor the gateway escapes or parses it), its version in this reply header. Failures come in the
+ * usual envelope (`{id, err}`); see `serveDirect` in the shared NATS library.
+ */
+export const PATIENT_VERSION_HEADER = 'X-Version-Id';
+
+/**
+ * The same reply in Nest's envelope (`{response: {patientJson, versionId}}`), as pds answered before it
+ * answered raw; the client still reads it.
  */
 export interface GetPatientWireReply {
   patientJson: string;

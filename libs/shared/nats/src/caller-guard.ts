@@ -3,7 +3,7 @@ import type { NatsContext } from '@nestjs/microservices';
 import type { MsgHdrs } from 'nats';
 import { PlatformError } from '@platform/shared-errors';
 import type { Logger } from '@platform/shared-logging';
-import { HEADER, writeContext } from './call-context';
+import { HEADER, writeContext, type CallContext } from './call-context';
 import type { CallerAssertionVerifier } from './caller-assertion';
 
 /** Who may call one subject: callers holding one of these roles, or anyone (health checks). */
@@ -20,40 +20,54 @@ export type SubjectPolicies = Readonly<Record<string, SubjectPolicy>>;
  * the statement itself).
  */
 export class CallerGuard implements CanActivate {
+  private readonly admission: CallerAdmission;
+
+  constructor(verifier: CallerAssertionVerifier, policies: SubjectPolicies, logger: Logger) {
+    this.admission = new CallerAdmission(verifier, policies, logger);
+  }
+
+  async canActivate(execution: ExecutionContext): Promise<boolean> {
+    const rpc = execution.switchToRpc();
+    const nats = rpc.getContext<NatsContext>();
+    const headers = nats.getHeaders() as MsgHdrs | undefined;
+    const verified = await this.admission.admit(nats.getSubject(), rpc.getData(), headers);
+    // Headers exist: admit refuses a message without a statement unless its subject is public.
+    if (verified) writeContext(headers as MsgHdrs, verified);
+    return true;
+  }
+}
+
+/**
+ * The caller guard's checks without Nest, for a handler subscribed to NATS directly (`serveDirect`): the
+ * subject's policy, the signed statement for this subject and data, the subject's roles. Answers the verified
+ * call context (undefined for a public subject) or throws ACCESS_DENIED, logging the refusal as the guard does.
+ */
+export class CallerAdmission {
   constructor(
     private readonly verifier: CallerAssertionVerifier,
     private readonly policies: SubjectPolicies,
     private readonly logger: Logger,
   ) {}
 
-  async canActivate(execution: ExecutionContext): Promise<boolean> {
-    const rpc = execution.switchToRpc();
-    const nats = rpc.getContext<NatsContext>();
-    const subject = nats.getSubject();
-    const headers = nats.getHeaders() as MsgHdrs | undefined;
-    const requestId = headers?.get(HEADER.requestId) || undefined;
+  async admit(subject: string, data: unknown, headers: MsgHdrs | undefined): Promise<CallContext | undefined> {
     const policy = this.policies[subject];
     if (!policy) {
+      const requestId = headers?.get(HEADER.requestId) || undefined;
       this.logger.warn({ subject, requestId }, 'refused a request on a subject with no policy');
       throw new PlatformError('ACCESS_DENIED', undefined, { diagnostics: `${subject} is not open to anyone` });
     }
-    if ('public' in policy) return true;
+    if ('public' in policy) return undefined;
     try {
-      const verified = await this.verifier.verify(
-        subject,
-        rpc.getData(),
-        headers?.get(HEADER.callerAssertion) || undefined,
-      );
+      const verified = await this.verifier.verify(subject, data, headers?.get(HEADER.callerAssertion) || undefined);
       const roles = verified.context.caller?.roles ?? [];
       if (!roles.some((role) => policy.roles.includes(role))) {
         throw new PlatformError('ACCESS_DENIED', undefined, {
           diagnostics: `${subject} is open to ${policy.roles.join(', ')}; the caller has none of these roles`,
         });
       }
-      // Headers exist: verify refuses a message without a statement.
-      writeContext(headers as MsgHdrs, verified.context);
-      return true;
+      return verified.context;
     } catch (error) {
+      const requestId = headers?.get(HEADER.requestId) || undefined;
       const reason = error instanceof PlatformError ? error.diagnostics : 'verification failed';
       this.logger.warn({ subject, requestId, reason }, 'caller context refused');
       throw error instanceof PlatformError ? error : new PlatformError('ACCESS_DENIED');

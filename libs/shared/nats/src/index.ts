@@ -14,8 +14,9 @@ export {
   type NatsEndpointOptions,
   type NatsSettings,
 } from './connect';
-export { RpcErrorFilter, callContextOf, rpcValidationPipe, withCallContext } from './nest-rpc';
-export { NatsRpcClient, type RpcClientOptions } from './rpc-client';
+export { RpcErrorFilter, callContextOf, rpcValidationPipe, wireErrorOf, withCallContext } from './nest-rpc';
+export { NatsRpcClient, type RawAnswer, type RpcClientOptions } from './rpc-client';
+export { RAW_REPLY, RAW_REPLY_HEADER, serveDirect, type DirectHandler, type RawReply } from './direct-handler';
 export { validatePayload, type FieldProblem } from './validate-payload';
 export { coalesceWrites } from './coalesce-writes';
 export {
@@ -37,4 +38,4 @@ export {
   type TrustedKey,
   type VerifiedContext,
 } from './caller-assertion';
-export { CallerGuard, type SubjectPolicies, type SubjectPolicy } from './caller-guard';
+export { CallerAdmission, CallerGuard, type SubjectPolicies, type SubjectPolicy } from './caller-guard';

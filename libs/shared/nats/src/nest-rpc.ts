@@ -21,24 +21,25 @@ export class RpcErrorFilter implements ExceptionFilter {
   constructor(private readonly logger: Logger) {}
 
   catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
-    return throwError(() => this.toWire(exception));
+    return throwError(() => wireErrorOf(exception, this.logger));
   }
+}
 
-  private toWire(exception: unknown): WireError {
-    if (exception instanceof PlatformError) return exception.toWire();
-    if (exception instanceof BadRequestException) {
-      const response = exception.getResponse() as { message?: string | string[] };
-      const messages = Array.isArray(response.message) ? response.message : [String(response.message ?? 'invalid')];
-      return { code: 'INVALID_VALUE', message: 'Provided value is invalid', diagnostics: messages.join('; ') };
-    }
-    const transient = transientErrorOf(exception);
-    if (transient) {
-      this.logger.warn({ err: exception }, 'transient failure answered 503');
-      return transient.toWire();
-    }
-    this.logger.error({ err: exception }, 'unhandled error in NATS handler');
-    return { code: 'REC_SERVER_ERROR', message: 'Internal server error' };
+/** A handler's failure as it goes on the wire (see RpcErrorFilter); unexpected ones are logged. */
+export function wireErrorOf(exception: unknown, logger: Logger): WireError {
+  if (exception instanceof PlatformError) return exception.toWire();
+  if (exception instanceof BadRequestException) {
+    const response = exception.getResponse() as { message?: string | string[] };
+    const messages = Array.isArray(response.message) ? response.message : [String(response.message ?? 'invalid')];
+    return { code: 'INVALID_VALUE', message: 'Provided value is invalid', diagnostics: messages.join('; ') };
   }
+  const transient = transientErrorOf(exception);
+  if (transient) {
+    logger.warn({ err: exception }, 'transient failure answered 503');
+    return transient.toWire();
+  }
+  logger.error({ err: exception }, 'unhandled error in NATS handler');
+  return { code: 'REC_SERVER_ERROR', message: 'Internal server error' };
 }
 
 /**

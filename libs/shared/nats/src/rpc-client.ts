@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, JSONCodec, type NatsConnection, type NatsError } from 'nats';
+import { ErrorCode, JSONCodec, type Msg, type NatsConnection, type NatsError } from 'nats';
 import { isWireError, PlatformError } from '@platform/shared-errors';
 import { HEADER, toNatsHeaders, type CallContext } from './call-context';
 import type { CallerAssertionSigner } from './caller-assertion';
+import { RAW_REPLY, RAW_REPLY_HEADER } from './direct-handler';
 import { validatePayload } from './validate-payload';
 
 /** The envelope NestJS's NATS transport speaks; services are plain `@MessagePattern` handlers. */
@@ -64,23 +65,53 @@ export class NatsRpcClient {
     context: CallContext,
     timeoutMs = this.options.timeoutMs,
   ): Promise<T> {
+    const reply = await this.send(subject, data, context, timeoutMs);
+    return responseOf<T>(reply.data);
+  }
+
+  /**
+   * A request to a subject that may answer raw (`serveDirect`): its body as sent and the reply's headers,
+   * or, from a service answering in Nest's envelope, the envelope's response. Failures throw as `request`.
+   */
+  async requestRaw(
+    subject: string,
+    data: unknown,
+    context: CallContext,
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<RawAnswer> {
+    const reply = await this.send(subject, data, context, timeoutMs);
+    const headers = reply.headers;
+    if (headers?.get(RAW_REPLY_HEADER) === RAW_REPLY) {
+      return { raw: true, body: reply.data, header: (name) => headers.get(name) || undefined };
+    }
+    return { raw: false, response: responseOf<unknown>(reply.data) };
+  }
+
+  private async send(subject: string, data: unknown, context: CallContext, timeoutMs: number): Promise<Msg> {
     const packet: RequestPacket = { pattern: subject, data, id: randomUUID() };
     const headers = toNatsHeaders(context);
     if (this.options.signer)
       headers.set(HEADER.callerAssertion, await this.options.signer.sign(subject, data, context));
-    let reply;
     try {
-      reply = await this.connection.request(subject, codec.encode(packet), { timeout: timeoutMs, headers });
+      return await this.connection.request(subject, codec.encode(packet), { timeout: timeoutMs, headers });
     } catch (error) {
       throw translateTransportError(error, subject);
     }
-    const body = codec.decode(reply.data) as ResponsePacket;
-    if (body.err !== undefined && body.err !== null) {
-      if (isWireError(body.err)) throw PlatformError.fromWire(body.err);
-      throw new PlatformError('REC_SERVER_ERROR', 'The service failed to process the request');
-    }
-    return body.response as T;
   }
+}
+
+/** A raw reply (`serveDirect`), or the response of a service answering in Nest's envelope. */
+export type RawAnswer =
+  | { raw: true; body: Uint8Array; header(name: string): string | undefined }
+  | { raw: false; response: unknown };
+
+function responseOf<T>(data: Uint8Array): T {
+  const body = codec.decode(data) as ResponsePacket;
+  if (body.err !== undefined && body.err !== null) {
+    if (isWireError(body.err)) throw PlatformError.fromWire(body.err);
+    throw new PlatformError('REC_SERVER_ERROR', 'The service failed to process the request');
+  }
+  return body.response as T;
 }
 
 function translateTransportError(error: unknown, subject: string): PlatformError {

@@ -11,6 +11,11 @@ export function stubRpc(reply: unknown): { rpc: NatsRpcClient; sent: { subject: 
       sent.push({ subject, data });
       return Promise.resolve(reply);
     },
+    // A service answering in Nest's envelope, as every service did before raw replies (serveDirect).
+    requestRaw: (subject: string, data: unknown) => {
+      sent.push({ subject, data });
+      return Promise.resolve({ raw: false, response: reply });
+    },
   });
   return { rpc, sent };
 }
