@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -172,13 +173,30 @@ export class Gp2gpController {
     await reply.send(Readable.from(this.pieces(link, first, context)));
   }
 
-  /** The attachment piece after piece: one piece in memory at a time, asked for when the client has read the last. */
+  /**
+   * The attachment piece after piece, with the next piece asked for while the client reads this one (at most
+   * two pieces in memory). The bytes are hashed as they pass: a download whose bytes do not add up to the
+   * attachment's size and SHA-256 ends with an error (the connection is cut before the last byte), so the
+   * requester never holds an altered attachment as if it were whole.
+   */
   private async *pieces(token: string, first: AttachmentPiece, context: CallContext): AsyncGenerator<Buffer> {
+    const hash = createHash('sha256');
+    let length = 0;
     let piece = first;
     for (;;) {
-      yield Buffer.from(piece.data, 'base64');
-      if (!piece.cursor) return;
-      piece = await this.gp2gp.readAttachment({ token, cursor: piece.cursor }, context);
+      const next = piece.cursor ? this.gp2gp.readAttachment({ token, cursor: piece.cursor }, context) : undefined;
+      // A client gone mid-download leaves the read ahead unawaited: its failure is not an unhandled one.
+      next?.catch(() => undefined);
+      const bytes = Buffer.from(piece.data, 'base64');
+      hash.update(bytes);
+      length += bytes.length;
+      // Checked before the last piece goes out: the client has not yet had every byte it was promised.
+      if (!next && (length !== first.size || hash.digest('hex') !== first.sha256)) {
+        throw new PlatformError('REC_SERVER_ERROR', 'The attachment does not match its size and SHA-256');
+      }
+      yield bytes;
+      if (!next) return;
+      piece = await next;
     }
   }
 

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { StorageType, type JetStreamManager, type MsgRequest, type NatsConnection, type ObjectStore } from 'nats';
+import { StorageType, type NatsConnection, type ObjectStore } from 'nats';
 import { GP2GP_FRAGMENT_BUCKET } from '@platform/contracts-gp2gp';
 
 /**
- * Size of the store's messages: 256 KiB (nats.js's default is 128 KiB), so that a piece of 512 KiB for the
- * requester is two direct gets, and a message stays far under NATS's 1 MB.
+ * Size of the store's messages: 512 KiB (nats.js's default is 128 KiB), so that a piece of 512 KiB for the
+ * requester is one direct get, and a message stays under NATS's 1 MB.
  */
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 512 * 1024;
 
 /** The object-store stream behind the bucket (nats.js's naming, ADR-20 of NATS). */
 const STREAM = `OBJ_${GP2GP_FRAGMENT_BUCKET}`;
@@ -20,7 +20,7 @@ const STREAM = `OBJ_${GP2GP_FRAGMENT_BUCKET}`;
 export class FragmentStore {
   private constructor(
     private readonly bucket: ObjectStore,
-    private readonly manager: JetStreamManager,
+    private readonly nats: NatsConnection,
   ) {}
 
   static async open(nats: NatsConnection, maxBytes: number): Promise<FragmentStore> {
@@ -29,7 +29,7 @@ export class FragmentStore {
       storage: StorageType.File,
       ...(maxBytes > 0 ? { max_bytes: maxBytes } : {}),
     });
-    return new FragmentStore(bucket, await nats.jetstreamManager());
+    return new FragmentStore(bucket, nats);
   }
 
   /** Stores a fragment from a stream of its bytes; answers its SHA-256 (hex) and size as stored. */
@@ -56,27 +56,41 @@ export class FragmentStore {
     return { sha256: hash.digest('hex'), size };
   }
 
-  /** A stored fragment's bytes as they are read, or null when it is not there. */
+  /**
+   * A stored fragment's bytes as they are read, one store message at a time (direct gets: each asked for once
+   * the last has been used, so at most a message is held), or null when it is not there.
+   */
   async read(name: string): Promise<AsyncIterable<Uint8Array> | null> {
-    const result = await this.bucket.get(name);
-    if (!result) return null;
-    const reader = result.data.getReader();
+    const info = await this.bucket.info(name);
+    if (!info || info.deleted) return null;
+    const subject = this.chunkSubject(info.nuid);
+    const read = (seq: number): Promise<{ data: Uint8Array; seq: number } | null> => this.chunk(seq, subject);
     return {
       async *[Symbol.asyncIterator]() {
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            yield value;
-          }
-        } finally {
-          reader.releaseLock();
+        let length = 0;
+        let next = 1;
+        while (length < info.size) {
+          const message = await read(next);
+          if (!message) throw new Error(`the store has ${length} of the fragment's ${info.size} bytes`);
+          length += message.data.length;
+          next = message.seq + 1;
+          yield message.data;
         }
-        // The store checks the object's own digest once it has read it all.
-        const error = await result.error;
-        if (error) throw error;
       },
     };
+  }
+
+  /**
+   * Whether a stored fragment is still the one recorded: there (not deleted), of its size, and with the store's
+   * own digest (the SHA-256 nats.js computed over the bytes as it published them) equal to the SHA-256 (hex)
+   * the worker computed over the same bytes as they came from the sending practice. A metadata read: no bytes.
+   */
+  async check(name: string, size: number, sha256: string): Promise<'ok' | 'missing' | 'altered'> {
+    const info = await this.bucket.info(name);
+    if (!info || info.deleted) return 'missing';
+    // nats.js writes `SHA-256=` and the digest in padded base64url (older clients: base64); Node reads both.
+    const stored = info.digest.startsWith('SHA-256=') ? Buffer.from(info.digest.slice(8), 'base64') : Buffer.alloc(0);
+    return info.size === size && stored.toString('hex') === sha256 ? 'ok' : 'altered';
   }
 
   /**
@@ -96,22 +110,42 @@ export class FragmentStore {
     if (!info || info.deleted || info.size !== size) return null;
     if (position.nuid !== undefined && position.nuid !== info.nuid) return 'foreign-cursor';
     const nuid = info.nuid;
-    const subject = `$O.${GP2GP_FRAGMENT_BUCKET}.C.${nuid}`;
-    const chunks: Buffer[] = [];
+    const subject = this.chunkSubject(nuid);
+    const chunks: Uint8Array[] = [];
     let length = 0;
     let next = position.seq;
     let read = position.read;
     while (read < size && length < maxBytes) {
-      // STREAM.MSG.GET with next_by_subj: the first message at or after `seq` on the object's chunk subject.
-      const query = { seq: Math.max(next, 1), next_by_subj: subject } as unknown as MsgRequest;
-      const message = await this.manager.streams.getMessage(STREAM, query).catch(() => null);
+      const message = await this.chunk(next, subject);
       if (!message) return null;
-      chunks.push(Buffer.from(message.data));
+      chunks.push(message.data);
       length += message.data.length;
       read += message.data.length;
       next = message.seq + 1;
     }
-    return { bytes: Buffer.concat(chunks), nextSeq: next, read, nuid };
+    const bytes =
+      chunks.length === 1
+        ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].length)
+        : Buffer.concat(chunks);
+    return { bytes, nextSeq: next, read, nuid };
+  }
+
+  private chunkSubject(nuid: string): string {
+    return `$O.${GP2GP_FRAGMENT_BUCKET}.C.${nuid}`;
+  }
+
+  /**
+   * The first message at or after `seq` on an object's chunk subject, raw: a direct get
+   * (`$JS.API.DIRECT.GET.<stream>`, which the object store's stream allows), whose reply is the message's bytes
+   * with its sequence in a header, not JSON with the bytes in base64 as `STREAM.MSG.GET` answers.
+   */
+  private async chunk(seq: number, subject: string): Promise<{ data: Uint8Array; seq: number } | null> {
+    const query = JSON.stringify({ seq: Math.max(seq, 1), next_by_subj: subject });
+    const reply = await this.nats.request(`$JS.API.DIRECT.GET.${STREAM}`, query, { timeout: 10_000 }).catch(() => null);
+    // No such message: a status reply (404) without the message's headers.
+    const found = Number(reply?.headers?.get('Nats-Sequence'));
+    if (!reply || reply.headers?.hasError || !Number.isSafeInteger(found) || found < 1) return null;
+    return { data: reply.data, seq: found };
   }
 
   async delete(name: string): Promise<void> {

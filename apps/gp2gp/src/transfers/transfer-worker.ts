@@ -113,7 +113,7 @@ export function attachmentsOf(
  *   EHR_EXTRACT_REQUEST_ACCEPTED -> EHR_EXTRACT_RECEIVED   the structured record from the sender's GP Connect
  *   EHR_EXTRACT_RECEIVED -> CONTINUE_REQUEST_ACCEPTED       attachments follow (the continue)
  *   -> COPC_MESSAGE_RECEIVED                                fragments arriving, each streamed to the object store
- *   -> EHR_EXTRACT_TRANSLATED                               every attachment reassembled and its SHA-256 checked
+ *   -> EHR_EXTRACT_TRANSLATED                               every attachment's fragment index and stored fragments checked
  *
  * It also ends transfers whose final acknowledgement is overdue (error 99) and purges closed transfers'
  * fragments.
@@ -421,7 +421,13 @@ export class TransferWorker {
     }
   }
 
-  /** Reassembles an attachment from its fragment index and checks it byte for byte against its SHA-256. */
+  /**
+   * Checks an attachment's fragment index and its stored fragments before the record is delivered: every
+   * fragment there (31 otherwise), in order, adding up to the attachment's size, and each still the object
+   * stored (its size, and the store's digest equal to the SHA-256 computed as its bytes came in: 29 otherwise).
+   * The bytes are not read back here: the attachment's SHA-256 was computed over them on their way in, and is
+   * checked again over the bytes the requester receives (the gateway ends a download that does not match).
+   */
   private async verify(row: TransferRow, attachment: AttachmentRow): Promise<void> {
     if (attachment.verified) return;
     const fragments = await this.transfers.fragments(row.conversation_id, attachment.position);
@@ -429,16 +435,16 @@ export class TransferWorker {
     if (fragments.length !== attachment.fragment_count || total !== Number(attachment.size)) {
       throw new TransferFailure('31', `Attachment ${attachment.position}: the fragment index does not add up`);
     }
-    const whole = createHash('sha256');
     for (const [index, fragment] of fragments.entries()) {
       if (fragment.index !== index)
         throw new TransferFailure('31', `Attachment ${attachment.position}: fragment ${index} is missing`);
-      await this.hashStored(fragment.object_name, fragment.size, fragment.sha256, whole);
-      if (!(await this.transfers.renew(row.conversation_id, this.id, this.settings.leaseMs))) throw new LeaseLost();
+      const stored = await this.store.check(fragment.object_name, fragment.size, fragment.sha256);
+      if (stored === 'missing')
+        throw new TransferFailure('31', `Fragment ${fragment.object_name} is missing from the object store`);
+      if (stored === 'altered')
+        throw new TransferFailure('29', `Fragment ${fragment.object_name} does not match its index (size or SHA-256)`);
     }
-    if (whole.digest('hex') !== attachment.sha256) {
-      throw new TransferFailure('29', `Attachment ${attachment.position} reassembled does not match its SHA-256`);
-    }
+    if (!(await this.transfers.renew(row.conversation_id, this.id, this.settings.leaseMs))) throw new LeaseLost();
     await this.transfers.markVerified(row.conversation_id, attachment.position);
   }
 

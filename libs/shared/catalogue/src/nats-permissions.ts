@@ -49,12 +49,14 @@ function objectStorePut(bucket: string): string[] {
   ];
 }
 
-/** Owning a bucket: creating it, reading objects (an ordered consumer) and deleting them (a purge). */
+/** Owning a bucket: creating it, reading objects (an ordered consumer, or direct gets) and deleting them (a purge). */
 function objectStoreOwn(bucket: string): string[] {
   const stream = `OBJ_${bucket}`;
   return [
     ...streamManagement(stream),
     `$JS.API.STREAM.MSG.GET.${stream}`,
+    // Direct gets of a message by sequence (the request names the stream only), and of a subject's last one.
+    `$JS.API.DIRECT.GET.${stream}`,
     `$JS.API.DIRECT.GET.${stream}.>`,
     `$JS.API.STREAM.PURGE.${stream}`,
     // nats.js finds the stream of a consumer's subject by name lookup first (names only, no content).
