@@ -4,6 +4,7 @@ import { isWireError, PlatformError } from '@platform/shared-errors';
 import { HEADER, toNatsHeaders, type CallContext } from './call-context';
 import type { CallerAssertionSigner } from './caller-assertion';
 import { RAW_REPLY, RAW_REPLY_HEADER } from './direct-handler';
+import { ReplyMux } from './reply-mux';
 import { validatePayload } from './validate-payload';
 
 /** The envelope NestJS's NATS transport speaks; services are plain `@MessagePattern` handlers. */
@@ -33,8 +34,8 @@ export interface RpcClientOptions {
 }
 
 /**
- * Request/reply over core NATS with the platform's headers. Uses the connection's shared reply inbox (one
- * subscription for all requests), carries the call context in headers, applies a timeout and turns
+ * Request/reply over core NATS with the platform's headers. Uses one reply subscription per connection for all
+ * requests (`ReplyMux`), carries the call context in headers, applies a timeout and turns
  * `{code, message}` error replies back into PlatformErrors. A subject with no responder fails at once
  * with REC_UNAVAILABLE rather than waiting for the timeout.
  */
@@ -93,7 +94,7 @@ export class NatsRpcClient {
     if (this.options.signer)
       headers.set(HEADER.callerAssertion, await this.options.signer.sign(subject, data, context));
     try {
-      return await this.connection.request(subject, codec.encode(packet), { timeout: timeoutMs, headers });
+      return await ReplyMux.of(this.connection).request(subject, codec.encode(packet), headers, timeoutMs);
     } catch (error) {
       throw translateTransportError(error, subject);
     }
