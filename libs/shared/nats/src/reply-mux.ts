@@ -2,12 +2,17 @@ import { createInbox, ErrorCode, type Msg, type MsgHdrs, type NatsConnection, ty
 
 interface Pending {
   resolve: (message: Msg) => void;
-  reject: (error: { code: string }) => void;
+  reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
 
-/** The nats.js error codes `NatsRpcClient` translates (a plain object: no stack to capture). */
-const failure = (code: string): { code: string } => ({ code });
+/** A failed request, with the nats.js error code `NatsRpcClient` translates (only failures build an Error). */
+class TransportFailure extends Error {
+  constructor(readonly code: string) {
+    super(`NATS request failed: ${code}`);
+  }
+}
+const failure = (code: string): TransportFailure => new TransportFailure(code);
 
 /**
  * Request/reply with one reply subscription per connection, as nats.js's own muxed `request` but without what
@@ -69,7 +74,7 @@ export class ReplyMux {
       } catch (error) {
         clearTimeout(timer);
         this.pending.delete(token);
-        reject(error as { code: string });
+        reject(error instanceof Error ? error : failure(ErrorCode.Unknown));
       }
     });
   }
