@@ -48,6 +48,10 @@ function ageInYears(birthDate: string, now = new Date()): number | undefined {
   return age;
 }
 
+function unknownPostcode(postcode: string): PlatformError {
+  return invalid(`Postcode '${postcode}' is not known`, 'REFERENCE_NOT_FOUND');
+}
+
 /** A010 search, A015 slots, A033/A035/A037 services, A004 code systems, A030 business functions. */
 @Injectable()
 export class DirectoryReadsUseCase {
@@ -105,12 +109,11 @@ export class DirectoryReadsUseCase {
     const nhsNumber = parameter(parameters, 'patient')?.valueIdentifier?.value;
     if (typeof nhsNumber !== 'string' || !isValidNhsNumber(nhsNumber))
       throw invalid('The patient must be a valid NHS number');
-    let near: { latitude: number; longitude: number; metres: number } | undefined;
+    let near: { postcode: string; metres: number } | undefined;
     if (criteria.postcode) {
       const postcode = normalisePostcode(criteria.postcode);
-      const position = postcode ? await this.directory.postcode(postcode) : undefined;
-      if (!position) throw invalid(`Postcode '${criteria.postcode}' is not known`, 'REFERENCE_NOT_FOUND');
-      near = { ...position, metres: (criteria.distanceLimit ?? 50) * METRES_PER_MILE };
+      if (!postcode) throw unknownPostcode(criteria.postcode);
+      near = { postcode, metres: (criteria.distanceLimit ?? 50) * METRES_PER_MILE };
     }
     let patientAgeYears: number | undefined;
     let patientGender: 'MALE' | 'FEMALE' | undefined;
@@ -125,7 +128,7 @@ export class DirectoryReadsUseCase {
       patientAgeYears = patient.birthDate ? ageInYears(patient.birthDate) : undefined;
       patientGender = patient.gender === 'male' ? 'MALE' : patient.gender === 'female' ? 'FEMALE' : undefined;
     }
-    const services = await this.directory.search({
+    const { postcodeKnown, services } = await this.directory.search({
       priority: criteria.priority,
       ...(criteria.specialty ? { specialty: criteria.specialty } : {}),
       ...(criteria.clinicType ? { clinicType: criteria.clinicType } : {}),
@@ -135,6 +138,7 @@ export class DirectoryReadsUseCase {
       ...(patientGender ? { patientGender } : {}),
       limit: SEARCH_LIMIT,
     });
+    if (!postcodeKnown && criteria.postcode) throw unknownPostcode(criteria.postcode);
     return { resource: serviceList(services) };
   }
 
@@ -154,14 +158,13 @@ export class DirectoryReadsUseCase {
       throw pageError(`'Page Number' (${String(first(request.query, 'page')).slice(0, 10)}) is invalid.`);
     }
     const appointmentType = first(request.query, 'appointmentType');
-    const service = await this.directory.service(serviceId);
-    if (!service) throw serviceNotFound(serviceId);
-    const { total, slots } = await this.directory.freeSlots(serviceId, {
+    const { serviceExists, total, slots } = await this.directory.freeSlots(serviceId, {
       offset: (page - 1) * count,
       limit: count,
       ...(appointmentType ? { appointmentType } : {}),
       from: new Date(),
     });
+    if (!serviceExists) throw serviceNotFound(serviceId);
     if (page > 1 && slots.length === 0) throw pageError(`'Page Number' (${page}) is invalid.`);
     void actor;
     return { resource: slotBundle(serviceId, total, slots, { count, page, appointmentType }) };

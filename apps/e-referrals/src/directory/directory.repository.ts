@@ -51,8 +51,8 @@ export interface ServiceSearch {
   specialty?: string;
   clinicType?: string;
   priority?: string;
-  /** Centre and radius in metres: only services within it, nearest first. */
-  near?: { latitude: number; longitude: number; metres: number };
+  /** A postcode (normalised) and radius in metres: only services within it, nearest first. */
+  near?: { postcode: string; metres: number };
   maxWaitDays?: number;
   /** Age and gender appropriateness for the patient. */
   patientAgeYears?: number;
@@ -74,6 +74,11 @@ export interface NewSlot {
   start: string;
   end: string;
   appointmentType: string;
+}
+
+/** A timestamptz as JavaScript's toISOString writes it (UTC, milliseconds, Z), made in SQL for JSON answers. */
+function ISO(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
 /** The only code that reads and writes the directory: postcodes, services, schedules and slots. */
@@ -198,8 +203,14 @@ export class DirectoryRepository {
     return result.rows[0]?.resource;
   }
 
-  /** A010: active services matching the criteria, nearest first when a centre is given (earthdistance, GiST). */
-  async search(criteria: ServiceSearch): Promise<(ServiceRecord & { distanceMetres: number | null })[]> {
+  /**
+   * A010: active services matching the criteria, nearest first when a postcode is given (earthdistance, GiST),
+   * in one statement with the postcode's position: `postcodeKnown` is false (and no services) when the postcode
+   * is not in the postcode table.
+   */
+  async search(
+    criteria: ServiceSearch,
+  ): Promise<{ postcodeKnown: boolean; services: (ServiceRecord & { distanceMetres: number | null })[] }> {
     const where = ['active'];
     const values: unknown[] = [];
     const add = (value: unknown): string => {
@@ -217,22 +228,37 @@ export class DirectoryRepository {
       );
     }
     if (criteria.patientGender) where.push(`gender_treated IN ('MALE_AND_FEMALE', ${add(criteria.patientGender)})`);
-    let distance = 'NULL::float8';
-    let order = 'indicative_wait_days, id';
-    if (criteria.near) {
-      const centre = `public.ll_to_earth(${add(criteria.near.latitude)}, ${add(criteria.near.longitude)})`;
-      const metres = add(criteria.near.metres);
-      where.push(`public.earth_box(${centre}, ${metres}) @> position`);
-      distance = `public.earth_distance(${centre}, position)`;
-      where.push(`${distance} <= ${metres}`);
-      order = 'distance_metres, id';
+    type Row = ServiceRow & { distance_metres: number | null };
+    if (!criteria.near) {
+      const result = await this.pool.query<Row>(
+        `SELECT ${SERVICE_COLUMNS}, NULL::float8 AS distance_metres FROM ${this.s}.healthcare_service
+          WHERE ${where.join(' AND ')} ORDER BY indicative_wait_days, id LIMIT ${add(criteria.limit)}`,
+        values,
+      );
+      return { postcodeKnown: true, services: result.rows.map((row) => ({ ...toService(row), distanceMetres: null })) };
     }
-    const result = await this.pool.query<ServiceRow & { distance_metres: number | null }>(
-      `SELECT ${SERVICE_COLUMNS}, ${distance} AS distance_metres FROM ${this.s}.healthcare_service
-        WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${add(criteria.limit)}`,
+    const postcode = add(criteria.near.postcode);
+    const metres = add(criteria.near.metres);
+    where.push(`public.earth_box(centre.position, ${metres}) @> h.position`);
+    where.push(`public.earth_distance(centre.position, h.position) <= ${metres}`);
+    // No row: the postcode is unknown; one row of NULLs: known, and nothing matches.
+    const result = await this.pool.query<Partial<Row>>(
+      `SELECT found.* FROM ${this.s}.postcode centre
+         LEFT JOIN LATERAL (
+           SELECT ${SERVICE_COLUMNS}, public.earth_distance(centre.position, h.position) AS distance_metres
+             FROM ${this.s}.healthcare_service h
+            WHERE ${where.join(' AND ')}
+            ORDER BY distance_metres, id LIMIT ${add(criteria.limit)}
+         ) found ON true
+        WHERE centre.postcode = ${postcode}`,
       values,
     );
-    return result.rows.map((row) => ({ ...toService(row), distanceMetres: row.distance_metres }));
+    return {
+      postcodeKnown: result.rows.length > 0,
+      services: result.rows
+        .filter((row): row is Row => row.id !== null && row.id !== undefined)
+        .map((row) => ({ ...toService(row), distanceMetres: row.distance_metres })),
+    };
   }
 
   /** Creates or replaces a schedule of a service. */
@@ -282,33 +308,39 @@ export class DirectoryRepository {
     return result.rows.map((row) => row.id);
   }
 
-  /** A015: a page of a service's free future slots and how many there are. */
+  /**
+   * A015: a page of a service's free future slots, how many there are and whether the service exists, in one
+   * statement (the partial index of free slots by service and start answers both the count and the page).
+   */
   async freeSlots(
     serviceId: string,
     page: { offset: number; limit: number; appointmentType?: string; from: Date },
-  ): Promise<{ total: number; slots: SlotRecord[] }> {
+  ): Promise<{ serviceExists: boolean; total: number; slots: SlotRecord[] }> {
     const kind = page.appointmentType ?? null;
-    const [count, rows] = await Promise.all([
-      this.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${this.s}.slot
-          WHERE service_id = $1 AND status = 'free' AND start_at >= $2 AND ($3::text IS NULL OR appointment_type = $3)`,
-        [serviceId, page.from, kind],
-      ),
-      this.pool.query<{ id: string; schedule_id: string; service_id: string; start_at: Date; end_at: Date }>(
-        `SELECT id::text AS id, schedule_id, service_id::text AS service_id, start_at, end_at FROM ${this.s}.slot
-          WHERE service_id = $1 AND status = 'free' AND start_at >= $2 AND ($3::text IS NULL OR appointment_type = $3)
-          ORDER BY start_at, id OFFSET $4 LIMIT $5`,
-        [serviceId, page.from, kind, page.offset, page.limit],
-      ),
-    ]);
+    const free = `FROM ${this.s}.slot WHERE service_id = $1::bigint AND status = 'free' AND start_at >= $2
+       AND ($3::text IS NULL OR appointment_type = $3)`;
+    const result = await this.pool.query<{
+      service_exists: boolean;
+      total: number;
+      slots: [id: string, scheduleId: string, start: string, end: string][];
+    }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.s}.healthcare_service WHERE id = $1::bigint) AS service_exists,
+              (SELECT count(*)::int ${free}) AS total,
+              (SELECT coalesce(json_agg(json_build_array(p.id::text, p.schedule_id, ${ISO('p.start_at')}, ${ISO('p.end_at')})
+                        ORDER BY p.start_at, p.id), '[]')
+                 FROM (SELECT id, schedule_id, start_at, end_at ${free} ORDER BY start_at, id OFFSET $4 LIMIT $5) p) AS slots`,
+      [serviceId, page.from, kind, page.offset, page.limit],
+    );
+    const row = result.rows[0];
     return {
-      total: count.rows[0]?.n ?? 0,
-      slots: rows.rows.map((row) => ({
-        id: row.id,
-        scheduleId: row.schedule_id,
-        serviceId: row.service_id,
-        start: row.start_at.toISOString(),
-        end: row.end_at.toISOString(),
+      serviceExists: row?.service_exists ?? false,
+      total: row?.total ?? 0,
+      slots: (row?.slots ?? []).map(([id, scheduleId, start, end]) => ({
+        id,
+        scheduleId,
+        serviceId,
+        start,
+        end,
         status: 'free',
       })),
     };

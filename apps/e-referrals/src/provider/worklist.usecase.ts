@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PROVIDER_FUNCTIONS, type ResourceRequest, type WorklistReply } from '@platform/contracts-ers';
 import type { CallContext } from '@platform/shared-nats';
-import { DirectoryRepository } from '../directory/directory.repository';
 import { concept, PRIORITIES } from '../reference/code-systems';
 import { ReferralRepository } from '../referrals/referral.repository';
 import { actorFor } from '../shared/caller';
@@ -20,10 +19,7 @@ export const WORKLIST_LIMIT = 5000;
 /** A008: the caller's organisation's worklist of a type, optionally of one priority or some services. */
 @Injectable()
 export class WorklistUseCase {
-  constructor(
-    private readonly referrals: ReferralRepository,
-    private readonly directory: DirectoryRepository,
-  ) {}
+  constructor(private readonly referrals: ReferralRepository) {}
 
   async execute(request: ResourceRequest, context: CallContext): Promise<WorklistReply> {
     const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
@@ -42,18 +38,11 @@ export class WorklistUseCase {
       .filter((item) => item.name === 'service')
       .map((item) => item.valueIdentifier?.value)
       .filter((value): value is string => typeof value === 'string' && /^[0-9]{1,12}$/.test(value));
-    const { total, rows } = await this.referrals.worklist(actor.organisation, states, {
+    const { total, rows, services } = await this.referrals.worklist(actor.organisation, states, {
       ...(priority ? { priority } : {}),
       ...(serviceIds.length ? { serviceIds } : {}),
       limit: WORKLIST_LIMIT,
     });
-    const ids = [...new Set(rows.map((row) => row[5]).filter((id): id is string => id !== null))];
-    const services = await this.directory.services(ids);
-    return {
-      listType,
-      total,
-      rows,
-      services: Object.fromEntries(services.map((service) => [service.id, service.name])),
-    };
+    return { listType, total, rows, services };
   }
 }

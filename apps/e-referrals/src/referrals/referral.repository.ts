@@ -360,12 +360,15 @@ export class ReferralRepository {
     return result.rows[0]?.resource;
   }
 
-  /** A008: a provider's referrals in the given states, oldest change first, with the total (compact rows). */
+  /**
+   * A008: a provider's referrals in the given states, oldest change first, with the total and the names of their
+   * services, in one statement that writes the compact rows as JSON (no per-row parsing of dates in Node).
+   */
   async worklist(
     providerOds: string,
     states: readonly string[],
     filters: { priority?: string; serviceIds?: string[]; limit: number },
-  ): Promise<{ total: number; rows: WorklistRow[] }> {
+  ): Promise<{ total: number; rows: WorklistRow[]; services: Record<string, string> }> {
     const values: unknown[] = [providerOds, states];
     let where = `provider_ods = $1 AND state = ANY($2::text[])`;
     if (filters.priority) {
@@ -377,38 +380,26 @@ export class ReferralRepository {
       where += ` AND service_id = ANY($${values.length}::bigint[])`;
     }
     values.push(filters.limit);
+    const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
     const result = await this.pool.query<{
-      ubrn: string;
-      version: number;
-      priority: string;
-      specialty: string | null;
-      patient_nhs_number: string;
-      service_id: string | null;
-      state: string;
-      pathway_start: Date | null;
-      created_at: Date;
-      updated_at: Date;
-      total: number;
+      total: number | null;
+      rows: WorklistRow[];
+      services: Record<string, string>;
     }>(
-      `SELECT ubrn, version, priority, specialty, patient_nhs_number, service_id::text AS service_id, state, pathway_start,
-              created_at, updated_at, count(*) OVER ()::int AS total
-         FROM ${this.s}.referral WHERE ${where} ORDER BY updated_at, ubrn LIMIT $${values.length}`,
+      `WITH list AS (
+         SELECT ubrn, version, priority, specialty, patient_nhs_number, service_id, state, pathway_start, created_at,
+                updated_at, count(*) OVER () AS total
+           FROM ${this.s}.referral WHERE ${where} ORDER BY updated_at, ubrn LIMIT $${values.length}
+       )
+       SELECT (SELECT max(total)::int FROM list) AS total,
+              coalesce((SELECT json_agg(json_build_array(ubrn, version, priority, specialty, patient_nhs_number,
+                          service_id::text, state, ${iso('pathway_start')}, ${iso('created_at')}, ${iso('updated_at')})
+                          ORDER BY updated_at, ubrn) FROM list), '[]') AS rows,
+              coalesce((SELECT json_object_agg(h.id::text, h.name) FROM ${this.s}.healthcare_service h
+                         WHERE h.id IN (SELECT service_id FROM list)), '{}') AS services`,
       values,
     );
-    return {
-      total: result.rows[0]?.total ?? 0,
-      rows: result.rows.map((row) => [
-        row.ubrn,
-        row.version,
-        row.priority,
-        row.specialty,
-        row.patient_nhs_number,
-        row.service_id,
-        row.state,
-        row.pathway_start?.toISOString() ?? null,
-        row.created_at.toISOString(),
-        row.updated_at.toISOString(),
-      ]),
-    };
+    const row = result.rows[0];
+    return { total: row?.total ?? 0, rows: row?.rows ?? [], services: row?.services ?? {} };
   }
 }

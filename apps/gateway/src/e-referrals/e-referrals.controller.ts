@@ -6,7 +6,7 @@ import {
   ERS_PUBLISHERS,
   ERS_REFERRERS,
   ERS_USERS,
-  worklistResource,
+  worklistJson,
   type EReferralsApi,
   type FhirResource,
 } from '@platform/contracts-ers';
@@ -14,6 +14,7 @@ import { PlatformError } from '@platform/shared-errors';
 import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
+import { FHIR_JSON } from '../http/error-response';
 import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir } from './ers-http';
 
 export const E_REFERRALS_CLIENT = Symbol('E_REFERRALS_CLIENT');
@@ -301,12 +302,14 @@ export class EReferralsController {
     @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<FhirResource> {
+  ): Promise<string> {
     const list = await this.ers.worklist(
       { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
       callContextOf(request),
     );
-    return sendFhir(this.settings, reply, { resource: worklistResource(list) });
+    // Written as text (worklistJson): Fastify sends a string with a JSON type as it is.
+    void reply.status(200).type(FHIR_JSON);
+    return worklistJson(list);
   }
 
   @Get('STU3/ReferralRequest/:ubrn')

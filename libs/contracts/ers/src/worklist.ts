@@ -105,3 +105,43 @@ export function worklistResource(reply: WorklistReply): FhirResource {
     ),
   };
 }
+
+/**
+ * `JSON.stringify(worklistResource(reply))`, written directly: a 5,000-referral worklist is some 5 MB of JSON,
+ * and building it as text skips the tens of thousands of objects the resource would be made of first.
+ */
+export function worklistJson(reply: WorklistReply): string {
+  const q = JSON.stringify;
+  const patients = [...new Set(reply.rows.map((row) => row[4]))];
+  const contained = patients.map(
+    (nhsNumber) =>
+      `{"id":${q(`Patient-${nhsNumber}`)},"meta":{"profile":["https://fhir.nhs.uk/STU3/StructureDefinition/eRS-Patient-1"]},"resourceType":"Patient","identifier":[{"system":"http://fhir.nhs.net/Id/nhs-number","value":${q(nhsNumber)}}]}`,
+  );
+  const itemUrl = q(
+    reply.listType === 'REFERRALS_FOR_REVIEW'
+      ? 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-ReferralsforReview-WorkListItem-1'
+      : 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-AwaitingBooking-WorkListItem-1',
+  );
+  const entries = reply.rows.map(
+    ([ubrn, version, priority, specialty, nhsNumber, serviceId, state, pathwayStart, createdAt, updatedAt]) =>
+      `{"extension":[{"extension":[` +
+      `{"url":"priority","valueCodeableConcept":{"coding":[{"system":"https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1","code":${q(priority)}}]}},` +
+      (specialty
+        ? `{"url":"specialty","valueCodeableConcept":{"coding":[{"system":"_baseUrl_/STU3/CodeSystem/SPECIALTY","code":${q(specialty)}}]}},`
+        : '') +
+      `{"url":"patient","valueReference":{"reference":${q(`#Patient-${nhsNumber}`)}}},` +
+      (pathwayStart ? `{"url":"eReferralPathwayStart","valueDateTime":${q(pathwayStart)}},` : '') +
+      `{"url":"referralCreated","valueDateTime":${q(createdAt)}},` +
+      `{"url":"referralLastUpdated","valueDateTime":${q(updatedAt)}},` +
+      `{"url":"referralType","valueCodeableConcept":{"coding":[{"system":"https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReferralType-1","code":${q(REFERRAL_TYPE[state] ?? state)}}]}},` +
+      (serviceId
+        ? `{"url":"service","valueReference":{"identifier":{"system":"http://fhir.nhs.net/Id/ers-service","value":${q(serviceId)}},"display":${q(reply.services[serviceId] ?? '')}}},`
+        : '') +
+      `{"url":"referralRequestVersion","valueInteger":${q(version)}}` +
+      `],"url":${itemUrl}}],"item":{"reference":${q(`ReferralRequest/${ubrn}`)}}}`,
+  );
+  return (
+    `{"meta":{"profile":["https://fhir.nhs.uk/STU3/StructureDefinition/eRS-FetchWorklist-List-1"]},"resourceType":"List",` +
+    `"contained":[${contained.join(',')}],"status":"current","mode":"snapshot","entry":[${entries.join(',')}]}`
+  );
+}

@@ -1,0 +1,57 @@
+import { worklistJson, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
+
+describe('worklistJson', () => {
+  const rows: WorklistRow[] = [
+    [
+      '000000000001',
+      2,
+      'ROUTINE',
+      'CARDIOLOGY',
+      '9000000009',
+      '50000001',
+      'BOOKED',
+      '2026-01-02T03:04:05.000Z',
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-03T00:00:00.000Z',
+    ],
+    [
+      '000000000002',
+      1,
+      'URGENT',
+      null,
+      '9000000009',
+      null,
+      'AWAITING_TRIAGE',
+      null,
+      '2026-02-01T00:00:00.000Z',
+      '2026-02-01T00:00:00.000Z',
+    ],
+    [
+      '000000000003',
+      7,
+      'TWO_WEEK_WAIT',
+      'GYNAECOLOGY',
+      '9000000017',
+      '50000002',
+      'SOMETHING_ELSE',
+      null,
+      '2026-03-01T00:00:00.000Z',
+      '2026-03-02T00:00:00.000Z',
+    ],
+  ];
+  const services = { '50000001': 'Cardiology "Rapid" Access \\ Clinic\n' };
+
+  it.each(['REFERRALS_FOR_REVIEW', 'AWAITING_BOOKING'])(
+    'writes exactly what JSON.stringify(worklistResource) writes (%s)',
+    (listType) => {
+      const reply: WorklistReply = { listType, total: rows.length, rows, services };
+      expect(worklistJson(reply)).toBe(JSON.stringify(worklistResource(reply)));
+      expect(JSON.parse(worklistJson(reply))).toEqual(worklistResource(reply));
+    },
+  );
+
+  it('an empty worklist too', () => {
+    const reply: WorklistReply = { listType: 'AWAITING_BOOKING', total: 0, rows: [], services: {} };
+    expect(worklistJson(reply)).toBe(JSON.stringify(worklistResource(reply)));
+  });
+});
