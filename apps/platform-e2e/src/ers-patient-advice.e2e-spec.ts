@@ -133,6 +133,19 @@ describe('e-RS Advice and Guidance through the gateway', () => {
 
     const worklist = await call('provider-clinician', 'POST', 'STU3/CommunicationRequest/$ers.fetchworklist', {
       resourceType: 'Parameters',
+      parameter: [
+        {
+          name: 'listType',
+          valueCodeableConcept: {
+            coding: [
+              {
+                system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-CommunicationListSelector-1',
+                code: 'ADVICE_AND_GUIDANCE_REQUESTS',
+              },
+            ],
+          },
+        },
+      ],
     });
     expect(JSON.stringify(worklist.body)).toContain(`CommunicationRequest/${ubrn}`);
     const read = await call('provider-clinician', 'GET', `STU3/CommunicationRequest/${ubrn}`);

@@ -23,6 +23,33 @@ import {
   type EReferralsUnderTest,
 } from '../e-referrals.test-harness';
 
+/** An A023 request (eRS-FetchWorklist-Parameters-1) for the A&G worklist, with any filters. */
+function adviceWorklistRequest(filters: Record<string, unknown>[] = []): FhirResource {
+  return {
+    resourceType: 'Parameters',
+    meta: { profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-FetchWorklist-Parameters-1'] },
+    parameter: [
+      {
+        name: 'listType',
+        valueCodeableConcept: {
+          coding: [
+            {
+              system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-CommunicationListSelector-1',
+              code: 'ADVICE_AND_GUIDANCE_REQUESTS',
+            },
+          ],
+        },
+      },
+      ...filters,
+    ],
+  };
+}
+
+const assigned = (name: string, code: 'ASSIGNED' | 'NOT_ASSIGNED'): Record<string, unknown> => ({
+  name,
+  valueCodeableConcept: { coding: [{ system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-AssignedIndicator-1', code }] },
+});
+
 describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)', () => {
   let under: EReferralsUnderTest;
   let client: EReferralsClient;
@@ -99,14 +126,129 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
     await under?.stop();
   });
 
+  it('A023 lists the requests as the NHS example does and filters them by service, specialty, location and clinician', async () => {
+    const [first, second] = [await create(), await create()];
+    const ids = async (filters: Record<string, unknown>[]): Promise<string[]> => {
+      const list = await advice.worklist(
+        { ...asHospital, resource: adviceWorklistRequest(filters) },
+        hospital.context(),
+      );
+      return ((list.resource['entry'] as { item: { reference: string } }[]) ?? []).map((entry) =>
+        entry.item.reference.replace('CommunicationRequest/', ''),
+      );
+    };
+    const all = await advice.worklist({ ...asHospital, resource: adviceWorklistRequest() }, hospital.context());
+    expect(all.resource).toMatchObject({
+      resourceType: 'List',
+      meta: { profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-FetchWorklist-List-1'] },
+    });
+    const item = (
+      all.resource['entry'] as {
+        item: { reference: string };
+        extension: { url: string; extension: { url: string }[] }[];
+      }[]
+    ).find((entry) => entry.item.reference === `CommunicationRequest/${first}`);
+    expect(item?.extension[0]?.url).toBe(
+      'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-AdviceAndGuidanceRequests-WorkListItem-1',
+    );
+    expect(item?.extension[0]?.extension.map((part) => part.url)).toEqual([
+      'priority',
+      'specialty',
+      'patient',
+      'category',
+      'adviceFirstRequested',
+      'adviceLastUpdated',
+      'referrer',
+      'service',
+      'communicationRequestVersion',
+    ]);
+    const serviceOfFirst = await under.db.query<{ service_id: string }>(
+      `SELECT service_id::text FROM "${under.schema}".advice_request WHERE ubrn = $1`,
+      [first],
+    );
+    const serviceId = serviceOfFirst.rows[0]?.service_id ?? '';
+    expect(await ids([{ name: 'service', valueIdentifier: { value: serviceId } }])).toEqual([first]);
+    const cardiology = {
+      name: 'specialty',
+      valueCodeableConcept: { coding: [{ system: '_baseUrl_/STU3/CodeSystem/SPECIALTY', code: 'CARDIOLOGY' }] },
+    };
+    expect(await ids([assigned('specialtyAssignedIndicator', 'ASSIGNED'), cardiology])).toEqual(
+      expect.arrayContaining([first, second]),
+    );
+    expect(await ids([assigned('specialtyAssignedIndicator', 'NOT_ASSIGNED')])).not.toContain(first);
+    const location = (ods: string): Record<string, unknown> => ({
+      name: 'location',
+      valueIdentifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: ods },
+    });
+    expect(await ids([location('R69')])).toEqual(expect.arrayContaining([first, second]));
+    expect(await ids([location(OTHER_PROVIDER)])).toEqual([]);
+    expect(await ids([assigned('clinicianAssignedIndicator', 'NOT_ASSIGNED')])).toEqual(
+      expect.arrayContaining([first, second]),
+    );
+    expect(await ids([assigned('clinicianAssignedIndicator', 'ASSIGNED')])).toEqual([]);
+
+    const refused = (resource: FhirResource): Promise<string> =>
+      codeOf(advice.worklist({ ...asHospital, resource }, hospital.context()));
+    expect(await refused({ resourceType: 'Parameters', parameter: [] })).toBe('MISSING_VALUE');
+    expect(await refused({ resourceType: 'Parameters' })).toBe('INVALID_VALUE');
+    expect(
+      await refused({
+        resourceType: 'Parameters',
+        parameter: [
+          {
+            name: 'listType',
+            valueCodeableConcept: {
+              coding: [
+                {
+                  system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReferralListSelector-1',
+                  code: 'REFERRALS_FOR_REVIEW',
+                },
+              ],
+            },
+          },
+        ],
+      }),
+    ).toBe('INVALID_CODE');
+    expect(
+      await refused(
+        adviceWorklistRequest([
+          assigned('specialtyAssignedIndicator', 'ASSIGNED'),
+          { ...cardiology, valueCodeableConcept: { coding: [{ code: 'ASTROLOGY' }] } },
+        ]),
+      ),
+    ).toBe('INVALID_CODE');
+    expect(await refused(adviceWorklistRequest([cardiology]))).toBe('INAPPROPRIATE_VALUE');
+    expect(
+      await refused(
+        adviceWorklistRequest([
+          {
+            name: 'clinician',
+            valueIdentifier: { system: 'http://fhir.nhs.net/Id/sds-user-id', value: '021600556514' },
+          },
+        ]),
+      ),
+    ).toBe('INAPPROPRIATE_VALUE');
+    expect(
+      await refused(
+        adviceWorklistRequest([
+          { name: 'specialtyAssignedIndicator', valueCodeableConcept: { coding: [{ system: 'x', code: 'MAYBE' }] } },
+        ]),
+      ),
+    ).toBe('INVALID_CODE');
+    expect(await refused(adviceWorklistRequest([{ name: 'service', valueIdentifier: { value: 'abc' } }]))).toBe(
+      'INVALID_VALUE',
+    );
+    expect(await refused(adviceWorklistRequest([{ name: 'sortBy', valueString: 'age' }]))).toBe('UNEXPECTED_FIELD');
+    expect(await codeOf(advice.worklist({ ...asGp, resource: adviceWorklistRequest() }, gp.context()))).toBe(
+      'ACCESS_DENIED',
+    );
+  });
+
   it('A044 asks one service; the provider sees it on A023, reads it (A024), answers (A026); the conversation is two Communications (A025)', async () => {
     const ubrn = await create();
     expect(ubrn).toMatch(/^[0-9]{12}$/);
-    const worklist = await advice.worklist(
-      { ...asHospital, resource: { resourceType: 'Parameters' } },
-      hospital.context(),
-    );
-    expect(JSON.stringify(worklist.resource)).toContain(`CommunicationRequest/${ubrn}/_history/1`);
+    const worklist = await advice.worklist({ ...asHospital, resource: adviceWorklistRequest() }, hospital.context());
+    expect(JSON.stringify(worklist.resource)).toContain(`"reference":"CommunicationRequest/${ubrn}"`);
 
     const read = await advice.get({ ...asHospital, id: ubrn }, hospital.context());
     expect(read).toMatchObject({
@@ -126,10 +268,7 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
     ).toEqual(['REQUESTER', 'RESPONDER']);
     expect(JSON.stringify(messages[1])).toContain('ACE inhibitor');
     // Answered: off the worklist, and answering again is the wrong state.
-    const after = await advice.worklist(
-      { ...asHospital, resource: { resourceType: 'Parameters' } },
-      hospital.context(),
-    );
+    const after = await advice.worklist({ ...asHospital, resource: adviceWorklistRequest() }, hospital.context());
     expect(JSON.stringify(after.resource)).not.toContain(ubrn);
     expect(
       await codeOf(

@@ -20,6 +20,7 @@ import { DirectoryRepository } from '../directory/directory.repository';
 import { checkShortlisted, CreateReferralUseCase, shortlistOf } from '../referrals/create-referral.usecase';
 import { ReferralRepository, type SearchCriteria } from '../referrals/referral.repository';
 import { actorFor, type Actor } from '../shared/caller';
+import { adviceWorklistFilter, adviceWorklistResource, type AdviceWorklistRow } from './advice-worklist';
 import { ERS_PDS } from '../shared/clients';
 import { codeOf, invalid, parameter, parametersOf, refuseUnknown, SYSTEMS, versionFromIfMatch } from '../shared/fhir';
 
@@ -354,48 +355,35 @@ export class AdviceUseCase {
     };
   }
 
-  /** A023: the provider's requests waiting for a response (compact), oldest first. */
+  /**
+   * A023: the provider's A&G requests awaiting its response, oldest first, with the NHS's filters: service,
+   * specialty (and whether one is assigned), location (the ODS code of the service's site or organisation) and
+   * clinician (and whether one is assigned; requests here are never assigned to a clinician, so ASSIGNED finds none).
+   */
   async worklist(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
     const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
-    const result = await this.pool.query<{
-      ubrn: string;
-      version: number;
-      priority: string;
-      specialty: string | null;
-      patient_nhs_number: string;
-      updated_at: Date;
-    }>(
-      `SELECT ubrn, version, priority, specialty, patient_nhs_number, updated_at FROM ${this.s}.advice_request
-        WHERE provider_ods = $1 AND state = 'AWAITING_RESPONSE' ORDER BY updated_at, ubrn LIMIT 500`,
-      [actor.organisation],
-    );
-    return {
-      resource: {
-        resourceType: 'List',
-        status: 'current',
-        mode: 'snapshot',
-        code: {
-          coding: [
-            {
-              system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-CommunicationListSelector-1',
-              code: 'ADVICE_AND_GUIDANCE_REQUESTS',
-            },
-          ],
-        },
-        date: new Date().toISOString(),
-        entry: result.rows.map((row) => ({
-          item: {
-            reference: `CommunicationRequest/${row.ubrn}/_history/${row.version}`,
-            extension: [
-              { url: 'priority', valueCode: row.priority },
-              ...(row.specialty ? [{ url: 'specialty', valueCode: row.specialty }] : []),
-              { url: 'patient', valueIdentifier: { system: SYSTEMS.nhsNumber, value: row.patient_nhs_number } },
-              { url: 'lastUpdated', valueDateTime: row.updated_at.toISOString() },
-            ],
-          },
-        })),
-      },
+    const filter = adviceWorklistFilter(request.resource);
+    const conditions = [`a.provider_ods = $1`, `a.state = 'AWAITING_RESPONSE'`];
+    const values: unknown[] = [actor.organisation];
+    const bind = (value: unknown): string => {
+      values.push(value);
+      return `$${values.length}`;
     };
+    if (filter.serviceId) conditions.push(`a.service_id = ${bind(filter.serviceId)}`);
+    if (filter.specialty) conditions.push(`a.specialty = ${bind(filter.specialty)}`);
+    else if (filter.specialtyAssigned !== undefined)
+      conditions.push(filter.specialtyAssigned ? 'a.specialty IS NOT NULL' : 'a.specialty IS NULL');
+    if (filter.location) conditions.push(`s.ods_code = ${bind(filter.location)}`);
+    if (filter.clinicianAssigned === true) conditions.push('false');
+    const result = await this.pool.query<AdviceWorklistRow>(
+      `SELECT a.ubrn, a.version, a.priority, a.specialty, a.search_criteria->>'clinicType' AS clinic_type,
+              a.patient_nhs_number, a.referrer_user, a.service_id::text AS service_id, s.name AS service_name,
+              a.created_at, a.updated_at
+         FROM ${this.s}.advice_request a JOIN ${this.s}.healthcare_service s ON s.id = a.service_id
+        WHERE ${conditions.join(' AND ')} ORDER BY a.updated_at, a.ubrn LIMIT 500`,
+      values,
+    );
+    return { resource: adviceWorklistResource(result.rows) };
   }
 
   private expectedVersion(ifMatch: string | undefined): number {
