@@ -20,6 +20,7 @@ import { MailboxRepository } from './mailboxes/mailbox.repository';
 import { QueueAdminHandler } from './queue-admin/queue-admin';
 import { DeliveryWorker, type DeliverySettings } from './queue/delivery-worker';
 import { MessageStore } from './queue/message-store';
+import { PracticeNotices } from './notices/practice-notices';
 import { AccessTokens } from './smtp/access-tokens';
 import { N3Gate } from './smtp/n3-gate';
 import { SecureMail, type SecureSettings } from './secure/secure-mail';
@@ -69,6 +70,16 @@ export class NhsmailRelayModule {
       resources.logger,
       secure,
     );
+    // Platform events mailed to GP practices (GP2GP's print-the-record notice, e-RS outcomes).
+    const notices = new PracticeNotices(
+      resources.nats,
+      resources.database,
+      store,
+      domains,
+      resources.logger,
+      { retryMs: 2000 },
+      () => worker.kick(),
+    );
     const listeners = new SmtpListeners(resources.smtp, {
       mailboxes,
       domains,
@@ -103,6 +114,7 @@ export class NhsmailRelayModule {
               this.started = true;
               await listeners.start();
               worker.start();
+              notices.start();
             },
           },
         },
@@ -112,6 +124,7 @@ export class NhsmailRelayModule {
           provide: 'NHSMAIL_RELAY_SHUTDOWN',
           useValue: shutdownHook(async () => {
             await listeners.stop();
+            await notices.stop();
             await worker.stop();
             await side.close();
           }),
@@ -122,6 +135,7 @@ export class NhsmailRelayModule {
         { provide: MessageStore, useValue: store },
         { provide: N3Client, useValue: n3 },
         { provide: SecureMail, useValue: secure },
+        { provide: PracticeNotices, useValue: notices },
         CreateMailboxUseCase,
         MailboxAccess,
         MailboxMessages,

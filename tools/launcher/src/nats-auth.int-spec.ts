@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect, Events, JSONCodec, type NatsConnection, type Status } from 'nats';
+import { AckPolicy, connect, DeliverPolicy, Events, JSONCodec, type NatsConnection, type Status } from 'nats';
 import { SERVICES, serviceNamed } from '@platform/shared-catalogue';
 import { ensureEventStream } from '@platform/shared-persistence';
 import { natsEndpointOptions } from '@platform/shared-nats';
@@ -240,6 +240,40 @@ describeWithNats('NATS credentials and subject permissions (nats-server with the
     const pds = await as('pds');
     await expect(storeExtract(pds, 'import-forged', extract)).rejects.toThrow();
     expect(await publishRefused(pds, '$O.n3-imports.M.forged')).toBe(true);
+  });
+
+  it("the relay follows GP2GP's and e-RS's events through its own durable consumers, and no others", async () => {
+    const { consumes = [] } = serviceNamed('nhsmail-relay');
+    const timedOut = consumes.find((consumer) => consumer.subject === 'gp2gp.transfer.timed-out.v1');
+    if (!timedOut) throw new Error('the catalogue lists no consumer of GP2GP timeouts for nhsmail-relay');
+    const gp2gp = await as('gp2gp');
+    await ensureEventStream(gp2gp, timedOut.stream, serviceNamed('gp2gp').events ?? []);
+    await gp2gp.jetstream().publish(timedOut.subject, JSONCodec().encode({ conversationId: 'c' }));
+    // As notices/practice-notices.ts does: create the durable, look it up, pull, acknowledge.
+    const relay = await as('nhsmail-relay');
+    const manager = await relay.jetstreamManager();
+    await manager.consumers.add(timedOut.stream, {
+      durable_name: timedOut.durable,
+      filter_subject: timedOut.subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const consumer = await relay.jetstream().consumers.get(timedOut.stream, timedOut.durable);
+    const message = await consumer.next({ expires: 5000 });
+    expect(message?.subject).toBe(timedOut.subject);
+    await message?.ackAck();
+    expect((await manager.consumers.info(timedOut.stream, timedOut.durable)).num_ack_pending).toBe(0);
+    // Another consumer (another name, or every GP2GP event) and the stream itself are refused.
+    await expect(
+      manager.consumers.add(timedOut.stream, {
+        durable_name: 'nhsmail-everything',
+        filter_subject: 'gp2gp.transfer.completed.v1',
+        ack_policy: AckPolicy.Explicit,
+      }),
+    ).rejects.toThrow();
+    expect(await publishRefused(relay, `$JS.API.CONSUMER.CREATE.${timedOut.stream}`)).toBe(true);
+    expect(await publishRefused(relay, `$JS.API.STREAM.PURGE.${timedOut.stream}`)).toBe(true);
+    expect(await publishRefused(relay, timedOut.subject)).toBe(true);
   });
 
   it('every n3-registry replica follows the N3 events with a core subscription', async () => {

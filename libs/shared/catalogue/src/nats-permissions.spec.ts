@@ -20,6 +20,28 @@ describe('NATS permissions from the catalogue', () => {
     });
   });
 
+  it("lets a service follow another's events through its named durable consumers only", () => {
+    const relay = serviceNatsPermissions(serviceNamed('nhsmail-relay'));
+    const consumer = relay.publish.filter((subject) => subject.includes('CONSUMER') || subject.startsWith('$JS.ACK'));
+    expect(consumer).toEqual(
+      expect.arrayContaining([
+        '$JS.API.CONSUMER.CREATE.GP2GP_EVENTS.nhsmail-gp2gp-timed-out.gp2gp.transfer.timed-out.v1',
+        '$JS.API.CONSUMER.INFO.GP2GP_EVENTS.nhsmail-gp2gp-timed-out',
+        '$JS.API.CONSUMER.MSG.NEXT.GP2GP_EVENTS.nhsmail-gp2gp-timed-out',
+        '$JS.ACK.GP2GP_EVENTS.nhsmail-gp2gp-timed-out.>',
+        '$JS.API.CONSUMER.CREATE.ERS_EVENTS.nhsmail-ers-referral-rejected.ers.referral.rejected.v1',
+      ]),
+    );
+    // Four consumers, four subjects each; no wildcard over another stream's consumers, no stream management.
+    expect(consumer).toHaveLength(16);
+    expect(consumer.filter((subject) => /\.(ERS|GP2GP)_EVENTS\.>$|DELETE|PURGE/.test(subject))).toEqual([]);
+    expect(relay.publish.filter((subject) => /STREAM\.(CREATE|UPDATE)\.(ERS|GP2GP)_EVENTS/.test(subject))).toEqual([]);
+    // The services it follows are left as they were.
+    expect(serviceNatsPermissions(serviceNamed('gp2gp')).publish.some((subject) => subject.includes('nhsmail'))).toBe(
+      false,
+    );
+  });
+
   it('lets the owner of an object store read and delete, and the processes it names only put', () => {
     const n3 = serviceNatsPermissions(serviceNamed('n3-registry'));
     expect(n3.publish).toEqual(

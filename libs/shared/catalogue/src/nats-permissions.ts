@@ -68,6 +68,20 @@ function objectStoreOwn(bucket: string): string[] {
   ];
 }
 
+/**
+ * Following another service's events through one named durable pull consumer (nats-server 2.9's filtered
+ * create subject): creating it, reading its info, pulling its next messages and acknowledging them.
+ */
+function durableConsumer(consumer: { stream: string; durable: string; subject: string }): string[] {
+  const { stream, durable, subject } = consumer;
+  return [
+    `$JS.API.CONSUMER.CREATE.${stream}.${durable}.${subject}`,
+    `$JS.API.CONSUMER.INFO.${stream}.${durable}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+    `$JS.ACK.${stream}.${durable}.>`,
+  ];
+}
+
 /** Every event subject the given services publish. */
 export function eventsOf(services: readonly ServiceEntry[]): string[] {
   return services.flatMap((service) => service.events ?? []);
@@ -104,6 +118,7 @@ export function serviceNatsPermissions(
       .flatMap((other) => other.objectStores ?? [])
       .filter((store) => store.putBy.includes(service.name))
       .flatMap((store) => objectStorePut(store.bucket)),
+    ...(service.consumes ?? []).flatMap(durableConsumer),
   ];
   return {
     user: service.name,

@@ -37,6 +37,11 @@ export interface ServiceEntry {
    * service name) may put objects into each.
    */
   objectStores?: readonly { bucket: string; putBy: readonly string[] }[];
+  /**
+   * Other services' events it follows through JetStream durable pull consumers, each named and filtered to one
+   * subject: its NATS user may create, read and pull from exactly these consumers and acknowledge their messages.
+   */
+  consumes?: readonly { stream: string; durable: string; subject: string }[];
   /** ANSI colour of its label in the launcher's output. */
   colour: string;
 }
@@ -167,6 +172,17 @@ export const SERVICES: readonly ServiceEntry[] = [
       'nhsmail.message.delayed.v1',
     ],
     calls: ['n3.ip-owner.get.v1', 'n3.organisation.search.v1'],
+    // Events mailed to GP practices (apps/nhsmail-relay/src/notices/notice-content.ts NOTICE_SOURCES).
+    consumes: [
+      { stream: 'GP2GP_EVENTS', durable: 'nhsmail-gp2gp-timed-out', subject: 'gp2gp.transfer.timed-out.v1' },
+      { stream: 'ERS_EVENTS', durable: 'nhsmail-ers-referral-rejected', subject: 'ers.referral.rejected.v1' },
+      { stream: 'ERS_EVENTS', durable: 'nhsmail-ers-advice-responded', subject: 'ers.advice.responded.v1' },
+      {
+        stream: 'ERS_EVENTS',
+        durable: 'nhsmail-ers-appointment-cancelled',
+        subject: 'ers.referral.appointment-cancelled.v1',
+      },
+    ],
     colour: '31',
   },
   // service-generator: new entries above this line

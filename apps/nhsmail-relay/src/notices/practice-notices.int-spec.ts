@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { headers as natsHeaders, JSONCodec, RetentionPolicy, StorageType, type JetStreamManager } from 'nats';
+import { ERS_EVENT_STREAM, ERS_EVENTS } from '@platform/contracts-ers';
+import { GP2GP_EVENT_STREAM, GP2GP_EVENTS } from '@platform/contracts-gp2gp';
+import type { CallContext } from '@platform/shared-nats';
+import { eventually, startNhsmailRelayUnderTest, type NhsmailRelayUnderTest } from '../nhsmail-relay.test-harness';
+import { PracticeNotices } from './practice-notices';
+
+const codec = JSONCodec();
+/** The publishing outboxes' duplicate window, shortened here so that the same event ID can arrive twice. */
+const DUPLICATE_WINDOW_MS = 500;
+
+function practiceUser(organisation: string): CallContext {
+  return {
+    requestId: randomUUID(),
+    caller: { id: `user-${organisation}`, username: `gp.user.${organisation}`, roles: ['clinician'], organisation },
+  };
+}
+
+/**
+ * Platform events become mail to the GP practice (notices/): a GP2GP timeout (error 99) tells the sending
+ * practice to print the record; a rejected referral, returned advice and a cancelled appointment tell the
+ * referring practice. Real relay, real NATS JetStream (the services' event streams, durable consumers) and
+ * real PostgreSQL; events published as the services' outboxes publish them (with their Nats-Msg-Id).
+ */
+describe('practice notices from platform events', () => {
+  let relay: NhsmailRelayUnderTest;
+  let manager: JetStreamManager;
+  let schema: string;
+
+  async function publish(subject: string, payload: unknown, eventId: string): Promise<void> {
+    const headers = natsHeaders();
+    headers.set('Nats-Msg-Id', eventId);
+    await relay.connection.jetstream().publish(subject, codec.encode(payload), { msgID: eventId, headers });
+  }
+
+  async function count(sql: string, values: unknown[] = []): Promise<number> {
+    const result = await relay.db.query<{ n: string }>(sql, values);
+    return Number(result.rows[0]?.n);
+  }
+
+  /** Notices delivered into a mailbox (mailbox_message rows), by the relay's own delivery worker. */
+  const delivered = (address: string): Promise<number> =>
+    count(`SELECT count(*) AS n FROM ${schema}.mailbox_message WHERE mailbox = $1`, [address]);
+
+  beforeAll(async () => {
+    relay = await startNhsmailRelayUnderTest({ schemaPrefix: 'nhsmail_notices' });
+    schema = `"${relay.schema}"`;
+    manager = await relay.connection.jetstreamManager();
+    // The services' event streams, as gp2gp and e-referrals create them at start (after the relay here: the
+    // relay's consumers wait for them).
+    for (const [name, subjects] of [
+      [GP2GP_EVENT_STREAM, ['gp2gp.transfer.*.v1']],
+      [ERS_EVENT_STREAM, ['ers.referral.*.v1', 'ers.advice.*.v1']],
+    ] as const) {
+      await manager.streams.add({
+        name,
+        subjects: [...subjects],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
+      });
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await relay?.stop();
+  });
+
+  it("mails a GP2GP timeout to the sending practice's mailbox, telling it to print the record", async () => {
+    const conversationId = randomUUID();
+    await publish(
+      GP2GP_EVENTS.transferTimedOut,
+      {
+        conversationId,
+        requestingOds: 'A83008',
+        sendingOds: 'Y12345',
+        reasonCode: '99',
+        action: 'print-record',
+        occurredAt: '2026-12-05T10:00:00.000Z',
+      },
+      `gp2gp-outbox-${randomUUID()}`,
+    );
+    const address = 'gp.y12345@nhs.net';
+    expect(
+      await eventually(
+        () => delivered(address),
+        (n) => n === 1,
+        15_000,
+      ),
+    ).toBe(1);
+
+    // The practice's users see the mailbox (made from the practice's ODS code) and read the notice.
+    const user = practiceUser('Y12345');
+    const mine = await relay.client.myMailboxes(user);
+    expect(mine.shared.map((mailbox) => mailbox.address)).toContain(address);
+    const page = await relay.client.listMessages({ mailbox: address }, user);
+    expect(page.messages).toHaveLength(1);
+    const message = await relay.client.readMessage({ mailbox: address, id: page.messages[0]?.id ?? '' }, user);
+    expect(message.subject).toBe(`GP2GP transfer not acknowledged: print the record (conversation ${conversationId})`);
+    expect(message.text).toContain('8 days (GP2GP error 99');
+    expect(message.text).toContain("print the patient's record");
+    expect(message.text).toContain('A83008');
+    // Another practice's users do not get it.
+    await expect(relay.client.listMessages({ mailbox: address }, practiceUser('A83008'))).rejects.toMatchObject({
+      code: expect.stringMatching(/FORBIDDEN|ACCESS_DENIED/),
+    });
+  }, 30_000);
+
+  it('mails a redelivered event once, and dozens of events at once each once to its practice', async () => {
+    const before = await count(`SELECT count(*) AS n FROM ${schema}.event_notice`);
+    const practices = ['A81001', 'A81002', 'B82003', 'C83004'];
+    const events = Array.from({ length: 40 }, (_, index) => {
+      const referrer = practices[index % practices.length] ?? 'A81001';
+      const kind = index % 4;
+      const ubrn = String(100_000_000_000 + index);
+      if (kind === 0) {
+        return {
+          subject: GP2GP_EVENTS.transferTimedOut,
+          mailbox: `gp.${referrer.toLowerCase()}@nhs.net`,
+          payload: {
+            conversationId: randomUUID(),
+            requestingOds: 'Z99999',
+            sendingOds: referrer,
+            reasonCode: '99',
+            action: 'print-record',
+            occurredAt: new Date().toISOString(),
+          },
+        };
+      }
+      const subject = [ERS_EVENTS.referralRejected, ERS_EVENTS.adviceResponded, ERS_EVENTS.appointmentCancelled][
+        kind - 1
+      ] as string;
+      return {
+        subject,
+        mailbox: `gp.${referrer.toLowerCase()}@nhs.net`,
+        payload: {
+          ubrn,
+          versionId: 3,
+          state: 'REJECTED',
+          referrerOdsCode: referrer,
+          providerOdsCode: 'RR8',
+          reason: 'CLINICALLY_INAPPROPRIATE',
+          occurredAt: new Date().toISOString(),
+        },
+      };
+    });
+    const ids = events.map(() => `e-referrals-outbox-${randomUUID()}`);
+    // All at once, and each again once the duplicate window has passed: JetStream stores the second copy and
+    // delivers it, as it redelivers an event whose acknowledgement was lost.
+    await Promise.all(events.map((event, index) => publish(event.subject, event.payload, ids[index] ?? '')));
+    await new Promise((resolve) => setTimeout(resolve, DUPLICATE_WINDOW_MS + 200));
+    await Promise.all(events.map((event, index) => publish(event.subject, event.payload, ids[index] ?? '')));
+    const streams = await Promise.all([
+      manager.streams.info(GP2GP_EVENT_STREAM),
+      manager.streams.info(ERS_EVENT_STREAM),
+    ]);
+    // Both copies of every event are in the streams.
+    expect(streams.reduce((total, stream) => total + stream.state.messages, 0)).toBeGreaterThanOrEqual(81);
+
+    // Every event consumed: acknowledged by each durable consumer, nothing pending.
+    const pending = async (): Promise<number> => {
+      let total = 0;
+      for (const [stream, durable] of [
+        [GP2GP_EVENT_STREAM, 'nhsmail-gp2gp-timed-out'],
+        [ERS_EVENT_STREAM, 'nhsmail-ers-referral-rejected'],
+        [ERS_EVENT_STREAM, 'nhsmail-ers-advice-responded'],
+        [ERS_EVENT_STREAM, 'nhsmail-ers-appointment-cancelled'],
+      ] as const) {
+        const info = await manager.consumers.info(stream, durable);
+        total += info.num_pending + info.num_ack_pending;
+      }
+      return total;
+    };
+    expect(await eventually(pending, (n) => n === 0, 20_000)).toBe(0);
+    const notices = await count(`SELECT count(*) AS n FROM ${schema}.event_notice`);
+    expect(notices - before).toBe(40);
+    expect(await count(`SELECT count(*) AS n FROM ${schema}.event_notice WHERE event_id = ANY($1)`, [ids])).toBe(40);
+    // Each practice's mailbox holds exactly its notices, delivered once.
+    for (const practice of practices) {
+      const address = `gp.${practice.toLowerCase()}@nhs.net`;
+      const expected = events.filter((event) => event.mailbox === address).length;
+      expect(
+        await eventually(
+          () => delivered(address),
+          (n) => n >= expected,
+          15_000,
+        ),
+      ).toBe(expected);
+    }
+    // No patient data, and the reason and UBRN a practice acts on, in an e-RS notice.
+    const sample = await relay.client.listMessages(
+      { mailbox: 'gp.a81002@nhs.net', subject: 'rejected' },
+      practiceUser('A81002'),
+    );
+    expect(sample.messages.length).toBeGreaterThan(0);
+    const read = await relay.client.readMessage(
+      { mailbox: 'gp.a81002@nhs.net', id: sample.messages[0]?.id ?? '' },
+      practiceUser('A81002'),
+    );
+    expect(read.text).toMatch(/Referral \d{12} was returned to your practice by RR8 .*CLINICALLY_INAPPROPRIATE/);
+  }, 60_000);
+
+  it('queues one notice when the same event is handled by dozens of callers at once (two replicas racing)', async () => {
+    const notices = relay.app.get(PracticeNotices);
+    const eventId = `gp2gp-outbox-${randomUUID()}`;
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        notices.queue(eventId, GP2GP_EVENTS.transferTimedOut, {
+          odsCode: 'D84005',
+          subject: 'GP2GP transfer not acknowledged',
+          text: 'print',
+        }),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(
+      await eventually(
+        () => delivered('gp.d84005@nhs.net'),
+        (n) => n === 1,
+        15_000,
+      ),
+    ).toBe(1);
+    expect(
+      await count(`SELECT count(*) AS n FROM ${schema}.message WHERE subject = 'GP2GP transfer not acknowledged'`),
+    ).toBe(1);
+  }, 30_000);
+
+  it('skips a malformed event without mailing anyone, and keeps consuming', async () => {
+    const before = await count(`SELECT count(*) AS n FROM ${schema}.event_notice`);
+    await publish(ERS_EVENTS.referralRejected, { ubrn: 'not-a-ubrn', referrerOdsCode: 'A81001' }, randomUUID());
+    await publish(ERS_EVENTS.referralRejected, { ubrn: '123456789012', referrerOdsCode: '../../etc' }, randomUUID());
+    await publish(
+      ERS_EVENTS.referralRejected,
+      { ubrn: '123456789012', referrerOdsCode: 'E85006', reason: 'OTHER', occurredAt: new Date().toISOString() },
+      randomUUID(),
+    );
+    expect(
+      await eventually(
+        () => delivered('gp.e85006@nhs.net'),
+        (n) => n === 1,
+        15_000,
+      ),
+    ).toBe(1);
+    expect((await count(`SELECT count(*) AS n FROM ${schema}.event_notice`)) - before).toBe(1);
+  }, 30_000);
+});
