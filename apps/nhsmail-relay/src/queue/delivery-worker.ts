@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { PoolClient } from 'pg';
@@ -64,6 +66,7 @@ export class DeliveryWorker {
   private stopped = false;
   private readonly transport?: Transporter;
   private lastSweep = 0;
+  private dkimCacheDir?: string;
 
   constructor(
     private readonly settings: DeliverySettings,
@@ -85,7 +88,12 @@ export class DeliveryWorker {
         connectionTimeout: 10_000,
         greetingTimeout: 10_000,
         socketTimeout: 60_000,
-        ...(settings.dkim ? { dkim: settings.dkim } : {}),
+        // DKIM hashes the body before it can send the headers: nodemailer keeps the message in memory up to
+        // cacheTreshold and the rest in a file of cacheDir (mode 0600, removed after sending), so a few 35 MB
+        // messages in flight never cost their size in memory. The folder is the process's own (mode 0700).
+        ...(settings.dkim
+          ? { dkim: { ...settings.dkim, cacheDir: this.dkimCache(), cacheTreshold: 1024 * 1024 } }
+          : {}),
       } as Parameters<typeof nodemailer.createTransport>[0]);
     }
   }
@@ -113,6 +121,12 @@ export class DeliveryWorker {
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight]);
     this.transport?.close();
+    if (this.dkimCacheDir) rmSync(this.dkimCacheDir, { recursive: true, force: true });
+  }
+
+  private dkimCache(): string {
+    this.dkimCacheDir ??= mkdtempSync(path.join(tmpdir(), 'nhsmail-dkim-'));
+    return this.dkimCacheDir;
   }
 
   private async pass(): Promise<void> {

@@ -25,6 +25,176 @@ export interface StoredMessage extends MessageMeta, MessageHeaders {
   receivedAt: Date;
 }
 
+/** An event for the service's transactional outbox, written with the message (as Outbox.append writes it). */
+export interface QueuedEvent {
+  subject: string;
+  payload: unknown;
+  requestId: string;
+}
+
+/** Everything one message's commit writes. */
+interface PendingCommit {
+  meta: MessageMeta;
+  headers: MessageHeaders;
+  recipients: { address: string; local: boolean }[];
+  /** Its `receiving` row (and earlier chunks) already written: the row is updated, not inserted. */
+  rowWritten: boolean;
+  sizeBytes: number;
+  lastChunk: { seq: number; data: Buffer } | null;
+  event: QueuedEvent | null;
+}
+
+/**
+ * Writes the commits of several messages with one statement (data-modifying CTEs over arrays): new messages
+ * inserted as `queued`, messages already receiving flipped to `queued`, their last chunks, their deliveries
+ * and their events. A message whose `receiving` row is gone (swept) fails the statement on the foreign keys
+ * of its deliveries, and a count check catches anything else: the caller's transaction rolls back whole.
+ */
+export async function writeCommits(client: PoolClient, schema: string, commits: PendingCommit[]): Promise<void> {
+  const chunks = commits.filter((commit) => commit.lastChunk);
+  const deliveries = commits.flatMap((commit) =>
+    commit.recipients.map((recipient) => ({ message: commit.meta.id, ...recipient })),
+  );
+  const events = commits.flatMap((commit) => (commit.event ? [commit.event] : []));
+  const result = await client.query<{ queued: string }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                            $8::text[], $9::text[], $10::text[], $11::bigint[])
+         AS i(id, fresh, envelope_from, received_via, client_ip, authenticated_as, kind, message_id, from_header,
+              subject, size_bytes)
+     ), inserted AS (
+       INSERT INTO ${schema}.message (id, state, envelope_from, received_via, client_ip, authenticated_as, kind,
+                                      message_id, from_header, subject, size_bytes)
+       SELECT id, 'queued', envelope_from, received_via, client_ip, authenticated_as, kind, message_id, from_header,
+              subject, size_bytes
+         FROM input WHERE fresh
+       RETURNING 1
+     ), updated AS (
+       UPDATE ${schema}.message m
+          SET state = 'queued', message_id = i.message_id, from_header = i.from_header, subject = i.subject,
+              size_bytes = i.size_bytes
+         FROM input i
+        WHERE m.id = i.id AND NOT i.fresh AND m.state = 'receiving'
+       RETURNING 1
+     ), chunks AS (
+       INSERT INTO ${schema}.message_chunk (message, seq, data)
+       SELECT * FROM unnest($12::uuid[], $13::integer[], $14::bytea[])
+       RETURNING 1
+     ), deliveries AS (
+       INSERT INTO ${schema}.delivery (message, recipient, local)
+       SELECT * FROM unnest($15::uuid[], $16::text[], $17::boolean[])
+       ON CONFLICT DO NOTHING
+       RETURNING 1
+     ), events AS (
+       INSERT INTO ${schema}.outbox (subject, payload, headers)
+       SELECT subject, payload::jsonb, headers::jsonb FROM unnest($18::text[], $19::text[], $20::text[])
+         AS e(subject, payload, headers)
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) AS queued`,
+    [
+      commits.map((commit) => commit.meta.id),
+      commits.map((commit) => !commit.rowWritten),
+      commits.map((commit) => commit.meta.envelopeFrom),
+      commits.map((commit) => commit.meta.receivedVia),
+      commits.map((commit) => commit.meta.clientIp),
+      commits.map((commit) => commit.meta.authenticatedAs),
+      commits.map((commit) => commit.meta.kind ?? 'mail'),
+      commits.map((commit) => commit.headers.messageId),
+      commits.map((commit) => commit.headers.fromHeader),
+      commits.map((commit) => commit.headers.subject),
+      commits.map((commit) => commit.sizeBytes),
+      chunks.map((commit) => commit.meta.id),
+      chunks.map((commit) => commit.lastChunk?.seq ?? 0),
+      chunks.map((commit) => commit.lastChunk?.data ?? Buffer.alloc(0)),
+      deliveries.map((delivery) => delivery.message),
+      deliveries.map((delivery) => delivery.address),
+      deliveries.map((delivery) => delivery.local),
+      events.map((event) => event.subject),
+      events.map((event) => JSON.stringify(event.payload)),
+      events.map((event) => JSON.stringify({ 'X-Request-ID': event.requestId })),
+    ],
+  );
+  const queued = Number(result.rows[0]?.queued ?? 0);
+  if (queued !== commits.length) {
+    throw new Error(`${commits.length - queued} of ${commits.length} messages were no longer receiving`);
+  }
+}
+
+/** At most this many bytes of last chunks in one group (the statement carries them hex-encoded). */
+const GROUP_BYTES = 4 * 1024 * 1024;
+const GROUP_MESSAGES = 500;
+
+/**
+ * Group commit: messages that reach their commit while earlier groups are being written wait, and are then
+ * written together in one transaction (one statement, one WAL flush) instead of one transaction each. At
+ * most `parallel` groups are in flight. A group that fails fails every message in it (each answers 451 and
+ * the client retries); nothing of a failed group stays, as it is one transaction. A message's promise
+ * resolves only after its group's COMMIT.
+ */
+export class GroupCommit {
+  private readonly waiting: { commit: PendingCommit; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private inFlight = 0;
+  /** Groups written so far and messages in them (for tests and the benchmark's round-trip count). */
+  readonly stats = { groups: 0, messages: 0 };
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+    private readonly parallel = 2,
+  ) {}
+
+  submit(commit: PendingCommit): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ commit, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    while (this.inFlight < this.parallel && this.waiting.length > 0) {
+      let bytes = 0;
+      let take = 0;
+      while (take < this.waiting.length && take < GROUP_MESSAGES) {
+        bytes += this.waiting[take].commit.lastChunk?.data.length ?? 0;
+        if (take > 0 && bytes > GROUP_BYTES) break;
+        take += 1;
+      }
+      const group = this.waiting.splice(0, take);
+      this.inFlight += 1;
+      this.write(group.map((entry) => entry.commit))
+        .then(
+          () => {
+            this.stats.groups += 1;
+            this.stats.messages += group.length;
+            for (const entry of group) entry.resolve();
+          },
+          (error: unknown) => {
+            for (const entry of group) entry.reject(error);
+          },
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          this.next();
+        });
+    }
+  }
+
+  private async write(commits: PendingCommit[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await writeCommits(client, this.schema, commits);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
 /**
  * A message being received: its bytes go to chunk rows of CHUNK_BYTES as they arrive (never one buffer),
  * under a message row in state `receiving` that no worker delivers. `commit` writes the last chunk, the
@@ -42,6 +212,7 @@ export class Spool {
     private readonly pool: Pool,
     private readonly schema: string,
     readonly meta: MessageMeta,
+    private readonly group?: GroupCommit,
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
@@ -84,34 +255,46 @@ export class Spool {
     );
   }
 
-  /** The last chunk, the headers, the deliveries (and `also`, in the same transaction), then `queued`. */
+  /**
+   * The last chunk, the headers, the deliveries and the event, then `queued`: durable when this resolves.
+   * Without `also`, the message joins the store's group commit (one transaction, one WAL flush, for every
+   * message that reaches this point while the previous group is being written); with `also`, it has a
+   * transaction of its own in which `also` runs after the message's rows are written.
+   */
   async commit(
     headers: MessageHeaders,
     recipients: { address: string; local: boolean }[],
     also?: (transaction: PoolClient) => Promise<void>,
+    event?: QueuedEvent,
   ): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await this.flush(client);
-      await client.query(
-        `UPDATE ${this.schema}.message SET state = 'queued', message_id = $2, from_header = $3, subject = $4, size_bytes = $5
-          WHERE id = $1`,
-        [this.meta.id, headers.messageId, headers.fromHeader, headers.subject, this.size],
-      );
-      await client.query(
-        `INSERT INTO ${this.schema}.delivery (message, recipient, local)
-         SELECT $1, r.address, r.local FROM unnest($2::text[], $3::boolean[]) AS r(address, local) ON CONFLICT DO NOTHING`,
-        [this.meta.id, recipients.map((r) => r.address), recipients.map((r) => r.local)],
-      );
-      await also?.(client);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
+    const pending: PendingCommit = {
+      meta: this.meta,
+      headers,
+      recipients,
+      rowWritten: this.rowWritten,
+      sizeBytes: this.size,
+      lastChunk: this.pendingBytes > 0 ? { seq: this.seq, data: Buffer.concat(this.pending, this.pendingBytes) } : null,
+      event: event ?? null,
+    };
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!also && this.group) {
+      await this.group.submit(pending);
+    } else {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await writeCommits(client, this.schema, [pending]);
+        await also?.(client);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     }
+    this.rowWritten = true;
   }
 
   async abort(): Promise<void> {
@@ -143,13 +326,17 @@ export class MessageStore {
   readonly pool: Pool;
   readonly schema: string;
 
+  /** The group commit of every spool of this store (see GroupCommit). */
+  readonly group: GroupCommit;
+
   constructor(@Inject(NHSMAIL_RELAY_DATABASE) database: NhsmailRelayDatabase) {
     this.pool = database.pool;
     this.schema = `"${database.schema}"`;
+    this.group = new GroupCommit(this.pool, this.schema);
   }
 
   spool(meta: MessageMeta): Spool {
-    return new Spool(this.pool, this.schema, meta);
+    return new Spool(this.pool, this.schema, meta, this.group);
   }
 
   async find(id: string): Promise<StoredMessage | undefined> {

@@ -70,6 +70,10 @@ export async function receiveMessage(
     skipImageLinks: true,
     skipTextLinks: true,
   });
+  // Every part as a stream of its own, text parts too: mailparser otherwise gathers each inline text part
+  // whole (a 35 MB text body would be held as a buffer and then a string). The relay needs only each part's
+  // type and name (the blocked-attachment check sees every part, inline text included) and the top headers.
+  (parser as unknown as { textTypes: string[] }).textTypes = [];
   parser.on('headers', (parsed: Map<string, HeaderValue>) => {
     headers ??= parsed;
   });
@@ -129,18 +133,21 @@ export async function receiveMessage(
     fromHeader: from[0] ?? null,
     subject: headerText(headers?.get('subject')),
   };
+  const event: MessageAcceptedEvent = {
+    messageId: request.meta.id,
+    receivedVia: request.meta.receivedVia,
+    recipients: request.recipients.length,
+    sizeBytes: spool.size,
+    occurredAt: new Date().toISOString(),
+  };
+  const also = request.alsoInTransaction;
   try {
-    await spool.commit(messageHeaders, request.recipients, async (transaction) => {
-      await request.alsoInTransaction?.(transaction, messageHeaders);
-      const event: MessageAcceptedEvent = {
-        messageId: request.meta.id,
-        receivedVia: request.meta.receivedVia,
-        recipients: request.recipients.length,
-        sizeBytes: spool.size,
-        occurredAt: new Date().toISOString(),
-      };
-      await outbox.append(transaction, NHSMAIL_EVENTS.messageAccepted, event, { requestId: request.meta.id });
-    });
+    await spool.commit(
+      messageHeaders,
+      request.recipients,
+      also ? (transaction) => also(transaction, messageHeaders) : undefined,
+      { subject: NHSMAIL_EVENTS.messageAccepted, payload: event, requestId: request.meta.id },
+    );
   } catch {
     return refuse(451, '4.3.0 The message could not be stored; try again later');
   }
