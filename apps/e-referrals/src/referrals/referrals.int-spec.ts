@@ -252,6 +252,61 @@ describe('e-referrals: the referrer journey over NATS against PostgreSQL, PDS an
     ).toBe(1);
   });
 
+  it('a booking with a stale If-Match is 409 and writes nothing; the right one writes every row once, retried or not', async () => {
+    const service = await publish({}, 2);
+    const ubrn = (await create([service.id])).resource['id'] as string;
+    const slot = service.slots[0] ?? '';
+    const rows = async (): Promise<number[]> => [
+      await count(`SELECT count(*)::int AS n FROM $schema.appointment WHERE ubrn = $1`, [ubrn]),
+      await count(
+        `SELECT count(*)::int AS n FROM $schema.appointment_version v JOIN $schema.appointment a ON a.id = v.appointment_id
+          WHERE a.ubrn = $1`,
+        [ubrn],
+      ),
+      await count(`SELECT count(*)::int AS n FROM $schema.referral_version WHERE ubrn = $1`, [ubrn]),
+      await count(`SELECT count(*)::int AS n FROM $schema.outbox WHERE payload->>'ubrn' = $1`, [ubrn]),
+      await count(`SELECT count(*)::int AS n FROM $schema.slot WHERE id = $1 AND status = 'busy'`, [slot]),
+    ];
+    const before = await rows();
+    expect(
+      await rejectionOf(
+        client.createAppointment(
+          { ...fn, ifMatch: 'W/"2"', resource: booking(ubrn, 1, service.id, slot) },
+          gp.context(),
+        ),
+      ),
+    ).toMatchObject({ code: 'RESOURCE_VERSION_MISMATCH' });
+    expect(await rows()).toEqual(before);
+
+    const requestId = randomUUID();
+    const book = (): Promise<FhirReply> =>
+      client.createAppointment(
+        { ...fn, ifMatch: 'W/"1"', resource: booking(ubrn, 1, service.id, slot) },
+        gp.context(requestId),
+      );
+    const answers = await Promise.all([book(), book(), book()]);
+    expect(new Set(answers.map((answer) => answer.resource['id'])).size).toBe(1);
+    expect(answers[0]).toMatchObject({ versionId: '1', resource: { status: 'booked', start: expect.any(String) } });
+    const [appointments, versions, history, events, busy] = await rows();
+    expect([appointments, versions, history - (before[2] ?? 0), events - (before[3] ?? 0), busy]).toEqual([
+      1, 1, 1, 1, 1,
+    ]);
+    const saved = await db.query<{ state: string; action: string; resource: Record<string, unknown> }>(
+      `SELECT state, action, resource FROM "${schema}".referral_version WHERE ubrn = $1 AND version = 2`,
+      [ubrn],
+    );
+    expect(saved.rows[0]).toMatchObject({ state: 'BOOKED', action: 'BOOK' });
+    expect(JSON.stringify(saved.rows[0]?.resource)).toContain(`Appointment/${String(answers[0]?.resource['id'])}`);
+    const event = await db.query<{ subject: string; payload: Record<string, unknown> }>(
+      `SELECT subject, payload FROM "${schema}".outbox WHERE payload->>'ubrn' = $1 ORDER BY id DESC LIMIT 1`,
+      [ubrn],
+    );
+    expect(event.rows[0]).toMatchObject({
+      subject: ERS_EVENTS.referralBooked,
+      payload: { ubrn, versionId: 2, state: 'BOOKED', appointmentId: answers[0]?.resource['id'] },
+    });
+  });
+
   it('a stale If-Match is 409 and a missing one 412, and nothing changes', async () => {
     const service = await publish();
     const ubrn = (await create([service.id])).resource['id'] as string;

@@ -56,6 +56,18 @@ export function renderErsSection(report: ErsReport): string {
     `| A015 slots of a service p99 under ${ERS_GOALS.slotsP99Ms} ms | ${Math.round(slots.load.requestsPerSecond)}/s, p50 ${ms(slots.load.p50Ms)}, p99 ${ms(slots.load.p99Ms)} at ${slots.clients} clients | ${verdict(slots.load.p99Ms < ERS_GOALS.slotsP99Ms)} |`,
     `| A008 worklist of a provider's ${worklist.referrals.toLocaleString('en-GB')} open referrals p99 under ${ERS_GOALS.worklistP99Ms} ms | p50 ${ms(worklist.p50Ms)}, p99 ${ms(worklist.p99Ms)}, max ${ms(worklist.maxMs)} over ${worklist.calls} calls | ${verdict(worklist.p99Ms < ERS_GOALS.worklistP99Ms)} |`,
     '',
+    'What each operation costs the database (counted in the code, per request):',
+    '',
+    '- A016 booking: 7 round trips on one connection: `BEGIN`, the X-Request-ID claim, a savepoint, one read under the ' +
+      "referral's `FOR UPDATE NOWAIT` lock (referral, shortlist with names, service, slot, next appointment id), one " +
+      'write (a CTE: conditional `UPDATE` of the slot, then only if it was free the appointment and its first version, ' +
+      "the referral's next version checked against the version read, its history entry and the outbox event), the " +
+      'stored answer, `COMMIT` (19 before: a statement per table and re-reads of the shortlist, services and appointment). ' +
+      'The outbox relay publishes the events afterwards, in batches when bookings arrive together.',
+    '- A015 slots: one statement (service check, count of free slots from the index alone, the page as JSON); A010 search: one ' +
+      "statement (the postcode's position joined to the GiST search of services within the distance); A008 worklist: one " +
+      'statement (rows, total and service names as JSON); the gateway writes the worklist List as text.',
+    '',
     'Reproduce:',
     '',
     '```',
