@@ -29,6 +29,7 @@ import {
   ChangeShortlistUseCase,
   ProviderDecisionUseCase,
 } from './referrals/referral-lifecycle.usecase';
+import { ReferralLettersRepository } from './referrals/referral-letters';
 import { ReferralReadsUseCase } from './referrals/referral-reads.usecase';
 import { ReferralRepository } from './referrals/referral.repository';
 import { ERS_N3, ERS_PDS } from './shared/clients';
@@ -99,6 +100,7 @@ export class EReferralsModule {
         CreateReferralUseCase,
         BookAppointmentUseCase,
         ReferralReadsUseCase,
+        ReferralLettersRepository,
         CancelReferralUseCase,
         CancelAppointmentUseCase,
         ChangeShortlistUseCase,

@@ -196,6 +196,25 @@ describe('e-referrals: A020 upload, A006 read, A012 maintain referral letter', (
     );
     expect(changed.versionId).toBe('2');
     expect(await count('SELECT count(*)::int AS n FROM $schema.referral_letter WHERE ubrn = $1', [ubrn])).toBe(2);
+    // A005 lists the letters as the NHS example does: contained DocumentReferences named by supportingInfo.
+    const read = await client.getReferral({ ...fn, id: ubrn }, gp.context());
+    const documents = (read.resource['contained'] as FhirResource[]).filter(
+      (item) => item.resourceType === 'DocumentReference',
+    );
+    expect(read.resource['supportingInfo']).toEqual([
+      { reference: `#DocumentReference-${a}` },
+      { reference: `#DocumentReference-${b}` },
+    ]);
+    expect(documents[0]).toMatchObject({
+      id: `DocumentReference-${a}`,
+      meta: { profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-DocumentReference-1'] },
+      type: { coding: [{ system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-AttachmentType-1', code: 'REFERRER' }] },
+      status: 'current',
+      content: [{ attachment: { id: a, url: `Binary/${a}`, contentType: 'application/pdf', size: 1000 } }],
+    });
+    // The version before the letters reads as it was.
+    const before = await client.getReferral({ ...fn, id: ubrn, version: '1' }, gp.context());
+    expect(before.resource['supportingInfo']).toEqual([]);
     await attachments.maintainLetters(
       { ...fn, id: ubrn, ifMatch: 'W/"2"', resource: letterParameters([b]) },
       gp.context(),

@@ -6,6 +6,7 @@ import { actorFor, isReferrer, type Actor } from '../shared/caller';
 import { SYSTEMS } from '../shared/fhir';
 import { allows, type ReferralState } from '../shared/states';
 import { badUbrn } from './referral-changes';
+import { ReferralLettersRepository, withLetters } from './referral-letters';
 import { ReferralRepository, type Referral } from './referral.repository';
 
 function notFound(what: string): PlatformError {
@@ -24,7 +25,10 @@ function maySee(
 /** A005 (referral, current or versioned), A038 (appointment) and A029 (actions allowed now). Every read is audited. */
 @Injectable()
 export class ReferralReadsUseCase {
-  constructor(private readonly referrals: ReferralRepository) {}
+  constructor(
+    private readonly referrals: ReferralRepository,
+    private readonly letters: ReferralLettersRepository,
+  ) {}
 
   async referral(request: ReadRequest, context: CallContext): Promise<FhirReply> {
     const actor = actorFor(context, request.businessFunction, READER_FUNCTIONS);
@@ -40,7 +44,9 @@ export class ReferralReadsUseCase {
         diagnostics: `${actor.organisation} has no relationship with referral ${request.id}`,
       });
     }
-    return { resource: found.resource, versionId: String(found.version) };
+    // The current version lists the referral's letters (A012) as the NHS examples do; a past version as it was kept.
+    const resource = version ? found.resource : withLetters(found.resource, await this.letters.letters(request.id));
+    return { resource, versionId: String(found.version) };
   }
 
   async appointment(request: ReadRequest, context: CallContext): Promise<FhirReply> {
