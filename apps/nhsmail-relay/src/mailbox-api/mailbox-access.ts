@@ -2,25 +2,16 @@ import { Injectable } from '@nestjs/common';
 import type { Mailbox } from '@platform/contracts-nhsmail';
 import { PlatformError } from '@platform/shared-errors';
 import type { Caller } from '@platform/shared-nats';
+import { mayUseMailbox } from '../mailboxes/mailbox-use';
 import { MailboxRepository } from '../mailboxes/mailbox.repository';
 
 /**
- * Who may use a mailbox through the API: a personal (or application) mailbox its owner only; a shared one its
- * listed members and the users acting for its organisation (the signed caller's ODS code), which is how an
- * organisation's users become members of `pharmacy.<ODS>@`. Everything comes from the verified caller
- * statement, never from the payload. A mailbox that does not exist is refused like one that is not yours, so
- * the API does not tell which addresses exist.
+ * Who may use a mailbox through the API: the relay's one rule (mailboxes/mailbox-use.ts, which SMTP applies as
+ * well), for the verified caller statement, never the payload. A mailbox that does not exist is refused like one
+ * that is not yours, so the API does not tell which addresses exist.
  */
 export function mayUse(mailbox: Mailbox, caller: Caller | undefined): boolean {
-  const username = caller?.username;
-  if (!username) return false;
-  if (mailbox.kind === 'shared') {
-    return (
-      mailbox.members.includes(username) ||
-      (caller.organisation !== undefined && caller.organisation === mailbox.odsCode)
-    );
-  }
-  return mailbox.ownerUsername === username;
+  return mayUseMailbox(mailbox, { username: caller?.username, organisation: caller?.organisation });
 }
 
 @Injectable()

@@ -4,6 +4,7 @@ import type { Logger } from '@platform/shared-logging';
 import type { Outbox } from '@platform/shared-persistence';
 import { domainOf, type MailDomains } from '../mailboxes/mail-domains';
 import type { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { mayUseMailbox } from '../mailboxes/mailbox-use';
 import { UNUSABLE_HASH, verifyPassword } from '../mailboxes/password';
 import type { MessageStore } from '../queue/message-store';
 import type { AccessTokens } from './access-tokens';
@@ -25,6 +26,8 @@ export interface SmtpSettings {
 interface Principal {
   mailbox: string;
   username: string | null;
+  /** The organisation a XOAUTH2 token names (one only); a password sign-in names none. */
+  organisation?: string;
 }
 
 function principalOf(session: SMTPServerSession): Principal | undefined {
@@ -49,8 +52,9 @@ function answer(done: Done, work: () => Promise<void>, logger: Logger, what: str
 /**
  * The relay's two SMTP listeners.
  * - Submission (587 in production): STARTTLS before AUTH (PLAIN, LOGIN against scrypt hashes; XOAUTH2 with a
- *   platform access token); the envelope sender and the From header must be the signed-in mailbox or a shared
- *   mailbox the user is a member of; repeated failed logins lock the mailbox for a while.
+ *   platform access token); the envelope sender and the From header must be the signed-in mailbox or one the
+ *   user may use by the API's rule (mailboxes/mailbox-use.ts: a shared mailbox they are a member of, or of the
+ *   organisation their XOAUTH2 token names); repeated failed logins lock the mailbox for a while.
  * - Relay and inbound (25): mail for the platform's domains from anyone, to existing mailboxes only; mail for
  *   other domains only from an address of a live N3 connection.
  * Both announce SIZE and enforce it while streaming; blocked attachment types are refused at DATA.
@@ -154,7 +158,13 @@ export class SmtpListeners {
       if (!holder || !mailbox || mailbox.kind !== 'personal' || mailbox.ownerUsername !== holder.username) {
         return { data: { status: '401', schemes: 'bearer', scope: 'mail' } };
       }
-      return { user: JSON.stringify({ mailbox: mailbox.address, username: holder.username } satisfies Principal) };
+      return {
+        user: JSON.stringify({
+          mailbox: mailbox.address,
+          username: holder.username,
+          ...(holder.organisation ? { organisation: holder.organisation } : {}),
+        } satisfies Principal),
+      };
     }
     if (mailbox?.lockedUntil && mailbox.lockedUntil.getTime() > Date.now()) {
       throw smtpError(454, '4.7.0 Too many failed logins: this mailbox is locked for a while, try again later');
@@ -175,12 +185,14 @@ export class SmtpListeners {
     return { user: JSON.stringify({ mailbox: mailbox.address, username: mailbox.ownerUsername } satisfies Principal) };
   }
 
-  /** May the signed-in principal send as `address` (its own mailbox, or a shared one it is a member of)? */
+  /**
+   * May the signed-in principal send as `address`: the mailbox it signed in to, or one the relay's one rule
+   * (mailboxes/mailbox-use.ts, as the mailbox API) lets it use.
+   */
   private async maySendAs(principal: Principal, address: string): Promise<boolean> {
     if (address === principal.mailbox) return true;
-    if (!principal.username) return false;
     const mailbox = await this.deps.mailboxes.find(address);
-    return mailbox?.kind === 'shared' && mailbox.members.includes(principal.username);
+    return mailbox !== undefined && mayUseMailbox(mailbox, principal);
   }
 
   private async checkSender(
