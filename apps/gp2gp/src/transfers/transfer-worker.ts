@@ -241,18 +241,44 @@ export class TransferWorker {
     this.metrics.transitions.inc({ state: to });
   }
 
+  /**
+   * A request to the sending practice's system. The timeout is one of silence: it covers the answer's headers
+   * and then restarts with every part of the body, so a large attachment may take as long as it needs while it
+   * keeps coming (a timeout over the whole body would cut a 95 MiB document on a slow link or a busy machine).
+   */
   private async senderFetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new Error('the sending practice went silent')),
+      this.settings.senderTimeoutMs,
+    );
+    timer.unref();
     let response: Response;
     try {
-      response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.settings.senderTimeoutMs) });
+      response = await fetch(url, { ...init, signal: controller.signal });
     } catch (error) {
+      clearTimeout(timer);
       throw new SenderUnavailable(`The sending practice's system did not answer: ${(error as Error).message}`);
     }
-    if (response.status >= 500) {
+    if (response.status >= 500 || !response.body) {
+      clearTimeout(timer);
       await response.body?.cancel();
-      throw new SenderUnavailable(`The sending practice's system answered ${response.status}`);
+      if (response.status >= 500)
+        throw new SenderUnavailable(`The sending practice's system answered ${response.status}`);
+      return response;
     }
-    return response;
+    const body = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, output) {
+          timer.refresh();
+          output.enqueue(chunk);
+        },
+        flush() {
+          clearTimeout(timer);
+        },
+      }),
+    );
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
   private async fetchExtract(row: TransferRow): Promise<void> {
