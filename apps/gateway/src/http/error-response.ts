@@ -10,6 +10,7 @@ import {
   problemDetails,
 } from '@platform/shared-errors';
 import type { Logger } from '@platform/shared-logging';
+import { outcomeForTarget } from '../e-referrals/ers-outcome';
 import { announcesBody } from './edge-checks';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -107,7 +108,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: P
   }
   void reply.status(error.httpStatus);
   if (isFhirTarget(request.url)) {
-    void reply.type(FHIR_JSON).send(operationOutcomeFor(error));
+    void reply.type(FHIR_JSON).send(outcomeForTarget(request.url, operationOutcomeFor(error)));
   } else {
     void reply.type('application/problem+json').send(problemDetails(error));
   }
@@ -168,7 +169,7 @@ function lingerBeforeClose(socket: Socket | null, incoming: FastifyRequest['raw'
 /** The status line and body of an error, for where there is no Fastify reply (a connection-level error). */
 export function errorResponseText(target: string | undefined, error: PlatformError): string {
   const fhir = target !== undefined && isFhirTarget(target);
-  const body = JSON.stringify(fhir ? operationOutcomeFor(error) : problemDetails(error));
+  const body = JSON.stringify(fhir ? outcomeForTarget(target, operationOutcomeFor(error)) : problemDetails(error));
   const status = error.httpStatus;
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
