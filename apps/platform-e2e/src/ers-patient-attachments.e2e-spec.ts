@@ -141,15 +141,36 @@ describe('e-RS attachments through the gateway (A020, A006, A012)', () => {
     expect(read.status).toBe(200);
     expect(read.headers.get('content-type')).toBe('application/pdf');
     expect(Buffer.from(await read.arrayBuffer()).equals(file)).toBe(true);
-    const r4 = await fetch(`${state.gateway}/referrals/FHIR/R4/Binary/${id}`, {
-      headers: {
-        authorization: `Bearer ${token}`,
-        'x-request-id': randomUUID(),
-        'nhsd-ers-business-function': 'REFERRING_CLINICIAN',
-      },
+    // A042 answers 307 to a temporary location of the content, as the NHS does; following it (same origin, the
+    // same credentials) reads the file.
+    const r4Headers = {
+      authorization: `Bearer ${token}`,
+      'x-request-id': randomUUID(),
+      'nhsd-ers-business-function': 'REFERRING_CLINICIAN',
+    };
+    const redirect = await fetch(`${state.gateway}/referrals/FHIR/R4/Binary/${id}`, {
+      headers: r4Headers,
+      redirect: 'manual',
     });
-    expect(r4.status).toBe(200);
-    expect(Buffer.from(await r4.arrayBuffer()).equals(file)).toBe(true);
+    expect(redirect.status).toBe(307);
+    const contentLocation = redirect.headers.get('location') ?? '';
+    expect(contentLocation).toMatch(new RegExp(`/referrals/FHIR/R4/Binary/${id}/\\$content\\?expires=[0-9]+$`));
+    expect(redirect.headers.get('cache-control')).toBe('no-store');
+    const content = await fetch(
+      `${state.gateway}${new URL(contentLocation).pathname}${new URL(contentLocation).search}`,
+      {
+        headers: r4Headers,
+      },
+    );
+    expect(content.status).toBe(200);
+    expect(Buffer.from(await content.arrayBuffer()).equals(file)).toBe(true);
+    // The location alone is nothing: without the caller's token 401, past its expiry 404.
+    const bare = await fetch(`${state.gateway}${new URL(contentLocation).pathname}${new URL(contentLocation).search}`);
+    expect(bare.status).toBe(401);
+    const expired = await fetch(`${state.gateway}/referrals/FHIR/R4/Binary/${id}/$content?expires=1000`, {
+      headers: r4Headers,
+    });
+    expect(expired.status).toBe(404);
 
     const maintain = (ifMatch: string): Promise<Response> =>
       fetch(`${state.gateway}/referrals/FHIR/STU3/ReferralRequest/${ubrn}/$ers.maintainReferralLetter`, {

@@ -58,7 +58,7 @@ describe('e-RS through the gateway: publish, search, refer, book, review', () =>
   const asHospital = (
     method: string,
     path: string,
-    options: { body?: unknown; ifMatch?: string } = {},
+    options: { body?: unknown; ifMatch?: string; businessFunction?: string } = {},
   ): Promise<Answer> =>
     call(method, path, hospital, { businessFunction: 'SERVICE_PROVIDER_CLINICIAN', ...options, organisation: TRUST });
   const codeOf = (answer: Answer): string | undefined =>
@@ -165,7 +165,10 @@ describe('e-RS through the gateway: publish, search, refer, book, review', () =>
     );
     expect(free.status).toBe(200);
     expect(free.body['total']).toBe(3);
-    const slotId = (free.body['entry'] as { resource: { resourceType: string; id: string } }[])[0]?.resource.id ?? '';
+    const freeSlots = (free.body['entry'] as { resource: { resourceType: string; id: string } }[]).filter(
+      (entry) => entry.resource.resourceType === 'Slot',
+    );
+    const slotId = freeSlots[0]?.resource.id ?? '';
 
     const booked = await asGp('POST', 'STU3/Appointment', {
       body: {
@@ -226,6 +229,22 @@ describe('e-RS through the gateway: publish, search, refer, book, review', () =>
     });
     expect(taken.status).toBe(422);
     expect(codeOf(taken)).toBe('SLOT_NOT_AVAILABLE');
+    const secondUbrn = second.body['id'] as string;
+    const secondBooked = await asGp('POST', 'STU3/Appointment', {
+      body: {
+        resourceType: 'Appointment',
+        status: 'booked',
+        slot: [{ reference: `Slot/${freeSlots[1]?.resource.id ?? ''}` }],
+        incomingReferral: [{ reference: `ReferralRequest/${secondUbrn}/_history/1` }],
+        participant: [
+          {
+            actor: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } },
+            status: 'accepted',
+          },
+        ],
+      },
+    });
+    expect(secondBooked.status).toBe(201);
 
     // The hospital's worklist has it; accepting it takes the version the GP's booking left.
     const worklist = await asHospital('POST', 'STU3/ReferralRequest/$ers.fetchworklist', {
@@ -241,6 +260,63 @@ describe('e-RS through the gateway: publish, search, refer, book, review', () =>
     expect(accepted.headers.get('etag')).toBe('W/"3"');
     const history = await asGp('GET', `STU3/ReferralRequest/${ubrn}/_history/1`);
     expect(JSON.stringify(history.body)).toContain('NOT_BOOKED');
+
+    // A022: the hospital cancels the second booking and tasks its admin team (comments required; If-Match).
+    const actionLater = (parameter: unknown[]): unknown => ({ resourceType: 'Parameters', parameter });
+    const comments = { name: 'comments', valueString: 'Please contact patient to rebook' };
+    const noComments = await asHospital(
+      'POST',
+      `STU3/ReferralRequest/${secondUbrn}/$ers.cancelAppointmentActionLater`,
+      {
+        body: actionLater([]),
+        ifMatch: 'W/"2"',
+      },
+    );
+    expect(noComments.status).toBe(422);
+    expect(codeOf(noComments)).toBe('MISSING_VALUE');
+    const staleLater = await asHospital(
+      'POST',
+      `STU3/ReferralRequest/${secondUbrn}/$ers.cancelAppointmentActionLater`,
+      {
+        body: actionLater([comments]),
+        ifMatch: 'W/"1"',
+      },
+    );
+    expect(staleLater.status).toBe(409);
+    const byGp = await asGp('POST', `STU3/ReferralRequest/${secondUbrn}/$ers.cancelAppointmentActionLater`, {
+      body: actionLater([comments]),
+      ifMatch: 'W/"2"',
+    });
+    expect(byGp.status).toBe(403);
+    const later = await asHospital('POST', `STU3/ReferralRequest/${secondUbrn}/$ers.cancelAppointmentActionLater`, {
+      body: actionLater([comments]),
+      ifMatch: 'W/"2"',
+    });
+    expect(later.status).toBe(200);
+    expect(later.headers.get('etag')).toBe('W/"3"');
+    expect(JSON.stringify(later.body)).toContain('TRIAGED_PROVIDER_TO_ACTION');
+    expect(JSON.stringify(later.body)).toContain('CANCEL_APPOINTMENT_ACTION_LATER');
+    const again = await asGp('GET', `STU3/Slot?schedule.actor%3AHealthcareService=${serviceId}&status=free&_count=5`);
+    expect(JSON.stringify(again.body)).toContain(freeSlots[1]?.resource.id ?? 'missing');
+  });
+
+  it('A040: the clinician admin lists who it may act on behalf of; other functions 403, a missing _query 400', async () => {
+    const admin = 'SERVICE_PROVIDER_CLINICIAN_ADMIN';
+    const list = await asHospital('GET', 'R4/Practitioner?_query=onBehalfOf', { businessFunction: admin });
+    expect(list.status).toBe(200);
+    expect(list.headers.get('content-type')).toMatch(/application\/fhir\+json/);
+    expect(list.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    for (const entry of (list.body['entry'] as { resource: { resourceType: string } }[]) ?? []) {
+      expect(entry.resource.resourceType).toBe('Practitioner');
+    }
+    const noQuery = await asHospital('GET', 'R4/Practitioner', { businessFunction: admin });
+    expect(noQuery.status).toBe(400);
+    expect(codeOf(noQuery)).toBe('REC_BAD_REQUEST');
+    const clinician = await asHospital('GET', 'R4/Practitioner?_query=onBehalfOf');
+    expect(clinician.status).toBe(403);
+    expect(codeOf(clinician)).toBe('FORBIDDEN');
+    const gpList = await asGp('GET', 'R4/Practitioner?_query=onBehalfOf', { businessFunction: admin });
+    expect(gpList.status).toBe(403);
   });
 
   it('answers the e-RS reference data and the caller business functions, and wants X-Request-ID', async () => {

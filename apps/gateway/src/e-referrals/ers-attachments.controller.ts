@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NatsConnection } from 'nats';
 import {
@@ -24,6 +24,8 @@ export const ATTACHMENTS_CLIENT = Symbol('ATTACHMENTS_CLIENT');
 
 /** What the route reads at most: a byte over the NHS limit, so that a larger file gets FILE_SIZE_ERROR. */
 const UPLOAD_ROUTE_LIMIT = 6 * 1024 * 1024;
+/** How long A042's temporary content location stays valid. */
+const BINARY_LINK_SECONDS = 60;
 function fileSizeError(): PlatformError {
   return new PlatformError('FILE_SIZE_ERROR', undefined, {
     diagnostics: `The file must hold between 1 byte and ${ERS_ATTACHMENT_MAX_BYTES} bytes`,
@@ -134,14 +136,50 @@ export class ErsAttachmentsController {
   @FhirRoute(ERS_USERS)
   @ApiOperation({
     summary:
-      'A042 an attachment (R4), answered directly with the file: the NHS answers with a 307 to a temporary download address',
+      'A042 an attachment (R4): 307 to a temporary location of its content (follow it with the same credentials; it expires after a minute)',
   })
-  readR4(
+  @ApiResponse({ status: 307, description: 'Location: the temporary address of the content' })
+  async readR4(
     @Param('id') id: string,
     @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
+    // The caller's access is checked (and the read audited) by e-referrals before any address is given out.
+    await this.attachments.read({ id, offset: 0, ...businessFunctionOf(businessFunction) }, callContextOf(request));
+    const expires = Math.floor(Date.now() / 1000) + BINARY_LINK_SECONDS;
+    void reply
+      .status(307)
+      .header(
+        'Location',
+        `${this.settings.publicUrl}/referrals/FHIR/R4/Binary/${encodeURIComponent(id)}/$content?expires=${expires}`,
+      )
+      .header('Cache-Control', 'no-store')
+      .send();
+  }
+
+  /**
+   * A042's temporary location. It carries no authority of its own: the caller's token and business function
+   * are needed again and e-referrals checks the relationship again, so a link passed to another organisation
+   * reads nothing; past its expiry it is 404.
+   */
+  @Get('R4/Binary/:id/$content')
+  @FhirRoute(ERS_USERS)
+  @ApiOperation({ summary: "A042's temporary content location (the same caller, within a minute)" })
+  async readR4Content(
+    @Param('id') id: string,
+    @Query('expires') expires: string | undefined,
+    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const until = Number(expires);
+    const now = Date.now() / 1000;
+    if (!/^[0-9]{1,12}$/.test(expires ?? '') || until < now || until > now + BINARY_LINK_SECONDS + 5) {
+      throw new PlatformError('REC_NOT_FOUND', undefined, {
+        diagnostics: 'The download location has expired or is not valid: retrieve the attachment again (A042)',
+      });
+    }
     return this.read(id, businessFunction, request, reply);
   }
 
