@@ -35,7 +35,10 @@ class ErsBenchDatabase extends BenchDatabase {
     }
   }
 
-  /** `count` NOT_BOOKED referrals of the practice, each with a free slot of its shortlisted service no other has. */
+  /**
+   * `count` NOT_BOOKED referrals of the practice, each with a free slot of its shortlisted service no other has
+   * (directly bookable services only: a triage service's referral is sent for triage, not booked).
+   */
   async bookable(count: number): Promise<{ ubrn: string; serviceId: string; slotId: string }[]> {
     const s = `"${ERS_SCHEMA}"`;
     const result = await this.client.query<{ ubrn: string; service_id: string; slot_id: string }>(
@@ -43,6 +46,8 @@ class ErsBenchDatabase extends BenchDatabase {
          SELECT r.ubrn, l.service_id, row_number() OVER (PARTITION BY l.service_id ORDER BY r.ubrn) AS k
            FROM (SELECT ubrn FROM ${s}.referral WHERE state = 'NOT_BOOKED' AND referrer_ods = $2 ORDER BY ubrn LIMIT $1 * 2) r
            JOIN ${s}.referral_shortlist l ON l.ubrn = r.ubrn
+           JOIN ${s}.healthcare_service h ON h.id = l.service_id
+                AND h.active AND NOT h.triage AND h.bookable_type = 'DIRECTLY_BOOKABLE'
        ), free AS (
          SELECT id, service_id, row_number() OVER (PARTITION BY service_id ORDER BY start_at, id) AS k
            FROM ${s}.slot WHERE status = 'free' AND start_at > now() AND service_id IN (SELECT service_id FROM picked)
