@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   applyDecorators,
   Body,
@@ -44,6 +44,8 @@ import {
 export const PATIENT_BOOKING_CLIENT = Symbol('PATIENT_BOOKING_CLIENT');
 
 const COOKIE = 'ers_patient';
+/** The sign-in form's CSRF token, also set as this cookie by the start page (double submit). */
+const SIGN_IN_COOKIE = 'ers_patient_signin';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 /** Pages may not be framed, cached, or load anything but their own stylesheet; forms post only here. */
 const SECURITY_HEADERS: Record<string, string> = {
@@ -71,13 +73,20 @@ function field(form: unknown, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-function cookieOf(request: FastifyRequest): string {
+function cookieOf(request: FastifyRequest, cookie = COOKIE): string {
   const header = request.headers.cookie ?? '';
   for (const part of header.split(';')) {
     const [name, ...rest] = part.trim().split('=');
-    if (name === COOKIE) return rest.join('=').slice(0, 100);
+    if (name === cookie) return rest.join('=').slice(0, 100);
   }
   return '';
+}
+
+/** Whether the sign-in form carries the token its start page set in the cookie (a cross-site post cannot). */
+function signInTokenMatches(request: FastifyRequest, form: unknown): boolean {
+  const cookie = Buffer.from(cookieOf(request, SIGN_IN_COOKIE));
+  const posted = Buffer.from(field(form, 'csrf').slice(0, 100));
+  return cookie.length >= 32 && cookie.length === posted.length && timingSafeEqual(cookie, posted);
 }
 
 /** The birth year and flags of a PDS Patient, read as the patient (restricted: any label but U). */
@@ -159,6 +168,17 @@ export class PatientBookingController {
     void reply.header('Cache-Control', 'public, max-age=3600').type('text/css; charset=utf-8').send(STYLESHEET);
   }
 
+  /** The start page with a fresh sign-in CSRF token, also set in its cookie. */
+  private startWithToken(reply: FastifyReply, problem?: StartProblem, notice?: 'signed-out', status = 200): void {
+    const token = randomBytes(32).toString('base64url');
+    const secure = this.settings.publicUrl.startsWith('https:') ? '; Secure' : '';
+    void reply.header(
+      'Set-Cookie',
+      `${SIGN_IN_COOKIE}=${token}; Path=${PATIENT_BASE}; Max-Age=3600; HttpOnly; SameSite=Strict${secure}`,
+    );
+    this.html(reply, startPage(problem, notice, token), status);
+  }
+
   @Get()
   @PatientRoute()
   start(
@@ -166,13 +186,11 @@ export class PatientBookingController {
     @Query('notice') notice: string | undefined,
     @Res() reply: FastifyReply,
   ): void {
-    const problems: StartProblem[] = ['wrong', 'locked', 'ended', 'missing', 'busy'];
-    this.html(
+    const problems: StartProblem[] = ['wrong', 'locked', 'ended', 'missing', 'busy', 'expired'];
+    this.startWithToken(
       reply,
-      startPage(
-        problems.find((known) => known === problem),
-        notice === 'signed-out' ? 'signed-out' : undefined,
-      ),
+      problems.find((known) => known === problem),
+      notice === 'signed-out' ? 'signed-out' : undefined,
     );
   }
 
@@ -180,7 +198,14 @@ export class PatientBookingController {
   @HttpCode(303)
   @PatientRoute()
   async signIn(@Body() form: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (!this.signIns.take(request.ip).allowed) return this.redirect(reply, `${PATIENT_BASE}?problem=busy`);
+    // Every post from an address counts, forged or not: past the rate, 429 with the page saying to wait.
+    const taken = this.signIns.take(request.ip);
+    if (!taken.allowed) {
+      void reply.header('Retry-After', String(taken.retryAfterSeconds));
+      return this.startWithToken(reply, 'busy', undefined, 429);
+    }
+    // A post without the token its start page set (another site's form, or a script): 403, nothing checked.
+    if (!signInTokenMatches(request, form)) return this.startWithToken(reply, 'expired', undefined, 403);
     const ubrn = field(form, 'ubrn').replace(/\s/g, '');
     const accessCode = field(form, 'accessCode').trim();
     const birthYear = field(form, 'birthYear').trim();

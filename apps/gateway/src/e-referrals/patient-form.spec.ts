@@ -44,4 +44,11 @@ describe('the patient page forms and pages', () => {
     expect(page).toContain('<a href="#ubrn">The details you entered do not match');
     expect(page).not.toContain('<script');
   });
+
+  it('carries the sign-in CSRF token in the form (escaped) and says when a post came without it', () => {
+    const page = startPage('expired', undefined, 'tok"en');
+    expect(page).toContain('<input type="hidden" name="csrf" value="tok&quot;en">');
+    expect(page).toContain('This page has expired');
+    expect(startPage('busy', undefined, 't')).toContain('Too many attempts from your connection');
+  });
 });

@@ -136,10 +136,10 @@ ${options.error ? `<span class="nhsuk-error-message" id="${id}-error"><span clas
 </div>`;
 }
 
-export type StartProblem = 'wrong' | 'locked' | 'ended' | 'missing' | 'busy';
+export type StartProblem = 'wrong' | 'locked' | 'ended' | 'missing' | 'busy' | 'expired';
 
-/** The start page: the three details from the letter. */
-export function startPage(problem?: StartProblem, notice?: 'signed-out'): string {
+/** The start page: the three details from the letter, and the sign-in form's CSRF token. */
+export function startPage(problem?: StartProblem, notice?: 'signed-out', csrf = ''): string {
   const errors: FieldError[] = [];
   if (problem === 'wrong') {
     errors.push({
@@ -159,6 +159,8 @@ export function startPage(problem?: StartProblem, notice?: 'signed-out'): string
     errors.push({ field: 'ubrn', message: 'You have been signed out. Enter your details again to continue' });
   } else if (problem === 'busy') {
     errors.push({ field: 'ubrn', message: 'Too many attempts from your connection. Try again in a minute' });
+  } else if (problem === 'expired') {
+    errors.push({ field: 'ubrn', message: 'This page has expired. Enter your details again to continue' });
   }
   const body = `
 ${errorSummary(errors)}
@@ -166,6 +168,7 @@ ${notice === 'signed-out' ? '<div class="nhsuk-inset-text"><p>You have signed ou
 <h1>Book or change your hospital appointment</h1>
 <p>Use the booking reference number and password from your appointment request letter.</p>
 <form method="post" action="${PATIENT_BASE}/sign-in" novalidate>
+<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
 ${input('ubrn', 'Booking reference number', 'This is 12 numbers, for example 0000 4000 1234', {
   width: 10,
   inputmode: 'numeric',
