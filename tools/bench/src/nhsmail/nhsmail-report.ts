@@ -31,7 +31,14 @@ export interface NhsmailReport {
   messageBytes: number;
   throughput: ThroughputRound[];
   latency: LatencyRun[];
-  large: { messages: number; bytes: number; accepted: number; peakRssMiB: number; seconds: number };
+  large: {
+    messages: number;
+    bytes: number;
+    accepted: number;
+    peakRssMiB: number;
+    rssBeforeMiB: number;
+    seconds: number;
+  };
   kill: {
     sent: number;
     accepted: number;
@@ -104,7 +111,7 @@ export function renderNhsmailSection(report: NhsmailReport): string {
     '',
     `Large messages: ${report.large.messages} messages of ${f(report.large.bytes / 1e6)} MB (a text body: the case a MIME parser`,
     `would buffer) sent at once; ${report.large.accepted} accepted and delivered in ${f(report.large.seconds)} s; relay peak RSS`,
-    `(VmHWM, reset before) ${f(report.large.peakRssMiB)} MiB.`,
+    `(VmHWM, reset before) ${f(report.large.peakRssMiB)} MiB, from ${f(report.large.rssBeforeMiB)} MiB resident at the reset (after the phases above).`,
     '',
     `Kill under load: the relay SIGKILLed after ${kill.accepted} 250s (of ${kill.sent} messages begun), restarted, and the`,
     `sink's Message-IDs counted: ${kill.deliveredOnce} delivered once, ${kill.deliveredTwice} twice, ${kill.lost} lost;`,

@@ -23,7 +23,7 @@ import {
   startSmtpSink,
   type PrivatePostfix,
 } from './postfix';
-import { peakRssMiB, RelayBench, type BenchPorts, type ServiceProcess } from './relay-under-bench';
+import { peakRssMiB, RelayBench, rssMiB, type BenchPorts, type ServiceProcess } from './relay-under-bench';
 import { runSmtpLoad, startRecordingSink, testMessage } from './smtp-load';
 
 const SCHEMA = 'nhsmail_bench';
@@ -227,6 +227,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   const largeBytes = options.largeMb * 1_000_000;
   const large = testMessage(SENDER, RECIPIENT, largeBytes);
   writeFileSync(`/proc/${relay.pid}/clear_refs`, '5');
+  const rssBeforeMiB = rssMiB(relay.pid);
   progress.say(`five ${options.largeMb} MB messages at once to the relay`);
   const largeStarted = performance.now();
   const largeResult = await runSmtpLoad({
@@ -243,6 +244,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     bytes: large.data.length,
     accepted: largeResult.accepted,
     peakRssMiB: peakRssMiB(relay.pid),
+    rssBeforeMiB,
     seconds: (performance.now() - largeStarted) / 1000,
   };
   progress.say(`  ${largeResult.accepted} accepted, peak RSS ${largeReport.peakRssMiB.toFixed(1)} MiB`);
