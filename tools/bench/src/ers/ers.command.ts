@@ -37,14 +37,15 @@ class ErsBenchDatabase extends BenchDatabase {
 
   /**
    * `count` NOT_BOOKED referrals of the practice, each with a free slot of its shortlisted service no other has
-   * (directly bookable services only: a triage service's referral is sent for triage, not booked).
+   * (directly bookable services only: a triage service's referral is sent for triage, not booked), at its current
+   * version (the sandbox's own referrals are among them, some changed several times).
    */
-  async bookable(count: number): Promise<{ ubrn: string; serviceId: string; slotId: string }[]> {
+  async bookable(count: number): Promise<{ ubrn: string; version: number; serviceId: string; slotId: string }[]> {
     const s = `"${ERS_SCHEMA}"`;
-    const result = await this.client.query<{ ubrn: string; service_id: string; slot_id: string }>(
+    const result = await this.client.query<{ ubrn: string; version: number; service_id: string; slot_id: string }>(
       `WITH picked AS (
-         SELECT r.ubrn, l.service_id, row_number() OVER (PARTITION BY l.service_id ORDER BY r.ubrn) AS k
-           FROM (SELECT ubrn FROM ${s}.referral WHERE state = 'NOT_BOOKED' AND referrer_ods = $2 ORDER BY ubrn LIMIT $1 * 2) r
+         SELECT r.ubrn, r.version, l.service_id, row_number() OVER (PARTITION BY l.service_id ORDER BY r.ubrn) AS k
+           FROM (SELECT ubrn, version FROM ${s}.referral WHERE state = 'NOT_BOOKED' AND referrer_ods = $2 ORDER BY ubrn LIMIT $1 * 2) r
            JOIN ${s}.referral_shortlist l ON l.ubrn = r.ubrn
            JOIN ${s}.healthcare_service h ON h.id = l.service_id
                 AND h.active AND NOT h.triage AND h.bookable_type = 'DIRECTLY_BOOKABLE'
@@ -52,11 +53,16 @@ class ErsBenchDatabase extends BenchDatabase {
          SELECT id, service_id, row_number() OVER (PARTITION BY service_id ORDER BY start_at, id) AS k
            FROM ${s}.slot WHERE status = 'free' AND start_at > now() AND service_id IN (SELECT service_id FROM picked)
        )
-       SELECT p.ubrn, p.service_id::text AS service_id, f.id::text AS slot_id
+       SELECT p.ubrn, p.version, p.service_id::text AS service_id, f.id::text AS slot_id
          FROM picked p JOIN free f ON f.service_id = p.service_id AND f.k = p.k LIMIT $1`,
       [count, PRACTICE],
     );
-    return result.rows.map((row) => ({ ubrn: row.ubrn, serviceId: row.service_id, slotId: row.slot_id }));
+    return result.rows.map((row) => ({
+      ubrn: row.ubrn,
+      version: row.version,
+      serviceId: row.service_id,
+      slotId: row.slot_id,
+    }));
   }
 
   /** Random generated services with free slots, and a specialty of each. */
@@ -94,12 +100,12 @@ class ErsBenchDatabase extends BenchDatabase {
   }
 }
 
-function bookingBody(ubrn: string, serviceId: string, slotId: string): string {
+function bookingBody(ubrn: string, serviceId: string, slotId: string, version = 1): string {
   return JSON.stringify({
     resourceType: 'Appointment',
     status: 'booked',
     slot: [{ reference: `Slot/${slotId}` }],
-    incomingReferral: [{ reference: `ReferralRequest/${ubrn}/_history/1` }],
+    incomingReferral: [{ reference: `ReferralRequest/${ubrn}/_history/${version}` }],
     participant: [
       { actor: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } }, status: 'accepted' },
     ],
@@ -190,7 +196,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     method: 'POST',
     path: '/referrals/FHIR/STU3/Appointment',
     headers: gpHeaders(),
-    body: bookingBody(item.ubrn, item.serviceId, item.slotId),
+    body: bookingBody(item.ubrn, item.serviceId, item.slotId, item.version),
   }));
   const warm = Math.floor(bookRequests.length / 8);
   await load('book · warm-up', bookRequests.slice(0, warm), options.clients, 2);
