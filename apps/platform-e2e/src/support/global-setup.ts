@@ -20,7 +20,14 @@ export default async function globalSetup(): Promise<void> {
   const launcher = path.join(root, 'dist/tools/launcher/src/main.js');
   if (!existsSync(launcher)) throw new Error('dist/ is missing: run `npm run build` before the e2e tests');
   const stateDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
-  const [gatewayPort, idpPort, natsPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [gatewayPort, idpPort, natsPort, gpconnectPort, relayPort, submissionPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   // Every service of the catalogue on a free port and in a schema of its own.
   const schemas: Record<string, string> = {};
   const serviceEnv: Record<string, string> = {};
@@ -56,17 +63,25 @@ export default async function globalSetup(): Promise<void> {
       LAUNCHER_STATE_FILE: launcherState,
       GATEWAY_RPC_TIMEOUT_MS: String(rpcTimeoutMs),
       RATE_LIMIT_OVERRIDES: 'gp-system=1:3',
+      // The practice systems' simulator and the relay's SMTP ports free too (their defaults may be in use), and
+      // the registry's directory pointing at that simulator.
+      GPCONNECT_SIMULATOR_PORT: String(gpconnectPort),
+      N3_SANDBOX_GPCONNECT_URL: `http://127.0.0.1:${gpconnectPort}`,
+      NHSMAIL_RELAY_PORT: String(relayPort),
+      NHSMAIL_SUBMISSION_PORT: String(submissionPort),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: false,
   });
-  const deadline = Date.now() + 90_000;
+  // A loaded machine starts the platform slowly: PLATFORM_E2E_START_TIMEOUT_MS gives it longer than 90 s.
+  const startTimeoutMs = Number(process.env['PLATFORM_E2E_START_TIMEOUT_MS'] ?? 90_000);
+  const deadline = Date.now() + startTimeoutMs;
   while (!existsSync(launcherState)) {
     if (child.exitCode !== null)
       throw new Error(`the launcher exited with code ${child.exitCode} before the platform was ready`);
     if (Date.now() > deadline) {
       child.kill('SIGINT');
-      throw new Error('the platform was not ready within 90 s');
+      throw new Error(`the platform was not ready within ${startTimeoutMs / 1000} s`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -87,6 +102,8 @@ export default async function globalSetup(): Promise<void> {
     launcherPid: child.pid ?? 0,
     launcherStateFile: launcherState,
     rpcTimeoutMs,
+    gpconnectUrl: `http://127.0.0.1:${gpconnectPort}`,
+    smtpRelayPort: relayPort,
     pids: started.pids,
   };
   const stateFile = path.join(stateDir, 'e2e.json');

@@ -21,6 +21,10 @@ export interface E2eState {
   /** The launcher's state file: its `pids` are rewritten whenever it restarts a process. */
   launcherStateFile: string;
   rpcTimeoutMs: number;
+  /** The GP Connect simulator (the demo practices' systems), e.g. to set a patient's record. */
+  gpconnectUrl: string;
+  /** The NHSmail relay's relay/inbound SMTP port (25 in production). */
+  smtpRelayPort: number;
   /** The process IDs when the platform first came up (see currentPids for the ones now). */
   pids: Record<string, number>;
 }
