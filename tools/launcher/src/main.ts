@@ -85,6 +85,8 @@ interface ServiceSpec {
 
 const restartSettings = restartSettingsFrom(env);
 const LIVENESS_EVERY_MS = Number(env['LAUNCHER_LIVENESS_EVERY_MS'] ?? 5000);
+/** How long every process has to become ready at start (a loaded machine starts a dozen Node processes slowly). */
+const READY_TIMEOUT_MS = Number(env['LAUNCHER_READY_TIMEOUT_MS'] ?? 60_000);
 const LIVENESS_FAILURES = 3;
 
 const running = new Map<string, ChildProcess>();
@@ -452,7 +454,7 @@ async function main(): Promise<void> {
     },
   ];
   for (const spec of specs) startService(spec);
-  await Promise.all(specs.map((spec) => waitReady(spec, 60_000)));
+  await Promise.all(specs.map((spec) => waitReady(spec, READY_TIMEOUT_MS)));
   supervising = true;
   watchLiveness(specs);
   writeState();

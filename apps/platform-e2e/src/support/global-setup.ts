@@ -47,6 +47,9 @@ export default async function globalSetup(): Promise<void> {
   // the services and reads stream info as the gateway would, and cannot listen to any service's requests.
   const natsTestPassword = randomBytes(24).toString('hex');
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  // A loaded machine starts the platform slowly: PLATFORM_E2E_START_TIMEOUT_MS gives it longer than 90 s, and
+  // the launcher's own wait for each process as long.
+  const startTimeoutMs = Number(process.env['PLATFORM_E2E_START_TIMEOUT_MS'] ?? 90_000);
   const child = spawn(process.execPath, [launcher], {
     cwd: root,
     env: {
@@ -61,6 +64,7 @@ export default async function globalSetup(): Promise<void> {
       PLATFORM_DATA_DIR: stateDir,
       LOG_DIR: path.join(stateDir, 'logs'),
       LAUNCHER_STATE_FILE: launcherState,
+      LAUNCHER_READY_TIMEOUT_MS: String(startTimeoutMs),
       GATEWAY_RPC_TIMEOUT_MS: String(rpcTimeoutMs),
       RATE_LIMIT_OVERRIDES: 'gp-system=1:3',
       // The practice systems' simulator and the relay's SMTP ports free too (their defaults may be in use), and
@@ -73,8 +77,6 @@ export default async function globalSetup(): Promise<void> {
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: false,
   });
-  // A loaded machine starts the platform slowly: PLATFORM_E2E_START_TIMEOUT_MS gives it longer than 90 s.
-  const startTimeoutMs = Number(process.env['PLATFORM_E2E_START_TIMEOUT_MS'] ?? 90_000);
   const deadline = Date.now() + startTimeoutMs;
   while (!existsSync(launcherState)) {
     if (child.exitCode !== null)
