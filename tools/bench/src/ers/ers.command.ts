@@ -38,7 +38,8 @@ class ErsBenchDatabase extends BenchDatabase {
   /**
    * `count` NOT_BOOKED referrals of the practice, each with a free slot of its shortlisted service no other has
    * (directly bookable services only: a triage service's referral is sent for triage, not booked), at its current
-   * version (the sandbox's own referrals are among them, some changed several times).
+   * version (the sandbox's own referrals are among them, some changed several times), once each (the first
+   * service of its shortlist: a sandbox referral shortlists several, and a second booking of it would be 409).
    */
   async bookable(count: number): Promise<{ ubrn: string; version: number; serviceId: string; slotId: string }[]> {
     const s = `"${ERS_SCHEMA}"`;
@@ -46,7 +47,7 @@ class ErsBenchDatabase extends BenchDatabase {
       `WITH picked AS (
          SELECT r.ubrn, r.version, l.service_id, row_number() OVER (PARTITION BY l.service_id ORDER BY r.ubrn) AS k
            FROM (SELECT ubrn, version FROM ${s}.referral WHERE state = 'NOT_BOOKED' AND referrer_ods = $2 ORDER BY ubrn LIMIT $1 * 2) r
-           JOIN ${s}.referral_shortlist l ON l.ubrn = r.ubrn
+           JOIN ${s}.referral_shortlist l ON l.ubrn = r.ubrn AND l.position = 1
            JOIN ${s}.healthcare_service h ON h.id = l.service_id
                 AND h.active AND NOT h.triage AND h.bookable_type = 'DIRECTLY_BOOKABLE'
        ), free AS (
