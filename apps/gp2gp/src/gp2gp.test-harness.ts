@@ -184,6 +184,8 @@ export async function startGp2gpUnderTest(
 
 /** A gp2gp process from dist/ joined to a test's NATS and schema, which a test may kill outright. */
 export interface Gp2gpProcess {
+  /** Whether the process is still running (it has not exited by itself, nor been killed). */
+  alive(): boolean;
   kill(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -197,7 +199,11 @@ export async function startGp2gpProcess(env: Record<string, string>): Promise<Gp
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitReady(`http://127.0.0.1:${port}/health/ready`, child, 'gp2gp');
-  return { kill: () => stopChild(child, 'SIGKILL'), stop: () => stopChild(child) };
+  return {
+    alive: () => child.exitCode === null && child.signalCode === null,
+    kill: () => stopChild(child, 'SIGKILL'),
+    stop: () => stopChild(child),
+  };
 }
 
 export function practice(organisation: string, role = 'practice-admin', requestId: string = randomUUID()): CallContext {

@@ -32,24 +32,30 @@ export class FragmentStore {
     return new FragmentStore(bucket, nats);
   }
 
-  /** Stores a fragment from a stream of its bytes; answers its SHA-256 (hex) and size as stored. */
+  /**
+   * Stores a fragment from a stream of its bytes; answers its SHA-256 (hex) and size as stored.
+   *
+   * The fragment's bytes are gathered first (at most the fragment size) and handed to the store at once.
+   * nats.js's object-store put publishes each 512 KiB message as soon as it has one but only waits for their
+   * acknowledgements once its input has ended: a publish that fails while it is still reading (refused, or its
+   * answer lost in a NATS restart: a timeout) is a promise rejection nobody handles yet, which ends the process
+   * (issue 14: gp2gp exited mid-fragment, and its transfer waited for the lease to lapse, again and again).
+   * Given the whole fragment, the put publishes every message and waits for them in the same turn, so such a
+   * failure is the put's own error: the step is retried, and fails with its reason after the last try.
+   */
   async put(name: string, bytes: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
     const hash = createHash('sha256');
+    const parts: Uint8Array[] = [];
     let size = 0;
-    const iterator = bytes[Symbol.asyncIterator]();
+    for await (const part of bytes) {
+      hash.update(part);
+      size += part.length;
+      parts.push(part);
+    }
     const stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const next = await iterator.next();
-        if (next.done) {
-          controller.close();
-          return;
-        }
-        hash.update(next.value);
-        size += next.value.length;
-        controller.enqueue(next.value);
-      },
-      async cancel() {
-        await iterator.return?.();
+      start(controller) {
+        for (const part of parts.splice(0)) controller.enqueue(part);
+        controller.close();
       },
     });
     await this.bucket.put({ name, options: { max_chunk_size: CHUNK_BYTES } }, stream);

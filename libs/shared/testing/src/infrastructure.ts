@@ -52,9 +52,22 @@ function accepts(port: number): Promise<boolean> {
 export interface TestNats {
   url: string;
   stop(): Promise<void>;
+  /**
+   * Kills the server outright (kill -9) and starts it again `downMs` later on the same port and store folder,
+   * as a NATS restart in production: streams and their messages stay, connections drop and reconnect.
+   */
+  restart(downMs?: number): Promise<void>;
 }
 
 const NATS_BINARIES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
+
+function exited(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
 
 /**
  * A real NATS server (the OS's nats-server, JetStream on) private to one test file, so that its services'
@@ -65,21 +78,26 @@ export async function startTestNats(): Promise<TestNats> {
   if (!binary) throw new Error('nats-server is not installed: apt-get install nats-server');
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-nats-'));
-  const child: ChildProcess = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dataDir], {
-    stdio: 'ignore',
-  });
-  for (let attempt = 0; attempt < 100 && !(await accepts(port)); attempt += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const launch = async (): Promise<ChildProcess> => {
+    const started = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dataDir], {
+      stdio: 'ignore',
+    });
+    for (let attempt = 0; attempt < 100 && !(await accepts(port)); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return started;
+  };
+  let child = await launch();
   return {
     url: `nats://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => {
-          rmSync(dataDir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      await exited(child, 'SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    restart: async (downMs = 0) => {
+      await exited(child, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      child = await launch();
+    },
   };
 }

@@ -17,6 +17,8 @@ export interface ServiceUnderTest<App extends Closable> {
   schema: string;
   databaseUrl: string;
   natsUrl: string;
+  /** Kills the private NATS server and starts it again `downMs` later (same port and streams). */
+  restartNats(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startServiceUnderTest<App extends Closable>(
     schema,
     databaseUrl,
     natsUrl: nats.url,
+    restartNats: (downMs) => nats.restart(downMs),
     stop: async () => {
       await db.end();
       await connection.close();
