@@ -7,6 +7,7 @@ import { ensureEventStream } from '@platform/shared-persistence';
 import { natsEndpointOptions } from '@platform/shared-nats';
 import { freePort } from '@platform/shared-testing';
 import { EPS_EVENT_STREAM, EPS_EVENTS } from '@platform/contracts-eps';
+import { GP2GP_FRAGMENT_BUCKET } from '@platform/contracts-gp2gp';
 import { importBucket, N3_EVENT_STREAM, N3_EVENTS, storeExtract } from '@platform/contracts-n3';
 import { PDS_EVENT_STREAM, PDS_EVENTS } from '@platform/contracts-pds';
 import { natsServerBinary, startNatsServer, type NatsProcess } from './infrastructure';
@@ -240,6 +241,15 @@ describeWithNats('NATS credentials and subject permissions (nats-server with the
     const pds = await as('pds');
     await expect(storeExtract(pds, 'import-forged', extract)).rejects.toThrow();
     expect(await publishRefused(pds, '$O.n3-imports.M.forged')).toBe(true);
+  });
+
+  it('gp2gp puts fragments of several store messages into its own bucket; no other service can', async () => {
+    const fragment = new Uint8Array(1536 * 1024).fill(7);
+    const gp2gp = await as('gp2gp');
+    const bucket = await gp2gp.jetstream().views.os(GP2GP_FRAGMENT_BUCKET);
+    await bucket.putBlob({ name: 'c/0/0/0', options: { max_chunk_size: 512 * 1024 } }, fragment);
+    expect((await bucket.info('c/0/0/0'))?.size).toBe(fragment.length);
+    expect(await publishRefused(await as('pds'), `$O.${GP2GP_FRAGMENT_BUCKET}.C.forged`)).toBe(true);
   });
 
   it("the relay follows GP2GP's and e-RS's events through its own durable consumers, and no others", async () => {

@@ -51,6 +51,10 @@ describe('NATS permissions from the catalogue', () => {
         '$JS.API.STREAM.PURGE.OBJ_n3-imports',
       ]),
     );
+    // An owner puts its own objects too (gp2gp stores the fragments it fetches): chunks and metadata.
+    expect(serviceNatsPermissions(serviceNamed('gp2gp')).publish).toEqual(
+      expect.arrayContaining(['$O.gp2gp-fragments.C.>', '$O.gp2gp-fragments.M.>']),
+    );
     const gateway = gatewayNatsPermissions();
     expect(gateway.publish).toEqual(expect.arrayContaining(['$O.n3-imports.C.>', '$O.n3-imports.M.>']));
     expect(gateway.publish.filter((subject) => /CONSUMER|PURGE|CREATE|DELETE|UPDATE/.test(subject))).toEqual([]);

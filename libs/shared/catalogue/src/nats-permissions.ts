@@ -49,7 +49,10 @@ function objectStorePut(bucket: string): string[] {
   ];
 }
 
-/** Owning a bucket: creating it, reading objects (an ordered consumer, or direct gets) and deleting them (a purge). */
+/**
+ * Owning a bucket: creating it, putting objects into it (its chunks and metadata: gp2gp stores its fragments
+ * itself), reading objects (an ordered consumer, or direct gets) and deleting them (a purge).
+ */
 function objectStoreOwn(bucket: string): string[] {
   const stream = `OBJ_${bucket}`;
   return [
@@ -64,6 +67,7 @@ function objectStoreOwn(bucket: string): string[] {
     `$JS.API.CONSUMER.CREATE.${stream}`,
     `$JS.API.CONSUMER.CREATE.${stream}.>`,
     `$JS.API.CONSUMER.DELETE.${stream}.>`,
+    `$O.${bucket}.C.>`,
     `$O.${bucket}.M.>`,
   ];
 }
