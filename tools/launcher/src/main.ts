@@ -355,12 +355,26 @@ function nhsmailTlsEnvironment(): Record<string, string> {
 function nhsmailSecureEnvironment(gatewayUrl: string): Record<string, string> {
   const page = { NHSMAIL_SECURE_PAGE_URL: env['NHSMAIL_SECURE_PAGE_URL'] ?? gatewayUrl };
   if (env['NHSMAIL_SECURE_KEYS']) return { ...page, NHSMAIL_SECURE_KEYS: env['NHSMAIL_SECURE_KEYS'] };
-  const file = path.join(dataDir, 'nhsmail-secure', 'local.key');
+  return { ...page, NHSMAIL_SECURE_KEYS: `local-1:${localSecret('nhsmail-secure/local.key')}` };
+}
+
+/**
+ * GP2GP's attachment-link key for a local run: GP2GP_LINK_SECRET when given, otherwise one made once under the
+ * data folder, so a link handed out before gp2gp restarts (the launcher restarts a process that died) still
+ * works after it, as it does across replicas in a cluster (the chart's gp2gp-links Secret).
+ */
+function gp2gpLinkEnvironment(): Record<string, string> {
+  return { GP2GP_LINK_SECRET: env['GP2GP_LINK_SECRET'] ?? localSecret('gp2gp-links/local.key') };
+}
+
+/** 32 random bytes (base64) kept in a 0600 file under the data folder: made on the first run, read after. */
+function localSecret(relativePath: string): string {
+  const file = path.join(dataDir, relativePath);
   if (!existsSync(file)) {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
   }
-  return { ...page, NHSMAIL_SECURE_KEYS: `local-1:${readFileSync(file, 'utf8').trim()}` };
+  return readFileSync(file, 'utf8').trim();
 }
 
 async function main(): Promise<void> {
@@ -415,7 +429,7 @@ async function main(): Promise<void> {
           [variables.httpHost]: host,
           [variables.httpPort]: String(port),
           ...(service.sandboxSeed && { [variables.seed]: env[variables.seed] ?? 'sandbox' }),
-          ...(service.name === 'gp2gp' && streamingEnvironment()),
+          ...(service.name === 'gp2gp' && { ...streamingEnvironment(), ...gp2gpLinkEnvironment() }),
           // The NHSmail relay's SMTP ports (NHSMAIL_SUBMISSION_PORT, NHSMAIL_RELAY_PORT: 2587 and 2525 unless set),
           // its STARTTLS certificate, and the identity provider whose tokens XOAUTH2 takes.
           ...(service.name === 'nhsmail-relay' && {
