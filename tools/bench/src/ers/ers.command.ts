@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
 import { BenchDatabase } from '../support/bench-database';
-import { runToCompletion } from '../support/children';
+import { formatSummary, summariseProfile, type CpuProfile } from '../profile/profile-summary';
+import { runToCompletion, signal } from '../support/children';
 import { writeSection } from '../support/docs-section';
 import { runLoad, type LoadRequest } from '../support/load';
 import { sourceRevision } from '../support/machine';
@@ -14,6 +16,8 @@ import { ERS_SECTION_ID, renderErsSection, type ErsReport } from './ers-report';
 const PDS_SCHEMA = 'pds_bench_ers';
 const ERS_SCHEMA = `${PDS_SCHEMA}_ers`;
 const CLI = 'dist/apps/e-referrals/src/cli/ers.cli.js';
+/** The processes `--profile` samples. */
+const PROFILED = ['gateway', 'e-referrals'];
 const PRACTICE = 'A83008'; // the clinician demo user's organisation
 const TRUST = 'RR8'; // the provider-clinician demo user's organisation
 
@@ -125,6 +129,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     worklistCalls: intOption(values, 'worklist-calls', 1, 1000),
     keepData: values['keep-data'] === true,
     verbose: values['verbose'] === true,
+    profile: values['profile'] === true,
   };
   const { root, progress, cleanup } = context;
   const { databaseUrl, natsUrl, workDir, machine, measuredAt, versions, database } = await setUpRun(context, {
@@ -159,11 +164,57 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   const seedSeconds = (performance.now() - seedStarted) / 1000;
 
   // 2. The platform and its tokens.
+  const profileDir = path.join(workDir, 'profiles');
+  if (options.profile) mkdirSync(profileDir, { recursive: true });
+  const preload = path.join(__dirname, '../profile/cpu-profile.preload.js');
   const platform = await startPlatform(
-    { root, workDir, ports: PORTS, databaseUrl, natsUrl, schema: PDS_SCHEMA, verbose: options.verbose },
+    {
+      root,
+      workDir,
+      ports: PORTS,
+      databaseUrl,
+      natsUrl,
+      schema: PDS_SCHEMA,
+      verbose: options.verbose,
+      env: options.profile
+        ? {
+            NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require "${preload}"`.trim(),
+            BENCH_PROFILE_TARGETS: PROFILED.join(','),
+            BENCH_PROFILE_DIR: profileDir,
+          }
+        : {},
+    },
     progress,
     cleanup,
   );
+  /**
+   * With --profile: samples the gateway's and e-referrals' CPU during `work` (one measured phase) and prints
+   * where it went; the figures of a profiled phase are slower than unprofiled ones.
+   */
+  const profiled = async <T>(phase: string, requests: (result: T) => number, work: () => Promise<T>): Promise<T> => {
+    if (!options.profile) return work();
+    for (const name of PROFILED) rmSync(path.join(profileDir, `${name}.cpuprofile`), { force: true });
+    for (const name of PROFILED) signal(platform.pids[name] ?? 0, 'SIGUSR2');
+    const result = await work();
+    for (const name of PROFILED) signal(platform.pids[name] ?? 0, 'SIGUSR2');
+    for (const name of PROFILED) {
+      const file = path.join(profileDir, `${name}.cpuprofile`);
+      const deadline = Date.now() + 15_000;
+      while (!existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      if (!existsSync(file)) throw new Error(`no profile was written for ${name}`);
+      const summary = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, root, 25);
+      const count = requests(result);
+      const text = formatSummary(
+        `${phase} · ${name} (${(summary.busyMs / Math.max(1, count)).toFixed(3)} ms of CPU per request on its main thread)`,
+        summary,
+        count,
+      );
+      writeFileSync(path.join(profileDir, `${phase}-${name}.txt`), `${text}\n`);
+      rmSync(file);
+      progress.say(`\n${text}`);
+    }
+    return result;
+  };
   const [gp, hospital] = await Promise.all([platform.token('clinician'), platform.token('provider-clinician')]);
   const headers = (token: string, organisation: string, businessFunction: string): Record<string, string> => ({
     authorization: `Bearer ${token}`,
@@ -201,7 +252,11 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   }));
   const warm = Math.floor(bookRequests.length / 8);
   await load('book · warm-up', bookRequests.slice(0, warm), options.clients, 2);
-  const book = await load('book · measuring', bookRequests.slice(warm), options.clients);
+  const book = await profiled(
+    'book',
+    (result) => result.ok,
+    () => load('book · measuring', bookRequests.slice(warm), options.clients),
+  );
   progress.say(
     `book: ${Math.round(book.requestsPerSecond)}/s, p50 ${book.p50Ms.toFixed(1)} ms, p99 ${book.p99Ms.toFixed(1)} ms`,
   );
@@ -293,13 +348,21 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     }),
   }));
   await load('search · warm-up', searchRequests, options.searchClients, 2);
-  const search = await load('search · A010', searchRequests, options.searchClients);
+  const search = await profiled(
+    'search',
+    (result) => result.ok,
+    () => load('search · A010', searchRequests, options.searchClients),
+  );
   const slotRequests: LoadRequest[] = services.map((service) => ({
     method: 'GET',
     path: `/referrals/FHIR/STU3/Slot?schedule.actor%3AHealthcareService=${service.id}&status=free&_count=20&page=1`,
     headers: gpHeaders(),
   }));
-  const slots = await load('slots · A015', slotRequests, options.searchClients);
+  const slots = await profiled(
+    'slots',
+    (result) => result.ok,
+    () => load('slots · A015', slotRequests, options.searchClients),
+  );
 
   // 7. The provider's worklist of its open referrals.
   const openReferrals = await database.openOnWorklist();
@@ -308,19 +371,31 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: 'REFERRALS_FOR_REVIEW' }] } }],
   });
   const latencies: number[] = [];
-  for (let call = 0; call < options.worklistCalls; call += 1) {
-    const started = performance.now();
-    const response = await fetch(`${platform.gatewayUrl}/referrals/FHIR/STU3/ReferralRequest/$ers.fetchworklist`, {
-      method: 'POST',
-      headers: headers(hospital, TRUST, 'SERVICE_PROVIDER_CLINICIAN'),
-      body: worklistBody,
-    });
-    await response.arrayBuffer();
-    if (response.status !== 200) throw new Error(`worklist answered ${response.status}`);
-    latencies.push(performance.now() - started);
-  }
+  await profiled(
+    'worklist',
+    () => latencies.length,
+    async () => {
+      for (let call = 0; call < options.worklistCalls; call += 1) {
+        const started = performance.now();
+        const response = await fetch(`${platform.gatewayUrl}/referrals/FHIR/STU3/ReferralRequest/$ers.fetchworklist`, {
+          method: 'POST',
+          headers: headers(hospital, TRUST, 'SERVICE_PROVIDER_CLINICIAN'),
+          body: worklistBody,
+        });
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`worklist answered ${response.status}`);
+        latencies.push(performance.now() - started);
+      }
+    },
+  );
   const sorted = [...latencies].sort((a, b) => a - b);
   await platform.stop();
+  if (options.profile) {
+    progress.say(
+      `profiles (summaries) in ${path.relative(root, profileDir)}/; the figures were not written (profiled)`,
+    );
+    return 0;
+  }
 
   const report: ErsReport = {
     measuredAt,
@@ -368,6 +443,11 @@ export const ersCommand: BenchCommand = {
     'worklist-calls': { type: 'string', value: 'n', default: '50', description: 'worklist calls' },
     'keep-data': { type: 'boolean', description: 'leave the benchmark schemas in place afterwards' },
     verbose: { type: 'boolean', description: "copy the platform's output to the console" },
+    profile: {
+      type: 'boolean',
+      description:
+        'CPU-profile the gateway and e-referrals during each measured phase and print the top self-time functions (figures not written)',
+    },
   },
   run,
 };
