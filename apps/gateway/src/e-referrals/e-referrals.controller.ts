@@ -6,7 +6,7 @@ import {
   ERS_PUBLISHERS,
   ERS_REFERRERS,
   ERS_USERS,
-  worklistJson,
+  worklistBody,
   type EReferralsApi,
   type FhirResource,
 } from '@platform/contracts-ers';
@@ -302,14 +302,14 @@ export class EReferralsController {
     @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<string> {
+  ): Promise<Buffer> {
     const list = await this.ers.worklist(
       { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
       callContextOf(request),
     );
-    // Written as text (worklistJson): Fastify sends a string with a JSON type as it is.
+    // Written as UTF-8 (worklistBody): Fastify sends a Buffer as it is, with the type set here.
     void reply.status(200).type(FHIR_JSON);
-    return worklistJson(list);
+    return worklistBody(list);
   }
 
   @Get('STU3/ReferralRequest/:ubrn')

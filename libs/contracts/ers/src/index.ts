@@ -24,7 +24,7 @@ export {
 } from './payloads';
 export { ERS_PROVIDERS, ERS_PUBLISHERS, ERS_REFERRERS, ERS_SUBJECT_POLICIES, ERS_USERS } from './policy';
 export { ERS_EVENT_STREAM, ERS_EVENTS, ERS_QUEUE, ERS_SUBJECTS } from './subjects';
-export { worklistJson, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
+export { worklistBody, worklistJson, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
 export * from './patient';
 export * from './letters';
 export * from './attachments';

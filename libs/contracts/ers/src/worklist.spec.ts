@@ -1,4 +1,4 @@
-import { worklistJson, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
+import { worklistBody, worklistJson, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
 
 describe('worklistJson', () => {
   const rows: WorklistRow[] = [
@@ -53,5 +53,27 @@ describe('worklistJson', () => {
   it('an empty worklist too', () => {
     const reply: WorklistReply = { listType: 'AWAITING_BOOKING', total: 0, rows: [], services: {} };
     expect(worklistJson(reply)).toBe(JSON.stringify(worklistResource(reply)));
+  });
+
+  it('writes UTF-8 beyond its first buffer, multi-byte text included', () => {
+    const many: WorklistRow[] = Array.from({ length: 3000 }, (_, index) => [
+      String(index).padStart(12, '0'),
+      index,
+      'ROUTINE',
+      'CARDIOLOGY',
+      String(9000000000 + (index % 700)),
+      String(50000000 + (index % 40)),
+      'BOOKED',
+      null,
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-03T00:00:00.000Z',
+    ]);
+    const names = Object.fromEntries(
+      Array.from({ length: 40 }, (_, index) => [String(50000000 + index), `Clinique é ${'€'.repeat(400)} 🏥 ${index}`]),
+    );
+    const reply: WorklistReply = { listType: 'REFERRALS_FOR_REVIEW', total: many.length, rows: many, services: names };
+    const body = worklistBody(reply);
+    expect(body.length).toBeGreaterThan(many.length * 1300);
+    expect(body.equals(Buffer.from(JSON.stringify(worklistResource(reply)), 'utf8'))).toBe(true);
   });
 });

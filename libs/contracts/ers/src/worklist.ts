@@ -106,42 +106,85 @@ export function worklistResource(reply: WorklistReply): FhirResource {
   };
 }
 
+/** Writes strings one after another into one growing Buffer as UTF-8. */
+class Utf8Writer {
+  private buffer: Buffer;
+  private length = 0;
+
+  constructor(sizeHint: number) {
+    this.buffer = Buffer.allocUnsafe(Math.max(1024, sizeHint));
+  }
+
+  write(text: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8, so this much room always fits the text.
+    const room = text.length * 3;
+    if (this.length + room > this.buffer.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + room));
+      this.buffer.copy(bigger, 0, 0, this.length);
+      this.buffer = bigger;
+    }
+    this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  done(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+/** About the bytes of one worklist entry, so the buffer seldom grows. */
+const ENTRY_BYTES = 1300;
+
 /**
- * `JSON.stringify(worklistResource(reply))`, written directly: a 5,000-referral worklist is some 5 MB of JSON,
- * and building it as text skips the tens of thousands of objects the resource would be made of first.
+ * `JSON.stringify(worklistResource(reply))` as UTF-8, written directly: a 5,000-referral worklist is some 6 MB
+ * of JSON. Building it as text skips the tens of thousands of objects the resource would be made of, and
+ * writing each entry into one Buffer as it is made skips joining 5,000 strings into one (and flattening that
+ * string again to encode it for the socket), which took more CPU than making the entries (CPU profile of the
+ * ers benchmark: the gateway spent 175 ms of CPU per worklist, a third of it collecting garbage).
  */
-export function worklistJson(reply: WorklistReply): string {
+export function worklistBody(reply: WorklistReply): Buffer {
   const q = JSON.stringify;
-  const patients = [...new Set(reply.rows.map((row) => row[4]))];
-  const contained = patients.map(
-    (nhsNumber) =>
-      `{"id":${q(`Patient-${nhsNumber}`)},"meta":{"profile":["https://fhir.nhs.uk/STU3/StructureDefinition/eRS-Patient-1"]},"resourceType":"Patient","identifier":[{"system":"http://fhir.nhs.net/Id/nhs-number","value":${q(nhsNumber)}}]}`,
+  const out = new Utf8Writer(reply.rows.length * ENTRY_BYTES + 1024);
+  out.write(
+    '{"meta":{"profile":["https://fhir.nhs.uk/STU3/StructureDefinition/eRS-FetchWorklist-List-1"]},"resourceType":"List","contained":[',
   );
+  const patients = [...new Set(reply.rows.map((row) => row[4]))];
+  patients.forEach((nhsNumber, index) =>
+    out.write(
+      `${index ? ',' : ''}{"id":${q(`Patient-${nhsNumber}`)},"meta":{"profile":["https://fhir.nhs.uk/STU3/StructureDefinition/eRS-Patient-1"]},"resourceType":"Patient","identifier":[{"system":"http://fhir.nhs.net/Id/nhs-number","value":${q(nhsNumber)}}]}`,
+    ),
+  );
+  out.write('],"status":"current","mode":"snapshot","entry":[');
   const itemUrl = q(
     reply.listType === 'REFERRALS_FOR_REVIEW'
       ? 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-ReferralsforReview-WorkListItem-1'
       : 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-AwaitingBooking-WorkListItem-1',
   );
-  const entries = reply.rows.map(
-    ([ubrn, version, priority, specialty, nhsNumber, serviceId, state, pathwayStart, createdAt, updatedAt]) =>
-      `{"extension":[{"extension":[` +
-      `{"url":"priority","valueCodeableConcept":{"coding":[{"system":"https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1","code":${q(priority)}}]}},` +
-      (specialty
-        ? `{"url":"specialty","valueCodeableConcept":{"coding":[{"system":"_baseUrl_/STU3/CodeSystem/SPECIALTY","code":${q(specialty)}}]}},`
-        : '') +
-      `{"url":"patient","valueReference":{"reference":${q(`#Patient-${nhsNumber}`)}}},` +
-      (pathwayStart ? `{"url":"eReferralPathwayStart","valueDateTime":${q(pathwayStart)}},` : '') +
-      `{"url":"referralCreated","valueDateTime":${q(createdAt)}},` +
-      `{"url":"referralLastUpdated","valueDateTime":${q(updatedAt)}},` +
-      `{"url":"referralType","valueCodeableConcept":{"coding":[{"system":"https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReferralType-1","code":${q(REFERRAL_TYPE[state] ?? state)}}]}},` +
-      (serviceId
-        ? `{"url":"service","valueReference":{"identifier":{"system":"http://fhir.nhs.net/Id/ers-service","value":${q(serviceId)}},"display":${q(reply.services[serviceId] ?? '')}}},`
-        : '') +
-      `{"url":"referralRequestVersion","valueInteger":${q(version)}}` +
-      `],"url":${itemUrl}}],"item":{"reference":${q(`ReferralRequest/${ubrn}`)}}}`,
+  reply.rows.forEach(
+    ([ubrn, version, priority, specialty, nhsNumber, serviceId, state, pathwayStart, createdAt, updatedAt], index) =>
+      out.write(
+        (index ? ',' : '') +
+          `{"extension":[{"extension":[` +
+          `{"url":"priority","valueCodeableConcept":{"coding":[{"system":"https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1","code":${q(priority)}}]}},` +
+          (specialty
+            ? `{"url":"specialty","valueCodeableConcept":{"coding":[{"system":"_baseUrl_/STU3/CodeSystem/SPECIALTY","code":${q(specialty)}}]}},`
+            : '') +
+          `{"url":"patient","valueReference":{"reference":${q(`#Patient-${nhsNumber}`)}}},` +
+          (pathwayStart ? `{"url":"eReferralPathwayStart","valueDateTime":${q(pathwayStart)}},` : '') +
+          `{"url":"referralCreated","valueDateTime":${q(createdAt)}},` +
+          `{"url":"referralLastUpdated","valueDateTime":${q(updatedAt)}},` +
+          `{"url":"referralType","valueCodeableConcept":{"coding":[{"system":"https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReferralType-1","code":${q(REFERRAL_TYPE[state] ?? state)}}]}},` +
+          (serviceId
+            ? `{"url":"service","valueReference":{"identifier":{"system":"http://fhir.nhs.net/Id/ers-service","value":${q(serviceId)}},"display":${q(reply.services[serviceId] ?? '')}}},`
+            : '') +
+          `{"url":"referralRequestVersion","valueInteger":${q(version)}}` +
+          `],"url":${itemUrl}}],"item":{"reference":${q(`ReferralRequest/${ubrn}`)}}}`,
+      ),
   );
-  return (
-    `{"meta":{"profile":["https://fhir.nhs.uk/STU3/StructureDefinition/eRS-FetchWorklist-List-1"]},"resourceType":"List",` +
-    `"contained":[${contained.join(',')}],"status":"current","mode":"snapshot","entry":[${entries.join(',')}]}`
-  );
+  out.write(']}');
+  return out.done();
+}
+
+/** `worklistBody` as text. */
+export function worklistJson(reply: WorklistReply): string {
+  return worklistBody(reply).toString('utf8');
 }

@@ -382,9 +382,19 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
           headers: headers(hospital, TRUST, 'SERVICE_PROVIDER_CLINICIAN'),
           body: worklistBody,
         });
-        await response.arrayBuffer();
+        const answer = await response.arrayBuffer();
         if (response.status !== 200) throw new Error(`worklist answered ${response.status}`);
         latencies.push(performance.now() - started);
+        if (call === 0) {
+          // The first answer in full (outside its time): a FHIR List of every open referral, up to the limit.
+          const list = JSON.parse(Buffer.from(answer).toString('utf8')) as { resourceType?: string; entry?: unknown[] };
+          const expected = Math.min(openReferrals, 5000);
+          const type = response.headers.get('content-type') ?? '';
+          if (!type.startsWith('application/fhir+json')) throw new Error(`worklist answered as ${type}`);
+          if (list.resourceType !== 'List' || list.entry?.length !== expected) {
+            throw new Error(`worklist answered ${list.entry?.length ?? 'no'} entries, not ${expected}`);
+          }
+        }
       }
     },
   );
