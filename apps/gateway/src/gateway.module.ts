@@ -39,8 +39,9 @@ import { PATIENT_BOOKING_CLIENT, PatientBookingController } from './e-referrals/
 import { ErsLettersController, PATIENT_LETTERS_CLIENT } from './e-referrals/ers-letters.controller';
 import { ATTACHMENTS_CLIENT, ErsAttachmentsController } from './e-referrals/ers-attachments.controller';
 import { ADVICE_CLIENT, ErsAdviceController } from './e-referrals/ers-advice.controller';
-import { Gp2gpClient } from '@platform/contracts-gp2gp';
+import { Gp2gpClient, Gp2gpLegacyClient } from '@platform/contracts-gp2gp';
 import { GP2GP_CLIENT, Gp2gpController } from './gp2gp/gp2gp.controller';
+import { GP2GP_LEGACY_CLIENT, MhsInboundController } from './gp2gp-legacy/mhs-inbound.controller';
 import { NhsmailRelayClient, SecureMailClient } from '@platform/contracts-nhsmail';
 import { NHSMAIL_RELAY_CLIENT, NhsmailRelayController } from './nhsmail-relay/nhsmail-relay.controller';
 import { SECURE_MAIL_CLIENT, SecurePageController } from './nhsmail-relay/secure-page.controller';
@@ -114,6 +115,7 @@ export class GatewayModule {
         ErsAttachmentsController,
         ErsAdviceController,
         Gp2gpController,
+        MhsInboundController,
         NhsmailRelayController,
         SecurePageController,
         // service-generator: controllers
@@ -130,6 +132,7 @@ export class GatewayModule {
         { provide: ATTACHMENTS_CLIENT, useValue: new AttachmentsClient(rpc) },
         { provide: ADVICE_CLIENT, useValue: new AdviceClient(rpc) },
         { provide: GP2GP_CLIENT, useValue: new Gp2gpClient(rpc) },
+        { provide: GP2GP_LEGACY_CLIENT, useValue: new Gp2gpLegacyClient(rpc) },
         { provide: NHSMAIL_RELAY_CLIENT, useValue: new NhsmailRelayClient(rpc) },
         { provide: SECURE_MAIL_CLIENT, useValue: new SecureMailClient(rpc) },
         // service-generator: providers

@@ -27,6 +27,7 @@ import {
   csvBodyStream,
   FORM_MEDIA_TYPE,
   JSON_MEDIA_TYPES,
+  MHS_MEDIA_TYPE,
   parseJsonBody,
   type EdgeLimits,
 } from './http/edge-checks';
@@ -137,6 +138,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   });
   // e-RS A020 uploads: the file's own type, read as a stream by its route (ers-attachments.controller.ts).
   fastify.addContentTypeParser([...ERS_ATTACHMENT_MEDIA_TYPES], (_request, payload, done) => done(null, payload));
+  // GP2GP legacy practices' MHS messages: a stream, passed on to gp2gp in pieces by its route (mhs-inbound).
+  fastify.addContentTypeParser(MHS_MEDIA_TYPE, (_request, payload, done) => done(null, payload));
   // ODS extracts for the N3 registry: a checked stream with their own (larger) limit, never held whole;
   // only the import route takes them.
   fastify.addContentTypeParser(CSV_MEDIA_TYPE, (request, payload, done) => {

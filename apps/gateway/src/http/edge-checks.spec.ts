@@ -82,6 +82,17 @@ describe('gateway edge checks', () => {
       expect(bodyKindOf('DELETE', '/n3/connections/:id/ip-allocations/:allocationId')).toBe('none');
     });
 
+    it('takes multipart/related on the GP2GP MHS inbound route only, within its own limit (413 above it)', () => {
+      expect(bodyKindOf('POST', '/gp2gp/mhs/inbound')).toBe('mhs');
+      const mhs = { 'content-type': 'multipart/related; boundary="b"; type="text/xml"', 'content-length': '7000000' };
+      expect(() => checkBodyHeaders(mhs, 'mhs', limits, 8 * 1024 * 1024)).not.toThrow();
+      expect(
+        refusal(() => checkBodyHeaders({ ...mhs, 'content-length': '9000000' }, 'mhs', limits, 8 * 1024 * 1024)).status,
+      ).toBe(413);
+      expect(refusal(() => checkBodyHeaders(json, 'mhs', limits, 8 * 1024 * 1024)).status).toBe(415);
+      expect(refusal(() => checkBodyHeaders(mhs, 'json', limits)).status).toBe(415);
+    });
+
     it('accepts the JSON types with or without a UTF-8 charset', () => {
       for (const type of [
         'application/json',
@@ -117,8 +128,12 @@ describe('gateway edge checks', () => {
       expect(refusal(() => checkBodyHeaders({ ...json, 'content-length': '2048' }, 'json', limits)).status).toBe(413);
       // A route's own limit, under the JSON limit: 600 bytes passes the JSON limit but not a 512-byte route.
       expect(() => checkBodyHeaders({ ...json, 'content-length': '600' }, 'json', limits)).not.toThrow();
-      expect(refusal(() => checkBodyHeaders({ ...json, 'content-length': '600' }, 'json', limits, 512)).status).toBe(413);
-      expect(refusal(() => checkBodyHeaders({ ...json, 'content-length': '2048' }, 'json', limits, 1e9)).status).toBe(413);
+      expect(refusal(() => checkBodyHeaders({ ...json, 'content-length': '600' }, 'json', limits, 512)).status).toBe(
+        413,
+      );
+      expect(refusal(() => checkBodyHeaders({ ...json, 'content-length': '2048' }, 'json', limits, 1e9)).status).toBe(
+        413,
+      );
       expect(() =>
         checkBodyHeaders({ 'content-type': 'text/csv', 'content-length': '2048' }, 'csv', limits),
       ).not.toThrow();

@@ -46,7 +46,7 @@ export interface EdgeLimits {
 }
 
 /** What a route takes as its body. */
-export type BodyKind = 'none' | 'json' | 'csv' | 'form' | 'upload';
+export type BodyKind = 'none' | 'json' | 'csv' | 'form' | 'upload' | 'mhs';
 
 /** Routes (Fastify route template) whose body is a CSV file; every other POST, PUT and PATCH takes JSON. */
 const CSV_ROUTES = new Set(['POST /n3/organisations/import']);
@@ -59,12 +59,16 @@ export const SECURE_MAIL_FORM_ROUTE_PREFIX = '/nhsmail/secure/';
 export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 /** e-RS A020: the body is the file itself, in one of the NHS's types (ERS_ATTACHMENT_MEDIA_TYPES). */
 const UPLOAD_ROUTE = 'POST /referrals/FHIR/STU3/Binary';
+/** GP2GP legacy practices' MHS: an ebXML multipart/related message, streamed to gp2gp by its route. */
+const MHS_ROUTE = 'POST /gp2gp/mhs/inbound';
+export const MHS_MEDIA_TYPE = 'multipart/related';
 
 export function bodyKindOf(method: string, routeUrl: string): BodyKind {
   if (CSV_ROUTES.has(`${method} ${routeUrl}`)) return 'csv';
   if (routeUrl.startsWith(SECURE_MAIL_FORM_ROUTE_PREFIX) && !BODYLESS_METHODS.has(method)) return 'form';
   if (routeUrl.startsWith(FORM_ROUTE_PREFIX) && !BODYLESS_METHODS.has(method)) return 'form';
   if (`${method} ${routeUrl}` === UPLOAD_ROUTE) return 'upload';
+  if (`${method} ${routeUrl}` === MHS_ROUTE) return 'mhs';
   return BODYLESS_METHODS.has(method) ? 'none' : 'json';
 }
 
@@ -161,6 +165,7 @@ const EXPECTED: Record<Exclude<BodyKind, 'none'>, string> = {
   csv: 'Send the extract as the request body with Content-Type: text/csv (UTF-8)',
   form: 'Send the form as application/x-www-form-urlencoded (UTF-8)',
   upload: `e-RS accepts only these file types: ${ERS_ATTACHMENT_MEDIA_TYPES.join(', ')}`,
+  mhs: 'Send the ebXML message as an MHS does: Content-Type: multipart/related',
 };
 
 /**
@@ -169,7 +174,7 @@ const EXPECTED: Record<Exclude<BodyKind, 'none'>, string> = {
  */
 export function bodyLimitOf(kind: BodyKind, limits: EdgeLimits, routeMax?: number): number {
   if (kind === 'csv') return limits.csvBodyBytes;
-  if (kind === 'upload') return routeMax ?? limits.jsonBodyBytes;
+  if (kind === 'upload' || kind === 'mhs') return routeMax ?? limits.jsonBodyBytes;
   return Math.min(routeMax ?? limits.jsonBodyBytes, limits.jsonBodyBytes);
 }
 
@@ -207,7 +212,9 @@ export function checkBodyHeaders(
         ? [FORM_MEDIA_TYPE]
         : kind === 'upload'
           ? ERS_ATTACHMENT_MEDIA_TYPES
-          : JSON_MEDIA_TYPES;
+          : kind === 'mhs'
+            ? [MHS_MEDIA_TYPE]
+            : JSON_MEDIA_TYPES;
   if (!media || !accepted.includes(media.type)) throw unsupported(EXPECTED[kind]);
   if (media.charset !== undefined && media.charset !== 'utf-8' && media.charset !== 'utf8') {
     throw unsupported(`charset=${media.charset.slice(0, 40)} is not accepted: ${EXPECTED[kind]}`);

@@ -45,13 +45,26 @@ export function fragmentMessage(conversationId: string, messageId: string, bytes
 /** A COPC fragment index naming `fragmentIds` in order (the shape of Scenario_4/copc_index.json). */
 export function indexMessage(conversationId: string, messageId: string, fragmentIds: string[]): MhsJson {
   const template = withMessageId(fixture(conversationId, 'Scenario_4', 'copc_index.json'), messageId);
+  const description = (index: number): string =>
+    `Filename="${messageId}_${index}.messageattachment" ContentType=text/plain Compressed=No LargeAttachment=No OriginalBase64=No`;
+  // The manifest names the same fragments (the MIME form is read from it).
+  const references = fragmentIds
+    .map(
+      (id, index) =>
+        `<eb:Reference xlink:href="mid:${id}"> <eb:Description xml:lang="en"> ${description(index)} </eb:Description> </eb:Reference>`,
+    )
+    .join(' ');
   return {
     ...template,
+    ebXML: template.ebXML.replace(
+      /<eb:Reference xlink:href="mid:[\s\S]*<\/eb:Reference>(\s*<\/eb:Manifest>)/,
+      `${references}$1`,
+    ),
     external_attachments: fragmentIds.map((id, index) => ({
       document_id: messageId,
       message_id: id,
       title: `${messageId}_${index}.messageattachment`,
-      description: `Filename="${messageId}_${index}.messageattachment" ContentType=text/plain Compressed=No LargeAttachment=No OriginalBase64=No`,
+      description: description(index),
     })),
   };
 }
@@ -60,7 +73,12 @@ export function indexMessage(conversationId: string, messageId: string, fragment
 export function extractMessage(conversationId: string, indexId: string): MhsJson {
   const template = fixture(conversationId, 'Scenario_4', 'uk06.json');
   const [external] = template['external_attachments'] as Record<string, unknown>[];
-  return { ...template, external_attachments: [{ ...external, message_id: indexId }] };
+  return {
+    ...template,
+    // The manifest names the same index (the MIME form is read from it).
+    ebXML: template.ebXML.replace(`mid:${String(external['message_id'])}"`, `mid:${indexId}"`),
+    external_attachments: [{ ...external, message_id: indexId }],
+  };
 }
 
 /** What the NHS adaptor stores for an attachment: the carried text of each part, concatenated. */

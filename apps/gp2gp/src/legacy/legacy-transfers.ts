@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from 'pg';
 import {
   ERROR_STATES,
   GP2GP_EVENTS,
+  MHS_INBOUND_MAX_BYTES,
   REASONS,
   type TransferFailedEvent,
   type LegacyInboundReply,
@@ -259,12 +260,34 @@ export class LegacyTransfers {
       if (!(error instanceof MhsMessageError)) throw error;
       throw new PlatformError('GP2GP_MHS_MESSAGE_INVALID', undefined, { diagnostics: error.message });
     }
-    const conversationId = request.conversationId.toLowerCase();
-    if (message.conversationId !== conversationId) {
+    if (message.conversationId !== request.conversationId.toLowerCase()) {
       throw new PlatformError('GP2GP_MHS_MESSAGE_UNEXPECTED', undefined, {
         diagnostics: 'The ebXML ConversationId is not the conversation the message was sent for',
       });
     }
+    return this.take(message, organisation);
+  }
+
+  /**
+   * A whole MHS message as an MHS posts it (the gateway's `POST /gp2gp/mhs/inbound`, reassembled from its
+   * pieces): its conversation is the one its ebXML names, and its inline attachments may be as large as the
+   * route takes (a 5 MB fragment).
+   */
+  async receiveMime(raw: string, context: CallContext): Promise<LegacyInboundReply> {
+    const organisation = organisationOf(context);
+    let message: MhsMessage;
+    try {
+      message = parseMhsMessage(mimeToMhsJson(raw), { maxAttachmentChars: MHS_INBOUND_MAX_BYTES });
+    } catch (error) {
+      if (!(error instanceof MhsMessageError)) throw error;
+      throw new PlatformError('GP2GP_MHS_MESSAGE_INVALID', undefined, { diagnostics: error.message });
+    }
+    return this.take(message, organisation);
+  }
+
+  /** Takes a checked message from the sending practice `organisation` into its transfer. */
+  private async take(message: MhsMessage, organisation: string): Promise<LegacyInboundReply> {
+    const conversationId = message.conversationId;
     const row = await this.find(this.pool, conversationId);
     if (!row || row.sending_ods !== organisation) throw notFound();
     const reply = (outcome: LegacyInboundReply['outcome'], state: string): LegacyInboundReply => ({

@@ -1,10 +1,11 @@
 import type { Provider } from '@nestjs/common';
 import { Outbox, type ServiceDatabase } from '@platform/shared-persistence';
 import { LegacyTransfers, type LegacyObjectStore } from './legacy-transfers';
+import { LegacyUploads } from './legacy-uploads';
 
 /**
  * The legacy path's providers: its transfers over the service's database, the gp2gp fragment object store and
- * the service's outbox (its events go out with the FHIR path's).
+ * the service's outbox (its events go out with the FHIR path's), and the MHS messages posted through the gateway.
  */
 export function legacyProviders(resources: { database: ServiceDatabase; store: LegacyObjectStore }): Provider[] {
   return [
@@ -13,6 +14,11 @@ export function legacyProviders(resources: { database: ServiceDatabase; store: L
       useFactory: (outbox: Outbox) =>
         new LegacyTransfers(resources.database.pool, resources.database.schema, resources.store, outbox),
       inject: [Outbox],
+    },
+    {
+      provide: LegacyUploads,
+      useFactory: (transfers: LegacyTransfers) => new LegacyUploads(resources.store, transfers),
+      inject: [LegacyTransfers],
     },
   ];
 }

@@ -95,7 +95,10 @@ function string(value: unknown, what: string, max: number): string {
   return value;
 }
 
-function parseInline(value: unknown, index: number): InlineAttachment {
+/** The carried text of an inline attachment over NATS (one message); the gateway's MHS route passes more. */
+export const DEFAULT_ATTACHMENT_CHARS = 2 * 1024 * 1024;
+
+function parseInline(value: unknown, index: number, maxChars: number): InlineAttachment {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     fail(`attachments[${index}] is not an object`);
   const record = value as Record<string, unknown>;
@@ -107,7 +110,7 @@ function parseInline(value: unknown, index: number): InlineAttachment {
     contentType: string(record['content_type'], `attachments[${index}].content_type`, 255),
     isBase64: isBase64 === true || isBase64 === 'true',
     description: parseDescription(record['description'] ?? ''),
-    payload: string(record['payload'], `attachments[${index}].payload`, 2 * 1024 * 1024),
+    payload: string(record['payload'], `attachments[${index}].payload`, maxChars),
   };
 }
 
@@ -134,7 +137,7 @@ function list(value: unknown, what: string): unknown[] {
 }
 
 /** Reads and checks an MHS inbound message; any problem is an MhsMessageError saying what is wrong. */
-export function parseMhsMessage(raw: unknown): MhsMessage {
+export function parseMhsMessage(raw: unknown, options: { maxAttachmentChars?: number } = {}): MhsMessage {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('the message is not an object');
   const record = raw as Record<string, unknown>;
   const unknown = Object.keys(record).filter(
@@ -170,7 +173,9 @@ export function parseMhsMessage(raw: unknown): MhsMessage {
   const data = find(header, 'MessageData');
   const messageId = requireId(text(data && find(data, 'MessageId')), 'the ebXML MessageId');
   const ref = text(data && find(data, 'RefToMessageId'));
-  const attachments = list(record['attachments'], 'attachments').map(parseInline);
+  const attachments = list(record['attachments'], 'attachments').map((item, index) =>
+    parseInline(item, index, options.maxAttachmentChars ?? DEFAULT_ATTACHMENT_CHARS),
+  );
   const externalAttachments = list(record['external_attachments'], 'external_attachments').map(parseExternal);
   return {
     conversationId: conversationId.toLowerCase(),

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBase64, IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { defineErrors, PlatformError, type ErrorDefinition } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient, SubjectPolicies } from '@platform/shared-nats';
 
@@ -19,7 +19,20 @@ export const GP2GP_LEGACY_SUBJECTS = {
   legacyInbound: 'gp2gp.legacy.inbound.v1',
   /** The requesting practice reads a reassembled attachment, piece by piece. */
   legacyAttachmentRead: 'gp2gp.legacy.attachment.read.v1',
+  /** A piece (at most 512 KiB) of an MHS message posted to the gateway (`POST /gp2gp/mhs/inbound`). */
+  legacyInboundPiece: 'gp2gp.legacy.inbound.piece.v1',
+  /** The posted message is whole: gp2gp reads its pieces as one MHS inbound message and takes it. */
+  legacyInboundCommit: 'gp2gp.legacy.inbound.commit.v1',
 } as const;
+
+/**
+ * The largest MHS message the gateway takes (`POST /gp2gp/mhs/inbound`): a COPC carrying a 5 MB fragment
+ * (the NHS's fragment size), base64 in MIME (about 6.7 MB), with its envelope and payload.
+ */
+export const MHS_INBOUND_MAX_BYTES = 8 * 1024 * 1024;
+/** The bytes of a posted message per NATS message: base64 of it stays well under NATS's 1 MB limit. */
+export const MHS_INBOUND_PIECE_BYTES = 512 * 1024;
+const MAX_INBOUND_PIECES = Math.ceil(MHS_INBOUND_MAX_BYTES / MHS_INBOUND_PIECE_BYTES);
 
 /** The requesting practice's staff and systems, and the sending practice's system (application access). */
 const PRACTICE = ['practice-admin', 'clinician'] as const;
@@ -30,6 +43,8 @@ export const GP2GP_LEGACY_SUBJECT_POLICIES: SubjectPolicies = {
   [GP2GP_LEGACY_SUBJECTS.legacyPoll]: { roles: PRACTICE },
   [GP2GP_LEGACY_SUBJECTS.legacyInbound]: { roles: PRACTICE },
   [GP2GP_LEGACY_SUBJECTS.legacyAttachmentRead]: { roles: PRACTICE },
+  [GP2GP_LEGACY_SUBJECTS.legacyInboundPiece]: { roles: PRACTICE },
+  [GP2GP_LEGACY_SUBJECTS.legacyInboundCommit]: { roles: PRACTICE },
 };
 
 const LEGACY_CODE_SYSTEM = 'urn:nhs-platform:gp2gp:error-code';
@@ -76,6 +91,52 @@ export class LegacyInboundRequest {
   @IsString()
   @MaxLength(1_000_000)
   mime?: string;
+}
+
+/** A piece of an MHS message posted to the gateway, in order from 0; kept under the caller's organisation. */
+export class LegacyInboundPieceRequest {
+  @IsUUID()
+  uploadId!: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_INBOUND_PIECES - 1)
+  index!: number;
+
+  /** The piece's bytes, base64 (at most MHS_INBOUND_PIECE_BYTES of them). */
+  @IsBase64()
+  @MaxLength(Math.ceil(MHS_INBOUND_PIECE_BYTES / 3) * 4)
+  data!: string;
+}
+
+export interface LegacyInboundPieceReply {
+  uploadId: string;
+  index: number;
+  size: number;
+}
+
+/** The posted message is whole: its pieces 0 to `pieces - 1`, `size` bytes in all, under its Content-Type. */
+export class LegacyInboundCommitRequest {
+  @IsUUID()
+  uploadId!: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INBOUND_PIECES)
+  pieces!: number;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MHS_INBOUND_MAX_BYTES)
+  size!: number;
+
+  /** The HTTP request's Content-Type (`multipart/related; boundary=...; start=...`). */
+  @IsString()
+  @MaxLength(1000)
+  contentType!: string;
 }
 
 /** A piece of a completed transfer's attachment (the DocumentReference's position); `cursor` asks for the next. */
@@ -175,6 +236,29 @@ export class Gp2gpLegacyClient {
       { timeoutMs: 15_000 },
     );
     return expectShape(reply, 'an attachment piece', (value) => typeof value['data'] === 'string');
+  }
+
+  async deliverPiece(request: LegacyInboundPieceRequest, context: CallContext): Promise<LegacyInboundPieceReply> {
+    const reply = await this.rpc.requestValidated(
+      GP2GP_LEGACY_SUBJECTS.legacyInboundPiece,
+      LegacyInboundPieceRequest,
+      request,
+      context,
+      { timeoutMs: 15_000 },
+    );
+    return expectShape(reply, 'a piece receipt', (value) => typeof value['uploadId'] === 'string');
+  }
+
+  /** Takes the posted message (reassembling attachments it completes): allow it time. */
+  async commit(request: LegacyInboundCommitRequest, context: CallContext): Promise<LegacyInboundReply> {
+    const reply = await this.rpc.requestValidated(
+      GP2GP_LEGACY_SUBJECTS.legacyInboundCommit,
+      LegacyInboundCommitRequest,
+      request,
+      context,
+      { timeoutMs: 30_000 },
+    );
+    return expectShape(reply, 'an inbound receipt', (value) => typeof value['messageId'] === 'string');
   }
 
   /** Reassembling a large attachment streams it through the object store: allow it time. */
