@@ -74,6 +74,24 @@ describe('IdempotentWrites under concurrency, against PostgreSQL', () => {
     expect(await stored()).toBe(before + 1);
   });
 
+  it('keeps quotes, backslashes and other text in the key and the answer as they are (its statements write them as literals)', async () => {
+    const odd = `it's \\ a "test" \\' ; DROP TABLE x; -- é 🏥 $1 $$`;
+    const oddKey: WriteKey = { callerId: odd, requestId: `${odd}-${(counter += 1)}`, operation: odd, request: { odd } };
+    const first = await writes.run(oddKey, () => Promise.resolve({ text: odd, nested: [odd, '\\n'] }));
+    expect(first).toEqual({ text: odd, nested: [odd, '\\n'] });
+    // The retry reads the stored answer back: it round-tripped through the literal exactly.
+    const again = await writes.run(oddKey, () => Promise.reject(new Error('a retry must not run the write')));
+    expect(again).toEqual(first);
+    const row = await db.query<{ caller_id: string; operation: string }>(
+      `SELECT caller_id, operation FROM "${schema}".idempotent_request WHERE request_id = $1`,
+      [oddKey.requestId],
+    );
+    expect(row.rows).toEqual([{ caller_id: odd, operation: odd }]);
+    await expect(writes.run({ ...oddKey, requestId: 'nul\u0000byte' }, () => Promise.resolve(1))).rejects.toMatchObject(
+      { httpStatus: 400 },
+    );
+  });
+
   it('finishes 50 simultaneous different writes to one row, each applied exactly once', async () => {
     const before = await stored();
     const answers = outcomes(await allAtOnce(50, 20_000, () => increment(`write-${(counter += 1)}`)));
