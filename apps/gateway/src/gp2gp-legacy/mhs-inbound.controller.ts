@@ -60,7 +60,18 @@ export class MhsInboundController {
     }
     const context = callContextOf(request);
     const uploadId = randomUUID();
-    const { pieces, size } = await this.passOn(body, uploadId, context);
+    const sent = { pieces: 0 };
+    let passed: { pieces: number; size: number };
+    try {
+      passed = await this.passOn(body, uploadId, context, sent);
+    } catch (error) {
+      // Refused, too large, or the client went away: what was passed on is dropped, not left in the store.
+      if (sent.pieces > 0) {
+        await this.legacy.discard({ uploadId, pieces: sent.pieces }, context).catch(() => undefined);
+      }
+      throw error;
+    }
+    const { pieces, size } = passed;
     if (size === 0) {
       throw new PlatformError('GP2GP_MHS_MESSAGE_INVALID', undefined, { diagnostics: 'The body is empty' });
     }
@@ -72,12 +83,15 @@ export class MhsInboundController {
     body: Readable,
     uploadId: string,
     context: CallContext,
+    sent: { pieces: number },
   ): Promise<{ pieces: number; size: number }> {
     let held: Buffer[] = [];
     let heldBytes = 0;
     let size = 0;
     let pieces = 0;
     const send = async (bytes: Buffer): Promise<void> => {
+      // Counted before it is sent: a piece whose answer is lost may still have been stored.
+      sent.pieces = pieces + 1;
       await this.legacy.deliverPiece({ uploadId, index: pieces, data: bytes.toString('base64') }, context);
       pieces += 1;
     };

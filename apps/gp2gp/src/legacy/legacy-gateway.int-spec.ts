@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { SignJWT } from 'jose';
 import { GP2GP_FRAGMENT_BUCKET, type LegacyTransferReply } from '@platform/contracts-gp2gp';
 import type { CallContext } from '@platform/shared-nats';
-import { allAtOnce, outcomes, startTestJwks, tally, type TestJwks } from '@platform/shared-testing';
+import { allAtOnce, outcomes, rejectionOf, startTestJwks, tally, type TestJwks } from '@platform/shared-testing';
 import { startGatewayProcess, TEST_ISSUER, type GatewayProcess } from '../gp2gp.test-harness';
 import {
   asMime,
@@ -106,6 +106,14 @@ describe('gp2gp legacy practices: MHS inbound through the gateway', () => {
     const text = await response.text();
     expect({ status: response.status, text }).toMatchObject({ status: 202 });
     expect(JSON.parse(text)).toMatchObject({ outcome: 'accepted', state });
+  }
+
+  /** The pieces of posted messages held in the object store now. */
+  async function uploadPieces(): Promise<string[]> {
+    const store = await under.connection.jetstream().views.os(GP2GP_FRAGMENT_BUCKET);
+    return (await store.list())
+      .filter((entry) => !entry.deleted && entry.name.startsWith('legacy/upload/'))
+      .map((entry) => entry.name);
   }
 
   /** The record as the requester receives it: the HL7 extract as a Binary and the one attachment's bytes. */
@@ -287,6 +295,35 @@ describe('gp2gp legacy practices: MHS inbound through the gateway', () => {
     });
   });
 
+  it("keeps a posted message's pieces to the organisation that sent them: another's commit of the same upload reads none", async () => {
+    const conversationId = await open();
+    await accepted(fixture(conversationId, 'Scenario_3', 'uk06.json'), 'EHR_EXTRACT_RECEIVED');
+    const { contentType, body } = httpOf(fixture(conversationId, 'Scenario_3', 'copc.json'));
+    const as = (organisation: string): CallContext => ({
+      requestId: randomUUID(),
+      caller: { id: `mhs-${organisation}`, roles: ['practice-admin'], organisation },
+    });
+    const uploadId = randomUUID();
+    const pieces = [];
+    for (let at = 0; at < body.length; at += 512 * 1024) pieces.push(body.subarray(at, at + 512 * 1024));
+    for (const [index, piece] of pieces.entries()) {
+      await under.client.deliverPiece({ uploadId, index, data: piece.toString('base64') }, as(SENDING_ODS));
+    }
+    const commit = { uploadId, pieces: pieces.length, size: body.length, contentType };
+    for (const organisation of ['A12345', REQUESTING_ODS]) {
+      expect((await rejectionOf(under.client.commit(commit, as(organisation)))).code).toBe('GP2GP_MHS_MESSAGE_INVALID');
+    }
+    await expect(under.client.poll({ conversationId }, requester())).resolves.toMatchObject({
+      state: 'EHR_EXTRACT_RECEIVED',
+    });
+    await expect(under.client.commit(commit, as(SENDING_ODS))).resolves.toMatchObject({
+      outcome: 'accepted',
+      state: 'MIGRATION_COMPLETED',
+    });
+    // Taken once: the pieces are gone, so the same commit again reads none.
+    expect((await rejectionOf(under.client.commit(commit, as(SENDING_ODS)))).code).toBe('GP2GP_MHS_MESSAGE_INVALID');
+  });
+
   describe('bad input', () => {
     it('answers a malformed ebXML 400, an unknown conversation 404, another media type 415', async () => {
       const conversationId = await open();
@@ -349,6 +386,37 @@ describe('gp2gp legacy practices: MHS inbound through the gateway', () => {
         write();
       });
       expect(status).toBe(413);
+      // What had been passed on before the limit was passed is dropped.
+      expect(await uploadPieces()).toEqual([]);
+    });
+
+    it('drops what was passed on of a post whose client goes away mid-body', async () => {
+      const conversationId = await open();
+      const { contentType } = httpOf(fixture(conversationId, 'Scenario_3', 'uk06.json'));
+      const url = new URL(`${gateway.base}/gp2gp/mhs/inbound`);
+      const request = httpRequest({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': contentType, authorization: `Bearer ${tokens['sender']}` },
+      });
+      request.on('error', () => undefined);
+      request.write(Buffer.alloc(1536 * 1024, 0x41));
+      let seen: string[] = [];
+      for (let attempt = 0; attempt < 100 && seen.length === 0; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        seen = await uploadPieces();
+      }
+      // The first pieces reached gp2gp before the client went away.
+      expect(seen.length).toBeGreaterThan(0);
+      request.destroy();
+      let left = seen;
+      for (let attempt = 0; attempt < 100 && left.length > 0; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        left = await uploadPieces();
+      }
+      expect(left).toEqual([]);
     });
   });
 });

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import {
   MHS_INBOUND_PIECE_BYTES,
   type LegacyInboundCommitRequest,
+  type LegacyInboundDiscardRequest,
   type LegacyInboundPieceReply,
   type LegacyInboundPieceRequest,
   type LegacyInboundReply,
@@ -88,6 +89,17 @@ export class LegacyUploads {
     } finally {
       await Promise.all(names.map((name) => this.store.delete(name).catch(() => undefined)));
     }
+  }
+
+  /** A post that will not be committed: its pieces are dropped (those of the caller's organisation only). */
+  async discard(request: LegacyInboundDiscardRequest, context: CallContext): Promise<{ discarded: number }> {
+    const organisation = organisationOf(context);
+    await Promise.all(
+      Array.from({ length: request.pieces }, (_, index) =>
+        this.store.delete(this.name(organisation, request.uploadId, index)).catch(() => undefined),
+      ),
+    );
+    return { discarded: request.pieces };
   }
 
   /** At most ASSEMBLING_AT_ONCE messages held at once by this replica; the others wait their turn. */

@@ -3,6 +3,7 @@ import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices
 import {
   GP2GP_LEGACY_SUBJECTS,
   LegacyInboundCommitRequest,
+  LegacyInboundDiscardRequest,
   LegacyInboundPieceRequest,
   LegacyInboundRequest,
   OpenLegacyTransferRequest,
@@ -58,5 +59,11 @@ export class LegacyHandler {
   @MessagePattern(GP2GP_LEGACY_SUBJECTS.legacyInboundCommit)
   commit(@Payload() request: LegacyInboundCommitRequest, @Ctx() nats: NatsContext): Promise<LegacyInboundReply> {
     return withCallContext(nats, (call) => this.uploads.commit(request, call));
+  }
+
+  /** A post that failed before its commit: its pieces are dropped. */
+  @MessagePattern(GP2GP_LEGACY_SUBJECTS.legacyInboundDiscard)
+  discard(@Payload() request: LegacyInboundDiscardRequest, @Ctx() nats: NatsContext): Promise<{ discarded: number }> {
+    return withCallContext(nats, (call) => this.uploads.discard(request, call));
   }
 }

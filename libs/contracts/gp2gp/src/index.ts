@@ -40,6 +40,7 @@ export {
   GP2GP_LEGACY_SUBJECTS,
   Gp2gpLegacyClient,
   LegacyInboundCommitRequest,
+  LegacyInboundDiscardRequest,
   LegacyInboundPieceRequest,
   LegacyInboundRequest,
   MHS_INBOUND_MAX_BYTES,

@@ -23,6 +23,8 @@ export const GP2GP_LEGACY_SUBJECTS = {
   legacyInboundPiece: 'gp2gp.legacy.inbound.piece.v1',
   /** The posted message is whole: gp2gp reads its pieces as one MHS inbound message and takes it. */
   legacyInboundCommit: 'gp2gp.legacy.inbound.commit.v1',
+  /** The post failed before its commit (refused, too large, connection lost): its pieces are dropped. */
+  legacyInboundDiscard: 'gp2gp.legacy.inbound.discard.v1',
 } as const;
 
 /**
@@ -45,6 +47,7 @@ export const GP2GP_LEGACY_SUBJECT_POLICIES: SubjectPolicies = {
   [GP2GP_LEGACY_SUBJECTS.legacyAttachmentRead]: { roles: PRACTICE },
   [GP2GP_LEGACY_SUBJECTS.legacyInboundPiece]: { roles: PRACTICE },
   [GP2GP_LEGACY_SUBJECTS.legacyInboundCommit]: { roles: PRACTICE },
+  [GP2GP_LEGACY_SUBJECTS.legacyInboundDiscard]: { roles: PRACTICE },
 };
 
 const LEGACY_CODE_SYSTEM = 'urn:nhs-platform:gp2gp:error-code';
@@ -137,6 +140,18 @@ export class LegacyInboundCommitRequest {
   @IsString()
   @MaxLength(1000)
   contentType!: string;
+}
+
+/** Drops the pieces 0 to `pieces - 1` of a post that will not be committed (the caller's organisation's only). */
+export class LegacyInboundDiscardRequest {
+  @IsUUID()
+  uploadId!: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_INBOUND_PIECES)
+  pieces!: number;
 }
 
 /** A piece of a completed transfer's attachment (the DocumentReference's position); `cursor` asks for the next. */
@@ -259,6 +274,16 @@ export class Gp2gpLegacyClient {
       { timeoutMs: 30_000 },
     );
     return expectShape(reply, 'an inbound receipt', (value) => typeof value['messageId'] === 'string');
+  }
+
+  async discard(request: LegacyInboundDiscardRequest, context: CallContext): Promise<{ discarded: number }> {
+    const reply = await this.rpc.requestValidated(
+      GP2GP_LEGACY_SUBJECTS.legacyInboundDiscard,
+      LegacyInboundDiscardRequest,
+      request,
+      context,
+    );
+    return expectShape(reply, 'a discard receipt', (value) => typeof value['discarded'] === 'number');
   }
 
   /** Reassembling a large attachment streams it through the object store: allow it time. */
