@@ -60,7 +60,7 @@ describe('worklistJson', () => {
       String(index).padStart(12, '0'),
       index,
       'ROUTINE',
-      'CARDIOLOGY',
+      index % 7 ? 'CARDIOLOGY' : 'CARDIOLOGÍA',
       String(9000000000 + (index % 700)),
       String(50000000 + (index % 40)),
       'BOOKED',
@@ -69,7 +69,11 @@ describe('worklistJson', () => {
       '2026-01-03T00:00:00.000Z',
     ]);
     const names = Object.fromEntries(
-      Array.from({ length: 40 }, (_, index) => [String(50000000 + index), `Clinique é ${'€'.repeat(400)} 🏥 ${index}`]),
+      // Every other name ASCII only (written as Latin-1), the rest with 2-, 3- and 4-byte UTF-8.
+      Array.from({ length: 40 }, (_, index) => [
+        String(50000000 + index),
+        index % 2 ? `Clinic "${index}" \\ ${'x'.repeat(400)}` : `Clinique é ${'€'.repeat(400)} 🏥 ${index}`,
+      ]),
     );
     const reply: WorklistReply = { listType: 'REFERRALS_FOR_REVIEW', total: many.length, rows: many, services: names };
     const body = worklistBody(reply);

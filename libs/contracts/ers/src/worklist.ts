@@ -115,21 +115,28 @@ class Utf8Writer {
     this.buffer = Buffer.allocUnsafe(Math.max(1024, sizeHint));
   }
 
-  write(text: string): void {
+  /**
+   * `ascii`: the caller knows the text is ASCII only, whose UTF-8 is its Latin-1, which V8 copies without
+   * encoding (several times faster on a long entry).
+   */
+  write(text: string, ascii = false): void {
     // A UTF-16 code unit is at most 3 bytes of UTF-8, so this much room always fits the text.
-    const room = text.length * 3;
+    const room = ascii ? text.length : text.length * 3;
     if (this.length + room > this.buffer.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + room));
       this.buffer.copy(bigger, 0, 0, this.length);
       this.buffer = bigger;
     }
-    this.length += this.buffer.write(text, this.length, 'utf8');
+    this.length += this.buffer.write(text, this.length, ascii ? 'latin1' : 'utf8');
   }
 
   done(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
 }
+
+const NOT_ASCII = /[\u0080-\uffff]/;
+const isAscii = (value: string | null): boolean => value === null || !NOT_ASCII.test(value);
 
 /** About the bytes of one worklist entry, so the buffer seldom grows. */
 const ENTRY_BYTES = 1300;
@@ -159,6 +166,12 @@ export function worklistBody(reply: WorklistReply): Buffer {
       ? 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-ReferralsforReview-WorkListItem-1'
       : 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-AwaitingBooking-WorkListItem-1',
   );
+  const asciiNames = new Map<string, boolean>();
+  const asciiName = (serviceId: string): boolean => {
+    let known = asciiNames.get(serviceId);
+    if (known === undefined) asciiNames.set(serviceId, (known = isAscii(reply.services[serviceId] ?? '')));
+    return known;
+  };
   reply.rows.forEach(
     ([ubrn, version, priority, specialty, nhsNumber, serviceId, state, pathwayStart, createdAt, updatedAt], index) =>
       out.write(
@@ -178,6 +191,16 @@ export function worklistBody(reply: WorklistReply): Buffer {
             : '') +
           `{"url":"referralRequestVersion","valueInteger":${q(version)}}` +
           `],"url":${itemUrl}}],"item":{"reference":${q(`ReferralRequest/${ubrn}`)}}}`,
+        // Everything else in an entry is ASCII: the fixed text, digits, dates and what JSON.stringify escapes.
+        isAscii(ubrn) &&
+          isAscii(priority) &&
+          isAscii(specialty) &&
+          isAscii(nhsNumber) &&
+          isAscii(state) &&
+          isAscii(pathwayStart) &&
+          isAscii(createdAt) &&
+          isAscii(updatedAt) &&
+          (serviceId === null || (isAscii(serviceId) && asciiName(serviceId))),
       ),
   );
   out.write(']}');
