@@ -9,7 +9,7 @@ import type { IIngress, INetworkPolicy } from 'kubernetes-models/networking.k8s.
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, IService, IServiceAccount } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
-import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
+import { SERVICES, serviceVariables, streamingEnvironment } from '@platform/shared-catalogue';
 import {
   chartDir,
   helm,
@@ -107,6 +107,17 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
     const ids = objects.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(new Set(ids).size).toBe(ids.length);
     expect(objects.every((o) => o.metadata.namespace === 'platform')).toBe(true);
+  });
+
+  it("runs the gateway and every service large bodies stream through with the catalogue's memory settings", () => {
+    const streaming = ['gateway', ...SERVICES.filter((service) => service.streamsLargeBodies).map((s) => s.name)];
+    expect(streaming).toEqual(expect.arrayContaining(['gateway', 'gp2gp', 'nhsmail-relay']));
+    const expected = streamingEnvironment({});
+    for (const name of streaming) {
+      const env = envOf(containersOf(byName(deployments, `platform-${name}`))[0]);
+      const values = Object.fromEntries(Object.keys(expected).map((key) => [key, env.get(key)?.value]));
+      expect({ name, values }).toEqual({ name, values: expected });
+    }
   });
 
   it('labels every object and pod with name, instance, version, part-of and managed-by', () => {

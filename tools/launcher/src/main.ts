@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { SERVICES, serviceVariables } from '@platform/shared-catalogue';
+import { SERVICES, serviceVariables, streamingEnvironment } from '@platform/shared-catalogue';
 import {
   callerKeyEnvironment,
   GATEWAY_ISSUER,
@@ -108,21 +108,6 @@ function policyOf(name: string): RestartPolicy {
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-
-/**
- * gp2gp and the gateway pass GP2GP attachments through in pieces of 512 KiB (as base64 strings and buffers that
- * live for one piece): with glibc's default a freed buffer of that size stays in malloc's arenas, and V8's
- * default young generation (16 MiB semi-spaces) holds many pieces' garbage, which together took each over
- * 256 MiB of RSS moving a 100 MiB attachment. Big buffers mmapped and unmapped when freed, two arenas and 2 MiB
- * semi-spaces keep them near their idle size (docs/benchmarks.md, GP2GP). Values given to the launcher win.
- */
-function streamingEnvironment(): Record<string, string> {
-  return {
-    MALLOC_ARENA_MAX: env['MALLOC_ARENA_MAX'] ?? '2',
-    MALLOC_MMAP_THRESHOLD_: env['MALLOC_MMAP_THRESHOLD_'] ?? String(128 * 1024),
-    NODE_OPTIONS: [env['NODE_OPTIONS'], '--max-semi-space-size=2'].filter(Boolean).join(' '),
-  };
-}
 
 function startService(spec: ServiceSpec): ChildProcess {
   if (logDir && !logFiles.has(spec.name))
@@ -429,7 +414,8 @@ async function main(): Promise<void> {
           [variables.httpHost]: host,
           [variables.httpPort]: String(port),
           ...(service.sandboxSeed && { [variables.seed]: env[variables.seed] ?? 'sandbox' }),
-          ...(service.name === 'gp2gp' && { ...streamingEnvironment(), ...gp2gpLinkEnvironment() }),
+          ...(service.streamsLargeBodies && streamingEnvironment(env)),
+          ...(service.name === 'gp2gp' && gp2gpLinkEnvironment()),
           // The NHSmail relay's SMTP ports (NHSMAIL_SUBMISSION_PORT, NHSMAIL_RELAY_PORT: 2587 and 2525 unless set),
           // its STARTTLS certificate, and the identity provider whose tokens XOAUTH2 takes.
           ...(service.name === 'nhsmail-relay' && {
@@ -461,7 +447,7 @@ async function main(): Promise<void> {
         GATEWAY_PORT: String(ports.gateway),
         OIDC_ISSUER: issuer,
         SANDBOX: String(sandbox),
-        ...streamingEnvironment(),
+        ...streamingEnvironment(env),
       },
       readyUrl: `http://${host}:${ports.gateway}/health/ready`,
       liveUrl: `http://${host}:${ports.gateway}/health/live`,

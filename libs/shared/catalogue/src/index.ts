@@ -1,4 +1,11 @@
-export { healthSubject, serviceNamed, serviceVariables, SERVICES, type ServiceEntry } from './services';
+export {
+  healthSubject,
+  serviceNamed,
+  serviceVariables,
+  SERVICES,
+  streamingEnvironment,
+  type ServiceEntry,
+} from './services';
 export {
   eventsOf,
   GATEWAY_NATS_USER,

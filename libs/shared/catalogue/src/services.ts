@@ -42,8 +42,28 @@ export interface ServiceEntry {
    * subject: its NATS user may create, read and pull from exactly these consumers and acknowledge their messages.
    */
   consumes?: readonly { stream: string; durable: string; subject: string }[];
+  /**
+   * Whether large bodies stream through it in pieces by the thousand (GP2GP attachments, 35 MB mail): it runs
+   * with STREAMING_ENVIRONMENT's memory settings, as the gateway does (launcher, benchmarks, chart values).
+   */
+  streamsLargeBodies?: boolean;
   /** ANSI colour of its label in the launcher's output. */
   colour: string;
+}
+
+/**
+ * Memory settings of the processes large bodies stream through. Buffers of 128 KiB to 1 MiB freed by the
+ * thousand stay in glibc's arenas, and V8's default young generation (16 MiB semi-spaces) holds many pieces'
+ * garbage: together they took gp2gp, the gateway and the mail relay over 256 MiB of RSS. Big buffers mmapped
+ * (unmapped when freed), two arenas and 2 MiB semi-spaces keep them near their idle size (docs/benchmarks.md,
+ * GP2GP and NHSmail). Values already in `given` win; a given NODE_OPTIONS keeps its flags.
+ */
+export function streamingEnvironment(given: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return {
+    MALLOC_ARENA_MAX: given['MALLOC_ARENA_MAX'] ?? '2',
+    MALLOC_MMAP_THRESHOLD_: given['MALLOC_MMAP_THRESHOLD_'] ?? String(128 * 1024),
+    NODE_OPTIONS: [given['NODE_OPTIONS'], '--max-semi-space-size=2'].filter(Boolean).join(' '),
+  };
 }
 
 export const SERVICES: readonly ServiceEntry[] = [
@@ -154,6 +174,7 @@ export const SERVICES: readonly ServiceEntry[] = [
     events: ['gp2gp.transfer.completed.v1', 'gp2gp.transfer.failed.v1', 'gp2gp.transfer.timed-out.v1'],
     calls: ['pds.patient.get.v1', 'n3.organisation.get.v1'],
     objectStores: [{ bucket: 'gp2gp-fragments', putBy: [] }],
+    streamsLargeBodies: true,
     colour: '33',
   },
   {
@@ -183,6 +204,7 @@ export const SERVICES: readonly ServiceEntry[] = [
         subject: 'ers.referral.appointment-cancelled.v1',
       },
     ],
+    streamsLargeBodies: true,
     colour: '31',
   },
   // service-generator: new entries above this line
