@@ -12,6 +12,12 @@ const CHUNK_BYTES = 512 * 1024;
 const STREAM = `OBJ_${GP2GP_FRAGMENT_BUCKET}`;
 
 /**
+ * The object store did not answer (NATS restarting, JetStream busy): nothing is known about the fragment, so
+ * the step is worth trying again. Distinct from a fragment missing or altered, which no retry mends.
+ */
+export class StoreUnavailable extends Error {}
+
+/**
  * Fragments of attachments in JetStream's object store: each fragment (at most the fragment size, 4.5 MB) is
  * one object, which the store itself cuts into 128 KiB messages, so nothing on NATS exceeds its 1 MB message
  * limit. Putting a fragment again under the same name replaces it, so a step repeated after a crash stores it
@@ -147,10 +153,20 @@ export class FragmentStore {
    */
   private async chunk(seq: number, subject: string): Promise<{ data: Uint8Array; seq: number } | null> {
     const query = JSON.stringify({ seq: Math.max(seq, 1), next_by_subj: subject });
-    const reply = await this.nats.request(`$JS.API.DIRECT.GET.${STREAM}`, query, { timeout: 10_000 }).catch(() => null);
-    // No such message: a status reply (404) without the message's headers.
-    const found = Number(reply?.headers?.get('Nats-Sequence'));
-    if (!reply || reply.headers?.hasError || !Number.isSafeInteger(found) || found < 1) return null;
+    let reply;
+    try {
+      reply = await this.nats.request(`$JS.API.DIRECT.GET.${STREAM}`, query, { timeout: 10_000 });
+    } catch (error) {
+      // No answer in time, no responders (the stream's server away), the connection down: not an answer.
+      throw new StoreUnavailable(`the object store did not answer: ${(error as Error).message}`);
+    }
+    // No such message: a status reply (404) without the message's headers. Another status (408, 503) is the
+    // server's trouble, not the fragment's.
+    if (reply.headers?.hasError && reply.headers.code !== 404) {
+      throw new StoreUnavailable(`the object store answered ${reply.headers.code} ${reply.headers.description}`);
+    }
+    const found = Number(reply.headers?.get('Nats-Sequence'));
+    if (reply.headers?.hasError || !Number.isSafeInteger(found) || found < 1) return null;
     return { data: reply.data, seq: found };
   }
 

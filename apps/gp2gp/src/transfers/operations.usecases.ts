@@ -20,7 +20,7 @@ import type { CallContext } from '@platform/shared-nats';
 import { Outbox, withTransaction } from '@platform/shared-persistence';
 import { GP2GP_N3 } from './clients';
 import { appendFailed } from './events';
-import { FragmentStore } from './fragment-store';
+import { FragmentStore, StoreUnavailable } from './fragment-store';
 import { AttachmentLinks } from './links';
 import { Gp2gpMetrics } from './metrics';
 import { callerOrganisation } from './start-transfer.usecase';
@@ -217,7 +217,17 @@ export class ReadAttachmentUseCase {
     const fragment = fragments[index];
     if (!fragment)
       throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'cursor is past the attachment' });
-    const piece = await this.store.piece(fragment.object_name, { seq, read, nuid }, fragment.size, PIECE_BYTES);
+    const piece = await this.store
+      .piece(fragment.object_name, { seq, read, nuid }, fragment.size, PIECE_BYTES)
+      .catch((error: unknown) => {
+        // NATS away for a moment: the requester may ask for the same piece again.
+        if (error instanceof StoreUnavailable) {
+          throw new PlatformError('REC_UNAVAILABLE', 'The object store is unavailable', {
+            headers: { 'Retry-After': '5' },
+          });
+        }
+        throw error;
+      });
     if (piece === 'foreign-cursor') {
       throw new PlatformError('INVALID_VALUE', undefined, { diagnostics: 'cursor is not one this service gave' });
     }

@@ -5,7 +5,7 @@ import type { Logger } from '@platform/shared-logging';
 import { Outbox, withTransaction } from '@platform/shared-persistence';
 import { GP2GP_SETTINGS, type Gp2gpSettings } from './clients';
 import { appendFailed, workerContext } from './events';
-import { FragmentStore } from './fragment-store';
+import { FragmentStore, StoreUnavailable } from './fragment-store';
 import { Gp2gpMetrics } from './metrics';
 import { TransferRepository, type AttachmentRow, type NewAttachment, type TransferRow } from './transfer.repository';
 
@@ -26,6 +26,18 @@ class LeaseLost extends Error {}
 
 /** The sending practice's system did not answer, or answered 5xx: worth trying again later. */
 class SenderUnavailable extends Error {}
+
+/**
+ * One claim of a transfer, run by this worker: `owner` is the claim's own token (the worker's ID and a random
+ * part), written as the transfer's lease owner, so every conditional write of the run is refused once another
+ * claim (another worker's, or a later one of this worker) holds it. `lost` is aborted when a renewal of the
+ * lease finds it taken: the run's requests to the sending practice stop there.
+ */
+interface Run {
+  row: TransferRow;
+  owner: string;
+  lost: AbortController;
+}
 
 const ERROR_PRINTS: readonly ReasonCode[] = ['10', '21', '25', '28', '29', '30', '31'];
 
@@ -106,8 +118,10 @@ export function attachmentsOf(
 
 /**
  * Moves accepted transfers forward, as durable steps: every step's outcome is in PostgreSQL before the next
- * begins, a worker holds a lease on the transfer it moves, and a transfer whose worker died (the process was
- * killed) is taken over once its lease lapses, resuming after the last fragment recorded. Fragments are
+ * begins, a worker holds a lease on the transfer it moves (renewed while it moves it, however long a step
+ * takes), and a transfer whose worker died (the process was killed) is taken over once its lease lapses,
+ * resuming after the last fragment recorded. A worker never claims a transfer it is moving, and each claim
+ * writes under a token of its own, so a run whose lease was taken over writes nothing more. Fragments are
  * stored under names of their own and recorded once, so a repeated step neither loses nor duplicates one.
  *
  *   EHR_EXTRACT_REQUEST_ACCEPTED -> EHR_EXTRACT_RECEIVED   the structured record from the sender's GP Connect
@@ -122,7 +136,9 @@ export function attachmentsOf(
 export class TransferWorker {
   private readonly id = `gp2gp-worker-${process.pid}-${randomUUID().slice(0, 8)}`;
   private timer: NodeJS.Timeout | undefined;
-  private active = new Map<string, Promise<void>>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private renewing = false;
+  private active = new Map<string, { run: Run; done: Promise<void> }>();
   private stopped = true;
   private ticking = false;
   private lastSweep = 0;
@@ -140,6 +156,10 @@ export class TransferWorker {
     this.stopped = false;
     this.timer = setInterval(() => this.kick(), this.settings.pollMs);
     this.timer.unref();
+    // Leases of the transfers in progress are renewed well before they lapse, however long a step takes (a
+    // slow answer of the sending practice, a large read-back): only a worker that died loses its transfers.
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(Math.floor(this.settings.leaseMs / 3), 20));
+    this.heartbeat.unref();
     this.kick();
   }
 
@@ -147,7 +167,28 @@ export class TransferWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled([...this.active.values()]);
+    await Promise.allSettled([...this.active.values()].map((entry) => entry.done));
+    clearInterval(this.heartbeat);
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      for (const { run } of [...this.active.values()]) {
+        if (run.lost.signal.aborted) continue;
+        const held = await this.transfers
+          .renew(run.row.conversation_id, run.owner, this.settings.leaseMs)
+          .catch((error: unknown) => {
+            this.logger.warn({ conversationId: run.row.conversation_id, err: error }, 'gp2gp lease renewal failed');
+            return true;
+          });
+        // Released at the end of the run, or taken over: a run still going stops at its next step.
+        if (!held) run.lost.abort(new LeaseLost('the lease was taken over'));
+      }
+    } finally {
+      this.renewing = false;
+    }
   }
 
   /** Looks for work now (a new transfer was accepted). */
@@ -168,74 +209,80 @@ export class TransferWorker {
       await this.purgeClosed();
     }
     while (!this.stopped && this.active.size < this.settings.workers) {
-      const row = await this.transfers.claim(this.id, this.settings.leaseMs);
+      // A token of this claim; the transfers this worker is moving are never claimed again by it.
+      const owner = `${this.id}/${randomUUID().slice(0, 8)}`;
+      const row = await this.transfers.claim(owner, this.settings.leaseMs, [...this.active.keys()]);
       if (!row) return;
-      const run = this.process(row).finally(() => {
-        this.active.delete(row.conversation_id);
+      const run: Run = { row, owner, lost: new AbortController() };
+      const done = this.process(run).finally(() => {
+        if (this.active.get(row.conversation_id)?.run === run) this.active.delete(row.conversation_id);
         this.metrics.active.set(this.active.size);
         // A free slot: there may be more work waiting.
         setImmediate(() => this.kick());
       });
-      this.active.set(row.conversation_id, run);
+      this.active.set(row.conversation_id, { run, done });
       this.metrics.active.set(this.active.size);
     }
   }
 
-  private async process(row: TransferRow): Promise<void> {
+  private async process(run: Run): Promise<void> {
+    const { row } = run;
     try {
       let state: TransferState = row.state;
       if (state === 'EHR_EXTRACT_REQUEST_ACCEPTED' || state === 'REQUEST_RECEIVED') {
-        await this.fetchExtract(row);
+        await this.fetchExtract(run);
         state = 'EHR_EXTRACT_RECEIVED';
       }
       let attachments = await this.transfers.attachments(row.conversation_id);
       if (state === 'EHR_EXTRACT_RECEIVED' && attachments.length > 0) {
-        await this.move(row, ['EHR_EXTRACT_RECEIVED'], 'CONTINUE_REQUEST_ACCEPTED', 'continue: attachments follow');
+        await this.move(run, ['EHR_EXTRACT_RECEIVED'], 'CONTINUE_REQUEST_ACCEPTED', 'continue: attachments follow');
         state = 'CONTINUE_REQUEST_ACCEPTED';
       }
       for (const attachment of attachments) {
-        if (!attachment.sha256) await this.fetchAttachment(row, attachment);
+        if (!attachment.sha256) await this.fetchAttachment(run, attachment);
       }
       attachments = await this.transfers.attachments(row.conversation_id);
-      for (const attachment of attachments) await this.verify(row, attachment);
-      await this.move(row, WORKING_STATES, 'EHR_EXTRACT_TRANSLATED', null, this.settings.ackTimeoutHours);
+      for (const attachment of attachments) await this.verify(run, attachment);
+      await this.move(run, WORKING_STATES, 'EHR_EXTRACT_TRANSLATED', null, this.settings.ackTimeoutHours);
       this.metrics.duration.observe((Date.now() - row.requested_at.getTime()) / 1000);
-      await this.transfers.release(row.conversation_id, this.id);
+      await this.transfers.release(row.conversation_id, run.owner);
     } catch (error) {
-      if (error instanceof LeaseLost) return;
+      if (error instanceof LeaseLost || run.lost.signal.aborted) return;
       if (error instanceof TransferFailure) {
-        await this.fail(row, error.reason, error.message);
+        await this.fail(run, error.reason, error.message);
         return;
       }
       const detail = error instanceof Error ? error.message : String(error);
       const attempts = await this.transfers.retryLater(
         row.conversation_id,
-        this.id,
+        run.owner,
         Math.min(60_000, 500 * 2 ** row.attempts),
         detail.slice(0, 500),
+        this.settings.senderAttempts,
       );
+      if (attempts === 0) return; // the claim was lost meanwhile: the run that holds it now carries on
       this.logger.warn(
         { conversationId: row.conversation_id, attempts, err: error },
         'gp2gp transfer step failed; will retry',
       );
       if (attempts >= this.settings.senderAttempts) {
-        await this.fail(row, error instanceof SenderUnavailable ? '10' : '30', detail.slice(0, 500));
+        await this.fail(run, error instanceof SenderUnavailable ? '10' : '30', detail.slice(0, 500));
       }
     }
   }
 
   /** Moves the claimed transfer on; LeaseLost when another worker holds it now. */
   private async move(
-    row: TransferRow,
+    run: Run,
     from: readonly TransferState[],
     to: TransferState,
     detail: string | null,
     ackDueHours?: number,
   ): Promise<void> {
-    const moved = await this.transfers.transition(this.transfers.pool, row.conversation_id, from, to, {
+    const moved = await this.transfers.transition(this.transfers.pool, run.row.conversation_id, from, to, {
       detail,
       ackDueHours,
-      owner: this.id,
+      owner: run.owner,
     });
     if (!moved) throw new LeaseLost();
     this.metrics.transitions.inc({ state: to });
@@ -246,8 +293,11 @@ export class TransferWorker {
    * and then restarts with every part of the body, so a large attachment may take as long as it needs while it
    * keeps coming (a timeout over the whole body would cut a 95 MiB document on a slow link or a busy machine).
    */
-  private async senderFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  private async senderFetch(run: Run, url: string, init: RequestInit = {}): Promise<Response> {
     const controller = new AbortController();
+    const lost = (): void => controller.abort(run.lost.signal.reason);
+    if (run.lost.signal.aborted) throw new LeaseLost();
+    run.lost.signal.addEventListener('abort', lost, { once: true });
     const timer = setTimeout(
       () => controller.abort(new Error('the sending practice went silent')),
       this.settings.senderTimeoutMs,
@@ -258,6 +308,8 @@ export class TransferWorker {
       response = await fetch(url, { ...init, signal: controller.signal });
     } catch (error) {
       clearTimeout(timer);
+      run.lost.signal.removeEventListener('abort', lost);
+      if (run.lost.signal.aborted) throw new LeaseLost();
       throw new SenderUnavailable(`The sending practice's system did not answer: ${(error as Error).message}`);
     }
     if (response.status >= 500 || !response.body) {
@@ -281,9 +333,10 @@ export class TransferWorker {
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
-  private async fetchExtract(row: TransferRow): Promise<void> {
+  private async fetchExtract(run: Run): Promise<void> {
+    const { row } = run;
     if (!row.sender_endpoint) throw new TransferFailure('24', 'No GP Connect endpoint for the sending practice');
-    const response = await this.senderFetch(`${row.sender_endpoint}/Patient/$gpc.migratestructuredrecord`, {
+    const response = await this.senderFetch(run, `${row.sender_endpoint}/Patient/$gpc.migratestructuredrecord`, {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
       body: JSON.stringify({
@@ -320,7 +373,7 @@ export class TransferWorker {
         row.conversation_id,
         ['EHR_EXTRACT_REQUEST_ACCEPTED', 'REQUEST_RECEIVED'],
         'EHR_EXTRACT_RECEIVED',
-        { extractJson: text, owner: this.id, detail: `${attachments.length} attachments` },
+        { extractJson: text, owner: run.owner, detail: `${attachments.length} attachments` },
       );
       if (!moved) throw new LeaseLost();
     });
@@ -336,7 +389,8 @@ export class TransferWorker {
    * fragments already recorded (a Range request), and records each once it is stored. The whole attachment's
    * SHA-256 continues from the stored fragments, read back (and checked against their own SHA-256).
    */
-  private async fetchAttachment(row: TransferRow, attachment: AttachmentRow): Promise<void> {
+  private async fetchAttachment(run: Run, attachment: AttachmentRow): Promise<void> {
+    const { row } = run;
     const size = Number(attachment.size);
     const stored = await this.transfers.fragments(row.conversation_id, attachment.position);
     const whole = createHash('sha256');
@@ -346,7 +400,7 @@ export class TransferWorker {
       offset += fragment.size;
     }
     if (stored.length < attachment.fragment_count && size > 0) {
-      const response = await this.senderFetch(attachment.source_url, {
+      const response = await this.senderFetch(run, attachment.source_url, {
         headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
       });
       if (response.status === 404) {
@@ -395,7 +449,7 @@ export class TransferWorker {
               `Attachment ${attachment.position} ended after ${offset + put.size} of ${size} bytes`,
             );
           }
-          await this.transfers.recordFragment(row.conversation_id, {
+          const recorded = await this.transfers.recordFragment(row.conversation_id, run.owner, {
             position: attachment.position,
             index,
             offset,
@@ -403,6 +457,7 @@ export class TransferWorker {
             sha256: put.sha256,
             objectName: name,
           });
+          if (!recorded) throw new LeaseLost();
           offset += put.size;
           this.metrics.fragments.inc();
           this.metrics.bytes.inc({ direction: 'in' }, put.size);
@@ -413,21 +468,33 @@ export class TransferWorker {
               ['CONTINUE_REQUEST_ACCEPTED'],
               'COPC_MESSAGE_RECEIVED',
               {
-                owner: this.id,
+                owner: run.owner,
                 detail: 'fragments arriving',
               },
             );
           }
-          if (!(await this.transfers.renew(row.conversation_id, this.id, this.settings.leaseMs))) throw new LeaseLost();
+          if (!(await this.transfers.renew(row.conversation_id, run.owner, this.settings.leaseMs)))
+            throw new LeaseLost();
         }
       } finally {
         await source.return?.();
       }
     }
-    await this.transfers.completeAttachment(row.conversation_id, attachment.position, whole.digest('hex'));
+    if (
+      !(await this.transfers.completeAttachment(
+        row.conversation_id,
+        run.owner,
+        attachment.position,
+        whole.digest('hex'),
+      ))
+    )
+      throw new LeaseLost();
   }
 
-  /** Reads a stored fragment into `whole`, checking it: missing 31, altered 29. */
+  /**
+   * Reads a stored fragment into `whole`, checking it: missing 31, altered or cut short 29. The store not
+   * answering (a NATS restart) is neither: the step is tried again, with the usual back-off.
+   */
   private async hashStored(name: string, size: number, sha256: string, whole: Hash): Promise<void> {
     const data = await this.store.read(name);
     if (!data) throw new TransferFailure('31', `Fragment ${name} is missing from the object store`);
@@ -440,6 +507,7 @@ export class TransferWorker {
         length += chunk.length;
       }
     } catch (error) {
+      if (error instanceof StoreUnavailable) throw error;
       throw new TransferFailure('29', `Fragment ${name} could not be read back: ${(error as Error).message}`);
     }
     if (length !== size || own.digest('hex') !== sha256) {
@@ -454,7 +522,8 @@ export class TransferWorker {
    * The bytes are not read back here: the attachment's SHA-256 was computed over them on their way in, and is
    * checked again over the bytes the requester receives (the gateway ends a download that does not match).
    */
-  private async verify(row: TransferRow, attachment: AttachmentRow): Promise<void> {
+  private async verify(run: Run, attachment: AttachmentRow): Promise<void> {
+    const { row } = run;
     if (attachment.verified) return;
     const fragments = await this.transfers.fragments(row.conversation_id, attachment.position);
     const total = fragments.reduce((sum, fragment) => sum + fragment.size, 0);
@@ -470,16 +539,19 @@ export class TransferWorker {
       if (stored === 'altered')
         throw new TransferFailure('29', `Fragment ${fragment.object_name} does not match its index (size or SHA-256)`);
     }
-    if (!(await this.transfers.renew(row.conversation_id, this.id, this.settings.leaseMs))) throw new LeaseLost();
-    await this.transfers.markVerified(row.conversation_id, attachment.position);
+    if (!(await this.transfers.markVerified(row.conversation_id, run.owner, attachment.position)))
+      throw new LeaseLost();
   }
 
-  private async fail(row: TransferRow, reason: ReasonCode, detail: string): Promise<void> {
+  /** Ends the transfer with `reason`, if this run still holds it (a run that lost its lease writes nothing). */
+  private async fail(run: Run, reason: ReasonCode, detail: string): Promise<void> {
+    const { row } = run;
     const to = REASONS[reason].state;
     const moved = await withTransaction(this.transfers.pool, async (transaction) => {
       const done = await this.transfers.transition(transaction, row.conversation_id, WORKING_STATES, to, {
         reasonCode: reason,
         detail,
+        owner: run.owner,
       });
       if (done) {
         await appendFailed(
@@ -493,7 +565,7 @@ export class TransferWorker {
       }
       return done;
     });
-    await this.transfers.release(row.conversation_id, this.id);
+    await this.transfers.release(row.conversation_id, run.owner);
     if (moved) {
       this.metrics.transitions.inc({ state: to });
       this.outbox.kick();

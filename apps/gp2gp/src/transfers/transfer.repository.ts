@@ -180,21 +180,27 @@ export class TransferRepository {
     return true;
   }
 
-  /** Claims one transfer with work to do whose lease is free or lapsed (its worker died), for `leaseMs`. */
-  async claim(owner: string, leaseMs: number): Promise<TransferRow | undefined> {
+  /**
+   * Claims one transfer with work to do whose lease is free or lapsed (its worker died), for `leaseMs`, under
+   * `owner`: a token of this one claim, so that a run which lost its lease (taken over, even by the same
+   * worker) finds every write guarded by it refused. Transfers in `exclude` (the ones this worker is moving
+   * now) are never claimed, even when their lease has lapsed.
+   */
+  async claim(owner: string, leaseMs: number, exclude: readonly string[] = []): Promise<TransferRow | undefined> {
     const result = await this.pool.query<TransferRow>(
       `UPDATE ${this.tableName('transfer')} SET lease_owner = $1, lease_until = now() + make_interval(secs => $2 / 1000.0)
        WHERE conversation_id = (
          SELECT conversation_id FROM ${this.tableName('transfer')}
          WHERE state = ANY($3::text[]) AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+           AND conversation_id <> ALL($4::uuid[])
          ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING *`,
-      [owner, leaseMs, WORKING_STATES],
+      [owner, leaseMs, WORKING_STATES, exclude],
     );
     return result.rows[0];
   }
 
-  /** Extends the claim; false when another worker has taken the transfer over (this one must stop). */
+  /** Extends the claim; false when another claim has taken the transfer over (this run must stop). */
   async renew(conversationId: string, owner: string, leaseMs: number): Promise<boolean> {
     const result = await this.pool.query(
       `UPDATE ${this.tableName('transfer')} SET lease_until = now() + make_interval(secs => $3 / 1000.0)
@@ -212,13 +218,24 @@ export class TransferRepository {
     );
   }
 
-  /** A step failed for a reason that may pass: try again after `delayMs`; answers the attempts so far. */
-  async retryLater(conversationId: string, owner: string, delayMs: number, detail: string): Promise<number> {
+  /**
+   * A step failed for a reason that may pass: try again after `delayMs`; answers the attempts so far (0 when the
+   * claim was lost). The attempt that reaches `maxAttempts` keeps the lease, for its run to fail the transfer.
+   */
+  async retryLater(
+    conversationId: string,
+    owner: string,
+    delayMs: number,
+    detail: string,
+    maxAttempts: number,
+  ): Promise<number> {
     const result = await this.pool.query<{ attempts: number }>(
-      `UPDATE ${this.tableName('transfer')} SET attempts = attempts + 1, lease_owner = NULL, lease_until = NULL,
+      `UPDATE ${this.tableName('transfer')} SET attempts = attempts + 1,
+         lease_owner = CASE WHEN attempts + 1 >= $5 THEN lease_owner END,
+         lease_until = CASE WHEN attempts + 1 >= $5 THEN lease_until END,
          next_attempt_at = now() + make_interval(secs => $3 / 1000.0), reason_detail = $4
        WHERE conversation_id = $1 AND lease_owner = $2 RETURNING attempts`,
-      [conversationId, owner, delayMs, detail],
+      [conversationId, owner, delayMs, detail, maxAttempts],
     );
     return result.rows[0]?.attempts ?? 0;
   }
@@ -268,14 +285,23 @@ export class TransferRepository {
     return result.rows;
   }
 
-  /** Records a stored fragment once (a repeat after a crash finds it recorded and adds nothing). */
+  /**
+   * Records a stored fragment once (a repeat after a crash finds it recorded and adds nothing), while `owner`
+   * holds the transfer's lease (the lease row is locked until the insert is done); false when it does not.
+   */
   async recordFragment(
     conversationId: string,
+    owner: string,
     fragment: { position: number; index: number; offset: number; size: number; sha256: string; objectName: string },
-  ): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO ${this.tableName('fragment')} (conversation_id, position, index, byte_offset, size, sha256, object_name)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (conversation_id, position, index) DO NOTHING`,
+  ): Promise<boolean> {
+    const result = await this.pool.query<{ held: number }>(
+      `WITH lease AS (
+         SELECT conversation_id FROM ${this.tableName('transfer')} WHERE conversation_id = $1 AND lease_owner = $8 FOR SHARE
+       ), recorded AS (
+         INSERT INTO ${this.tableName('fragment')} (conversation_id, position, index, byte_offset, size, sha256, object_name)
+         SELECT $1, $2::int, $3::int, $4::bigint, $5::int, $6::text, $7::text FROM lease ON CONFLICT (conversation_id, position, index) DO NOTHING
+       )
+       SELECT count(*)::int AS held FROM lease`,
       [
         conversationId,
         fragment.position,
@@ -284,22 +310,30 @@ export class TransferRepository {
         fragment.size,
         fragment.sha256,
         fragment.objectName,
+        owner,
       ],
     );
+    return result.rows[0].held > 0;
   }
 
-  async completeAttachment(conversationId: string, position: number, sha256: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE ${this.tableName('attachment')} SET sha256 = $3 WHERE conversation_id = $1 AND position = $2`,
-      [conversationId, position, sha256],
+  /** Records an attachment's SHA-256 while `owner` holds the transfer's lease; false when it does not. */
+  async completeAttachment(conversationId: string, owner: string, position: number, sha256: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE ${this.tableName('attachment')} SET sha256 = $3 WHERE conversation_id = $1 AND position = $2
+         AND EXISTS (SELECT 1 FROM ${this.tableName('transfer')} WHERE conversation_id = $1 AND lease_owner = $4 FOR SHARE)`,
+      [conversationId, position, sha256, owner],
     );
+    return (result.rowCount ?? 0) > 0;
   }
 
-  async markVerified(conversationId: string, position: number): Promise<void> {
-    await this.pool.query(
-      `UPDATE ${this.tableName('attachment')} SET verified = true WHERE conversation_id = $1 AND position = $2`,
-      [conversationId, position],
+  /** Marks an attachment checked while `owner` holds the transfer's lease; false when it does not. */
+  async markVerified(conversationId: string, owner: string, position: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE ${this.tableName('attachment')} SET verified = true WHERE conversation_id = $1 AND position = $2
+         AND EXISTS (SELECT 1 FROM ${this.tableName('transfer')} WHERE conversation_id = $1 AND lease_owner = $3 FOR SHARE)`,
+      [conversationId, position, owner],
     );
+    return (result.rowCount ?? 0) > 0;
   }
 
   /** Forgets a transfer's attachments and fragments (a resend starts again), in the caller's transaction. */

@@ -116,4 +116,51 @@ describe('gp2gp across a kill and a NATS restart', () => {
       );
     }
   }, 90_000);
+
+  it('retries, not fails with 29, a take-over whose read-back of the stored fragments meets a NATS restart', async () => {
+    const size = 12 * MiB + 5;
+    await under.simulator.setRecord(PATIENT, {
+      documents: [{ size, contentType: 'application/pdf', title: 'Notes' }],
+      bytesPerSecond: 3 * MiB,
+    });
+    await worker?.stop();
+    worker = await startGp2gpProcess(under.env);
+    const start = { conversationId: randomUUID(), nhsNumber: PATIENT, sendingOds: SENDER };
+    expect((await under.client.startTransfer(start, practice(REQUESTER))).outcome).toBe('accepted');
+    await until('three fragments stored', async () => {
+      const stored = await under.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${under.schema}".fragment WHERE conversation_id = $1`,
+        [start.conversationId],
+      );
+      return stored.rows[0].n >= 3;
+    });
+    const killed = (await transfer(start.conversationId)).lease_owner;
+    await worker.kill();
+
+    // The next process takes the transfer over once the dead one's lease lapses and first reads back (and
+    // checks) the 9 MiB stored before the kill; nats-server is killed as it does, for three seconds.
+    worker = await startGp2gpProcess(under.env);
+    await until('taken over', async () => {
+      const owner = (await transfer(start.conversationId)).lease_owner;
+      return owner !== null && owner !== killed;
+    });
+    await under.restartNats(3000);
+
+    const done = await untilEnded(start);
+    expect(worker.alive()).toBe(true);
+    expect({ outcome: done?.outcome, reason: done?.reason?.code }).toEqual({ outcome: 'completed', reason: undefined });
+    const bundle = JSON.parse(done!.bundleJson!) as { entry: { resource: Record<string, unknown> }[] };
+    const link = (
+      bundle.entry.map((entry) => entry.resource).find((resource) => resource['resourceType'] === 'DocumentReference')![
+        'content'
+      ] as {
+        attachment: { url: string };
+      }[]
+    )[0].attachment.url;
+    const got = await downloadThroughLink(under.client, link, practice(REQUESTER));
+    expect(got.size).toBe(size);
+    expect(got.sha256).toBe(
+      await under.simulator.documentSha256(`${under.simulator.endpointOf(SENDER)}/Binary/${PATIENT}-0-${size}`),
+    );
+  }, 90_000);
 });
