@@ -4,6 +4,7 @@ import { connect, type NatsConnection } from 'nats';
 import { EReferralsClient } from '@platform/contracts-ers';
 import { NatsRpcClient, natsEndpointOptions } from '@platform/shared-nats';
 import { e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
+import { cardiologyShortlist } from './support/ers';
 
 /** The demo realm's hospital clinician works for RR8; its GP for A83008. */
 const PROVIDER = 'RR8';
@@ -99,31 +100,7 @@ describe('e-RS Advice and Guidance through the gateway', () => {
             code: 'AUTHORISED_TO_CONVERT',
           },
         },
-        {
-          name: 'shortlist',
-          resource: {
-            resourceType: 'List',
-            status: 'current',
-            mode: 'snapshot',
-            contained: [
-              {
-                resourceType: 'Parameters',
-                id: 'criteria',
-                parameter: [
-                  {
-                    name: 'priority',
-                    valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE' },
-                  },
-                  {
-                    name: 'specialty',
-                    valueCoding: { system: '_baseUrl_/STU3/CodeSystem/SPECIALTY', code: 'CARDIOLOGY' },
-                  },
-                ],
-              },
-            ],
-            entry: [{ item: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } } }],
-          },
-        },
+        cardiologyShortlist(serviceId),
         { name: 'request', valueString: 'Is this murmur worth an echo?' },
       ],
     });

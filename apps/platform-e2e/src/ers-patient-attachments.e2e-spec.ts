@@ -5,6 +5,7 @@ import { EReferralsClient, type FhirResource } from '@platform/contracts-ers';
 import { NatsRpcClient, natsEndpointOptions, type CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes, tally } from '@platform/shared-testing';
 import { e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
+import { cardiologyShortlist } from './support/ers';
 
 const PATIENT = '9000000114';
 const MB = 1024 * 1024;
@@ -85,32 +86,7 @@ describe('e-RS attachments through the gateway (A020, A006, A012)', () => {
       resourceType: 'Parameters',
       parameter: [
         { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: PATIENT } },
-        {
-          name: 'shortlist',
-          resource: {
-            resourceType: 'List',
-            status: 'current',
-            mode: 'snapshot',
-            contained: [
-              {
-                resourceType: 'Parameters',
-                id: 'criteria',
-                parameter: [
-                  {
-                    name: 'priority',
-                    valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE' },
-                  },
-                  {
-                    name: 'specialty',
-                    valueCoding: { system: '_baseUrl_/STU3/CodeSystem/SPECIALTY', code: 'CARDIOLOGY' },
-                  },
-                  { name: 'ageAndGenderAppropriate', valueBoolean: false },
-                ],
-              },
-            ],
-            entry: [{ item: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } } }],
-          },
-        },
+        cardiologyShortlist(serviceId, [{ name: 'ageAndGenderAppropriate', valueBoolean: false }]),
       ],
     };
     ubrn = (await ers.createReferral({ resource: referral, businessFunction: 'REFERRING_CLINICIAN' }, gp())).resource[

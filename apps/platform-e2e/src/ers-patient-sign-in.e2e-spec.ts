@@ -7,6 +7,7 @@ import { EReferralsClient, type FhirResource } from '@platform/contracts-ers';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient, natsEndpointOptions, type CallContext } from '@platform/shared-nats';
 import { e2eState, gatewaySigner, platformUp, type E2eState } from './support/platform';
+import { cardiologyShortlist } from './support/ers';
 
 const PATIENT = '9000000114';
 const PRACTICE = 'A83008';
@@ -109,31 +110,7 @@ describe('e-RS patient page: sign-in CSRF and the limits on wrong codes', () => 
       resourceType: 'Parameters',
       parameter: [
         { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: PATIENT } },
-        {
-          name: 'shortlist',
-          resource: {
-            resourceType: 'List',
-            status: 'current',
-            mode: 'snapshot',
-            contained: [
-              {
-                resourceType: 'Parameters',
-                id: 'criteria',
-                parameter: [
-                  {
-                    name: 'priority',
-                    valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE' },
-                  },
-                  {
-                    name: 'specialty',
-                    valueCoding: { system: '_baseUrl_/STU3/CodeSystem/SPECIALTY', code: 'CARDIOLOGY' },
-                  },
-                ],
-              },
-            ],
-            entry: [{ item: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } } }],
-          },
-        },
+        cardiologyShortlist(serviceId),
       ],
     };
     const created = await ers.createReferral({ resource: referral, businessFunction: 'REFERRING_CLINICIAN' }, gp());

@@ -11,6 +11,7 @@ import { EReferralsClient, type FhirResource } from '@platform/contracts-ers';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient, natsEndpointOptions, type CallContext } from '@platform/shared-nats';
 import { e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
+import { cardiologyShortlist } from './support/ers';
 
 const SCREENSHOTS = path.resolve(__dirname, '../../../tmp/screenshots');
 const PATIENT = '9000000114';
@@ -145,33 +146,10 @@ describe('e-RS patient page: a patient books with the letter in Chromium', () =>
       resourceType: 'Parameters',
       parameter: [
         { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: PATIENT } },
-        {
-          name: 'shortlist',
-          resource: {
-            resourceType: 'List',
-            status: 'current',
-            mode: 'snapshot',
-            contained: [
-              {
-                resourceType: 'Parameters',
-                id: 'criteria',
-                parameter: [
-                  {
-                    name: 'priority',
-                    valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE' },
-                  },
-                  {
-                    name: 'specialty',
-                    valueCoding: { system: '_baseUrl_/STU3/CodeSystem/SPECIALTY', code: 'CARDIOLOGY' },
-                  },
-                  { name: 'postcode', valueString: 'LS1 6FR' },
-                  { name: 'ageAndGenderAppropriate', valueBoolean: false },
-                ],
-              },
-            ],
-            entry: [{ item: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } } }],
-          },
-        },
+        cardiologyShortlist(serviceId, [
+          { name: 'postcode', valueString: 'LS1 6FR' },
+          { name: 'ageAndGenderAppropriate', valueBoolean: false },
+        ]),
       ],
     };
     const created = await ers.createReferral({ resource: referral, businessFunction: 'REFERRING_CLINICIAN' }, gp());

@@ -5,7 +5,7 @@ import type { CallContext } from '@platform/shared-nats';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/database.provider';
 import type { ServiceRecord } from '../directory/service-resource';
 import type { ReferralState } from '../shared/states';
-import { ReferralLocked, type Referral, type SearchCriteria } from './referral.repository';
+import { ReferralLocked, toReferral, type Referral, type ReferralRow } from './referral.repository';
 
 /** Everything A016 decides on, read with the referral's row lock in one statement. */
 export interface BookingContext {
@@ -20,23 +20,7 @@ export interface BookingContext {
   appointmentId: string;
 }
 
-interface ContextRow {
-  ubrn: string;
-  version: number;
-  state: ReferralState;
-  patient_nhs_number: string;
-  priority: string;
-  specialty: string | null;
-  clinic_type: string | null;
-  referrer_ods: string;
-  referrer_user: string;
-  access_code: string;
-  service_id: string | null;
-  provider_ods: string | null;
-  appointment_id: string | null;
-  search_criteria: SearchCriteria;
-  pathway_start: Date | null;
-  created_at: Date;
+interface ContextRow extends ReferralRow {
   shortlist: { id: string; name: string }[] | null;
   h_id: string | null;
   h_name: string;
@@ -121,24 +105,7 @@ export class BookingRepository {
     const row = result.rows[0];
     if (!row) return undefined;
     return {
-      referral: {
-        ubrn: row.ubrn,
-        version: row.version,
-        state: row.state,
-        patientNhsNumber: row.patient_nhs_number,
-        priority: row.priority,
-        specialty: row.specialty,
-        clinicType: row.clinic_type,
-        referrerOds: row.referrer_ods,
-        referrerUser: row.referrer_user,
-        accessCode: row.access_code,
-        serviceId: row.service_id,
-        providerOds: row.provider_ods,
-        appointmentId: row.appointment_id,
-        searchCriteria: row.search_criteria,
-        pathwayStart: row.pathway_start?.toISOString() ?? null,
-        createdAt: row.created_at.toISOString(),
-      },
+      referral: toReferral(row),
       shortlist: row.shortlist ?? [],
       ...(row.h_id
         ? {

@@ -35,7 +35,8 @@ export interface Referral {
   createdAt: string;
 }
 
-interface ReferralRow {
+/** A referral row as PostgreSQL returns COLUMNS (the booking read returns the same columns and more). */
+export interface ReferralRow {
   ubrn: string;
   version: number;
   state: ReferralState;
@@ -58,7 +59,7 @@ const COLUMNS = `ubrn, version, state, patient_nhs_number, priority, specialty, 
   access_code, service_id::text AS service_id, provider_ods, appointment_id::text AS appointment_id, search_criteria,
   pathway_start, created_at`;
 
-function toReferral(row: ReferralRow): Referral {
+export function toReferral(row: ReferralRow): Referral {
   return {
     ubrn: row.ubrn,
     version: row.version,
