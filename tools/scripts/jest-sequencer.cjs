@@ -1,12 +1,13 @@
 // Test order for the one jest run: jest's own order (failed first, then slowest first) for unit and
-// integration tests, then the end-to-end files in path order, and the fault suite (fault.e2e-spec.ts) last.
+// integration tests, then the end-to-end files in path order, and the fault suites (fault*.e2e-spec.ts) last.
 // The end-to-end files share one running platform: apps/platform-e2e/src/platform.e2e-spec.ts stops pds in
 // its last tests (the launcher restarts it), so every other end-to-end file must sort before "platform";
-// the fault suite kills every process in turn, so it runs after all of them.
+// the fault suites kill every process in turn (the fuzz suite, for one, checks that nothing restarted while it
+// ran), so they run after all of them.
 const Sequencer = require('@jest/test-sequencer').default;
 
 const E2E = /\.e2e-spec\.ts$/;
-const LAST = /[/\\]fault\.e2e-spec\.ts$/;
+const LAST = /[/\\]fault(-[a-z-]+)?\.e2e-spec\.ts$/;
 
 class PlatformSequencer extends Sequencer {
   async sort(tests) {

@@ -73,6 +73,10 @@ export default async function globalSetup(): Promise<void> {
       N3_SANDBOX_GPCONNECT_URL: `http://127.0.0.1:${gpconnectPort}`,
       NHSMAIL_RELAY_PORT: String(relayPort),
       NHSMAIL_SUBMISSION_PORT: String(submissionPort),
+      // A delivery claimed by a relay that the fault suite kills comes back when its lease ends: 15 s rather
+      // than 120 s, so the suite sees it delivered within its wait (local deliveries are fenced by the lease's
+      // owner, so a shorter lease delivers nothing twice).
+      NHSMAIL_DELIVERY_LEASE_SECONDS: '15',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: false,
