@@ -417,8 +417,19 @@ describe('the platform through the gateway', () => {
       expect([503, 504]).toContain(response?.status);
       expect(outcomeCode(response?.body)).toMatch(/^REC_(UNAVAILABLE|GATEWAY_TIMEOUT)$/);
       expect(elapsed).toBeLessThan(state.rpcTimeoutMs + 1000);
-      // The gateway stays ready for the other services' routes, and says which one is down.
-      const ready = await call('/health/ready');
+      // The gateway stays ready for the other services' routes, and says which one is down. pds stops its read
+      // subscription before its health subject while it shuts down, so the health check may answer a moment
+      // longer than reads do: asked until it says down (or 5 s pass).
+      let ready = await call('/health/ready');
+      for (
+        let waited = 0;
+        waited < 5_000 &&
+        !/^down/.test(String((ready.body as { checks?: { pds?: unknown } } | undefined)?.checks?.pds));
+        waited += 100
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        ready = await call('/health/ready');
+      }
       expect(ready.status).toBe(200);
       expect(ready.body).toMatchObject({
         status: 'degraded',
