@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { withTransaction } from '@platform/shared-persistence';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
 
 /** Bytes kept in memory before they go to a chunk row: a small message is one row, written at commit. */
@@ -181,17 +182,7 @@ export class GroupCommit {
   }
 
   private async write(commits: PendingCommit[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await writeCommits(client, this.schema, commits);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    await withTransaction(this.pool, (client) => writeCommits(client, this.schema, commits));
   }
 }
 
@@ -281,18 +272,10 @@ export class Spool {
     if (!also && this.group) {
       await this.group.submit(pending);
     } else {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
+      await withTransaction(this.pool, async (client) => {
         await writeCommits(client, this.schema, [pending]);
         await also?.(client);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
     }
     this.rowWritten = true;
   }
