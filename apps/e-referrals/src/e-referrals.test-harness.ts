@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { EReferralsClient, type BusinessFunction, type FhirResource } from '@platform/contracts-ers';
+import {
+  EReferralsClient,
+  shortlistParameter,
+  type BusinessFunction,
+  type FhirResource,
+} from '@platform/contracts-ers';
 import { N3Client } from '@platform/contracts-n3';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
@@ -238,51 +243,12 @@ export function createReferralParameters(
     resourceType: 'Parameters',
     parameter: [
       { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: patient } },
-      {
-        name: 'shortlist',
-        resource: {
-          resourceType: 'List',
-          status: 'current',
-          mode: 'snapshot',
-          contained: [
-            {
-              resourceType: 'Parameters',
-              id: 'criteria',
-              parameter: [
-                {
-                  name: 'priority',
-                  valueCoding: {
-                    system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1',
-                    code: criteria.priority ?? 'ROUTINE',
-                  },
-                },
-                {
-                  name: 'specialty',
-                  valueCoding: {
-                    system: '_baseUrl_/STU3/CodeSystem/SPECIALTY',
-                    code: criteria.specialty ?? 'CARDIOLOGY',
-                  },
-                },
-                ...(criteria.clinicType
-                  ? [
-                      {
-                        name: 'clinicType',
-                        valueCoding: {
-                          system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ClinicType-1',
-                          code: criteria.clinicType,
-                        },
-                      },
-                    ]
-                  : []),
-                { name: 'ageAndGenderAppropriate', valueBoolean: false },
-              ],
-            },
-          ],
-          entry: serviceIds.map((value) => ({
-            item: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value } },
-          })),
-        },
-      },
+      shortlistParameter(serviceIds, {
+        priority: criteria.priority ?? 'ROUTINE',
+        specialty: criteria.specialty ?? 'CARDIOLOGY',
+        ...(criteria.clinicType ? { clinicType: criteria.clinicType } : {}),
+        ageAndGenderAppropriate: false,
+      }),
     ],
   };
 }

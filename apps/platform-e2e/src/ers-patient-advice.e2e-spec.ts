@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
-import { EReferralsClient } from '@platform/contracts-ers';
+import { EReferralsClient, shortlistParameter } from '@platform/contracts-ers';
 import { NatsRpcClient, natsEndpointOptions } from '@platform/shared-nats';
 import { e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
-import { cardiologyShortlist } from './support/ers';
 
 /** The demo realm's hospital clinician works for RR8; its GP for A83008. */
 const PROVIDER = 'RR8';
@@ -100,7 +99,7 @@ describe('e-RS Advice and Guidance through the gateway', () => {
             code: 'AUTHORISED_TO_CONVERT',
           },
         },
-        cardiologyShortlist(serviceId),
+        shortlistParameter([serviceId], { priority: 'ROUTINE', specialty: 'CARDIOLOGY' }),
         { name: 'request', valueString: 'Is this murmur worth an echo?' },
       ],
     });

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
-import { EReferralsClient, type FhirResource } from '@platform/contracts-ers';
+import { EReferralsClient, type FhirResource, shortlistParameter } from '@platform/contracts-ers';
 import { NatsRpcClient, natsEndpointOptions, type CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes, tally } from '@platform/shared-testing';
 import { e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
-import { cardiologyShortlist } from './support/ers';
 
 const PATIENT = '9000000114';
 const MB = 1024 * 1024;
@@ -86,7 +85,11 @@ describe('e-RS attachments through the gateway (A020, A006, A012)', () => {
       resourceType: 'Parameters',
       parameter: [
         { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: PATIENT } },
-        cardiologyShortlist(serviceId, [{ name: 'ageAndGenderAppropriate', valueBoolean: false }]),
+        shortlistParameter([serviceId], {
+          priority: 'ROUTINE',
+          specialty: 'CARDIOLOGY',
+          ageAndGenderAppropriate: false,
+        }),
       ],
     };
     ubrn = (await ers.createReferral({ resource: referral, businessFunction: 'REFERRING_CLINICIAN' }, gp())).resource[

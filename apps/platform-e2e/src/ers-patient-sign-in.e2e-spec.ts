@@ -3,11 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { connect, type NatsConnection } from 'nats';
 import { Client } from 'pg';
-import { EReferralsClient, type FhirResource } from '@platform/contracts-ers';
+import { EReferralsClient, type FhirResource, shortlistParameter } from '@platform/contracts-ers';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient, natsEndpointOptions, type CallContext } from '@platform/shared-nats';
 import { e2eState, gatewaySigner, platformUp, type E2eState } from './support/platform';
-import { cardiologyShortlist } from './support/ers';
 
 const PATIENT = '9000000114';
 const PRACTICE = 'A83008';
@@ -110,7 +109,7 @@ describe('e-RS patient page: sign-in CSRF and the limits on wrong codes', () => 
       resourceType: 'Parameters',
       parameter: [
         { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: PATIENT } },
-        cardiologyShortlist(serviceId),
+        shortlistParameter([serviceId], { priority: 'ROUTINE', specialty: 'CARDIOLOGY' }),
       ],
     };
     const created = await ers.createReferral({ resource: referral, businessFunction: 'REFERRING_CLINICIAN' }, gp());

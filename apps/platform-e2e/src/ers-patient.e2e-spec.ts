@@ -7,11 +7,10 @@ import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { Client } from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { EReferralsClient, type FhirResource } from '@platform/contracts-ers';
+import { EReferralsClient, type FhirResource, shortlistParameter } from '@platform/contracts-ers';
 import { PdsClient } from '@platform/contracts-pds';
 import { NatsRpcClient, natsEndpointOptions, type CallContext } from '@platform/shared-nats';
 import { e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
-import { cardiologyShortlist } from './support/ers';
 
 const SCREENSHOTS = path.resolve(__dirname, '../../../tmp/screenshots');
 const PATIENT = '9000000114';
@@ -146,10 +145,12 @@ describe('e-RS patient page: a patient books with the letter in Chromium', () =>
       resourceType: 'Parameters',
       parameter: [
         { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: PATIENT } },
-        cardiologyShortlist(serviceId, [
-          { name: 'postcode', valueString: 'LS1 6FR' },
-          { name: 'ageAndGenderAppropriate', valueBoolean: false },
-        ]),
+        shortlistParameter([serviceId], {
+          priority: 'ROUTINE',
+          specialty: 'CARDIOLOGY',
+          postcode: 'LS1 6FR',
+          ageAndGenderAppropriate: false,
+        }),
       ],
     };
     const created = await ers.createReferral({ resource: referral, businessFunction: 'REFERRING_CLINICIAN' }, gp());

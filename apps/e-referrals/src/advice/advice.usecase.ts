@@ -5,6 +5,7 @@ import {
   PROVIDER_FUNCTIONS,
   READER_FUNCTIONS,
   REFERRER_FUNCTIONS,
+  shortlistParameter,
   type ChangeRequest,
   type FhirReply,
   type FhirResource,
@@ -500,28 +501,11 @@ export class AdviceUseCase {
       resourceType: 'Parameters',
       parameter: [
         { name: 'patient', valueIdentifier: { system: SYSTEMS.nhsNumber, value: claimed.patient_nhs_number } },
-        {
-          name: 'shortlist',
-          resource: {
-            resourceType: 'List',
-            status: 'current',
-            mode: 'snapshot',
-            contained: [
-              {
-                resourceType: 'Parameters',
-                id: 'criteria',
-                parameter: [
-                  { name: 'priority', valueCoding: { system: SYSTEMS.priority, code: claimed.priority } },
-                  ...(claimed.specialty
-                    ? [{ name: 'specialty', valueCoding: { system: SYSTEMS.specialty, code: claimed.specialty } }]
-                    : []),
-                  { name: 'ageAndGenderAppropriate', valueBoolean: false },
-                ],
-              },
-            ],
-            entry: [{ item: { identifier: { system: SYSTEMS.ersService, value: claimed.service_id } } }],
-          },
-        },
+        shortlistParameter([claimed.service_id], {
+          priority: claimed.priority,
+          ...(claimed.specialty ? { specialty: claimed.specialty } : {}),
+          ageAndGenderAppropriate: false,
+        }),
       ],
     };
     let created: FhirReply;

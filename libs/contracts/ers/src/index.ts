@@ -24,8 +24,9 @@ export {
 } from './payloads';
 export { ERS_PROVIDERS, ERS_PUBLISHERS, ERS_REFERRERS, ERS_SUBJECT_POLICIES, ERS_USERS } from './policy';
 export { ERS_EVENT_STREAM, ERS_EVENTS, ERS_QUEUE, ERS_SUBJECTS } from './subjects';
-export { worklistBody, worklistJson, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
+export { worklistBody, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
 export * from './patient';
 export * from './letters';
 export * from './attachments';
 export * from './advice';
+export * from './shortlist';
