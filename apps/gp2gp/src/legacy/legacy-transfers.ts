@@ -32,6 +32,7 @@ import {
   type MhsMessage,
 } from './mhs-message';
 import { mimeToMhsJson } from './mhs-mime';
+import { callerOrganisation } from '../transfers/start-transfer.usecase';
 
 /** Where parts and reassembled documents are kept: the gp2gp fragment object store (FragmentStore). */
 export interface LegacyObjectStore {
@@ -122,16 +123,6 @@ function notFound(): PlatformError {
   return new PlatformError('GP2GP_TRANSFER_NOT_FOUND', undefined, { diagnostics: 'No such conversation' });
 }
 
-function organisationOf(context: CallContext): string {
-  const organisation = context.caller?.organisation;
-  if (!organisation) {
-    throw new PlatformError('GP2GP_NO_ORGANISATION', undefined, {
-      diagnostics: 'The caller acts for no organisation (NHSD-End-User-Organisation-ODS)',
-    });
-  }
-  return organisation;
-}
-
 function safeContentType(...candidates: (string | null | undefined)[]): string {
   for (const candidate of candidates) {
     const value = candidate?.trim();
@@ -168,7 +159,7 @@ export class LegacyTransfers {
   }
 
   async open(request: OpenLegacyTransferRequest, context: CallContext): Promise<LegacyTransferReply> {
-    const requestingOds = organisationOf(context);
+    const requestingOds = callerOrganisation(context);
     if (requestingOds === request.sendingOds) {
       throw new PlatformError('INVALID_VALUE', undefined, {
         diagnostics: 'A practice cannot ask itself for a record',
@@ -190,7 +181,7 @@ export class LegacyTransfers {
   }
 
   async poll(request: PollLegacyTransferRequest, context: CallContext): Promise<LegacyTransferReply> {
-    const organisation = organisationOf(context);
+    const organisation = callerOrganisation(context);
     const row = await this.find(this.pool, request.conversationId.toLowerCase());
     if (!row || row.requesting_ods !== organisation) throw notFound();
     const view = await this.view(row);
@@ -210,7 +201,7 @@ export class LegacyTransfers {
    * audited. The bytes are read from the object store's messages directly, so a piece costs its own size.
    */
   async readAttachment(request: ReadLegacyAttachmentRequest, context: CallContext): Promise<LegacyAttachmentPiece> {
-    const organisation = organisationOf(context);
+    const organisation = callerOrganisation(context);
     const row = await this.find(this.pool, request.conversationId.toLowerCase());
     if (!row || row.requesting_ods !== organisation) throw notFound();
     const document = (await this.documents(this.pool, row.conversation_id)).find(
@@ -247,7 +238,7 @@ export class LegacyTransfers {
 
   /** One MHS inbound message from the legacy sending practice. */
   async receive(request: LegacyInboundRequest, context: CallContext): Promise<LegacyInboundReply> {
-    const organisation = organisationOf(context);
+    const organisation = callerOrganisation(context);
     if ((request.message === undefined) === (request.mime === undefined)) {
       throw new PlatformError('INVALID_VALUE', undefined, {
         diagnostics: 'Send the MHS message either as message (JSON) or as mime (multipart/related), not both',
@@ -274,7 +265,7 @@ export class LegacyTransfers {
    * route takes (a 5 MB fragment).
    */
   async receiveMime(raw: string, context: CallContext): Promise<LegacyInboundReply> {
-    const organisation = organisationOf(context);
+    const organisation = callerOrganisation(context);
     let message: MhsMessage;
     try {
       message = parseMhsMessage(mimeToMhsJson(raw), { maxAttachmentChars: MHS_INBOUND_MAX_BYTES });

@@ -10,22 +10,13 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import type { LegacyObjectStore, LegacyTransfers } from './legacy-transfers';
+import { callerOrganisation } from '../transfers/start-transfer.usecase';
 
 /** How many posted messages one replica reads back and takes at once (each is held while it is parsed). */
 const ASSEMBLING_AT_ONCE = 2;
 
 function invalid(diagnostics: string): PlatformError {
   return new PlatformError('GP2GP_MHS_MESSAGE_INVALID', undefined, { diagnostics });
-}
-
-function organisationOf(context: CallContext): string {
-  const organisation = context.caller?.organisation;
-  if (!organisation) {
-    throw new PlatformError('GP2GP_NO_ORGANISATION', undefined, {
-      diagnostics: 'The caller acts for no organisation (NHSD-End-User-Organisation-ODS)',
-    });
-  }
-  return organisation;
 }
 
 /**
@@ -50,7 +41,7 @@ export class LegacyUploads {
   }
 
   async piece(request: LegacyInboundPieceRequest, context: CallContext): Promise<LegacyInboundPieceReply> {
-    const organisation = organisationOf(context);
+    const organisation = callerOrganisation(context);
     const bytes = Buffer.from(request.data, 'base64');
     if (bytes.length === 0 || bytes.length > MHS_INBOUND_PIECE_BYTES) {
       throw invalid(`A piece holds between 1 and ${MHS_INBOUND_PIECE_BYTES} bytes`);
@@ -63,7 +54,7 @@ export class LegacyUploads {
   }
 
   async commit(request: LegacyInboundCommitRequest, context: CallContext): Promise<LegacyInboundReply> {
-    const organisation = organisationOf(context);
+    const organisation = callerOrganisation(context);
     if (/[\r\n]/.test(request.contentType)) throw invalid('The Content-Type holds a line break');
     const names = Array.from({ length: request.pieces }, (_, index) =>
       this.name(organisation, request.uploadId, index),
@@ -93,7 +84,7 @@ export class LegacyUploads {
 
   /** A post that will not be committed: its pieces are dropped (those of the caller's organisation only). */
   async discard(request: LegacyInboundDiscardRequest, context: CallContext): Promise<{ discarded: number }> {
-    const organisation = organisationOf(context);
+    const organisation = callerOrganisation(context);
     await Promise.all(
       Array.from({ length: request.pieces }, (_, index) =>
         this.store.delete(this.name(organisation, request.uploadId, index)).catch(() => undefined),
