@@ -2,7 +2,14 @@ import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
 import { createTransport } from 'nodemailer';
 import { Client } from 'pg';
-import { currentPids, e2eState, passwordToken, platformUp, type E2eState } from './support/platform';
+import {
+  currentPids,
+  e2eState,
+  killAndAwaitRecovery,
+  passwordToken,
+  platformUp,
+  type E2eState,
+} from './support/platform';
 
 /**
  * The fault suite for the services that came after the first four (fault.e2e-spec.ts covers pds, n3-registry,
@@ -418,17 +425,8 @@ describe('faults under load for e-RS, GP2GP and the NHSmail relay', () => {
       // A transfer in flight when gp2gp or NATS goes (the others always have writes in flight).
       for (let waited = 0; !transferInFlight && waited < 20_000; waited += 50) await sleep(50);
       inFlightAtKill[fault] = transferInFlight;
-      const pid = currentPids(state)[fault];
-      expect(pid).toBeGreaterThan(0);
-      const killedAt = Date.now();
-      process.kill(Number(pid), 'SIGKILL');
-      const deadline = killedAt + 60_000;
-      while (Date.now() < deadline) {
-        const now = currentPids(state)[fault];
-        if (now !== undefined && now !== pid && (await platformUp(state, 200))) break;
-        await sleep(100);
-      }
-      recoveries[fault] = Date.now() - killedAt;
+      expect(currentPids(state)[fault]).toBeGreaterThan(0);
+      recoveries[fault] = await killAndAwaitRecovery(state, fault);
       expect(recoveries[fault]).toBeLessThan(60_000);
       await sleep(1500);
     }

@@ -9,7 +9,15 @@ import { N3_EVENT_STREAM, N3_EVENTS } from '@platform/contracts-n3';
 import { PDS_EVENT_STREAM, PDS_EVENTS } from '@platform/contracts-pds';
 import { NatsRpcClient, natsEndpointOptions } from '@platform/shared-nats';
 import { freshPrescription, shortFormIdOf } from '@platform/testing-prescriptions';
-import { currentPids, e2eState, gatewaySigner, passwordToken, platformUp, type E2eState } from './support/platform';
+import {
+  currentPids,
+  e2eState,
+  gatewaySigner,
+  killAndAwaitRecovery,
+  passwordToken,
+  platformUp,
+  type E2eState,
+} from './support/platform';
 
 /**
  * The fault suite: while a bounded load of writes runs through the gateway, every process is killed in turn
@@ -330,18 +338,9 @@ describe('faults under load: kill -9 of every process in turn and a NATS restart
 
     const recoveries: Record<string, number> = {};
     for (const fault of FAULTS) {
-      const pid = currentPids(state)[fault];
-      expect(pid).toBeGreaterThan(0);
-      const killedAt = Date.now();
-      process.kill(Number(pid), 'SIGKILL');
+      expect(currentPids(state)[fault]).toBeGreaterThan(0);
       // Recovered: the launcher has started a new process and the gateway sees everything up again.
-      const deadline = killedAt + 60_000;
-      while (Date.now() < deadline) {
-        const now = currentPids(state)[fault];
-        if (now !== undefined && now !== pid && (await platformUp(state, 200))) break;
-        await sleep(100);
-      }
-      recoveries[fault] = Date.now() - killedAt;
+      recoveries[fault] = await killAndAwaitRecovery(state, fault);
       expect(recoveries[fault]).toBeLessThan(60_000);
       await sleep(1500);
     }

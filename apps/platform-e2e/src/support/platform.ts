@@ -63,6 +63,24 @@ export async function platformUp(state: E2eState, timeoutMs: number): Promise<bo
   return false;
 }
 
+/**
+ * Kills one of the platform's processes with SIGKILL and waits (at most `timeoutMs`) until the launcher has
+ * started a new one and the gateway sees everything up again: the milliseconds that took, or `timeoutMs` when
+ * it never recovered.
+ */
+export async function killAndAwaitRecovery(state: E2eState, name: string, timeoutMs = 60_000): Promise<number> {
+  const pid = currentPids(state)[name];
+  if (!pid) throw new Error(`the launcher names no running ${name}`);
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  while (Date.now() - killedAt < timeoutMs) {
+    const now = currentPids(state)[name];
+    if (now !== undefined && now !== pid && (await platformUp(state, 200))) return Date.now() - killedAt;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return timeoutMs;
+}
+
 /** Signs as the platform's gateway does, for a test that sends requests to the services over NATS itself. */
 export function gatewaySigner(state: E2eState): CallerAssertionSigner {
   return signerFrom(state.callerKeys, GATEWAY_ISSUER);
