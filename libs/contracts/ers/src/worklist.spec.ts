@@ -1,6 +1,9 @@
-import { worklistBody, worklistJson, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
+import { worklistBody, worklistResource, type WorklistReply, type WorklistRow } from './worklist';
 
-describe('worklistJson', () => {
+/** The body as text, to hold it to JSON.stringify. */
+const worklistJson = (reply: WorklistReply): string => worklistBody(reply).toString('utf8');
+
+describe('worklistBody', () => {
   const rows: WorklistRow[] = [
     [
       '000000000001',

@@ -206,8 +206,3 @@ export function worklistBody(reply: WorklistReply): Buffer {
   out.write(']}');
   return out.done();
 }
-
-/** `worklistBody` as text. */
-export function worklistJson(reply: WorklistReply): string {
-  return worklistBody(reply).toString('utf8');
-}
