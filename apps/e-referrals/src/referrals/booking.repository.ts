@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
+import { escapeLiteral, type PoolClient } from 'pg';
 import type { FhirResource } from '@platform/contracts-ers';
 import type { CallContext } from '@platform/shared-nats';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/database.provider';
 import type { ServiceRecord } from '../directory/service-resource';
 import type { ReferralState } from '../shared/states';
-import { ReferralLocked, toReferral, type Referral, type ReferralRow } from './referral.repository';
+import { toReferral, type Referral, type ReferralRow } from './referral.repository';
 
 /** Everything A016 decides on, read with the referral's row lock in one statement. */
 export interface BookingContext {
@@ -20,7 +20,20 @@ export interface BookingContext {
   appointmentId: string;
 }
 
-interface ContextRow extends ReferralRow {
+/** What A016 asks of the store: its referral, the service named, the slot (a booking) and free slots (a deferral). */
+export interface BookingAsk {
+  ubrn: string;
+  serviceId: string;
+  slotId: string | null;
+  askFreeSlot: boolean;
+}
+
+/** A read that found the referral's row lock held by another write (`FOR UPDATE NOWAIT`). */
+export function lockedOut(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === '55P03';
+}
+
+export interface ContextRow extends ReferralRow {
   shortlist: { id: string; name: string }[] | null;
   h_id: string | null;
   h_name: string;
@@ -61,7 +74,8 @@ export interface BookingWrite {
  * A016's two statements: one read of everything the booking decides on under the referral's lock (NOWAIT), and
  * one write that takes the slot with a conditional UPDATE and, only if it got it, creates the appointment and its
  * first version, moves the referral to its next version (checked against the version read), appends the history
- * entry and the outbox event. Two round trips instead of one per table.
+ * entry and the outbox event. Two statements instead of one per table, and the read travels in the same round
+ * trip as the X-Request-ID claim: with the stored answer and COMMIT, a booking is 3 round trips to PostgreSQL.
  */
 @Injectable()
 export class BookingRepository {
@@ -71,15 +85,17 @@ export class BookingRepository {
     this.s = `"${database.schema}"`;
   }
 
-  async load(
-    transaction: PoolClient,
-    ask: { ubrn: string; serviceId: string; slotId: string | null; askFreeSlot: boolean },
-  ): Promise<BookingContext | undefined> {
+  /**
+   * The read of everything the booking decides on, under the referral's lock taken NOWAIT, as one statement
+   * with its values as literals: it is sent in the X-Request-ID claim's round trip
+   * (`IdempotentWrites.runAfterRead`), and runs only if `claimed` (this request holds its claim). A lock held by
+   * another write fails it with 55P03 (`lockedOut` tells).
+   */
+  loadStatement(ask: BookingAsk, claimed: string): string {
     const s = this.s;
-    let result;
-    try {
-      result = await transaction.query<ContextRow>(
-        `SELECT r.ubrn, r.version, r.state, r.patient_nhs_number, r.priority, r.specialty, r.clinic_type, r.referrer_ods,
+    const service = `${escapeLiteral(ask.serviceId)}::bigint`;
+    const slot = ask.slotId === null ? 'NULL::bigint' : `${escapeLiteral(ask.slotId)}::bigint`;
+    return `SELECT r.ubrn, r.version, r.state, r.patient_nhs_number, r.priority, r.specialty, r.clinic_type, r.referrer_ods,
                 r.referrer_user, r.access_code, r.service_id::text AS service_id, r.provider_ods,
                 r.appointment_id::text AS appointment_id, r.search_criteria, r.pathway_start, r.created_at,
                 (SELECT json_agg(json_build_object('id', l.service_id::text, 'name', coalesce(x.name, '')) ORDER BY l.position)
@@ -88,21 +104,22 @@ export class BookingRepository {
                 h.id::text AS h_id, h.name AS h_name, h.ods_code AS h_ods_code, h.active AS h_active,
                 h.triage AS h_triage, h.bookable_type AS h_bookable_type,
                 sl.id::text AS s_id, sl.service_id::text AS s_service_id, sl.start_at AS s_start_at, sl.end_at AS s_end_at,
-                CASE WHEN $4::boolean THEN EXISTS (SELECT 1 FROM ${s}.slot f
-                  WHERE f.service_id = $2::bigint AND f.status = 'free' AND f.start_at > now()) END AS has_free_slot,
+                ${
+                  ask.askFreeSlot
+                    ? `EXISTS (SELECT 1 FROM ${s}.slot f WHERE f.service_id = ${service} AND f.status = 'free' AND f.start_at > now())`
+                    : 'NULL::boolean'
+                } AS has_free_slot,
                 nextval('${s}.appointment_id')::text AS new_appointment_id
            FROM ${s}.referral r
-           LEFT JOIN ${s}.healthcare_service h ON h.id = $2::bigint
-           LEFT JOIN ${s}.slot sl ON sl.id = $3::bigint
-          WHERE r.ubrn = $1
-          FOR UPDATE OF r NOWAIT`,
-        [ask.ubrn, ask.serviceId, ask.slotId, ask.askFreeSlot],
-      );
-    } catch (error) {
-      if ((error as { code?: string }).code === '55P03') throw new ReferralLocked();
-      throw error;
-    }
-    const row = result.rows[0];
+           LEFT JOIN ${s}.healthcare_service h ON h.id = ${service}
+           LEFT JOIN ${s}.slot sl ON sl.id = ${slot}
+          WHERE r.ubrn = ${escapeLiteral(ask.ubrn)} AND ${claimed}
+          FOR UPDATE OF r NOWAIT`;
+  }
+
+  /** What `loadStatement` read, or undefined when there is no such referral. */
+  contextOf(rows: readonly ContextRow[]): BookingContext | undefined {
+    const row = rows[0];
     if (!row) return undefined;
     return {
       referral: toReferral(row),

@@ -101,6 +101,84 @@ describe('IdempotentWrites under concurrency, against PostgreSQL', () => {
     expect(await stored()).toBe(before + 50);
   });
 
+  describe("runAfterRead (the first read in the claim's round trip)", () => {
+    /** Reads the counter under its row lock (NOWAIT), then adds one to it: the shape of a booking. */
+    const readThenAdd = (requestId: string, reads: { value: number }[][]): Promise<number> =>
+      writes.runAfterRead<{ value: number }, number>(
+        key(requestId),
+        (claimed) => `SELECT value FROM "${schema}".counter WHERE id = 1 AND ${claimed} FOR UPDATE NOWAIT`,
+        async (transaction, rows) => {
+          reads.push(rows);
+          await transaction.query('SELECT pg_sleep(0.02)');
+          const result = await transaction.query<{ value: number }>(
+            `UPDATE "${schema}".counter SET value = value + 1 WHERE id = 1 RETURNING value`,
+          );
+          return result.rows[0].value;
+        },
+      );
+    const lockedOut = (error: unknown): string =>
+      (error as { code?: string }).code === '55P03' ? 'locked' : String(error);
+
+    it('50 simultaneous retries: the claim holder reads and writes once, every retry gets its answer', async () => {
+      const before = await stored();
+      const requestId = `read-retry-${(counter += 1)}`;
+      const reads: { value: number }[][] = [];
+      const answers = outcomes(await allAtOnce(50, 20_000, () => readThenAdd(requestId, reads)));
+      expect(new Set(answers)).toEqual(new Set([before + 1]));
+      expect(reads).toEqual([[{ value: before }]]);
+      expect(await stored()).toBe(before + 1);
+    });
+
+    it('50 simultaneous different writes: each reads its row or is locked out (rolled back, claim and all), none twice', async () => {
+      const before = await stored();
+      const ids = Array.from({ length: 50 }, () => `read-write-${(counter += 1)}`);
+      let next = 0;
+      const reads: { value: number }[][] = [];
+      const first = await allAtOnce(50, 20_000, () => readThenAdd(ids[next++], reads).catch(lockedOut));
+      const applied = outcomes(first).filter((answer) => answer !== 'locked');
+      expect(applied.length).toBeGreaterThanOrEqual(1);
+      expect(outcomes(first).every((answer) => answer === 'locked' || typeof answer === 'number')).toBe(true);
+      expect(await stored()).toBe(before + applied.length);
+      // A locked-out write kept no claim: its retry, one at a time, runs it.
+      for (const [index, answer] of outcomes(first).entries()) {
+        if (answer === 'locked') await readThenAdd(ids[index], reads);
+      }
+      expect(await stored()).toBe(before + 50);
+      // And a retry of any of them now answers, reading nothing.
+      const readsBefore = reads.length;
+      await readThenAdd(ids[0], reads);
+      expect(reads.length).toBe(readsBefore);
+      expect(await stored()).toBe(before + 50);
+    });
+
+    it('keeps a refusal as the answer, and a retry after it reads nothing and takes no lock', async () => {
+      const requestId = `read-refused-${(counter += 1)}`;
+      let ran = 0;
+      const refuse = (): Promise<never> =>
+        writes.runAfterRead(
+          key(requestId, { refuse: true }),
+          (claimed) => `SELECT value FROM "${schema}".counter WHERE id = 1 AND ${claimed} FOR UPDATE NOWAIT`,
+          () => {
+            ran += 1;
+            return Promise.reject(new PlatformError('RESOURCE_VERSION_MISMATCH'));
+          },
+        );
+      await expect(refuse()).rejects.toMatchObject({ code: 'RESOURCE_VERSION_MISMATCH' });
+      // Another transaction holds the row: a retry of the refused request still gets its answer, not a lock failure.
+      const holder = new Client({ connectionString: url });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT value FROM "${schema}".counter WHERE id = 1 FOR UPDATE`);
+        await expect(refuse()).rejects.toMatchObject({ code: 'RESOURCE_VERSION_MISMATCH' });
+        await holder.query('ROLLBACK');
+      } finally {
+        await holder.end();
+      }
+      expect(ran).toBe(1);
+    });
+  });
+
   it('answers a retried failure with the first failure, however many retries arrive at once', async () => {
     const requestId = `failing-${(counter += 1)}`;
     let ran = 0;

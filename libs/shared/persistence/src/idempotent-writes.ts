@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { escapeLiteral, type Pool, type PoolClient, type QueryResult } from 'pg';
+import { escapeLiteral, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { PlatformError, type WireError } from '@platform/shared-errors';
 import type { ServiceDatabase } from './database';
 
@@ -34,17 +34,48 @@ export class IdempotentWrites {
   }
 
   async run<T>(key: WriteKey, work: (transaction: PoolClient) => Promise<T>): Promise<T> {
+    return this.claimAndRun(key, undefined, (transaction) => work(transaction));
+  }
+
+  /**
+   * `run` with the write's first read sent in the claim's round trip, for a hot write whose every round trip
+   * counts: 3 round trips instead of 4 around a read and a write. `read` writes one SQL statement with its values
+   * as literals (the claim's round trip is a simple query, which takes no parameters: pass only values checked
+   * or escaped with `escapeLiteral`) and puts `claimed`, an SQL condition true only while this request holds its
+   * claim, in its WHERE: a retry whose first request has answered reads nothing, locks nothing, and gets the first
+   * answer. `work` gets the read's rows. If the read fails (a lock taken NOWAIT, say), the whole write, claim
+   * included, is rolled back and its error passed on, as a failure of `work` that is not a PlatformError is.
+   */
+  async runAfterRead<R extends QueryResultRow, T>(
+    key: WriteKey,
+    read: (claimed: string) => string,
+    work: (transaction: PoolClient, rows: R[]) => Promise<T>,
+  ): Promise<T> {
+    return this.claimAndRun<T, R>(key, read, work);
+  }
+
+  private async claimAndRun<T, R extends QueryResultRow>(
+    key: WriteKey,
+    read: ((claimed: string) => string) | undefined,
+    work: (transaction: PoolClient, rows: R[]) => Promise<T>,
+  ): Promise<T> {
     const hash = createHash('sha256').update(JSON.stringify(key.request)).digest('hex');
+    const caller = literal(key.callerId);
+    const requestId = literal(key.requestId);
+    // Only this request's own claim has no outcome yet: an earlier request's is committed with its answer.
+    const claimed = `EXISTS (SELECT 1 FROM ${this.table} WHERE caller_id = ${caller} AND request_id = ${requestId} AND outcome IS NULL)`;
     const client = await this.pool.connect();
     let outcome: Outcome<T>;
     try {
-      // BEGIN, the claim and the savepoint in one round trip (a simple query of three statements, so its values
-      // are written as literals): a write's fixed cost is its round trips, each a socket write and a wake-up.
-      const [, claim] = (await client.query(
+      // BEGIN, the claim and the savepoint (and the first read, if any) in one round trip (a simple query of
+      // several statements, so its values are written as literals): a write's fixed cost is its round trips,
+      // each a socket write and a wake-up.
+      const results = (await client.query(
         `BEGIN; INSERT INTO ${this.table} (caller_id, request_id, operation, request_hash)
-         VALUES (${literal(key.callerId)}, ${literal(key.requestId)}, ${literal(key.operation)}, ${literal(hash)})
-         ON CONFLICT (caller_id, request_id) DO NOTHING; SAVEPOINT write`,
-      )) as unknown as QueryResult[];
+         VALUES (${caller}, ${requestId}, ${literal(key.operation)}, ${literal(hash)})
+         ON CONFLICT (caller_id, request_id) DO NOTHING; SAVEPOINT write${read ? `; ${read(claimed)}` : ''}`,
+      )) as unknown as QueryResult<R>[];
+      const claim = results[1];
       if (claim?.rowCount !== 1) {
         // The claim waited for the first request's transaction, so its answer is committed: read it on this
         // same connection (asking the pool for a second while holding one is how a pool deadlocks).
@@ -52,7 +83,7 @@ export class IdempotentWrites {
         outcome = await this.earlierOutcome<T>(client, key, hash);
       } else {
         try {
-          outcome = { ok: await work(client) };
+          outcome = { ok: await work(client, read ? (results[3]?.rows ?? []) : []) };
         } catch (error) {
           // Only a final answer is kept for retries: a refusal. A service that could not be reached, or timed
           // out, or failed (5xx) is not an answer: the whole write, its claim included, is rolled back, so
@@ -64,7 +95,7 @@ export class IdempotentWrites {
         // The answer and COMMIT in one round trip; if the UPDATE fails, the COMMIT after it is not run.
         await client.query(
           `UPDATE ${this.table} SET outcome = ${literal(JSON.stringify(outcome))}
-            WHERE caller_id = ${literal(key.callerId)} AND request_id = ${literal(key.requestId)}; COMMIT`,
+            WHERE caller_id = ${caller} AND request_id = ${requestId}; COMMIT`,
         );
       }
     } catch (error) {
