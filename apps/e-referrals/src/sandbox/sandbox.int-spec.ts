@@ -80,6 +80,20 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
     expect(codes(priority.resource)).toEqual(codes(example('stu3/A004_CodeSystem_PRIORITY.json')));
   });
 
+  it("A011: the NHS Minimal example refers PDS's sandbox patient 9912003888 to service 11002, NOT_BOOKED and URGENT", async () => {
+    const created = await client.createReferral(
+      { ...fn, resource: example('stu3/A011_createReferral_request_Minimal.json') },
+      gp.context(),
+    );
+    const expected = example('stu3/A011_createReferral_response_ReferralRequest.json');
+    expect(created.resource['resourceType']).toBe(expected['resourceType']);
+    expect(created.resource['id']).toMatch(/^\d{12}$/);
+    expect(stateOf(created.resource)).toBe(stateOf(expected));
+    expect(JSON.stringify(created.resource)).toContain('"code":"URGENT"');
+    expect(JSON.stringify(created.resource)).toContain('"value":"9912003888"');
+    expect(JSON.stringify(created.resource)).toContain('"value":"11002"');
+  });
+
   it('A035 finds the example services 1 and 2 by name, and A016 books the example request into slot 11000021', async () => {
     const services = await client.listServices({ ...fn, query: { _id: '1,2' } }, gp.context());
     const names = (bundle: FhirResource): string[] =>

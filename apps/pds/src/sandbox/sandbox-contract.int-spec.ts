@@ -745,6 +745,26 @@ describe('the NHS PDS sandbox test scenarios, through the gateway in sandbox mod
     }
   });
 
+  it("holds the NHS e-Referral Service examples' patient 9912003888, alive, so e-RS in sandbox mode finds them", async () => {
+    const answer = await send({
+      endpoint: 'read',
+      scenario: 'e-RS examples patient',
+      target: `${FHIR}/Patient/9912003888`,
+      status: 200,
+      resourceType: 'Patient',
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      resourceType: 'Patient',
+      id: '9912003888',
+      identifier: [{ value: '9912003888' }],
+      gender: 'male',
+      birthDate: '1968-04-22',
+    });
+    expect(answer.body['deceasedDateTime']).toBeUndefined();
+    expect(answer.body['meta']).toMatchObject({ versionId: '1' });
+  });
+
   it('kept nothing of the writes it answered (every scenario ran twice above)', async () => {
     expect(await counts()).toEqual(before);
     expect(before['jane_smith_version']).toBe(2);

@@ -127,6 +127,47 @@ function createMatchPatients(): PatientRecord[] {
   ];
 }
 
+/**
+ * The patient of the NHS e-Referral Service examples (A010, A011, A016, A044, A041: NHS number 9912003888), so
+ * that e-RS in sandbox mode finds them in PDS alive, as the NHS examples assume. The examples carry only the
+ * number; the demographics are synthetic and ours (an adult, no age or sex limit of the examples' services
+ * excludes them, a Leeds address near the examples' services, a name no documented search asks for).
+ */
+export const ERS_EXAMPLE_PATIENT = '9912003888';
+
+function ersExamplePatient(): PatientRecord {
+  return record(
+    {
+      resourceType: 'Patient',
+      id: ERS_EXAMPLE_PATIENT,
+      meta: { versionId: '1' },
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: ERS_EXAMPLE_PATIENT }],
+      name: [
+        {
+          id: 'N3888',
+          use: 'usual',
+          given: ['Ellis'],
+          family: 'Ravensworth',
+          prefix: ['Mr'],
+          period: { start: '1990-01-01' },
+        },
+      ],
+      gender: 'male',
+      birthDate: '1968-04-22',
+      address: [
+        {
+          id: 'A3888',
+          use: 'home',
+          line: ['2 Trevelyan Square', 'Boar Lane', 'Leeds'],
+          postalCode: 'LS1 6AE',
+          period: { start: '2015-06-01' },
+        },
+      ],
+    },
+    false,
+  );
+}
+
 /** The NHS PDS sandbox's test patients, as integrators' sandbox tests expect them. */
 export function sandboxPatients(): PatientRecord[] {
   return [
@@ -137,6 +178,7 @@ export function sandboxPatients(): PatientRecord[] {
     record(johnPaulSmith, false),
     ...searchSetPatients(),
     ...createMatchPatients(),
+    ersExamplePatient(),
   ];
 }
 
