@@ -1,6 +1,8 @@
-import { NotFoundException } from '@nestjs/common';
+import { Module, NotFoundException, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { PlatformError } from '@platform/shared-errors';
 import { Registry } from 'prom-client';
-import { DatabaseProbe, HealthController, Liveness, type ReadinessCheck } from './health';
+import { DatabaseProbe, HealthController, Liveness, serviceHealth, type ReadinessCheck } from './health';
 
 function reply(): { code: number; status(code: number): void } {
   return {
@@ -126,5 +128,46 @@ describe('HealthController', () => {
     const failing = reply();
     expect(controller.live(failing)).toMatchObject({ status: 'failing', problems: [expect.any(String)] });
     expect(failing.code).toBe(503);
+  });
+});
+
+describe('serviceHealth', () => {
+  it('says the service is unavailable from the moment it starts to stop, before a sibling subscription has drained', async () => {
+    const pool = { connect: () => Promise.resolve({ query: () => Promise.resolve(), release: () => undefined }) };
+    const health = serviceHealth({
+      service: 'probe',
+      subject: 'probe.health.check.v1',
+      pool: pool as never,
+      self: () => Promise.resolve(),
+    });
+    let answerDuringDrain: Promise<unknown> | undefined;
+    let finishDrain: () => void = () => undefined;
+    // Stands for pds's direct read subscription: draining takes a while, in the same module as the handler.
+    class DrainingSubscription implements BeforeApplicationShutdown {
+      handler?: { health(): Promise<unknown> };
+      beforeApplicationShutdown(): Promise<void> {
+        answerDuringDrain = this.handler?.health().catch((error: unknown) => error);
+        return new Promise((resolve) => (finishDrain = resolve));
+      }
+    }
+    const subscription = new DrainingSubscription();
+    @Module({
+      controllers: [health.handler],
+      providers: [...health.providers, { provide: DrainingSubscription, useValue: subscription }],
+    })
+    class ProbeModule {}
+
+    const app = await (await Test.createTestingModule({ imports: [ProbeModule] }).compile()).init();
+    const handler = app.get<unknown, { health(): Promise<unknown> }>(health.handler);
+    subscription.handler = handler;
+    await expect(handler.health()).resolves.toEqual({ status: 'ok', service: 'probe' });
+
+    const closed = app.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    const answer = await answerDuringDrain;
+    expect(answer).toBeInstanceOf(PlatformError);
+    expect(answer).toMatchObject({ code: 'REC_UNAVAILABLE', details: { failing: 'stopping' } });
+    finishDrain();
+    await closed;
   });
 });

@@ -7,6 +7,7 @@ import {
   Optional,
   Param,
   Res,
+  type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type Provider,
@@ -333,7 +334,8 @@ export interface ServiceHealth {
 /**
  * The health of a NATS service with a database.
  * - Its health subject answers `{status: 'ok', service}` only while a database connection can be had
- *   (REC_UNAVAILABLE otherwise), so what callers see over NATS (the gateway's readiness) matches the service.
+ *   (REC_UNAVAILABLE otherwise), so what callers see over NATS (the gateway's readiness) matches the service;
+ *   and REC_UNAVAILABLE from the moment the app starts to stop, before its subscriptions drain.
  * - Readiness (both critical): `postgres` (a connection within 2 s, SELECT 1) and `nats` (a round trip
  *   through the service's own health subject: any reply, even "my database is down", proves the subscription works).
  * - Liveness: the event loop and the pool (see Liveness).
@@ -364,9 +366,26 @@ export function serviceHealth(settings: {
   ];
 
   @Controller()
-  class ServiceHealthHandler {
+  class ServiceHealthHandler implements BeforeApplicationShutdown {
+    private stopping = false;
+
+    /**
+     * The first of the app's shutdown hooks to take effect: Nest calls a module's hooks together, in
+     * order, controllers first, so this flag is set before any subscription of the same module starts to
+     * drain (pds's direct read subscription), and the health subject says "stopping" while they drain.
+     */
+    beforeApplicationShutdown(): void {
+      this.stopping = true;
+    }
+
     @MessagePattern(settings.subject)
     async health(): Promise<{ status: 'ok'; service: string }> {
+      if (this.stopping) {
+        throw new PlatformError('REC_UNAVAILABLE', `${settings.service} is stopping`, {
+          headers: { 'Retry-After': '5' },
+          details: { failing: 'stopping' },
+        });
+      }
       try {
         await database.check();
       } catch (error) {
