@@ -130,6 +130,63 @@ describe('group commit of accepted messages', () => {
     expect(Number(orphans.rows[0]?.n)).toBe(0);
   });
 
+  it("fails a whole group by the statement's own check when a message in it is no longer receiving: none of the group's rows stay", async () => {
+    const meta = (): MessageMeta => ({
+      id: randomUUID(),
+      envelopeFrom: 'sender@outside.example',
+      receivedVia: 'relay',
+      clientIp: '127.0.0.1',
+      authenticatedAs: null,
+    });
+    const headers = (messageId: string) => ({ messageId, fromHeader: 'sender@outside.example', subject: 'check' });
+    const event = (id: string) => ({
+      subject: NHSMAIL_EVENTS.messageAccepted,
+      payload: { messageId: id },
+      requestId: id,
+    });
+    // A large message: its `receiving` row and first chunk are written before the commit. Something else then
+    // moves the row on (here by hand), so the commit's update finds no receiving row while every foreign key
+    // still holds: only the count check can refuse it.
+    const large = meta();
+    const largeId = `<${randomUUID()}@large.example>`;
+    const spool = store.spool(large);
+    await spool.write(Buffer.alloc(300 * 1024, 'a'));
+    await relay.db.query(`UPDATE "${relay.schema}".message SET state = 'queued', message_id = $2 WHERE id = $1`, [
+      large.id,
+      largeId,
+    ]);
+
+    const leaders = Array.from({ length: 2 }, () => `<${randomUUID()}@leader.example>`);
+    const followers = Array.from({ length: 24 }, () => `<${randomUUID()}@follower.example>`);
+    const small = (messageId: string): Promise<void> => {
+      const m = meta();
+      const s = store.spool(m);
+      return s
+        .write(Buffer.from(`Message-ID: ${messageId}\r\n\r\nHello\r\n`))
+        .then(() => s.commit(headers(messageId), [{ address: MAILBOX, local: true }], undefined, event(m.id)));
+    };
+    const outcomes = await Promise.allSettled([
+      ...leaders.map(small),
+      ...followers.slice(0, 12).map(small),
+      // After a write, as the small ones, so that it is submitted in their order, behind the two leaders.
+      spool
+        .write(Buffer.alloc(0))
+        .then(() => spool.commit(headers(largeId), [{ address: MAILBOX, local: true }], undefined, event(large.id))),
+      ...followers.slice(12).map(small),
+    ]);
+    expect(outcomes.slice(0, 2).map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+    const refused = outcomes.slice(2);
+    expect(refused.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    expect(String((refused[12] as PromiseRejectedResult).reason)).toMatch(/messages were still receiving/);
+    for (const id of leaders) {
+      expect(await stored(id)).toEqual([{ state: 'queued', chunks: 1, deliveries: 1, events: 1 }]);
+    }
+    for (const id of followers) expect(await stored(id)).toEqual([]);
+    // The large message keeps only what was there before its commit: its first chunk, no delivery, no event.
+    expect(await stored(largeId)).toEqual([{ state: 'queued', chunks: 1, deliveries: 0, events: 0 }]);
+    await relay.db.query(`DELETE FROM "${relay.schema}".message WHERE id = $1`, [large.id]);
+  });
+
   it('answers 451 to each SMTP client whose message shared a group with one the database refuses, and 250 only for whole messages', async () => {
     // The database refuses one subject (a trigger): that message's group fails, whoever else is in it.
     await relay.db.query(`

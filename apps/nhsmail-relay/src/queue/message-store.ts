@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import { withTransaction } from '@platform/shared-persistence';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
 
@@ -49,9 +49,12 @@ interface PendingCommit {
  * Writes the commits of several messages with one statement (data-modifying CTEs over arrays): new messages
  * inserted as `queued`, messages already receiving flipped to `queued`, their last chunks, their deliveries
  * and their events. A message whose `receiving` row is gone (swept) fails the statement on the foreign keys
- * of its deliveries, and a count check catches anything else: the caller's transaction rolls back whole.
+ * of its deliveries, and a count check inside the statement fails it for anything else (a cast of its text
+ * to integer, evaluated per run, PostgreSQL's only way to raise an error from plain SQL). One statement is one
+ * transaction of its own (atomic, one WAL flush) when sent outside BEGIN, as the group commit sends it;
+ * inside a caller's transaction a failure rolls that back whole.
  */
-export async function writeCommits(client: PoolClient, schema: string, commits: PendingCommit[]): Promise<void> {
+export async function writeCommits(client: Pool | PoolClient, schema: string, commits: PendingCommit[]): Promise<void> {
   const chunks = commits.filter((commit) => commit.lastChunk);
   const deliveries = commits.flatMap((commit) =>
     commit.recipients.map((recipient) => ({ message: commit.meta.id, ...recipient })),
@@ -92,7 +95,9 @@ export async function writeCommits(client: PoolClient, schema: string, commits: 
          AS e(subject, payload, headers)
        RETURNING 1
      )
-     SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) AS queued`,
+     SELECT CASE WHEN q.n = $21::bigint THEN q.n
+                 ELSE ('only ' || q.n || ' of ' || $21::bigint || ' messages were still receiving')::integer END AS queued
+       FROM (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) AS n) q`,
     [
       commits.map((commit) => commit.meta.id),
       commits.map((commit) => !commit.rowWritten),
@@ -114,6 +119,7 @@ export async function writeCommits(client: PoolClient, schema: string, commits: 
       events.map((event) => event.subject),
       events.map((event) => JSON.stringify(event.payload)),
       events.map((event) => JSON.stringify({ 'X-Request-ID': event.requestId })),
+      commits.length,
     ],
   );
   const queued = Number(result.rows[0]?.queued ?? 0);
@@ -125,13 +131,16 @@ export async function writeCommits(client: PoolClient, schema: string, commits: 
 /** At most this many bytes of last chunks in one group (the statement carries them hex-encoded). */
 const GROUP_BYTES = 4 * 1024 * 1024;
 const GROUP_MESSAGES = 500;
+/** Groups written at once: while one waits for its WAL flush the next gathers (PostgreSQL flushes both at once). */
+const GROUP_PARALLEL = 2;
 
 /**
  * Group commit: messages that reach their commit while earlier groups are being written wait, and are then
- * written together in one transaction (one statement, one WAL flush) instead of one transaction each. At
- * most `parallel` groups are in flight. A group that fails fails every message in it (each answers 451 and
- * the client retries); nothing of a failed group stays, as it is one transaction. A message's promise
- * resolves only after its group's COMMIT.
+ * written together as one statement (writeCommits: one transaction, one round trip, one WAL flush) instead of
+ * one transaction each. At most `parallel` groups are in flight, each on a connection of the group commit's
+ * own (never queued behind delivery work on the service's pool). A group that fails fails every message in
+ * it (each answers 451 and the client retries); nothing of a failed group stays, as it is one statement. A
+ * message's promise resolves only after its group has committed.
  */
 export class GroupCommit {
   private readonly waiting: { commit: PendingCommit; resolve: () => void; reject: (error: unknown) => void }[] = [];
@@ -140,10 +149,31 @@ export class GroupCommit {
   readonly stats = { groups: 0, messages: 0 };
 
   constructor(
-    private readonly pool: Pool,
+    private readonly connections: Pool,
     private readonly schema: string,
     private readonly parallel = 2,
   ) {}
+
+  /**
+   * The connections for `parallel` groups, opened with the settings of the service's pool (its statement
+   * timeout among them). They close after 10 s idle and never keep the process alive, so the group commit
+   * needs no shutdown of its own: a stopped relay has nothing left to commit.
+   */
+  static connectionsLike(pool: Pool, parallel: number): Pool {
+    const options = pool.options as Pool['options'] & { password?: unknown; application_name?: string };
+    const connections = new Pool({
+      ...options,
+      // pg-pool keeps the password out of the enumerable options.
+      ...(options.password === undefined ? {} : { password: options.password as string }),
+      max: parallel,
+      idleTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+      application_name: `${options.application_name ?? 'nhsmail-relay'} group commit`,
+    });
+    // A connection PostgreSQL ends while it is idle is dropped and opened anew by the next group.
+    connections.on('error', () => undefined);
+    return connections;
+  }
 
   submit(commit: PendingCommit): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -163,7 +193,11 @@ export class GroupCommit {
       }
       const group = this.waiting.splice(0, take);
       this.inFlight += 1;
-      this.write(group.map((entry) => entry.commit))
+      writeCommits(
+        this.connections,
+        this.schema,
+        group.map((entry) => entry.commit),
+      )
         .then(
           () => {
             this.stats.groups += 1;
@@ -179,10 +213,6 @@ export class GroupCommit {
           this.next();
         });
     }
-  }
-
-  private async write(commits: PendingCommit[]): Promise<void> {
-    await withTransaction(this.pool, (client) => writeCommits(client, this.schema, commits));
   }
 }
 
@@ -315,7 +345,7 @@ export class MessageStore {
   constructor(@Inject(NHSMAIL_RELAY_DATABASE) database: NhsmailRelayDatabase) {
     this.pool = database.pool;
     this.schema = `"${database.schema}"`;
-    this.group = new GroupCommit(this.pool, this.schema);
+    this.group = new GroupCommit(GroupCommit.connectionsLike(this.pool, GROUP_PARALLEL), this.schema, GROUP_PARALLEL);
   }
 
   spool(meta: MessageMeta): Spool {
