@@ -190,7 +190,7 @@ describe('e-referrals: provider actions A040 (on behalf of) and A022 (cancel app
 
   describe('A022 cancel appointment, action later', () => {
     it('cancels the booked appointment, frees its slot and tasks the provider: TRIAGED_PROVIDER_TO_ACTION', async () => {
-      const { ubrn, slot } = await bookedReferral();
+      const { ubrn, slot, serviceId } = await bookedReferral();
       const reply = await client.cancelAppointmentActionLater(
         {
           ...pfn,
@@ -221,6 +221,51 @@ describe('e-referrals: provider actions A040 (on behalf of) and A022 (cancel app
         { url: 'comments', valueString: 'Please contact patient to rebook' },
       ]);
       expect(priorityOf(reply.resource)).toBe('URGENT');
+      // The proposed appointment of the NHS example: contained as #appointment and referenced by its own id.
+      const extensions = reply.resource['extension'] as { url: string; valueReference?: { reference: string } }[];
+      const proposedRef = extensions.find((item) => item.url.endsWith('Extension-eRS-Appointment-Reference-1'));
+      expect(extensions.find((item) => item.url.endsWith('Extension-eRS-Appointment-1'))?.valueReference).toEqual({
+        reference: '#appointment',
+      });
+      const proposedId = proposedRef?.valueReference?.reference.replace('Appointment/', '') ?? '';
+      const contained = (reply.resource['contained'] as Record<string, unknown>[]).find(
+        (item) => item['id'] === 'appointment',
+      );
+      expect(contained).toMatchObject({
+        resourceType: 'Appointment',
+        meta: { versionId: '1' },
+        status: 'proposed',
+        reason: [
+          {
+            coding: [
+              {
+                system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReviewOutcome-1',
+                code: 'CANCEL_APPOINTMENT_ACTION_LATER',
+                display: 'Cancel Appointment Action Later',
+              },
+            ],
+          },
+        ],
+        description: 'e-Referral Appointment',
+        comment: 'Please contact patient to rebook',
+        incomingReferral: [{ reference: `ReferralRequest/${ubrn}/_history/3` }],
+        participant: [
+          {
+            actor: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: serviceId } },
+            status: 'accepted',
+          },
+          { actor: { identifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: ALIVE_PATIENT } } },
+        ],
+      });
+      expect(contained?.['slot']).toBeUndefined();
+      const booked = await count(
+        `SELECT id::int AS n FROM $schema.appointment WHERE ubrn = $1 AND status = 'cancelled'`,
+        [ubrn],
+      );
+      expect(proposedId).toMatch(/^\d+$/);
+      expect(proposedId).not.toBe(String(booked));
+      const proposed = await client.getAppointment({ ...pfn, id: proposedId }, hospital.context());
+      expect(proposed.resource).toMatchObject({ id: proposedId, status: 'proposed' });
       expect(await count(`SELECT count(*)::int AS n FROM $schema.slot WHERE id = $1 AND status = 'free'`, [slot])).toBe(
         1,
       );
@@ -361,6 +406,8 @@ describe('e-referrals: provider actions A040 (on behalf of) and A022 (cancel app
           [ubrn],
         ),
       ).toBe(1);
+      const proposedCount = `SELECT count(*)::int AS n FROM $schema.appointment WHERE ubrn = $1 AND status = 'proposed'`;
+      expect(await count(proposedCount, [ubrn])).toBe(1);
 
       const second = await bookedReferral();
       const requestId = randomUUID();
@@ -383,6 +430,7 @@ describe('e-referrals: provider actions A040 (on behalf of) and A022 (cancel app
           [second.ubrn],
         ),
       ).toBe(1);
+      expect(await count(proposedCount, [second.ubrn])).toBe(1);
     });
   });
 });

@@ -24,6 +24,7 @@ import { requireState, type ReferralState } from '../shared/states';
 import { checkShortlisted, shortlistOf } from './create-referral.usecase';
 import { expectedVersion, isProviderOf, isReferrerOf, ReferralChanges } from './referral-changes';
 import { ReferralRepository, type Referral } from './referral.repository';
+import { appointmentResource } from './referral-resource';
 
 /** A reason from `list` (INVALID_CODE otherwise), its comment required when the code system says so. */
 function reasonOf(
@@ -458,7 +459,40 @@ export class CancelAppointmentActionLaterUseCase {
           });
         }
         const reason = 'CANCEL_APPOINTMENT_ACTION_LATER';
+        const reasonCoding = {
+          system: SYSTEMS.reviewOutcome,
+          code: reason,
+          display: 'Cancel Appointment Action Later',
+        };
         await endAppointment(this.referrals, this.directory, transaction, referral, nextVersion, reason);
+        // As the NHS example answers: a new proposed appointment at the same service, with the reason and the
+        // comments, stands for the rebooking the provider's team will do (the cancelled one stays readable, A038).
+        const proposedId = await this.referrals.insertAppointment(transaction, {
+          ubrn: referral.ubrn,
+          serviceId: service.id,
+          slotId: null,
+          status: 'proposed',
+        });
+        await this.referrals.saveAppointmentVersion(transaction, {
+          id: proposedId,
+          ubrn: referral.ubrn,
+          version: 1,
+          serviceId: service.id,
+          slotId: null,
+          status: 'proposed',
+          resource: appointmentResource({
+            id: proposedId,
+            version: 1,
+            status: 'proposed',
+            service,
+            patientNhsNumber: referral.patientNhsNumber,
+            ubrn: referral.ubrn,
+            referralVersion: nextVersion,
+            reasonCoding,
+            comment: comments,
+            created: new Date().toISOString(),
+          }),
+        });
         const newPriority = priority ?? referral.priority;
         return {
           referral: {
@@ -466,16 +500,14 @@ export class CancelAppointmentActionLaterUseCase {
             state: 'TRIAGED_PROVIDER_TO_ACTION',
             priority: newPriority,
             searchCriteria: { ...referral.searchCriteria, priority: newPriority },
+            appointmentId: proposedId,
           },
           action: reason,
           event: ERS_EVENTS.appointmentCancelled,
           reason,
           comment: comments,
           eventDetails: { ...(referral.appointmentId ? { appointmentId: referral.appointmentId } : {}) },
-          stateDetail: {
-            reason: { system: SYSTEMS.reviewOutcome, code: reason, display: 'Cancel Appointment Action Later' },
-            comments,
-          },
+          stateDetail: { reason: reasonCoding, comments },
         };
       },
     );

@@ -124,6 +124,8 @@ export function appointmentResource(appointment: {
   referralVersion: number;
   slot?: { id: string; start: string; end: string };
   reason?: string;
+  /** The reason as a full coding, when it is not an eRS-ReviewReason-1 code (A022's eRS-ReviewOutcome-1). */
+  reasonCoding?: { system: string; code: string; display: string };
   comment?: string;
   clinician?: string;
   created: string;
@@ -135,9 +137,11 @@ export function appointmentResource(appointment: {
     language: 'en',
     resourceType: 'Appointment',
     status: appointment.status,
-    ...(appointment.reason
-      ? { reason: [{ coding: [{ system: SYSTEMS.reviewReason, code: appointment.reason }] }] }
-      : {}),
+    ...(appointment.reasonCoding
+      ? { reason: [{ coding: [appointment.reasonCoding] }] }
+      : appointment.reason
+        ? { reason: [{ coding: [{ system: SYSTEMS.reviewReason, code: appointment.reason }] }] }
+        : {}),
     description: 'e-Referral Appointment',
     ...(appointment.slot ? { start: appointment.slot.start, end: appointment.slot.end } : {}),
     ...(appointment.slot ? { slot: [{ reference: `Slot/${appointment.slot.id}` }] } : {}),
