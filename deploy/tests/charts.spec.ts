@@ -596,6 +596,15 @@ describe('services that need more than NATS and PostgreSQL', () => {
     });
   });
 
+  it('gateway: the key of e-RS A042 content locations comes from the ers-links Secret, the same on every replica', () => {
+    const objects = renderChart([]);
+    const gateway = envOf(containersOf(byName(ofKind<IDeployment>(objects, 'Deployment'), 'platform-gateway'))[0]);
+    expect(gateway.get('GATEWAY_ERS_LINK_SECRET')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'ers-links',
+      key: 'GATEWAY_ERS_LINK_SECRET',
+    });
+  });
+
   it('secretFiles and publicService are generic: any service block may use them', () => {
     const extra = valuesFile('generic', {
       services: {

@@ -37,6 +37,7 @@ import {
 import { E_REFERRALS_CLIENT, EReferralsController } from './e-referrals/e-referrals.controller';
 import { PATIENT_BOOKING_CLIENT, PatientBookingController } from './e-referrals/patient-booking.controller';
 import { ErsLettersController, PATIENT_LETTERS_CLIENT } from './e-referrals/ers-letters.controller';
+import { BinaryLinks } from './e-referrals/binary-links';
 import { ATTACHMENTS_CLIENT, ErsAttachmentsController } from './e-referrals/ers-attachments.controller';
 import { ADVICE_CLIENT, ErsAdviceController } from './e-referrals/ers-advice.controller';
 import { Gp2gpClient, Gp2gpLegacyClient } from '@platform/contracts-gp2gp';
@@ -130,6 +131,7 @@ export class GatewayModule {
         { provide: PATIENT_BOOKING_CLIENT, useValue: new PatientBookingClient(rpc) },
         { provide: PATIENT_LETTERS_CLIENT, useValue: new PatientLettersClient(rpc) },
         { provide: ATTACHMENTS_CLIENT, useValue: new AttachmentsClient(rpc) },
+        { provide: BinaryLinks, useValue: new BinaryLinks(config.GATEWAY_ERS_LINK_SECRET) },
         { provide: ADVICE_CLIENT, useValue: new AdviceClient(rpc) },
         { provide: GP2GP_CLIENT, useValue: new Gp2gpClient(rpc) },
         { provide: GP2GP_LEGACY_CLIENT, useValue: new Gp2gpLegacyClient(rpc) },

@@ -56,6 +56,9 @@ function notFound(): PlatformError {
  * body is read), per-route body limits, error mapping, metrics, access log and OpenAPI at /docs.
  */
 export async function createGateway(config: GatewayConfig, logger: Logger): Promise<NestFastifyApplication> {
+  if (!config.GATEWAY_ERS_LINK_SECRET) {
+    logger.warn('GATEWAY_ERS_LINK_SECRET is not set: e-RS A042 content locations work only on this process');
+  }
   const { signer } = await callerTrust({
     issuer: GATEWAY_ISSUER,
     trustedKeys: config.CALLER_TRUSTED_KEYS,

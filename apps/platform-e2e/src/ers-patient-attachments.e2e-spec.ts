@@ -133,7 +133,9 @@ describe('e-RS attachments through the gateway (A020, A006, A012)', () => {
     });
     expect(redirect.status).toBe(307);
     const contentLocation = redirect.headers.get('location') ?? '';
-    expect(contentLocation).toMatch(new RegExp(`/referrals/FHIR/R4/Binary/${id}/\\$content\\?expires=[0-9]+$`));
+    expect(contentLocation).toMatch(
+      new RegExp(`/referrals/FHIR/R4/Binary/${id}/\\$content\\?expires=[0-9]+&signature=[A-Za-z0-9_-]{43}$`),
+    );
     expect(redirect.headers.get('cache-control')).toBe('no-store');
     const content = await fetch(
       `${state.gateway}${new URL(contentLocation).pathname}${new URL(contentLocation).search}`,
@@ -150,6 +152,34 @@ describe('e-RS attachments through the gateway (A020, A006, A012)', () => {
       headers: r4Headers,
     });
     expect(expired.status).toBe(404);
+    // The attacker: the location is signed (id, expiry, caller), so a stretched expiry, a forged or missing
+    // signature, or the location of one attachment used for another is 404 REC_NOT_FOUND, as the NHS answers.
+    const signed = new URL(contentLocation);
+    const expires = Number(signed.searchParams.get('expires'));
+    const signature = signed.searchParams.get('signature') ?? '';
+    const attempt = (path: string, query: string): Promise<Response> =>
+      fetch(`${state.gateway}${path}?${query}`, { headers: { ...r4Headers, 'x-request-id': randomUUID() } });
+    const tampered = [
+      await attempt(signed.pathname, `expires=${expires + 30}&signature=${signature}`),
+      await attempt(signed.pathname, `expires=${expires}&signature=${signature.slice(1)}A`),
+      await attempt(signed.pathname, `expires=${expires}`),
+      await attempt(signed.pathname.replace(id, randomUUID()), `expires=${expires}&signature=${signature}`),
+    ];
+    // Another user of the same practice, with their own valid token, cannot use this caller's location either.
+    const colleague = await passwordToken(state.issuer, 'practice-admin');
+    tampered.push(
+      await fetch(`${state.gateway}${signed.pathname}${signed.search}`, {
+        headers: {
+          authorization: `Bearer ${colleague}`,
+          'x-request-id': randomUUID(),
+          'nhsd-ers-business-function': 'REFERRING_CLINICIAN_ADMIN',
+        },
+      }),
+    );
+    for (const answer of tampered) {
+      expect(answer.status).toBe(404);
+      expect(await code(answer)).toBe('REC_NOT_FOUND');
+    }
 
     const maintain = (ifMatch: string): Promise<Response> =>
       fetch(`${state.gateway}/referrals/FHIR/STU3/ReferralRequest/${ubrn}/$ers.maintainReferralLetter`, {

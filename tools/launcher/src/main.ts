@@ -352,6 +352,15 @@ function gp2gpLinkEnvironment(): Record<string, string> {
   return { GP2GP_LINK_SECRET: env['GP2GP_LINK_SECRET'] ?? localSecret('gp2gp-links/local.key') };
 }
 
+/**
+ * The gateway's key for e-RS A042 content locations: GATEWAY_ERS_LINK_SECRET when given, otherwise one made once
+ * under the data folder, so a location handed out before the gateway restarts still works after it (the chart's
+ * ers-links Secret does the same across replicas).
+ */
+function ersLinkEnvironment(): Record<string, string> {
+  return { GATEWAY_ERS_LINK_SECRET: env['GATEWAY_ERS_LINK_SECRET'] ?? localSecret('ers-links/local.key') };
+}
+
 /** 32 random bytes (base64) kept in a 0600 file under the data folder: made on the first run, read after. */
 function localSecret(relativePath: string): string {
   const file = path.join(dataDir, relativePath);
@@ -447,6 +456,7 @@ async function main(): Promise<void> {
         GATEWAY_PORT: String(ports.gateway),
         OIDC_ISSUER: issuer,
         SANDBOX: String(sandbox),
+        ...ersLinkEnvironment(),
         ...streamingEnvironment(env),
       },
       readyUrl: `http://${host}:${ports.gateway}/health/ready`,

@@ -19,6 +19,14 @@ describe('gateway configuration', () => {
     ]);
   });
 
+  it('takes an A042 link key of 32 characters or more, or none, and names the variable otherwise', () => {
+    expect(problemsOf({ GATEWAY_ERS_LINK_SECRET: 'k'.repeat(44) })).toEqual([]);
+    expect(problemsOf({ GATEWAY_ERS_LINK_SECRET: '' })).toEqual([]);
+    expect(problemsOf({ GATEWAY_ERS_LINK_SECRET: 'short' })).toEqual([
+      expect.stringMatching(/^GATEWAY_ERS_LINK_SECRET: .*at least 32 characters/),
+    ]);
+  });
+
   it('knows loopback hosts', () => {
     expect(['localhost', '127.0.0.1', '127.8.9.10', '::1', '[::1]'].every(isLoopbackHost)).toBe(true);
     expect(['0.0.0.0', '10.0.0.1', 'auth.example.nhs.uk', '127.0.0.1.example.com', '::'].some(isLoopbackHost)).toBe(

@@ -185,6 +185,14 @@ export class GatewayConfig extends CallerTrustConfig {
   @Max(65535)
   GATEWAY_METRICS_PORT = 0;
 
+  /**
+   * The HMAC key of e-RS A042's temporary content locations (at least 32 characters, e.g. 32 random bytes in
+   * base64), the same on every replica. Unset: a random key per process, so a location works only on the
+   * replica that gave it out (fine for one local gateway, not for a cluster).
+   */
+  @Matches(/^$|^\S{32,}$/, { message: 'GATEWAY_ERS_LINK_SECRET must be at least 32 characters, no spaces' })
+  GATEWAY_ERS_LINK_SECRET = '';
+
   /** Per-client overrides: `client=rate:burst,client2=rate:burst`. */
   @Matches(/^$|^[\w.-]+=\d+:\d+(,[\w.-]+=\d+:\d+)*$/, { message: 'RATE_LIMIT_OVERRIDES must be client=rate:burst,...' })
   RATE_LIMIT_OVERRIDES = '';

@@ -13,19 +13,29 @@ import {
   type FhirResource,
 } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
+import type { CallContext } from '@platform/shared-nats';
 import { FhirRoute, BODY_LIMITS } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
 import { GATEWAY_NATS } from '../n3/n3-body';
 import { FHIR_JSON } from '../http/error-response';
+import { BinaryLinks, type LinkHolder } from './binary-links';
 import { FUNCTION_HEADER, businessFunctionOf } from './ers-http';
 
 export const ATTACHMENTS_CLIENT = Symbol('ATTACHMENTS_CLIENT');
 
 /** What the route reads at most: a byte over the NHS limit, so that a larger file gets FILE_SIZE_ERROR. */
 const UPLOAD_ROUTE_LIMIT = 6 * 1024 * 1024;
-/** How long A042's temporary content location stays valid. */
-const BINARY_LINK_SECONDS = 60;
+/** Who a temporary location is for: the verified caller and the organisation they act for. */
+function holderOf(context: CallContext): LinkHolder {
+  return { id: context.caller?.id ?? '', organisation: context.caller?.organisation };
+}
+
+/** A query value given once (a repeated one is refused, not guessed at). */
+function single(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 function fileSizeError(): PlatformError {
   return new PlatformError('FILE_SIZE_ERROR', undefined, {
     diagnostics: `The file must hold between 1 byte and ${ERS_ATTACHMENT_MAX_BYTES} bytes`,
@@ -72,6 +82,7 @@ export class ErsAttachmentsController {
     @Inject(ATTACHMENTS_CLIENT) private readonly attachments: AttachmentsClient,
     @Inject(GATEWAY_NATS) private readonly nats: NatsConnection,
     @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+    @Inject(BinaryLinks) private readonly links: BinaryLinks,
   ) {}
 
   @Post('STU3/Binary')
@@ -146,36 +157,38 @@ export class ErsAttachmentsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     // The caller's access is checked (and the read audited) by e-referrals before any address is given out.
-    await this.attachments.read({ id, offset: 0, ...businessFunctionOf(businessFunction) }, callContextOf(request));
-    const expires = Math.floor(Date.now() / 1000) + BINARY_LINK_SECONDS;
+    const context = callContextOf(request);
+    await this.attachments.read({ id, offset: 0, ...businessFunctionOf(businessFunction) }, context);
+    const query = this.links.sign(id, holderOf(context));
     void reply
       .status(307)
       .header(
         'Location',
-        `${this.settings.publicUrl}/referrals/FHIR/R4/Binary/${encodeURIComponent(id)}/$content?expires=${expires}`,
+        `${this.settings.publicUrl}/referrals/FHIR/R4/Binary/${encodeURIComponent(id)}/$content?${query}`,
       )
       .header('Cache-Control', 'no-store')
       .send();
   }
 
   /**
-   * A042's temporary location. It carries no authority of its own: the caller's token and business function
-   * are needed again and e-referrals checks the relationship again, so a link passed to another organisation
-   * reads nothing; past its expiry it is 404.
+   * A042's temporary location. The gateway signed it (HMAC of the id, the expiry and the caller it was given
+   * to): a changed id or expiry, another caller or organisation, an expired or unsigned location is 404
+   * REC_NOT_FOUND. It carries no authority of its own either: the caller's token and business function are
+   * needed again and e-referrals checks the relationship again.
    */
   @Get('R4/Binary/:id/$content')
   @FhirRoute(ERS_USERS)
-  @ApiOperation({ summary: "A042's temporary content location (the same caller, within a minute)" })
+  @ApiOperation({ summary: "A042's temporary content location (signed; the same caller, within a minute)" })
   async readR4Content(
     @Param('id') id: string,
     @Query('expires') expires: string | undefined,
+    @Query('signature') signature: string | undefined,
     @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const until = Number(expires);
-    const now = Date.now() / 1000;
-    if (!/^[0-9]{1,12}$/.test(expires ?? '') || until < now || until > now + BINARY_LINK_SECONDS + 5) {
+    const holder = holderOf(callContextOf(request));
+    if (!this.links.verify(id, holder, single(expires), single(signature))) {
       throw new PlatformError('REC_NOT_FOUND', undefined, {
         diagnostics: 'The download location has expired or is not valid: retrieve the attachment again (A042)',
       });
