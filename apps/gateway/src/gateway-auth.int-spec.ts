@@ -1,25 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import path from 'node:path';
 import { SignJWT } from 'jose';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { PDS_SUBJECTS } from '@platform/contracts-pds';
-import { testCallerEnvironment } from '@platform/testing-services';
+import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
 import { freePort, startTestJwks, startTestNats, type TestNats, type TestJwks } from '@platform/shared-testing';
 
-const issuer = 'http://127.0.0.1/realms/nhs';
+const issuer = TEST_GATEWAY_ISSUER;
 const PATIENT = '/personal-demographics/FHIR/R4/Patient';
 const IMPORT = '/n3/organisations/import?role=gp-practice';
-const GATEWAY_MAIN = path.resolve(__dirname, '../../../dist/apps/gateway/src/main.js');
 const MiB = 1024 * 1024;
 const codec = JSONCodec<{ id?: string }>();
-
-interface Gateway {
-  process: ChildProcess;
-  port: number;
-  base: string;
-}
 
 interface RawAnswer {
   status: number;
@@ -49,41 +40,18 @@ describe('the gateway admits callers before reading bodies', () => {
   let bus: NatsConnection;
   let jwks: TestJwks;
   let jwksUrl: string;
-  const gateways: Gateway[] = [];
+  const gateways: BuiltGateway[] = [];
   const pdsCalls: string[] = [];
-  let main: Gateway;
+  let main: BuiltGateway;
 
-  async function startGateway(env: Record<string, string>): Promise<Gateway> {
-    if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
-    const port = await freePort();
-    const callerEnv = await testCallerEnvironment('gateway');
-    const child = spawn(process.execPath, [GATEWAY_MAIN], {
-      env: {
-        ...process.env,
-        ...callerEnv,
-        GATEWAY_HOST: '127.0.0.1',
-        GATEWAY_PORT: String(port),
-        NATS_URL: nats.url,
-        OIDC_ISSUER: issuer,
-        OIDC_JWKS_URL: jwksUrl,
-        ACCESS_LOG: 'false',
-        LOG_LEVEL: 'warn',
-        GATEWAY_IMPORT_LIMIT_BYTES: String(MiB),
-        ...env,
-      },
-      stdio: 'ignore',
+  async function startGateway(env: Record<string, string>): Promise<BuiltGateway> {
+    const gateway = await startBuiltGateway({
+      natsUrl: nats.url,
+      jwksUrl,
+      env: { GATEWAY_IMPORT_LIMIT_BYTES: String(MiB), ...env },
     });
-    const gateway = { process: child, port, base: `http://127.0.0.1:${port}` };
     gateways.push(gateway);
-    for (let attempt = 0; ; attempt += 1) {
-      const live = await fetch(`${gateway.base}/health/live`).then(
-        (response) => response.ok,
-        () => false,
-      );
-      if (live) return gateway;
-      if (attempt > 150 || child.exitCode !== null) throw new Error('the gateway did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    return gateway;
   }
 
   function token(claims: { sub: string; azp?: string; roles: string[] }): Promise<string> {
@@ -108,7 +76,7 @@ describe('the gateway admits callers before reading bodies', () => {
    * `hold`, it sends only that many bytes of body and waits: an answer then can only come before the body.
    */
   function upload(
-    gateway: Gateway,
+    gateway: BuiltGateway,
     head: string,
     options: {
       bodyBytes: number;
@@ -216,13 +184,7 @@ describe('the gateway admits callers before reading bodies', () => {
   });
 
   afterAll(async () => {
-    for (const gateway of gateways) {
-      if (gateway.process.exitCode === null) {
-        const exited = new Promise((resolve) => gateway.process.once('exit', resolve));
-        gateway.process.kill('SIGTERM');
-        await exited;
-      }
-    }
+    for (const gateway of gateways) await gateway.stop();
     await bus?.drain();
     await jwks?.stop();
     await nats?.stop();
@@ -260,7 +222,7 @@ describe('the gateway admits callers before reading bodies', () => {
   });
 
   it('keeps its memory bounded under eight concurrent anonymous 64 MB uploads sent in full', async () => {
-    const pid = main.process.pid ?? 0;
+    const pid = main.child.pid ?? 0;
     const before = memoryOf(pid);
     const answers = await Promise.all(
       Array.from({ length: 8 }, (_, index) =>

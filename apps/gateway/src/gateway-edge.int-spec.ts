@@ -1,14 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import path from 'node:path';
 import { SignJWT } from 'jose';
 import { connect, JSONCodec, type NatsConnection } from 'nats';
 import { PDS_SUBJECTS } from '@platform/contracts-pds';
-import { testCallerEnvironment } from '@platform/testing-services';
-import { freePort, startTestJwks, startTestNats, type TestNats, type TestJwks } from '@platform/shared-testing';
+import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
+import { startTestJwks, startTestNats, type TestNats, type TestJwks } from '@platform/shared-testing';
 
-const issuer = 'http://127.0.0.1/realms/nhs';
+const issuer = TEST_GATEWAY_ISSUER;
 const PATIENT = '/personal-demographics/FHIR/R4/Patient';
 const codec = JSONCodec<{ id?: string }>();
 
@@ -18,8 +15,6 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-const GATEWAY_MAIN = path.resolve(__dirname, '../../../dist/apps/gateway/src/main.js');
-
 /**
  * The gateway as it runs (the built process: real Fastify, real NATS; `npm test` builds first), with a
  * fake PDS on the bus answering reads and creates, and a JWKS endpoint for the tokens the tests sign.
@@ -28,7 +23,7 @@ describe('the gateway edge with a real Fastify instance', () => {
   let nats: TestNats;
   let bus: NatsConnection;
   let jwks: TestJwks;
-  let gateway: ChildProcess;
+  let gateway: BuiltGateway;
   let base: string;
   let port: number;
   let token: string;
@@ -53,34 +48,13 @@ describe('the gateway edge with a real Fastify instance', () => {
       });
     }
     jwks = await startTestJwks();
-    if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
-    port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const callerEnv = await testCallerEnvironment('gateway');
-    gateway = spawn(process.execPath, [GATEWAY_MAIN], {
-      env: {
-        ...process.env,
-        ...callerEnv,
-        GATEWAY_HOST: '127.0.0.1',
-        GATEWAY_PORT: String(port),
-        NATS_URL: nats.url,
-        OIDC_ISSUER: issuer,
-        OIDC_JWKS_URL: jwks.url,
-        ACCESS_LOG: 'false',
-        LOG_LEVEL: 'warn',
-        GATEWAY_BODY_LIMIT_BYTES: String(64 * 1024),
-      },
-      stdio: 'ignore',
+    gateway = await startBuiltGateway({
+      natsUrl: nats.url,
+      jwksUrl: jwks.url,
+      env: { GATEWAY_BODY_LIMIT_BYTES: String(64 * 1024) },
     });
-    for (let attempt = 0; ; attempt += 1) {
-      const live = await fetch(`${base}/health/live`).then(
-        (response) => response.ok,
-        () => false,
-      );
-      if (live) break;
-      if (attempt > 150 || gateway.exitCode !== null) throw new Error('the gateway did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    port = gateway.port;
+    base = gateway.base;
     token = await new SignJWT({
       typ: 'Bearer',
       aud: 'nhs-platform',
@@ -97,11 +71,7 @@ describe('the gateway edge with a real Fastify instance', () => {
   });
 
   afterAll(async () => {
-    if (gateway && gateway.exitCode === null) {
-      const exited = new Promise((resolve) => gateway.once('exit', resolve));
-      gateway.kill('SIGTERM');
-      await exited;
-    }
+    await gateway?.stop();
     await bus?.drain();
     await jwks?.stop();
     await nats?.stop();

@@ -2,15 +2,13 @@ import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { startTestJwks, type TestJwks } from '@platform/shared-testing';
+import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
 import {
   PATIENT,
   REQUESTER,
   SENDER,
-  startGatewayProcess,
   startGp2gpUnderTest,
-  TEST_ISSUER,
   TEST_LINK_SECRET,
-  type GatewayProcess,
   type Gp2gpUnderTest,
 } from './gp2gp.test-harness';
 import { AttachmentLinks } from './transfers/links';
@@ -24,7 +22,7 @@ const SIZE = 1024 * 1024 + 777;
 describe('gp2gp through the gateway', () => {
   let under: Gp2gpUnderTest;
   let jwks: TestJwks;
-  let gateway: GatewayProcess;
+  let gateway: BuiltGateway;
   const tokens: Record<string, string> = {};
 
   const token = (subject: string, roles: string[], organisations: string[] = [], clientId?: string): Promise<string> =>
@@ -38,7 +36,7 @@ describe('gp2gp through the gateway', () => {
       ...(clientId ? { client_id: clientId } : {}),
     })
       .setProtectedHeader({ alg: 'RS256', kid: 'k' })
-      .setIssuer(TEST_ISSUER)
+      .setIssuer(TEST_GATEWAY_ISSUER)
       .setAudience('nhs-platform')
       .setSubject(subject)
       .setIssuedAt()
@@ -48,7 +46,7 @@ describe('gp2gp through the gateway', () => {
   beforeAll(async () => {
     under = await startGp2gpUnderTest({ schemaPrefix: 'gp2gp_gw' });
     jwks = await startTestJwks();
-    gateway = await startGatewayProcess(under.natsUrl, jwks.url);
+    gateway = await startBuiltGateway({ natsUrl: under.natsUrl, jwksUrl: jwks.url });
     tokens['admin'] = await token('admin-y12345', ['practice-admin'], [REQUESTER]);
     tokens['other'] = await token('admin-b81001', ['practice-admin'], ['B81001']);
     tokens['ops'] = await token('ops-1', ['ops']);

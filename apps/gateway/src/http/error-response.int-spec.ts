@@ -1,15 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import path from 'node:path';
 import { SignJWT } from 'jose';
-import { testCallerEnvironment } from '@platform/testing-services';
-import { freePort, startTestJwks, startTestNats, type TestJwks, type TestNats } from '@platform/shared-testing';
+import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
+import { startTestJwks, startTestNats, type TestJwks, type TestNats } from '@platform/shared-testing';
 import { LINGER_LIMITS } from './error-response';
 
-const issuer = 'http://127.0.0.1/realms/nhs';
+const issuer = TEST_GATEWAY_ISSUER;
 const PATIENT = '/personal-demographics/FHIR/R4/Patient';
-const GATEWAY_MAIN = path.resolve(__dirname, '../../../../dist/apps/gateway/src/main.js');
 const MiB = 1024 * 1024;
 
 interface Outcome {
@@ -110,45 +106,18 @@ async function inWaves<T>(count: number, width: number, task: (index: number) =>
 describe('the gateway lingers before closing a refused upload', () => {
   let nats: TestNats;
   let jwks: TestJwks;
-  let child: ChildProcess;
+  let gateway: BuiltGateway;
   let port: number;
 
   beforeAll(async () => {
-    if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
     nats = await startTestNats();
     jwks = await startTestJwks();
-    port = await freePort();
-    child = spawn(process.execPath, [GATEWAY_MAIN], {
-      env: {
-        ...process.env,
-        ...(await testCallerEnvironment('gateway')),
-        GATEWAY_HOST: '127.0.0.1',
-        GATEWAY_PORT: String(port),
-        NATS_URL: nats.url,
-        OIDC_ISSUER: issuer,
-        OIDC_JWKS_URL: jwks.url,
-        ACCESS_LOG: 'false',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: 'ignore',
-    });
-    for (let attempt = 0; ; attempt += 1) {
-      const live = await fetch(`http://127.0.0.1:${port}/health/live`).then(
-        (response) => response.ok,
-        () => false,
-      );
-      if (live) break;
-      if (attempt > 150 || child.exitCode !== null) throw new Error('the gateway did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    gateway = await startBuiltGateway({ natsUrl: nats.url, jwksUrl: jwks.url });
+    port = gateway.port;
   });
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await gateway?.stop();
     await jwks?.stop();
     await nats?.stop();
   });

@@ -5,7 +5,7 @@ import { SignJWT } from 'jose';
 import { GP2GP_FRAGMENT_BUCKET, type LegacyTransferReply } from '@platform/contracts-gp2gp';
 import type { CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes, rejectionOf, startTestJwks, tally, type TestJwks } from '@platform/shared-testing';
-import { startGatewayProcess, TEST_ISSUER, type GatewayProcess } from '../gp2gp.test-harness';
+import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
 import {
   asMime,
   carriedText,
@@ -45,7 +45,7 @@ function httpOf(message: MhsJson): { contentType: string; body: Buffer } {
 describe('gp2gp legacy practices: MHS inbound through the gateway', () => {
   let under: LegacyUnderTest;
   let jwks: TestJwks;
-  let gateway: GatewayProcess;
+  let gateway: BuiltGateway;
   const tokens: Record<string, string> = {};
 
   const token = (subject: string, organisations: string[], clientId: string, roles = ['practice-admin']) =>
@@ -58,7 +58,7 @@ describe('gp2gp legacy practices: MHS inbound through the gateway', () => {
       nhsd_organisations: organisations,
     })
       .setProtectedHeader({ alg: 'RS256', kid: 'k' })
-      .setIssuer(TEST_ISSUER)
+      .setIssuer(TEST_GATEWAY_ISSUER)
       .setAudience('nhs-platform')
       .setSubject(subject)
       .setIssuedAt()
@@ -68,7 +68,7 @@ describe('gp2gp legacy practices: MHS inbound through the gateway', () => {
   beforeAll(async () => {
     under = await startLegacyUnderTest();
     jwks = await startTestJwks();
-    gateway = await startGatewayProcess(under.natsUrl, jwks.url);
+    gateway = await startBuiltGateway({ natsUrl: under.natsUrl, jwksUrl: jwks.url });
     // The legacy practice's system (application access for its organisation), and another practice's.
     tokens['sender'] = await token('service-account-mhs-b83002', [SENDING_ODS], 'mhs-b83002');
     tokens['other'] = await token('service-account-mhs-a12345', ['A12345'], 'mhs-a12345');
