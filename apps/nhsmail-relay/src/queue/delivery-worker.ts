@@ -17,7 +17,14 @@ import type { MailDomains } from '../mailboxes/mail-domains';
 import type { MailboxRepository } from '../mailboxes/mailbox.repository';
 import type { SecureMail } from '../secure/secure-mail';
 import { composeDsn } from './dsn';
-import type { MessageStore, StoredMessage } from './message-store';
+import { Batches } from './batches';
+import {
+  STORED_MESSAGE_COLUMNS,
+  storedMessageOf,
+  type MessageStore,
+  type StoredMessage,
+  type StoredMessageRow,
+} from './message-store';
 
 export interface DeliverySettings {
   concurrency: number;
@@ -40,6 +47,12 @@ interface Claimed {
   attempts: number;
   created_at: Date;
   delay_notified: boolean;
+}
+
+/** A copy the smarthost took, to be marked delivered (with its event) in a batch with others. */
+interface DeliveredMark {
+  row: Claimed;
+  event: MessageDeliveredEvent;
 }
 
 type Outcome = { kind: 'delivered' } | { kind: 'permanent'; reason: string } | { kind: 'temporary'; reason: string };
@@ -67,6 +80,14 @@ export class DeliveryWorker {
   private readonly transport?: Transporter;
   private lastSweep = 0;
   private dkimCacheDir?: string;
+  /**
+   * Copies handed to the smarthost are marked delivered in batches: the marks that arrive while a batch is
+   * written go together in one statement (one round trip, one WAL flush) instead of a transaction each.
+   */
+  readonly deliveredMarks = new Batches<DeliveredMark>((marks) => this.writeDeliveredMarks(marks), {
+    parallel: 2,
+    maxItems: 500,
+  });
 
   constructor(
     private readonly settings: DeliverySettings,
@@ -139,8 +160,8 @@ export class DeliveryWorker {
       if (room <= 0 || this.stopped) return;
       const claimed = await this.claim(room);
       if (claimed.length === 0) return;
-      for (const row of claimed) {
-        const work = this.deliver(row).catch((error: unknown) =>
+      for (const { row, message } of claimed) {
+        const work = this.deliver(row, message).catch((error: unknown) =>
           this.logger.error({ err: error, delivery: row.id }, 'Delivery failed unexpectedly; its lease will expire'),
         );
         this.inFlight.add(work);
@@ -152,29 +173,42 @@ export class DeliveryWorker {
     }
   }
 
-  private async claim(limit: number): Promise<Claimed[]> {
+  /** Due deliveries, leased to this worker, each with its message (one round trip for both). */
+  private async claim(limit: number): Promise<{ row: Claimed; message: StoredMessage }[]> {
     const s = this.store.schema;
-    const result = await this.store.pool.query<Claimed>(
+    const result = await this.store.pool.query<Claimed & StoredMessageRow>(
       `UPDATE ${s}.delivery d
           SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), attempts = d.attempts + 1
-        WHERE d.id IN (SELECT id FROM ${s}.delivery
+         FROM ${s}.message m
+        WHERE m.id = d.message
+          AND d.id IN (SELECT id FROM ${s}.delivery
                         WHERE state = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
                         ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING d.id, d.message, d.recipient, d.local, d.attempts, d.created_at, d.delay_notified`,
+        RETURNING d.id, d.message, d.recipient, d.local, d.attempts, d.created_at, d.delay_notified,
+                  ${STORED_MESSAGE_COLUMNS}`,
       [this.owner, this.settings.leaseSeconds, limit],
     );
-    return result.rows;
+    return result.rows.map((row) => ({
+      row: {
+        id: row.id,
+        message: row.message,
+        recipient: row.recipient,
+        local: row.local,
+        attempts: row.attempts,
+        created_at: row.created_at,
+        delay_notified: row.delay_notified,
+      },
+      message: storedMessageOf({ ...row, id: row.message }),
+    }));
   }
 
-  private async deliver(row: Claimed): Promise<void> {
-    const message = await this.store.find(row.message);
-    if (!message) return;
+  private async deliver(row: Claimed, message: StoredMessage): Promise<void> {
     if (row.local) return this.deliverLocally(row, message);
     if (this.secure?.applies(row, message)) return this.deliverSecurely(row, message);
     const outcome = await this.sendOnward(row, message);
     // A [secure] notice or code, once sent (or bounced), is not kept: its link and code are credentials.
     if (outcome.kind === 'delivered') {
-      return this.finishDelivered(row, false).then(() => this.secure?.forgetSent(message));
+      return this.finishDelivered(row).then(() => this.secure?.forgetSent(message));
     }
     if (outcome.kind === 'permanent' || row.attempts >= this.settings.retryLimit) {
       const reason =
@@ -253,23 +287,53 @@ export class DeliveryWorker {
     return result.rowCount === 1;
   }
 
-  private async deliveredEvent(transaction: PoolClient, row: Claimed, local: boolean): Promise<void> {
-    const event: MessageDeliveredEvent = {
+  private deliveredEventOf(row: Claimed, local: boolean): MessageDeliveredEvent {
+    return {
       messageId: row.message,
       deliveryId: row.id,
       local,
       attempts: row.attempts,
       occurredAt: new Date().toISOString(),
     };
+  }
+
+  private async deliveredEvent(transaction: PoolClient, row: Claimed, local: boolean): Promise<void> {
+    const event = this.deliveredEventOf(row, local);
     await this.outbox.append(transaction, NHSMAIL_EVENTS.messageDelivered, event, { requestId: row.message });
   }
 
-  private async finishDelivered(row: Claimed, local: boolean): Promise<void> {
-    await withTransaction(this.store.pool, async (transaction) => {
-      if (await this.markFinished(transaction, row, 'delivered', null))
-        await this.deliveredEvent(transaction, row, local);
-    });
+  /** Marked delivered (if our lease still holds) with its event, in a batch with other such marks. */
+  private async finishDelivered(row: Claimed): Promise<void> {
+    await this.deliveredMarks.submit({ row, event: this.deliveredEventOf(row, false) });
     this.outbox.kick();
+  }
+
+  /**
+   * One statement (one transaction) for a batch of marks: each delivery still leased to this worker and
+   * pending is marked delivered, and only those get their event (written as Outbox.append writes it).
+   */
+  private async writeDeliveredMarks(marks: DeliveredMark[]): Promise<void> {
+    const s = this.store.schema;
+    await this.store.pool.query(
+      `WITH input AS (
+         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS i(id, payload, headers, n)
+       ), marked AS (
+         UPDATE ${s}.delivery d
+            SET state = 'delivered', finished_at = now(), lease_owner = NULL, lease_until = NULL
+           FROM input i
+          WHERE d.id = i.id AND d.lease_owner = $1 AND d.state = 'pending'
+         RETURNING d.id
+       )
+       INSERT INTO ${s}.outbox (subject, payload, headers)
+       SELECT $5, i.payload::jsonb, i.headers::jsonb FROM input i JOIN marked USING (id) ORDER BY i.n`,
+      [
+        this.owner,
+        marks.map((mark) => mark.row.id),
+        marks.map((mark) => JSON.stringify(mark.event)),
+        marks.map((mark) => JSON.stringify({ 'X-Request-ID': mark.row.message })),
+        NHSMAIL_EVENTS.messageDelivered,
+      ],
+    );
   }
 
   private async finishBounced(row: Claimed, message: StoredMessage, reason: string): Promise<void> {

@@ -78,8 +78,8 @@ describe('group commit of accepted messages', () => {
     for (const id of ids) {
       expect(await stored(id)).toEqual([{ state: 'queued', chunks: 1, deliveries: 1, events: 1 }]);
     }
-    expect(store.group.stats.messages - before.messages).toBe(40);
-    expect(store.group.stats.groups - before.groups).toBeLessThan(40);
+    expect(store.group.stats.items - before.items).toBe(40);
+    expect(store.group.stats.batches - before.batches).toBeLessThan(40);
   });
 
   it('fails a whole group when one of its messages cannot be written: every message of it rejected, none of their rows left', async () => {

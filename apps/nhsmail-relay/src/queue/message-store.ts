@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool, type PoolClient } from 'pg';
 import { withTransaction } from '@platform/shared-persistence';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
+import { Batches } from './batches';
 
 /** Bytes kept in memory before they go to a chunk row: a small message is one row, written at commit. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -137,22 +138,20 @@ const GROUP_PARALLEL = 2;
 /**
  * Group commit: messages that reach their commit while earlier groups are being written wait, and are then
  * written together as one statement (writeCommits: one transaction, one round trip, one WAL flush) instead of
- * one transaction each. At most `parallel` groups are in flight, each on a connection of the group commit's
- * own (never queued behind delivery work on the service's pool). A group that fails fails every message in
- * it (each answers 451 and the client retries); nothing of a failed group stays, as it is one statement. A
- * message's promise resolves only after its group has committed.
+ * one transaction each (Batches). At most `parallel` groups are in flight, each on a connection of the group
+ * commit's own (never queued behind delivery work on the service's pool). A group that fails fails every
+ * message in it (each answers 451 and the client retries); nothing of a failed group stays, as it is one
+ * statement. A message's promise resolves only after its group has committed.
  */
-export class GroupCommit {
-  private readonly waiting: { commit: PendingCommit; resolve: () => void; reject: (error: unknown) => void }[] = [];
-  private inFlight = 0;
-  /** Groups written so far and messages in them (for tests and the benchmark's round-trip count). */
-  readonly stats = { groups: 0, messages: 0 };
-
-  constructor(
-    private readonly connections: Pool,
-    private readonly schema: string,
-    private readonly parallel = 2,
-  ) {}
+export class GroupCommit extends Batches<PendingCommit> {
+  constructor(connections: Pool, schema: string, parallel = 2) {
+    super((commits) => writeCommits(connections, schema, commits), {
+      parallel,
+      maxItems: GROUP_MESSAGES,
+      maxSize: GROUP_BYTES,
+      size: (commit) => commit.lastChunk?.data.length ?? 0,
+    });
+  }
 
   /**
    * The connections for `parallel` groups, opened with the settings of the service's pool (its statement
@@ -173,46 +172,6 @@ export class GroupCommit {
     // A connection PostgreSQL ends while it is idle is dropped and opened anew by the next group.
     connections.on('error', () => undefined);
     return connections;
-  }
-
-  submit(commit: PendingCommit): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ commit, resolve, reject });
-      this.next();
-    });
-  }
-
-  private next(): void {
-    while (this.inFlight < this.parallel && this.waiting.length > 0) {
-      let bytes = 0;
-      let take = 0;
-      while (take < this.waiting.length && take < GROUP_MESSAGES) {
-        bytes += this.waiting[take].commit.lastChunk?.data.length ?? 0;
-        if (take > 0 && bytes > GROUP_BYTES) break;
-        take += 1;
-      }
-      const group = this.waiting.splice(0, take);
-      this.inFlight += 1;
-      writeCommits(
-        this.connections,
-        this.schema,
-        group.map((entry) => entry.commit),
-      )
-        .then(
-          () => {
-            this.stats.groups += 1;
-            this.stats.messages += group.length;
-            for (const entry of group) entry.resolve();
-          },
-          (error: unknown) => {
-            for (const entry of group) entry.reject(error);
-          },
-        )
-        .finally(() => {
-          this.inFlight -= 1;
-          this.next();
-        });
-    }
   }
 }
 
@@ -333,6 +292,29 @@ interface MessageRow {
   received_at: Date;
 }
 
+/** The columns of `message` a StoredMessage is read from, for a query that reads them with other rows (`m`). */
+export const STORED_MESSAGE_COLUMNS = `m.envelope_from, m.received_via, m.client_ip, m.authenticated_as, m.kind,
+  m.message_id, m.from_header, m.subject, m.size_bytes, m.received_at`;
+
+/** A queued message read with STORED_MESSAGE_COLUMNS (and its id). */
+export function storedMessageOf(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    envelopeFrom: row.envelope_from,
+    receivedVia: row.received_via,
+    clientIp: row.client_ip,
+    authenticatedAs: row.authenticated_as,
+    kind: row.kind,
+    messageId: row.message_id,
+    fromHeader: row.from_header,
+    subject: row.subject,
+    sizeBytes: Number(row.size_bytes),
+    receivedAt: row.received_at,
+  };
+}
+
+export type StoredMessageRow = Omit<MessageRow, 'id'>;
+
 /** The only code that reads and writes stored messages and their chunks. */
 @Injectable()
 export class MessageStore {
@@ -354,25 +336,11 @@ export class MessageStore {
 
   async find(id: string): Promise<StoredMessage | undefined> {
     const result = await this.pool.query<MessageRow>(
-      `SELECT id, envelope_from, received_via, client_ip, authenticated_as, kind, message_id, from_header, subject,
-              size_bytes, received_at FROM ${this.schema}.message WHERE id = $1 AND state = 'queued'`,
+      `SELECT m.id, ${STORED_MESSAGE_COLUMNS} FROM ${this.schema}.message m WHERE m.id = $1 AND m.state = 'queued'`,
       [id],
     );
     const row = result.rows[0];
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      envelopeFrom: row.envelope_from,
-      receivedVia: row.received_via,
-      clientIp: row.client_ip,
-      authenticatedAs: row.authenticated_as,
-      kind: row.kind,
-      messageId: row.message_id,
-      fromHeader: row.from_header,
-      subject: row.subject,
-      sizeBytes: Number(row.size_bytes),
-      receivedAt: row.received_at,
-    };
+    return row ? storedMessageOf(row) : undefined;
   }
 
   /** A message's bytes, a few chunks per query, in order. */
