@@ -20,7 +20,7 @@ import { MailboxRepository } from './mailboxes/mailbox.repository';
 import { QueueAdminHandler } from './queue-admin/queue-admin';
 import { DeliveryWorker, type DeliverySettings } from './queue/delivery-worker';
 import { MessageStore } from './queue/message-store';
-import { PracticeNotices } from './notices/practice-notices';
+import { noticeStartOf, PracticeNotices } from './notices/practice-notices';
 import { AccessTokens } from './smtp/access-tokens';
 import { N3Gate } from './smtp/n3-gate';
 import { SecureMail, type SecureSettings } from './secure/secure-mail';
@@ -42,6 +42,8 @@ export interface NhsmailRelayResources {
   oidc: { issuer: string; jwksUrl?: string; audience: string };
   /** [secure] mail (secure/secure-mail.ts). */
   secure: SecureSettings;
+  /** Where a new event-notice durable consumer starts (NHSMAIL_NOTICES_START; default `new`). */
+  noticesStart?: string;
 }
 
 @Module({})
@@ -77,7 +79,7 @@ export class NhsmailRelayModule {
       store,
       domains,
       resources.logger,
-      { retryMs: 2000 },
+      { retryMs: 2000, start: noticeStartOf(resources.noticesStart) },
       () => worker.kick(),
     );
     const listeners = new SmtpListeners(resources.smtp, {

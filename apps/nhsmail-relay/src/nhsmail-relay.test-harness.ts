@@ -155,39 +155,44 @@ export interface NhsmailRelayUnderTest extends ServiceUnderTest<INestApplication
   sink: TestSink;
   /** A platform access token for `username`, as the identity provider signs it. */
   token(username: string, overrides?: Record<string, unknown>): Promise<string>;
+  /** Another relay process's worth (a replica, or the relay started again) on the same schema and NATS. */
+  startAnother(): Promise<INestApplication>;
 }
 
 export async function startNhsmailRelayUnderTest(options: {
   schemaPrefix: string;
   env?: Record<string, string>;
+  /** Runs on the test's NATS server before the relay starts (streams and events already there at its first start). */
+  beforeStart?: (natsUrl: string) => Promise<void>;
 }): Promise<NhsmailRelayUnderTest> {
   const callerEnv = await testCallerEnvironment('nhsmail-relay');
   const certificate = testTls();
   const jwks = await startTestJwks();
   const sink = await startTestSink();
-  const running = await startServiceUnderTest(options.schemaPrefix, ({ natsUrl, databaseUrl, schema }) =>
-    startNhsmailRelay(
-      loadConfig(NhsmailRelayConfig, {
-        ...callerEnv,
-        NATS_URL: natsUrl,
-        DATABASE_URL: databaseUrl,
-        NHSMAIL_DB_SCHEMA: schema,
-        NHSMAIL_HTTP_PORT: '0',
-        NHSMAIL_SUBMISSION_PORT: '0',
-        NHSMAIL_RELAY_PORT: '0',
-        NHSMAIL_TLS_CERT: certificate.cert,
-        NHSMAIL_TLS_KEY: certificate.key,
-        OIDC_ISSUER: TEST_ISSUER,
-        OIDC_JWKS_URL: jwks.url,
-        NHSMAIL_SMARTHOST_URL: sink.url,
-        NHSMAIL_DKIM_KEY: certificate.dkim,
-        NHSMAIL_DELIVERY_POLL_MS: '50',
-        NHSMAIL_RETRY_BASE_SECONDS: '1',
-        ...options.env,
-      }),
-      createLogger({ service: 'nhsmail-relay', level: 'silent' }),
-    ),
-  );
+  let config: NhsmailRelayConfig | undefined;
+  const others: INestApplication[] = [];
+  const running = await startServiceUnderTest(options.schemaPrefix, async ({ natsUrl, databaseUrl, schema }) => {
+    await options.beforeStart?.(natsUrl);
+    config = loadConfig(NhsmailRelayConfig, {
+      ...callerEnv,
+      NATS_URL: natsUrl,
+      DATABASE_URL: databaseUrl,
+      NHSMAIL_DB_SCHEMA: schema,
+      NHSMAIL_HTTP_PORT: '0',
+      NHSMAIL_SUBMISSION_PORT: '0',
+      NHSMAIL_RELAY_PORT: '0',
+      NHSMAIL_TLS_CERT: certificate.cert,
+      NHSMAIL_TLS_KEY: certificate.key,
+      OIDC_ISSUER: TEST_ISSUER,
+      OIDC_JWKS_URL: jwks.url,
+      NHSMAIL_SMARTHOST_URL: sink.url,
+      NHSMAIL_DKIM_KEY: certificate.dkim,
+      NHSMAIL_DELIVERY_POLL_MS: '50',
+      NHSMAIL_RETRY_BASE_SECONDS: '1',
+      ...options.env,
+    });
+    return startNhsmailRelay(config, createLogger({ service: 'nhsmail-relay', level: 'silent' }));
+  });
   const n3Schema = uniqueName(`${options.schemaPrefix}_n3`);
   let registry: BuiltService;
   try {
@@ -226,7 +231,14 @@ export async function startNhsmailRelayUnderTest(options: {
         .setIssuedAt()
         .setExpirationTime('5m')
         .sign(jwks.privateKey),
+    startAnother: async () => {
+      if (!config) throw new Error('the relay under test has no configuration');
+      const another = await startNhsmailRelay(config, createLogger({ service: 'nhsmail-relay', level: 'silent' }));
+      others.push(another);
+      return another;
+    },
     stop: async () => {
+      await Promise.all(others.map((another) => another.close().catch(() => undefined)));
       await registry.stop();
       await running.stop();
       await Promise.all([jwks.stop(), sink.stop(), dropSchema(running.databaseUrl, n3Schema)]);

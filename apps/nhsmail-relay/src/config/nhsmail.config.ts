@@ -94,6 +94,16 @@ export class NhsmailRelayConfig extends CallerTrustConfig {
   @Max(3600)
   NHSMAIL_N3_CACHE_SECONDS = 30;
 
+  /**
+   * Where an event-notice durable consumer that does not exist yet starts: `new` (the events published from the
+   * relay's first start on), `all` (every event the stream holds) or an ISO 8601 UTC time. An existing durable
+   * keeps its place whatever this says.
+   */
+  @Matches(/^(new|all|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z)$/, {
+    message: 'NHSMAIL_NOTICES_START must be new, all or an ISO 8601 UTC time such as 2026-12-01T00:00:00Z',
+  })
+  NHSMAIL_NOTICES_START = 'new';
+
   /** Failed logins in a row that lock a mailbox, and for how long. */
   @IsInt()
   @Min(1)

@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, JSONCodec, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JSONCodec,
+  NatsError,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+} from 'nats';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '@platform/shared-logging';
@@ -8,10 +18,30 @@ import type { MailDomains } from '../mailboxes/mail-domains';
 import type { MessageStore } from '../queue/message-store';
 import { noticeFor, NOTICE_SOURCES, type NoticeSource, type PracticeNotice } from './notice-content';
 
+/**
+ * Where a durable consumer that does not exist yet starts (NHSMAIL_NOTICES_START): `new`, the events published
+ * from the moment the relay first followed that source (kept in `notice_consumer`, so every replica and every
+ * later start agree); `all`, every event the stream holds; or a time. An existing durable keeps its place.
+ */
+export type NoticeStart = 'new' | 'all' | Date;
+
+export function noticeStartOf(setting: string | undefined): NoticeStart {
+  if (!setting || setting === 'new') return 'new';
+  if (setting === 'all') return 'all';
+  const time = new Date(setting);
+  if (Number.isNaN(time.getTime())) throw new Error('NHSMAIL_NOTICES_START must be new, all or an ISO 8601 time');
+  return time;
+}
+
 export interface PracticeNoticeSettings {
   /** Pause before trying again when a stream does not exist yet or NATS is away. */
   retryMs: number;
+  /** Where a new durable consumer starts (default `new`). */
+  start?: NoticeStart;
 }
+
+/** JetStream's error code for a consumer that does not exist. */
+const CONSUMER_NOT_FOUND = 10014;
 
 const codec = JSONCodec<Record<string, unknown>>();
 
@@ -54,32 +84,31 @@ export class PracticeNotices {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const messages of this.open) await messages.close().catch(() => undefined);
+    // The loops hand back what they had pulled but not handled, then end (close() resolves once they have).
+    for (const messages of this.open) void messages.close().catch(() => undefined);
     await Promise.all(this.loops);
     this.loops.length = 0;
   }
 
   /** Consumes one source until stopped, making its durable consumer again whenever the stream or NATS was away. */
   private async follow(source: NoticeSource): Promise<void> {
+    let startAt: Date | undefined;
     while (this.running) {
       let messages: ConsumerMessages | undefined;
       try {
+        // Recorded before the stream need exist: events published after the relay's first start are all mailed.
+        startAt ??= await this.firstFollowed(source);
         const manager = await this.nats.jetstreamManager();
-        await manager.consumers.add(source.stream, {
-          durable_name: source.durable,
-          filter_subject: source.subject,
-          ack_policy: AckPolicy.Explicit,
-          // Events published while no relay ran are mailed when one starts: the durable keeps its place.
-          deliver_policy: DeliverPolicy.All,
-          ack_wait: 30_000_000_000,
-          max_deliver: -1,
-        });
+        await this.ensureConsumer(manager, source, startAt);
         const consumer = await this.nats.jetstream().consumers.get(source.stream, source.durable);
-        messages = await consumer.consume({ max_messages: 16 });
+        // Pull requests of 5 s: one left open by a relay that stopped can take an event for at most that long
+        // (that event then comes back after ack_wait).
+        messages = await consumer.consume({ max_messages: 16, expires: 5_000 });
         this.open.add(messages);
         for await (const message of messages) {
-          await this.handle(source, message);
-          if (!this.running) break;
+          // Stopping: the batch already pulled goes back at once (not after ack_wait) for the next relay to take.
+          if (!this.running) message.nak();
+          else await this.handle(source, message);
         }
       } catch (error) {
         if (this.running) {
@@ -91,11 +120,66 @@ export class PracticeNotices {
       } finally {
         if (messages) {
           this.open.delete(messages);
-          await messages.close().catch(() => undefined);
+          void messages.close().catch(() => undefined);
         }
       }
       if (this.running) await new Promise((resolve) => setTimeout(resolve, this.settings.retryMs));
     }
+  }
+
+  /** When the relay first followed this source (recorded once, by whichever replica got there first). */
+  private async firstFollowed(source: NoticeSource): Promise<Date> {
+    const schema = this.database.schema;
+    await this.database.pool.query(
+      `INSERT INTO ${schema}.notice_consumer (durable, start_at) VALUES ($1, now()) ON CONFLICT (durable) DO NOTHING`,
+      [source.durable],
+    );
+    const result = await this.database.pool.query<{ start_at: Date }>(
+      `SELECT start_at FROM ${schema}.notice_consumer WHERE durable = $1`,
+      [source.durable],
+    );
+    const startAt = result.rows[0]?.start_at;
+    if (!startAt) throw new Error(`No start recorded for ${source.durable}`);
+    return startAt;
+  }
+
+  /**
+   * The durable consumer as it is when it exists (its place, its acknowledged events: nothing lost or mailed
+   * twice across restarts); made to start at the configured point when it does not. Replicas making it at the
+   * same moment make it with the same configuration, which JetStream accepts as the same consumer.
+   */
+  private async ensureConsumer(manager: JetStreamManager, source: NoticeSource, startAt: Date): Promise<void> {
+    try {
+      await manager.consumers.info(source.stream, source.durable);
+      return;
+    } catch (error) {
+      if (!(error instanceof NatsError) || error.api_error?.err_code !== CONSUMER_NOT_FOUND) throw error;
+    }
+    const start = this.settings.start ?? 'new';
+    const from: Partial<ConsumerConfig> =
+      start === 'all'
+        ? { deliver_policy: DeliverPolicy.All }
+        : {
+            deliver_policy: DeliverPolicy.StartTime,
+            opt_start_time: (start === 'new' ? startAt : start).toISOString(),
+          };
+    await manager.consumers.add(source.stream, {
+      durable_name: source.durable,
+      filter_subject: source.subject,
+      ack_policy: AckPolicy.Explicit,
+      ...from,
+      ack_wait: 30_000_000_000,
+      max_deliver: -1,
+    });
+    this.logger.info(
+      {
+        stream: source.stream,
+        durable: source.durable,
+        deliverPolicy: from.deliver_policy,
+        startAt: from.opt_start_time,
+      },
+      'event notices: durable consumer made',
+    );
   }
 
   private async handle(source: NoticeSource, message: JsMsg): Promise<void> {
