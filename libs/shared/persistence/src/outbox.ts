@@ -37,7 +37,7 @@ export async function ensureEventStream(
 /**
  * The transactional outbox: an event is written in the same transaction as the change it describes, and a
  * relay publishes it to JetStream afterwards (at once after each commit, and by a sweep every second for
- * anything a crash left behind). JetStream's duplicate window drops a second publish of the same outbox row,
+ * anything a crash left behind), up to 200 events at a time with their acks awaited together. JetStream's duplicate window drops a second publish of the same outbox row,
  * so a relay that dies between publishing and marking publishes nothing twice; replicas share the work with
  * SKIP LOCKED.
  */
@@ -123,14 +123,20 @@ export class Outbox {
           `SELECT id, subject, payload, headers FROM ${this.table} WHERE published_at IS NULL
            ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
         );
-        for (const row of rows.rows) {
-          const h = natsHeaders();
-          for (const [name, value] of Object.entries(row.headers)) h.set(name, value);
-          await this.jetstream.publish(row.subject, codec.encode(row.payload), {
-            msgID: `${this.service}-outbox-${row.id}`,
-            headers: h,
-          });
-        }
+        // The batch's publishes go out together and their acks are awaited together (one round trip to
+        // JetStream for the batch, not one per event). They leave in order on the one connection, so JetStream
+        // stores them in order; if one fails, the batch is rolled back and published again, and the
+        // duplicate window drops the copies already stored (a later event may then be stored before it).
+        await Promise.all(
+          rows.rows.map((row) => {
+            const h = natsHeaders();
+            for (const [name, value] of Object.entries(row.headers)) h.set(name, value);
+            return this.jetstream.publish(row.subject, codec.encode(row.payload), {
+              msgID: `${this.service}-outbox-${row.id}`,
+              headers: h,
+            });
+          }),
+        );
         if (rows.rows.length > 0) {
           await client.query(`UPDATE ${this.table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [
             rows.rows.map((row) => row.id),
