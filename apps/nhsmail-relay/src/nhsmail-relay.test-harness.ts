@@ -88,7 +88,9 @@ export interface TestSink {
   stop(): Promise<void>;
 }
 
-export async function startTestSink(options: { delayMs?: number } = {}): Promise<TestSink> {
+export async function startTestSink(
+  options: { delayMs?: number; host?: string; port?: number } = {},
+): Promise<TestSink> {
   const received: TestSink['received'] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -133,10 +135,11 @@ export async function startTestSink(options: { delayMs?: number } = {}): Promise
   });
   // A client that dies mid-conversation (the relay killed by a test) is the sink's problem only.
   server.on('error', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://${host}:${port}`,
     port,
     received,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -23,6 +23,13 @@ function readPem(variable: string, file: string): Buffer {
   }
 }
 
+function listOf(setting: string): string[] {
+  return setting
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
 /** Opens the database (migrated), connects to NATS, makes sure its event stream exists, and starts serving. */
 export async function startNhsmailRelay(config: NhsmailRelayConfig, logger: Logger): Promise<INestApplication> {
   const tls = {
@@ -82,6 +89,11 @@ export async function startNhsmailRelay(config: NhsmailRelayConfig, logger: Logg
         retryLimit: config.NHSMAIL_RETRY_LIMIT,
         delayNoticeSeconds: config.NHSMAIL_DELAY_NOTICE_SECONDS,
         smarthostUrl: config.NHSMAIL_SMARTHOST_URL,
+        mx: {
+          domains: listOf(config.NHSMAIL_MX_DOMAINS),
+          servers: listOf(config.NHSMAIL_DNS_SERVERS),
+          port: config.NHSMAIL_MX_PORT,
+        },
         hostname: config.NHSMAIL_HOSTNAME,
         ...(dkimKey
           ? {

@@ -132,6 +132,25 @@ export class NhsmailRelayConfig extends CallerTrustConfig {
   @Matches(/^smtps?:\/\/\S+$/, { message: 'NHSMAIL_SMARTHOST_URL must look like smtp://host:port' })
   NHSMAIL_SMARTHOST_URL?: string = undefined;
 
+  /**
+   * Mail to other domains without a smarthost, and to these domains (comma-separated) even with one, goes
+   * straight to the domain's mail hosts, found by MX lookup (outbound/mx-resolver.ts).
+   */
+  @Matches(/^([a-z0-9.-]+(,[a-z0-9.-]+)*)?$/i, { message: 'NHSMAIL_MX_DOMAINS must be comma-separated domain names' })
+  NHSMAIL_MX_DOMAINS = '';
+
+  /** DNS servers for MX lookups, comma-separated `ip` or `ip:port` (`[ipv6]:port`); empty: the system's. */
+  @Matches(/^([0-9a-f.:[\]]+(,[0-9a-f.:[\]]+)*)?$/i, {
+    message: 'NHSMAIL_DNS_SERVERS must be comma-separated addresses such as 10.0.0.2 or 127.0.0.1:5353',
+  })
+  NHSMAIL_DNS_SERVERS = '';
+
+  /** The SMTP port of the mail hosts found by MX lookup (25; another only for tests). */
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  NHSMAIL_MX_PORT = 25;
+
   /** DKIM: the signing domain, selector and private key (PEM file). Unset key: outbound mail is not signed. */
   @IsString()
   NHSMAIL_DKIM_DOMAIN = 'nhs.net';

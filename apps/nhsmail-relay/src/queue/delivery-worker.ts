@@ -15,6 +15,7 @@ import type { Logger } from '@platform/shared-logging';
 import { withTransaction, type Outbox } from '@platform/shared-persistence';
 import type { MailDomains } from '../mailboxes/mail-domains';
 import type { MailboxRepository } from '../mailboxes/mailbox.repository';
+import { MxDelivery, type MxDeliverySettings } from '../outbound/mx-delivery';
 import type { SecureMail } from '../secure/secure-mail';
 import { composeDsn } from './dsn';
 import { Batches } from './batches';
@@ -37,6 +38,8 @@ export interface DeliverySettings {
   smarthostUrl?: string;
   dkim?: { domainName: string; keySelector: string; privateKey: string };
   hostname: string;
+  /** Delivery by MX lookup (outbound/mx-delivery.ts): without a smarthost, or for the domains it lists. */
+  mx?: MxDeliverySettings;
 }
 
 interface Claimed {
@@ -78,6 +81,7 @@ export class DeliveryWorker {
   private running = false;
   private stopped = false;
   private readonly transport?: Transporter;
+  private readonly direct?: MxDelivery;
   private lastSweep = 0;
   private dkimCacheDir?: string;
   /**
@@ -116,6 +120,15 @@ export class DeliveryWorker {
           ? { dkim: { ...settings.dkim, cacheDir: this.dkimCache(), cacheTreshold: 1024 * 1024 } }
           : {}),
       } as Parameters<typeof nodemailer.createTransport>[0]);
+    }
+    if (settings.mx) {
+      this.direct = new MxDelivery(settings.mx, {
+        hostname: settings.hostname,
+        smarthost: Boolean(settings.smarthostUrl),
+        ...(settings.dkim
+          ? { dkim: { ...settings.dkim, cacheDir: this.dkimCache(), cacheTreshold: 1024 * 1024 } }
+          : {}),
+      });
     }
   }
 
@@ -219,6 +232,11 @@ export class DeliveryWorker {
   }
 
   private async sendOnward(row: Claimed, message: StoredMessage): Promise<Outcome> {
+    if (this.direct?.handles(row.recipient)) {
+      return this.direct.send(row.recipient, message.envelopeFrom || '', () =>
+        Readable.from(this.store.content(message.id)),
+      );
+    }
     if (!this.transport) return { kind: 'temporary', reason: '4.4.0 No smarthost is configured for other domains' };
     try {
       const info = (await this.transport.sendMail({

@@ -1,0 +1,90 @@
+import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import nodemailer from 'nodemailer';
+import { MxResolver, type MxResolverSettings } from './mx-resolver';
+
+export interface MxDeliverySettings extends MxResolverSettings {
+  /** Domains delivered by MX lookup even when a smarthost is configured (lower case). */
+  domains: readonly string[];
+  /** The SMTP port of mail hosts (25; another only in tests). */
+  port: number;
+}
+
+/** The outcome of one attempt, as the delivery worker records it. */
+export type MxOutcome =
+  | { kind: 'delivered' }
+  | { kind: 'permanent'; reason: string }
+  | { kind: 'temporary'; reason: string };
+
+function failureOf(error: unknown): { permanent: boolean; reason: string } {
+  const failure = error as { responseCode?: number; response?: string; code?: string; message?: string };
+  const reason = (failure.response ?? failure.message ?? failure.code ?? 'delivery failed').slice(0, 500);
+  return { permanent: typeof failure.responseCode === 'number' && failure.responseCode >= 500, reason };
+}
+
+/**
+ * Delivery straight to a domain's mail hosts, found by DNS (mx-resolver.ts), for the domains that do not go
+ * through the smarthost: all of them when no smarthost is configured, and those of NHSMAIL_MX_DOMAINS. Hosts are
+ * tried in preference order, each of their addresses in turn: a 5xx reply is final (a bounce), a 4xx reply or a
+ * connection that fails moves on to the next address, and when none took the message the delivery is retried.
+ * DKIM-signed as through the smarthost; STARTTLS when the host offers it (opportunistic, as between MTAs).
+ */
+export class MxDelivery {
+  private readonly resolver: MxResolver;
+  private readonly domains: Set<string>;
+
+  constructor(
+    private readonly settings: MxDeliverySettings,
+    private readonly common: { hostname: string; smarthost: boolean; dkim?: Record<string, unknown> },
+  ) {
+    this.resolver = new MxResolver(settings);
+    this.domains = new Set(settings.domains.map((domain) => domain.toLowerCase()));
+  }
+
+  /** Whether mail for this recipient goes by MX rather than through the smarthost. */
+  handles(recipient: string): boolean {
+    if (!this.common.smarthost) return true;
+    return this.domains.has(domainOf(recipient));
+  }
+
+  async send(recipient: string, envelopeFrom: string, raw: () => Readable): Promise<MxOutcome> {
+    const route = await this.resolver.route(domainOf(recipient));
+    if (route.kind !== 'hosts') return route;
+    let last = 'no mail host answered';
+    for (const host of route.hosts) {
+      for (const address of host.addresses) {
+        const transport = nodemailer.createTransport({
+          host: address,
+          port: this.settings.port,
+          secure: false,
+          name: this.common.hostname,
+          connectionTimeout: 10_000,
+          greetingTimeout: 10_000,
+          socketTimeout: 60_000,
+          // The host's name for SNI; its certificate is not checked (opportunistic TLS between MTAs, RFC 3207).
+          tls: { rejectUnauthorized: false, ...(isIP(host.name) ? {} : { servername: host.name }) },
+          ...(this.common.dkim ? { dkim: this.common.dkim } : {}),
+        } as Parameters<typeof nodemailer.createTransport>[0]);
+        try {
+          const info = (await transport.sendMail({
+            envelope: { from: envelopeFrom, to: [recipient] },
+            raw: raw(),
+          })) as { accepted: unknown[] };
+          if (info.accepted.length === 1) return { kind: 'delivered' };
+          last = `4.0.0 ${host.name} did not accept the recipient`;
+        } catch (error) {
+          const { permanent, reason } = failureOf(error);
+          if (permanent) return { kind: 'permanent', reason: `${reason} (from ${host.name})` };
+          last = `${reason} (${host.name} ${address})`;
+        } finally {
+          transport.close();
+        }
+      }
+    }
+    return { kind: 'temporary', reason: last };
+  }
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
