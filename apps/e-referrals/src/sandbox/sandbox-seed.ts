@@ -36,7 +36,7 @@ function service(id: string, name: string, extra: Partial<ServiceRecord> = {}): 
   };
 }
 
-/** The services the NHS e-RS examples name (A010, A011, A015, A016, A033, A035, A008). */
+/** The services the NHS e-RS examples name (A010, A011, A015, A016, A033, A035, A008, A044, A023). */
 export const SANDBOX_SERVICES: ServiceRecord[] = [
   service('11000', 'Forthright Cardiology Business Service'),
   service('11002', 'Good Cardiology Business Service'),
@@ -45,6 +45,8 @@ export const SANDBOX_SERVICES: ServiceRecord[] = [
   service('12000', 'Cardiology Service 12000'),
   service('10000', 'Cardiology Service 10000'),
   service('50001', 'Cardiology Triage Service', { triage: true, bookableType: 'INDIRECTLY_BOOKABLE' }),
+  // The Advice and Guidance examples' service (A044, A023, A024).
+  service('11014', 'Cardiology Advice Service'),
   service('1', 'Direct SVC 1', { specialty: 'DERMATOLOGY', clinicTypes: ['ACNE'] }),
   service('2', 'Direct SVC 2', { specialty: 'DERMATOLOGY', clinicTypes: ['ACNE'] }),
 ];
@@ -155,11 +157,114 @@ async function seedReferral(
   return true;
 }
 
+/** A seeded Advice and Guidance request of the NHS examples, with its conversation (oldest first). */
+interface SandboxAdvice {
+  ubrn: string;
+  version: number;
+  state: 'AWAITING_RESPONSE' | 'RESPONDED';
+  patient: string;
+  priority: string;
+  conversionAuthorised: boolean;
+  messages: { role: 'REQUESTER' | 'RESPONDER'; text: string; outcome?: string }[];
+}
+
+/**
+ * The NHS Advice and Guidance examples' requests, all to 11014 (R69) from the sandbox practice:
+ * - 000000070000 (A023 worklist, A024 Minimal, A027 NoAttachments): awaiting the provider's response at version 3
+ *   (the version A027's `createFrom` names), ROUTINE, the referrer authorised conversion, one question;
+ * - 000000070001 (A025 OneMessageEachWay): responded, the question and the provider's answer, version 2;
+ * - 000000070002 (A023 worklist, and the request A026's ReturnToReferrer example answers): awaiting the
+ *   provider's response, TWO_WEEK_WAIT, at version 1.
+ * The NHS sandbox answers each example from its own file; one store cannot give every file's version and
+ * conversation to the same number, so the examples share these three as above.
+ */
+export const SANDBOX_ADVICE: SandboxAdvice[] = [
+  {
+    ubrn: '000000070000',
+    version: 3,
+    state: 'AWAITING_RESPONSE',
+    patient: PATIENT,
+    priority: 'ROUTINE',
+    conversionAuthorised: true,
+    messages: [{ role: 'REQUESTER', text: 'Please advise me on this patient who ...(information about patient)' }],
+  },
+  {
+    ubrn: '000000070001',
+    version: 2,
+    state: 'RESPONDED',
+    patient: PATIENT,
+    priority: 'ROUTINE',
+    conversionAuthorised: false,
+    messages: [
+      { role: 'REQUESTER', text: 'Please advise me on this patient who ...(information about patient)' },
+      {
+        role: 'RESPONDER',
+        text: 'Please perform xxx test and send me the results',
+        outcome: 'REQUEST_FURTHER_INFORMATION',
+      },
+    ],
+  },
+  {
+    ubrn: '000000070002',
+    version: 1,
+    state: 'AWAITING_RESPONSE',
+    patient: '9462979626',
+    priority: 'TWO_WEEK_WAIT',
+    conversionAuthorised: false,
+    messages: [{ role: 'REQUESTER', text: 'Please advise on this patient (sandbox example).' }],
+  },
+];
+
+async function seedAdvice(transaction: PoolClient, schema: string, advice: SandboxAdvice): Promise<boolean> {
+  const s = `"${schema}"`;
+  const criteria = {
+    priority: advice.priority,
+    specialty: 'CARDIOLOGY',
+    clinicType: 'HEART_FAILURE',
+    ageAndGenderAppropriate: false,
+  };
+  const inserted = await transaction.query(
+    `INSERT INTO ${s}.advice_request (ubrn, version, state, patient_nhs_number, priority, specialty, search_criteria,
+       referrer_ods, referrer_user, service_id, provider_ods, conversion_authorised)
+     VALUES ($1, $2, $3, $4, $5, 'CARDIOLOGY', $6, $7, 'sandbox', 11014, $8, $9)
+     ON CONFLICT (ubrn) DO NOTHING`,
+    [
+      advice.ubrn,
+      advice.version,
+      advice.state,
+      advice.patient,
+      advice.priority,
+      JSON.stringify(criteria),
+      SANDBOX_PRACTICE,
+      SANDBOX_PROVIDER,
+      advice.conversionAuthorised,
+    ],
+  );
+  if ((inserted.rowCount ?? 0) === 0) return false;
+  for (const [index, message] of advice.messages.entries()) {
+    const requester = message.role === 'REQUESTER';
+    await transaction.query(
+      `INSERT INTO ${s}.advice_message (ubrn, position, sent_by_role, sender, sender_ods, text, outcome)
+       VALUES ($1, $2, $3, 'sandbox', $4, $5, $6)`,
+      [
+        advice.ubrn,
+        index + 1,
+        message.role,
+        requester ? SANDBOX_PRACTICE : SANDBOX_PROVIDER,
+        message.text,
+        message.outcome ?? null,
+      ],
+    );
+  }
+  return true;
+}
+
 /**
  * Loads what the NHS e-RS examples refer to, where missing: the sample postcodes, the services (R69), their
  * schedules and slots (starting tomorrow, so they can be booked), and the example referrals 000000070000
  * (NOT_BOOKED at version 6, as A016's request expects), 000000070001 (BOOKED at version 5 into slot 11002001,
- * appointment 70009) and 000000070002 (AWAITING_TRIAGE at 11012, version 7).
+ * appointment 70009) and 000000070002 (AWAITING_TRIAGE at 11012, version 7); and the Advice and Guidance
+ * requests of SANDBOX_ADVICE (their own table: the examples number them as the referrals).
  */
 export async function seedSandbox(database: EReferralsDatabase): Promise<Record<string, number>> {
   const directory = new DirectoryRepository(database);
@@ -228,6 +333,8 @@ export async function seedSandbox(database: EReferralsDatabase): Promise<Record<
       { ubrn: '000000070002', version: 7, state: 'AWAITING_TRIAGE' as const, shortlist: ['11012'] },
     ];
     for (const spec of specs) if (await seedReferral(transaction, referrals, directory, spec)) seededReferrals += 1;
-    return { postcodes, services, slots, referrals: seededReferrals };
+    let advice = 0;
+    for (const item of SANDBOX_ADVICE) if (await seedAdvice(transaction, database.schema, item)) advice += 1;
+    return { postcodes, services, slots, referrals: seededReferrals, advice };
   });
 }

@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
-import { referencePath, rejectionOf } from '@platform/shared-testing';
+import { referencePath, rejectionOf, startTestJwks, type TestJwks } from '@platform/shared-testing';
+import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
 import { referrer, startEReferralsUnderTest, stateOf, type EReferralsUnderTest } from '../e-referrals.test-harness';
 
 const example = (file: string): FhirResource =>
@@ -22,12 +25,84 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
   const gp = referrer();
   const fn = { businessFunction: gp.businessFunction };
 
+  let jwks: TestJwks;
+  let gateway: BuiltGateway;
+  let gpToken: string;
+  let hospitalToken: string;
+
+  /** A user's access token as the identity provider issues it, for one organisation. */
+  const token = (username: string, role: string, organisation: string): Promise<string> =>
+    new SignJWT({
+      typ: 'Bearer',
+      azp: 'platform-cli',
+      preferred_username: username,
+      realm_access: { roles: [role] },
+      nhsd_organisations: [organisation],
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+      .setIssuer(TEST_GATEWAY_ISSUER)
+      .setAudience('nhs-platform')
+      .setSubject(`${username}-${organisation}`)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(jwks.privateKey);
+
+  interface Answer {
+    status: number;
+    etag: string | null;
+    body: FhirResource;
+  }
+
+  /** A request through the built gateway on the NHS e-RS path, as an e-RS client sends it. */
+  async function send(
+    method: 'GET' | 'POST',
+    path: string,
+    as: { token: string; businessFunction: string },
+    options: { body?: unknown; ifMatch?: string } = {},
+  ): Promise<Answer> {
+    const response = await fetch(`${gateway.base}/referrals/FHIR/${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${as.token}`,
+        'x-request-id': randomUUID(),
+        'nhsd-ers-business-function': as.businessFunction,
+        ...(options.ifMatch ? { 'if-match': options.ifMatch } : {}),
+        ...(options.body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      etag: response.headers.get('etag'),
+      body: (text ? JSON.parse(text) : {}) as FhirResource,
+    };
+  }
+  const asGp = (): { token: string; businessFunction: string } => ({
+    token: gpToken,
+    businessFunction: 'REFERRING_CLINICIAN',
+  });
+  const asHospital = (): { token: string; businessFunction: string } => ({
+    token: hospitalToken,
+    businessFunction: 'SERVICE_PROVIDER_CLINICIAN',
+  });
+  const codeOf = (answer: Answer): string | undefined =>
+    (answer.body['issue'] as { details?: { coding?: { code?: string }[] } }[] | undefined)?.[0]?.details?.coding?.[0]
+      ?.code;
+
   beforeAll(async () => {
     under = await startEReferralsUnderTest({ schemaPrefix: 'ers_sandbox' });
     ({ client } = under);
+    jwks = await startTestJwks();
+    gateway = await startBuiltGateway({ natsUrl: under.natsUrl, jwksUrl: jwks.url });
+    // The sandbox's referring practice and the examples' provider (R69), as their users.
+    gpToken = await token('clinician', 'clinician', 'A83008');
+    hospitalToken = await token('provider-clinician', 'provider-clinician', 'R69');
   });
 
   afterAll(async () => {
+    await gateway?.stop();
+    await jwks?.stop();
     await under?.stop();
   });
 
@@ -80,18 +155,58 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
     expect(codes(priority.resource)).toEqual(codes(example('stu3/A004_CodeSystem_PRIORITY.json')));
   });
 
-  it("A011: the NHS Minimal example refers PDS's sandbox patient 9912003888 to service 11002, NOT_BOOKED and URGENT", async () => {
-    const created = await client.createReferral(
-      { ...fn, resource: example('stu3/A011_createReferral_request_Minimal.json') },
-      gp.context(),
-    );
+  it("A011 through the gateway: the NHS Minimal example refers PDS's sandbox patient 9912003888 to 11002, NOT_BOOKED and URGENT", async () => {
+    const created = await send('POST', 'STU3/ReferralRequest/$ers.createReferral', asGp(), {
+      body: example('stu3/A011_createReferral_request_Minimal.json'),
+    });
+    expect(created.status).toBe(201);
     const expected = example('stu3/A011_createReferral_response_ReferralRequest.json');
-    expect(created.resource['resourceType']).toBe(expected['resourceType']);
-    expect(created.resource['id']).toMatch(/^\d{12}$/);
-    expect(stateOf(created.resource)).toBe(stateOf(expected));
-    expect(JSON.stringify(created.resource)).toContain('"code":"URGENT"');
-    expect(JSON.stringify(created.resource)).toContain('"value":"9912003888"');
-    expect(JSON.stringify(created.resource)).toContain('"value":"11002"');
+    expect(created.body['resourceType']).toBe(expected['resourceType']);
+    expect(created.body['id']).toMatch(/^\d{12}$/);
+    expect(stateOf(created.body)).toBe(stateOf(expected));
+    expect(JSON.stringify(created.body)).toContain('"code":"URGENT"');
+    expect(JSON.stringify(created.body)).toContain('"value":"9912003888"');
+    expect(JSON.stringify(created.body)).toContain('"value":"11002"');
+  });
+
+  it('A022 through the gateway: the NHS MinimalExampleDBS cancels the booked example referral and answers its proposed appointment', async () => {
+    const answer = await send(
+      'POST',
+      'STU3/ReferralRequest/000000070001/$ers.cancelAppointmentActionLater',
+      asHospital(),
+      {
+        body: {
+          resourceType: 'Parameters',
+          meta: {
+            profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-cancelAppointmentActionLater-Parameters-1'],
+          },
+          parameter: [{ name: 'comments', valueString: 'Please contact patient to rebook' }],
+        },
+        ifMatch: 'W/"5"',
+      },
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.etag).toBe('W/"6"');
+    expect(stateOf(answer.body)).toBe('TRIAGED_PROVIDER_TO_ACTION');
+    const extensions = answer.body['extension'] as { url: string; valueReference?: { reference: string } }[];
+    expect(extensions.slice(0, 2).map((item) => item.url)).toEqual([
+      'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-Appointment-1',
+      'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-Appointment-Reference-1',
+    ]);
+    expect(extensions[0]?.valueReference).toEqual({ reference: '#appointment' });
+    expect(extensions[1]?.valueReference?.reference).toMatch(/^Appointment\/\d+$/);
+    expect(extensions[1]?.valueReference?.reference).not.toBe('Appointment/70009');
+    expect((answer.body['contained'] as FhirResource[]).find((item) => item['id'] === 'appointment')).toMatchObject({
+      resourceType: 'Appointment',
+      status: 'proposed',
+      reason: [{ coding: [{ code: 'CANCEL_APPOINTMENT_ACTION_LATER', display: 'Cancel Appointment Action Later' }] }],
+      comment: 'Please contact patient to rebook',
+      incomingReferral: [{ reference: 'ReferralRequest/000000070001/_history/6' }],
+      participant: [
+        { actor: { identifier: { value: '11002' }, display: 'Good Cardiology Business Service' } },
+        { actor: { identifier: { value: '9912003888' } } },
+      ],
+    });
   });
 
   it('A035 finds the example services 1 and 2 by name, and A016 books the example request into slot 11000021', async () => {
@@ -111,5 +226,147 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
       incomingReferral: [{ reference: 'ReferralRequest/000000070000/_history/7' }],
     });
     expect(JSON.stringify(booked.resource)).toContain('Forthright Cardiology Business Service');
+  });
+
+  describe('Advice and Guidance examples, through the gateway', () => {
+    const extensionCode = (resource: FhirResource, suffix: string): string | undefined =>
+      (resource['extension'] as { url: string; valueCoding?: { code?: string } }[]).find((item) =>
+        item.url.endsWith(suffix),
+      )?.valueCoding?.code;
+
+    it('A044: the NHS request asks service 11014 about 9912003888 and gets a CommunicationRequest, as its response file', async () => {
+      const created = await send('POST', 'STU3/CommunicationRequest/$ers.createAdviceAndGuidance', asGp(), {
+        body: example('stu3/A044_createAandG_request.json'),
+      });
+      expect(created.status).toBe(201);
+      const expected = (example('stu3/A044_createAandG_response.json')['parameter'] as { name: string }[])[0];
+      expect(created.body).toMatchObject({
+        resourceType: 'Parameters',
+        parameter: [{ name: expected?.name, resource: { resourceType: 'CommunicationRequest' } }],
+      });
+      const request = (created.body['parameter'] as { resource: FhirResource }[])[0]?.resource ?? {};
+      expect(request['id']).toMatch(/^\d{12}$/);
+      expect(extensionCode(request, 'Extension-eRS-ProviderConversionAuthorisation-1')).toBe(
+        'NOT_AUTHORISED_TO_CONVERT',
+      );
+      expect(JSON.stringify(request)).toContain('"value":"11014"');
+      expect(JSON.stringify(request)).toContain('"value":"9912003888"');
+    });
+
+    it("A023: the NHS request lists the provider's two example requests awaiting it, with the example's priorities", async () => {
+      const list = await send('POST', 'STU3/CommunicationRequest/$ers.fetchworklist', asHospital(), {
+        body: example('stu3/A023_AandG_worklist_request.json'),
+      });
+      expect(list.status).toBe(200);
+      const priorities = (resource: FhirResource): Record<string, string> =>
+        Object.fromEntries(
+          (
+            resource['entry'] as {
+              item: { reference: string };
+              extension: { extension: { url: string; valueCodeableConcept?: { coding: { code: string }[] } }[] }[];
+            }[]
+          ).map((entry) => [
+            entry.item.reference,
+            entry.extension[0]?.extension.find((part) => part.url === 'priority')?.valueCodeableConcept?.coding[0]
+              ?.code ?? '',
+          ]),
+        );
+      const expected = priorities(example('stu3/A023_AandG_worklist_response.json'));
+      expect(Object.keys(expected)).toEqual(['CommunicationRequest/000000070000', 'CommunicationRequest/000000070002']);
+      expect(priorities(list.body)).toMatchObject(expected);
+    });
+
+    it('A024 reads 000000070000 (authorised to convert, 11014, 9912003888); A025 as the NHS asks (based-on with _history) gives 000000070001 one message each way', async () => {
+      const read = await send('GET', 'STU3/CommunicationRequest/000000070000', asHospital());
+      expect(read.status).toBe(200);
+      expect(read.etag).toBe('W/"3"');
+      expect(read.body).toMatchObject({ resourceType: 'CommunicationRequest', id: '000000070000' });
+      expect(extensionCode(read.body, 'Extension-eRS-ProviderConversionAuthorisation-1')).toBe('AUTHORISED_TO_CONVERT');
+      expect(JSON.stringify(read.body)).toContain('"value":"11014"');
+      expect(JSON.stringify(read.body)).toContain('"value":"9912003888"');
+      const conversation = await send(
+        'GET',
+        'STU3/Communication?based-on=CommunicationRequest/000000070001/_history/2',
+        asGp(),
+      );
+      expect(conversation.status).toBe(200);
+      const expected = example('stu3/A025_AandG_conversation_OneMessageEachWay.json');
+      const messages = (bundle: FhirResource): { role?: string; text?: string }[] =>
+        (
+          bundle['entry'] as {
+            resource: {
+              resourceType: string;
+              category: { coding: { code: string }[] }[];
+              note: { text: string }[];
+            };
+          }[]
+        )
+          .filter((entry) => entry.resource.resourceType === 'Communication')
+          .map((entry) => ({ role: entry.resource.category[0]?.coding[0]?.code, text: entry.resource.note[0]?.text }))
+          .sort((a, b) => (a.role ?? '').localeCompare(b.role ?? ''));
+      expect(conversation.body['total']).toBe(expected['total']);
+      expect(messages(conversation.body)).toEqual(messages(expected));
+      // The example's own query, on the example's own number, is answered too (its conversation so far).
+      const literal = await send(
+        'GET',
+        'STU3/Communication?based-on=CommunicationRequest/000000070000/_history/2',
+        asGp(),
+      );
+      expect(literal.status).toBe(200);
+      expect(messages(literal.body)).toEqual([messages(expected).find((message) => message.role === 'REQUESTER')]);
+    });
+
+    it('A026: the ReturnToReferrer example answers 000000070002; A027: the NoAttachments example, as the NHS sends it (no If-Match), converts 000000070000 once', async () => {
+      const answered = await send(
+        'POST',
+        'STU3/CommunicationRequest/000000070002/$ers.sendCommunicationToRequester',
+        asHospital(),
+        { body: example('stu3/A026_AandG_response_request_ReturnToReferrer.json'), ifMatch: 'W/"1"' },
+      );
+      expect(answered.status).toBe(200);
+      expect(answered.etag).toBe('W/"2"');
+      const after = await send('GET', 'STU3/CommunicationRequest/000000070002', asHospital());
+      expect(JSON.stringify(after.body)).toContain('"code":"RESPONDED"');
+      // A027's NHS example: createFrom CommunicationRequest/000000070000/_history/3 names the version.
+      const noAttachments = {
+        resourceType: 'Parameters',
+        meta: {
+          profile: [
+            'https://fhir.nhs.uk/STU3/StructureDefinition/eRS-CreateFromCommunicationRequestActionLater-Request-Parameters-1',
+          ],
+        },
+        parameter: [
+          { name: 'createFrom', valueReference: { reference: 'CommunicationRequest/000000070000/_history/3' } },
+          { name: 'guidance', valueString: 'I have converted this to send the patient to one of our services' },
+          {
+            name: 'newReferralPriority',
+            valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE' },
+          },
+          { name: 'reviewComments', valueString: "Refer this patient to our 'xxx' service please as soon as possible" },
+        ],
+      };
+      const converted = await send(
+        'POST',
+        'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater',
+        asHospital(),
+        { body: noAttachments },
+      );
+      expect(converted.status).toBe(201);
+      const referralUbrn = (converted.body['parameter'] as { valueReference: { reference: string } }[])[0]
+        ?.valueReference.reference;
+      expect(referralUbrn).toMatch(/^ReferralRequest\/\d{12}$/);
+      const referral = await send('GET', `STU3/${referralUbrn ?? ''}`, asGp());
+      expect(JSON.stringify(referral.body)).toContain('"value":"9912003888"');
+      expect(JSON.stringify(referral.body)).toContain('"value":"11014"');
+      // The same example again names a version that is no longer current: 409, and no second referral.
+      const again = await send(
+        'POST',
+        'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater',
+        asHospital(),
+        { body: noAttachments },
+      );
+      expect(again.status).toBe(409);
+      expect(codeOf(again)).toBe('RESOURCE_VERSION_MISMATCH');
+    });
   });
 });

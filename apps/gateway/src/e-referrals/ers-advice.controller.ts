@@ -9,23 +9,28 @@ import { callContextOf } from '../http/call-context';
 import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir } from './ers-http';
 
 export const ADVICE_CLIENT = Symbol('ADVICE_CLIENT');
-/** The A&G request a body names (A027: parameter communicationRequest, 'CommunicationRequest/{ubrn}[/_history/n]'). */
-function communicationRequestOf(resource: FhirResource): string {
+/**
+ * The A&G request an A027 body names and the version it names: the NHS's parameter `createFrom` (or this
+ * platform's earlier `communicationRequest`), a reference 'CommunicationRequest/{ubrn}[/_history/{version}]'.
+ */
+function communicationRequestOf(resource: FhirResource): { ubrn: string; version?: string } {
   const parameters = Array.isArray(resource['parameter'])
     ? (resource['parameter'] as { name?: unknown; valueReference?: { reference?: unknown } }[])
     : [];
-  const reference = parameters.find((item) => item?.name === 'communicationRequest')?.valueReference?.reference;
-  const ubrn =
+  const reference = parameters.find((item) => item?.name === 'createFrom' || item?.name === 'communicationRequest')
+    ?.valueReference?.reference;
+  const match =
     typeof reference === 'string'
-      ? /^CommunicationRequest\/([0-9]{12})(\/_history\/[0-9]+)?$/.exec(reference)?.[1]
-      : undefined;
+      ? /^CommunicationRequest\/([0-9]{12})(?:\/_history\/([0-9]{1,9}))?$/.exec(reference)
+      : null;
+  const ubrn = match?.[1];
   if (!ubrn) {
     throw new PlatformError('MISSING_VALUE', undefined, {
-      diagnostics: "parameter communicationRequest must reference 'CommunicationRequest/{ubrn}'",
+      diagnostics: "parameter createFrom must reference 'CommunicationRequest/{ubrn}/_history/{version}'",
       status: 422,
     });
   }
-  return ubrn;
+  return match[2] === undefined ? { ubrn } : { ubrn, version: match[2] };
 }
 
 /** Advice and Guidance, as the NHS e-RS API: A044, A023, A024, A025, A026, A027. */
@@ -104,10 +109,14 @@ export class ErsAdviceController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    const ubrn = typeof basedOn === 'string' ? /^CommunicationRequest\/([0-9]{12})$/.exec(basedOn)?.[1] : undefined;
+    // As the NHS examples ask: 'CommunicationRequest/{ubrn}/_history/{version}' (the conversation as it is now).
+    const ubrn =
+      typeof basedOn === 'string'
+        ? /^CommunicationRequest\/([0-9]{12})(?:\/_history\/[0-9]{1,9})?$/.exec(basedOn)?.[1]
+        : undefined;
     if (!ubrn) {
       throw new PlatformError('MISSING_VALUE', undefined, {
-        diagnostics: "based-on must be 'CommunicationRequest/{ubrn}'",
+        diagnostics: "based-on must be 'CommunicationRequest/{ubrn}[/_history/{version}]'",
         status: 422,
       });
     }
@@ -146,7 +155,11 @@ export class ErsAdviceController {
   @Post('STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater')
   @HttpCode(201)
   @FhirRoute(ERS_PROVIDERS, { maxBodyBytes: BODY_LIMITS.ersWrite })
-  @ApiHeader({ name: 'If-Match', required: true, description: 'W/"<version>" of the advice and guidance request' })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'W/"<version>" of the advice and guidance request, when createFrom does not name it (_history)',
+  })
   @ApiOperation({
     summary: 'A027 convert an advice and guidance request to a referral (when the referrer authorised it)',
   })
@@ -158,11 +171,14 @@ export class ErsAdviceController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const resource = resourceBody(body);
+    const named = communicationRequestOf(resource);
+    // The NHS request names the version in createFrom's reference; If-Match, when sent, says it too.
+    const expected = ifMatch ?? (named.version === undefined ? undefined : `W/"${named.version}"`);
     const answer = await this.advice.convert(
       {
-        id: communicationRequestOf(resource),
+        id: named.ubrn,
         resource,
-        ...(ifMatch === undefined ? {} : { ifMatch }),
+        ...(expected === undefined ? {} : { ifMatch: expected }),
         ...businessFunctionOf(businessFunction),
       },
       callContextOf(request),
