@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
-import { referencePath, rejectionOf, startTestJwks, type TestJwks } from '@platform/shared-testing';
+import { allAtOnce, referencePath, rejectionOf, startTestJwks, tally, type TestJwks } from '@platform/shared-testing';
 import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
 import { referrer, startEReferralsUnderTest, stateOf, type EReferralsUnderTest } from '../e-referrals.test-harness';
 
@@ -367,6 +367,46 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
       );
       expect(again.status).toBe(409);
       expect(codeOf(again)).toBe('RESOURCE_VERSION_MISMATCH');
+    });
+    it('A027 as the NHS sends it, from 24 simultaneous callers (each its own X-Request-ID): one referral, the rest refused', async () => {
+      // A request of the GP's, authorised for conversion, made from the A044 example.
+      const request = example('stu3/A044_createAandG_request.json');
+      const parameters = (request['parameter'] as { name: string; valueCoding?: { code: string } }[]).map((item) =>
+        item.name === 'providerConversionAuthorisation'
+          ? { ...item, valueCoding: { ...item.valueCoding, code: 'AUTHORISED_TO_CONVERT' } }
+          : item,
+      );
+      const created = await send('POST', 'STU3/CommunicationRequest/$ers.createAdviceAndGuidance', asGp(), {
+        body: { ...request, parameter: parameters },
+      });
+      expect(created.status).toBe(201);
+      const ubrn = ((created.body['parameter'] as { resource: FhirResource }[])[0]?.resource['id'] as string) ?? '';
+      const body = {
+        resourceType: 'Parameters',
+        parameter: [{ name: 'createFrom', valueReference: { reference: `CommunicationRequest/${ubrn}/_history/1` } }],
+      };
+      const settled = await allAtOnce(24, 30_000, () =>
+        send('POST', 'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater', asHospital(), { body }),
+      );
+      const answers = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+      const counts = tally(answers, (answer) => (answer ? `${answer.status} ${codeOf(answer) ?? ''}`.trim() : 'hung'));
+      expect(counts['201']).toBe(1);
+      // The others were refused: the request claimed (422 INVALID_REQUEST_STATE), locked (423), or stale (409).
+      expect(
+        Object.keys(counts).filter(
+          (key) =>
+            key !== '201' &&
+            !/^(409 RESOURCE_VERSION_MISMATCH|422 INVALID_REQUEST_STATE|423 REFERRAL_LOCKED)$/.test(key),
+        ),
+      ).toEqual([]);
+      const referrals = await under.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${under.schema}".referral WHERE patient_nhs_number = '9912003888'
+            AND ubrn IN (SELECT converted_ubrn FROM "${under.schema}".advice_request WHERE ubrn = $1)`,
+        [ubrn],
+      );
+      expect(referrals.rows[0]?.n).toBe(1);
+      const read = await send('GET', `STU3/CommunicationRequest/${ubrn}`, asHospital());
+      expect(JSON.stringify(read.body)).toContain('"code":"CONVERTED"');
     });
   });
 });
