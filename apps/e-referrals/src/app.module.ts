@@ -1,11 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
-import { EReferralsClient, ERS_SUBJECTS } from '@platform/contracts-ers';
+import { EReferralsClient, ERS_SUBJECT_POLICIES, ERS_SUBJECTS } from '@platform/contracts-ers';
 import { N3Client } from '@platform/contracts-n3';
 import { PdsClient } from '@platform/contracts-pds';
 import type { Logger } from '@platform/shared-logging';
-import { NatsRpcClient, type CallerAssertionSigner } from '@platform/shared-nats';
+import {
+  CallerAdmission,
+  NatsRpcClient,
+  type CallerAssertionSigner,
+  type CallerAssertionVerifier,
+} from '@platform/shared-nats';
 import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from './database/database.provider';
@@ -20,6 +25,7 @@ import { ProviderHandler } from './provider/provider.handler';
 import { BookAppointmentUseCase } from './referrals/book-appointment.usecase';
 import { CreateReferralUseCase } from './referrals/create-referral.usecase';
 import { ErsHandler } from './referrals/ers.handler';
+import { ErsDirectSubscriptions } from './referrals/ers-direct.subscription';
 import { BookingRepository } from './referrals/booking.repository';
 import { ReferralChanges } from './referrals/referral-changes';
 import {
@@ -53,6 +59,8 @@ export interface EReferralsResources {
   rpcTimeoutMs: number;
   /** Signs e-referrals's statements when it asks PDS and the registry on the caller's behalf. */
   signer: CallerAssertionSigner;
+  /** Verifies callers' statements on the subjects served without Nest (`ErsDirectSubscriptions`). */
+  verifier: CallerAssertionVerifier;
 }
 
 @Module({})
@@ -106,6 +114,21 @@ export class EReferralsModule {
         ChangeShortlistUseCase,
         ProviderDecisionUseCase,
         WorklistUseCase,
+        {
+          provide: ErsDirectSubscriptions,
+          useFactory: (
+            book: BookAppointmentUseCase,
+            directoryReads: DirectoryReadsUseCase,
+            worklist: WorklistUseCase,
+          ) =>
+            new ErsDirectSubscriptions(
+              resources.nats,
+              new CallerAdmission(resources.verifier, ERS_SUBJECT_POLICIES, resources.logger),
+              { book, directoryReads, worklist },
+              resources.logger,
+            ),
+          inject: [BookAppointmentUseCase, DirectoryReadsUseCase, WorklistUseCase],
+        },
         PractitionersRepository,
         PractitionersUseCase,
         CancelAppointmentActionLaterUseCase,

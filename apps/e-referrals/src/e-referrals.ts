@@ -44,6 +44,7 @@ export async function startEReferrals(config: EReferralsConfig, logger: Logger):
       logger,
       rpcTimeoutMs: config.ERS_RPC_TIMEOUT_MS,
       signer: trust.signer,
+      verifier: trust.verifier,
       retention: {
         idempotencyHours: config.ERS_IDEMPOTENCY_RETENTION_HOURS,
         publishedEventHours: config.ERS_OUTBOX_RETENTION_HOURS,

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { type headers as natsHeaders, JSONCodec } from 'nats';
 import type { Client } from 'pg';
-import { ERS_SUBJECTS, worklistResource, type EReferralsClient, type FhirReply } from '@platform/contracts-ers';
+import { ERS_SUBJECTS, type EReferralsClient, type FhirDocument, type FhirReply } from '@platform/contracts-ers';
 import {
   CallerAssertionSigner,
   generateCallerKey,
@@ -12,6 +13,7 @@ import {
   type CallContext,
 } from '@platform/shared-nats';
 import { allAtOnce, outcomes, rejectionOf } from '@platform/shared-testing';
+import { testGatewaySigner } from '@platform/testing-services';
 import {
   ALIVE_PATIENT,
   booking,
@@ -29,6 +31,31 @@ import {
 } from '../e-referrals.test-harness';
 
 const codec = JSONCodec<unknown>();
+
+interface WorklistEntry {
+  extension: { extension: { url: string; valueCodeableConcept?: { coding: { code: string }[] } }[] }[];
+  item: { reference: string };
+}
+
+/** A008's answer, the FHIR List as e-referrals wrote it, gzipped: its JSON. */
+function worklistJson(document: FhirDocument): string {
+  expect(document.encoding).toBe('gzip');
+  return gunzipSync(document.body).toString('utf8');
+}
+
+/** A008's answer: each entry's UBRN and referral type. */
+function worklistEntries(document: FhirDocument): { ubrn: string; type?: string }[] {
+  const list = JSON.parse(worklistJson(document)) as {
+    resourceType: string;
+    entry: WorklistEntry[];
+  };
+  expect(list.resourceType).toBe('List');
+  return list.entry.map((entry) => ({
+    ubrn: entry.item.reference.replace('ReferralRequest/', ''),
+    type: entry.extension[0]?.extension.find((item) => item.url === 'referralType')?.valueCodeableConcept?.coding[0]
+      ?.code,
+  }));
+}
 
 describe('e-referrals: the directory and the provider journey', () => {
   let under: EReferralsUnderTest;
@@ -221,8 +248,8 @@ describe('e-referrals: the directory and the provider journey', () => {
         },
         hospital.context(),
       );
-      expect(worklist.rows.map((row) => row[0])).toEqual(expect.arrayContaining([a, b]));
-      expect(JSON.stringify(worklistResource(worklist))).toContain(`ReferralRequest/${a}`);
+      expect(worklistEntries(worklist).map((entry) => entry.ubrn)).toEqual(expect.arrayContaining([a, b]));
+      expect(worklistJson(worklist)).toContain(`"reference":"ReferralRequest/${a}"`);
       // Another trust sees none of them.
       const other = await client.worklist(
         {
@@ -234,7 +261,7 @@ describe('e-referrals: the directory and the provider journey', () => {
         },
         provider(OTHER_PROVIDER).context(),
       );
-      expect(other.rows.map((row) => row[0])).not.toContain(a);
+      expect(worklistEntries(other).map((entry) => entry.ubrn)).not.toContain(a);
 
       const accepted = await client.acceptReferral({ ...pfn, id: a ?? '', ifMatch: 'W/"2"' }, hospital.context());
       expect(stateOf(accepted.resource)).toBe('ACCEPTED');
@@ -339,5 +366,75 @@ describe('e-referrals: the directory and the provider journey', () => {
       expect((await send(headers)).err).toMatchObject({ code: 'ACCESS_DENIED' });
       expect(await count(`SELECT count(*)::int AS n FROM $schema.read_audit`)).toBe(before);
     });
+
+    // The four subjects served without Nest (serveDirect): the same checks as the global guard, then the use cases'.
+    const direct: [string, Record<string, unknown>, () => CallContext][] = [
+      [
+        ERS_SUBJECTS.appointmentCreate,
+        { businessFunction: 'REFERRING_CLINICIAN', resource: booking('000000070000', 1, '1', '1') },
+        clinician,
+      ],
+      [
+        ERS_SUBJECTS.serviceSearch,
+        { businessFunction: 'REFERRING_CLINICIAN', resource: { resourceType: 'Parameters', parameter: [] } },
+        clinician,
+      ],
+      [ERS_SUBJECTS.slotSearch, { businessFunction: 'REFERRING_CLINICIAN', query: {} }, clinician],
+      [
+        ERS_SUBJECTS.worklistGet,
+        { businessFunction: 'SERVICE_PROVIDER_CLINICIAN', resource: { resourceType: 'Parameters', parameter: [] } },
+        () => hospital.context(),
+      ],
+    ];
+    const ask = async (
+      subject: string,
+      payload: Record<string, unknown>,
+      headers: ReturnType<typeof natsHeaders>,
+    ): Promise<{ err?: { code: string } }> => {
+      const reply = await under.connection.request(
+        subject,
+        codec.encode({ pattern: subject, data: payload, id: randomUUID() }),
+        { timeout: 5000, headers },
+      );
+      return codec.decode(reply.data) as { err?: { code: string } };
+    };
+
+    it.each(direct)(
+      '%s: refuses a caller claimed only in headers, one signed with an untrusted key, the wrong role, and a statement for other data',
+      async (subject, payload, caller) => {
+        const before = await count(`SELECT count(*)::int AS n FROM $schema.idempotent_request`);
+        expect((await ask(subject, payload, toNatsHeaders(caller()))).err).toMatchObject({ code: 'ACCESS_DENIED' });
+        const stranger = await generateCallerKey('gateway');
+        const untrusted = new CallerAssertionSigner('gateway', privateKeyFrom(stranger.privateKey), stranger.kid);
+        const context = caller();
+        const headers = toNatsHeaders(context);
+        headers.set(HEADER.callerAssertion, await untrusted.sign(subject, payload, context));
+        expect((await ask(subject, payload, headers)).err).toMatchObject({ code: 'ACCESS_DENIED' });
+        // Signed by the gateway's own key, but for a caller whose role the subject does not open to.
+        const signer = await testGatewaySigner();
+        const wrongRole: CallContext = { ...context, caller: { id: 'someone', roles: ['ops'] } };
+        const roleHeaders = toNatsHeaders(wrongRole);
+        roleHeaders.set(HEADER.callerAssertion, await signer.sign(subject, payload, wrongRole));
+        expect((await ask(subject, payload, roleHeaders)).err).toMatchObject({ code: 'ACCESS_DENIED' });
+        // A real statement, replayed with other data.
+        const replayed = toNatsHeaders(context);
+        replayed.set(HEADER.callerAssertion, await signer.sign(subject, payload, context));
+        expect((await ask(subject, { ...payload, businessFunction: 'REFERRING_ADMIN' }, replayed)).err).toMatchObject({
+          code: 'ACCESS_DENIED',
+        });
+        // A properly signed caller without the business function the subject needs: 403 from the use case.
+        const other = subject === ERS_SUBJECTS.worklistGet ? 'REFERRING_CLINICIAN' : 'SERVICE_PROVIDER_CLINICIAN';
+        const wrongFunction = { ...payload, businessFunction: other };
+        const signed = toNatsHeaders(context);
+        signed.set(HEADER.callerAssertion, await signer.sign(subject, wrongFunction, context));
+        expect((await ask(subject, wrongFunction, signed)).err).toMatchObject({ code: 'FORBIDDEN' });
+        // An unknown field: refused as the validation pipe refused it.
+        const extra = { ...payload, extra: 1 };
+        const extraHeaders = toNatsHeaders(context);
+        extraHeaders.set(HEADER.callerAssertion, await signer.sign(subject, extra, context));
+        expect((await ask(subject, extra, extraHeaders)).err).toMatchObject({ code: 'INVALID_VALUE' });
+        expect(await count(`SELECT count(*)::int AS n FROM $schema.idempotent_request`)).toBe(before);
+      },
+    );
   });
 });

@@ -7,14 +7,11 @@ import {
   ReadRequest,
   ResourceRequest,
   type FhirReply,
-  type WorklistReply,
 } from '@platform/contracts-ers';
 import { withCallContext } from '@platform/shared-nats';
 import { DirectoryReadsUseCase } from '../directory/directory-reads.usecase';
 import { PublishServiceUseCase } from '../directory/publish-service.usecase';
 import { PublishSlotsUseCase } from '../directory/publish-slots.usecase';
-import { WorklistUseCase } from '../provider/worklist.usecase';
-import { BookAppointmentUseCase } from './book-appointment.usecase';
 import { CreateReferralUseCase } from './create-referral.usecase';
 import {
   CancelAppointmentUseCase,
@@ -24,7 +21,10 @@ import {
 } from './referral-lifecycle.usecase';
 import { ReferralReadsUseCase } from './referral-reads.usecase';
 
-/** Every e-RS subject: one line each, validate (the payload class) and call its use case. */
+/**
+ * Every e-RS subject but the four served without Nest (`ErsDirectSubscriptions`: A008, A010, A015, A016): one
+ * line each, validate (the payload class) and call its use case.
+ */
 @Controller()
 export class ErsHandler {
   constructor(
@@ -32,13 +32,11 @@ export class ErsHandler {
     private readonly publishService: PublishServiceUseCase,
     private readonly publishSlots: PublishSlotsUseCase,
     private readonly createReferral: CreateReferralUseCase,
-    private readonly book: BookAppointmentUseCase,
     private readonly reads: ReferralReadsUseCase,
     private readonly cancelReferral: CancelReferralUseCase,
     private readonly cancelAppointment: CancelAppointmentUseCase,
     private readonly shortlist: ChangeShortlistUseCase,
     private readonly provider: ProviderDecisionUseCase,
-    private readonly worklist: WorklistUseCase,
   ) {}
 
   @MessagePattern(ERS_SUBJECTS.businessFunctionsGet)
@@ -59,11 +57,6 @@ export class ErsHandler {
   @MessagePattern(ERS_SUBJECTS.slotsPublish)
   slotsPublish(@Payload() request: ResourceRequest, @Ctx() nats: NatsContext): Promise<FhirReply> {
     return withCallContext(nats, (call) => this.publishSlots.execute(request, call));
-  }
-
-  @MessagePattern(ERS_SUBJECTS.serviceSearch)
-  serviceSearch(@Payload() request: ResourceRequest, @Ctx() nats: NatsContext): Promise<FhirReply> {
-    return withCallContext(nats, (call) => this.directoryReads.search(request, call));
   }
 
   @MessagePattern(ERS_SUBJECTS.serviceGet)
@@ -124,21 +117,6 @@ export class ErsHandler {
   @MessagePattern(ERS_SUBJECTS.reviewOutcome)
   reviewOutcome(@Payload() request: ChangeRequest, @Ctx() nats: NatsContext): Promise<FhirReply> {
     return withCallContext(nats, (call) => this.provider.reviewOutcome(request, call));
-  }
-
-  @MessagePattern(ERS_SUBJECTS.worklistGet)
-  worklistGet(@Payload() request: ResourceRequest, @Ctx() nats: NatsContext): Promise<WorklistReply> {
-    return withCallContext(nats, (call) => this.worklist.execute(request, call));
-  }
-
-  @MessagePattern(ERS_SUBJECTS.slotSearch)
-  slots(@Payload() request: QueryRequest, @Ctx() nats: NatsContext): Promise<FhirReply> {
-    return withCallContext(nats, (call) => this.directoryReads.slots(request, call));
-  }
-
-  @MessagePattern(ERS_SUBJECTS.appointmentCreate)
-  appointmentCreate(@Payload() request: ResourceRequest, @Ctx() nats: NatsContext): Promise<FhirReply> {
-    return withCallContext(nats, (call) => this.book.execute(request, call));
   }
 
   @MessagePattern(ERS_SUBJECTS.appointmentCancel)

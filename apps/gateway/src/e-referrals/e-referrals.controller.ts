@@ -6,7 +6,6 @@ import {
   ERS_PUBLISHERS,
   ERS_REFERRERS,
   ERS_USERS,
-  worklistBody,
   type EReferralsApi,
   type FhirResource,
 } from '@platform/contracts-ers';
@@ -14,8 +13,7 @@ import { PlatformError } from '@platform/shared-errors';
 import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
-import { FHIR_JSON } from '../http/error-response';
-import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir } from './ers-http';
+import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir, sendFhirDocument } from './ers-http';
 
 export const E_REFERRALS_CLIENT = Symbol('E_REFERRALS_CLIENT');
 
@@ -214,11 +212,12 @@ export class EReferralsController {
     @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<FhirResource> {
-    return sendFhir(
+  ): Promise<Buffer> {
+    return sendFhirDocument(
       this.settings,
+      request,
       reply,
-      await this.ers.searchServices(
+      await this.ers.searchServicesDocument(
         { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
         callContextOf(request),
       ),
@@ -233,11 +232,12 @@ export class EReferralsController {
     @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<FhirResource> {
-    return sendFhir(
+  ): Promise<Buffer> {
+    return sendFhirDocument(
       this.settings,
+      request,
       reply,
-      await this.ers.searchSlots(
+      await this.ers.searchSlotsDocument(
         { query: queryOf(query), ...businessFunctionOf(businessFunction) },
         callContextOf(request),
       ),
@@ -303,13 +303,16 @@ export class EReferralsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Buffer> {
-    const list = await this.ers.worklist(
-      { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
-      callContextOf(request),
+    // The List as e-referrals wrote it (some 6 MB for 5,000 referrals), passed on unparsed.
+    return sendFhirDocument(
+      this.settings,
+      request,
+      reply,
+      await this.ers.worklist(
+        { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
+        callContextOf(request),
+      ),
     );
-    // Written as UTF-8 (worklistBody): Fastify sends a Buffer as it is, with the type set here.
-    void reply.status(200).type(FHIR_JSON);
-    return worklistBody(list);
   }
 
   @Get('STU3/ReferralRequest/:ubrn')
@@ -428,8 +431,8 @@ export class EReferralsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<FhirResource> {
-    const answer = await this.ers.createAppointment(
+  ): Promise<Buffer> {
+    const answer = await this.ers.createAppointmentDocument(
       {
         resource: resourceBody(body),
         ...businessFunctionOf(businessFunction),
@@ -437,7 +440,7 @@ export class EReferralsController {
       },
       callContextOf(request),
     );
-    return sendFhir(this.settings, reply, answer, 201);
+    return sendFhirDocument(this.settings, request, reply, answer, 201);
   }
 
   @Put('STU3/Appointment/:id')

@@ -1,8 +1,12 @@
-import type { FastifyReply } from 'fastify';
-import type { BusinessFunction, FhirReply, FhirResource } from '@platform/contracts-ers';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BusinessFunction, FhirDocument, FhirReply, FhirResource } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
 import type { GatewaySettings } from '../gateway.settings';
 import { FHIR_JSON } from '../http/error-response';
+
+const gunzipped = promisify(gunzip);
 
 /** The header an e-RS caller names its business function in (lower case, as Fastify gives headers). */
 export const FUNCTION_HEADER = 'nhsd-ers-business-function';
@@ -34,4 +38,51 @@ export function sendFhir(
   if (answer.versionId !== undefined) void reply.header('ETag', `W/"${answer.versionId}"`);
   if (answer.location) void reply.header('Location', `${settings.publicUrl}/referrals/FHIR/${answer.location}`);
   return answer.resource;
+}
+
+/**
+ * Whether a request's Accept-Encoding takes gzip (`gzip`, `x-gzip` or `*`, with a quality above 0). Anything
+ * else, or no header, gets the identity encoding.
+ */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const text = Array.isArray(header) ? header.join(',') : header;
+  if (!text) return false;
+  let gzip: boolean | undefined;
+  let any: boolean | undefined;
+  for (const item of text.split(',')) {
+    const [name = '', ...parameters] = item.split(';').map((part) => part.trim().toLowerCase());
+    const quality = parameters.find((parameter) => parameter.startsWith('q='));
+    const accepted = quality === undefined || Number(quality.slice(2)) > 0;
+    if (name === 'gzip' || name === 'x-gzip') gzip = accepted;
+    else if (name === '*') any = accepted;
+  }
+  return gzip ?? any ?? false;
+}
+
+/**
+ * e-referrals' raw answer (A008, A010, A015, A016) passed on as the bytes it wrote, unparsed: its status,
+ * ETag and Location as `sendFhir` sets them. Fastify sends a Buffer as it is. A gzipped answer (the worklist)
+ * goes gzipped to a client that accepts gzip (`Content-Encoding: gzip`) and gunzipped (off the event loop) to
+ * one that does not.
+ */
+export async function sendFhirDocument(
+  settings: GatewaySettings,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  answer: FhirDocument,
+  status = 200,
+): Promise<Buffer> {
+  void reply.status(status).type(FHIR_JSON);
+  if (answer.versionId !== undefined) void reply.header('ETag', `W/"${answer.versionId}"`);
+  if (answer.location) void reply.header('Location', `${settings.publicUrl}/referrals/FHIR/${answer.location}`);
+  const body = Buffer.isBuffer(answer.body)
+    ? answer.body
+    : Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
+  if (answer.encoding !== 'gzip') return body;
+  void reply.header('Vary', 'Accept-Encoding');
+  if (acceptsGzip(request.headers['accept-encoding'])) {
+    void reply.header('Content-Encoding', 'gzip');
+    return body;
+  }
+  return gunzipped(body);
 }

@@ -1,9 +1,21 @@
 import { PlatformError } from '@platform/shared-errors';
-import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
+import { validatePayload, type CallContext, type NatsRpcClient } from '@platform/shared-nats';
 import './errors';
-import { ChangeRequest, QueryRequest, ReadRequest, ResourceRequest, type FhirReply } from './payloads';
+import {
+  ChangeRequest,
+  ERS_ENCODING_HEADER,
+  ERS_LOCATION_HEADER,
+  ERS_VERSION_HEADER,
+  plainQueryRequest,
+  plainResourceRequest,
+  QueryRequest,
+  ReadRequest,
+  ResourceRequest,
+  type FhirDocument,
+  type FhirReply,
+} from './payloads';
 import { ERS_SUBJECTS } from './subjects';
-import type { WorklistReply } from './worklist';
+import { worklistBody, type WorklistReply } from './worklist';
 
 type Subject = (typeof ERS_SUBJECTS)[keyof typeof ERS_SUBJECTS];
 
@@ -28,9 +40,14 @@ export interface EReferralsApi {
   recordReviewOutcome(request: ChangeRequest, context: CallContext): Promise<FhirReply>;
   cancelAppointmentActionLater(request: ChangeRequest, context: CallContext): Promise<FhirReply>;
   practitionersOnBehalfOf(request: QueryRequest, context: CallContext): Promise<FhirReply>;
-  worklist(request: ResourceRequest, context: CallContext): Promise<WorklistReply>;
+  /** A008: the FHIR List (eRS-FetchWorklist-List-1) as e-referrals wrote it (gzipped: `encoding`), to pass on. */
+  worklist(request: ResourceRequest, context: CallContext): Promise<FhirDocument>;
   searchSlots(request: QueryRequest, context: CallContext): Promise<FhirReply>;
   createAppointment(request: ResourceRequest, context: CallContext): Promise<FhirReply>;
+  /** A010, A015 and A016 as the bytes e-referrals wrote, for callers that pass the answer on unparsed. */
+  searchServicesDocument(request: ResourceRequest, context: CallContext): Promise<FhirDocument>;
+  searchSlotsDocument(request: QueryRequest, context: CallContext): Promise<FhirDocument>;
+  createAppointmentDocument(request: ResourceRequest, context: CallContext): Promise<FhirDocument>;
   cancelAppointment(request: ChangeRequest, context: CallContext): Promise<FhirReply>;
   getAppointment(request: ReadRequest, context: CallContext): Promise<FhirReply>;
   searchServiceRequests(request: QueryRequest, context: CallContext): Promise<FhirReply>;
@@ -51,9 +68,86 @@ function expectReply(reply: unknown): FhirReply {
   return candidate as FhirReply;
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** A ResourceRequest checked by hand in the common case, else by its class (its exact problems). */
+function resourceRequest(request: ResourceRequest): ResourceRequest | Promise<ResourceRequest> {
+  return plainResourceRequest(request) ?? validatePayload(ResourceRequest, request);
+}
+
+/** A raw FHIR answer parsed, for callers that read it. */
+function replyOf(document: FhirDocument): FhirReply {
+  let resource: unknown;
+  try {
+    resource = JSON.parse(decoder.decode(document.body));
+  } catch {
+    throw new PlatformError('REC_SERVER_ERROR', 'e-referrals answered with something that is not a FHIR reply');
+  }
+  return expectReply({
+    resource,
+    ...(document.versionId ? { versionId: document.versionId } : {}),
+    ...(document.location ? { location: document.location } : {}),
+  });
+}
+
+/** A worklist answered in Nest's envelope, compactly (as e-referrals answered before it wrote the List itself). */
+function worklistOf(response: unknown): Uint8Array {
+  const reply = response as WorklistReply | null;
+  if (typeof reply !== 'object' || reply === null || !Array.isArray(reply.rows) || typeof reply.listType !== 'string') {
+    throw new PlatformError('REC_SERVER_ERROR', 'e-referrals answered with something that is not a worklist');
+  }
+  return worklistBody(reply);
+}
+
 /** The typed e-referrals client: validates what it sends and the shape of what it receives, over NATS. */
 export class EReferralsClient implements EReferralsApi {
   constructor(private readonly rpc: NatsRpcClient) {}
+
+  /**
+   * A subject e-referrals answers raw (`serveDirect`): the answer's bytes and its version and location headers.
+   * The request is checked by hand in the common case (`plain*Request`), else by its class, as `call` does.
+   */
+  private async document(
+    subject: Subject,
+    request: object | Promise<object>,
+    context: CallContext,
+    fromEnvelope: (response: unknown) => Uint8Array = (response) =>
+      encoder.encode(JSON.stringify(expectReply(response).resource)),
+  ): Promise<FhirDocument> {
+    const answer = await this.rpc.requestRaw(subject, await request, context);
+    if (!answer.raw) {
+      // A service answering in Nest's envelope (as before raw replies): the same answer as bytes.
+      const body = fromEnvelope(answer.response);
+      const reply = answer.response as Partial<FhirReply>;
+      return {
+        body,
+        ...(typeof reply.versionId === 'string' ? { versionId: reply.versionId } : {}),
+        ...(typeof reply.location === 'string' ? { location: reply.location } : {}),
+      };
+    }
+    // A cheap check of the bytes (the full parse is what passing them on avoids): a JSON object, or gzip.
+    const body = answer.body;
+    const encoding = answer.header(ERS_ENCODING_HEADER);
+    const whole =
+      encoding === 'gzip'
+        ? body.length > 2 && body[0] === GZIP_MAGIC[0] && body[1] === GZIP_MAGIC[1]
+        : encoding === undefined && body.length >= 2 && body[0] === OPEN_BRACE && body[body.length - 1] === CLOSE_BRACE;
+    if (!whole) {
+      throw new PlatformError('REC_SERVER_ERROR', 'e-referrals answered with something that is not a FHIR resource');
+    }
+    const versionId = answer.header(ERS_VERSION_HEADER);
+    const location = answer.header(ERS_LOCATION_HEADER);
+    return {
+      body,
+      ...(versionId ? { versionId } : {}),
+      ...(location ? { location } : {}),
+      ...(encoding === 'gzip' ? { encoding } : {}),
+    };
+  }
 
   private async call(
     subject: Subject,
@@ -76,8 +170,11 @@ export class EReferralsClient implements EReferralsApi {
   publishSlots(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
     return this.call(ERS_SUBJECTS.slotsPublish, ResourceRequest, request, context);
   }
-  searchServices(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
-    return this.call(ERS_SUBJECTS.serviceSearch, ResourceRequest, request, context);
+  async searchServices(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
+    return replyOf(await this.searchServicesDocument(request, context));
+  }
+  searchServicesDocument(request: ResourceRequest, context: CallContext): Promise<FhirDocument> {
+    return this.document(ERS_SUBJECTS.serviceSearch, resourceRequest(request), context);
   }
   getService(request: ReadRequest, context: CallContext): Promise<FhirReply> {
     return this.call(ERS_SUBJECTS.serviceGet, ReadRequest, request, context);
@@ -121,28 +218,21 @@ export class EReferralsClient implements EReferralsApi {
   practitionersOnBehalfOf(request: QueryRequest, context: CallContext): Promise<FhirReply> {
     return this.call(ERS_SUBJECTS.practitionersOnBehalfOf, QueryRequest, request, context);
   }
-  async worklist(request: ResourceRequest, context: CallContext): Promise<WorklistReply> {
-    const reply = await this.rpc.requestValidated<WorklistReply>(
-      ERS_SUBJECTS.worklistGet,
-      ResourceRequest,
-      request,
-      context,
-    );
-    if (
-      typeof reply !== 'object' ||
-      reply === null ||
-      !Array.isArray(reply.rows) ||
-      typeof reply.listType !== 'string'
-    ) {
-      throw new PlatformError('REC_SERVER_ERROR', 'e-referrals answered with something that is not a worklist');
-    }
-    return reply;
+  worklist(request: ResourceRequest, context: CallContext): Promise<FhirDocument> {
+    return this.document(ERS_SUBJECTS.worklistGet, resourceRequest(request), context, worklistOf);
   }
-  searchSlots(request: QueryRequest, context: CallContext): Promise<FhirReply> {
-    return this.call(ERS_SUBJECTS.slotSearch, QueryRequest, request, context);
+  async searchSlots(request: QueryRequest, context: CallContext): Promise<FhirReply> {
+    return replyOf(await this.searchSlotsDocument(request, context));
   }
-  createAppointment(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
-    return this.call(ERS_SUBJECTS.appointmentCreate, ResourceRequest, request, context);
+  searchSlotsDocument(request: QueryRequest, context: CallContext): Promise<FhirDocument> {
+    const checked = plainQueryRequest(request);
+    return this.document(ERS_SUBJECTS.slotSearch, checked ?? validatePayload(QueryRequest, request), context);
+  }
+  async createAppointment(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
+    return replyOf(await this.createAppointmentDocument(request, context));
+  }
+  createAppointmentDocument(request: ResourceRequest, context: CallContext): Promise<FhirDocument> {
+    return this.document(ERS_SUBJECTS.appointmentCreate, resourceRequest(request), context);
   }
   cancelAppointment(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
     return this.call(ERS_SUBJECTS.appointmentCancel, ChangeRequest, request, context);

@@ -2,10 +2,29 @@ import { PlatformError } from '@platform/shared-errors';
 import { validatePayload, type CallContext } from '@platform/shared-nats';
 import type { EReferralsApi } from './client';
 import './errors';
-import { ChangeRequest, QueryRequest, ReadRequest, ResourceRequest, type FhirReply } from './payloads';
-import type { WorklistReply } from './worklist';
+import {
+  ChangeRequest,
+  QueryRequest,
+  ReadRequest,
+  ResourceRequest,
+  type FhirDocument,
+  type FhirReply,
+} from './payloads';
+import { worklistBody, type WorklistReply } from './worklist';
 
-type Method = Exclude<keyof EReferralsApi, 'health' | 'worklist'>;
+type Method = Exclude<
+  keyof EReferralsApi,
+  'health' | 'worklist' | 'searchServicesDocument' | 'searchSlotsDocument' | 'createAppointmentDocument'
+>;
+
+/** A reply as the bytes a raw answer carries. */
+function documentOf(reply: FhirReply): FhirDocument {
+  return {
+    body: Buffer.from(JSON.stringify(reply.resource)),
+    ...(reply.versionId === undefined ? {} : { versionId: reply.versionId }),
+    ...(reply.location === undefined ? {} : { location: reply.location }),
+  };
+}
 
 /**
  * e-referrals for consumers' unit tests: the same payload validation as the real client; each method answers
@@ -85,10 +104,17 @@ export class FakeEReferralsClient implements EReferralsApi {
   searchServiceRequests = (r: QueryRequest, c: CallContext): Promise<FhirReply> =>
     this.reply('searchServiceRequests', QueryRequest, r, c);
 
-  async worklist(request: ResourceRequest, context: CallContext): Promise<WorklistReply> {
+  searchServicesDocument = async (r: ResourceRequest, c: CallContext): Promise<FhirDocument> =>
+    documentOf(await this.searchServices(r, c));
+  searchSlotsDocument = async (r: QueryRequest, c: CallContext): Promise<FhirDocument> =>
+    documentOf(await this.searchSlots(r, c));
+  createAppointmentDocument = async (r: ResourceRequest, c: CallContext): Promise<FhirDocument> =>
+    documentOf(await this.createAppointment(r, c));
+
+  async worklist(request: ResourceRequest, context: CallContext): Promise<FhirDocument> {
     await validatePayload(ResourceRequest, request);
     this.calls.push({ method: 'worklist', request, context });
-    return this.worklistReply;
+    return { body: worklistBody(this.worklistReply) };
   }
 
   health(): Promise<{ status: 'ok'; service: string }> {

@@ -16,9 +16,15 @@ export type { ReferralEvent } from './events';
 export { FakeEReferralsClient } from './fake-client';
 export {
   ChangeRequest,
+  ERS_ENCODING_HEADER,
+  ERS_LOCATION_HEADER,
+  ERS_VERSION_HEADER,
+  plainQueryRequest,
+  plainResourceRequest,
   QueryRequest,
   ReadRequest,
   ResourceRequest,
+  type FhirDocument,
   type FhirReply,
   type FhirResource,
 } from './payloads';

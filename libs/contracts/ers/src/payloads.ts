@@ -77,3 +77,64 @@ export interface ReferralEvent {
   reason?: string;
   occurredAt: string;
 }
+
+/**
+ * A FHIR answer as the bytes e-referrals wrote (a raw reply, `serveDirect`), passed on unparsed: its JSON, its
+ * version (the ETag) and, for creates, where it lives. What A008, A010, A015 and A016 answer.
+ */
+export interface FhirDocument {
+  body: Uint8Array;
+  versionId?: string;
+  location?: string;
+  /**
+   * `gzip`: the body is the JSON gzipped (the A008 worklist, some 6 MB of JSON for 5,000 referrals and a few
+   * hundred KB gzipped), for the gateway to send as it is to a client that accepts gzip and to gunzip otherwise.
+   */
+  encoding?: 'gzip';
+}
+
+/** The reply headers of a raw FHIR answer: its version, its location and its body's encoding. */
+export const ERS_VERSION_HEADER = 'X-Version-Id';
+export const ERS_LOCATION_HEADER = 'X-Location';
+export const ERS_ENCODING_HEADER = 'X-Content-Encoding';
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const isFunction = (value: unknown): boolean =>
+  value === undefined || (typeof value === 'string' && (BUSINESS_FUNCTION_CODES as readonly string[]).includes(value));
+
+/**
+ * A ResourceRequest the common way, checked by hand: what class-validator would accept with no change, or
+ * undefined (the caller then validates with the class, for its exact problems). The hot subjects' checks without
+ * class-transformer and class-validator.
+ */
+export function plainResourceRequest(value: unknown): ResourceRequest | undefined {
+  if (!isRecord(value)) return undefined;
+  for (const key of Object.keys(value)) {
+    if (key !== 'resource' && key !== 'businessFunction' && key !== 'ifMatch') return undefined;
+  }
+  const { resource, businessFunction, ifMatch } = value;
+  if (!isRecord(resource) || !isFunction(businessFunction)) return undefined;
+  // MaxLength counts a surrogate pair as one character: 64 UTF-16 units or fewer is always within it.
+  if (ifMatch !== undefined && !(typeof ifMatch === 'string' && ifMatch.length <= 64)) return undefined;
+  return {
+    resource,
+    ...(businessFunction === undefined ? {} : { businessFunction: businessFunction as BusinessFunction }),
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+  };
+}
+
+/** A QueryRequest the common way, checked by hand (see `plainResourceRequest`), or undefined. */
+export function plainQueryRequest(value: unknown): QueryRequest | undefined {
+  if (!isRecord(value)) return undefined;
+  for (const key of Object.keys(value)) {
+    if (key !== 'query' && key !== 'businessFunction') return undefined;
+  }
+  const { query, businessFunction } = value;
+  if (!isRecord(query) || !isFunction(businessFunction)) return undefined;
+  return {
+    query: query as Record<string, string | string[]>,
+    ...(businessFunction === undefined ? {} : { businessFunction: businessFunction as BusinessFunction }),
+  };
+}

@@ -11,6 +11,15 @@ import { wireErrorOf } from './nest-rpc';
  */
 export const RAW_REPLY_HEADER = 'X-Reply-Body';
 export const RAW_REPLY = 'raw';
+/**
+ * A raw answer larger than the server's largest message (`max_payload`, 1 MiB by default) goes as several reply
+ * messages: the first carries the answer's headers and, here, how many parts there are; each carries its index in
+ * `RAW_REPLY_PART_HEADER`. `NatsRpcClient` (its `ReplyMux`) joins them in order before answering.
+ */
+export const RAW_REPLY_PARTS_HEADER = 'X-Reply-Parts';
+export const RAW_REPLY_PART_HEADER = 'X-Reply-Part';
+/** Room left in each part for its headers and the protocol line. */
+const PART_HEADROOM = 16 * 1024;
 
 /** A raw answer: its body, sent as it is, and headers beside it (a version, say). */
 export interface RawReply {
@@ -41,7 +50,7 @@ const decoder = new TextDecoder();
  * decodes the request envelope (`{pattern, data, id}`), runs the caller guard's checks (`CallerAdmission`),
  * checks the data, runs the handler in the request's logging context, and answers failures as `{id, err}`
  * (as `RpcErrorFilter`). A success is answered raw (`RAW_REPLY_HEADER`), which `NatsRpcClient.requestRaw`
- * reads. Drain the subscription before the connection closes so that requests in flight are answered.
+ * reads; one larger than a NATS message goes in parts (`RAW_REPLY_PARTS_HEADER`). Drain the subscription before the connection closes so that requests in flight are answered.
  */
 export function serveDirect<T>(connection: NatsConnection, handler: DirectHandler<T>): Subscription {
   return connection.subscribe(handler.subject, {
@@ -51,12 +60,12 @@ export function serveDirect<T>(connection: NatsConnection, handler: DirectHandle
         handler.logger.warn({ subject: handler.subject, error: error.message }, 'subscription error');
         return;
       }
-      void answer(handler, message);
+      void answer(connection, handler, message);
     },
   });
 }
 
-async function answer<T>(handler: DirectHandler<T>, message: Msg): Promise<void> {
+async function answer<T>(connection: NatsConnection, handler: DirectHandler<T>, message: Msg): Promise<void> {
   let id: unknown;
   try {
     const envelope = decodeEnvelope(message.data);
@@ -73,7 +82,21 @@ async function answer<T>(handler: DirectHandler<T>, message: Msg): Promise<void>
     const headers = natsHeaders();
     headers.set(RAW_REPLY_HEADER, RAW_REPLY);
     for (const [name, value] of Object.entries(reply.headers ?? {})) headers.set(name, value);
-    message.respond(typeof reply.body === 'string' ? encoder.encode(reply.body) : reply.body, { headers });
+    const body = typeof reply.body === 'string' ? encoder.encode(reply.body) : reply.body;
+    const partBytes = Math.max(64 * 1024, (connection.info?.max_payload ?? 1024 * 1024) - PART_HEADROOM);
+    if (body.length <= partBytes) {
+      message.respond(body, { headers });
+      return;
+    }
+    const parts = Math.ceil(body.length / partBytes);
+    headers.set(RAW_REPLY_PARTS_HEADER, String(parts));
+    headers.set(RAW_REPLY_PART_HEADER, '0');
+    message.respond(body.subarray(0, partBytes), { headers });
+    for (let index = 1; index < parts; index += 1) {
+      const partHeaders = natsHeaders();
+      partHeaders.set(RAW_REPLY_PART_HEADER, String(index));
+      message.respond(body.subarray(index * partBytes, (index + 1) * partBytes), { headers: partHeaders });
+    }
   } catch (error) {
     const err = wireErrorOf(error, handler.logger);
     message.respond(encoder.encode(JSON.stringify({ id, err, isDisposed: true })));

@@ -16,7 +16,15 @@ export {
 } from './connect';
 export { RpcErrorFilter, callContextOf, rpcValidationPipe, wireErrorOf, withCallContext } from './nest-rpc';
 export { NatsRpcClient, type RawAnswer, type RpcClientOptions } from './rpc-client';
-export { RAW_REPLY, RAW_REPLY_HEADER, serveDirect, type DirectHandler, type RawReply } from './direct-handler';
+export {
+  RAW_REPLY,
+  RAW_REPLY_HEADER,
+  RAW_REPLY_PART_HEADER,
+  RAW_REPLY_PARTS_HEADER,
+  serveDirect,
+  type DirectHandler,
+  type RawReply,
+} from './direct-handler';
 export { validatePayload, type FieldProblem } from './validate-payload';
 export { coalesceWrites } from './coalesce-writes';
 export {

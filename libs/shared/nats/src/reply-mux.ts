@@ -1,10 +1,24 @@
 import { createInbox, ErrorCode, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { RAW_REPLY_PART_HEADER, RAW_REPLY_PARTS_HEADER } from './direct-handler';
+
+type Message = Pick<Msg, 'data' | 'headers'>;
+
+/** A reply: its data (a multi-part raw reply's parts joined) and its first message's headers. */
+export interface Reply {
+  data: Uint8Array;
+  headers?: MsgHdrs;
+}
 
 interface Pending {
-  resolve: (message: Msg) => void;
+  resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+  /** A multi-part raw reply being received: its parts by index, how many there are, its first message's headers. */
+  parts?: { data: Map<number, Uint8Array>; count?: number; headers?: MsgHdrs };
 }
+
+/** The most parts a reply may announce (at 1 MiB a part, a GiB). */
+const MAX_PARTS = 1024;
 
 /** A failed request, with the nats.js error code `NatsRpcClient` translates (only failures build an Error). */
 class TransportFailure extends Error {
@@ -54,7 +68,7 @@ export class ReplyMux {
     return mux;
   }
 
-  request(subject: string, data: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<Msg> {
+  request(subject: string, data: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<Reply> {
     if (this.connection.isClosed()) return Promise.reject(failure(ErrorCode.ConnectionClosed));
     if (this.connection.isDraining()) return Promise.reject(failure(ErrorCode.ConnectionDraining));
     this.subscription ??= this.connection.subscribe(`${this.prefix}*`, {
@@ -62,7 +76,7 @@ export class ReplyMux {
         if (!error) this.answer(message);
       },
     });
-    return new Promise<Msg>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       const token = (this.next++).toString(36);
       const timer = setTimeout(() => {
         this.pending.delete(token);
@@ -83,13 +97,55 @@ export class ReplyMux {
     const token = message.subject.slice(this.prefix.length);
     const pending = this.pending.get(token);
     if (!pending) return;
+    const headers = message.headers;
+    if (pending.parts || headers?.get(RAW_REPLY_PART_HEADER)) {
+      this.part(token, pending, message);
+      return;
+    }
     this.pending.delete(token);
     clearTimeout(pending.timer);
-    const headers = message.headers;
     if (headers && message.data.length === 0 && headers.hasError && headers.code === 503) {
       pending.reject(failure(ErrorCode.NoResponders));
     } else {
       pending.resolve(message);
     }
+  }
+
+  /**
+   * One part of a multi-part raw reply (`serveDirect`); answers with the parts joined in order once all have come.
+   * The first part says how many there are and carries the reply's headers; NATS delivers one publisher's messages
+   * in order, but the parts are joined by their indexes whatever order they come in.
+   */
+  private part(token: string, pending: Pending, message: Message): void {
+    const headers = message.headers;
+    const parts = (pending.parts ??= { data: new Map<number, Uint8Array>() });
+    const announced = headers?.get(RAW_REPLY_PARTS_HEADER);
+    if (announced) {
+      const count = Number(announced);
+      if (!Number.isInteger(count) || count < 1 || count > MAX_PARTS || parts.count !== undefined) {
+        this.fail(token, pending);
+        return;
+      }
+      parts.count = count;
+      parts.headers = headers;
+    }
+    const index = Number(headers?.get(RAW_REPLY_PART_HEADER));
+    if (!Number.isInteger(index) || index < 0 || index >= (parts.count ?? MAX_PARTS) || parts.data.has(index)) {
+      this.fail(token, pending);
+      return;
+    }
+    parts.data.set(index, message.data);
+    if (parts.count === undefined || parts.data.size < parts.count) return;
+    this.pending.delete(token);
+    clearTimeout(pending.timer);
+    const ordered = Array.from({ length: parts.count }, (_, at) => parts.data.get(at) ?? new Uint8Array(0));
+    pending.resolve({ data: Buffer.concat(ordered), ...(parts.headers ? { headers: parts.headers } : {}) });
+  }
+
+  /** A reply that is not what `serveDirect` sends: the request fails (REC_SERVER_ERROR, as an unreadable reply). */
+  private fail(token: string, pending: Pending): void {
+    this.pending.delete(token);
+    clearTimeout(pending.timer);
+    pending.reject(failure(ErrorCode.BadPayload));
   }
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, JSONCodec, type Msg, type NatsConnection, type NatsError } from 'nats';
+import { ErrorCode, JSONCodec, type NatsConnection, type NatsError } from 'nats';
 import { isWireError, PlatformError } from '@platform/shared-errors';
 import { HEADER, toNatsHeaders, type CallContext } from './call-context';
 import type { CallerAssertionSigner } from './caller-assertion';
 import { RAW_REPLY, RAW_REPLY_HEADER } from './direct-handler';
-import { ReplyMux } from './reply-mux';
+import { ReplyMux, type Reply } from './reply-mux';
 import { validatePayload } from './validate-payload';
 
 /** The envelope NestJS's NATS transport speaks; services are plain `@MessagePattern` handlers. */
@@ -88,7 +88,7 @@ export class NatsRpcClient {
     return { raw: false, response: responseOf<unknown>(reply.data) };
   }
 
-  private async send(subject: string, data: unknown, context: CallContext, timeoutMs: number): Promise<Msg> {
+  private async send(subject: string, data: unknown, context: CallContext, timeoutMs: number): Promise<Reply> {
     const packet: RequestPacket = { pattern: subject, data, id: randomUUID() };
     const headers = toNatsHeaders(context);
     if (this.options.signer)

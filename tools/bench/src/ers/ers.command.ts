@@ -130,6 +130,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     keepData: values['keep-data'] === true,
     verbose: values['verbose'] === true,
     profile: values['profile'] === true,
+    noDocs: values['no-docs'] === true,
   };
   const { root, progress, cleanup } = context;
   const { databaseUrl, natsUrl, workDir, machine, measuredAt, versions, database } = await setUpRun(context, {
@@ -363,6 +364,14 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     (result) => result.ok,
     () => load('slots · A015', slotRequests, options.searchClients),
   );
+  for (const [name, result] of [
+    ['search', search],
+    ['slots', slots],
+  ] as const) {
+    progress.say(
+      `${name}: ${Math.round(result.requestsPerSecond)}/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
+    );
+  }
 
   // 7. The provider's worklist of its open referrals.
   const openReferrals = await database.openOnWorklist();
@@ -399,11 +408,18 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     },
   );
   const sorted = [...latencies].sort((a, b) => a - b);
+  progress.say(
+    `worklist: p50 ${percentileOfSorted(sorted, 50).toFixed(1)} ms, p99 ${percentileOfSorted(sorted, 99).toFixed(1)} ms over ${sorted.length} calls`,
+  );
   await platform.stop();
   if (options.profile) {
     progress.say(
       `profiles (summaries) in ${path.relative(root, profileDir)}/; the figures were not written (profiled)`,
     );
+    return 0;
+  }
+  if (options.noDocs) {
+    progress.say('the figures were not written (--no-docs)');
     return 0;
   }
 
@@ -453,6 +469,10 @@ export const ersCommand: BenchCommand = {
     'worklist-calls': { type: 'string', value: 'n', default: '50', description: 'worklist calls' },
     'keep-data': { type: 'boolean', description: 'leave the benchmark schemas in place afterwards' },
     verbose: { type: 'boolean', description: "copy the platform's output to the console" },
+    'no-docs': {
+      type: 'boolean',
+      description: 'print the figures without writing them into docs/benchmarks.md (a quick relative comparison)',
+    },
     profile: {
       type: 'boolean',
       description:
