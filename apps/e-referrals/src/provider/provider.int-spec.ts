@@ -341,6 +341,55 @@ describe('e-referrals: the directory and the provider journey', () => {
     });
   });
 
+  describe('worklists after A022', () => {
+    it('a referral the provider cancelled to action later (TRIAGED_PROVIDER_TO_ACTION) is on its AWAITING_BOOKING worklist, not for review', async () => {
+      const service = await publish({}, 1);
+      const created = await client.createReferral(
+        { ...rfn, resource: createReferralParameters(ALIVE_PATIENT, [service.id]) },
+        gp.context(),
+      );
+      const ubrn = created.resource['id'] as string;
+      await client.createAppointment(
+        { ...rfn, resource: booking(ubrn, 1, service.id, service.slots[0] ?? '') },
+        gp.context(),
+      );
+      const list = async (listType: string, caller = hospital): Promise<string[]> => {
+        const reply = await client.worklist(
+          {
+            ...pfn,
+            resource: {
+              resourceType: 'Parameters',
+              parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: listType }] } }],
+            },
+          },
+          caller.context(),
+        );
+        return worklistEntries(reply)
+          .filter((entry) => entry.ubrn === ubrn)
+          .map((entry) => `${entry.ubrn} ${entry.type}`);
+      };
+      expect(await list('REFERRALS_FOR_REVIEW')).toEqual([`${ubrn} APPOINTMENT`]);
+      expect(await list('AWAITING_BOOKING')).toEqual([]);
+      const later = await client.cancelAppointmentActionLater(
+        {
+          ...pfn,
+          id: ubrn,
+          ifMatch: 'W/"2"',
+          resource: {
+            resourceType: 'Parameters',
+            parameter: [{ name: 'comments', valueString: 'Please contact patient to rebook' }],
+          },
+        },
+        hospital.context(),
+      );
+      expect(stateOf(later.resource)).toBe('TRIAGED_PROVIDER_TO_ACTION');
+      expect(await list('REFERRALS_FOR_REVIEW')).toEqual([]);
+      expect(await list('AWAITING_BOOKING')).toEqual([`${ubrn} BOOKING_DEFERRAL`]);
+      // Another trust's worklist does not show it.
+      expect(await list('AWAITING_BOOKING', provider(OTHER_PROVIDER))).toEqual([]);
+    });
+  });
+
   describe('an attacker on the bus', () => {
     const data = { businessFunction: 'REFERRING_CLINICIAN', id: '000000070000' };
     const send = async (

@@ -7,10 +7,15 @@ import { actorFor } from '../shared/caller';
 import { invalid, parameter, parametersOf, refuseUnknown } from '../shared/fhir';
 import type { ReferralState } from '../shared/states';
 
-/** The NHS worklist types (eRS-ReferralListSelector-1) and the states each lists. */
+/**
+ * The NHS worklist types (eRS-ReferralListSelector-1) and the states each lists. A referral whose booked
+ * appointment the provider cancelled to action later (A022, TRIAGED_PROVIDER_TO_ACTION) waits for the provider's
+ * admin team to book it: the e-RS specification puts it on the provider's "Appointments For Booking" worklist, and
+ * AWAITING_BOOKING is described as holding referrals "that have had their appointment booking cancelled".
+ */
 export const WORKLISTS: Record<string, readonly ReferralState[]> = {
   REFERRALS_FOR_REVIEW: ['BOOKED', 'AWAITING_TRIAGE'],
-  AWAITING_BOOKING: ['DEFERRED_TO_PROVIDER', 'ACCEPTED'],
+  AWAITING_BOOKING: ['DEFERRED_TO_PROVIDER', 'ACCEPTED', 'TRIAGED_PROVIDER_TO_ACTION'],
 };
 
 /** The most referrals one worklist answers. */

@@ -30,6 +30,7 @@ const REFERRAL_TYPE: Record<string, string> = {
   AWAITING_TRIAGE: 'TRIAGE_DEFERRAL',
   DEFERRED_TO_PROVIDER: 'BOOKING_DEFERRAL',
   ACCEPTED: 'BOOKING_DEFERRAL',
+  TRIAGED_PROVIDER_TO_ACTION: 'BOOKING_DEFERRAL',
 };
 
 export function worklistResource(reply: WorklistReply): FhirResource {
