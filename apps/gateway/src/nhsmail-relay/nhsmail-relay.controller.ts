@@ -143,6 +143,19 @@ export class NhsmailRelayController {
     return this.nhsmailRelay.provisionPharmacyMailboxes(callContextOf(request));
   }
 
+  @Post('shared-mailboxes/from-directory')
+  @ApiRoute(NHSMAIL_MAILBOX_ADMINS, { write: true })
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Make gp.<ODS>@nhs.net for every active GP practice and pharmacy.<ODS>@nhs.net for every active pharmacy in the N3 registry organisation directory',
+    description:
+      "Roles: registry-admin. Existing ones are kept (answered in existing); safe to run again, even many times at once. The users acting for each organisation are its mailbox's members.",
+  })
+  provisionDirectory(@Req() request: FastifyRequest): Promise<ProvisionedMailboxes> {
+    return this.nhsmailRelay.provisionDirectoryMailboxes(callContextOf(request));
+  }
+
   @Post('personal-mailboxes')
   @ApiRoute(NHSMAIL_MAILBOX_ADMINS, { write: true })
   @HttpCode(200)

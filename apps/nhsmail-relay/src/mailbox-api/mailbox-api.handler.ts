@@ -27,7 +27,7 @@ import { MailboxMessages } from './mailbox-messages';
 import { localPartOfName, PersonalMailboxes } from './personal-mailboxes';
 import { SendMessage } from './send-message';
 
-/** At most 200 x 100 organisations a call (ODS lists about 11,500 pharmacies in England). */
+/** At most 200 x 100 organisations of a role a call (ODS lists about 11,500 pharmacies and 6,500 GP practices in England). */
 const DIRECTORY_PAGES = 100;
 
 function readerOf(call: CallContext): string {
@@ -91,22 +91,43 @@ export class MailboxApiHandler {
   provisionPharmacies(@Ctx() nats: NatsContext): Promise<ProvisionedMailboxes> {
     return withCallContext(nats, async (call) => {
       const result: ProvisionedMailboxes = { created: [], existing: [] };
-      let offset: number | undefined = 0;
-      for (let page = 0; offset !== undefined && page < DIRECTORY_PAGES; page += 1) {
-        const found: Page<Organisation> = await this.n3.searchOrganisations(
-          { role: 'pharmacy', status: 'active', limit: 200, offset } as SearchOrganisationsRequest,
-          call,
-        );
-        const codes = found.items.map((organisation) => organisation.odsCode);
-        if (codes.length > 0) {
-          const made = await this.personal.provisionPharmacies(codes, call.caller?.id ?? 'anonymous');
-          result.created.push(...made.created);
-          result.existing.push(...made.existing);
-        }
-        offset = found.nextOffset;
-      }
+      await this.fromDirectory('pharmacy', 'pharmacy', call, result);
       return result;
     });
+  }
+
+  /** gp.<ods>@ for every active GP practice and pharmacy.<ods>@ for every active pharmacy of the directory. */
+  @MessagePattern(NHSMAIL_SUBJECTS.mailboxProvisionDirectory)
+  provisionDirectory(@Ctx() nats: NatsContext): Promise<ProvisionedMailboxes> {
+    return withCallContext(nats, async (call) => {
+      const result: ProvisionedMailboxes = { created: [], existing: [] };
+      await this.fromDirectory('gp-practice', 'gp', call, result);
+      await this.fromDirectory('pharmacy', 'pharmacy', call, result);
+      return result;
+    });
+  }
+
+  /** The active organisations of one role in the N3 registry's directory, page by page, asked as the caller. */
+  private async fromDirectory(
+    role: string,
+    kind: 'pharmacy' | 'gp',
+    call: CallContext,
+    result: ProvisionedMailboxes,
+  ): Promise<void> {
+    let offset: number | undefined = 0;
+    for (let page = 0; offset !== undefined && page < DIRECTORY_PAGES; page += 1) {
+      const found: Page<Organisation> = await this.n3.searchOrganisations(
+        { role, status: 'active', limit: 200, offset } as SearchOrganisationsRequest,
+        call,
+      );
+      const codes = found.items.map((organisation) => organisation.odsCode);
+      if (codes.length > 0) {
+        const made = await this.personal.provisionOrganisations(kind, codes, call.caller?.id ?? 'anonymous');
+        result.created.push(...made.created);
+        result.existing.push(...made.existing);
+      }
+      offset = found.nextOffset;
+    }
   }
 
   @MessagePattern(NHSMAIL_SUBJECTS.mailboxProvisionPersonal)

@@ -6,6 +6,7 @@ import type { Caller } from '@platform/shared-nats';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
 import { MailDomains } from '../mailboxes/mail-domains';
 import { MailboxRepository, publicMailbox } from '../mailboxes/mailbox.repository';
+import { practiceAddress } from '../notices/practice-notices';
 
 /** The local part a username gives: lower case, anything but letters, digits and hyphens becomes a dot. */
 export function localPartOf(username: string): string {
@@ -116,19 +117,37 @@ export class PersonalMailboxes {
   }
 
   /** pharmacy.<ods>@<first domain> for each code; returns which were made now and which existed. */
-  async provisionPharmacies(
+  provisionPharmacies(
     odsCodes: string[],
     createdBy: string,
     client: Pool | PoolClient = this.pool,
   ): Promise<{ created: string[]; existing: string[] }> {
-    const domain = this.domains.all[0] ?? 'nhs.net';
-    const codes = [...new Set(odsCodes)].sort();
-    const addresses = codes.map((code) => `pharmacy.${code.toLowerCase()}@${domain}`);
+    return this.provisionOrganisations('pharmacy', odsCodes, createdBy, client);
+  }
+
+  /**
+   * The shared mailbox of each organisation: `pharmacy.<ods>@` ('Pharmacy <ODS>') or a GP practice's
+   * `gp.<ods>@` ('GP practice <ODS>', as its first notice makes it), with its ODS code, so the users acting for
+   * the organisation are its members. One statement, in the codes' order: however many callers run it at once,
+   * each mailbox is made once (the address is the key) and the others find it existing.
+   */
+  async provisionOrganisations(
+    kind: 'pharmacy' | 'gp',
+    odsCodes: string[],
+    createdBy: string,
+    client: Pool | PoolClient = this.pool,
+  ): Promise<{ created: string[]; existing: string[] }> {
+    const codes = [...new Set(kind === 'gp' ? odsCodes.map((code) => code.toUpperCase()) : odsCodes)].sort();
+    const addresses = codes.map((code) =>
+      kind === 'gp'
+        ? practiceAddress(code, this.domains)
+        : `pharmacy.${code.toLowerCase()}@${this.domains.all[0] ?? 'nhs.net'}`,
+    );
     const result = await client.query<{ address: string }>(
       `INSERT INTO ${this.schema}.mailbox (address, kind, display_name, ods_code, created_by)
-       SELECT a, 'shared', 'Pharmacy ' || c, c, $3 FROM unnest($1::text[], $2::text[]) AS x(a, c)
+       SELECT a, 'shared', $4 || c, c, $3 FROM unnest($1::text[], $2::text[]) AS x(a, c)
        ON CONFLICT DO NOTHING RETURNING address`,
-      [addresses, codes, createdBy],
+      [addresses, codes, createdBy, kind === 'gp' ? 'GP practice ' : 'Pharmacy '],
     );
     const created = new Set(result.rows.map((row) => row.address));
     return {

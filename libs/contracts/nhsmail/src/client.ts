@@ -44,6 +44,11 @@ export interface NhsmailRelayApi {
   provisionPersonalMailbox(request: ProvisionPersonalMailboxRequest, context: CallContext): Promise<Mailbox>;
   /** pharmacy.<ODS>@ for every active pharmacy in the N3 registry's organisation directory (registry-admin). */
   provisionPharmacyMailboxes(context: CallContext): Promise<ProvisionedMailboxes>;
+  /**
+   * gp.<ODS>@ for every active GP practice and pharmacy.<ODS>@ for every active pharmacy in the N3 registry's
+   * organisation directory (registry-admin); existing ones are kept.
+   */
+  provisionDirectoryMailboxes(context: CallContext): Promise<ProvisionedMailboxes>;
   listMessages(request: ListMessagesRequest, context: CallContext): Promise<MessagePage>;
   /** A message parsed from its stored bytes; the read is audited and the message marked seen. */
   readMessage(request: MessageRef, context: CallContext): Promise<MessageContent>;
@@ -147,6 +152,14 @@ export class NhsmailRelayClient implements NhsmailRelayApi {
   async provisionPharmacyMailboxes(context: CallContext): Promise<ProvisionedMailboxes> {
     return expectObject(
       await this.rpc.request(NHSMAIL_SUBJECTS.mailboxProvisionPharmacies, {}, context, 60_000),
+      ['created', 'existing'],
+      'a provisioning result',
+    );
+  }
+
+  async provisionDirectoryMailboxes(context: CallContext): Promise<ProvisionedMailboxes> {
+    return expectObject(
+      await this.rpc.request(NHSMAIL_SUBJECTS.mailboxProvisionDirectory, {}, context, 120_000),
       ['created', 'existing'],
       'a provisioning result',
     );

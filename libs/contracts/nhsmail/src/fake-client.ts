@@ -114,6 +114,11 @@ export class FakeNhsmailRelayClient implements NhsmailRelayApi {
     return Promise.resolve({ created: [], existing: [] });
   }
 
+  /** The fake has no organisation directory: nothing to make. */
+  provisionDirectoryMailboxes(): Promise<ProvisionedMailboxes> {
+    return Promise.resolve({ created: [], existing: [] });
+  }
+
   /** The fake holds no messages (it has no SMTP intake): every mailbox the caller may use is empty. */
   async listMessages(request: ListMessagesRequest, context: CallContext): Promise<MessagePage> {
     const checked = await validatePayload(ListMessagesRequest, request);

@@ -18,6 +18,7 @@ export const NHSMAIL_SUBJECT_POLICIES: SubjectPolicies = {
   [NHSMAIL_SUBJECTS.mailboxProvisionShared]: { roles: NHSMAIL_MAILBOX_ADMINS },
   [NHSMAIL_SUBJECTS.mailboxProvisionPersonal]: { roles: NHSMAIL_MAILBOX_ADMINS },
   [NHSMAIL_SUBJECTS.mailboxProvisionPharmacies]: { roles: NHSMAIL_MAILBOX_ADMINS },
+  [NHSMAIL_SUBJECTS.mailboxProvisionDirectory]: { roles: NHSMAIL_MAILBOX_ADMINS },
   [NHSMAIL_SUBJECTS.messageList]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.messageRead]: { roles: NHSMAIL_MAILBOX_USERS },
   [NHSMAIL_SUBJECTS.messageMark]: { roles: NHSMAIL_MAILBOX_USERS },

@@ -8,6 +8,7 @@ export const NHSMAIL_SUBJECTS = {
   mailboxProvisionShared: 'nhsmail.mailbox.provision-shared.v1',
   mailboxProvisionPersonal: 'nhsmail.mailbox.provision-personal.v1',
   mailboxProvisionPharmacies: 'nhsmail.mailbox.provision-pharmacies.v1',
+  mailboxProvisionDirectory: 'nhsmail.mailbox.provision-directory.v1',
   messageList: 'nhsmail.mailbox-message.list.v1',
   messageRead: 'nhsmail.mailbox-message.read.v1',
   messageMark: 'nhsmail.mailbox-message.mark.v1',
