@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServer, SMTPServerAddress, SMTPServerAuthentication, SMTPServerSession } from 'smtp-server';
 import type { Logger } from '@platform/shared-logging';
 import type { Outbox } from '@platform/shared-persistence';
 import { domainOf, type MailDomains } from '../mailboxes/mail-domains';
@@ -10,6 +10,7 @@ import type { MessageStore } from '../queue/message-store';
 import type { AccessTokens } from './access-tokens';
 import { receiveMessage, newMessageId } from './mail-intake';
 import { plainAddress, type N3Gate } from './n3-gate';
+import { PromptGreetingSmtpServer } from './prompt-greeting';
 import { smtpError } from './smtp-error';
 
 export interface SmtpSettings {
@@ -111,7 +112,7 @@ export class SmtpListeners {
   private server(kind: 'submission' | 'relay'): SMTPServer {
     const { logger } = this.deps;
     const submission = kind === 'submission';
-    return new SMTPServer({
+    return new PromptGreetingSmtpServer({
       name: this.settings.hostname,
       banner: `NHSmail relay (${kind})`,
       key: this.settings.tls.key,
