@@ -8,6 +8,7 @@ import { NatsRpcClient, type CallerAssertionSigner } from '@platform/shared-nats
 import { shutdownHook, writeSide, writeSideProviders, type Retention } from '@platform/shared-persistence';
 import { HealthController, METRICS_REGISTRY, serviceHealth } from '@platform/shared-service';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from './database/database.provider';
+import { DirectoryMailboxes, directoryAtStart } from './mailbox-api/directory-mailboxes';
 import { MailboxAccess } from './mailbox-api/mailbox-access';
 import { MailboxApiHandler } from './mailbox-api/mailbox-api.handler';
 import { MailboxMessages } from './mailbox-api/mailbox-messages';
@@ -44,6 +45,8 @@ export interface NhsmailRelayResources {
   secure: SecureSettings;
   /** Where a new event-notice durable consumer starts (NHSMAIL_NOTICES_START; default `new`). */
   noticesStart?: string;
+  /** Make the directory's GP practice and pharmacy mailboxes at start (NHSMAIL_PROVISION_DIRECTORY_AT_START). */
+  provisionDirectoryAtStart?: boolean;
 }
 
 @Module({})
@@ -139,6 +142,13 @@ export class NhsmailRelayModule {
         { provide: SecureMail, useValue: secure },
         { provide: PracticeNotices, useValue: notices },
         CreateMailboxUseCase,
+        DirectoryMailboxes,
+        {
+          provide: 'NHSMAIL_DIRECTORY_AT_START',
+          inject: [DirectoryMailboxes],
+          useFactory: (directory: DirectoryMailboxes) =>
+            directoryAtStart(directory, resources.provisionDirectoryAtStart ?? false, resources.logger),
+        },
         MailboxAccess,
         MailboxMessages,
         PersonalMailboxes,

@@ -159,7 +159,7 @@ export interface NhsmailRelayUnderTest extends ServiceUnderTest<INestApplication
   /** A platform access token for `username`, as the identity provider signs it. */
   token(username: string, overrides?: Record<string, unknown>): Promise<string>;
   /** Another relay process's worth (a replica, or the relay started again) on the same schema and NATS. */
-  startAnother(): Promise<INestApplication>;
+  startAnother(overrides?: Partial<NhsmailRelayConfig>): Promise<INestApplication>;
 }
 
 export async function startNhsmailRelayUnderTest(options: {
@@ -234,9 +234,12 @@ export async function startNhsmailRelayUnderTest(options: {
         .setIssuedAt()
         .setExpirationTime('5m')
         .sign(jwks.privateKey),
-    startAnother: async () => {
+    startAnother: async (overrides = {}) => {
       if (!config) throw new Error('the relay under test has no configuration');
-      const another = await startNhsmailRelay(config, createLogger({ service: 'nhsmail-relay', level: 'silent' }));
+      const another = await startNhsmailRelay(
+        Object.assign(new NhsmailRelayConfig(), config, overrides),
+        createLogger({ service: 'nhsmail-relay', level: 'silent' }),
+      );
       others.push(another);
       return another;
     },

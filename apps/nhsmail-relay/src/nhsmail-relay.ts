@@ -107,6 +107,7 @@ export async function startNhsmailRelay(config: NhsmailRelayConfig, logger: Logg
       },
       n3CacheSeconds: config.NHSMAIL_N3_CACHE_SECONDS,
       noticesStart: config.NHSMAIL_NOTICES_START,
+      provisionDirectoryAtStart: config.NHSMAIL_PROVISION_DIRECTORY_AT_START === 'true',
       secure: secureSettingsOf(config),
       oidc: { issuer: config.OIDC_ISSUER, jwksUrl: config.OIDC_JWKS_URL, audience: config.OIDC_AUDIENCE },
     }),

@@ -104,6 +104,10 @@ export class NhsmailRelayConfig extends CallerTrustConfig {
   })
   NHSMAIL_NOTICES_START = 'new';
 
+  /** `true`: make gp.<ODS>@ and pharmacy.<ODS>@ for the N3 registry directory's organisations at every start. */
+  @IsIn(['true', 'false'], { message: 'NHSMAIL_PROVISION_DIRECTORY_AT_START must be true or false' })
+  NHSMAIL_PROVISION_DIRECTORY_AT_START = 'false';
+
   /** Failed logins in a row that lock a mailbox, and for how long. */
   @IsInt()
   @Min(1)

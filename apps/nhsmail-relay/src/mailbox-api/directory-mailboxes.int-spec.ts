@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { UpsertOrganisationRequest } from '@platform/contracts-n3';
 import type { CallContext } from '@platform/shared-nats';
 import { GP2GP_EVENTS } from '@platform/contracts-gp2gp';
-import { registryAdmin, startNhsmailRelayUnderTest, type NhsmailRelayUnderTest } from '../nhsmail-relay.test-harness';
+import {
+  eventually,
+  registryAdmin,
+  startNhsmailRelayUnderTest,
+  type NhsmailRelayUnderTest,
+} from '../nhsmail-relay.test-harness';
 import { PracticeNotices } from '../notices/practice-notices';
 
 function userOf(organisation: string, roles = ['clinician']): CallContext {
@@ -130,4 +135,45 @@ describe('shared mailboxes from the organisation directory', () => {
     const after = await relay.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${relay.schema}".mailbox`);
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
   }, 30_000);
+
+  it('makes them at start when NHSMAIL_PROVISION_DIRECTORY_AT_START is true, once with two replicas starting together', async () => {
+    await relay.n3.upsertOrganisation(
+      {
+        odsCode: 'G87777',
+        name: 'Test G87777',
+        role: 'gp-practice',
+        status: 'active',
+        addressLines: [],
+      } as unknown as UpsertOrganisationRequest,
+      registryAdmin(),
+    );
+    await relay.n3.upsertOrganisation(
+      {
+        odsCode: 'FP777',
+        name: 'Test FP777',
+        role: 'pharmacy',
+        status: 'active',
+        addressLines: [],
+      } as unknown as UpsertOrganisationRequest,
+      registryAdmin(),
+    );
+    await Promise.all([
+      relay.startAnother({ NHSMAIL_PROVISION_DIRECTORY_AT_START: 'true' }),
+      relay.startAnother({ NHSMAIL_PROVISION_DIRECTORY_AT_START: 'true' }),
+    ]);
+    const made = async (): Promise<{ address: string; created_by: string }[]> =>
+      (
+        await relay.db.query<{ address: string; created_by: string }>(
+          `SELECT address, created_by FROM "${relay.schema}".mailbox WHERE address IN ('gp.g87777@nhs.net', 'pharmacy.fp777@nhs.net') ORDER BY address`,
+        )
+      ).rows;
+    // Asked of the registry as the relay itself.
+    expect(await eventually(made, (rows) => rows.length === 2, 15_000)).toEqual([
+      { address: 'gp.g87777@nhs.net', created_by: 'service:nhsmail-relay' },
+      { address: 'pharmacy.fp777@nhs.net', created_by: 'service:nhsmail-relay' },
+    ]);
+    expect(await rows('gp.g87777@nhs.net')).toEqual([
+      { kind: 'shared', ods_code: 'G87777', display_name: 'GP practice G87777' },
+    ]);
+  }, 60_000);
 });

@@ -18,17 +18,14 @@ import {
   type MyMailboxes,
   type ProvisionedMailboxes,
 } from '@platform/contracts-nhsmail';
-import { N3Client, type Organisation, type Page, type SearchOrganisationsRequest } from '@platform/contracts-n3';
 import { PlatformError } from '@platform/shared-errors';
 import { withCallContext, type CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, writeKey } from '@platform/shared-persistence';
+import { DirectoryMailboxes } from './directory-mailboxes';
 import { MailboxAccess } from './mailbox-access';
 import { MailboxMessages } from './mailbox-messages';
 import { localPartOfName, PersonalMailboxes } from './personal-mailboxes';
 import { SendMessage } from './send-message';
-
-/** At most 200 x 100 organisations of a role a call (ODS lists about 11,500 pharmacies and 6,500 GP practices in England). */
-const DIRECTORY_PAGES = 100;
 
 function readerOf(call: CallContext): string {
   return call.caller?.username ?? call.caller?.id ?? 'anonymous';
@@ -43,7 +40,7 @@ export class MailboxApiHandler {
     private readonly messages: MailboxMessages,
     private readonly writes: IdempotentWrites,
     private readonly send: SendMessage,
-    private readonly n3: N3Client,
+    private readonly directory: DirectoryMailboxes,
   ) {}
 
   @MessagePattern(NHSMAIL_SUBJECTS.messageAttachment)
@@ -89,45 +86,13 @@ export class MailboxApiHandler {
   /** Every active pharmacy of the N3 registry's directory, asked page by page as the registry-admin who called. */
   @MessagePattern(NHSMAIL_SUBJECTS.mailboxProvisionPharmacies)
   provisionPharmacies(@Ctx() nats: NatsContext): Promise<ProvisionedMailboxes> {
-    return withCallContext(nats, async (call) => {
-      const result: ProvisionedMailboxes = { created: [], existing: [] };
-      await this.fromDirectory('pharmacy', 'pharmacy', call, result);
-      return result;
-    });
+    return withCallContext(nats, (call) => this.directory.provision(['pharmacy'], call));
   }
 
   /** gp.<ods>@ for every active GP practice and pharmacy.<ods>@ for every active pharmacy of the directory. */
   @MessagePattern(NHSMAIL_SUBJECTS.mailboxProvisionDirectory)
   provisionDirectory(@Ctx() nats: NatsContext): Promise<ProvisionedMailboxes> {
-    return withCallContext(nats, async (call) => {
-      const result: ProvisionedMailboxes = { created: [], existing: [] };
-      await this.fromDirectory('gp-practice', 'gp', call, result);
-      await this.fromDirectory('pharmacy', 'pharmacy', call, result);
-      return result;
-    });
-  }
-
-  /** The active organisations of one role in the N3 registry's directory, page by page, asked as the caller. */
-  private async fromDirectory(
-    role: string,
-    kind: 'pharmacy' | 'gp',
-    call: CallContext,
-    result: ProvisionedMailboxes,
-  ): Promise<void> {
-    let offset: number | undefined = 0;
-    for (let page = 0; offset !== undefined && page < DIRECTORY_PAGES; page += 1) {
-      const found: Page<Organisation> = await this.n3.searchOrganisations(
-        { role, status: 'active', limit: 200, offset } as SearchOrganisationsRequest,
-        call,
-      );
-      const codes = found.items.map((organisation) => organisation.odsCode);
-      if (codes.length > 0) {
-        const made = await this.personal.provisionOrganisations(kind, codes, call.caller?.id ?? 'anonymous');
-        result.created.push(...made.created);
-        result.existing.push(...made.existing);
-      }
-      offset = found.nextOffset;
-    }
+    return withCallContext(nats, (call) => this.directory.provision(['gp-practice', 'pharmacy'], call));
   }
 
   @MessagePattern(NHSMAIL_SUBJECTS.mailboxProvisionPersonal)

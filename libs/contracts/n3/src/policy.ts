@@ -13,7 +13,8 @@ export const N3_READERS = ['registry-admin', 'ops'] as const;
  */
 export const N3_SUBJECT_POLICIES: SubjectPolicies = {
   [N3_SUBJECTS.organisationGet]: { roles: PLATFORM_ROLES },
-  [N3_SUBJECTS.organisationSearch]: { roles: PLATFORM_ROLES },
+  // The NHSmail relay reads the directory for itself to make practices' and pharmacies' mailboxes at start.
+  [N3_SUBJECTS.organisationSearch]: { roles: [...PLATFORM_ROLES, 'service:nhsmail-relay'] },
   [N3_SUBJECTS.organisationUpsert]: { roles: N3_WRITERS },
   [N3_SUBJECTS.organisationImport]: { roles: N3_WRITERS },
   [N3_SUBJECTS.siteCreate]: { roles: N3_WRITERS },
