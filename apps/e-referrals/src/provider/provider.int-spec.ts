@@ -390,6 +390,50 @@ describe('e-referrals: the directory and the provider journey', () => {
     });
   });
 
+  describe('worklist dates', () => {
+    it("writes each referral's dates as the database holds them, to the millisecond (truncated, not rounded)", async () => {
+      const service = await publish({}, 1);
+      const created = await client.createReferral(
+        { ...rfn, resource: createReferralParameters(ALIVE_PATIENT, [service.id]) },
+        gp.context(),
+      );
+      const ubrn = created.resource['id'] as string;
+      await client.createAppointment(
+        { ...rfn, resource: booking(ubrn, 1, service.id, service.slots[0] ?? '') },
+        gp.context(),
+      );
+      await db.query(
+        `UPDATE "${schema}".referral SET created_at = '2026-03-04 05:06:07.123999+00',
+           updated_at = '2026-03-04 05:06:07.999999+00', pathway_start = '1999-12-31 23:59:59.000500+00' WHERE ubrn = $1`,
+        [ubrn],
+      );
+      const reply = await client.worklist(
+        {
+          ...pfn,
+          resource: {
+            resourceType: 'Parameters',
+            parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: 'REFERRALS_FOR_REVIEW' }] } }],
+          },
+        },
+        hospital.context(),
+      );
+      const list = JSON.parse(worklistJson(reply)) as {
+        entry: { extension: { extension: { url: string; valueDateTime?: string }[] }[]; item: { reference: string } }[];
+      };
+      const entry = list.entry.find((item) => item.item.reference === `ReferralRequest/${ubrn}`);
+      const dates = Object.fromEntries(
+        (entry?.extension[0]?.extension ?? [])
+          .filter((item) => item.valueDateTime !== undefined)
+          .map((item) => [item.url, item.valueDateTime]),
+      );
+      expect(dates).toEqual({
+        eReferralPathwayStart: '1999-12-31T23:59:59.000Z',
+        referralCreated: '2026-03-04T05:06:07.123Z',
+        referralLastUpdated: '2026-03-04T05:06:07.999Z',
+      });
+    });
+  });
+
   describe('an attacker on the bus', () => {
     const data = { businessFunction: 'REFERRING_CLINICIAN', id: '000000070000' };
     const send = async (

@@ -97,6 +97,20 @@ export class ReferralLocked extends Error {
   }
 }
 
+/** A worklist row as the statement writes it: WorklistRow with its dates as epoch milliseconds. */
+type CompactRow = [
+  ubrn: string,
+  version: number,
+  priority: string,
+  specialty: string | null,
+  nhsNumber: string,
+  serviceId: string | null,
+  state: string,
+  pathwayStart: number | null,
+  createdAt: number | null,
+  updatedAt: number | null,
+];
+
 /** The only code that reads and writes referrals, their shortlists, versions and appointments. */
 @Injectable()
 export class ReferralRepository {
@@ -363,7 +377,9 @@ export class ReferralRepository {
 
   /**
    * A008: a provider's referrals in the given states, oldest change first, with the total and the names of their
-   * services, in one statement that writes the compact rows as JSON (no per-row parsing of dates in Node).
+   * services, in one statement that writes the compact rows as JSON. Dates travel as epoch milliseconds (floored,
+   * as to_char's MS truncates), written as ISO text here: 15,000 to_char calls were a third of the statement's time.
+   * The total is counted again only when the list reached its limit, and the services are read by their key.
    */
   async worklist(
     providerOds: string,
@@ -381,26 +397,44 @@ export class ReferralRepository {
       where += ` AND service_id = ANY($${values.length}::bigint[])`;
     }
     values.push(filters.limit);
-    const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    const limit = `$${values.length}`;
+    const ms = (column: string): string => `floor(extract(epoch FROM ${column}) * 1000)::bigint`;
     const result = await this.pool.query<{
       total: number | null;
-      rows: WorklistRow[];
+      rows: CompactRow[];
       services: Record<string, string>;
     }>(
-      `WITH list AS (
+      `WITH list AS MATERIALIZED (
          SELECT ubrn, version, priority, specialty, patient_nhs_number, service_id, state, pathway_start, created_at,
-                updated_at, count(*) OVER () AS total
-           FROM ${this.s}.referral WHERE ${where} ORDER BY updated_at, ubrn LIMIT $${values.length}
-       )
-       SELECT (SELECT max(total)::int FROM list) AS total,
+                updated_at
+           FROM ${this.s}.referral WHERE ${where} ORDER BY updated_at, ubrn LIMIT ${limit}
+       ), listed AS (SELECT count(*)::int AS n FROM list)
+       SELECT CASE WHEN (SELECT n FROM listed) < ${limit}::int THEN (SELECT n FROM listed)
+                   ELSE (SELECT count(*)::int FROM ${this.s}.referral WHERE ${where}) END AS total,
               coalesce((SELECT json_agg(json_build_array(ubrn, version, priority, specialty, patient_nhs_number,
-                          service_id::text, state, ${iso('pathway_start')}, ${iso('created_at')}, ${iso('updated_at')})
+                          service_id::text, state, ${ms('pathway_start')}, ${ms('created_at')}, ${ms('updated_at')})
                           ORDER BY updated_at, ubrn) FROM list), '[]') AS rows,
               coalesce((SELECT json_object_agg(h.id::text, h.name) FROM ${this.s}.healthcare_service h
-                         WHERE h.id IN (SELECT service_id FROM list)), '{}') AS services`,
+                         WHERE h.id = ANY(ARRAY(SELECT DISTINCT service_id FROM list))), '{}') AS services`,
       values,
     );
     const row = result.rows[0];
-    return { total: row?.total ?? 0, rows: row?.rows ?? [], services: row?.services ?? {} };
+    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+    const rows = (row?.rows ?? []).map(
+      ([ubrn, version, priority, specialty, nhsNumber, serviceId, state, pathwayStart, createdAt, updatedAt]) =>
+        [
+          ubrn,
+          version,
+          priority,
+          specialty,
+          nhsNumber,
+          serviceId,
+          state,
+          iso(pathwayStart),
+          iso(createdAt) ?? '',
+          iso(updatedAt) ?? '',
+        ] satisfies WorklistRow,
+    );
+    return { total: row?.total ?? 0, rows, services: row?.services ?? {} };
   }
 }
