@@ -1,12 +1,8 @@
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { SignJWT } from 'jose';
 import nodemailer from 'nodemailer';
-import { freePort } from '@platform/shared-testing';
-import { testCallerEnvironment } from '@platform/testing-services';
+import { startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import {
   eventually,
   startNhsmailRelayUnderTest,
@@ -14,59 +10,9 @@ import {
   type NhsmailRelayUnderTest,
 } from '../nhsmail-relay.test-harness';
 
-const GATEWAY_MAIN = path.resolve(__dirname, '../../../../dist/apps/gateway/src/main.js');
-
-/** The built gateway (dist/, as the launcher runs it) in front of the relay under test, on its NATS. */
-async function startGateway(natsUrl: string, jwksUrl: string): Promise<{ base: string; stop(): Promise<void> }> {
-  if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let output = '';
-  const child = spawn(process.execPath, [GATEWAY_MAIN], {
-    env: {
-      ...process.env,
-      ...(await testCallerEnvironment('gateway')),
-      GATEWAY_HOST: '127.0.0.1',
-      GATEWAY_PORT: String(port),
-      GATEWAY_METRICS_PORT: '0',
-      NATS_URL: natsUrl,
-      OIDC_ISSUER: TEST_ISSUER,
-      OIDC_JWKS_URL: jwksUrl,
-      SANDBOX: 'false',
-      ACCESS_LOG: 'false',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let attempt = 0; ; attempt += 1) {
-    const live = await fetch(`${base}/health/live`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (live) break;
-    if (attempt > 200 || child.exitCode !== null) throw new Error(`the gateway did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    base,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
-}
-
 describe('the mailbox API through the built gateway, with real access tokens', () => {
   let relay: NhsmailRelayUnderTest;
-  let gateway: { base: string; stop(): Promise<void> };
+  let gateway: BuiltGateway;
 
   /** A Keycloak-shaped user token signed by the test identity provider. */
   const token = (username: string, roles: string[], organisation: string): Promise<string> =>
@@ -110,7 +56,11 @@ describe('the mailbox API through the built gateway, with real access tokens', (
 
   beforeAll(async () => {
     relay = await startNhsmailRelayUnderTest({ schemaPrefix: 'nhsmail_gw' });
-    gateway = await startGateway(relay.natsUrl, relay.jwks.url);
+    gateway = await startBuiltGateway({
+      natsUrl: relay.natsUrl,
+      jwksUrl: relay.jwks.url,
+      env: { OIDC_ISSUER: TEST_ISSUER },
+    });
   });
 
   afterAll(async () => {

@@ -1,13 +1,12 @@
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { freePort } from '@platform/shared-testing';
-import { testCallerEnvironment } from '@platform/testing-services';
+import { startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import {
   eventually,
   registryAdmin,
@@ -18,7 +17,6 @@ import {
 } from '../nhsmail-relay.test-harness';
 
 const ROOT = path.resolve(__dirname, '../../../..');
-const GATEWAY_MAIN = path.join(ROOT, 'dist/apps/gateway/src/main.js');
 /** Screenshots go to the repository's git-ignored tmp/ folder. */
 const SHOTS = path.join(ROOT, 'tmp/nhsmail-secure');
 const PASSWORD = 'correct horse battery staple';
@@ -29,7 +27,7 @@ const PASSWORD = 'correct horse battery staple';
  */
 describe('the [secure] message page in a real browser', () => {
   let relay: NhsmailRelayUnderTest;
-  let gateway: ChildProcess;
+  let gateway: BuiltGateway;
   let base: string;
   let browser: BrowserContext;
   let profile: string;
@@ -65,7 +63,6 @@ describe('the [secure] message page in a real browser', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     relay = await startNhsmailRelayUnderTest({
@@ -82,30 +79,12 @@ describe('the [secure] message page in a real browser', () => {
       },
       registryAdmin(),
     );
-    gateway = spawn(process.execPath, [GATEWAY_MAIN], {
-      env: {
-        ...process.env,
-        ...(await testCallerEnvironment('gateway')),
-        GATEWAY_HOST: '127.0.0.1',
-        GATEWAY_PORT: String(port),
-        GATEWAY_PUBLIC_URL: base,
-        NATS_URL: relay.natsUrl,
-        OIDC_ISSUER: TEST_ISSUER,
-        OIDC_JWKS_URL: relay.jwks.url,
-        ACCESS_LOG: 'false',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: 'ignore',
+    gateway = await startBuiltGateway({
+      port,
+      natsUrl: relay.natsUrl,
+      jwksUrl: relay.jwks.url,
+      env: { GATEWAY_PUBLIC_URL: base, OIDC_ISSUER: TEST_ISSUER },
     });
-    for (let attempt = 0; ; attempt += 1) {
-      const live = await fetch(`${base}/health/live`).then(
-        (response) => response.ok,
-        () => false,
-      );
-      if (live) break;
-      if (attempt > 200 || gateway.exitCode !== null) throw new Error('the gateway did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
     profile = mkdtempSync(path.join(tmpdir(), 'nhsmail-secure-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
@@ -125,11 +104,7 @@ describe('the [secure] message page in a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
-    if (gateway && gateway.exitCode === null) {
-      const exited = new Promise((resolve) => gateway.once('exit', resolve));
-      gateway.kill('SIGTERM');
-      await exited;
-    }
+    await gateway?.stop();
     await relay?.stop();
   });
 

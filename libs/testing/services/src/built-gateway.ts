@@ -29,9 +29,11 @@ export async function startBuiltGateway(options: {
   natsUrl: string;
   jwksUrl: string;
   env?: Record<string, string>;
+  /** A port chosen beforehand (when another process must know the gateway's address first); a free one otherwise. */
+  port?: number;
 }): Promise<BuiltGateway> {
   if (!existsSync(GATEWAY_MAIN)) throw new Error('dist/ is missing: run `npm run build` first');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [GATEWAY_MAIN], {
     env: {
