@@ -48,6 +48,7 @@ import { AttachmentsHandler } from './attachments/attachments.handler';
 import { AttachmentsUseCase, ERS_NATS } from './attachments/attachments.usecase';
 import { AdviceHandler } from './advice/advice.handler';
 import { AdviceUseCase } from './advice/advice.usecase';
+import { Actors } from './shared/caller';
 import { Organisations } from './shared/organisations';
 
 export interface EReferralsResources {
@@ -130,6 +131,7 @@ export class EReferralsModule {
           inject: [BookAppointmentUseCase, DirectoryReadsUseCase, WorklistUseCase],
         },
         PractitionersRepository,
+        Actors,
         PractitionersUseCase,
         CancelAppointmentActionLaterUseCase,
         PatientAccessRepository,

@@ -20,7 +20,7 @@ import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/datab
 import { DirectoryRepository } from '../directory/directory.repository';
 import { checkShortlisted, CreateReferralUseCase, shortlistOf } from '../referrals/create-referral.usecase';
 import { ReferralRepository, type SearchCriteria } from '../referrals/referral.repository';
-import { actorFor, type Actor } from '../shared/caller';
+import { Actors, type Actor } from '../shared/caller';
 import { adviceWorklistFilter, adviceWorklistResource, type AdviceWorklistRow } from './advice-worklist';
 import { ERS_PDS } from '../shared/clients';
 import { codeOf, invalid, parameter, parametersOf, refuseUnknown, SYSTEMS, versionFromIfMatch } from '../shared/fhir';
@@ -151,6 +151,7 @@ export class AdviceUseCase {
   private readonly s: string;
 
   constructor(
+    private readonly actors: Actors,
     @Inject(E_REFERRALS_DATABASE) database: EReferralsDatabase,
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
@@ -195,8 +196,8 @@ export class AdviceUseCase {
 
   private async audit(ubrn: string, action: string, actor: Actor, context: CallContext): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${this.s}.read_audit (ubrn, action, actor_id, organisation, business_function, request_id, correlation_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      `INSERT INTO ${this.s}.read_audit (ubrn, action, actor_id, organisation, business_function, request_id, correlation_id, on_behalf_of)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [
         ubrn,
         action,
@@ -205,6 +206,7 @@ export class AdviceUseCase {
         actor.businessFunction,
         context.requestId,
         context.correlationId ?? null,
+        actor.onBehalfOf ?? null,
       ],
     );
   }
@@ -215,7 +217,7 @@ export class AdviceUseCase {
     context: CallContext,
     action: string,
   ): Promise<{ row: AdviceRow; actor: Actor }> {
-    const actor = actorFor(context, request.businessFunction, READER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, READER_FUNCTIONS);
     const row = await this.row(this.pool, request.id);
     if (!row) throw notFound(request.id);
     if (row.referrer_ods !== actor.organisation && row.provider_ods !== actor.organisation) {
@@ -229,7 +231,7 @@ export class AdviceUseCase {
 
   /** A044: a request to exactly one service, with the referrer's question; AWAITING_RESPONSE. */
   async create(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, REFERRER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, REFERRER_FUNCTIONS);
     const parameters = parametersOf(request.resource, 'eRS-CreateAdviceAndGuidance-Request-Parameters');
     refuseUnknown(parameters, ['patient', 'providerConversionAuthorisation', 'shortlist', 'request'], 'parameter');
     const nhsNumber = parameter(parameters, 'patient')?.valueIdentifier?.value;
@@ -304,9 +306,9 @@ export class AdviceUseCase {
     outcome?: string,
   ): Promise<void> {
     await transaction.query(
-      `INSERT INTO ${this.s}.advice_message (ubrn, position, sent_by_role, sender, sender_ods, text, outcome)
-       SELECT $1, coalesce(max(position), 0) + 1, $2, $3, $4, $5, $6 FROM ${this.s}.advice_message WHERE ubrn = $1`,
-      [ubrn, role, actor.userId, actor.organisation, text, outcome ?? null],
+      `INSERT INTO ${this.s}.advice_message (ubrn, position, sent_by_role, sender, sender_ods, text, outcome, on_behalf_of)
+       SELECT $1, coalesce(max(position), 0) + 1, $2, $3, $4, $5, $6, $7 FROM ${this.s}.advice_message WHERE ubrn = $1`,
+      [ubrn, role, actor.userId, actor.organisation, text, outcome ?? null, actor.onBehalfOf ?? null],
     );
   }
 
@@ -362,7 +364,7 @@ export class AdviceUseCase {
    * clinician (and whether one is assigned; requests here are never assigned to a clinician, so ASSIGNED finds none).
    */
   async worklist(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const filter = adviceWorklistFilter(request.resource);
     const conditions = [`a.provider_ods = $1`, `a.state = 'AWAITING_RESPONSE'`];
     const values: unknown[] = [actor.organisation];
@@ -421,7 +423,7 @@ export class AdviceUseCase {
 
   /** A026: the provider answers (advice, or a request for more information); RESPONDED. */
   async respond(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const version = this.expectedVersion(request.ifMatch);
     const parameters = parametersOf(request.resource, 'eRS-SendCommunicationToRequester-Request-Parameters');
     refuseUnknown(
@@ -483,7 +485,7 @@ export class AdviceUseCase {
    * CONVERTED with ers.advice.converted.v1. A retry with the same X-Request-ID finishes and answers the same.
    */
   async convert(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const version = this.expectedVersion(request.ifMatch);
     const claimed = await this.claim(request.id, actor, version, context.requestId);
     if (claimed.converted_ubrn) return this.converted(claimed);

@@ -22,7 +22,7 @@ import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/database.provider';
 import { isReferrerOf, ReferralChanges } from '../referrals/referral-changes';
-import { actorFor, type Actor } from '../shared/caller';
+import { Actors, type Actor } from '../shared/caller';
 import { invalid, parametersOf } from '../shared/fhir';
 
 export const ERS_NATS = Symbol('ERS_NATS');
@@ -119,6 +119,7 @@ export class AttachmentsUseCase implements OnModuleInit {
   private readonly s: string;
 
   constructor(
+    private readonly actors: Actors,
     @Inject(E_REFERRALS_DATABASE) database: EReferralsDatabase,
     @Inject(ERS_NATS) private readonly nats: NatsConnection,
     private readonly writes: IdempotentWrites,
@@ -172,7 +173,7 @@ export class AttachmentsUseCase implements OnModuleInit {
     context: CallContext,
     bucket: Awaited<ReturnType<typeof uploadBucket>>,
   ): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, UPLOAD_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, UPLOAD_FUNCTIONS);
     const mediaType = request.contentType.split(';')[0]?.trim().toLowerCase() ?? '';
     const extensions = ERS_ATTACHMENT_TYPES[mediaType];
     if (!extensions) throw unsupported(`Files of type '${mediaType.slice(0, 60)}' are not accepted by e-RS`);
@@ -253,7 +254,7 @@ export class AttachmentsUseCase implements OnModuleInit {
 
   /** A006: one part of an attachment, for the uploader's organisation or the parties to its referral. */
   async read(request: AttachmentReadRequest, context: CallContext): Promise<AttachmentPart> {
-    const actor = actorFor(context, request.businessFunction, READER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, READER_FUNCTIONS);
     const notFound = new PlatformError('RESOURCE_NOT_FOUND', undefined, {
       diagnostics: `No attachment ${request.id.slice(0, 40)}`,
     });
@@ -274,8 +275,8 @@ export class AttachmentsUseCase implements OnModuleInit {
     if (request.offset > row.size) throw invalid('offset is past the end of the file');
     if (request.offset === 0) {
       await this.pool.query(
-        `INSERT INTO ${this.s}.read_audit (ubrn, action, actor_id, organisation, business_function, request_id, correlation_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        `INSERT INTO ${this.s}.read_audit (ubrn, action, actor_id, organisation, business_function, request_id, correlation_id, on_behalf_of)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
         [
           row.ubrn ?? '',
           `A006 ${row.id}`,
@@ -284,6 +285,7 @@ export class AttachmentsUseCase implements OnModuleInit {
           actor.businessFunction,
           context.requestId,
           context.correlationId ?? null,
+          actor.onBehalfOf ?? null,
         ],
       );
     }
@@ -306,7 +308,7 @@ export class AttachmentsUseCase implements OnModuleInit {
    * concurrent change, once per X-Request-ID, its next version and ers.referral.letters-changed.v1.
    */
   async maintainLetters(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, REFERRER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, REFERRER_FUNCTIONS);
     const parameters = parametersOf(request.resource, 'eRS-MaintainReferralLetter-Parameters');
     const letters: { id: string; description: string | null }[] = [];
     for (const item of parameters) {

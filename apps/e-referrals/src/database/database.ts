@@ -6,6 +6,7 @@ import { PatientAccess1796600000000 } from './migrations/1796600000000-patient-a
 import { Attachments1796600000001 } from './migrations/1796600000001-attachments';
 import { Advice1796600000002 } from './migrations/1796600000002-advice';
 import { ProviderToAction1796700000010 } from './migrations/1796700000010-provider-to-action';
+import { OnBehalfOf1796700000020 } from './migrations/1796700000020-on-behalf-of';
 
 export const MIGRATIONS = [
   InitialSchema1796476848447,
@@ -14,6 +15,7 @@ export const MIGRATIONS = [
   Attachments1796600000001,
   Advice1796600000002,
   ProviderToAction1796700000010,
+  OnBehalfOf1796700000020,
 ];
 
 /** Connects to the service's schema and runs its pending migrations. */

@@ -16,7 +16,7 @@ import type { CallContext } from '@platform/shared-nats';
 import { searchCriteriaOf } from '../referrals/create-referral.usecase';
 import { ReferralRepository } from '../referrals/referral.repository';
 import { codeSystemResource } from '../reference/code-systems';
-import { actorFor, isReferrer } from '../shared/caller';
+import { Actors, isReferrer } from '../shared/caller';
 import { ERS_PDS } from '../shared/clients';
 import { invalid, parameter, parametersOf, refuseUnknown, SYSTEMS } from '../shared/fhir';
 import { DirectoryRepository, type SlotRecord } from './directory.repository';
@@ -56,14 +56,15 @@ function unknownPostcode(postcode: string): PlatformError {
 @Injectable()
 export class DirectoryReadsUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly directory: DirectoryRepository,
     private readonly referrals: ReferralRepository,
     @Inject(ERS_PDS) private readonly pds: PdsApi,
   ) {}
 
   /** A004. */
-  codeSystem(request: ReadRequest, context: CallContext): FhirReply {
-    actorFor(context, request.businessFunction, READER_FUNCTIONS);
+  async codeSystem(request: ReadRequest, context: CallContext): Promise<FhirReply> {
+    await this.actors.resolve(context, request, READER_FUNCTIONS);
     const resource = codeSystemResource(request.id);
     if (!resource)
       throw new PlatformError('RESOURCE_NOT_FOUND', undefined, {
@@ -102,7 +103,7 @@ export class DirectoryReadsUseCase {
 
   /** A010: services for a patient by priority, specialty, clinic type, distance from a postcode, wait, age and sex. */
   async search(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
-    actorFor(context, request.businessFunction, REFERRER_FUNCTIONS);
+    await this.actors.resolve(context, request, REFERRER_FUNCTIONS);
     const parameters = parametersOf(request.resource, 'parameter');
     refuseUnknown(parameters, ['requestType', 'sortBy', 'patient', 'searchCriteria'], 'parameter');
     const criteria = searchCriteriaOf(parameter(parameters, 'searchCriteria')?.resource, 'parameter/searchCriteria');
@@ -144,7 +145,7 @@ export class DirectoryReadsUseCase {
 
   /** A015: `schedule.actor:HealthcareService={id}&status=free&_include=Slot:schedule&_count=n&page=p`. */
   async slots(request: QueryRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, REFERRER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, REFERRER_FUNCTIONS);
     const serviceId = first(request.query, 'schedule.actor:HealthcareService');
     if (!serviceId || !/^[0-9]{1,12}$/.test(serviceId)) {
       throw invalid("'schedule.actor:HealthcareService' must be a service id", 'MISSING_VALUE');
@@ -172,7 +173,7 @@ export class DirectoryReadsUseCase {
 
   /** A033 (current) and A037 (a version). */
   async service(request: ReadRequest, context: CallContext): Promise<FhirReply> {
-    actorFor(context, request.businessFunction, READER_FUNCTIONS);
+    await this.actors.resolve(context, request, READER_FUNCTIONS);
     if (request.version !== undefined) {
       const resource = await this.directory.serviceVersion(request.id, Number(request.version));
       if (!resource) throw serviceNotFound(request.id);
@@ -185,7 +186,7 @@ export class DirectoryReadsUseCase {
 
   /** A035: `_id=1,2,...` (up to 20). */
   async services(request: QueryRequest, context: CallContext): Promise<FhirReply> {
-    actorFor(context, request.businessFunction, READER_FUNCTIONS);
+    await this.actors.resolve(context, request, READER_FUNCTIONS);
     const raw = request.query['_id'];
     const ids = (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).split(',').filter((id) => id !== '');
     if (ids.length === 0) throw invalid('_id is required', 'MISSING_VALUE');
@@ -209,13 +210,14 @@ export class DirectoryReadsUseCase {
 
   /** A041: `identifier=https://fhir.nhs.uk/Id/ers-ubrn|{ubrn}` (or the bare UBRN). */
   async serviceRequests(request: QueryRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, READER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, READER_FUNCTIONS);
     const identifier = first(request.query, 'identifier') ?? '';
     const ubrn = identifier.split('|').pop() ?? '';
     if (!/^[0-9]{12}$/.test(ubrn)) throw invalid('identifier must carry a UBRN (12 digits)', 'MISSING_VALUE');
     const found = await this.referrals.readAudited(ubrn, undefined, 'A041', {
       ...context,
       businessFunction: actor.businessFunction,
+      ...(actor.onBehalfOf === undefined ? {} : { onBehalfOf: actor.onBehalfOf }),
     });
     const visible =
       found &&

@@ -7,7 +7,7 @@ import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/database.provider';
 import { ReferralRepository } from '../referrals/referral.repository';
-import { actorFor } from '../shared/caller';
+import { Actors } from '../shared/caller';
 import { ERS_PDS } from '../shared/clients';
 import { invalid } from '../shared/fhir';
 
@@ -122,6 +122,7 @@ export class PatientLetterUseCase {
   private readonly s: string;
 
   constructor(
+    private readonly actors: Actors,
     @Inject(E_REFERRALS_DATABASE) database: EReferralsDatabase,
     private readonly referrals: ReferralRepository,
     @Inject(ERS_PDS) private readonly pds: PdsApi,
@@ -131,7 +132,7 @@ export class PatientLetterUseCase {
   }
 
   async execute(request: PatientLetterRequest, context: CallContext): Promise<PatientLetterReply> {
-    const actor = actorFor(context, request.businessFunction, LETTER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, LETTER_FUNCTIONS);
     if (!/^[0-9]{12}$/.test(request.id)) {
       throw invalid(`'${request.id.slice(0, 20)}' is not a UBRN (12 digits)`);
     }

@@ -30,4 +30,16 @@ export class PractitionersRepository {
     );
     return result.rows.map((row) => ({ sdsUserId: row.sds_user_id, name: row.name }));
   }
+
+  /** Whether the organisation names this clinician on one of its active services (one A040 lists). */
+  async isNamedClinician(odsCode: string, sdsUserId: string): Promise<boolean> {
+    const result = await this.pool.query<{ named: boolean }>(
+      `SELECT EXISTS (
+         SELECT 1 FROM ${this.s}.healthcare_service
+          WHERE ods_code = $1 AND active AND clinicians @> jsonb_build_array(jsonb_build_object('sdsUserId', $2::text))
+       ) AS named`,
+      [odsCode, sdsUserId],
+    );
+    return result.rows[0]?.named === true;
+  }
 }

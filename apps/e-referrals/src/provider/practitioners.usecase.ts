@@ -32,7 +32,7 @@ export class PractitionersUseCase {
     }
     const unknown = Object.keys(request.query).filter((name) => name !== '_query');
     if (unknown.length > 0) throw badQuery(`Unknown query parameter '${unknown[0]?.slice(0, 40) ?? ''}'`);
-    const actor = actorFor(context, request.businessFunction, ['SERVICE_PROVIDER_CLINICIAN_ADMIN']);
+    const actor = actorFor(context, request, ['SERVICE_PROVIDER_CLINICIAN_ADMIN'], { onBehalfOf: 'not-taken' });
     const clinicians = await this.practitioners.namedClinicians(actor.organisation, ON_BEHALF_OF_LIMIT);
     const now = new Date().toISOString();
     return {

@@ -3,7 +3,7 @@ import { PROVIDER_FUNCTIONS, type ResourceRequest, type WorklistReply } from '@p
 import type { CallContext } from '@platform/shared-nats';
 import { concept, PRIORITIES } from '../reference/code-systems';
 import { ReferralRepository } from '../referrals/referral.repository';
-import { actorFor } from '../shared/caller';
+import { Actors } from '../shared/caller';
 import { invalid, parameter, parametersOf, refuseUnknown } from '../shared/fhir';
 import type { ReferralState } from '../shared/states';
 
@@ -24,10 +24,13 @@ export const WORKLIST_LIMIT = 5000;
 /** A008: the caller's organisation's worklist of a type, optionally of one priority or some services. */
 @Injectable()
 export class WorklistUseCase {
-  constructor(private readonly referrals: ReferralRepository) {}
+  constructor(
+    private readonly actors: Actors,
+    private readonly referrals: ReferralRepository,
+  ) {}
 
   async execute(request: ResourceRequest, context: CallContext): Promise<WorklistReply> {
-    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const parameters = parametersOf(request.resource, 'parameter');
     refuseUnknown(parameters, ['listType', 'priority', 'service'], 'parameter');
     const listType = (

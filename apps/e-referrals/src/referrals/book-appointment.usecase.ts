@@ -10,7 +10,7 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
-import { actorFor } from '../shared/caller';
+import { Actors } from '../shared/caller';
 import { invalid, referralReference, SYSTEMS } from '../shared/fhir';
 import { requireState, type ReferralState } from '../shared/states';
 import { BookingRepository, lockedOut, type BookingAsk, type ContextRow } from './booking.repository';
@@ -61,13 +61,14 @@ function intentOf(appointment: FhirResource): Intent {
 @Injectable()
 export class BookAppointmentUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly booking: BookingRepository,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
   ) {}
 
   async execute(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, REFERRER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, REFERRER_FUNCTIONS);
     const appointment = request.resource;
     if (appointment.resourceType !== 'Appointment') throw invalid('The request body must be a FHIR Appointment');
     const referralRef = referralReference(

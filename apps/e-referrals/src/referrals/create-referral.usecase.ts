@@ -15,7 +15,7 @@ import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence
 import { DirectoryRepository } from '../directory/directory.repository';
 import type { ServiceRecord } from '../directory/service-resource';
 import { concept, CLINIC_TYPES, PRIORITIES, SPECIALTIES } from '../reference/code-systems';
-import { actorFor, type Actor } from '../shared/caller';
+import { Actors, type Actor } from '../shared/caller';
 import { ERS_PDS } from '../shared/clients';
 import { codeOf, invalid, parameter, parametersOf, refuseUnknown, SYSTEMS, type Parameter } from '../shared/fhir';
 import { Organisations } from '../shared/organisations';
@@ -164,6 +164,7 @@ export function checkShortlisted(
 @Injectable()
 export class CreateReferralUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
     private readonly changes: ReferralChanges,
@@ -174,7 +175,7 @@ export class CreateReferralUseCase {
   ) {}
 
   async execute(request: ResourceRequest, context: CallContext, sendForTriage: boolean): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, REFERRER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, REFERRER_FUNCTIONS);
     const parameters = parametersOf(request.resource, 'parameter');
     refuseUnknown(parameters, CREATE_PARAMETERS, 'parameter');
     const nhsNumber = this.patientOf(parameters);

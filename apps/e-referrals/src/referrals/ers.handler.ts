@@ -46,7 +46,7 @@ export class ErsHandler {
 
   @MessagePattern(ERS_SUBJECTS.codeSystemGet)
   codeSystem(@Payload() request: ReadRequest, @Ctx() nats: NatsContext): Promise<FhirReply> {
-    return withCallContext(nats, (call) => Promise.resolve(this.directoryReads.codeSystem(request, call)));
+    return withCallContext(nats, (call) => this.directoryReads.codeSystem(request, call));
   }
 
   @MessagePattern(ERS_SUBJECTS.servicePublish)

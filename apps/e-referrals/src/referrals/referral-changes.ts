@@ -141,6 +141,7 @@ export class ReferralChanges {
       resource,
       changedBy: actor.userId,
       changedByOds: actor.organisation,
+      ...(actor.onBehalfOf === undefined ? {} : { onBehalfOf: actor.onBehalfOf }),
     });
     const event: ReferralEvent = {
       ubrn: next.ubrn,

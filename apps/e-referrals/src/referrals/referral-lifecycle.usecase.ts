@@ -18,7 +18,7 @@ import {
   REFERRAL_CANCELLATION_REASONS,
   type Concept,
 } from '../reference/code-systems';
-import { actorFor, isReferrer, type Actor } from '../shared/caller';
+import { Actors, isReferrer, type Actor } from '../shared/caller';
 import { codeOf, invalid, parameter, parametersOf, refuseUnknown, SYSTEMS, versionFromIfMatch } from '../shared/fhir';
 import { requireState, type ReferralState } from '../shared/states';
 import { checkShortlisted, shortlistOf } from './create-referral.usecase';
@@ -91,15 +91,16 @@ async function endAppointment(
 @Injectable()
 export class CancelReferralUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly changes: ReferralChanges,
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
   ) {}
 
   async execute(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(
+    const actor = await this.actors.resolve(
       context,
-      request.businessFunction,
+      request,
       READER_FUNCTIONS.filter((fn) => fn !== 'REFERRING_ADMIN'),
     );
     const referrer = isReferrer(actor);
@@ -137,15 +138,16 @@ export class CancelReferralUseCase {
 @Injectable()
 export class CancelAppointmentUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly changes: ReferralChanges,
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
   ) {}
 
   async execute(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(
+    const actor = await this.actors.resolve(
       context,
-      request.businessFunction,
+      request,
       READER_FUNCTIONS.filter((fn) => fn !== 'REFERRING_ADMIN'),
     );
     const body = request.resource;
@@ -222,13 +224,14 @@ export class CancelAppointmentUseCase {
 @Injectable()
 export class ChangeShortlistUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly changes: ReferralChanges,
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
   ) {}
 
   async execute(request: ChangeRequest, context: CallContext, sendForTriage: boolean): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, REFERRER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, REFERRER_FUNCTIONS);
     const version = expectedVersion(request.ifMatch);
     const parameters = parametersOf(request.resource, 'parameter');
     refuseUnknown(parameters, ['shortlist'], 'parameter');
@@ -278,13 +281,14 @@ export class ChangeShortlistUseCase {
 @Injectable()
 export class ProviderDecisionUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly changes: ReferralChanges,
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
   ) {}
 
-  accept(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+  async accept(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
+    const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const version = expectedVersion(request.ifMatch);
     return this.changes.run(
       { context, actor, operation: 'referral.accept', request, ubrn: request.id, version, mayAct: isProviderOf },
@@ -299,8 +303,8 @@ export class ProviderDecisionUseCase {
     );
   }
 
-  reject(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+  async reject(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
+    const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const version = expectedVersion(request.ifMatch);
     const { reason, comment } = reasonOf(
       request,
@@ -324,8 +328,8 @@ export class ProviderDecisionUseCase {
     );
   }
 
-  reviewOutcome(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+  async reviewOutcome(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
+    const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const version = expectedVersion(request.ifMatch);
     const parameters = parametersOf(request.resource, 'parameter');
     refuseUnknown(parameters, ['reviewOutcome', 'reviewComments'], 'parameter');
@@ -423,13 +427,14 @@ function actionLaterParameters(request: ChangeRequest): {
 @Injectable()
 export class CancelAppointmentActionLaterUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly changes: ReferralChanges,
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
   ) {}
 
-  execute(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, PROVIDER_FUNCTIONS);
+  async execute(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
+    const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const version = expectedVersion(request.ifMatch);
     const { comments, priority, cancelledInPas } = actionLaterParameters(request);
     return this.changes.run(

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { READER_FUNCTIONS, type FhirReply, type QueryRequest, type ReadRequest } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
-import { actorFor, isReferrer, type Actor } from '../shared/caller';
+import { Actors, isReferrer, type Actor } from '../shared/caller';
 import { SYSTEMS } from '../shared/fhir';
 import { allows, type ReferralState } from '../shared/states';
 import { badUbrn } from './referral-changes';
@@ -26,17 +26,19 @@ function maySee(
 @Injectable()
 export class ReferralReadsUseCase {
   constructor(
+    private readonly actors: Actors,
     private readonly referrals: ReferralRepository,
     private readonly letters: ReferralLettersRepository,
   ) {}
 
   async referral(request: ReadRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, READER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, READER_FUNCTIONS);
     if (!/^[0-9]{12}$/.test(request.id)) throw badUbrn(request.id);
     const version = request.version === undefined ? undefined : Number(request.version);
     const found = await this.referrals.readAudited(request.id, version, version ? 'A005_VERSION' : 'A005', {
       ...context,
       businessFunction: actor.businessFunction,
+      ...(actor.onBehalfOf === undefined ? {} : { onBehalfOf: actor.onBehalfOf }),
     });
     if (!found) throw notFound(version ? `version ${version} of referral ${request.id}` : `referral ${request.id}`);
     if (!maySee(actor, found)) {
@@ -50,12 +52,13 @@ export class ReferralReadsUseCase {
   }
 
   async appointment(request: ReadRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, READER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, READER_FUNCTIONS);
     const appointment = await this.referrals.appointment(request.id);
     if (!appointment) throw notFound(`appointment ${request.id.slice(0, 20)}`);
     const found = await this.referrals.readAudited(appointment.ubrn, undefined, 'A038', {
       ...context,
       businessFunction: actor.businessFunction,
+      ...(actor.onBehalfOf === undefined ? {} : { onBehalfOf: actor.onBehalfOf }),
     });
     if (!found || !maySee(actor, found)) {
       throw new PlatformError('FORBIDDEN', undefined, {
@@ -72,7 +75,7 @@ export class ReferralReadsUseCase {
 
   /** A029: `focus=ReferralRequest/{ubrn}/_history/{version}&intent=proposal&status=ready`. */
   async actions(request: QueryRequest, context: CallContext): Promise<FhirReply> {
-    const actor = actorFor(context, request.businessFunction, READER_FUNCTIONS);
+    const actor = await this.actors.resolve(context, request, READER_FUNCTIONS);
     const focus = request.query['focus'];
     const match =
       typeof focus === 'string' ? /^ReferralRequest\/([0-9]{12})\/_history\/([0-9]{1,9})$/.exec(focus) : null;
@@ -85,6 +88,7 @@ export class ReferralReadsUseCase {
     const found = await this.referrals.readAudited(ubrn, Number(version), 'A029', {
       ...context,
       businessFunction: actor.businessFunction,
+      ...(actor.onBehalfOf === undefined ? {} : { onBehalfOf: actor.onBehalfOf }),
     });
     if (!found) throw notFound(`version ${version} of referral ${ubrn}`);
     if (!maySee(actor, found)) {

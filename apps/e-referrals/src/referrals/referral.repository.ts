@@ -219,11 +219,13 @@ export class ReferralRepository {
       resource: FhirResource;
       changedBy: string;
       changedByOds?: string;
+      /** The clinician a SERVICE_PROVIDER_CLINICIAN_ADMIN (changedBy) acted on behalf of. */
+      onBehalfOf?: string;
     },
   ): Promise<void> {
     await transaction.query(
-      `INSERT INTO ${this.s}.referral_version (ubrn, version, state, action, reason, comment, resource, changed_by, changed_by_ods)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      `INSERT INTO ${this.s}.referral_version (ubrn, version, state, action, reason, comment, resource, changed_by, changed_by_ods, on_behalf_of)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         version.referral.ubrn,
         version.referral.version,
@@ -234,6 +236,7 @@ export class ReferralRepository {
         JSON.stringify(version.resource),
         version.changedBy,
         version.changedByOds ?? null,
+        version.onBehalfOf ?? null,
       ],
     );
   }
@@ -246,7 +249,7 @@ export class ReferralRepository {
     ubrn: string,
     version: number | undefined,
     action: string,
-    context: CallContext & { businessFunction?: string },
+    context: CallContext & { businessFunction?: string; onBehalfOf?: string },
   ): Promise<
     | {
         resource: FhirResource;
@@ -265,8 +268,8 @@ export class ReferralRepository {
       shortlist_ods: string[];
     }>(
       `WITH audit AS (
-         INSERT INTO ${this.s}.read_audit (ubrn, action, actor_id, organisation, business_function, request_id, correlation_id)
-         VALUES ($1, $3, $4, $5, $6, $7, $8)
+         INSERT INTO ${this.s}.read_audit (ubrn, action, actor_id, organisation, business_function, request_id, correlation_id, on_behalf_of)
+         VALUES ($1, $3, $4, $5, $6, $7, $8, $9)
        )
        SELECT v.resource, v.version, r.referrer_ods, r.provider_ods,
               ARRAY(SELECT h.ods_code FROM ${this.s}.referral_shortlist l
@@ -283,6 +286,7 @@ export class ReferralRepository {
         context.businessFunction ?? null,
         context.requestId,
         context.correlationId ?? null,
+        context.onBehalfOf ?? null,
       ],
     );
     const row = result.rows[0];

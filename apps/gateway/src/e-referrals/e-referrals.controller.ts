@@ -13,7 +13,14 @@ import { PlatformError } from '@platform/shared-errors';
 import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
-import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir, sendFhirDocument } from './ers-http';
+import {
+  FUNCTION_HEADER,
+  businessFunctionOf,
+  resourceBody,
+  sendFhir,
+  sendFhirDocument,
+  ON_BEHALF_OF_API_HEADER,
+} from './ers-http';
 
 export const E_REFERRALS_CLIENT = Symbol('E_REFERRALS_CLIENT');
 
@@ -42,6 +49,7 @@ function queryOf(query: Record<string, unknown>): Record<string, string | string
   required: true,
   description: 'The organisation the user acts for',
 })
+@ApiHeader(ON_BEHALF_OF_API_HEADER)
 @Controller('referrals/FHIR')
 export class EReferralsController {
   constructor(
@@ -65,7 +73,7 @@ export class EReferralsController {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.codeSystem({ id: type, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.ers.codeSystem({ id: type, ...businessFunctionOf(businessFunction, request) }, callContextOf(request)),
     );
   }
 
@@ -101,7 +109,7 @@ export class EReferralsController {
       this.settings,
       reply,
       await this.ers.practitionersOnBehalfOf(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
     );
@@ -161,7 +169,7 @@ export class EReferralsController {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.getService({ id, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.ers.getService({ id, ...businessFunctionOf(businessFunction, request) }, callContextOf(request)),
     );
   }
 
@@ -178,7 +186,10 @@ export class EReferralsController {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.getService({ id, version, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.ers.getService(
+        { id, version, ...businessFunctionOf(businessFunction, request) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -195,7 +206,7 @@ export class EReferralsController {
       this.settings,
       reply,
       await this.ers.listServices(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
     );
@@ -218,7 +229,7 @@ export class EReferralsController {
       request,
       reply,
       await this.ers.searchServicesDocument(
-        { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
+        { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
     );
@@ -238,7 +249,7 @@ export class EReferralsController {
       request,
       reply,
       await this.ers.searchSlotsDocument(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
     );
@@ -264,7 +275,7 @@ export class EReferralsController {
       this.settings,
       reply,
       await this.ers.createReferral(
-        { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
+        { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
       201,
@@ -284,7 +295,7 @@ export class EReferralsController {
       this.settings,
       reply,
       await this.ers.createReferralForTriage(
-        { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
+        { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
       201,
@@ -309,7 +320,7 @@ export class EReferralsController {
       request,
       reply,
       await this.ers.worklist(
-        { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
+        { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
     );
@@ -327,7 +338,10 @@ export class EReferralsController {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.getReferral({ id: ubrn, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.ers.getReferral(
+        { id: ubrn, ...businessFunctionOf(businessFunction, request) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -345,7 +359,7 @@ export class EReferralsController {
       this.settings,
       reply,
       await this.ers.getReferral(
-        { id: ubrn, version, ...businessFunctionOf(businessFunction) },
+        { id: ubrn, version, ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
     );
@@ -366,7 +380,7 @@ export class EReferralsController {
       this.settings,
       reply,
       await this.ers.availableActions(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
     );
@@ -393,7 +407,11 @@ export class EReferralsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const context = callContextOf(request);
-    const base = { id: ubrn, ...businessFunctionOf(businessFunction), ...(ifMatch === undefined ? {} : { ifMatch }) };
+    const base = {
+      id: ubrn,
+      ...businessFunctionOf(businessFunction, request),
+      ...(ifMatch === undefined ? {} : { ifMatch }),
+    };
     const withBody = (): typeof base & { resource: FhirResource } => ({ ...base, resource: resourceBody(body) });
     switch (operation) {
       case '$ers.acceptReferral':
@@ -435,7 +453,7 @@ export class EReferralsController {
     const answer = await this.ers.createAppointmentDocument(
       {
         resource: resourceBody(body),
-        ...businessFunctionOf(businessFunction),
+        ...businessFunctionOf(businessFunction, request),
         ...(ifMatch === undefined ? {} : { ifMatch }),
       },
       callContextOf(request),
@@ -463,7 +481,7 @@ export class EReferralsController {
         {
           id,
           resource: resourceBody(body),
-          ...businessFunctionOf(businessFunction),
+          ...businessFunctionOf(businessFunction, request),
           ...(ifMatch === undefined ? {} : { ifMatch }),
         },
         callContextOf(request),
@@ -483,7 +501,7 @@ export class EReferralsController {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.getAppointment({ id, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.ers.getAppointment({ id, ...businessFunctionOf(businessFunction, request) }, callContextOf(request)),
     );
   }
 
@@ -500,7 +518,10 @@ export class EReferralsController {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.getAppointment({ id, version, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.ers.getAppointment(
+        { id, version, ...businessFunctionOf(businessFunction, request) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -517,7 +538,7 @@ export class EReferralsController {
       this.settings,
       reply,
       await this.ers.searchServiceRequests(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction) },
+        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
         callContextOf(request),
       ),
     );

@@ -6,7 +6,7 @@ import { PlatformError } from '@platform/shared-errors';
 import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
-import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir } from './ers-http';
+import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir, ON_BEHALF_OF_API_HEADER } from './ers-http';
 
 export const ADVICE_CLIENT = Symbol('ADVICE_CLIENT');
 /**
@@ -42,6 +42,7 @@ function communicationRequestOf(resource: FhirResource): { ubrn: string; version
   required: true,
   description: 'The business function the user acts in',
 })
+@ApiHeader(ON_BEHALF_OF_API_HEADER)
 @Controller('referrals/FHIR')
 export class ErsAdviceController {
   constructor(
@@ -60,7 +61,7 @@ export class ErsAdviceController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const answer = await this.advice.create(
-      { resource: resourceBody(body), ...businessFunctionOf(businessFunction) },
+      { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
       callContextOf(request),
     );
     return sendFhir(this.settings, reply, answer, 201);
@@ -80,7 +81,10 @@ export class ErsAdviceController {
     return sendFhir(
       this.settings,
       reply,
-      await this.advice.worklist({ resource, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.advice.worklist(
+        { resource, ...businessFunctionOf(businessFunction, request) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -96,7 +100,7 @@ export class ErsAdviceController {
     return sendFhir(
       this.settings,
       reply,
-      await this.advice.get({ id: ubrn, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.advice.get({ id: ubrn, ...businessFunctionOf(businessFunction, request) }, callContextOf(request)),
     );
   }
 
@@ -123,7 +127,10 @@ export class ErsAdviceController {
     return sendFhir(
       this.settings,
       reply,
-      await this.advice.conversation({ id: ubrn, ...businessFunctionOf(businessFunction) }, callContextOf(request)),
+      await this.advice.conversation(
+        { id: ubrn, ...businessFunctionOf(businessFunction, request) },
+        callContextOf(request),
+      ),
     );
   }
 
@@ -145,7 +152,7 @@ export class ErsAdviceController {
         id: ubrn,
         resource: resourceBody(body),
         ...(ifMatch === undefined ? {} : { ifMatch }),
-        ...businessFunctionOf(businessFunction),
+        ...businessFunctionOf(businessFunction, request),
       },
       callContextOf(request),
     );
@@ -179,7 +186,7 @@ export class ErsAdviceController {
         id: named.ubrn,
         resource,
         ...(expected === undefined ? {} : { ifMatch: expected }),
-        ...businessFunctionOf(businessFunction),
+        ...businessFunctionOf(businessFunction, request),
       },
       callContextOf(request),
     );

@@ -20,7 +20,7 @@ import { callContextOf } from '../http/call-context';
 import { GATEWAY_NATS } from '../n3/n3-body';
 import { FHIR_JSON } from '../http/error-response';
 import { BinaryLinks, type LinkHolder } from './binary-links';
-import { FUNCTION_HEADER, businessFunctionOf } from './ers-http';
+import { FUNCTION_HEADER, businessFunctionOf, ON_BEHALF_OF_API_HEADER } from './ers-http';
 
 export const ATTACHMENTS_CLIENT = Symbol('ATTACHMENTS_CLIENT');
 
@@ -76,6 +76,7 @@ async function readUpload(body: Readable): Promise<Buffer> {
   required: true,
   description: 'The business function the user acts in',
 })
+@ApiHeader(ON_BEHALF_OF_API_HEADER)
 @Controller('referrals/FHIR')
 export class ErsAttachmentsController {
   constructor(
@@ -123,7 +124,7 @@ export class ErsAttachmentsController {
     try {
       const stored = await this.attachments.upload(
         {
-          ...businessFunctionOf(businessFunction),
+          ...businessFunctionOf(businessFunction, request),
           object,
           fileName: fileName.slice(0, 255),
           contentType: contentType ?? '',
@@ -158,7 +159,7 @@ export class ErsAttachmentsController {
   ): Promise<void> {
     // The caller's access is checked (and the read audited) by e-referrals before any address is given out.
     const context = callContextOf(request);
-    await this.attachments.read({ id, offset: 0, ...businessFunctionOf(businessFunction) }, context);
+    await this.attachments.read({ id, offset: 0, ...businessFunctionOf(businessFunction, request) }, context);
     const query = this.links.sign(id, holderOf(context));
     void reply
       .status(307)
@@ -211,7 +212,10 @@ export class ErsAttachmentsController {
     let contentType = 'application/octet-stream';
     let fileName = 'attachment';
     for (;;) {
-      const part = await this.attachments.read({ id, offset, ...businessFunctionOf(businessFunction) }, context);
+      const part = await this.attachments.read(
+        { id, offset, ...businessFunctionOf(businessFunction, request) },
+        context,
+      );
       const data = Buffer.from(part.data, 'base64');
       contentType = part.contentType;
       fileName = part.fileName;
@@ -252,7 +256,7 @@ export class ErsAttachmentsController {
         id: ubrn,
         resource: body as FhirResource,
         ...(ifMatch === undefined ? {} : { ifMatch }),
-        ...businessFunctionOf(businessFunction),
+        ...businessFunctionOf(businessFunction, request),
       },
       callContextOf(request),
     );

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewaySettings } from '../gateway.settings';
-import { acceptsGzip, sendFhirDocument } from './ers-http';
+import { acceptsGzip, businessFunctionOf, sendFhirDocument } from './ers-http';
 
 describe('acceptsGzip', () => {
   it.each([
@@ -76,5 +76,32 @@ describe('sendFhirDocument', () => {
       location: 'https://api.example/referrals/FHIR/STU3/Appointment/7',
     });
     expect(plain.headers['content-encoding']).toBeUndefined();
+  });
+});
+
+describe('businessFunctionOf (the e-RS headers a caller acts under)', () => {
+  const request = (headers: Record<string, string | string[]>): FastifyRequest =>
+    ({ headers }) as unknown as FastifyRequest;
+
+  it('passes NHSD-eRS-On-Behalf-Of-User-ID as sent, for e-referrals to check', () => {
+    expect(
+      businessFunctionOf(
+        'SERVICE_PROVIDER_CLINICIAN_ADMIN',
+        request({ 'nhsd-ers-on-behalf-of-user-id': '021600556514' }),
+      ),
+    ).toEqual({ businessFunction: 'SERVICE_PROVIDER_CLINICIAN_ADMIN', onBehalfOf: '021600556514' });
+  });
+
+  it('leaves out a header not sent, and joins one sent twice (which e-referrals refuses)', () => {
+    expect(businessFunctionOf(undefined, request({}))).toEqual({});
+    expect(businessFunctionOf('SERVICE_PROVIDER_CLINICIAN', request({}))).toEqual({
+      businessFunction: 'SERVICE_PROVIDER_CLINICIAN',
+    });
+    expect(
+      businessFunctionOf(
+        'SERVICE_PROVIDER_CLINICIAN_ADMIN',
+        request({ 'nhsd-ers-on-behalf-of-user-id': ['021600556514', '021600556515'] }),
+      ),
+    ).toMatchObject({ onBehalfOf: '021600556514, 021600556515' });
   });
 });

@@ -11,9 +11,35 @@ const gunzipped = promisify(gunzip);
 /** The header an e-RS caller names its business function in (lower case, as Fastify gives headers). */
 export const FUNCTION_HEADER = 'nhsd-ers-business-function';
 
-/** The caller's business function for a request payload: absent when the header was not sent. */
-export function businessFunctionOf(value: string | undefined): { businessFunction?: BusinessFunction } {
-  return value === undefined ? {} : { businessFunction: value as BusinessFunction };
+/** The header a SERVICE_PROVIDER_CLINICIAN_ADMIN names the clinician it acts for in (A040 lists them). */
+export const ON_BEHALF_OF_HEADER = 'nhsd-ers-on-behalf-of-user-id';
+
+/** The OpenAPI description of the on-behalf-of header, on every e-RS controller. */
+export const ON_BEHALF_OF_API_HEADER = {
+  name: 'NHSD-eRS-On-Behalf-Of-User-ID',
+  required: false,
+  description:
+    'The SDS user id of the provider clinician a SERVICE_PROVIDER_CLINICIAN_ADMIN acts on behalf of (one that A040 lists): required with that business function, refused (403) with any other',
+};
+
+/** The e-RS request headers a caller acts under, as e-referrals checks them. */
+export interface ActingAs {
+  businessFunction?: BusinessFunction;
+  onBehalfOf?: string;
+}
+
+/**
+ * The caller's business function and the user it acts on behalf of, for a request payload: each absent when its
+ * header was not sent. e-referrals applies the rules (the pairing of the two, the clinicians A040 lists); the
+ * payload is bound to the signed caller statement by its digest, so neither can be changed on the way.
+ */
+export function businessFunctionOf(value: string | undefined, request?: FastifyRequest): ActingAs {
+  const onBehalfOf = request?.headers[ON_BEHALF_OF_HEADER];
+  return {
+    ...(value === undefined ? {} : { businessFunction: value as BusinessFunction }),
+    // Sent twice, Node joins the values with ', ', which e-referrals refuses as not an SDS user id.
+    ...(onBehalfOf === undefined ? {} : { onBehalfOf: Array.isArray(onBehalfOf) ? onBehalfOf.join(', ') : onBehalfOf }),
+  };
 }
 
 /** A FHIR resource body, or 422 INVALID_VALUE as e-RS answers a body it cannot read. */

@@ -1,10 +1,11 @@
 import { Controller, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ERS_REFERRERS, type BusinessFunction, type PatientLettersClient } from '@platform/contracts-ers';
+import { ERS_REFERRERS, type PatientLettersClient } from '@platform/contracts-ers';
 import { FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
+import { businessFunctionOf, ON_BEHALF_OF_API_HEADER } from './ers-http';
 import { PATIENT_BASE } from './patient-pages';
 
 export const PATIENT_LETTERS_CLIENT = Symbol('PATIENT_LETTERS_CLIENT');
@@ -17,6 +18,7 @@ export const PATIENT_LETTERS_CLIENT = Symbol('PATIENT_LETTERS_CLIENT');
   required: true,
   description: 'REFERRING_CLINICIAN, REFERRING_CLINICIAN_ADMIN, REFERRING_ADMIN',
 })
+@ApiHeader(ON_BEHALF_OF_API_HEADER)
 @Controller('referrals/FHIR')
 export class ErsLettersController {
   constructor(
@@ -42,7 +44,7 @@ export class ErsLettersController {
       {
         id: ubrn,
         bookingUrl: `${this.settings.publicUrl}${PATIENT_BASE}`,
-        ...(businessFunction === undefined ? {} : { businessFunction: businessFunction as BusinessFunction }),
+        ...businessFunctionOf(businessFunction, request),
       },
       callContextOf(request),
     );

@@ -5,7 +5,7 @@ import { defineErrors, PlatformError, type ErrorDefinition } from '@platform/sha
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import { BUSINESS_FUNCTION_CODES, type BusinessFunction } from './business-functions';
 import { ERS_CODE_SYSTEM } from './errors';
-import { ChangeRequest, type FhirReply } from './payloads';
+import { ChangeRequest, ON_BEHALF_OF_MAX_LENGTH, type FhirReply } from './payloads';
 import { ERS_SUBJECTS } from './subjects';
 
 /** The largest attachment e-RS takes (A020): 5 MB. */
@@ -62,6 +62,12 @@ export class AttachmentUploadRequest {
   @IsIn(BUSINESS_FUNCTION_CODES)
   businessFunction?: BusinessFunction;
 
+  /** NHSD-eRS-On-Behalf-Of-User-ID (see ResourceRequest). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(ON_BEHALF_OF_MAX_LENGTH)
+  onBehalfOf?: string;
+
   /** The object's name in ERS_UPLOAD_BUCKET. */
   @Matches(/^upload-[0-9a-f-]{36}$/)
   object!: string;
@@ -92,6 +98,12 @@ export class AttachmentReadRequest {
   @IsOptional()
   @IsIn(BUSINESS_FUNCTION_CODES)
   businessFunction?: BusinessFunction;
+
+  /** NHSD-eRS-On-Behalf-Of-User-ID (see ResourceRequest). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(ON_BEHALF_OF_MAX_LENGTH)
+  onBehalfOf?: string;
 
   @IsString()
   @MaxLength(64)

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { errorDefinition } from '@platform/shared-errors';
-import type { CallContext } from '@platform/shared-nats';
+import { validatePayload, type CallContext } from '@platform/shared-nats';
 import { rejectionOf } from '@platform/shared-testing';
 import { stubRpc } from '@platform/testing-services';
 import { businessFunctionsOf } from './business-functions';
 import { EReferralsClient } from './client';
 import { ERS_CODE_SYSTEM } from './errors';
 import { FakeEReferralsClient } from './fake-client';
+import { ON_BEHALF_OF_MAX_LENGTH, plainQueryRequest, plainResourceRequest, ResourceRequest } from './payloads';
 import { ERS_SUBJECTS } from './subjects';
 import { worklistResource } from './worklist';
 
@@ -99,5 +100,31 @@ describe('FakeEReferralsClient', () => {
     expect((await rejectionOf(fake.getAppointment({ id: '1' }, context))).code).toBe('RESOURCE_NOT_FOUND');
     expect((await rejectionOf(fake.getReferral({ id: 42 } as never, context))).code).toBe('INVALID_VALUE');
     expect(fake.calls.map((call) => call.method)).toEqual(['getReferral', 'getAppointment']);
+  });
+});
+
+describe('the on-behalf-of user in a request (NHSD-eRS-On-Behalf-Of-User-ID)', () => {
+  const admin = 'SERVICE_PROVIDER_CLINICIAN_ADMIN' as const;
+
+  it('is carried by the hand checks of the direct subjects as the class takes it', async () => {
+    const resource = { resourceType: 'Parameters' };
+    expect(plainResourceRequest({ resource, businessFunction: admin, onBehalfOf: '021600556514' })).toEqual({
+      resource,
+      businessFunction: admin,
+      onBehalfOf: '021600556514',
+    });
+    expect(plainQueryRequest({ query: {}, businessFunction: admin, onBehalfOf: '021600556514' })).toEqual({
+      query: {},
+      businessFunction: admin,
+      onBehalfOf: '021600556514',
+    });
+    // Not a string, or too long: left to the class, which refuses it.
+    for (const onBehalfOf of [42, '1'.repeat(ON_BEHALF_OF_MAX_LENGTH + 1)]) {
+      expect(plainResourceRequest({ resource, onBehalfOf })).toBeUndefined();
+      expect(plainQueryRequest({ query: {}, onBehalfOf })).toBeUndefined();
+      expect((await rejectionOf(validatePayload(ResourceRequest, { resource, onBehalfOf } as never))).code).toBe(
+        'INVALID_VALUE',
+      );
+    }
   });
 });

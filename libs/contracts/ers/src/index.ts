@@ -19,6 +19,7 @@ export {
   ERS_ENCODING_HEADER,
   ERS_LOCATION_HEADER,
   ERS_VERSION_HEADER,
+  ON_BEHALF_OF_MAX_LENGTH,
   plainQueryRequest,
   plainResourceRequest,
   QueryRequest,

@@ -2,6 +2,7 @@ import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator'
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext, NatsRpcClient } from '@platform/shared-nats';
 import { BUSINESS_FUNCTION_CODES, type BusinessFunction } from './business-functions';
+import { ON_BEHALF_OF_MAX_LENGTH } from './payloads';
 import { ERS_SUBJECTS } from './subjects';
 
 /** A019: the patient's letter for a referral (booking reference, password, shortlist, how to book), as a PDF. */
@@ -13,6 +14,12 @@ export class PatientLetterRequest {
   @IsOptional()
   @IsIn(BUSINESS_FUNCTION_CODES)
   businessFunction?: BusinessFunction;
+
+  /** NHSD-eRS-On-Behalf-Of-User-ID (see ResourceRequest). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(ON_BEHALF_OF_MAX_LENGTH)
+  onBehalfOf?: string;
 
   /** Where the patient books (the gateway's public address of the patient page). */
   @Matches(/^https?:\/\/[^\s]{1,200}$/)

@@ -4,11 +4,24 @@ import { BUSINESS_FUNCTION_CODES, type BusinessFunction } from './business-funct
 /** A FHIR resource as JSON: e-referrals checks its content, the contract only that it is an object. */
 export type FhirResource = Record<string, unknown> & { resourceType?: string };
 
+/** The longest NHSD-eRS-On-Behalf-Of-User-ID value a request may carry (an SDS user id is 12 digits). */
+export const ON_BEHALF_OF_MAX_LENGTH = 64;
+
 /** Every e-RS request names the business function the caller acts in (the NHSD-eRS-Business-Function header). */
 class BusinessRequest {
   @IsOptional()
   @IsIn(BUSINESS_FUNCTION_CODES, { message: 'businessFunction must be an e-RS business function code' })
   businessFunction?: BusinessFunction;
+
+  /**
+   * The NHSD-eRS-On-Behalf-Of-User-ID header as sent: the SDS user id of the provider clinician a
+   * SERVICE_PROVIDER_CLINICIAN_ADMIN acts for. e-referrals checks it (required with that function, refused
+   * with any other, one of the clinicians A040 lists).
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(ON_BEHALF_OF_MAX_LENGTH)
+  onBehalfOf?: string;
 }
 
 /** A body-carrying operation (A010, A011, A016, directory publishing): the FHIR resource sent. */
@@ -104,6 +117,10 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const isFunction = (value: unknown): boolean =>
   value === undefined || (typeof value === 'string' && (BUSINESS_FUNCTION_CODES as readonly string[]).includes(value));
 
+// MaxLength counts a surrogate pair as one character: this many UTF-16 units or fewer is always within it.
+const isOnBehalfOf = (value: unknown): value is string | undefined =>
+  value === undefined || (typeof value === 'string' && value.length <= ON_BEHALF_OF_MAX_LENGTH);
+
 /**
  * A ResourceRequest the common way, checked by hand: what class-validator would accept with no change, or
  * undefined (the caller then validates with the class, for its exact problems). The hot subjects' checks without
@@ -112,16 +129,17 @@ const isFunction = (value: unknown): boolean =>
 export function plainResourceRequest(value: unknown): ResourceRequest | undefined {
   if (!isRecord(value)) return undefined;
   for (const key of Object.keys(value)) {
-    if (key !== 'resource' && key !== 'businessFunction' && key !== 'ifMatch') return undefined;
+    if (key !== 'resource' && key !== 'businessFunction' && key !== 'ifMatch' && key !== 'onBehalfOf') return undefined;
   }
-  const { resource, businessFunction, ifMatch } = value;
-  if (!isRecord(resource) || !isFunction(businessFunction)) return undefined;
+  const { resource, businessFunction, ifMatch, onBehalfOf } = value;
+  if (!isRecord(resource) || !isFunction(businessFunction) || !isOnBehalfOf(onBehalfOf)) return undefined;
   // MaxLength counts a surrogate pair as one character: 64 UTF-16 units or fewer is always within it.
   if (ifMatch !== undefined && !(typeof ifMatch === 'string' && ifMatch.length <= 64)) return undefined;
   return {
     resource,
     ...(businessFunction === undefined ? {} : { businessFunction: businessFunction as BusinessFunction }),
     ...(ifMatch === undefined ? {} : { ifMatch }),
+    ...(onBehalfOf === undefined ? {} : { onBehalfOf }),
   };
 }
 
@@ -129,12 +147,13 @@ export function plainResourceRequest(value: unknown): ResourceRequest | undefine
 export function plainQueryRequest(value: unknown): QueryRequest | undefined {
   if (!isRecord(value)) return undefined;
   for (const key of Object.keys(value)) {
-    if (key !== 'query' && key !== 'businessFunction') return undefined;
+    if (key !== 'query' && key !== 'businessFunction' && key !== 'onBehalfOf') return undefined;
   }
-  const { query, businessFunction } = value;
-  if (!isRecord(query) || !isFunction(businessFunction)) return undefined;
+  const { query, businessFunction, onBehalfOf } = value;
+  if (!isRecord(query) || !isFunction(businessFunction) || !isOnBehalfOf(onBehalfOf)) return undefined;
   return {
     query: query as Record<string, string | string[]>,
     ...(businessFunction === undefined ? {} : { businessFunction: businessFunction as BusinessFunction }),
+    ...(onBehalfOf === undefined ? {} : { onBehalfOf }),
   };
 }
