@@ -124,13 +124,14 @@ export class NhsmailRelayModule {
           },
         },
         { provide: SmtpListeners, useValue: listeners },
-        // On shutdown: no new SMTP sessions, deliveries in flight finish, the write side stops, NATS and the database close.
+        // On shutdown: no new SMTP sessions, deliveries in flight finish, the group commit's connections and the write side close, then NATS and the database.
         {
           provide: 'NHSMAIL_RELAY_SHUTDOWN',
           useValue: shutdownHook(async () => {
             await listeners.stop();
             await notices.stop();
             await worker.stop();
+            await store.close();
             await side.close();
           }),
         },

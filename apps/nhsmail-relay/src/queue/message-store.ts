@@ -144,7 +144,11 @@ const GROUP_PARALLEL = 2;
  * statement. A message's promise resolves only after its group has committed.
  */
 export class GroupCommit extends Batches<PendingCommit> {
-  constructor(connections: Pool, schema: string, parallel = 2) {
+  constructor(
+    private readonly connections: Pool,
+    schema: string,
+    parallel = 2,
+  ) {
     super((commits) => writeCommits(connections, schema, commits), {
       parallel,
       maxItems: GROUP_MESSAGES,
@@ -153,10 +157,15 @@ export class GroupCommit extends Batches<PendingCommit> {
     });
   }
 
+  /** Closes the group commit's own connections: once the SMTP listeners have stopped, nothing is left to commit. */
+  async close(): Promise<void> {
+    await this.connections.end();
+  }
+
   /**
    * The connections for `parallel` groups, opened with the settings of the service's pool (its statement
-   * timeout among them). They close after 10 s idle and never keep the process alive, so the group commit
-   * needs no shutdown of its own: a stopped relay has nothing left to commit.
+   * timeout among them). They close after 10 s idle and never keep the process alive; `close` ends them at
+   * shutdown.
    */
   static connectionsLike(pool: Pool, parallel: number): Pool {
     const options = pool.options as Pool['options'] & { password?: unknown; application_name?: string };
@@ -328,6 +337,11 @@ export class MessageStore {
     this.pool = database.pool;
     this.schema = `"${database.schema}"`;
     this.group = new GroupCommit(GroupCommit.connectionsLike(this.pool, GROUP_PARALLEL), this.schema, GROUP_PARALLEL);
+  }
+
+  /** At shutdown, after the SMTP listeners: the group commit's connections. */
+  close(): Promise<void> {
+    return this.group.close();
   }
 
   spool(meta: MessageMeta): Spool {
