@@ -1,6 +1,7 @@
-import { SignJWT } from 'jose';
 import { type TestJwks } from '@platform/shared-testing';
 import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
+
+export { gatewayAccessToken as accessToken } from '@platform/testing-services';
 
 export const ISSUER = TEST_GATEWAY_ISSUER;
 
@@ -17,36 +18,4 @@ export function startGatewayUnderTest(options: {
     jwksUrl: options.jwks.url,
     env: { SANDBOX: String(options.sandbox) },
   });
-}
-
-/** A Keycloak-shaped access token: a user's (password grant) or an application's (client_credentials). */
-export function accessToken(
-  jwks: TestJwks,
-  claims: {
-    subject: string;
-    username: string;
-    roles: string[];
-    organisations?: string[];
-    clientId?: string;
-    application?: boolean;
-    nhsNumber?: string;
-  },
-): Promise<string> {
-  const clientId = claims.clientId ?? 'platform-cli';
-  return new SignJWT({
-    typ: 'Bearer',
-    azp: clientId,
-    preferred_username: claims.username,
-    realm_access: { roles: claims.roles },
-    nhsd_organisations: claims.organisations ?? [],
-    ...(claims.application ? { client_id: clientId } : {}),
-    ...(claims.nhsNumber ? { nhs_number: claims.nhsNumber } : {}),
-  })
-    .setProtectedHeader({ alg: 'RS256', kid: 'k' })
-    .setIssuer(ISSUER)
-    .setAudience('nhs-platform')
-    .setSubject(claims.subject)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(jwks.privateKey);
 }

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SignJWT } from 'jose';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { referencePath, startTestJwks, type TestJwks } from '@platform/shared-testing';
-import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
+import { gatewayAccessToken, startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import {
   healthcareService,
   newServiceId,
@@ -55,21 +54,14 @@ describe('e-referrals: acting on behalf of a provider clinician (NHSD-eRS-On-Beh
   const ours = newSdsUserId();
   const theirs = newSdsUserId();
 
+  /** A user's access token as the identity provider issues it, for one organisation. */
   const token = (username: string, role: string, organisation: string): Promise<string> =>
-    new SignJWT({
-      typ: 'Bearer',
-      azp: 'platform-cli',
-      preferred_username: username,
-      realm_access: { roles: [role] },
-      nhsd_organisations: [organisation],
-    })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k' })
-      .setIssuer(TEST_GATEWAY_ISSUER)
-      .setAudience('nhs-platform')
-      .setSubject(`${username}-${organisation}`)
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(jwks.privateKey);
+    gatewayAccessToken(jwks, {
+      subject: `${username}-${organisation}`,
+      username,
+      roles: [role],
+      organisations: [organisation],
+    });
 
   interface Answer {
     status: number;

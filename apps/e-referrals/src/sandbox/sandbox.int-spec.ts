@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { allAtOnce, referencePath, rejectionOf, startTestJwks, tally, type TestJwks } from '@platform/shared-testing';
-import { startBuiltGateway, TEST_GATEWAY_ISSUER, type BuiltGateway } from '@platform/testing-services';
+import { gatewayAccessToken, startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import { referrer, startEReferralsUnderTest, stateOf, type EReferralsUnderTest } from '../e-referrals.test-harness';
 
 const example = (file: string): FhirResource =>
@@ -32,20 +31,12 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
 
   /** A user's access token as the identity provider issues it, for one organisation. */
   const token = (username: string, role: string, organisation: string): Promise<string> =>
-    new SignJWT({
-      typ: 'Bearer',
-      azp: 'platform-cli',
-      preferred_username: username,
-      realm_access: { roles: [role] },
-      nhsd_organisations: [organisation],
-    })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k' })
-      .setIssuer(TEST_GATEWAY_ISSUER)
-      .setAudience('nhs-platform')
-      .setSubject(`${username}-${organisation}`)
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(jwks.privateKey);
+    gatewayAccessToken(jwks, {
+      subject: `${username}-${organisation}`,
+      username,
+      roles: [role],
+      organisations: [organisation],
+    });
 
   interface Answer {
     status: number;

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from '@platform/shared-testing';
+import { SignJWT } from 'jose';
+import { freePort, type TestJwks } from '@platform/shared-testing';
 import { testCallerEnvironment } from './caller-keys';
 
 const GATEWAY_MAIN = path.resolve(__dirname, '../../../..', 'dist/apps/gateway/src/main.js');
@@ -78,4 +79,36 @@ export async function startBuiltGateway(options: {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A Keycloak-shaped access token: a user's (password grant) or an application's (client_credentials). */
+export function gatewayAccessToken(
+  jwks: TestJwks,
+  claims: {
+    subject: string;
+    username: string;
+    roles: string[];
+    organisations?: string[];
+    clientId?: string;
+    application?: boolean;
+    nhsNumber?: string;
+  },
+): Promise<string> {
+  const clientId = claims.clientId ?? 'platform-cli';
+  return new SignJWT({
+    typ: 'Bearer',
+    azp: clientId,
+    preferred_username: claims.username,
+    realm_access: { roles: claims.roles },
+    nhsd_organisations: claims.organisations ?? [],
+    ...(claims.application ? { client_id: clientId } : {}),
+    ...(claims.nhsNumber ? { nhs_number: claims.nhsNumber } : {}),
+  })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+    .setIssuer(TEST_GATEWAY_ISSUER)
+    .setAudience('nhs-platform')
+    .setSubject(claims.subject)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(jwks.privateKey);
 }
