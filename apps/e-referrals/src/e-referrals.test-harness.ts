@@ -288,3 +288,51 @@ export function stateOf(referral: FhirResource): string | undefined {
   ).find((item) => item.url.endsWith('Extension-eRS-ReferralState-1'));
   return extension?.extension?.[0]?.valueCoding?.code;
 }
+
+/** An answer of the built gateway on an NHS e-RS path. */
+export interface ErsAnswer {
+  status: number;
+  etag: string | null;
+  body: FhirResource;
+}
+
+/** Who sends an e-RS request: the user's token, the business function and, for a clinician admin, whom for. */
+export interface ErsSender {
+  token: string;
+  businessFunction: string;
+  onBehalfOf?: string;
+}
+
+/** A request through the built gateway at `base` on the NHS e-RS path, as an e-RS client sends it. */
+export async function ersRequest(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+  as: ErsSender,
+  options: { body?: unknown; ifMatch?: string } = {},
+): Promise<ErsAnswer> {
+  const response = await fetch(`${base}/referrals/FHIR/${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${as.token}`,
+      'x-request-id': randomUUID(),
+      'nhsd-ers-business-function': as.businessFunction,
+      ...(as.onBehalfOf === undefined ? {} : { 'nhsd-ers-on-behalf-of-user-id': as.onBehalfOf }),
+      ...(options.ifMatch ? { 'if-match': options.ifMatch } : {}),
+      ...(options.body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+    },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    etag: response.headers.get('etag'),
+    body: (text ? JSON.parse(text) : {}) as FhirResource,
+  };
+}
+
+/** The error code of an OperationOutcome answer (its first issue's coding). */
+export function issueCode(answer: ErsAnswer): string | undefined {
+  return (answer.body['issue'] as { details?: { coding?: { code?: string }[] } }[] | undefined)?.[0]?.details
+    ?.coding?.[0]?.code;
+}

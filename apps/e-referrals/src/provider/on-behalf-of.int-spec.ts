@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { referencePath, startTestJwks, type TestJwks } from '@platform/shared-testing';
@@ -13,6 +12,10 @@ import {
   startEReferralsUnderTest,
   stateOf,
   type EReferralsUnderTest,
+  ersRequest,
+  issueCode,
+  type ErsAnswer,
+  type ErsSender,
 } from '../e-referrals.test-harness';
 
 const ADMIN = 'SERVICE_PROVIDER_CLINICIAN_ADMIN';
@@ -63,65 +66,31 @@ describe('e-referrals: acting on behalf of a provider clinician (NHSD-eRS-On-Beh
       organisations: [organisation],
     });
 
-  interface Answer {
-    status: number;
-    etag: string | null;
-    body: FhirResource;
-  }
-
-  interface As {
-    token: string;
-    businessFunction: string;
-    onBehalfOf?: string;
-  }
-
-  async function send(
+  const send = (
     method: 'GET' | 'POST',
     path: string,
-    as: As,
+    as: ErsSender,
     options: { body?: unknown; ifMatch?: string } = {},
-  ): Promise<Answer> {
-    const response = await fetch(`${gateway.base}/referrals/FHIR/${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${as.token}`,
-        'x-request-id': randomUUID(),
-        'nhsd-ers-business-function': as.businessFunction,
-        ...(as.onBehalfOf === undefined ? {} : { 'nhsd-ers-on-behalf-of-user-id': as.onBehalfOf }),
-        ...(options.ifMatch ? { 'if-match': options.ifMatch } : {}),
-        ...(options.body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      etag: response.headers.get('etag'),
-      body: (text ? JSON.parse(text) : {}) as FhirResource,
-    };
-  }
+  ): Promise<ErsAnswer> => ersRequest(gateway.base, method, path, as, options);
 
-  const codeOf = (answer: Answer): string | undefined =>
-    (answer.body['issue'] as { details?: { coding?: { code?: string }[] } }[] | undefined)?.[0]?.details?.coding?.[0]
-      ?.code;
-  const forbidden = (answer: Answer): { status: number; code: string | undefined } => ({
+  const forbidden = (answer: ErsAnswer): { status: number; code: string | undefined } => ({
     status: answer.status,
-    code: codeOf(answer),
+    code: issueCode(answer),
   });
 
-  const admin = (onBehalfOf?: string): As => ({
+  const admin = (onBehalfOf?: string): ErsSender => ({
     token: hospitalToken,
     businessFunction: ADMIN,
     ...(onBehalfOf === undefined ? {} : { onBehalfOf }),
   });
-  const clinician = (onBehalfOf?: string): As => ({
+  const clinician = (onBehalfOf?: string): ErsSender => ({
     token: hospitalToken,
     businessFunction: 'SERVICE_PROVIDER_CLINICIAN',
     ...(onBehalfOf === undefined ? {} : { onBehalfOf }),
   });
 
   /** Every way the header is wrong for the hospital's user: each is 403 FORBIDDEN. */
-  const refusedCallers = (): [string, As][] => [
+  const refusedCallers = (): [string, ErsSender][] => [
     ['the admin without the header', admin()],
     ['the clinician function with the header', clinician(ours)],
     ['the admin naming a clinician only another trust names (A040 does not list them)', admin(theirs)],
@@ -199,7 +168,7 @@ describe('e-referrals: acting on behalf of a provider clinician (NHSD-eRS-On-Beh
     );
     expect(answers.filter((answer, index) => index % 2 === 0 && answer.status === 200)).toHaveLength(20);
     expect(
-      answers.filter((answer, index) => index % 2 === 1 && answer.status === 403 && codeOf(answer) === 'FORBIDDEN'),
+      answers.filter((answer, index) => index % 2 === 1 && answer.status === 403 && issueCode(answer) === 'FORBIDDEN'),
     ).toHaveLength(20);
   });
 

@@ -1,10 +1,18 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { allAtOnce, referencePath, rejectionOf, startTestJwks, tally, type TestJwks } from '@platform/shared-testing';
 import { gatewayAccessToken, startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
-import { referrer, startEReferralsUnderTest, stateOf, type EReferralsUnderTest } from '../e-referrals.test-harness';
+import {
+  ersRequest,
+  issueCode,
+  referrer,
+  startEReferralsUnderTest,
+  stateOf,
+  type EReferralsUnderTest,
+  type ErsAnswer,
+  type ErsSender,
+} from '../e-referrals.test-harness';
 
 const example = (file: string): FhirResource =>
   JSON.parse(readFileSync(referencePath('pds-ers/ers', file), 'utf8')) as FhirResource;
@@ -38,48 +46,20 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
       organisations: [organisation],
     });
 
-  interface Answer {
-    status: number;
-    etag: string | null;
-    body: FhirResource;
-  }
-
-  /** A request through the built gateway on the NHS e-RS path, as an e-RS client sends it. */
-  async function send(
+  const send = (
     method: 'GET' | 'POST',
     path: string,
-    as: { token: string; businessFunction: string },
+    as: ErsSender,
     options: { body?: unknown; ifMatch?: string } = {},
-  ): Promise<Answer> {
-    const response = await fetch(`${gateway.base}/referrals/FHIR/${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${as.token}`,
-        'x-request-id': randomUUID(),
-        'nhsd-ers-business-function': as.businessFunction,
-        ...(options.ifMatch ? { 'if-match': options.ifMatch } : {}),
-        ...(options.body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      etag: response.headers.get('etag'),
-      body: (text ? JSON.parse(text) : {}) as FhirResource,
-    };
-  }
-  const asGp = (): { token: string; businessFunction: string } => ({
+  ): Promise<ErsAnswer> => ersRequest(gateway.base, method, path, as, options);
+  const asGp = (): ErsSender => ({
     token: gpToken,
     businessFunction: 'REFERRING_CLINICIAN',
   });
-  const asHospital = (): { token: string; businessFunction: string } => ({
+  const asHospital = (): ErsSender => ({
     token: hospitalToken,
     businessFunction: 'SERVICE_PROVIDER_CLINICIAN',
   });
-  const codeOf = (answer: Answer): string | undefined =>
-    (answer.body['issue'] as { details?: { coding?: { code?: string }[] } }[] | undefined)?.[0]?.details?.coding?.[0]
-      ?.code;
 
   beforeAll(async () => {
     under = await startEReferralsUnderTest({ schemaPrefix: 'ers_sandbox' });
@@ -357,7 +337,7 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
         { body: noAttachments },
       );
       expect(again.status).toBe(409);
-      expect(codeOf(again)).toBe('RESOURCE_VERSION_MISMATCH');
+      expect(issueCode(again)).toBe('RESOURCE_VERSION_MISMATCH');
     });
     it('A027 as the NHS sends it, from 24 simultaneous callers (each its own X-Request-ID): one referral, the rest refused', async () => {
       // A request of the GP's, authorised for conversion, made from the A044 example.
@@ -380,7 +360,9 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
         send('POST', 'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater', asHospital(), { body }),
       );
       const answers = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
-      const counts = tally(answers, (answer) => (answer ? `${answer.status} ${codeOf(answer) ?? ''}`.trim() : 'hung'));
+      const counts = tally(answers, (answer) =>
+        answer ? `${answer.status} ${issueCode(answer) ?? ''}`.trim() : 'hung',
+      );
       expect(counts['201']).toBe(1);
       // The others were refused: the request claimed (422 INVALID_REQUEST_STATE), locked (423), or stale (409).
       expect(
