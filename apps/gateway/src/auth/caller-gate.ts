@@ -64,7 +64,13 @@ export class CallerGate {
     if (this.settings.sandbox && policy.sandbox === true) {
       // Local only (the configuration refuses sandbox mode with a non-loopback issuer or address). The
       // caller holds exactly the roles the route asks for and no organisation, so organisation checks refuse.
-      const caller: Caller = { id: 'sandbox', username: 'sandbox', roles: [...policy.roles] };
+      // The NHS sandbox is open access ("does not allow you to test authorisation"): a user is present.
+      const caller: Caller = {
+        id: 'sandbox',
+        username: 'sandbox',
+        roles: [...policy.roles],
+        accessMode: 'user-restricted',
+      };
       request.callContext = { ...this.requestIds(request), caller };
       return;
     }
@@ -94,6 +100,8 @@ export class CallerGate {
         roles: token.roles,
         organisation: this.organisation(request, token),
         ...(token.nhsNumber ? { nhsNumber: token.nhsNumber } : {}),
+        // Signed into the caller statement, so services enforce the mode too (not only the routes here).
+        accessMode: token.application ? 'application-restricted' : 'user-restricted',
       },
     };
   }

@@ -1,5 +1,20 @@
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
 
+/**
+ * How the person's access token was issued (the NHS access modes, ADR 0014 revision of issue 16):
+ * `user-restricted`, a user present (a healthcare worker, or a patient with NHS login: the roles say which);
+ * `application-restricted`, an application's own token with no user. A service that treats the modes
+ * differently (pds) reads a caller without one (a statement from before the mode was signed) as
+ * application-restricted, the mode that can do least.
+ */
+export type AccessMode = 'user-restricted' | 'application-restricted';
+
+export const ACCESS_MODES: readonly AccessMode[] = ['user-restricted', 'application-restricted'];
+
+export function isAccessMode(value: unknown): value is AccessMode {
+  return (ACCESS_MODES as readonly unknown[]).includes(value);
+}
+
 /** Who is calling, as the gateway established it from a verified access token. */
 export interface Caller {
   /** Token subject. */
@@ -11,6 +26,8 @@ export interface Caller {
   organisation?: string;
   /** A patient caller's own NHS number (from the token's `nhs_number`). */
   nhsNumber?: string;
+  /** The access mode of the caller's token; absent in statements signed before it was carried. */
+  accessMode?: AccessMode;
 }
 
 /** Travels with every message on the bus, in NATS headers. */
@@ -36,6 +53,7 @@ export const HEADER = {
   callerRoles: 'X-Caller-Roles',
   callerOrganisation: 'NHSD-End-User-Organisation-ODS',
   callerNhsNumber: 'X-Caller-NHS-Number',
+  callerAccessMode: 'X-Caller-Access-Mode',
   /** The signed caller statement (caller-assertion.ts): what services trust, rather than the headers above. */
   callerAssertion: 'X-Caller-Assertion',
 } as const;
@@ -47,6 +65,7 @@ const CALLER_HEADERS = [
   HEADER.callerRoles,
   HEADER.callerOrganisation,
   HEADER.callerNhsNumber,
+  HEADER.callerAccessMode,
 ];
 
 export function toNatsHeaders(context: CallContext): MsgHdrs {
@@ -72,6 +91,7 @@ export function writeContext(h: MsgHdrs, context: CallContext): void {
     h.set(HEADER.callerRoles, caller.roles.join(','));
     if (caller.organisation) h.set(HEADER.callerOrganisation, caller.organisation);
     if (caller.nhsNumber) h.set(HEADER.callerNhsNumber, caller.nhsNumber);
+    if (caller.accessMode) h.set(HEADER.callerAccessMode, caller.accessMode);
   }
 }
 
@@ -96,6 +116,8 @@ export function fromNatsHeaders(h: MsgHdrs | undefined): CallContext {
     };
     const nhsNumber = get(HEADER.callerNhsNumber);
     if (nhsNumber) context.caller.nhsNumber = nhsNumber;
+    const accessMode = get(HEADER.callerAccessMode);
+    if (isAccessMode(accessMode)) context.caller.accessMode = accessMode;
   }
   const assertion = get(HEADER.callerAssertion);
   if (assertion) context.assertion = assertion;

@@ -170,6 +170,27 @@ describe('caller statements checked with node:crypto', () => {
     );
   });
 
+  it("carry the token's access mode; an older statement without one, or a mode not known here, carries none", async () => {
+    const { key, signer, verifier } = await setup();
+    for (const accessMode of ['user-restricted', 'application-restricted'] as const) {
+      const context: CallContext = { ...clinician, caller: { ...clinician.caller!, accessMode } };
+      const verified = await verifier.verify(SUBJECT, DATA, await signer.sign(SUBJECT, DATA, context));
+      expect(verified.context.caller?.accessMode).toBe(accessMode);
+    }
+    // A statement of a gateway older than the claim (none), and one naming a mode this version does not know:
+    // no mode, which pds reads as application-restricted.
+    for (const older of [claims(), claims({ mode: 'healthcare-worker' })]) {
+      const verified = await verifier.verify(SUBJECT, DATA, craft(HEADER, older, key));
+      expect(verified.context.caller).toEqual({ id: 'user-1', roles: ['clinician'] });
+      expect(verified.context.caller?.accessMode).toBeUndefined();
+    }
+    for (const mode of [1, ['user-restricted'], { mode: 'user-restricted' }, null]) {
+      expect(await outcome(verifier.verify(SUBJECT, DATA, craft(HEADER, claims({ mode }), key)))).toMatch(
+        /mode must be a name/,
+      );
+    }
+  });
+
   it('refuse to sign with anything but an Ed25519 private key', async () => {
     const { publicKey } = await setup();
     expect(() => new CallerAssertionSigner('gateway', publicKey, 'gateway-1')).toThrow(/Ed25519 private key/);

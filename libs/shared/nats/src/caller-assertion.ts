@@ -10,7 +10,7 @@ import {
 import canonicalize from 'canonicalize';
 import { exportJWK, importJWK, type JWK, type JWTPayload } from 'jose';
 import { PlatformError } from '@platform/shared-errors';
-import { HEADER, type CallContext, type Caller } from './call-context';
+import { HEADER, isAccessMode, type CallContext, type Caller } from './call-context';
 
 /**
  * The signed statement of who is calling, carried with every request on the bus (ADR 0014). The gateway
@@ -42,6 +42,12 @@ interface AssertionClaims extends JWTPayload {
   cli?: string;
   org?: string;
   nhs?: string;
+  /**
+   * The access mode of the person's token (`user-restricted` or `application-restricted`). Absent from
+   * statements of gateways older than this claim; a mode this version does not know is left out too, so a
+   * service reads either as it reads an absent one.
+   */
+  mode?: string;
   /** The gateway's statement this service acts on (delegation). */
   act?: string;
 }
@@ -105,6 +111,7 @@ export class CallerAssertionSigner {
         if (caller.clientId) claims.cli = caller.clientId;
         if (caller.organisation) claims.org = caller.organisation;
         if (caller.nhsNumber) claims.nhs = caller.nhsNumber;
+        if (caller.accessMode) claims.mode = caller.accessMode;
       }
     } else if (context.assertion) {
       // Acting for the person whose verified statement this service received.
@@ -281,6 +288,7 @@ export class CallerAssertionVerifier {
     if (!Array.isArray(claims.roles) || claims.roles.some((role) => typeof role !== 'string')) {
       throw refused('roles must be a list of names');
     }
+    if (claims.mode !== undefined && typeof claims.mode !== 'string') throw refused('mode must be a name');
     return claims;
   }
 }
@@ -313,6 +321,7 @@ function contextOf(claims: AssertionClaims): CallContext {
   if (claims.cli) caller.clientId = claims.cli;
   if (claims.org) caller.organisation = claims.org;
   if (claims.nhs) caller.nhsNumber = claims.nhs;
+  if (isAccessMode(claims.mode)) caller.accessMode = claims.mode;
   context.caller = caller;
   return context;
 }

@@ -1,9 +1,12 @@
 export {
+  ACCESS_MODES,
   HEADER,
   actorOf,
+  isAccessMode,
   fromNatsHeaders,
   toNatsHeaders,
   writeContext,
+  type AccessMode,
   type CallContext,
   type Caller,
 } from './call-context';
