@@ -1,7 +1,7 @@
 import '@platform/contracts-ers';
 import { PROVIDER_FUNCTIONS, READER_FUNCTIONS, REFERRER_FUNCTIONS } from '@platform/contracts-ers';
 import type { PractitionersRepository } from '../provider/practitioners.repository';
-import { actorFor, Actors, type ActingAs } from './caller';
+import { actorFor, Actors, ON_BEHALF_OF_CACHE_MS, type ActingAs } from './caller';
 
 const context = (roles: string[], organisation?: string) => ({
   requestId: 'r-1',
@@ -106,5 +106,88 @@ describe('the on-behalf-of user (NHSD-eRS-On-Behalf-Of-User-ID)', () => {
     });
     // Thirty simultaneous asks shared one query; the refusal was kept too.
     expect(asked).toEqual(['R69/021600556514', 'R69/021600556599']);
+  });
+
+  describe('the answers kept', () => {
+    let skippedMs = 0;
+    const realNow = performance.now.bind(performance);
+    beforeEach(() => {
+      skippedMs = 0;
+      // The cache reads a monotonic clock: time is moved on by skipping it forward.
+      jest.spyOn(performance, 'now').mockImplementation(() => realNow() + skippedMs);
+    });
+    afterEach(() => jest.restoreAllMocks());
+    const skip = async (ms: number) => {
+      skippedMs += ms;
+      // Past the cache's 1 ms reuse of the time it last read.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+
+    it('lets forty simultaneous first asks share one query, and asks again once the answer is 30 s old', async () => {
+      let named = true;
+      let queries = 0;
+      const practitioners = {
+        isNamedClinician: () => {
+          queries += 1;
+          const answer = named;
+          return new Promise<boolean>((resolve) => setTimeout(() => resolve(answer), 5));
+        },
+      } as unknown as PractitionersRepository;
+      const actors = new Actors(practitioners);
+      const first = await Promise.allSettled(
+        Array.from({ length: 40 }, () => actors.resolve(admin, asAdmin('021600556514'), PROVIDER_FUNCTIONS)),
+      );
+      expect(first.every((result) => result.status === 'fulfilled')).toBe(true);
+      expect(queries).toBe(1);
+      // Taken off the trust's services: the kept yes still holds until 30 s have passed.
+      named = false;
+      await skip(ON_BEHALF_OF_CACHE_MS - 1_000);
+      await expect(actors.resolve(admin, asAdmin('021600556514'), PROVIDER_FUNCTIONS)).resolves.toMatchObject({
+        onBehalfOf: '021600556514',
+      });
+      expect(queries).toBe(1);
+      await skip(1_000);
+      await expect(actors.resolve(admin, asAdmin('021600556514'), PROVIDER_FUNCTIONS)).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+        httpStatus: 403,
+      });
+      expect(queries).toBe(2);
+      // The no is kept as long, and expires the same way.
+      named = true;
+      await expect(actors.resolve(admin, asAdmin('021600556514'), PROVIDER_FUNCTIONS)).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+      });
+      expect(queries).toBe(2);
+      await skip(ON_BEHALF_OF_CACHE_MS);
+      await expect(actors.resolve(admin, asAdmin('021600556514'), PROVIDER_FUNCTIONS)).resolves.toMatchObject({
+        onBehalfOf: '021600556514',
+      });
+      expect(queries).toBe(3);
+    });
+
+    it('does not keep a query that failed: those waiting on it see the failure, the next ask queries again', async () => {
+      let queries = 0;
+      const practitioners = {
+        isNamedClinician: () => {
+          queries += 1;
+          return queries === 1
+            ? new Promise<boolean>((_resolve, reject) =>
+                setTimeout(() => reject(new Error('connection terminated')), 5),
+              )
+            : Promise.resolve(true);
+        },
+      } as unknown as PractitionersRepository;
+      const actors = new Actors(practitioners);
+      const first = await Promise.allSettled(
+        Array.from({ length: 40 }, () => actors.resolve(admin, asAdmin('021600556514'), PROVIDER_FUNCTIONS)),
+      );
+      expect(first.map((result) => result.status)).toEqual(Array.from({ length: 40 }, () => 'rejected'));
+      expect(first[0]).toMatchObject({ reason: { message: 'connection terminated' } });
+      expect(queries).toBe(1);
+      await expect(actors.resolve(admin, asAdmin('021600556514'), PROVIDER_FUNCTIONS)).resolves.toMatchObject({
+        onBehalfOf: '021600556514',
+      });
+      expect(queries).toBe(2);
+    });
   });
 });

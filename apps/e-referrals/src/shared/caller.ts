@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { BUSINESS_FUNCTIONS, businessFunctionsOf, type BusinessFunction } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
@@ -96,20 +97,27 @@ export function isReferrer(actor: Actor): boolean {
 
 /** How long an answer to "may this organisation's admin act for this clinician" is reused. */
 export const ON_BEHALF_OF_CACHE_MS = 30_000;
-/** The most answers kept (the oldest go first). */
+/** The most answers kept (the least recently used go first). */
 const ON_BEHALF_OF_CACHE_ENTRIES = 10_000;
 
 /**
  * The caller of every e-RS operation but A040: `actorFor`, and for a SERVICE_PROVIDER_CLINICIAN_ADMIN the check
  * that the clinician named is one A040 lists for the organisation acted for (a clinician the organisation names
- * on one of its active services); another is 403 FORBIDDEN. The answer is kept for ON_BEHALF_OF_CACHE_MS (so a
- * worklist poll does not query the directory each time), and concurrent first asks share one query; a clinician
- * taken off the organisation's services may still be acted for until then.
+ * on one of its active services); another is 403 FORBIDDEN. The answer, yes or no, is kept for
+ * ON_BEHALF_OF_CACHE_MS (so a worklist poll does not query the directory each time), and concurrent first asks
+ * share one query; a clinician taken off the organisation's services may still be acted for until then. A query
+ * that fails is not kept: the next ask queries again.
  */
 @Injectable()
 export class Actors {
-  private readonly answers = new Map<string, { allowed: boolean; until: number }>();
-  private readonly asking = new Map<string, Promise<boolean>>();
+  private readonly answers = new LRUCache<string, boolean, { organisation: string; sdsUserId: string }>({
+    max: ON_BEHALF_OF_CACHE_ENTRIES,
+    ttl: ON_BEHALF_OF_CACHE_MS,
+    // An ask still in flight when its entry is pushed out answers those waiting on it all the same.
+    ignoreFetchAbort: true,
+    fetchMethod: (_key, _stale, { context }) =>
+      this.practitioners.isNamedClinician(context.organisation, context.sdsUserId),
+  });
 
   constructor(private readonly practitioners: PractitionersRepository) {}
 
@@ -124,25 +132,7 @@ export class Actors {
   }
 
   private async mayActFor(organisation: string, sdsUserId: string): Promise<boolean> {
-    const key = `${organisation} ${sdsUserId}`;
-    const now = Date.now();
-    const known = this.answers.get(key);
-    if (known && known.until > now) return known.allowed;
-    const pending = this.asking.get(key);
-    if (pending) return pending;
-    const asked = this.practitioners
-      .isNamedClinician(organisation, sdsUserId)
-      .then((allowed) => {
-        this.answers.delete(key);
-        if (this.answers.size >= ON_BEHALF_OF_CACHE_ENTRIES) {
-          const oldest = this.answers.keys().next();
-          if (!oldest.done) this.answers.delete(oldest.value);
-        }
-        this.answers.set(key, { allowed, until: Date.now() + ON_BEHALF_OF_CACHE_MS });
-        return allowed;
-      })
-      .finally(() => this.asking.delete(key));
-    this.asking.set(key, asked);
-    return asked;
+    const allowed = await this.answers.fetch(`${organisation} ${sdsUserId}`, { context: { organisation, sdsUserId } });
+    return allowed === true;
   }
 }

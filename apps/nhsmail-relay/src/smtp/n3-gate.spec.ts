@@ -59,4 +59,81 @@ describe('the N3 gate of the relay port', () => {
     await expect(migrating.check('127.0.5.2')).resolves.toEqual({ kind: 'none' });
     expect(plainAddress('not an address')).toBe('not an address');
   });
+
+  describe('the answers kept', () => {
+    let skippedMs = 0;
+    const realNow = performance.now.bind(performance);
+    beforeEach(() => {
+      skippedMs = 0;
+      // The cache reads a monotonic clock: time is moved on by skipping it forward.
+      jest.spyOn(performance, 'now').mockImplementation(() => realNow() + skippedMs);
+    });
+    afterEach(() => jest.restoreAllMocks());
+    const skip = async (ms: number) => {
+      skippedMs += ms;
+      // Past the cache's 1 ms reuse of the time it last read.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    const registry = (answer: () => Promise<IpOwner>) => {
+      const asked: string[] = [];
+      return {
+        asked,
+        n3: {
+          ipOwner: (request: { ip: string }) => {
+            asked.push(request.ip);
+            return new Promise((resolve) => setTimeout(resolve, 5)).then(answer);
+          },
+        },
+      };
+    };
+
+    it('lets forty simultaneous first asks for an address share one lookup, and asks again after the cache time', async () => {
+      let status: IpOwner['connection']['status'] = 'live';
+      const { asked, n3 } = registry(() => Promise.resolve(owner('127.0.5.1', status)));
+      const gate = new N3Gate(n3, 30);
+      const verdicts = await Promise.all(Array.from({ length: 40 }, () => gate.check('::ffff:127.0.5.1')));
+      expect(verdicts.every((verdict) => verdict.kind === 'live')).toBe(true);
+      expect(asked).toEqual(['127.0.5.1']);
+      // The connection ceases: the live answer holds until 30 s have passed.
+      status = 'ceased';
+      await skip(29_000);
+      await expect(gate.check('127.0.5.1')).resolves.toMatchObject({ kind: 'live' });
+      expect(asked).toHaveLength(1);
+      await skip(1_000);
+      await expect(gate.check('127.0.5.1')).resolves.toEqual({ kind: 'none' });
+      expect(asked).toHaveLength(2);
+      // A none is kept as long.
+      status = 'live';
+      await expect(gate.check('127.0.5.1')).resolves.toEqual({ kind: 'none' });
+      expect(asked).toHaveLength(2);
+      await skip(30_000);
+      await expect(gate.check('127.0.5.1')).resolves.toMatchObject({ kind: 'live' });
+      expect(asked).toHaveLength(3);
+    });
+
+    it('does not keep an unavailable registry, even where a kept answer has expired', async () => {
+      let up = true;
+      const { asked, n3 } = registry(() =>
+        up ? Promise.resolve(owner('127.0.5.1', 'live')) : Promise.reject(new PlatformError('REC_UNAVAILABLE')),
+      );
+      const gate = new N3Gate(n3, 30);
+      await expect(gate.check('127.0.5.1')).resolves.toMatchObject({ kind: 'live' });
+      up = false;
+      await skip(30_000);
+      const verdicts = await Promise.all(Array.from({ length: 40 }, () => gate.check('127.0.5.1')));
+      expect(verdicts).toEqual(Array.from({ length: 40 }, () => ({ kind: 'unavailable' })));
+      expect(asked).toHaveLength(2);
+      up = true;
+      await expect(gate.check('127.0.5.1')).resolves.toMatchObject({ kind: 'live' });
+      expect(asked).toHaveLength(3);
+    });
+
+    it('asks every time with a cache time of 0', async () => {
+      const { asked, n3 } = registry(() => Promise.resolve(owner('127.0.5.1', 'live')));
+      const gate = new N3Gate(n3, 0);
+      await gate.check('127.0.5.1');
+      await gate.check('127.0.5.1');
+      expect(asked).toEqual(['127.0.5.1', '127.0.5.1']);
+    });
+  });
 });

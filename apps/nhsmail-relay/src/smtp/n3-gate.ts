@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
+import { LRUCache } from 'lru-cache';
 import type { N3Api } from '@platform/contracts-n3';
 
 /** What the registry says of a client address: a live N3 connection's (and whose), none, or unknown now. */
@@ -17,29 +18,42 @@ export function plainAddress(address: string): string {
   }
 }
 
+/** The most addresses whose answers are kept (the least recently used go first). */
+const N3_GATE_ENTRIES = 10_000;
+
 /**
  * Asks the N3 registry (`n3.ip-owner.get.v1`, as the relay itself: role `service:nhsmail-relay`) whether an
- * address belongs to a live connection, and remembers each answer for `cacheSeconds` so a busy client costs
- * one lookup, not one per message. An unavailable registry is not remembered.
+ * address belongs to a live connection, and remembers each answer, live or none, for `cacheSeconds` (0: asks
+ * every time) so a busy client costs one lookup, not one per message; simultaneous first asks for an address
+ * share one lookup. An unavailable registry is not remembered.
  */
 export class N3Gate {
-  private readonly cache = new Map<string, { verdict: N3Verdict; until: number }>();
+  private readonly cache: LRUCache<string, Exclude<N3Verdict, { kind: 'unavailable' }>> | undefined;
 
   constructor(
     private readonly n3: Pick<N3Api, 'ipOwner'>,
-    private readonly cacheSeconds: number,
-  ) {}
+    cacheSeconds: number,
+  ) {
+    this.cache =
+      cacheSeconds > 0
+        ? new LRUCache({
+            max: N3_GATE_ENTRIES,
+            ttl: cacheSeconds * 1000,
+            // A lookup still in flight when its entry is pushed out answers those waiting on it all the same.
+            ignoreFetchAbort: true,
+            // Nothing (undefined) for an unavailable registry: the cache keeps no entry.
+            fetchMethod: async (ip) => {
+              const verdict = await this.ask(ip);
+              return verdict.kind === 'unavailable' ? undefined : verdict;
+            },
+          })
+        : undefined;
+  }
 
   async check(address: string): Promise<N3Verdict> {
     const ip = plainAddress(address);
-    const cached = this.cache.get(ip);
-    if (cached && cached.until > Date.now()) return cached.verdict;
-    const verdict = await this.ask(ip);
-    if (verdict.kind !== 'unavailable' && this.cacheSeconds > 0) {
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(ip, { verdict, until: Date.now() + this.cacheSeconds * 1000 });
-    }
-    return verdict;
+    if (!this.cache) return this.ask(ip);
+    return (await this.cache.fetch(ip)) ?? { kind: 'unavailable' };
   }
 
   private async ask(ip: string): Promise<N3Verdict> {
