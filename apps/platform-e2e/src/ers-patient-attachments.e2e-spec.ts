@@ -213,7 +213,7 @@ describe('e-RS attachments through the gateway (A020, A006, A012)', () => {
     expect(stale.status).toBe(409);
   });
 
-  it('refuses a blocked type (415), a file over 5 MB (422 FILE_SIZE_ERROR) and a body past the route limit (413)', async () => {
+  it('refuses a blocked type (415), an empty file or one over 5 MB (422 FILE_SIZE_ERROR) and a body past the route limit (413)', async () => {
     const blocked = await upload(Buffer.from('MZ\x90\x00program'), {
       'content-type': 'application/x-msdownload',
       'nhsd-ers-file-name': 'tool.exe',
@@ -224,6 +224,9 @@ describe('e-RS attachments through the gateway (A020, A006, A012)', () => {
     const big = await upload(pdf(5 * MB + 1));
     expect(big.status).toBe(422);
     expect(await code(big)).toBe('FILE_SIZE_ERROR');
+    const empty = await upload(Buffer.alloc(0));
+    expect(empty.status).toBe(422);
+    expect(await code(empty)).toBe('FILE_SIZE_ERROR');
     const huge = await upload(pdf(7 * MB)).catch(() => undefined);
     // Refused from its Content-Length before the body is read (the connection may close while it is sent).
     if (huge) expect(huge.status).toBe(413);

@@ -45,6 +45,9 @@ function fileSizeError(): PlatformError {
 /**
  * The body, kept up to the NHS limit. A larger one is read on to its end without being kept (so the client,
  * still sending, gets the 422 FILE_SIZE_ERROR rather than a reset), but never past the route limit.
+ * It is held (at most 5 MB) rather than streamed into the upload bucket because the gateway may put into
+ * that bucket but not purge it (only e-referrals, its owner, may): a file refused half way would otherwise
+ * stay there until the bucket's one-hour TTL.
  */
 async function readUpload(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -121,27 +124,22 @@ export class ErsAttachmentsController {
     const object = `upload-${randomUUID()}`;
     const bucket = await uploadBucket(this.nats);
     await bucket.putBlob({ name: object }, data);
-    try {
-      const stored = await this.attachments.upload(
-        {
-          ...businessFunctionOf(businessFunction, request),
-          object,
-          fileName: fileName.slice(0, 255),
-          contentType: contentType ?? '',
-          size: data.length,
-          ...(referralId ? { referralId: referralId.slice(0, 40) } : {}),
-        },
-        context,
-      );
-      void reply
-        .status(201)
-        .header('Location', `${this.settings.publicUrl}/referrals/FHIR/${stored.location ?? ''}`)
-        .send();
-    } catch (error) {
-      // e-referrals deletes what it took; an upload it never took is not left behind.
-      await bucket.delete(object).catch(() => undefined);
-      throw error;
-    }
+    // e-referrals deletes what it took or refused; one it never answered for expires with the bucket's TTL.
+    const stored = await this.attachments.upload(
+      {
+        ...businessFunctionOf(businessFunction, request),
+        object,
+        fileName: fileName.slice(0, 255),
+        contentType: contentType ?? '',
+        size: data.length,
+        ...(referralId ? { referralId: referralId.slice(0, 40) } : {}),
+      },
+      context,
+    );
+    void reply
+      .status(201)
+      .header('Location', `${this.settings.publicUrl}/referrals/FHIR/${stored.location ?? ''}`)
+      .send();
   }
 
   @Get('R4/Binary/:id')
