@@ -293,6 +293,9 @@ export function stateOf(referral: FhirResource): string | undefined {
 export interface ErsAnswer {
   status: number;
   etag: string | null;
+  location: string | null;
+  /** The X-Request-ID the gateway echoed. */
+  requestId: string | null;
   body: FhirResource;
 }
 
@@ -309,13 +312,13 @@ export async function ersRequest(
   method: 'GET' | 'POST',
   path: string,
   as: ErsSender,
-  options: { body?: unknown; ifMatch?: string } = {},
+  options: { body?: unknown; ifMatch?: string; requestId?: string } = {},
 ): Promise<ErsAnswer> {
   const response = await fetch(`${base}/referrals/FHIR/${path}`, {
     method,
     headers: {
       authorization: `Bearer ${as.token}`,
-      'x-request-id': randomUUID(),
+      'x-request-id': options.requestId ?? randomUUID(),
       'nhsd-ers-business-function': as.businessFunction,
       ...(as.onBehalfOf === undefined ? {} : { 'nhsd-ers-on-behalf-of-user-id': as.onBehalfOf }),
       ...(options.ifMatch ? { 'if-match': options.ifMatch } : {}),
@@ -327,6 +330,8 @@ export async function ersRequest(
   return {
     status: response.status,
     etag: response.headers.get('etag'),
+    location: response.headers.get('location'),
+    requestId: response.headers.get('x-request-id'),
     body: (text ? JSON.parse(text) : {}) as FhirResource,
   };
 }
