@@ -1,4 +1,13 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
+import {
+  AUTHORITATIVE_ANSWER,
+  decode,
+  encode,
+  RECURSION_AVAILABLE,
+  RECURSION_DESIRED,
+  type Answer,
+  type DecodedPacket,
+} from 'dns-packet';
 
 /** What the test DNS server answers for one name. */
 export interface TestZoneEntry {
@@ -18,79 +27,46 @@ export interface TestDnsServer {
   stop(): Promise<void>;
 }
 
-const TYPE = { A: 1, MX: 15, AAAA: 28 } as const;
-const TYPE_NAMES = new Map<number, string>([
-  [1, 'A'],
-  [15, 'MX'],
-  [28, 'AAAA'],
-]);
+/** The reply codes the server gives (RFC 1035 4.1.1): the low four bits of the header's flags. */
+const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 } as const;
 
-function encodeName(name: string): Buffer {
-  const labels = name.replace(/\.$/, '').split('.').filter(Boolean);
-  return Buffer.concat([
-    ...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label, 'ascii')])),
-    Buffer.from([0]),
-  ]);
-}
-
-function u16(value: number): Buffer {
-  const buffer = Buffer.alloc(2);
-  buffer.writeUInt16BE(value);
-  return buffer;
-}
-
-function record(type: number, data: Buffer): Buffer {
-  const ttl = Buffer.alloc(4);
-  ttl.writeUInt32BE(60);
-  // The name is a pointer to the question's (offset 12).
-  return Buffer.concat([u16(0xc00c), u16(type), u16(1), ttl, u16(data.length), data]);
+/** The records of `type` the zone has for `name`: MX and A (any other type has none). */
+function answersFor(name: string, type: string, entry: TestZoneEntry): Answer[] {
+  if (type === 'MX') return (entry.mx ?? []).map((data) => ({ type: 'MX', name, ttl: 60, data }));
+  if (type === 'A') return (entry.a ?? []).map((data) => ({ type: 'A', name, ttl: 60, data }));
+  return [];
 }
 
 /**
- * A TEST-ONLY authoritative DNS server over UDP on loopback (node's dgram; RFC 1035 message format written
- * here, the few record types the relay asks: MX, A, AAAA). A name in the zone without the asked type is an
- * empty NOERROR answer (NODATA); a name not in the zone is NXDOMAIN.
+ * A TEST-ONLY authoritative DNS server over UDP on loopback (node's dgram; messages read and written with
+ * dns-packet), for the few record types the relay asks: MX, A, AAAA. A name in the zone without the asked type is
+ * an empty NOERROR answer (NODATA); a name not in the zone is NXDOMAIN.
  */
 export async function startTestDnsServer(zone: Map<string, TestZoneEntry> = new Map()): Promise<TestDnsServer> {
   const socket = createSocket('udp4');
   const queries: string[] = [];
-  socket.on('message', (query: Buffer, peer: RemoteInfo) => {
-    if (query.length < 17) return;
-    // The question: labels from offset 12, then QTYPE and QCLASS.
-    const labels: string[] = [];
-    let offset = 12;
-    while (offset < query.length && query[offset] !== 0) {
-      const length = query[offset] ?? 0;
-      labels.push(query.subarray(offset + 1, offset + 1 + length).toString('ascii'));
-      offset += length + 1;
+  socket.on('message', (message: Buffer, peer: RemoteInfo) => {
+    let query: DecodedPacket;
+    try {
+      query = decode(message);
+    } catch {
+      return;
     }
-    const questionEnd = offset + 5;
-    const type = query.readUInt16BE(offset + 1);
-    const name = labels.join('.').toLowerCase();
-    queries.push(`${name} ${TYPE_NAMES.get(type) ?? type}`);
+    const question = query.questions?.[0];
+    if (!question) return;
+    const name = question.name.toLowerCase();
+    queries.push(`${name} ${question.type}`);
     const entry = zone.get(name);
-    let rcode = 0;
-    const answers: Buffer[] = [];
-    if (!entry) rcode = 3;
-    else if (entry.servfail) rcode = 2;
-    else if (type === TYPE.MX) {
-      for (const mx of entry.mx ?? [])
-        answers.push(record(TYPE.MX, Buffer.concat([u16(mx.preference), encodeName(mx.exchange)])));
-    } else if (type === TYPE.A) {
-      for (const address of entry.a ?? []) answers.push(record(TYPE.A, Buffer.from(address.split('.').map(Number))));
-    }
-    // Header: the query's ID, QR + opcode 0 + AA, RD copied, RA, the rcode; one question, the answers.
-    const flags = 0x8400 | ((query.readUInt16BE(2) & 0x0100) !== 0 ? 0x0100 : 0) | 0x0080 | rcode;
-    const reply = Buffer.concat([
-      query.subarray(0, 2),
-      u16(flags),
-      u16(1),
-      u16(answers.length),
-      u16(0),
-      u16(0),
-      query.subarray(12, questionEnd),
-      ...answers,
-    ]);
+    const rcode = !entry ? RCODE.NXDOMAIN : entry.servfail ? RCODE.SERVFAIL : RCODE.NOERROR;
+    const answers = entry && rcode === RCODE.NOERROR ? answersFor(question.name, question.type, entry) : [];
+    // The query's ID and question; authoritative, recursion desired copied, recursion available, the rcode.
+    const reply = encode({
+      type: 'response',
+      id: query.id ?? 0,
+      flags: AUTHORITATIVE_ANSWER | (query.flag_rd ? RECURSION_DESIRED : 0) | RECURSION_AVAILABLE | rcode,
+      questions: [question],
+      answers,
+    });
     socket.send(reply, peer.port, peer.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
