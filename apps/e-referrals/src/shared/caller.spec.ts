@@ -1,5 +1,6 @@
 import '@platform/contracts-ers';
 import { PROVIDER_FUNCTIONS, READER_FUNCTIONS, REFERRER_FUNCTIONS } from '@platform/contracts-ers';
+import { skippableClock } from '@platform/shared-testing';
 import type { PractitionersRepository } from '../provider/practitioners.repository';
 import { actorFor, Actors, ON_BEHALF_OF_CACHE_MS, type ActingAs } from './caller';
 
@@ -109,19 +110,10 @@ describe('the on-behalf-of user (NHSD-eRS-On-Behalf-Of-User-ID)', () => {
   });
 
   describe('the answers kept', () => {
-    let skippedMs = 0;
-    const realNow = performance.now.bind(performance);
-    beforeEach(() => {
-      skippedMs = 0;
-      // The cache reads a monotonic clock: time is moved on by skipping it forward.
-      jest.spyOn(performance, 'now').mockImplementation(() => realNow() + skippedMs);
-    });
-    afterEach(() => jest.restoreAllMocks());
-    const skip = async (ms: number) => {
-      skippedMs += ms;
-      // Past the cache's 1 ms reuse of the time it last read.
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    };
+    let clock: ReturnType<typeof skippableClock>;
+    beforeEach(() => (clock = skippableClock()));
+    afterEach(() => clock.restore());
+    const skip = (ms: number) => clock.skip(ms);
 
     it('lets forty simultaneous first asks share one query, and asks again once the answer is 30 s old', async () => {
       let named = true;

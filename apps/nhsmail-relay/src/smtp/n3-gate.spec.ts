@@ -1,5 +1,6 @@
 import type { IpOwner } from '@platform/contracts-n3';
 import { PlatformError } from '@platform/shared-errors';
+import { skippableClock } from '@platform/shared-testing';
 import '@platform/contracts-n3';
 import { N3Gate, plainAddress } from './n3-gate';
 
@@ -61,19 +62,10 @@ describe('the N3 gate of the relay port', () => {
   });
 
   describe('the answers kept', () => {
-    let skippedMs = 0;
-    const realNow = performance.now.bind(performance);
-    beforeEach(() => {
-      skippedMs = 0;
-      // The cache reads a monotonic clock: time is moved on by skipping it forward.
-      jest.spyOn(performance, 'now').mockImplementation(() => realNow() + skippedMs);
-    });
-    afterEach(() => jest.restoreAllMocks());
-    const skip = async (ms: number) => {
-      skippedMs += ms;
-      // Past the cache's 1 ms reuse of the time it last read.
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    };
+    let clock: ReturnType<typeof skippableClock>;
+    beforeEach(() => (clock = skippableClock()));
+    afterEach(() => clock.restore());
+    const skip = (ms: number) => clock.skip(ms);
     const registry = (answer: () => Promise<IpOwner>) => {
       const asked: string[] = [];
       return {

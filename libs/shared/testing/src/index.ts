@@ -5,3 +5,4 @@ export { startServiceUnderTest, type Closable, type ServiceUnderTest } from './s
 export { allAtOnce, outcomes, tally } from './concurrency';
 export { documentedSubjects } from './messaging-doc';
 export { startTestJwks, type TestJwks } from './jwks';
+export { skippableClock } from './clock';
