@@ -10,7 +10,8 @@ const PROVIDER = 'RR8';
 
 /**
  * Advice and Guidance through the gateway, a GP asking and a hospital answering with their own tokens:
- * A044 create, A023 worklist, A024 read, A026 respond (If-Match), A025 the conversation, A027 convert.
+ * A044 create, A023 worklist, A024 read, A026 respond (If-Match), A025 the conversation, A027 convert (instead of
+ * an answer).
  */
 describe('e-RS Advice and Guidance through the gateway', () => {
   let state: E2eState;
@@ -41,6 +42,43 @@ describe('e-RS Advice and Guidance through the gateway', () => {
       location: answer.headers.get('location'),
       body: (await answer.json()) as Record<string, unknown>,
     };
+  };
+
+  /** An A027 body as the NHS's NoAttachments example. */
+  const conversion = (ubrn: string, version: number): object => ({
+    resourceType: 'Parameters',
+    parameter: [
+      { name: 'createFrom', valueReference: { reference: `CommunicationRequest/${ubrn}/_history/${version}` } },
+      { name: 'guidance', valueString: 'Start a statin; I have referred the patient.' },
+      {
+        name: 'newReferralPriority',
+        valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'URGENT' },
+      },
+      { name: 'reviewComments', valueString: 'Please book into the heart failure clinic' },
+    ],
+  });
+
+  /** A044 from the GP, authorised for conversion: the request's UBRN. */
+  const ask = async (): Promise<string> => {
+    const created = await call('clinician', 'POST', 'STU3/CommunicationRequest/$ers.createAdviceAndGuidance', {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: '9000000114' } },
+        {
+          name: 'providerConversionAuthorisation',
+          valueCoding: {
+            system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ProviderConversionAuthorisation-1',
+            code: 'AUTHORISED_TO_CONVERT',
+          },
+        },
+        shortlistParameter([serviceId], { priority: 'ROUTINE', specialty: 'CARDIOLOGY' }),
+        { name: 'request', valueString: 'Is this murmur worth an echo?' },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const ubrn = (created.location ?? '').split('/').pop() ?? '';
+    expect(ubrn).toMatch(/^[0-9]{12}$/);
+    return ubrn;
   };
 
   beforeAll(async () => {
@@ -87,25 +125,8 @@ describe('e-RS Advice and Guidance through the gateway', () => {
     await nats?.close();
   });
 
-  it('a GP asks, the hospital answers, then converts the request to a referral', async () => {
-    const created = await call('clinician', 'POST', 'STU3/CommunicationRequest/$ers.createAdviceAndGuidance', {
-      resourceType: 'Parameters',
-      parameter: [
-        { name: 'patient', valueIdentifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: '9000000114' } },
-        {
-          name: 'providerConversionAuthorisation',
-          valueCoding: {
-            system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ProviderConversionAuthorisation-1',
-            code: 'AUTHORISED_TO_CONVERT',
-          },
-        },
-        shortlistParameter([serviceId], { priority: 'ROUTINE', specialty: 'CARDIOLOGY' }),
-        { name: 'request', valueString: 'Is this murmur worth an echo?' },
-      ],
-    });
-    expect(created.status).toBe(201);
-    const ubrn = (created.location ?? '').split('/').pop() ?? '';
-    expect(ubrn).toMatch(/^[0-9]{12}$/);
+  it('a GP asks, the hospital answers (A026); answered, the request is not converted', async () => {
+    const ubrn = await ask();
 
     const worklist = await call('provider-clinician', 'POST', 'STU3/CommunicationRequest/$ers.fetchworklist', {
       resourceType: 'Parameters',
@@ -150,17 +171,40 @@ describe('e-RS Advice and Guidance through the gateway', () => {
     const conversation = await call('clinician', 'GET', `STU3/Communication?based-on=CommunicationRequest/${ubrn}`);
     expect(conversation.body).toMatchObject({ resourceType: 'Bundle', total: 2 });
 
+    // Answered, the request is no longer the provider's to convert (A027 is instead of an answer).
+    const late = await call(
+      'provider-clinician',
+      'POST',
+      'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater',
+      conversion(ubrn, 2),
+    );
+    expect(late.status).toBe(422);
+    expect(JSON.stringify(late.body)).toContain('"code":"INVALID_REQUEST_STATE"');
+  });
+
+  it('a GP asks, the hospital converts the request to a referral (A027): the ReferralRequest under the same UBRN, the guidance to the GP', async () => {
+    const ubrn = await ask();
     const converted = await call(
       'provider-clinician',
       'POST',
       'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater',
-      {
-        resourceType: 'Parameters',
-        parameter: [{ name: 'communicationRequest', valueReference: { reference: `CommunicationRequest/${ubrn}` } }],
-      },
-      'W/"2"',
+      conversion(ubrn, 1),
     );
     expect(converted.status).toBe(201);
-    expect(converted.location).toMatch(/\/referrals\/FHIR\/STU3\/ReferralRequest\/[0-9]{12}$/);
+    expect(converted.etag).toBe('W/"2"');
+    expect(converted.location).toMatch(new RegExp(`/referrals/FHIR/STU3/ReferralRequest/${ubrn}$`));
+    expect(converted.body).toMatchObject({
+      resourceType: 'ReferralRequest',
+      id: ubrn,
+      meta: { versionId: '2' },
+      supportingInfo: [{ reference: `CommunicationRequest/${ubrn}` }],
+    });
+    expect(JSON.stringify(converted.body)).toContain('"code":"TRIAGED_PROVIDER_TO_ACTION"');
+    expect(JSON.stringify(converted.body)).toContain('"code":"URGENT"');
+    const referral = await call('clinician', 'GET', `STU3/ReferralRequest/${ubrn}`);
+    expect(referral).toMatchObject({ status: 200, etag: 'W/"2"', body: { id: ubrn } });
+    const conversation = await call('clinician', 'GET', `STU3/Communication?based-on=CommunicationRequest/${ubrn}`);
+    expect(conversation.body).toMatchObject({ resourceType: 'Bundle', total: 2 });
+    expect(JSON.stringify(conversation.body)).toContain('Start a statin; I have referred the patient.');
   });
 });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import {
   AdviceClient,
   ERS_EVENTS,
@@ -22,6 +23,7 @@ import {
   stateOf,
   type EReferralsUnderTest,
 } from '../e-referrals.test-harness';
+import { SERVICE_EXTENSIONS } from '../directory/service-resource';
 
 /** An A023 request (eRS-FetchWorklist-Parameters-1) for the A&G worklist, with any filters. */
 function adviceWorklistRequest(filters: Record<string, unknown>[] = []): FhirResource {
@@ -335,44 +337,267 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
     expect(await count('SELECT count(*)::int AS n FROM $schema.advice_message WHERE ubrn = $1', [ubrn])).toBe(2);
   });
 
-  it('A027: converting makes one referral for the referring practice, once, whatever the concurrency; not without authorisation', async () => {
-    const refused = await create(false);
-    expect(await codeOf(advice.convert({ ...asHospital, id: refused, ifMatch: 'W/"1"' }, hospital.context()))).toBe(
-      'INAPPROPRIATE_VALUE',
+  /** An A027 body as the NHS's NoAttachments example, for `ubrn` at `version`, with any parameter replaced or dropped. */
+  function conversion(ubrn: string, version: number, changes: Record<string, unknown> = {}): FhirResource {
+    const parameters: Record<string, Record<string, unknown>> = {
+      createFrom: {
+        name: 'createFrom',
+        valueReference: { reference: `CommunicationRequest/${ubrn}/_history/${version}` },
+      },
+      guidance: { name: 'guidance', valueString: 'I have converted this to send the patient to one of our services' },
+      newReferralPriority: {
+        name: 'newReferralPriority',
+        valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'URGENT' },
+      },
+      reviewComments: { name: 'reviewComments', valueString: "Refer this patient to our 'xxx' service please" },
+    };
+    const parameter = Object.entries(parameters)
+      .filter(([name]) => changes[name] !== null)
+      .map(([name, item]) => (changes[name] === undefined ? item : { name, ...(changes[name] as object) }));
+    const extra = (changes['extra'] as Record<string, unknown>[] | undefined) ?? [];
+    return {
+      resourceType: 'Parameters',
+      meta: {
+        profile: [
+          'https://fhir.nhs.uk/STU3/StructureDefinition/eRS-CreateFromCommunicationRequestActionLater-Request-Parameters-1',
+        ],
+      },
+      parameter: [...parameter, ...extra],
+    };
+  }
+
+  const convert = (ubrn: string, version: number, changes: Record<string, unknown> = {}, requestId?: string) =>
+    advice.convert(
+      { ...asHospital, id: ubrn, resource: conversion(ubrn, version, changes) },
+      hospital.context(requestId),
     );
 
+  /** What A027 may have changed: the request, its conversation, a referral under its number, and the events. */
+  const snapshot = async (ubrn: string): Promise<unknown> => ({
+    request: (
+      await under.db.query(
+        `SELECT version, state, converted_ubrn, updated_at FROM "${under.schema}".advice_request WHERE ubrn = $1`,
+        [ubrn],
+      )
+    ).rows,
+    messages: await count('SELECT count(*)::int AS n FROM $schema.advice_message WHERE ubrn = $1', [ubrn]),
+    referrals: await count('SELECT count(*)::int AS n FROM $schema.referral WHERE ubrn = $1', [ubrn]),
+    events: await count(`SELECT count(*)::int AS n FROM $schema.outbox WHERE payload->>'ubrn' = $1`, [ubrn]),
+  });
+
+  const extension = (resource: FhirResource, suffix: string): Record<string, unknown> | undefined =>
+    (resource['extension'] as { url: string }[]).find((item) => item.url.endsWith(suffix));
+
+  it("A027 answers the ReferralRequest as the NHS example does: the request's UBRN at its next version, TRIAGED_PROVIDER_TO_ACTION, the new priority, the review comments, the request linked; the guidance goes to the referrer", async () => {
     const ubrn = await create(true);
-    const results = outcomes(
-      await allAtOnce(12, 25_000, () =>
-        advice.convert({ ...asHospital, id: ubrn, ifMatch: 'W/"1"' }, hospital.context()),
+    const requestId = randomUUID();
+    const converted = await convert(ubrn, 1, {}, requestId);
+    expect(converted.versionId).toBe('2');
+    expect(converted.location).toBe(`STU3/ReferralRequest/${ubrn}`);
+    const referral = converted.resource;
+    // The fields of the NHS's response example (convertAdviceAndGuidanceToReferral/responses/NoAttachments.json).
+    expect(referral).toMatchObject({
+      resourceType: 'ReferralRequest',
+      id: ubrn,
+      meta: { versionId: '2', profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-ReferralRequest-1'] },
+      status: 'active',
+      intent: 'plan',
+      subject: { identifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: ALIVE_PATIENT } },
+      supportingInfo: [{ reference: `CommunicationRequest/${ubrn}` }],
+    });
+    expect((referral['extension'] as { url: string }[]).map((item) => item.url.split('/').pop())).toEqual([
+      'Extension-eRS-Appointment-1',
+      'Extension-eRS-Appointment-Reference-1',
+      'Extension-eRS-ReferralPriority-1',
+      'Extension-eRS-ReferralShortlist-1',
+      'Extension-eRS-Commissioning-Rule-Org-1',
+      'Extension-eRS-ReferralState-1',
+    ]);
+    expect(extension(referral, 'Extension-eRS-ReferralPriority-1')).toMatchObject({
+      valueCodeableConcept: {
+        coding: [{ system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'URGENT', display: 'Urgent' }],
+      },
+    });
+    expect(extension(referral, 'Extension-eRS-ReferralState-1')).toMatchObject({
+      extension: [
+        { url: 'state', valueCoding: { code: 'TRIAGED_PROVIDER_TO_ACTION', display: 'Triaged - Provider To Action' } },
+        {
+          url: 'reason',
+          valueCoding: {
+            system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReviewOutcome-1',
+            code: 'PROVIDER_CONVERTED_ADVICE_AND_GUIDANCE_ADMIN_TO_REFER',
+            display: 'Provider Converted Advice and Guidance, Admin to Refer',
+          },
+        },
+        { url: 'comments', valueString: "Refer this patient to our 'xxx' service please" },
+      ],
+    });
+    const contained = referral['contained'] as FhirResource[];
+    expect(contained.map((item) => item['id'])).toEqual(['serviceSearchCriteria', 'shortlist', 'appointment']);
+    expect(JSON.stringify(contained[0])).toContain('"code":"URGENT"');
+    const serviceId = (
+      await under.db.query<{ service_id: string }>(
+        `SELECT service_id::text FROM "${under.schema}".advice_request WHERE ubrn = $1`,
+        [ubrn],
+      )
+    ).rows[0]?.service_id;
+    expect(contained[1]).toMatchObject({ entry: [{ item: { identifier: { value: serviceId } } }] });
+    expect(contained[2]).toMatchObject({
+      resourceType: 'Appointment',
+      status: 'proposed',
+      reason: [{ coding: [{ code: 'PROVIDER_CONVERTED_ADVICE_AND_GUIDANCE_ADMIN_TO_REFER' }] }],
+      comment: "Refer this patient to our 'xxx' service please",
+      incomingReferral: [{ reference: `ReferralRequest/${ubrn}/_history/2` }],
+    });
+
+    // Read back: the referral as A005 gives it (to the referrer and the provider), the request CONVERTED at the same
+    // version naming it, and the guidance as the provider's message to the referrer.
+    const read = await client.getReferral({ ...asGp, id: ubrn }, gp.context());
+    expect(read.versionId).toBe('2');
+    expect(read.resource).toEqual(referral);
+    expect(stateOf((await client.getReferral({ ...asHospital, id: ubrn }, hospital.context())).resource)).toBe(
+      'TRIAGED_PROVIDER_TO_ACTION',
+    );
+    const requestRead = await advice.get({ ...asGp, id: ubrn }, gp.context());
+    expect(requestRead.versionId).toBe('2');
+    expect(extension(requestRead.resource, 'Extension-eRS-AdviceAndGuidanceState-1')).toMatchObject({
+      valueCoding: { code: 'CONVERTED' },
+    });
+    expect(extension(requestRead.resource, 'Extension-eRS-ConvertedReferral-1')).toMatchObject({
+      valueReference: { reference: `ReferralRequest/${ubrn}` },
+    });
+    const conversation = await advice.conversation({ ...asGp, id: ubrn }, gp.context());
+    const messages = (conversation.resource['entry'] as { resource: FhirResource }[]).map((entry) => entry.resource);
+    expect(messages).toHaveLength(2);
+    expect(messages[1]).toMatchObject({
+      category: [{ coding: [{ code: 'RESPONDER' }] }],
+      note: [{ text: 'I have converted this to send the patient to one of our services' }],
+    });
+    expect(
+      await count(`SELECT count(*)::int AS n FROM $schema.outbox WHERE payload->>'ubrn' = $1 AND subject = ANY($2)`, [
+        ubrn,
+        [ERS_EVENTS.referralCreated, ERS_EVENTS.adviceConverted],
+      ]),
+    ).toBe(2);
+
+    // The same X-Request-ID again: the first answer, nothing changed. Another: the request is converted (stale).
+    const before = await snapshot(ubrn);
+    expect(await convert(ubrn, 1, {}, requestId)).toEqual(converted);
+    expect(await snapshot(ubrn)).toEqual(before);
+    expect(await codeOf(convert(ubrn, 2))).toBe('INVALID_REQUEST_STATE');
+    expect(await codeOf(convert(ubrn, 1))).toBe('RESOURCE_VERSION_MISMATCH');
+    expect(await snapshot(ubrn)).toEqual(before);
+  });
+
+  it('A027 refuses each malformed value with the NHS code, and a request it may not convert, changing nothing', async () => {
+    const ubrn = await create(true);
+    const before = await snapshot(ubrn);
+    const coding = (system: string, code: string): Record<string, unknown> => ({ valueCoding: { system, code } });
+    const priorities = 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1';
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['no guidance', { guidance: null }, 'MISSING_VALUE'],
+      ['blank guidance', { guidance: { valueString: '   ' } }, 'MISSING_VALUE'],
+      ['guidance over 8000 characters', { guidance: { valueString: 'x'.repeat(8001) } }, 'INVALID_VALUE'],
+      ['guidance not a string', { guidance: { valueInteger: 3 } }, 'INVALID_VALUE'],
+      ['no newReferralPriority', { newReferralPriority: null }, 'MISSING_VALUE'],
+      ['an unknown priority', { newReferralPriority: coding(priorities, 'WHENEVER') }, 'INVALID_VALUE'],
+      [
+        'a priority of another system',
+        { newReferralPriority: coding('http://example.org/p', 'URGENT') },
+        'INVALID_VALUE',
+      ],
+      ['a priority without its system', { newReferralPriority: { valueCoding: { code: 'URGENT' } } }, 'INVALID_VALUE'],
+      ['no reviewComments', { reviewComments: null }, 'MISSING_VALUE'],
+      ['reviewComments over 2000 characters', { reviewComments: { valueString: 'y'.repeat(2001) } }, 'INVALID_VALUE'],
+      ['no createFrom', { createFrom: null }, 'MISSING_VALUE'],
+      [
+        'createFrom of a referral',
+        { createFrom: { valueReference: { reference: `ReferralRequest/${ubrn}` } } },
+        'INVALID_VALUE',
+      ],
+      ['an unknown parameter', { extra: [{ name: 'urgency', valueString: 'now' }] }, 'UNEXPECTED_FIELD'],
+      ['guidance twice', { extra: [{ name: 'guidance', valueString: 'again' }] }, 'INAPPROPRIATE_VALUE'],
+      [
+        'an attachment',
+        { extra: [{ name: 'reviewAttachmentFile', resource: { resourceType: 'DocumentReference' } }] },
+        'INAPPROPRIATE_VALUE',
+      ],
+    ];
+    const answers = [];
+    for (const [label, changes] of cases) answers.push([label, await codeOf(convert(ubrn, 1, changes))]);
+    expect(answers).toEqual(cases.map(([label, , code]) => [label, code]));
+    expect(await snapshot(ubrn)).toEqual(before);
+
+    // A service that does not take the priority: UNSUPPORTED_PRIORITY.
+    const routineOnly = newServiceId();
+    const published = healthcareService(routineOnly);
+    (published['extension'] as object[]).push({ url: SERVICE_EXTENSIONS.priority, valueCode: 'ROUTINE' });
+    await client.publishService({ resource: published }, hospital.context());
+    const toRoutineOnly = (await advice.create({ ...asGp, resource: request([routineOnly]) }, gp.context())).resource[
+      'parameter'
+    ] as { resource: FhirResource }[];
+    const narrow = toRoutineOnly[0]?.resource['id'] as string;
+    const narrowBefore = await snapshot(narrow);
+    expect(await codeOf(convert(narrow, 1))).toBe('UNSUPPORTED_PRIORITY');
+    expect(await snapshot(narrow)).toEqual(narrowBefore);
+    expect(await codeOf(convert(narrow, 1, { newReferralPriority: coding(priorities, 'ROUTINE') }))).toBe('ok');
+
+    // Not authorised by the referrer; another provider; a stale version; none; a number that is no request.
+    const notAuthorised = await create(false);
+    expect(await codeOf(convert(notAuthorised, 1))).toBe('INAPPROPRIATE_VALUE');
+    expect(
+      await codeOf(
+        advice.convert({ ...asHospital, id: ubrn, resource: conversion(ubrn, 1) }, provider(OTHER_PROVIDER).context()),
       ),
+    ).toBe('NO_RELATIONSHIP');
+    expect(await codeOf(convert(ubrn, 7))).toBe('RESOURCE_VERSION_MISMATCH');
+    expect(
+      await codeOf(
+        advice.convert(
+          {
+            ...asHospital,
+            id: ubrn,
+            resource: conversion(ubrn, 1, {
+              createFrom: { valueReference: { reference: `CommunicationRequest/${ubrn}` } },
+            }),
+          },
+          hospital.context(),
+        ),
+      ),
+    ).toBe('PRECONDITION_FAILED');
+    expect(await codeOf(convert('999999999999', 1))).toBe('REFERENCE_NOT_FOUND');
+    expect(await codeOf(advice.convert({ ...asGp, id: ubrn, resource: conversion(ubrn, 1) }, gp.context()))).toBe(
+      'ACCESS_DENIED',
     );
-    const converted = results.filter((result): result is FhirReply => typeof result !== 'string');
-    expect(converted).toHaveLength(1);
-    const referralUbrn = converted[0]?.location?.replace('STU3/ReferralRequest/', '') ?? '';
-    expect(referralUbrn).toMatch(/^[0-9]{12}$/);
-    const referral = await client.getReferral({ ...asGp, id: referralUbrn }, gp.context());
-    expect(stateOf(referral.resource)).toBe('NOT_BOOKED');
+    // Answered already (RESPONDED): the provider's response was given; it is not converted after it.
+    const answered = await create(true);
+    await advice.respond({ ...asHospital, id: answered, ifMatch: 'W/"1"', resource: response }, hospital.context());
+    const answeredBefore = await snapshot(answered);
+    expect(await codeOf(convert(answered, 2))).toBe('INVALID_REQUEST_STATE');
+    expect(await snapshot(answered)).toEqual(answeredBefore);
+    expect(await snapshot(ubrn)).toEqual(before);
+  });
+
+  it('A027 from 30 simultaneous callers, each its own X-Request-ID: one referral; 30 retries of one X-Request-ID at once: one referral, every caller the same answer', async () => {
+    const ubrn = await create(true);
+    const results = outcomes(await allAtOnce(30, 30_000, () => convert(ubrn, 1)));
+    const counts = tally(results, (result) => (typeof result === 'string' ? result : 'converted'));
+    expect(counts['converted']).toBe(1);
     expect(
-      await count(`SELECT count(*)::int AS n FROM $schema.referral WHERE referrer_ods = $1 AND ubrn = $2`, [
-        'A83008',
-        referralUbrn,
-      ]),
-    ).toBe(1);
-    expect(
-      await count(`SELECT count(*)::int AS n FROM $schema.advice_request WHERE ubrn = $1 AND state = 'CONVERTED'`, [
-        ubrn,
-      ]),
-    ).toBe(1);
-    expect(
-      await count(`SELECT count(*)::int AS n FROM $schema.outbox WHERE subject = $1 AND payload->>'ubrn' = $2`, [
-        ERS_EVENTS.adviceConverted,
-        ubrn,
-      ]),
-    ).toBe(1);
-    // A later conversion is refused: the request is converted.
-    expect(await codeOf(advice.convert({ ...asHospital, id: ubrn, ifMatch: 'W/"2"' }, hospital.context()))).toBe(
-      'INVALID_REQUEST_STATE',
-    );
+      (counts['REFERRAL_LOCKED'] ?? 0) +
+        (counts['RESOURCE_VERSION_MISMATCH'] ?? 0) +
+        (counts['INVALID_REQUEST_STATE'] ?? 0),
+    ).toBe(29);
+    expect(await snapshot(ubrn)).toMatchObject({ referrals: 1, messages: 2, events: 3 });
+
+    const other = await create(true);
+    const requestId = randomUUID();
+    const same = outcomes(await allAtOnce(30, 30_000, () => convert(other, 1, {}, requestId)));
+    const answers = same.filter((result): result is FhirReply => typeof result !== 'string');
+    expect(answers).toHaveLength(30);
+    // The same answer to each (a replayed answer comes back from jsonb, so its keys may be in another order).
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
+    expect(answers[0]).toMatchObject({ versionId: '2', resource: { resourceType: 'ReferralRequest', id: other } });
+    expect(await snapshot(other)).toMatchObject({ referrals: 1, messages: 2, events: 3 });
   });
 });

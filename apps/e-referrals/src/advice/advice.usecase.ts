@@ -5,7 +5,6 @@ import {
   PROVIDER_FUNCTIONS,
   READER_FUNCTIONS,
   REFERRER_FUNCTIONS,
-  shortlistParameter,
   type ChangeRequest,
   type FhirReply,
   type FhirResource,
@@ -18,17 +17,106 @@ import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/database.provider';
 import { DirectoryRepository } from '../directory/directory.repository';
-import { checkShortlisted, CreateReferralUseCase, shortlistOf } from '../referrals/create-referral.usecase';
-import { ReferralRepository, type SearchCriteria } from '../referrals/referral.repository';
+import { concept, PRIORITIES } from '../reference/code-systems';
+import { checkShortlisted, newAccessCode, shortlistOf } from '../referrals/create-referral.usecase';
+import { ReferralChanges } from '../referrals/referral-changes';
+import { appointmentResource } from '../referrals/referral-resource';
+import { ReferralRepository, type Referral, type SearchCriteria } from '../referrals/referral.repository';
 import { Actors, type Actor } from '../shared/caller';
 import { adviceWorklistFilter, adviceWorklistResource, type AdviceWorklistRow } from './advice-worklist';
 import { ERS_PDS } from '../shared/clients';
-import { codeOf, invalid, parameter, parametersOf, refuseUnknown, SYSTEMS, versionFromIfMatch } from '../shared/fhir';
+import {
+  codeOf,
+  invalid,
+  parameter,
+  parametersOf,
+  refuseUnknown,
+  SYSTEMS,
+  versionFromIfMatch,
+  type Parameter,
+} from '../shared/fhir';
 
 const CONVERSION_SYSTEM = 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ProviderConversionAuthorisation-1';
 const OUTCOME_SYSTEM = 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-GuidanceResponseOutcome-1';
 const RESPONSE_OUTCOMES = ['RETURN_TO_REFERRER_WITH_ADVICE', 'REQUEST_FURTHER_INFORMATION'];
-const MAX_TEXT = 10_000;
+/** The NHS's limit on an A&G message (A044's request, A026's and A027's guidance): 8000 characters. */
+const MAX_TEXT = 8000;
+/** Review comments, as the NHS's other comments (cancellation, rejection): at most 2000 characters. */
+const MAX_COMMENTS = 2000;
+const CONVERTED_REASON = {
+  system: SYSTEMS.reviewOutcome,
+  code: 'PROVIDER_CONVERTED_ADVICE_AND_GUIDANCE_ADMIN_TO_REFER',
+  display: 'Provider Converted Advice and Guidance, Admin to Refer',
+};
+const CONVERT_PARAMETERS = [
+  'createFrom',
+  'guidance',
+  'newReferralPriority',
+  'reviewComments',
+  'guidanceAttachmentFile',
+  'reviewAttachmentFile',
+] as const;
+
+/** What an A027 asks, every value checked (422 with the NHS's code) before anything is read or written. */
+export function conversionParameters(request: ChangeRequest): {
+  version?: number;
+  guidance: string;
+  priority: string;
+  reviewComments: string;
+} {
+  const parameters = parametersOf(request.resource, 'eRS-CreateFromCommunicationRequestActionLater-Request-Parameters');
+  refuseUnknown(parameters, CONVERT_PARAMETERS, 'parameter');
+  for (const name of ['createFrom', 'guidance', 'newReferralPriority', 'reviewComments']) {
+    if (parameters.filter((item) => item.name === name).length > 1) {
+      throw invalid(`parameter ${name} may be given once`, 'INAPPROPRIATE_VALUE');
+    }
+  }
+  if (parameters.some((item) => item.name === 'guidanceAttachmentFile' || item.name === 'reviewAttachmentFile')) {
+    // Refused rather than dropped: the converted referral takes letters through A012 on this platform.
+    throw invalid(
+      'guidanceAttachmentFile and reviewAttachmentFile are not supported here: attach files to the referral with A012',
+      'INAPPROPRIATE_VALUE',
+    );
+  }
+  const createFrom = parameter(parameters, 'createFrom');
+  if (!createFrom) throw invalid('parameter createFrom is required', 'MISSING_VALUE');
+  const reference = (createFrom['valueReference'] as { reference?: unknown } | undefined)?.reference;
+  const named =
+    typeof reference === 'string'
+      ? /^CommunicationRequest\/([0-9]{12})(?:\/_history\/([0-9]{1,9}))?$/.exec(reference)
+      : null;
+  if (!named || named[1] !== request.id) {
+    throw invalid("createFrom must reference 'CommunicationRequest/{ubrn}/_history/{version}'");
+  }
+  const guidance = textOf(parameter(parameters, 'guidance'), 'guidance', MAX_TEXT);
+  const reviewComments = textOf(parameter(parameters, 'reviewComments'), 'reviewComments', MAX_COMMENTS);
+  const priorityParameter = parameter(parameters, 'newReferralPriority');
+  if (!priorityParameter) throw invalid('parameter newReferralPriority is required', 'MISSING_VALUE');
+  const coding = priorityParameter.valueCoding;
+  const priority = codeOf(priorityParameter);
+  if (!coding || coding.system !== SYSTEMS.priority || !priority || !concept(PRIORITIES, priority)) {
+    throw invalid(
+      `newReferralPriority must be a valueCoding of ${SYSTEMS.priority}: ${PRIORITIES.map((item) => item.code).join(', ')}`,
+    );
+  }
+  return {
+    ...(named[2] === undefined ? {} : { version: Number(named[2]) }),
+    guidance,
+    priority,
+    reviewComments,
+  };
+}
+
+/** A mandatory valueString of at most `max` characters: MISSING_VALUE when absent or blank, INVALID_VALUE when longer. */
+function textOf(item: Parameter | undefined, name: string, max: number): string {
+  const text = item?.valueString;
+  if (item === undefined || (typeof text === 'string' && text.trim() === '')) {
+    throw invalid(`parameter ${name} is required`, 'MISSING_VALUE');
+  }
+  if (typeof text !== 'string') throw invalid(`parameter ${name} takes a valueString`);
+  if (text.length > max) throw invalid(`${name} is longer than ${max} characters`);
+  return text;
+}
 
 interface AdviceRow {
   ubrn: string;
@@ -39,6 +127,7 @@ interface AdviceRow {
   specialty: string | null;
   search_criteria: SearchCriteria;
   referrer_ods: string;
+  referrer_user: string;
   service_id: string;
   provider_ods: string;
   conversion_authorised: boolean;
@@ -155,7 +244,7 @@ export class AdviceUseCase {
     @Inject(E_REFERRALS_DATABASE) database: EReferralsDatabase,
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
-    private readonly createReferral: CreateReferralUseCase,
+    private readonly changes: ReferralChanges,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
     @Inject(ERS_PDS) private readonly pds: PdsApi,
@@ -169,7 +258,7 @@ export class AdviceUseCase {
     try {
       const result = await db.query<AdviceRow>(
         `SELECT ubrn, version, state, patient_nhs_number, priority, specialty, search_criteria, referrer_ods,
-                service_id::text AS service_id, provider_ods, conversion_authorised, converted_ubrn, converting_request,
+                referrer_user, service_id::text AS service_id, provider_ods, conversion_authorised, converted_ubrn, converting_request,
                 created_at, updated_at
            FROM ${this.s}.advice_request WHERE ubrn = $1 ${lock ? 'FOR UPDATE NOWAIT' : ''}`,
         [ubrn],
@@ -478,143 +567,158 @@ export class AdviceUseCase {
   }
 
   /**
-   * A027: the provider converts the request into a referral, when the referrer authorised it. The request is
-   * claimed first (locked, at the If-Match version, by this X-Request-ID), so that of any number of
-   * concurrent converters one creates a referral; the referral is created through the referrals' own use
-   * case, for the referring practice, with the request's service as its shortlist; then the request is
-   * CONVERTED with ers.advice.converted.v1. A retry with the same X-Request-ID finishes and answers the same.
+   * A027 ($ers.createFromCommunicationRequestActionLater): the provider, authorised by the referrer, converts a
+   * request awaiting its response into a referral and tasks its admin team to refer the patient on; its guidance
+   * goes back to the referrer as the conversation's last message. As the NHS answers, the referral keeps the
+   * request's UBRN and continues its versions (request at n, referral at n + 1): TRIAGED_PROVIDER_TO_ACTION with
+   * the reason PROVIDER_CONVERTED_ADVICE_AND_GUIDANCE_ADMIN_TO_REFER and the review comments, at the
+   * newReferralPriority, shortlisting the request's service, with a proposed appointment there standing for the
+   * admin team's task, and the request in supportingInfo. Every value is checked before anything is read; then
+   * one write, once per X-Request-ID: the request locked without waiting (423 to a concurrent writer), its version
+   * checked (409), the referral, its appointment, the guidance message, the request CONVERTED and both events.
    */
   async convert(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
     const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
-    const version = this.expectedVersion(request.ifMatch);
-    const claimed = await this.claim(request.id, actor, version, context.requestId);
-    if (claimed.converted_ubrn) return this.converted(claimed);
-    // The referral belongs to the referring practice: created as it would create it. The calls to PDS and the
-    // registry still carry the provider's own signed statement (context.assertion), so they are made for them.
-    const referrerContext: CallContext = {
-      ...context,
-      caller: {
-        id: actor.userId,
-        roles: ['clinician'],
-        organisation: claimed.referrer_ods,
-      },
-    };
-    const parameters: FhirResource = {
-      resourceType: 'Parameters',
-      parameter: [
-        { name: 'patient', valueIdentifier: { system: SYSTEMS.nhsNumber, value: claimed.patient_nhs_number } },
-        shortlistParameter([claimed.service_id], {
-          priority: claimed.priority,
-          ...(claimed.specialty ? { specialty: claimed.specialty } : {}),
-          ageAndGenderAppropriate: false,
-        }),
-      ],
-    };
-    let created: FhirReply;
-    try {
-      created = await this.createReferral.execute(
-        { resource: parameters, businessFunction: 'REFERRING_CLINICIAN' },
-        referrerContext,
-        false,
-      );
-    } catch (error) {
-      // The claim is released: another attempt may convert (this one created nothing).
-      await this.pool.query(
-        `UPDATE ${this.s}.advice_request SET converting_request = NULL
-          WHERE ubrn = $1 AND converting_request = $2 AND converted_ubrn IS NULL`,
-        [claimed.ubrn, context.requestId],
-      );
-      throw error;
+    const asked = conversionParameters(request);
+    const version =
+      request.ifMatch !== undefined || asked.version === undefined
+        ? this.expectedVersion(request.ifMatch)
+        : asked.version;
+    // The patient is checked with PDS before the write (no lock is held across the call); a request that can no
+    // longer be converted is refused inside the write, where a retry of a conversion gets its first answer.
+    const current = await this.row(this.pool, request.id);
+    if (current?.state === 'AWAITING_RESPONSE' && current.provider_ods === actor.organisation) {
+      await this.checkPatient(current.patient_nhs_number, context);
     }
-    const referralUbrn = created.resource['id'];
-    if (typeof referralUbrn !== 'string') throw new PlatformError('REC_SERVER_ERROR', 'The referral has no UBRN');
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const row = await this.row(client, claimed.ubrn, false);
-      if (row && !row.converted_ubrn) {
-        await client.query(
-          `UPDATE ${this.s}.advice_request SET state = 'CONVERTED', converted_ubrn = $2, version = version + 1,
-             updated_at = now() WHERE ubrn = $1`,
-          [claimed.ubrn, referralUbrn],
-        );
-        await this.event(
-          client,
-          ERS_EVENTS.adviceConverted,
-          claimed.ubrn,
-          row.version + 1,
-          'CONVERTED',
-          actor,
-          context,
-          {
-            referralUbrn,
-            referrerOdsCode: row.referrer_ods,
-          },
-        );
+    const reply = await this.writes.run(writeKey(context, 'advice.convert', request), async (transaction) => {
+      const row = await this.row(transaction, request.id, true);
+      if (!row) {
+        throw invalid(`createFrom names no advice and guidance request (${request.id})`, 'REFERENCE_NOT_FOUND');
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-    this.outbox.kick();
-    const after = await this.row(this.pool, claimed.ubrn);
-    return this.converted(after ?? claimed);
-  }
-
-  private converted(row: AdviceRow): FhirReply {
-    return {
-      resource: {
-        resourceType: 'Parameters',
-        parameter: [
-          { name: 'referral', valueReference: { reference: `ReferralRequest/${row.converted_ubrn ?? ''}` } },
-          { name: 'communicationRequest', valueReference: { reference: `CommunicationRequest/${row.ubrn}` } },
-        ],
-      },
-      versionId: String(row.version),
-      location: `STU3/ReferralRequest/${row.converted_ubrn ?? ''}`,
-    };
-  }
-
-  /** Claims the conversion for this X-Request-ID (or finds it claimed by it, or already done by it). */
-  private async claim(ubrn: string, actor: Actor, version: number, requestId: string): Promise<AdviceRow> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const row = await this.row(client, ubrn, true);
-      if (!row) throw notFound(ubrn);
       if (row.provider_ods !== actor.organisation) {
         throw new PlatformError('NO_RELATIONSHIP', undefined, {
-          diagnostics: `${actor.organisation} is not the provider of advice and guidance request ${ubrn}`,
+          diagnostics: `${actor.organisation} is not the provider of advice and guidance request ${row.ubrn}`,
         });
       }
-      const mine = row.converting_request === requestId;
-      if (!mine) {
-        if (row.version !== version) {
-          throw new PlatformError('RESOURCE_VERSION_MISMATCH', undefined, {
-            diagnostics: `The request is at version ${row.version}, not ${version}`,
-          });
-        }
-        if (!row.conversion_authorised) {
-          throw invalid('The referrer has not authorised the provider to convert this request', 'INAPPROPRIATE_VALUE');
-        }
-        if (row.state === 'CONVERTED' || row.converting_request !== null) {
-          throw invalid('The request has been converted to a referral already', 'INVALID_REQUEST_STATE');
-        }
-        await client.query(`UPDATE ${this.s}.advice_request SET converting_request = $2 WHERE ubrn = $1`, [
-          ubrn,
-          requestId,
-        ]);
+      if (row.version !== version) {
+        throw new PlatformError('RESOURCE_VERSION_MISMATCH', undefined, {
+          diagnostics: `The request is at version ${row.version}, not ${version}`,
+        });
       }
-      await client.query('COMMIT');
-      return row;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!row.conversion_authorised) {
+        throw invalid('The referrer has not authorised the provider to convert this request', 'INAPPROPRIATE_VALUE');
+      }
+      if (row.state !== 'AWAITING_RESPONSE') {
+        throw invalid(
+          `The request is ${row.state}: only a request awaiting the provider's response is converted`,
+          'INVALID_REQUEST_STATE',
+        );
+      }
+      const [service] = await this.directory.services([row.service_id], transaction);
+      if (!service) throw new PlatformError('REC_SERVER_ERROR', 'The request names no service');
+      if (!service.priorities.includes(asked.priority)) {
+        throw new PlatformError('UNSUPPORTED_PRIORITY', undefined, {
+          diagnostics: `Service ${service.id} does not take ${asked.priority} referrals`,
+        });
+      }
+      // The request's number is the referral's; only a store seeded with the NHS examples (ERS_SEED=sandbox, whose
+      // example referrals and requests share numbers) can hold a referral under it already: that one gets the next.
+      const ubrn = (await this.referrals.exists(transaction, row.ubrn))
+        ? await this.referrals.nextUbrn(transaction)
+        : row.ubrn;
+      const nextVersion = row.version + 1;
+      const criteria: SearchCriteria = { ...row.search_criteria, priority: asked.priority };
+      const referral: Referral = {
+        ubrn,
+        version: nextVersion,
+        state: 'TRIAGED_PROVIDER_TO_ACTION',
+        patientNhsNumber: row.patient_nhs_number,
+        priority: asked.priority,
+        specialty: row.specialty,
+        clinicType: criteria.clinicType ?? null,
+        referrerOds: row.referrer_ods,
+        referrerUser: row.referrer_user,
+        accessCode: newAccessCode(),
+        serviceId: service.id,
+        providerOds: service.odsCode,
+        appointmentId: null,
+        searchCriteria: criteria,
+        pathwayStart: null,
+        createdAt: new Date().toISOString(),
+      };
+      await this.referrals.insert(transaction, referral);
+      const appointmentId = await this.referrals.insertAppointment(transaction, {
+        ubrn,
+        serviceId: service.id,
+        slotId: null,
+        status: 'proposed',
+      });
+      await this.referrals.saveAppointmentVersion(transaction, {
+        id: appointmentId,
+        ubrn,
+        version: 1,
+        serviceId: service.id,
+        slotId: null,
+        status: 'proposed',
+        resource: appointmentResource({
+          id: appointmentId,
+          version: 1,
+          status: 'proposed',
+          service,
+          patientNhsNumber: row.patient_nhs_number,
+          ubrn,
+          referralVersion: nextVersion,
+          reasonCoding: CONVERTED_REASON,
+          comment: asked.reviewComments,
+          created: new Date().toISOString(),
+        }),
+      });
+      const answer = await this.changes.save(
+        transaction,
+        { ...referral, appointmentId },
+        {
+          referral: { ...referral, appointmentId },
+          action: CONVERTED_REASON.code,
+          event: ERS_EVENTS.referralCreated,
+          reason: CONVERTED_REASON.code,
+          comment: asked.reviewComments,
+          shortlist: [service.id],
+          eventDetails: { appointmentId },
+          stateDetail: { reason: CONVERTED_REASON, comments: asked.reviewComments },
+          supportingInfo: [{ reference: `CommunicationRequest/${row.ubrn}` }],
+        },
+        actor,
+        context,
+      );
+      await this.addMessage(transaction, row.ubrn, 'RESPONDER', actor, asked.guidance, CONVERTED_REASON.code);
+      await transaction.query(
+        `UPDATE ${this.s}.advice_request SET state = 'CONVERTED', converted_ubrn = $2, version = $3, updated_at = now()
+          WHERE ubrn = $1`,
+        [row.ubrn, ubrn, nextVersion],
+      );
+      await this.event(transaction, ERS_EVENTS.adviceConverted, row.ubrn, nextVersion, 'CONVERTED', actor, context, {
+        referralUbrn: ubrn,
+        referrerOdsCode: row.referrer_ods,
+      });
+      const converted: FhirReply = { ...answer, location: `STU3/ReferralRequest/${ubrn}` };
+      return converted;
+    });
+    this.outbox.kick();
+    return reply;
+  }
+
+  /** The patient is in PDS and alive (PATIENT_ERROR otherwise, as A027's table says). */
+  private async checkPatient(nhsNumber: string, context: CallContext): Promise<void> {
+    const found = await this.pds.getPatient({ nhsNumber }, context).catch((error: unknown) => {
+      if (error instanceof PlatformError && ['RESOURCE_NOT_FOUND', 'INVALIDATED_RESOURCE'].includes(error.code)) {
+        throw invalid(`The request's patient is not known to PDS`, 'PATIENT_ERROR');
+      }
       throw error;
-    } finally {
-      client.release();
+    });
+    const patient = found.patient as unknown as Record<string, unknown>;
+    const deceased = patient['deceasedDateTime'] ?? patient['deceasedBoolean'];
+    if (deceased !== undefined && deceased !== false) {
+      throw invalid(`The request's patient is recorded in PDS as deceased`, 'PATIENT_ERROR');
     }
   }
 }

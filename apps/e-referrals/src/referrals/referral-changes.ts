@@ -24,6 +24,8 @@ export interface ChangeOutcome {
   reply?: FhirReply;
   /** The reason and comments the referral's state extension carries (A022's CANCEL_APPOINTMENT_ACTION_LATER). */
   stateDetail?: StateDetail;
+  /** What the referral's supportingInfo references (A027: the Advice and Guidance request it was converted from). */
+  supportingInfo?: { reference: string }[];
 }
 
 export function badUbrn(ubrn: string): PlatformError {
@@ -132,7 +134,7 @@ export class ReferralChanges {
       ? await this.referrals.appointment(next.appointmentId, transaction)
       : undefined;
     const current = appointment && appointment.status !== 'cancelled' ? appointment.resource : undefined;
-    const resource = referralResource(next, shortlist, current, outcome.stateDetail);
+    const resource = referralResource(next, shortlist, current, outcome.stateDetail, outcome.supportingInfo);
     await this.referrals.saveVersion(transaction, {
       referral: next,
       action: outcome.action,

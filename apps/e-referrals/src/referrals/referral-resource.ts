@@ -39,6 +39,7 @@ export function referralResource(
   shortlist: Pick<ServiceRecord, 'id' | 'name'>[],
   appointment?: FhirResource,
   stateDetail?: StateDetail,
+  supportingInfo: { reference: string }[] = [],
 ): FhirResource {
   const priority = concept(PRIORITIES, referral.priority);
   const specialty = concept(SPECIALTIES, referral.specialty ?? undefined);
@@ -108,7 +109,7 @@ export function referralResource(
       ? { specialty: { coding: [{ system: SYSTEMS.specialty, code: specialty.code, display: specialty.display }] } }
       : {}),
     subject: { identifier: { system: SYSTEMS.nhsNumber, value: referral.patientNhsNumber } },
-    supportingInfo: [],
+    supportingInfo,
     intent: 'plan',
   };
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { allAtOnce, referencePath, rejectionOf, startTestJwks, tally, type TestJwks } from '@platform/shared-testing';
@@ -50,7 +51,7 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
     method: 'GET' | 'POST',
     path: string,
     as: ErsSender,
-    options: { body?: unknown; ifMatch?: string } = {},
+    options: { body?: unknown; ifMatch?: string; requestId?: string } = {},
   ): Promise<ErsAnswer> => ersRequest(gateway.base, method, path, as, options);
   const asGp = (): ErsSender => ({
     token: gpToken,
@@ -287,7 +288,7 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
       expect(messages(literal.body)).toEqual([messages(expected).find((message) => message.role === 'REQUESTER')]);
     });
 
-    it('A026: the ReturnToReferrer example answers 000000070002; A027: the NoAttachments example, as the NHS sends it (no If-Match), converts 000000070000 once', async () => {
+    it('A026: the ReturnToReferrer example answers 000000070002', async () => {
       const answered = await send(
         'POST',
         'STU3/CommunicationRequest/000000070002/$ers.sendCommunicationToRequester',
@@ -298,49 +299,182 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
       expect(answered.etag).toBe('W/"2"');
       const after = await send('GET', 'STU3/CommunicationRequest/000000070002', asHospital());
       expect(JSON.stringify(after.body)).toContain('"code":"RESPONDED"');
-      // A027's NHS example: createFrom CommunicationRequest/000000070000/_history/3 names the version.
-      const noAttachments = {
-        resourceType: 'Parameters',
-        meta: {
-          profile: [
-            'https://fhir.nhs.uk/STU3/StructureDefinition/eRS-CreateFromCommunicationRequestActionLater-Request-Parameters-1',
+    });
+
+    /** The NHS's A027 request example (convertAdviceAndGuidanceToReferral/requests/NoAttachments.json). */
+    const noAttachments = (reference = 'CommunicationRequest/000000070000/_history/3'): FhirResource => ({
+      meta: {
+        profile: [
+          'https://fhir.nhs.uk/STU3/StructureDefinition/eRS-CreateFromCommunicationRequestActionLater-Request-Parameters-1',
+        ],
+      },
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'createFrom', valueReference: { reference } },
+        { name: 'guidance', valueString: 'I have converted this to send the patient to one of our services' },
+        {
+          name: 'newReferralPriority',
+          valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE' },
+        },
+        { name: 'reviewComments', valueString: "Refer this patient to our 'xxx' service please as soon as possible" },
+      ],
+    });
+
+    it("A027: the NoAttachments example, as the NHS sends it (no If-Match), converts 000000070000 and answers the ReferralRequest of the NHS's response example; a retry with its X-Request-ID the same answer", async () => {
+      const requestId = randomUUID();
+      const convert = (): Promise<ErsAnswer> =>
+        send('POST', 'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater', asHospital(), {
+          body: noAttachments(),
+          requestId,
+        });
+      const converted = await convert();
+      expect(converted.status).toBe(201);
+      expect(converted.requestId).toBe(requestId);
+      // As the NHS's response example (responses/NoAttachments.json): the ReferralRequest at version 4 (the request
+      // was at 3), TRIAGED_PROVIDER_TO_ACTION for the provider's admin team, the example's reason and comments,
+      // ROUTINE, shortlisting 11014, a proposed appointment there, and the request in supportingInfo.
+      expect(converted.etag).toBe('W/"4"');
+      expect(converted.body).toMatchObject({
+        resourceType: 'ReferralRequest',
+        meta: { versionId: '4', profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-ReferralRequest-1'] },
+        status: 'active',
+        intent: 'plan',
+        specialty: { coding: [{ code: 'CARDIOLOGY', display: 'Cardiology' }] },
+        subject: { identifier: { system: 'http://fhir.nhs.net/Id/nhs-number', value: '9912003888' } },
+        supportingInfo: [{ reference: 'CommunicationRequest/000000070000' }],
+      });
+      // The example's number is the request's; here the seeded example referral 000000070000 (A005, A016) holds it
+      // already, so the converted referral has the next UBRN (outside the sandbox it is always the request's).
+      const ubrn = converted.body['id'] as string;
+      expect(ubrn).toMatch(/^\d{12}$/);
+      expect(converted.location).toMatch(new RegExp(`/referrals/FHIR/STU3/ReferralRequest/${ubrn}$`));
+      const extensions = converted.body['extension'] as {
+        url: string;
+        extension?: unknown[];
+        valueCodeableConcept?: unknown;
+      }[];
+      const state = extensions.find((item) => item.url.endsWith('Extension-eRS-ReferralState-1'));
+      expect(state?.extension).toEqual([
+        {
+          url: 'state',
+          valueCoding: {
+            system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReferralState-1',
+            code: 'TRIAGED_PROVIDER_TO_ACTION',
+            display: 'Triaged - Provider To Action',
+          },
+        },
+        {
+          url: 'reason',
+          valueCoding: {
+            system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-ReviewOutcome-1',
+            code: 'PROVIDER_CONVERTED_ADVICE_AND_GUIDANCE_ADMIN_TO_REFER',
+            display: 'Provider Converted Advice and Guidance, Admin to Refer',
+          },
+        },
+        { url: 'comments', valueString: "Refer this patient to our 'xxx' service please as soon as possible" },
+      ]);
+      expect(extensions.find((item) => item.url.endsWith('Extension-eRS-ReferralPriority-1'))).toEqual({
+        url: 'https://fhir.nhs.uk/STU3/StructureDefinition/Extension-eRS-ReferralPriority-1',
+        valueCodeableConcept: {
+          coding: [
+            { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE', display: 'Routine' },
           ],
         },
-        parameter: [
-          { name: 'createFrom', valueReference: { reference: 'CommunicationRequest/000000070000/_history/3' } },
-          { name: 'guidance', valueString: 'I have converted this to send the patient to one of our services' },
-          {
-            name: 'newReferralPriority',
-            valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code: 'ROUTINE' },
-          },
-          { name: 'reviewComments', valueString: "Refer this patient to our 'xxx' service please as soon as possible" },
+      });
+      const contained = converted.body['contained'] as FhirResource[];
+      expect(contained.find((item) => item['id'] === 'shortlist')).toMatchObject({
+        entry: [{ item: { identifier: { system: 'http://fhir.nhs.net/Id/ers-service', value: '11014' } } }],
+      });
+      expect(contained.find((item) => item['id'] === 'appointment')).toMatchObject({
+        resourceType: 'Appointment',
+        status: 'proposed',
+        reason: [{ coding: [{ code: 'PROVIDER_CONVERTED_ADVICE_AND_GUIDANCE_ADMIN_TO_REFER' }] }],
+        comment: "Refer this patient to our 'xxx' service please as soon as possible",
+        incomingReferral: [{ reference: `ReferralRequest/${ubrn}/_history/4` }],
+        participant: [
+          { actor: { identifier: { value: '11014' } } },
+          { actor: { identifier: { value: '9912003888' } } },
         ],
-      };
-      const converted = await send(
-        'POST',
-        'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater',
-        asHospital(),
-        { body: noAttachments },
+      });
+
+      // The retry (same X-Request-ID) gets the same answer; the referral reads back as answered; the request is
+      // CONVERTED at version 4, and the guidance is the provider's last message to the referrer.
+      const retried = await convert();
+      expect(retried.status).toBe(201);
+      expect(retried.etag).toBe('W/"4"');
+      expect(retried.body).toEqual(converted.body);
+      const referral = await send('GET', `STU3/ReferralRequest/${ubrn}`, asGp());
+      expect(referral.etag).toBe('W/"4"');
+      expect(referral.body).toEqual(converted.body);
+      const request = await send('GET', 'STU3/CommunicationRequest/000000070000', asHospital());
+      expect(request.etag).toBe('W/"4"');
+      expect(JSON.stringify(request.body)).toContain('"code":"CONVERTED"');
+      expect(JSON.stringify(request.body)).toContain(`"reference":"ReferralRequest/${ubrn}"`);
+      const conversation = await send(
+        'GET',
+        'STU3/Communication?based-on=CommunicationRequest/000000070000/_history/4',
+        asGp(),
       );
-      expect(converted.status).toBe(201);
-      const referralUbrn = (converted.body['parameter'] as { valueReference: { reference: string } }[])[0]
-        ?.valueReference.reference;
-      expect(referralUbrn).toMatch(/^ReferralRequest\/\d{12}$/);
-      const referral = await send('GET', `STU3/${referralUbrn ?? ''}`, asGp());
-      expect(JSON.stringify(referral.body)).toContain('"value":"9912003888"');
-      expect(JSON.stringify(referral.body)).toContain('"value":"11014"');
-      // The same example again names a version that is no longer current: 409, and no second referral.
+      const notes = (conversation.body['entry'] as { resource: { note: { text: string }[] } }[]).map(
+        (entry) => entry.resource.note[0]?.text,
+      );
+      expect(notes.at(-1)).toBe('I have converted this to send the patient to one of our services');
+
+      // The same example with a new X-Request-ID names a version that is no longer current: 409, nothing more.
       const again = await send(
         'POST',
         'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater',
         asHospital(),
-        { body: noAttachments },
+        { body: noAttachments() },
       );
       expect(again.status).toBe(409);
       expect(issueCode(again)).toBe('RESOURCE_VERSION_MISMATCH');
     });
-    it('A027 as the NHS sends it, from 24 simultaneous callers (each its own X-Request-ID): one referral, the rest refused', async () => {
-      // A request of the GP's, authorised for conversion, made from the A044 example.
+
+    it('A027 refuses a malformed example through the gateway with 422 and the NHS code, changing nothing', async () => {
+      const ubrn = await authorisedRequest();
+      const body = noAttachments(`CommunicationRequest/${ubrn}/_history/1`);
+      const without = (name: string): FhirResource => ({
+        ...body,
+        parameter: (body['parameter'] as { name: string }[]).filter((item) => item.name !== name),
+      });
+      const withPriority = (code: string): FhirResource => ({
+        ...body,
+        parameter: (body['parameter'] as { name: string }[]).map((item) =>
+          item.name === 'newReferralPriority'
+            ? { ...item, valueCoding: { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-Priority-1', code } }
+            : item,
+        ),
+      });
+      const refused: [FhirResource, string][] = [
+        [without('createFrom'), 'MISSING_VALUE'],
+        [without('guidance'), 'MISSING_VALUE'],
+        [without('newReferralPriority'), 'MISSING_VALUE'],
+        [without('reviewComments'), 'MISSING_VALUE'],
+        [withPriority('SOMETIME'), 'INVALID_VALUE'],
+        [noAttachments(`CommunicationRequest/${ubrn.slice(1)}/_history/1`), 'INVALID_VALUE'],
+      ];
+      for (const [refusedBody, code] of refused) {
+        const answer = await send(
+          'POST',
+          'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater',
+          asHospital(),
+          { body: refusedBody },
+        );
+        expect([answer.status, issueCode(answer)]).toEqual([422, code]);
+      }
+      const read = await send('GET', `STU3/CommunicationRequest/${ubrn}`, asHospital());
+      expect(read.etag).toBe('W/"1"');
+      expect(JSON.stringify(read.body)).toContain('"code":"AWAITING_RESPONSE"');
+      const referrals = await under.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${under.schema}".referral WHERE ubrn = $1`,
+        [ubrn],
+      );
+      expect(referrals.rows[0]?.n).toBe(0);
+    });
+
+    /** A request of the GP's, authorised for conversion, made from the A044 example; its UBRN. */
+    async function authorisedRequest(): Promise<string> {
       const request = example('stu3/A044_createAandG_request.json');
       const parameters = (request['parameter'] as { name: string; valueCoding?: { code: string } }[]).map((item) =>
         item.name === 'providerConversionAuthorisation'
@@ -351,11 +485,12 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
         body: { ...request, parameter: parameters },
       });
       expect(created.status).toBe(201);
-      const ubrn = ((created.body['parameter'] as { resource: FhirResource }[])[0]?.resource['id'] as string) ?? '';
-      const body = {
-        resourceType: 'Parameters',
-        parameter: [{ name: 'createFrom', valueReference: { reference: `CommunicationRequest/${ubrn}/_history/1` } }],
-      };
+      return ((created.body['parameter'] as { resource: FhirResource }[])[0]?.resource['id'] as string) ?? '';
+    }
+
+    it("A027 as the NHS sends it, from 24 simultaneous callers (each its own X-Request-ID): one referral, under the request's UBRN, the rest refused", async () => {
+      const ubrn = await authorisedRequest();
+      const body = noAttachments(`CommunicationRequest/${ubrn}/_history/1`);
       const settled = await allAtOnce(24, 30_000, () =>
         send('POST', 'STU3/ReferralRequest/$ers.createFromCommunicationRequestActionLater', asHospital(), { body }),
       );
@@ -364,7 +499,7 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
         answer ? `${answer.status} ${issueCode(answer) ?? ''}`.trim() : 'hung',
       );
       expect(counts['201']).toBe(1);
-      // The others were refused: the request claimed (422 INVALID_REQUEST_STATE), locked (423), or stale (409).
+      // The others were refused: the request converted (422 INVALID_REQUEST_STATE), locked (423), or stale (409).
       expect(
         Object.keys(counts).filter(
           (key) =>
@@ -372,6 +507,8 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
             !/^(409 RESOURCE_VERSION_MISMATCH|422 INVALID_REQUEST_STATE|423 REFERRAL_LOCKED)$/.test(key),
         ),
       ).toEqual([]);
+      const winner = answers.find((answer) => answer?.status === 201);
+      expect(winner?.body).toMatchObject({ resourceType: 'ReferralRequest', id: ubrn, meta: { versionId: '2' } });
       const referrals = await under.db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM "${under.schema}".referral WHERE patient_nhs_number = '9912003888'
             AND ubrn IN (SELECT converted_ubrn FROM "${under.schema}".advice_request WHERE ubrn = $1)`,

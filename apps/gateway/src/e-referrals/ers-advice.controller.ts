@@ -10,23 +10,30 @@ import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir, ON_BEHALF_
 
 export const ADVICE_CLIENT = Symbol('ADVICE_CLIENT');
 /**
- * The A&G request an A027 body names and the version it names: the NHS's parameter `createFrom` (or this
- * platform's earlier `communicationRequest`), a reference 'CommunicationRequest/{ubrn}[/_history/{version}]'.
+ * The A&G request an A027 body names and the version it names: the NHS's parameter `createFrom`, a reference
+ * 'CommunicationRequest/{ubrn}[/_history/{version}]' (absent: 422 MISSING_VALUE; malformed: 422 INVALID_VALUE).
+ * e-referrals checks the whole body again.
  */
 function communicationRequestOf(resource: FhirResource): { ubrn: string; version?: string } {
   const parameters = Array.isArray(resource['parameter'])
     ? (resource['parameter'] as { name?: unknown; valueReference?: { reference?: unknown } }[])
     : [];
-  const reference = parameters.find((item) => item?.name === 'createFrom' || item?.name === 'communicationRequest')
-    ?.valueReference?.reference;
+  const createFrom = parameters.find((item) => item?.name === 'createFrom');
+  if (!createFrom) {
+    throw new PlatformError('MISSING_VALUE', undefined, {
+      diagnostics: 'parameter createFrom is required',
+      status: 422,
+    });
+  }
+  const reference = createFrom.valueReference?.reference;
   const match =
     typeof reference === 'string'
       ? /^CommunicationRequest\/([0-9]{12})(?:\/_history\/([0-9]{1,9}))?$/.exec(reference)
       : null;
   const ubrn = match?.[1];
-  if (!ubrn) {
-    throw new PlatformError('MISSING_VALUE', undefined, {
-      diagnostics: "parameter createFrom must reference 'CommunicationRequest/{ubrn}/_history/{version}'",
+  if (!match || !ubrn) {
+    throw new PlatformError('INVALID_VALUE', undefined, {
+      diagnostics: "createFrom must reference 'CommunicationRequest/{ubrn}/_history/{version}'",
       status: 422,
     });
   }
@@ -168,7 +175,8 @@ export class ErsAdviceController {
     description: 'W/"<version>" of the advice and guidance request, when createFrom does not name it (_history)',
   })
   @ApiOperation({
-    summary: 'A027 convert an advice and guidance request to a referral (when the referrer authorised it)',
+    summary:
+      'A027 convert an advice and guidance request to a referral, when the referrer authorised it: 201 with the ReferralRequest (same UBRN, TRIAGED_PROVIDER_TO_ACTION)',
   })
   async convert(
     @Body() body: unknown,

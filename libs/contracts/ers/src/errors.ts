@@ -25,6 +25,7 @@ export const ERS_OWN_ERRORS = defineErrors({
   TOO_MANY_ITEMS: ers(422, 'business-rule', 'Too many items'),
   DUPLICATE_SERVICE: ers(422, 'business-rule', 'Unique service value expected'),
   INVALID_CODE: ers(422, 'code-invalid', 'The value is not one of the defined legal values'),
+  UNSUPPORTED_PRIORITY: ers(422, 'business-rule', 'The priority submitted is not supported by the responsible service'),
   PATIENT_ERROR: ers(422, 'business-rule', 'An error occurred while retrieving the requested patient'),
   UNEXPECTED_FIELD: ers(422, 'value', 'Unexpected field'),
   VALUE_IS_REQUIRED: ers(422, 'business-rule', 'A business rule defines a value as mandatory but it was not provided'),
