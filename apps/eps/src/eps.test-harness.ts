@@ -86,7 +86,14 @@ export const prescriberKeys = generateKeyPairSync('rsa', {
 export function clinician(requestId = randomUUID()): CallContext {
   return {
     requestId,
-    caller: { id: 'clinician-1', username: 'clinician', roles: ['clinician'], organisation: 'A83008' },
+    caller: {
+      id: 'clinician-1',
+      username: 'clinician',
+      roles: ['clinician'],
+      organisation: 'A83008',
+      // As the gateway signs a user's statement: pds refuses writes to a statement without a user present.
+      accessMode: 'user-restricted',
+    },
   };
 }
 

@@ -173,6 +173,43 @@ describe('PDS access modes: application-restricted and patient access', () => {
     });
   });
 
+  describe('EHIC details (Coverage): patient access only, as the specification says', () => {
+    it.each(['clinician', 'practice-admin', 'pharmacist'])(
+      'refuses a %s (healthcare worker access) a card read or write with 403 ACCESS_DENIED, and nothing changes',
+      async (role) => {
+        const worker = await accessToken(jwks, {
+          subject: `worker-${role}`,
+          username: role,
+          roles: [role],
+          organisations: ['A83008'],
+        });
+        const version = await janeSmithVersion();
+        const cards = async (): Promise<unknown[]> =>
+          (
+            await under.db.query<{ resource: unknown }>(
+              `SELECT resource FROM "${under.schema}".patient_coverage ORDER BY nhs_number`,
+            )
+          ).rows;
+        const before = await cards();
+        const read = await call(worker, '/Coverage?subscriber:identifier=9000000009');
+        expect([read.status, codeOf(read)]).toEqual([403, 'ACCESS_DENIED']);
+        expect(read.text).not.toMatch(/29401395498043123948/);
+        const write = await call(worker, '/Coverage', {
+          method: 'POST',
+          body: {
+            resourceType: 'Coverage',
+            status: 'active',
+            subscriber: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' } },
+          },
+          headers: { 'if-match': `W/"${version}"` },
+        });
+        expect([write.status, codeOf(write)]).toEqual([403, 'ACCESS_DENIED']);
+        expect(await janeSmithVersion()).toBe(version);
+        expect(await cards()).toEqual(before);
+      },
+    );
+  });
+
   describe('patient access', () => {
     it('reads their own record, related people and EHIC details', async () => {
       expect((await call(patient, '/Patient/9000000033')).body).toMatchObject({ id: '9000000033' });

@@ -23,7 +23,13 @@ describe('PDS trusts only signed caller statements (an attacker on the bus)', ()
   let under: PdsUnderTest;
   const clinician = (requestId = randomUUID()): CallContext => ({
     requestId,
-    caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' },
+    caller: {
+      id: 'gp-user',
+      username: 'clinician',
+      roles: ['clinician'],
+      organisation: 'A83008',
+      accessMode: 'user-restricted',
+    },
   });
 
   beforeAll(async () => {
@@ -149,6 +155,135 @@ describe('PDS trusts only signed caller statements (an attacker on the bus)', ()
       await signedHeaders(PDS_SUBJECTS.patientUpdate, update, ops),
     );
     expect(changed.err?.code).toBe('ACCESS_DENIED');
+  });
+
+  describe('application-restricted access, enforced by pds from the signed statement (not only at the gateway)', () => {
+    const LIST = 'family=Sm*&gender=female&birthdate=eq2010-10-22';
+    const application = (): CallContext => ({
+      requestId: randomUUID(),
+      caller: {
+        id: 'gp-system',
+        username: 'service-account-gp-system',
+        roles: ['clinician'],
+        organisation: 'A83008',
+        accessMode: 'application-restricted',
+      },
+    });
+    /** A statement from a gateway older than the access mode claim: read as application-restricted. */
+    const older = (): CallContext => ({
+      requestId: randomUUID(),
+      caller: { id: 'gp-user', roles: ['clinician'], organisation: 'A83008' },
+    });
+    const version = async (): Promise<number> =>
+      (
+        await under.db.query<{ version: number }>(
+          `SELECT version FROM "${under.schema}".patient WHERE nhs_number = '9000000009'`,
+        )
+      ).rows[0]?.version ?? 0;
+
+    it('a user gets the list this search matches (three patients)', async () => {
+      const query = { query: LIST };
+      const answer = await send(
+        PDS_SUBJECTS.patientSearch,
+        query,
+        await signedHeaders(PDS_SUBJECTS.patientSearch, query, clinician()),
+      );
+      expect((answer.response as { matches: unknown[] }).matches).toHaveLength(3);
+    });
+
+    it.each([
+      ['claiming application-restricted mode', application],
+      ['without an access mode (an older statement)', older],
+    ])('a statement %s gets no list from a search sent straight to pds, however it asks', async (_name, caller) => {
+      const before = await under.db.query(`SELECT count(*)::int AS n FROM "${under.schema}".read_audit`);
+      const plain = { query: LIST };
+      const one = await send(
+        PDS_SUBJECTS.patientSearch,
+        plain,
+        await signedHeaders(PDS_SUBJECTS.patientSearch, plain, caller()),
+      );
+      expect(one.response).toEqual({ matches: [], tooManyMatches: true });
+      for (const limit of ['2', '50', '1&_max-results=50']) {
+        const asking = { query: `${LIST}&_max-results=${limit}` };
+        const refused = await send(
+          PDS_SUBJECTS.patientSearch,
+          asking,
+          await signedHeaders(PDS_SUBJECTS.patientSearch, asking, caller()),
+        );
+        expect(refused.err).toMatchObject({ code: 'INVALID_VALUE' });
+        expect(JSON.stringify(refused)).not.toMatch(/Smith|Smyth|900000000/);
+      }
+      // Nobody was disclosed, so nobody was audited.
+      const after = await under.db.query(`SELECT count(*)::int AS n FROM "${under.schema}".read_audit`);
+      expect(after.rows).toEqual(before.rows);
+      // A single unique match is what this access mode is for.
+      const unique = { query: 'family=Smith&gender=female&birthdate=eq2010-10-22' };
+      const single = await send(
+        PDS_SUBJECTS.patientSearch,
+        unique,
+        await signedHeaders(PDS_SUBJECTS.patientSearch, unique, caller()),
+      );
+      expect((single.response as { matches: { patient: { id: string } }[] }).matches.map((m) => m.patient.id)).toEqual([
+        '9000000009',
+      ]);
+    });
+
+    it.each([
+      ['claiming application-restricted mode', application],
+      ['without an access mode (an older statement)', older],
+    ])('a statement %s cannot update or create, and nothing changes', async (_name, caller) => {
+      const current = await version();
+      const update = {
+        nhsNumber: '9000000009',
+        ifMatch: `W/"${current}"`,
+        patches: [{ op: 'replace', path: '/gender', value: 'male' }],
+      };
+      const changed = await send(
+        PDS_SUBJECTS.patientUpdate,
+        update,
+        await signedHeaders(PDS_SUBJECTS.patientUpdate, update, caller()),
+      );
+      expect(changed.err).toMatchObject({
+        code: 'ACCESS_DENIED',
+        diagnostics: expect.stringMatching(/Application-restricted/),
+      });
+      const create = {
+        patient: {
+          resourceType: 'Patient',
+          name: [{ use: 'usual', family: 'Busattack', given: ['Ada'] }],
+          gender: 'female',
+          birthDate: '1990-01-01',
+        },
+      };
+      const created = await send(
+        PDS_SUBJECTS.patientCreate,
+        create,
+        await signedHeaders(PDS_SUBJECTS.patientCreate, create, caller()),
+      );
+      expect(created.err).toMatchObject({ code: 'ACCESS_DENIED' });
+      expect(await version()).toBe(current);
+      const made = await under.db.query(
+        `SELECT count(*)::int AS n FROM "${under.schema}".patient WHERE resource::text LIKE '%Busattack%'`,
+      );
+      expect(made.rows[0]?.n).toBe(0);
+    });
+
+    it('a header claiming user-restricted mode beside an application-restricted statement changes nothing', async () => {
+      const current = await version();
+      const update = {
+        nhsNumber: '9000000009',
+        ifMatch: `W/"${current}"`,
+        patches: [{ op: 'replace', path: '/gender', value: 'male' }],
+      };
+      const headers = await signedHeaders(PDS_SUBJECTS.patientUpdate, update, application());
+      headers.set(HEADER.callerAccessMode, 'user-restricted');
+      expect((await send(PDS_SUBJECTS.patientUpdate, update, headers)).err?.code).toBe('ACCESS_DENIED');
+      const query = { query: `${LIST}&_max-results=50` };
+      const searchHeaders = await signedHeaders(PDS_SUBJECTS.patientSearch, query, application());
+      searchHeaders.set(HEADER.callerAccessMode, 'user-restricted');
+      expect((await send(PDS_SUBJECTS.patientSearch, query, searchHeaders)).err?.code).toBe('INVALID_VALUE');
+      expect(await version()).toBe(current);
+    });
   });
 
   it('leaves only the health check open without a statement', async () => {

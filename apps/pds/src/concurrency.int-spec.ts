@@ -21,7 +21,7 @@ const allocate = JSON.parse(
 let counter = 0;
 function context(): CallContext {
   const requestId = `00000000-0000-4000-a000-${String((counter += 1)).padStart(12, '0')}`;
-  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' } };
+  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008', accessMode: 'user-restricted' } };
 }
 
 function person(family: string): Record<string, unknown> {

@@ -30,6 +30,7 @@ function context(requestId: string): CallContext {
       clientId: 'platform-cli',
       roles: ['clinician'],
       organisation: 'A83008',
+      accessMode: 'user-restricted',
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { singleMatchQuery as applicationQuery } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 
 /**
@@ -17,14 +18,8 @@ export function refuseApplication(request: FastifyRequest, operation: string): v
 /**
  * An application-restricted search asks for one result: `_max-results` absent (then 1) or 1, else 403
  * INVALID_VALUE, as the specification says. More than one match then answers TOO_MANY_MATCHES, never a list.
+ * pds applies the same rule again from the signed access mode.
  */
 export function singleMatchQuery(request: FastifyRequest, query: string): string {
-  if (request.applicationRestricted !== true) return query;
-  const limits = new URLSearchParams(query).getAll('_max-results');
-  if (limits.length === 0) return query === '' ? query : `${query}&_max-results=1`;
-  if (limits.length === 1 && limits[0] === '1') return query;
-  throw new PlatformError('INVALID_VALUE', 'Provided value is invalid', {
-    status: 403,
-    diagnostics: "Invalid value - '_max-results' must be 1 in application-restricted access: a single unique match",
-  });
+  return request.applicationRestricted === true ? applicationQuery(query) : query;
 }

@@ -7,13 +7,11 @@ import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
 import { FHIR_JSON } from '../http/error-response';
-import { coverageBundle, PDS_CLIENT } from './patient.controller';
+import { COVERAGE_ROLES, coverageBundle, PDS_CLIENT } from './patient.controller';
 import { refuseApplication } from './access-modes';
 
 /** Who may register and change demographics: the GP practice's clinicians and administrators. */
 const WRITE_ROLES = ['clinician', 'practice-admin'] as const;
-/** Who may write EHIC details: the same, and a patient (patient access: their own card only). */
-const COVERAGE_ROLES = [...WRITE_ROLES, 'patient'] as const;
 
 function patchesOf(body: unknown): PatchOperation[] {
   const patches = (body as { patches?: unknown } | null)?.patches;
@@ -121,7 +119,7 @@ export class PatientUpdateController {
   @FhirRoute(COVERAGE_ROLES, { sandbox: true, maxBodyBytes: BODY_LIMITS.pdsWrite })
   @ApiOperation({
     summary: "Add or replace a patient's European Health Insurance Card (EHIC) details",
-    description: `Body: a FHIR Coverage (every EHIC field); If-Match: the patient's version. Roles: ${COVERAGE_ROLES.join(', ')} (a patient: their own card only)`,
+    description: `Body: a FHIR Coverage (every EHIC field); If-Match: the patient's version. Roles: ${COVERAGE_ROLES.join(', ')} (patient access only: their own card)`,
   })
   @ApiHeader({ name: 'If-Match', required: true, description: 'The patient version from GET /Coverage, W/"<n>"' })
   @ApiResponse({ status: 201, description: 'A searchset Bundle with the Coverage, ETag the next patient version' })
@@ -130,6 +128,7 @@ export class PatientUpdateController {
     description:
       'INVALID_UPDATE (malformed body), MISSING_VALUE, INVALID_VALUE, INVALID_RESOURCE_ID, TOO_FEW_VALUES_SUBMITTED, TOO_MANY_VALUES_SUBMITTED',
   })
+  @ApiResponse({ status: 403, description: "ACCESS_DENIED: not patient access, or not the patient's own card" })
   @ApiResponse({ status: 404, description: 'RESOURCE_NOT_FOUND' })
   @ApiResponse({ status: 409, description: 'RESOURCE_VERSION_MISMATCH' })
   @ApiResponse({ status: 412, description: 'PRECONDITION_FAILED: no If-Match' })

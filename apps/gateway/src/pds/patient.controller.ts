@@ -15,6 +15,11 @@ export const PDS_CLIENT = Symbol('PDS_CLIENT');
 export const READ_ROLES = ['clinician', 'practice-admin', 'pharmacist', 'provider-clinician'] as const;
 /** ... and a patient (patient access), who may read only their own record (pds checks whose it is). */
 export const OWN_RECORD_ROLES = [...READ_ROLES, 'patient'] as const;
+/**
+ * EHIC details (GET and POST /Coverage): patient access only, as the specification says ("You can only use
+ * this endpoint if you are using patient access mode"); a patient's own card (pds checks the mode and whose).
+ */
+export const COVERAGE_ROLES = ['patient'] as const;
 
 /** The Coverage searchset Bundle of the specification (components/schemas/CoverageSearch.yaml). */
 export function coverageBundle(publicUrl: string, reply: CoverageReply): Record<string, unknown> {
@@ -93,16 +98,17 @@ export class PatientController {
   }
 
   @Get('Coverage')
-  @FhirRoute(OWN_RECORD_ROLES, { sandbox: true })
+  @FhirRoute(COVERAGE_ROLES, { sandbox: true })
   @ApiOperation({
     summary: "A patient's European Health Insurance Card (EHIC) details",
-    description: `Query: subscriber:identifier=<NHS number>, nothing else. Roles: ${OWN_RECORD_ROLES.join(', ')} (a patient: their own only)`,
+    description: `Query: subscriber:identifier=<NHS number>, nothing else. Roles: ${COVERAGE_ROLES.join(', ')} (patient access only: their own card)`,
   })
   @ApiResponse({
     status: 200,
     description: 'A searchset Bundle of 0 or 1 Coverage, meta.versionId and ETag the patient version',
   })
   @ApiResponse({ status: 400, description: 'INVALID_SEARCH_DATA, MISSING_VALUE, INVALID_RESOURCE_ID' })
+  @ApiResponse({ status: 403, description: "ACCESS_DENIED: not patient access, or not the patient's own card" })
   @ApiResponse({ status: 404, description: 'RESOURCE_NOT_FOUND or INVALIDATED_RESOURCE' })
   async coverage(
     @Req() request: FastifyRequest,
@@ -111,7 +117,10 @@ export class PatientController {
     refuseApplication(request, 'read EHIC details');
     const separator = request.url.indexOf('?');
     const query = separator === -1 ? '' : request.url.slice(separator + 1);
-    const found = await this.pds.getCoverage({ query }, callContextOf(request));
+    const found = await this.pds.getCoverage(
+      { query, ...(this.settings.sandbox ? { sandbox: true } : {}) },
+      callContextOf(request),
+    );
     void reply.header('ETag', `W/"${found.versionId}"`).type(FHIR_JSON);
     return coverageBundle(this.settings.publicUrl, found);
   }

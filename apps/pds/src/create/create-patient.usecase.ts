@@ -4,6 +4,7 @@ import {
   PDS_EVENTS,
   type CreatePatientReply,
   type CreatePatientRequest,
+  type Patient,
   type PatientCreatedEvent,
 } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
@@ -11,16 +12,31 @@ import type { CallContext } from '@platform/shared-nats';
 import { ReadAuditRepository, readAuditEntry } from '../audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { PatientRepository } from '../patients/patient.repository';
-import { dryRun, isSandboxRequest, SANDBOX_MODE } from '../sandbox/sandbox-mode';
+import { dryRun, isSandboxRequest, SANDBOX_ALLOCATED_NHS_NUMBER, SANDBOX_MODE } from '../sandbox/sandbox-mode';
 import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, type PatientRecord } from '../patients/patient-record';
 import { givenWords, normaliseName } from '../patients/search-rows';
 import { PatientSearchRepository } from '../search/search.repository';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { checkNewPatient, type Demographics } from './new-patient';
+import { refuseApplicationRestricted } from '../read/patient-caller';
 
 /** What a create found: the patient it made, or the one person PDS already holds with those demographics. */
 type CreateOutcome = { created: CreatePatientReply } | { match: { nhsNumber: string; restricted: boolean } };
+
+/** A sandbox create's answer: the documented NHS number, the patient as sent, version 1; nothing stored. */
+function sandboxAllocation(patient: Patient): CreatePatientReply {
+  const nhsNumber = SANDBOX_ALLOCATED_NHS_NUMBER;
+  const record: PatientRecord = {
+    nhsNumber,
+    version: 1,
+    resource: { ...patient, id: nhsNumber, meta: { versionId: '1' } },
+    restricted: false,
+    supersededBy: null,
+    invalidated: false,
+  };
+  return { nhsNumber, patientJson: JSON.stringify(normalisedResource(record)), versionId: 1 };
+}
 
 /** The audit trail's reason for a create answered with an existing person's NHS number. */
 export const CREATE_MATCH = 'create-match';
@@ -42,8 +58,10 @@ export const CREATE_MATCH_WITHHELD = 'create-match-withheld';
  * is not asked for a second connection while the transaction holds one.
  *
  * In NHS sandbox mode (a `sandbox` request) the create runs in a transaction that is rolled back: the same
- * matching and a number from the same sequence (never reused), and nothing kept, so the published example
- * bodies are answered the same way however often they are sent.
+ * matching (SINGLE_MATCH, MULTIPLE_MATCHES), then, for a new person, the specification's documented answer,
+ * the 201 example's NHS number (SANDBOX_ALLOCATED_NHS_NUMBER) with the demographics sent, version 1, without
+ * drawing on the allocation sequence (whose numbers a rollback does not give back) and without storing
+ * anything, so the published example bodies are answered the same way however often they are sent.
  */
 @Injectable()
 export class CreatePatientUseCase {
@@ -58,6 +76,7 @@ export class CreatePatientUseCase {
   ) {}
 
   async execute(request: CreatePatientRequest, context: CallContext): Promise<CreatePatientReply> {
+    refuseApplicationRestricted(context, 'create a patient');
     const { patient, demographics } = checkNewPatient(request.patient);
     const sandbox = isSandboxRequest(request, this.sandboxMode);
     const key = writeKey(context, 'patient.create', request.patient);
@@ -70,6 +89,7 @@ export class CreatePatientUseCase {
       ]);
       const known = await this.knownPatient(demographics, transaction);
       if (known) return { match: { nhsNumber: known.nhsNumber, restricted: known.restricted } };
+      if (sandbox) return { created: sandboxAllocation(patient) };
       const nhsNumber = await this.patients.allocateNhsNumber(transaction);
       const record: PatientRecord = {
         nhsNumber,

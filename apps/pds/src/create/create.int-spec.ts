@@ -17,7 +17,7 @@ const allocate = JSON.parse(
 
 let counter = 0;
 function context(requestId = `00000000-0000-4000-9000-${String((counter += 1)).padStart(12, '0')}`): CallContext {
-  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' } };
+  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008', accessMode: 'user-restricted' } };
 }
 
 /** The published request with another family name, so that each test has a person of its own. */

@@ -18,7 +18,7 @@ export class CoverageHandler {
 
   @MessagePattern(PDS_SUBJECTS.coverageGet)
   get(@Payload() request: GetCoverageRequest, @Ctx() nats: NatsContext): Promise<CoverageReply> {
-    return withCallContext(nats, (call) => this.getCoverage.execute(request.query, call));
+    return withCallContext(nats, (call) => this.getCoverage.execute(request, call));
   }
 
   @MessagePattern(PDS_SUBJECTS.coverageUpdate)

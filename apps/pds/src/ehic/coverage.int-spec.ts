@@ -26,10 +26,23 @@ const janeSmith = JSON.parse(
 let counter = 0;
 const nextRequestId = (): string => `00000000-0000-4000-a000-${String((counter += 1)).padStart(12, '0')}`;
 function clinician(requestId = nextRequestId()): CallContext {
-  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' } };
+  return {
+    requestId,
+    caller: {
+      id: 'gp-user',
+      username: 'clinician',
+      roles: ['clinician'],
+      organisation: 'A83008',
+      accessMode: 'user-restricted',
+    },
+  };
 }
+/** Patient access (NHS login): the only access mode EHIC details are for. */
 function patient(nhsNumber: string, requestId = nextRequestId()): CallContext {
-  return { requestId, caller: { id: `nhs-login-${nhsNumber}`, roles: ['patient'], nhsNumber } };
+  return {
+    requestId,
+    caller: { id: `nhs-login-${nhsNumber}`, roles: ['patient'], nhsNumber, accessMode: 'user-restricted' },
+  };
 }
 
 /** The published example card, for another patient. */
@@ -51,11 +64,10 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
   async function freshPatient(restricted = false): Promise<string> {
     let nhsNumber = generateNhsNumber(random, '9');
     while (nhsNumber.startsWith('90000000')) nhsNumber = generateNhsNumber(random, '9');
-    await db.query(`INSERT INTO "${schema}".patient (nhs_number, version, resource, restricted) VALUES ($1, 2, $2, $3)`, [
-      nhsNumber,
-      JSON.stringify({ ...janeSmith, id: nhsNumber }),
-      restricted,
-    ]);
+    await db.query(
+      `INSERT INTO "${schema}".patient (nhs_number, version, resource, restricted) VALUES ($1, 2, $2, $3)`,
+      [nhsNumber, JSON.stringify({ ...janeSmith, id: nhsNumber }), restricted],
+    );
     return nhsNumber;
   }
 
@@ -81,12 +93,12 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
 
   it('stores a card with the patient: the next version, an audited read that shows it, and pds.patient.updated.v1', async () => {
     const nhsNumber = await freshPatient();
-    const none = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, clinician());
+    const none = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, patient(nhsNumber));
     expect(none).toEqual({ nhsNumber, versionId: 2 });
-    const written = await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician());
+    const written = await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber));
     expect(written).toMatchObject({ nhsNumber, versionId: 3, coverage: cardFor(nhsNumber) });
     const readId = nextRequestId();
-    const read = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, clinician(readId));
+    const read = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, patient(nhsNumber, readId));
     expect(read).toEqual({ nhsNumber, versionId: 3, coverage: cardFor(nhsNumber) });
     // Versioned with the patient: the record's own version moved too.
     expect((await pds.getPatient({ nhsNumber }, clinician())).versionId).toBe(3);
@@ -110,10 +122,10 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
 
   it('replaces the card on the next write, with that version', async () => {
     const nhsNumber = await freshPatient();
-    await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician());
+    await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber));
     const renewed = cardFor(nhsNumber, { period: { end: '2031-06-30' } });
-    await pds.updateCoverage({ coverage: renewed, ifMatch: 'W/"3"' }, clinician());
-    expect(await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, clinician())).toEqual({
+    await pds.updateCoverage({ coverage: renewed, ifMatch: 'W/"3"' }, patient(nhsNumber));
+    expect(await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, patient(nhsNumber))).toEqual({
       nhsNumber,
       versionId: 4,
       coverage: renewed,
@@ -130,10 +142,30 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
     ['a malformed If-Match', (n) => cardFor(n), '2', 'PRECONDITION_FAILED'],
     ['a bad NHS number', () => cardFor('9000000000'), 'W/"2"', 'INVALID_RESOURCE_ID'],
     ['no subscriber', (n) => ({ ...cardFor(n), subscriber: undefined }), 'W/"2"', 'MISSING_VALUE'],
-    ['two cards', (n) => cardFor(n, { identifier: [example.identifier[0], example.identifier[0]] }), 'W/"2"', 'TOO_MANY_VALUES_SUBMITTED'],
+    [
+      'two cards',
+      (n) => cardFor(n, { identifier: [example.identifier[0], example.identifier[0]] }),
+      'W/"2"',
+      'TOO_MANY_VALUES_SUBMITTED',
+    ],
     ['no card', (n) => cardFor(n, { identifier: [] }), 'W/"2"', 'TOO_FEW_VALUES_SUBMITTED'],
-    ['a card number of 26 characters', (n) => cardFor(n, { identifier: [{ ...example.identifier[0], value: 'A'.repeat(26) }] }), 'W/"2"', 'INVALID_VALUE'],
-    ['a country that is not ISO alpha-3', (n) => cardFor(n, { identifier: [{ ...example.identifier[0], assigner: { identifier: { system: 'urn:iso:std:iso:3166', value: 'France' } } }] }), 'W/"2"', 'INVALID_VALUE'],
+    [
+      'a card number of 26 characters',
+      (n) => cardFor(n, { identifier: [{ ...example.identifier[0], value: 'A'.repeat(26) }] }),
+      'W/"2"',
+      'INVALID_VALUE',
+    ],
+    [
+      'a country that is not ISO alpha-3',
+      (n) =>
+        cardFor(n, {
+          identifier: [
+            { ...example.identifier[0], assigner: { identifier: { system: 'urn:iso:std:iso:3166', value: 'France' } } },
+          ],
+        }),
+      'W/"2"',
+      'INVALID_VALUE',
+    ],
     ['no institution', (n) => cardFor(n, { payor: [] }), 'W/"2"', 'TOO_FEW_VALUES_SUBMITTED'],
     ['no personal ID', (n) => cardFor(n, { beneficiary: { identifier: {} } }), 'W/"2"', 'MISSING_VALUE'],
     ['an expiry 200 years away', (n) => cardFor(n, { period: { end: '2226-01-01' } }), 'W/"2"', 'INVALID_VALUE'],
@@ -144,7 +176,7 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
     const nhsNumber = await freshPatient();
     const before = await state(nhsNumber);
     const refusal = await rejectionOf(
-      pds.updateCoverage({ coverage: body(nhsNumber), ...(ifMatch ? { ifMatch } : {}) }, clinician()),
+      pds.updateCoverage({ coverage: body(nhsNumber), ...(ifMatch ? { ifMatch } : {}) }, patient(nhsNumber)),
     );
     expect(refusal.code).toBe(code);
     expect(refusal.httpStatus).toBeGreaterThanOrEqual(400);
@@ -154,10 +186,15 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
 
   it('refuses a body that is not an object (INVALID_UPDATE), and an unknown patient (RESOURCE_NOT_FOUND)', async () => {
     const malformed = await rejectionOf(
-      pds.updateCoverage({ coverage: 'not a card' as unknown as Record<string, unknown>, ifMatch: 'W/"2"' }, clinician()),
+      pds.updateCoverage(
+        { coverage: 'not a card' as unknown as Record<string, unknown>, ifMatch: 'W/"2"' },
+        patient('9111231130'),
+      ),
     );
     expect(malformed.code).toBe('INVALID_UPDATE');
-    const unknown = await rejectionOf(pds.updateCoverage({ coverage: cardFor('9111231130'), ifMatch: 'W/"2"' }, clinician()));
+    const unknown = await rejectionOf(
+      pds.updateCoverage({ coverage: cardFor('9111231130'), ifMatch: 'W/"2"' }, patient('9111231130')),
+    );
     expect(unknown.code).toBe('RESOURCE_NOT_FOUND');
   });
 
@@ -168,7 +205,7 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
     ['a bad NHS number', 'subscriber:identifier=9000000000', 'INVALID_RESOURCE_ID'],
     ['an unknown patient', 'subscriber:identifier=9111231130', 'RESOURCE_NOT_FOUND'],
   ])('answers a search for %s (%#) with its code', async (_name, query, code) => {
-    expect((await rejectionOf(pds.getCoverage({ query }, clinician()))).code).toBe(code);
+    expect((await rejectionOf(pds.getCoverage({ query }, patient('9111231130')))).code).toBe(code);
   });
 
   it('applies 50 simultaneous writes of one version once: one answer, 49 RESOURCE_VERSION_MISMATCH, one event', async () => {
@@ -177,7 +214,9 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
       cardFor(nhsNumber, { beneficiary: { identifier: { value: `PERSON-${i}` } } }),
     );
     const results = outcomes(
-      await allAtOnce(50, 20_000, (i) => pds.updateCoverage({ coverage: cards[i] ?? {}, ifMatch: 'W/"2"' }, clinician())),
+      await allAtOnce(50, 20_000, (i) =>
+        pds.updateCoverage({ coverage: cards[i] ?? {}, ifMatch: 'W/"2"' }, patient(nhsNumber)),
+      ),
     );
     expect(tally(results, (result) => (typeof result === 'string' ? result : 'written'))).toEqual({
       written: 1,
@@ -190,9 +229,12 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
   it('applies a retried write once: the same X-Request-ID gets the first answer', async () => {
     const nhsNumber = await freshPatient();
     const requestId = nextRequestId();
-    const first = await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician(requestId));
+    const first = await pds.updateCoverage(
+      { coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' },
+      patient(nhsNumber, requestId),
+    );
     const retries = await allAtOnce(10, 20_000, () =>
-      pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician(requestId)),
+      pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber, requestId)),
     );
     for (const retry of retries) expect(retry).toEqual({ status: 'fulfilled', value: first });
     expect(await state(nhsNumber)).toEqual({ version: 3, coverage: first.coverage, events: 1 });
@@ -201,10 +243,12 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
   it("lets a patient read and write their own card and nobody else's (the attacker asks for another's)", async () => {
     const own = await freshPatient();
     const other = await freshPatient();
-    await pds.updateCoverage({ coverage: cardFor(other), ifMatch: 'W/"2"' }, clinician());
+    await pds.updateCoverage({ coverage: cardFor(other), ifMatch: 'W/"2"' }, patient(other));
     const written = await pds.updateCoverage({ coverage: cardFor(own), ifMatch: 'W/"2"' }, patient(own));
     expect(written.versionId).toBe(3);
-    expect((await pds.getCoverage({ query: `subscriber:identifier=${own}` }, patient(own))).coverage).toEqual(cardFor(own));
+    expect((await pds.getCoverage({ query: `subscriber:identifier=${own}` }, patient(own))).coverage).toEqual(
+      cardFor(own),
+    );
     const before = await state(other);
     const read = await rejectionOf(pds.getCoverage({ query: `subscriber:identifier=${other}` }, patient(own)));
     expect(read.code).toBe('ACCESS_DENIED');
@@ -212,7 +256,10 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
     const write = await rejectionOf(pds.updateCoverage({ coverage: cardFor(other), ifMatch: 'W/"3"' }, patient(own)));
     expect(write.code).toBe('ACCESS_DENIED');
     // A patient token without an NHS number reaches nobody's card.
-    const anonymous = { requestId: nextRequestId(), caller: { id: 'nhs-login-x', roles: ['patient'] } };
+    const anonymous: CallContext = {
+      requestId: nextRequestId(),
+      caller: { id: 'nhs-login-x', roles: ['patient'], accessMode: 'user-restricted' },
+    };
     expect((await rejectionOf(pds.getCoverage({ query: `subscriber:identifier=${own}` }, anonymous))).code).toBe(
       'ACCESS_DENIED',
     );
@@ -223,27 +270,57 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
     expect((await pds.getPatient({ nhsNumber: own }, patient(own))).patient.id).toBe(own);
   });
 
+  it('is patient access only: care roles, a caller who is also staff, and application-restricted access are refused 403, and nothing changes', async () => {
+    const nhsNumber = await freshPatient();
+    const before = await state(nhsNumber);
+    const query = `subscriber:identifier=${nhsNumber}`;
+    const staffAndPatient: CallContext = {
+      requestId: nextRequestId(),
+      caller: { id: 'gp-patient', roles: ['patient', 'clinician'], nhsNumber, accessMode: 'user-restricted' },
+    };
+    const application = (): CallContext => ({
+      requestId: nextRequestId(),
+      caller: { id: 'app', roles: ['patient'], nhsNumber, accessMode: 'application-restricted' },
+    });
+    // A statement without an access mode (an older gateway's) is read as application-restricted.
+    const noMode = (): CallContext => ({
+      requestId: nextRequestId(),
+      caller: { id: 'old', roles: ['patient'], nhsNumber },
+    });
+    for (const caller of [clinician, () => staffAndPatient, application, noMode]) {
+      const read = await rejectionOf(pds.getCoverage({ query }, caller()));
+      expect([read.code, read.httpStatus]).toEqual(['ACCESS_DENIED', 403]);
+      const write = await rejectionOf(pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, caller()));
+      expect([write.code, write.httpStatus]).toEqual(['ACCESS_DENIED', 403]);
+    }
+    expect(await state(nhsNumber)).toEqual(before);
+    const audit = await db.query(`SELECT count(*)::int AS n FROM "${schema}".read_audit WHERE nhs_number = $1`, [
+      nhsNumber,
+    ]);
+    expect(audit.rows[0]?.n).toBe(0);
+  });
+
   it("shows a restricted patient's card (it holds no locating details), never their address", async () => {
     const nhsNumber = await freshPatient(true);
-    await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, clinician());
-    const read = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, clinician());
+    await pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber));
+    const read = await pds.getCoverage({ query: `subscriber:identifier=${nhsNumber}` }, patient(nhsNumber));
     expect(read.coverage).toEqual(cardFor(nhsNumber));
     expect(JSON.stringify(read)).not.toMatch(/Trevelyan|LS1 6AE|01632960587/);
   });
 
   it("follows a superseded number to the surviving patient's card", async () => {
     const survivor = await freshPatient();
-    await pds.updateCoverage({ coverage: cardFor(survivor), ifMatch: 'W/"2"' }, clinician());
+    await pds.updateCoverage({ coverage: cardFor(survivor), ifMatch: 'W/"2"' }, patient(survivor));
     const old = generateNhsNumber(random, '9');
     await db.query(
       `INSERT INTO "${schema}".patient (nhs_number, version, resource, superseded_by) VALUES ($1, 1, $2, $3)`,
       [old, JSON.stringify({ ...janeSmith, id: old }), survivor],
     );
-    const read = await pds.getCoverage({ query: `subscriber:identifier=${old}` }, clinician());
+    const read = await pds.getCoverage({ query: `subscriber:identifier=${old}` }, patient(old));
     expect(read).toMatchObject({ nhsNumber: survivor, versionId: 3, coverage: cardFor(survivor) });
     // A card is written to the surviving record, not the superseded one.
-    expect((await rejectionOf(pds.updateCoverage({ coverage: cardFor(old), ifMatch: 'W/"1"' }, clinician()))).code).toBe(
-      'INVALID_UPDATE',
-    );
+    expect(
+      (await rejectionOf(pds.updateCoverage({ coverage: cardFor(old), ifMatch: 'W/"1"' }, patient(old)))).code,
+    ).toBe('INVALID_UPDATE');
   });
 });

@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import {
   PDS_EVENTS,
   type CoverageReply,
+  type GetCoverageRequest,
   type Patient,
   type PatientUpdatedEvent,
   type UpdateCoverageRequest,
@@ -13,7 +14,7 @@ import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { PatientRepository } from '../patients/patient.repository';
 import { PatientAccess } from '../read/patient-access';
-import { checkOwnRecord } from '../read/patient-caller';
+import { checkPatientAccess, checkPatientAccessMode } from '../read/patient-caller';
 import { dryRun, isSandboxRequest, SANDBOX_MODE } from '../sandbox/sandbox-mode';
 import { versionFromIfMatch } from '../update/update-patient.usecase';
 import { checkCoverage, shownCoverage, subscriberOf } from './coverage-rules';
@@ -41,21 +42,25 @@ export function coverageSubscriber(query: string): string {
 }
 
 /**
- * A patient's EHIC card (GET /Coverage): opened as every read is (check digit, audited as
- * `patient.coverage.read`, superseded numbers to the surviving record, unknown and invalidated refused), a
- * patient only their own. The card holds no locating details, so a restricted patient's is shown as it is;
- * the reply's version is the patient's, for the If-Match of a POST.
+ * A patient's EHIC card (GET /Coverage): patient access only (anyone else 403 ACCESS_DENIED before the query
+ * is read), then opened as every read is (check digit, a patient only their own, audited as
+ * `patient.coverage.read`, superseded numbers to the surviving record, unknown and invalidated refused).
+ * The card holds no locating details, so a restricted patient's is shown as it is; the reply's version is the
+ * patient's, for the If-Match of a POST. A sandbox request is open access, as the NHS sandbox.
  */
 @Injectable()
 export class GetCoverageUseCase {
   constructor(
     private readonly access: PatientAccess,
     private readonly coverages: CoverageRepository,
+    @Inject(SANDBOX_MODE) private readonly sandboxMode: boolean,
   ) {}
 
-  async execute(query: string, context: CallContext): Promise<CoverageReply> {
-    const nhsNumber = coverageSubscriber(query);
-    const record = await this.access.open(nhsNumber, 'patient.coverage.read', context);
+  async execute(request: GetCoverageRequest, context: CallContext): Promise<CoverageReply> {
+    const sandbox = isSandboxRequest(request, this.sandboxMode);
+    if (!sandbox) checkPatientAccessMode(context);
+    const nhsNumber = coverageSubscriber(request.query);
+    const record = await this.access.open(nhsNumber, 'patient.coverage.read', context, { sandbox });
     const coverage = shownCoverage(await this.coverages.coverageOf(record.nhsNumber));
     return { nhsNumber: record.nhsNumber, versionId: record.version, ...(coverage ? { coverage } : {}) };
   }
@@ -64,8 +69,9 @@ export class GetCoverageUseCase {
 /**
  * Replaces a patient's EHIC card (POST /Coverage): the body checked against the specification, If-Match on
  * the patient's version, the card and the patient's next version written together with a
- * `pds.patient.updated.v1` event (changed: coverage) in one transaction, exactly once per X-Request-ID; a
- * patient only their own. In NHS sandbox mode the same, rolled back.
+ * `pds.patient.updated.v1` event (changed: coverage) in one transaction, exactly once per X-Request-ID;
+ * patient access only, a patient's own card (anyone else 403 ACCESS_DENIED before the body is read). In NHS
+ * sandbox mode the same, open access, rolled back.
  */
 @Injectable()
 export class UpdateCoverageUseCase {
@@ -79,9 +85,11 @@ export class UpdateCoverageUseCase {
   ) {}
 
   async execute(request: UpdateCoverageRequest, context: CallContext): Promise<CoverageReply> {
+    const sandbox = isSandboxRequest(request, this.sandboxMode);
+    if (!sandbox) checkPatientAccessMode(context);
     const body = request.coverage;
     const nhsNumber = subscriberOf(body);
-    checkOwnRecord(context, nhsNumber);
+    if (!sandbox) checkPatientAccess(context, nhsNumber);
     if (request.ifMatch === undefined) {
       throw new PlatformError('PRECONDITION_FAILED', undefined, {
         diagnostics: 'Invalid update with error - If-Match header must be supplied to update this resource',
@@ -94,7 +102,6 @@ export class UpdateCoverageUseCase {
       });
     }
     const coverage = checkCoverage(body);
-    const sandbox = isSandboxRequest(request, this.sandboxMode);
     const key = writeKey(context, 'coverage.update', { coverage: body, ifMatch: request.ifMatch });
     const write = (work: (transaction: PoolClient) => Promise<CoverageReply>): Promise<CoverageReply> =>
       sandbox ? dryRun(this.database.pool, work) : this.writes.run(key, work);

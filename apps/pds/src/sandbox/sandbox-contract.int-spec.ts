@@ -337,12 +337,16 @@ export const SCENARIOS: Scenario[] = [
     status: 201,
     resourceType: 'Patient',
     check: (a) => {
+      // The specification's 201 example's NHS number (examples/Patient.json), every time: the sandbox never
+      // draws on the real allocation sequence.
       expect(a.body).toMatchObject({
-        id: expect.stringMatching(/^\d{10}$/),
+        id: '9000000009',
+        meta: { versionId: '1' },
         name: [{ family: 'Edwards' }],
         birthDate: '1982-07-10',
       });
       expect(a.headers.get('etag')).toBe('W/"1"');
+      expect(a.headers.get('location')).toMatch(/\/Patient\/9000000009$/);
     },
   },
   {
@@ -720,7 +724,9 @@ describe('the NHS PDS sandbox test scenarios, through the gateway in sandbox mod
       `SELECT (SELECT count(*)::int FROM "${under.schema}".patient) AS patients,
               (SELECT version FROM "${under.schema}".patient WHERE nhs_number = '9000000009') AS jane_smith_version,
               (SELECT count(*)::int FROM "${under.schema}".outbox) AS events,
-              (SELECT count(*)::int FROM "${under.schema}".idempotent_request) AS stored_answers`,
+              (SELECT count(*)::int FROM "${under.schema}".idempotent_request) AS stored_answers,
+              (SELECT last_value::int FROM "${under.schema}".nhs_number_body) AS sequence_last_value,
+              (SELECT is_called::int FROM "${under.schema}".nhs_number_body) AS sequence_called`,
     );
     return rows[0] ?? {};
   }
@@ -763,6 +769,38 @@ describe('the NHS PDS sandbox test scenarios, through the gateway in sandbox mod
     });
     expect(answer.body['deceasedDateTime']).toBeUndefined();
     expect(answer.body['meta']).toMatchObject({ versionId: '1' });
+  });
+
+  it('answers 40 simultaneous creates of new people with the documented number, drawing nothing from the allocation sequence', async () => {
+    const sequence = async (): Promise<unknown> =>
+      (await under.db.query(`SELECT last_value::int AS last_value, is_called FROM "${under.schema}".nhs_number_body`))
+        .rows[0];
+    const start = await sequence();
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        send({
+          endpoint: 'create',
+          scenario: `new person ${i}`,
+          method: 'POST',
+          target: `${FHIR}/Patient`,
+          body: {
+            resourceType: 'Patient',
+            name: [{ use: 'usual', family: `Sandboxnew${i}`, given: ['Ada'] }],
+            gender: 'female',
+            birthDate: '1990-01-01',
+          },
+          status: 201,
+          resourceType: 'Patient',
+        }),
+      ),
+    );
+    expect(answers.map((answer) => [answer.status, answer.body['id']])).toEqual(
+      Array.from({ length: 40 }, () => [201, '9000000009']),
+    );
+    expect(answers.map((answer) => (answer.body['name'] as { family: string }[])[0]?.family)).toEqual(
+      Array.from({ length: 40 }, (_, i) => `Sandboxnew${i}`),
+    );
+    expect(await sequence()).toEqual(start);
   });
 
   it('kept nothing of the writes it answered (every scenario ran twice above)', async () => {

@@ -36,3 +36,11 @@ export async function dryRun<T>(pool: Pool, work: (transaction: PoolClient) => P
     client.release(broken);
   }
 }
+
+/**
+ * The NHS number a sandbox create allocates: the one of the specification's 201 example for POST /Patient
+ * (components/examples/Patient.json, the NHS sandbox's own Patient mock). The sandbox answers a documented
+ * allocation the same way every time and never draws on the real allocation sequence (which a rolled-back
+ * transaction would still advance: a sequence's numbers are never given back).
+ */
+export const SANDBOX_ALLOCATED_NHS_NUMBER = '9000000009';

@@ -1,17 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { SearchPatientsReply } from '@platform/contracts-pds';
+import { singleMatchQuery, type SearchPatientsReply } from '@platform/contracts-pds';
 import type { CallContext } from '@platform/shared-nats';
 import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
 import { isSandboxRequest, SANDBOX_MODE } from '../sandbox/sandbox-mode';
 import { sandboxSearch } from '../sandbox/search-examples';
 import { parseSearchQuery } from './search-query';
 import { searchView } from './search-view';
+import { isApplicationRestricted } from '../read/patient-caller';
 import { PatientSearchRepository } from './search.repository';
 
 /**
  * Patient search: the query is validated with the NHS's error precedence, matched in PostgreSQL, and every
  * patient returned is audited as a read of that record (the reply waits until the entries are committed).
- * More matches than `_max-results` return nobody (TOO_MANY_MATCHES), so nobody is audited.
+ * More matches than `_max-results` return nobody (TOO_MANY_MATCHES), so nobody is audited. An application-
+ * restricted caller (or a statement without an access mode) is held to `_max-results=1`.
  *
  * A sandbox request (NHS sandbox mode) is validated the same way; then a documented example search gets its
  * example's answer (src/sandbox/search-examples.ts) and any other valid search `noExample`, as the NHS sandbox.
@@ -29,7 +31,9 @@ export class SearchPatientsUseCase {
     context: CallContext,
     options: { sandbox?: boolean | undefined } = {},
   ): Promise<SearchPatientsReply> {
-    let query = parseSearchQuery(queryString);
+    // Application-restricted access gets a single unique match, never a list: enforced here from the signed
+    // access mode as well as at the gateway.
+    let query = parseSearchQuery(isApplicationRestricted(context) ? singleMatchQuery(queryString) : queryString);
     if (isSandboxRequest(options, this.sandboxMode)) {
       const example = sandboxSearch(queryString);
       if (example === undefined) return { matches: [], tooManyMatches: false, noExample: true };

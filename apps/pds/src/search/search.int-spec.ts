@@ -25,7 +25,7 @@ function published(file: string): { entry: { resource: Patient; search: { score:
 
 let counter = 0;
 function context(requestId = `search-${(counter += 1)}`): CallContext {
-  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' } };
+  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008', accessMode: 'user-restricted' } };
 }
 
 /** A synthetic patient of this test (valid NHS numbers 9010001xxx are not sandbox patients). */

@@ -19,6 +19,7 @@ import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, redacted } from '../patients/patient-record';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { changedFields, checkFields, checkPatch } from './patch-rules';
+import { refuseApplicationRestricted } from '../read/patient-caller';
 
 /** `W/"3"` -> 3; anything else is not a version this API issued. */
 export function versionFromIfMatch(ifMatch: string): number | undefined {
@@ -60,6 +61,7 @@ export class UpdatePatientUseCase {
 
   async execute(request: UpdatePatientRequest, context: CallContext): Promise<PatientDocument> {
     const { nhsNumber, ifMatch, patches } = request;
+    refuseApplicationRestricted(context, 'update a patient');
     if (!isValidNhsNumber(nhsNumber)) {
       throw new PlatformError('INVALID_RESOURCE_ID', 'Resource Id is invalid', {
         diagnostics: 'The NHS number is not 10 digits with a valid check digit',

@@ -32,7 +32,7 @@ let requestCounter = 0;
 function context(
   requestId = `00000000-0000-4000-8000-${String((requestCounter += 1)).padStart(12, '0')}`,
 ): CallContext {
-  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008' } };
+  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008', accessMode: 'user-restricted' } };
 }
 
 describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {

@@ -28,6 +28,14 @@ export class GetCoverageRequest {
   @IsString()
   @MaxLength(1024)
   query!: string;
+
+  /**
+   * NHS sandbox mode: answered as the NHS sandbox does, open access (EHIC details are otherwise for patient
+   * access only, a patient's own card); a pds not started with PDS_SEED=sandbox refuses it.
+   */
+  @IsOptional()
+  @IsBoolean()
+  sandbox?: boolean;
 }
 
 /** A patient's card, if they have one, and their record's version (the ETag a POST /Coverage must send). */

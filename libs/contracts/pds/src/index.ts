@@ -3,6 +3,7 @@ export {
   MAX_SEARCH_RESULTS,
   PDS_SEARCH_ERRORS,
   SearchPatientsRequest,
+  singleMatchQuery,
   type PatientSearchMatch,
   type SearchPatientsReply,
 } from './search';

@@ -17,9 +17,9 @@ export const PDS_SUBJECT_POLICIES: SubjectPolicies = {
   [PDS_SUBJECTS.relatedPersonList]: { roles: [...PDS_READERS, 'patient'] },
   [PDS_SUBJECTS.patientUpdate]: { roles: PDS_WRITERS },
   [PDS_SUBJECTS.patientCreate]: { roles: PDS_WRITERS },
-  // EHIC details: the NHS gives them to patient access (a patient, their own card; pds checks whose); the
-  // care roles read and write them here too.
-  [PDS_SUBJECTS.coverageGet]: { roles: [...PDS_READERS, 'patient'] },
-  [PDS_SUBJECTS.coverageUpdate]: { roles: [...PDS_WRITERS, 'patient'] },
+  // EHIC details: patient access only ("You can only use this endpoint if you are using patient access
+  // mode"), a patient's own card; pds checks the mode and whose.
+  [PDS_SUBJECTS.coverageGet]: { roles: ['patient'] },
+  [PDS_SUBJECTS.coverageUpdate]: { roles: ['patient'] },
   [PDS_SUBJECTS.healthCheck]: { public: true },
 };

@@ -36,6 +36,22 @@ export const PDS_SEARCH_ERRORS = defineErrors({
   },
 });
 
+/**
+ * An application-restricted search (no user present) asks for one result: `_max-results` absent (then 1) or 1,
+ * else 403 INVALID_VALUE, as the specification's `_max-results` says ("for application-restricted access, this
+ * must be 1, and the default is 1"). More than one match then answers TOO_MANY_MATCHES, never a list. Applied by
+ * the gateway and again by pds, from the access mode signed into the caller statement.
+ */
+export function singleMatchQuery(query: string): string {
+  const limits = new URLSearchParams(query).getAll('_max-results');
+  if (limits.length === 0) return query === '' ? query : `${query}&_max-results=1`;
+  if (limits.length === 1 && limits[0] === '1') return query;
+  throw new PlatformError('INVALID_VALUE', 'Provided value is invalid', {
+    status: 403,
+    diagnostics: "Invalid value - '_max-results' must be 1 in application-restricted access: a single unique match",
+  });
+}
+
 export class SearchPatientsRequest {
   /**
    * The FHIR search query string as the caller sent it, without the `?` (e.g.
