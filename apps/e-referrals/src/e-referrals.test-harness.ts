@@ -206,6 +206,41 @@ export function healthcareService(
   };
 }
 
+/** A fresh 12-digit SDS user id, for a clinician only one test names. */
+export function newSdsUserId(): string {
+  return String(100_000_000_000 + Math.floor(Math.random() * 800_000_000_000));
+}
+
+/**
+ * `healthcareService` naming `clinician` (an SDS user id, "Dr On Behalf") as its named clinician; `indirect`:
+ * bookable, but indirectly (the trust's PAS books it).
+ */
+export function serviceNaming(
+  id: string,
+  clinician: string,
+  options: { ods?: string; indirect?: boolean } = {},
+): FhirResource {
+  const resource = healthcareService(id, options.ods ? { ods: options.ods } : {});
+  const extension = (resource['extension'] as Record<string, unknown>[]).map((item) =>
+    item['url'] === SERVICE_EXTENSIONS.namedClinician
+      ? {
+          ...item,
+          valueReference: {
+            identifier: { system: 'http://fhir.nhs.net/Id/sds-user-id', value: clinician },
+            display: 'Dr On Behalf',
+          },
+        }
+      : item,
+  );
+  const characteristic = options.indirect
+    ? [
+        { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/eRS-RequestFlowType', code: 'BOOKABLE' }] },
+        { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/eRS-BookableType', code: 'INDIRECTLY_BOOKABLE' }] },
+      ]
+    : resource['characteristic'];
+  return { ...resource, extension, characteristic };
+}
+
 /** A Bundle of one Schedule and `count` hourly slots from tomorrow. */
 export function slotsBundle(serviceId: string, count: number, scheduleId = `${serviceId}-s1`): FhirResource {
   const start = Date.now() + 24 * 3600_000;
@@ -273,6 +308,23 @@ export function booking(
   };
 }
 
+/** A referral of ALIVE_PATIENT by `gp` (A011) to `serviceId`, booked into `slotId` (A016): its UBRN. */
+export async function bookReferral(
+  client: EReferralsClient,
+  serviceId: string,
+  slotId: string,
+  gp: Caller = referrer(),
+): Promise<string> {
+  const rfn = { businessFunction: gp.businessFunction };
+  const created = await client.createReferral(
+    { ...rfn, resource: createReferralParameters(ALIVE_PATIENT, [serviceId]) },
+    gp.context(),
+  );
+  const ubrn = created.resource['id'] as string;
+  await client.createAppointment({ ...rfn, resource: booking(ubrn, 1, serviceId, slotId) }, gp.context());
+  return ubrn;
+}
+
 /** The first slot ids of a batch-response Bundle. */
 export function slotIdsOf(bundle: FhirResource): string[] {
   return ((bundle['entry'] as { response: { location: string } }[]) ?? [])
@@ -287,6 +339,14 @@ export function stateOf(referral: FhirResource): string | undefined {
     referral['extension'] as { url: string; extension?: { valueCoding?: { code?: string } }[] }[]
   ).find((item) => item.url.endsWith('Extension-eRS-ReferralState-1'));
   return extension?.extension?.[0]?.valueCoding?.code;
+}
+
+/** The A008 Parameters asking for the worklist `listType` (REFERRALS_FOR_REVIEW, AWAITING_BOOKING, ...). */
+export function worklistParameters(listType: string): FhirResource {
+  return {
+    resourceType: 'Parameters',
+    parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: listType }] } }],
+  };
 }
 
 /** An answer of the built gateway on an NHS e-RS path. */

@@ -4,11 +4,12 @@ import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { referencePath, startTestJwks, type TestJwks } from '@platform/shared-testing';
 import { gatewayAccessToken, startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import {
-  healthcareService,
+  newSdsUserId,
   newServiceId,
   OTHER_PROVIDER,
   provider,
   PROVIDER,
+  serviceNaming,
   startEReferralsUnderTest,
   stateOf,
   type EReferralsUnderTest,
@@ -19,26 +20,6 @@ import {
 } from '../e-referrals.test-harness';
 
 const ADMIN = 'SERVICE_PROVIDER_CLINICIAN_ADMIN';
-
-/** The harness's service with its named clinician replaced. */
-function serviceNaming(id: string, clinician: string, ods: string): FhirResource {
-  const resource = healthcareService(id, { ods });
-  const extension = (resource['extension'] as Record<string, unknown>[]).map((item) =>
-    String(item['url']).includes('named-clinician')
-      ? {
-          ...item,
-          valueReference: {
-            identifier: { system: 'http://fhir.nhs.net/Id/sds-user-id', value: clinician },
-            display: 'Dr On Behalf',
-          },
-        }
-      : item,
-  );
-  return { ...resource, extension };
-}
-
-/** A fresh 12-digit SDS user id. */
-const newSdsUserId = (): string => `9${String(Math.floor(Math.random() * 1e11)).padStart(11, '0')}`;
 
 /**
  * NHSD-eRS-On-Behalf-Of-User-ID through the built gateway, as the NHS e-RS API specification has it: with
@@ -107,9 +88,12 @@ describe('e-referrals: acting on behalf of a provider clinician (NHSD-eRS-On-Beh
   beforeAll(async () => {
     under = await startEReferralsUnderTest({ schemaPrefix: 'ers_on_behalf_of' });
     ({ client } = under);
-    await client.publishService({ resource: serviceNaming(newServiceId(), ours, PROVIDER) }, provider().context());
     await client.publishService(
-      { resource: serviceNaming(newServiceId(), theirs, OTHER_PROVIDER) },
+      { resource: serviceNaming(newServiceId(), ours, { ods: PROVIDER }) },
+      provider().context(),
+    );
+    await client.publishService(
+      { resource: serviceNaming(newServiceId(), theirs, { ods: OTHER_PROVIDER }) },
       provider(OTHER_PROVIDER).context(),
     );
     jwks = await startTestJwks();

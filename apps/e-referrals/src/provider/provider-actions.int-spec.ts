@@ -5,51 +5,19 @@ import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { allAtOnce, outcomes, rejectionOf, tally } from '@platform/shared-testing';
 import {
   ALIVE_PATIENT,
-  booking,
-  createReferralParameters,
-  healthcareService,
+  bookReferral,
+  newSdsUserId,
   newServiceId,
   OTHER_PROVIDER,
   provider,
   referrer,
+  serviceNaming,
   slotIdsOf,
   slotsBundle,
   startEReferralsUnderTest,
   stateOf,
   type EReferralsUnderTest,
 } from '../e-referrals.test-harness';
-
-/** A fresh 12-digit SDS user id for a clinician only this test names. */
-function newSdsUserId(): string {
-  return String(100_000_000_000 + Math.floor(Math.random() * 800_000_000_000));
-}
-
-/** The harness's service with its named clinician replaced, and optionally indirectly bookable. */
-function serviceNaming(
-  id: string,
-  clinician: string,
-  options: { ods?: string; indirect?: boolean } = {},
-): FhirResource {
-  const resource = healthcareService(id, options.ods ? { ods: options.ods } : {});
-  const extension = (resource['extension'] as Record<string, unknown>[]).map((item) =>
-    String(item['url']).includes('named-clinician')
-      ? {
-          ...item,
-          valueReference: {
-            identifier: { system: 'http://fhir.nhs.net/Id/sds-user-id', value: clinician },
-            display: 'Dr On Behalf',
-          },
-        }
-      : item,
-  );
-  const characteristic = options.indirect
-    ? [
-        { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/eRS-RequestFlowType', code: 'BOOKABLE' }] },
-        { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/eRS-BookableType', code: 'INDIRECTLY_BOOKABLE' }] },
-      ]
-    : resource['characteristic'];
-  return { ...resource, extension, characteristic };
-}
 
 function stateExtension(
   referral: FhirResource,
@@ -89,12 +57,7 @@ describe('e-referrals: provider actions A040 (on behalf of) and A022 (cancel app
     const [slot] = slotIdsOf(
       (await client.publishSlots({ resource: slotsBundle(serviceId, 1) }, hospital.context())).resource,
     );
-    const created = await client.createReferral(
-      { ...rfn, resource: createReferralParameters(ALIVE_PATIENT, [serviceId]) },
-      gp.context(),
-    );
-    const ubrn = created.resource['id'] as string;
-    await client.createAppointment({ ...rfn, resource: booking(ubrn, 1, serviceId, slot ?? '') }, gp.context());
+    const ubrn = await bookReferral(client, serviceId, slot ?? '', gp);
     // A service the trust then makes indirectly bookable (its PAS books it): its booked referrals stay booked.
     if (options.indirect) {
       await client.publishService(

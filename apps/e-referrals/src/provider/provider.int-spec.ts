@@ -17,6 +17,7 @@ import { testGatewaySigner } from '@platform/testing-services';
 import {
   ALIVE_PATIENT,
   booking,
+  bookReferral,
   createReferralParameters,
   healthcareService,
   newServiceId,
@@ -28,6 +29,7 @@ import {
   startEReferralsUnderTest,
   stateOf,
   type EReferralsUnderTest,
+  worklistParameters,
 } from '../e-referrals.test-harness';
 
 const codec = JSONCodec<unknown>();
@@ -241,10 +243,7 @@ describe('e-referrals: the directory and the provider journey', () => {
       const worklist = await client.worklist(
         {
           ...pfn,
-          resource: {
-            resourceType: 'Parameters',
-            parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: 'REFERRALS_FOR_REVIEW' }] } }],
-          },
+          resource: worklistParameters('REFERRALS_FOR_REVIEW'),
         },
         hospital.context(),
       );
@@ -254,10 +253,7 @@ describe('e-referrals: the directory and the provider journey', () => {
       const other = await client.worklist(
         {
           ...pfn,
-          resource: {
-            resourceType: 'Parameters',
-            parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: 'REFERRALS_FOR_REVIEW' }] } }],
-          },
+          resource: worklistParameters('REFERRALS_FOR_REVIEW'),
         },
         provider(OTHER_PROVIDER).context(),
       );
@@ -344,23 +340,12 @@ describe('e-referrals: the directory and the provider journey', () => {
   describe('worklists after A022', () => {
     it('a referral the provider cancelled to action later (TRIAGED_PROVIDER_TO_ACTION) is on its AWAITING_BOOKING worklist, not for review', async () => {
       const service = await publish({}, 1);
-      const created = await client.createReferral(
-        { ...rfn, resource: createReferralParameters(ALIVE_PATIENT, [service.id]) },
-        gp.context(),
-      );
-      const ubrn = created.resource['id'] as string;
-      await client.createAppointment(
-        { ...rfn, resource: booking(ubrn, 1, service.id, service.slots[0] ?? '') },
-        gp.context(),
-      );
+      const ubrn = await bookReferral(client, service.id, service.slots[0] ?? '', gp);
       const list = async (listType: string, caller = hospital): Promise<string[]> => {
         const reply = await client.worklist(
           {
             ...pfn,
-            resource: {
-              resourceType: 'Parameters',
-              parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: listType }] } }],
-            },
+            resource: worklistParameters(listType),
           },
           caller.context(),
         );
@@ -393,15 +378,7 @@ describe('e-referrals: the directory and the provider journey', () => {
   describe('worklist dates', () => {
     it("writes each referral's dates as the database holds them, to the millisecond (truncated, not rounded)", async () => {
       const service = await publish({}, 1);
-      const created = await client.createReferral(
-        { ...rfn, resource: createReferralParameters(ALIVE_PATIENT, [service.id]) },
-        gp.context(),
-      );
-      const ubrn = created.resource['id'] as string;
-      await client.createAppointment(
-        { ...rfn, resource: booking(ubrn, 1, service.id, service.slots[0] ?? '') },
-        gp.context(),
-      );
+      const ubrn = await bookReferral(client, service.id, service.slots[0] ?? '', gp);
       await db.query(
         `UPDATE "${schema}".referral SET created_at = '2026-03-04 05:06:07.123999+00',
            updated_at = '2026-03-04 05:06:07.999999+00', pathway_start = '1999-12-31 23:59:59.000500+00' WHERE ubrn = $1`,
@@ -410,10 +387,7 @@ describe('e-referrals: the directory and the provider journey', () => {
       const reply = await client.worklist(
         {
           ...pfn,
-          resource: {
-            resourceType: 'Parameters',
-            parameter: [{ name: 'listType', valueCodeableConcept: { coding: [{ code: 'REFERRALS_FOR_REVIEW' }] } }],
-          },
+          resource: worklistParameters('REFERRALS_FOR_REVIEW'),
         },
         hospital.context(),
       );
