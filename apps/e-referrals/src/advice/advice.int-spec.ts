@@ -13,6 +13,7 @@ import { testGatewaySigner } from '@platform/testing-services';
 import {
   ALIVE_PATIENT,
   createReferralParameters,
+  DECEASED_PATIENT,
   healthcareService,
   newServiceId,
   OTHER_PRACTICE,
@@ -71,8 +72,8 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
   }
 
   /** The A044 Parameters: a question about the patient to `serviceIds` (one, unless a test wants otherwise). */
-  function request(serviceIds: string[], authorised = true): FhirResource {
-    const referral = createReferralParameters(ALIVE_PATIENT, serviceIds);
+  function request(serviceIds: string[], authorised = true, patient = ALIVE_PATIENT): FhirResource {
+    const referral = createReferralParameters(patient, serviceIds);
     const parameters = referral['parameter'] as object[];
     return {
       resourceType: 'Parameters',
@@ -541,6 +542,15 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
     expect(await codeOf(convert(narrow, 1))).toBe('UNSUPPORTED_PRIORITY');
     expect(await snapshot(narrow)).toEqual(narrowBefore);
     expect(await codeOf(convert(narrow, 1, { newReferralPriority: coding(priorities, 'ROUTINE') }))).toBe('ok');
+
+    // A patient PDS records as deceased (the request was made before): PATIENT_ERROR.
+    const forDeceased = (
+      await advice.create({ ...asGp, resource: request([await service()], true, DECEASED_PATIENT) }, gp.context())
+    ).resource['parameter'] as { resource: FhirResource }[];
+    const deceased = forDeceased[0]?.resource['id'] as string;
+    const deceasedBefore = await snapshot(deceased);
+    expect(await codeOf(convert(deceased, 1))).toBe('PATIENT_ERROR');
+    expect(await snapshot(deceased)).toEqual(deceasedBefore);
 
     // Not authorised by the referrer; another provider; a stale version; none; a number that is no request.
     const notAuthorised = await create(false);
