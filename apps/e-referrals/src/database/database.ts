@@ -7,6 +7,7 @@ import { Attachments1796600000001 } from './migrations/1796600000001-attachments
 import { Advice1796600000002 } from './migrations/1796600000002-advice';
 import { ProviderToAction1796700000010 } from './migrations/1796700000010-provider-to-action';
 import { OnBehalfOf1796700000020 } from './migrations/1796700000020-on-behalf-of';
+import { WorklistIndexes1796700000030 } from './migrations/1796700000030-worklist-indexes';
 
 export const MIGRATIONS = [
   InitialSchema1796476848447,
@@ -16,6 +17,7 @@ export const MIGRATIONS = [
   Advice1796600000002,
   ProviderToAction1796700000010,
   OnBehalfOf1796700000020,
+  WorklistIndexes1796700000030,
 ];
 
 /** Connects to the service's schema and runs its pending migrations. */

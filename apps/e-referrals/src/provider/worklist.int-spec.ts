@@ -3,7 +3,7 @@ import { worklistBody } from '@platform/contracts-ers';
 import { dropSchema, testDatabaseUrl, uniqueName } from '@platform/shared-testing';
 import { openEReferralsDatabase } from '../database/database';
 import type { EReferralsDatabase } from '../database/database.provider';
-import { ReferralRepository } from '../referrals/referral.repository';
+import { ReferralRepository, worklistStatement } from '../referrals/referral.repository';
 import { WORKLISTS } from './worklist.usecase';
 
 /**
@@ -127,5 +127,31 @@ describe('A008 worklist answer (byte for byte)', () => {
       entries: 0,
       sha256: '6e6eb716a48a0fd7c2b172c985e1fb086dee16a2f948fb534c3823a556597064',
     });
+  });
+
+  it.each([
+    ['REFERRALS_FOR_REVIEW', 'referral_for_review'],
+    ['AWAITING_BOOKING', 'referral_awaiting_booking'],
+  ])('reads %s in its order from %s, without sorting, whatever the filters', async (listType, index) => {
+    for (const filters of [{ limit: 5000 }, { priority: 'URGENT', serviceIds: ['901', '902'], limit: 40 }]) {
+      const { text, values } = worklistStatement(`"${schema}"`, 'RW1', WORKLISTS[listType] ?? [], filters);
+      const client = await database.pool.connect();
+      try {
+        // The table is small enough for a sequential scan and a sort: taken off the menu, the index must serve.
+        await client.query('BEGIN');
+        await client.query('SET LOCAL enable_seqscan = off');
+        await client.query('SET LOCAL enable_bitmapscan = off');
+        await client.query('SET LOCAL enable_sort = off');
+        const plan = JSON.stringify(
+          (await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values)).rows[0],
+        );
+        expect(plan).toContain(`"Index Name":"${index}"`);
+        expect(plan).not.toContain('"Node Type":"Sort"');
+        expect(plan).not.toContain('"Node Type":"Incremental Sort"');
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    }
   });
 });

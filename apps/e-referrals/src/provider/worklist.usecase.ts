@@ -8,7 +8,8 @@ import { invalid, parameter, parametersOf, refuseUnknown } from '../shared/fhir'
 import type { ReferralState } from '../shared/states';
 
 /**
- * The NHS worklist types (eRS-ReferralListSelector-1) and the states each lists. A referral whose booked
+ * The NHS worklist types (eRS-ReferralListSelector-1) and the states each lists (each type read from its own
+ * index, migration 1796700000030: a change here needs one there). A referral whose booked
  * appointment the provider cancelled to action later (A022, TRIAGED_PROVIDER_TO_ACTION) waits for the provider's
  * admin team to book it: the e-RS specification puts it on the provider's "Appointments For Booking" worklist, and
  * AWAITING_BOOKING is described as holding referrals "that have had their appointment booking cancelled".
@@ -29,7 +30,7 @@ export class WorklistUseCase {
     private readonly referrals: ReferralRepository,
   ) {}
 
-  async execute(request: ResourceRequest, context: CallContext): Promise<WorklistReply> {
+  async execute(request: ResourceRequest, context: CallContext): Promise<WorklistReply<number>> {
     const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const parameters = parametersOf(request.resource, 'parameter');
     refuseUnknown(parameters, ['listType', 'priority', 'service'], 'parameter');

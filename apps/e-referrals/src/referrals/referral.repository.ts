@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
+import { types, type CustomTypesConfig, type Pool, type PoolClient } from 'pg';
 import type { FhirResource, WorklistRow } from '@platform/contracts-ers';
 import type { CallContext } from '@platform/shared-nats';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/database.provider';
@@ -97,19 +97,14 @@ export class ReferralLocked extends Error {
   }
 }
 
-/** A worklist row as the statement writes it: WorklistRow with its dates as epoch milliseconds. */
-type CompactRow = [
-  ubrn: string,
-  version: number,
-  priority: string,
-  specialty: string | null,
-  nhsNumber: string,
-  serviceId: string | null,
-  state: string,
-  pathwayStart: number | null,
-  createdAt: number | null,
-  updatedAt: number | null,
-];
+/** bigint (int8, oid 20) columns as numbers: the worklist's epoch milliseconds, exact below 2^53. */
+const INT8_OID = 20;
+const INT8_AS_NUMBER: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format: 'text' | 'binary' = 'text'): ((value: string) => unknown) =>
+    oid === INT8_OID
+      ? Number
+      : (types.getTypeParser(oid, format) as (value: string) => unknown)) as CustomTypesConfig['getTypeParser'],
+};
 
 /** The only code that reads and writes referrals, their shortlists, versions and appointments. */
 @Injectable()
@@ -381,64 +376,67 @@ export class ReferralRepository {
 
   /**
    * A008: a provider's referrals in the given states, oldest change first, with the total and the names of their
-   * services, in one statement that writes the compact rows as JSON. Dates travel as epoch milliseconds (floored,
-   * as to_char's MS truncates), written as ISO text here: 15,000 to_char calls were a third of the statement's time.
-   * The total is counted again only when the list reached its limit, and the services are read by their key.
+   * services. The list is plain rows in the order of the list type's own index (`referral_for_review`,
+   * `referral_awaiting_booking`: the provider's referrals in those states by (updated_at, ubrn)), so PostgreSQL
+   * neither sorts nor builds JSON, and stops at the limit. Dates travel as epoch milliseconds (floored, as
+   * to_char's MS truncates) and are written as ISO text by `worklistBody`. The services' names, and the total
+   * when the list reached its limit, are a second statement.
    */
   async worklist(
     providerOds: string,
     states: readonly string[],
     filters: { priority?: string; serviceIds?: string[]; limit: number },
-  ): Promise<{ total: number; rows: WorklistRow[]; services: Record<string, string> }> {
-    const values: unknown[] = [providerOds, states];
-    let where = `provider_ods = $1 AND state = ANY($2::text[])`;
-    if (filters.priority) {
-      values.push(filters.priority);
-      where += ` AND priority = $${values.length}`;
-    }
-    if (filters.serviceIds?.length) {
-      values.push(filters.serviceIds);
-      where += ` AND service_id = ANY($${values.length}::bigint[])`;
-    }
-    values.push(filters.limit);
-    const limit = `$${values.length}`;
-    const ms = (column: string): string => `floor(extract(epoch FROM ${column}) * 1000)::bigint`;
-    const result = await this.pool.query<{
-      total: number | null;
-      rows: CompactRow[];
-      services: Record<string, string>;
-    }>(
-      `WITH list AS MATERIALIZED (
-         SELECT ubrn, version, priority, specialty, patient_nhs_number, service_id, state, pathway_start, created_at,
-                updated_at
-           FROM ${this.s}.referral WHERE ${where} ORDER BY updated_at, ubrn LIMIT ${limit}
-       ), listed AS (SELECT count(*)::int AS n FROM list)
-       SELECT CASE WHEN (SELECT n FROM listed) < ${limit}::int THEN (SELECT n FROM listed)
-                   ELSE (SELECT count(*)::int FROM ${this.s}.referral WHERE ${where}) END AS total,
-              coalesce((SELECT json_agg(json_build_array(ubrn, version, priority, specialty, patient_nhs_number,
-                          service_id::text, state, ${ms('pathway_start')}, ${ms('created_at')}, ${ms('updated_at')})
-                          ORDER BY updated_at, ubrn) FROM list), '[]') AS rows,
-              coalesce((SELECT json_object_agg(h.id::text, h.name) FROM ${this.s}.healthcare_service h
-                         WHERE h.id = ANY(ARRAY(SELECT DISTINCT service_id FROM list))), '{}') AS services`,
+  ): Promise<{ total: number; rows: WorklistRow<number>[]; services: Record<string, string> }> {
+    const { text, values, where, whereValues } = worklistStatement(this.s, providerOds, states, filters);
+    const listed = await this.pool.query<WorklistRow<number>>({
+      text,
       values,
+      rowMode: 'array',
+      types: INT8_AS_NUMBER,
+    });
+    const rows = listed.rows as unknown as WorklistRow<number>[];
+    const serviceIds = [...new Set(rows.map((row) => row[5]).filter((id) => id !== null))];
+    const reached = rows.length >= filters.limit;
+    if (!serviceIds.length && !reached) return { total: rows.length, rows, services: {} };
+    const more = await this.pool.query<{ total: number | null; services: Record<string, string> | null }>(
+      `SELECT ${reached ? `(SELECT count(*)::int FROM ${this.s}.referral WHERE ${where})` : 'NULL::int'} AS total,
+              (SELECT json_object_agg(h.id::text, h.name) FROM ${this.s}.healthcare_service h
+                WHERE h.id = ANY($${(reached ? whereValues.length : 0) + 1}::bigint[])) AS services`,
+      [...(reached ? whereValues : []), serviceIds],
     );
-    const row = result.rows[0];
-    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-    const rows = (row?.rows ?? []).map(
-      ([ubrn, version, priority, specialty, nhsNumber, serviceId, state, pathwayStart, createdAt, updatedAt]) =>
-        [
-          ubrn,
-          version,
-          priority,
-          specialty,
-          nhsNumber,
-          serviceId,
-          state,
-          iso(pathwayStart),
-          iso(createdAt) ?? '',
-          iso(updatedAt) ?? '',
-        ] satisfies WorklistRow,
-    );
-    return { total: row?.total ?? 0, rows, services: row?.services ?? {} };
+    return { total: more.rows[0]?.total ?? rows.length, rows, services: more.rows[0]?.services ?? {} };
   }
+}
+
+/**
+ * The A008 statement (the test holds its plan to the index): a provider's referrals in `states`, optionally of
+ * one priority or some services, by (updated_at, ubrn), at most `limit`, as WorklistRow<number> columns.
+ */
+export function worklistStatement(
+  schema: string,
+  providerOds: string,
+  states: readonly string[],
+  filters: { priority?: string; serviceIds?: string[]; limit: number },
+): { text: string; values: unknown[]; where: string; whereValues: unknown[] } {
+  const values: unknown[] = [providerOds, states];
+  let where = `provider_ods = $1 AND state = ANY($2::text[])`;
+  if (filters.priority) {
+    values.push(filters.priority);
+    where += ` AND priority = $${values.length}`;
+  }
+  if (filters.serviceIds?.length) {
+    values.push(filters.serviceIds);
+    where += ` AND service_id = ANY($${values.length}::bigint[])`;
+  }
+  const whereValues = [...values];
+  values.push(filters.limit);
+  const ms = (column: string): string => `floor(extract(epoch FROM ${column}) * 1000)::bigint`;
+  return {
+    text: `SELECT ubrn, version, priority, specialty, patient_nhs_number, service_id::text, state, ${ms('pathway_start')},
+                  ${ms('created_at')}, ${ms('updated_at')}
+             FROM ${schema}.referral WHERE ${where} ORDER BY updated_at, ubrn LIMIT $${values.length}`,
+    values,
+    where,
+    whereValues,
+  };
 }

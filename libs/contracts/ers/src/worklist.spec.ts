@@ -83,4 +83,57 @@ describe('worklistBody', () => {
     expect(body.length).toBeGreaterThan(many.length * 1300);
     expect(body.equals(Buffer.from(JSON.stringify(worklistResource(reply)), 'utf8'))).toBe(true);
   });
+
+  it('writes dates given as epoch milliseconds as the ISO text of the same instants', () => {
+    // Boundaries (1970, leap days, the turn of centuries, the last four-digit year, before 1970) and 2,000 more.
+    const instants = [
+      0,
+      1,
+      999,
+      -1,
+      -86_400_001,
+      Date.UTC(2000, 1, 29, 23, 59, 59, 999),
+      Date.UTC(2100, 2, 1),
+      Date.UTC(2024, 11, 31, 12, 0, 0, 5),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+      Date.UTC(10000, 0, 1),
+      Date.UTC(1066, 9, 14, 9, 30),
+      ...Array.from({ length: 2000 }, (_, index) => Math.floor(((index * 7919) % 2000) * 1.9e11 - 5e12) + index),
+    ];
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    const asMs: WorklistRow<number>[] = instants.map((ms, index) => [
+      String(index).padStart(12, '0'),
+      1,
+      'ROUTINE',
+      null,
+      '9000000009',
+      null,
+      'BOOKED',
+      index % 3 ? ms : null,
+      ms,
+      instants[instants.length - 1 - index] ?? 0,
+    ]);
+    const asText: WorklistRow[] = asMs.map(
+      ([ubrn, version, priority, specialty, nhs, service, state, start, created, updated]) => [
+        ubrn,
+        version,
+        priority,
+        specialty,
+        nhs,
+        service,
+        state,
+        start === null ? null : iso(start),
+        iso(created),
+        iso(updated),
+      ],
+    );
+    const services = {};
+    const written = worklistBody({ listType: 'AWAITING_BOOKING', total: asMs.length, rows: asMs, services });
+    expect(
+      written.equals(worklistBody({ listType: 'AWAITING_BOOKING', total: asText.length, rows: asText, services })),
+    ).toBe(true);
+    expect(written.toString('utf8')).toBe(
+      JSON.stringify(worklistResource({ listType: 'AWAITING_BOOKING', total: asText.length, rows: asText, services })),
+    );
+  });
 });
