@@ -12,6 +12,11 @@ import { refuseApplication } from './access-modes';
 
 /** Who may register and change demographics: the GP practice's clinicians and administrators. */
 const WRITE_ROLES = ['clinician', 'practice-admin'] as const;
+/**
+ * Who may update a record: the same, and a patient (patient access: their own record, and only address,
+ * emergency contact, mobile and email telecom, pharmacy, place of birth, communication; pds checks).
+ */
+const UPDATE_ROLES = [...WRITE_ROLES, 'patient'] as const;
 
 function patchesOf(body: unknown): PatchOperation[] {
   const patches = (body as { patches?: unknown } | null)?.patches;
@@ -84,17 +89,21 @@ export class PatientUpdateController {
   }
 
   @Patch('Patient/:id')
-  @FhirRoute(WRITE_ROLES, { sandbox: true, maxBodyBytes: BODY_LIMITS.pdsWrite })
+  @FhirRoute(UPDATE_ROLES, { sandbox: true, maxBodyBytes: BODY_LIMITS.pdsWrite })
   @ApiOperation({
     summary: 'Update a patient with JSON Patch',
-    description: `Body {"patches": [RFC 6902 operations]}, all or nothing. Roles: ${WRITE_ROLES.join(', ')}`,
+    description: `Body {"patches": [RFC 6902 operations]}, all or nothing. Roles: ${UPDATE_ROLES.join(', ')} (a patient: their own record, only address, emergency contact, mobile and email telecom, pharmacy, place of birth and communication language and interpreter)`,
   })
   @ApiParam({ name: 'id', description: 'NHS number', example: '9000000009' })
   @ApiHeader({ name: 'If-Match', required: true, description: 'The ETag of the version being changed, W/"<n>"' })
   @ApiBody({ schema: { type: 'object', properties: { patches: { type: 'array', items: { type: 'object' } } } } })
   @ApiResponse({ status: 200, description: 'The updated Patient with ETag W/"<n+1>"' })
   @ApiResponse({ status: 400, description: 'INVALID_UPDATE, INVALID_RESOURCE_ID' })
-  @ApiResponse({ status: 403, description: 'FORBIDDEN_UPDATE (identity fields) or ACCESS_DENIED' })
+  @ApiResponse({
+    status: 403,
+    description:
+      "FORBIDDEN_UPDATE (identity fields; a field patient access may not update) or ACCESS_DENIED (not the patient's own record, application-restricted access)",
+  })
   @ApiResponse({ status: 409, description: 'RESOURCE_VERSION_MISMATCH: If-Match is not the current version' })
   @ApiResponse({ status: 412, description: 'PRECONDITION_FAILED: no If-Match' })
   async update(

@@ -19,7 +19,8 @@ import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, redacted } from '../patients/patient-record';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { changedFields, checkFields, checkPatch } from './patch-rules';
-import { refuseApplicationRestricted } from '../read/patient-caller';
+import { checkOwnRecord, isPatientAccess, refuseApplicationRestricted } from '../read/patient-caller';
+import { checkPatientChanges, checkPatientPatch } from './patient-access-rules';
 
 /** `W/"3"` -> 3; anything else is not a version this API issued. */
 export function versionFromIfMatch(ifMatch: string): number | undefined {
@@ -43,7 +44,9 @@ export function patchFailure(error: unknown): PlatformError {
 /**
  * Updates a patient with a JSON Patch: If-Match required and current, the NHS list and field rules, all or
  * nothing, exactly once per X-Request-ID, and a `pds.patient.updated.v1` event in the same transaction (with
- * `deceased` or `registered` when the change is a death or a new GP practice).
+ * `deceased` or `registered` when the change is a death or a new GP practice). Healthcare worker access only
+ * or patient access (a patient's own record, the fields of patient-access-rules.ts); application-restricted
+ * access never.
  *
  * In NHS sandbox mode (a `sandbox` request) the update is checked and applied in a transaction that is
  * rolled back: the answer is the next version, and nothing is kept. As the NHS sandbox, only the JSON Patch
@@ -66,6 +69,13 @@ export class UpdatePatientUseCase {
       throw new PlatformError('INVALID_RESOURCE_ID', 'Resource Id is invalid', {
         diagnostics: 'The NHS number is not 10 digits with a valid check digit',
       });
+    }
+    // Patient access: their own record only (refused before any lookup), and only the fields a patient may
+    // update (checked on the patch's paths here and on the patched record below).
+    const patient = isPatientAccess(context);
+    if (patient) {
+      checkOwnRecord(context, nhsNumber);
+      checkPatientPatch(patches);
     }
     if (ifMatch === undefined) {
       throw new PlatformError('PRECONDITION_FAILED', undefined, {
@@ -104,6 +114,7 @@ export class UpdatePatientUseCase {
       } catch (error) {
         throw patchFailure(error);
       }
+      if (patient) checkPatientChanges(before, after);
       if (!sandbox) checkFields(before, withItemIds(after));
       const next = { ...record, version: record.version + 1, resource: after, supersededBy: null };
       await this.patients.saveVersion(transaction, next);

@@ -15,7 +15,8 @@ export const PDS_SUBJECT_POLICIES: SubjectPolicies = {
   [PDS_SUBJECTS.patientGet]: { roles: [...PDS_READERS, 'patient'] },
   [PDS_SUBJECTS.patientSearch]: { roles: PDS_READERS },
   [PDS_SUBJECTS.relatedPersonList]: { roles: [...PDS_READERS, 'patient'] },
-  [PDS_SUBJECTS.patientUpdate]: { roles: PDS_WRITERS },
+  // A patient updates a few fields of their own record (patient access; pds checks whose and which fields).
+  [PDS_SUBJECTS.patientUpdate]: { roles: [...PDS_WRITERS, 'patient'] },
   [PDS_SUBJECTS.patientCreate]: { roles: PDS_WRITERS },
   // EHIC details: patient access only ("You can only use this endpoint if you are using patient access
   // mode"), a patient's own card; pds checks the mode and whose.
