@@ -65,8 +65,9 @@ export function renderErsSection(report: ErsReport): string {
       'stored answer and `COMMIT` (19 before the first rework, 7 before the last). ' +
       'The outbox relay publishes the events afterwards, in batches when bookings arrive together.',
     '- A015 slots: one statement (service check, count of free slots from the index alone, the page as JSON); A010 search: one ' +
-      "statement (the postcode's position joined to the GiST search of services within the distance); A008 worklist: one " +
-      'statement (rows and service names); e-referrals writes the NHS List and gzips it, and the gateway sends it on as it is ' +
+      "statement (the postcode's position joined to the GiST search of services within the distance); A008 worklist: two " +
+      "statements (the rows in the order of the list type's index, no sort; the services' names, and the total when " +
+      'the list reached its limit); e-referrals writes the NHS List and gzips it, and the gateway sends it on as it is ' +
       '(A008, A010, A015 and A016 are served outside Nest, with raw answers).',
     '',
     'Reproduce:',
