@@ -132,7 +132,6 @@ interface AdviceRow {
   provider_ods: string;
   conversion_authorised: boolean;
   converted_ubrn: string | null;
-  converting_request: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -258,7 +257,7 @@ export class AdviceUseCase {
     try {
       const result = await db.query<AdviceRow>(
         `SELECT ubrn, version, state, patient_nhs_number, priority, specialty, search_criteria, referrer_ods,
-                referrer_user, service_id::text AS service_id, provider_ods, conversion_authorised, converted_ubrn, converting_request,
+                referrer_user, service_id::text AS service_id, provider_ods, conversion_authorised, converted_ubrn,
                 created_at, updated_at
            FROM ${this.s}.advice_request WHERE ubrn = $1 ${lock ? 'FOR UPDATE NOWAIT' : ''}`,
         [ubrn],
