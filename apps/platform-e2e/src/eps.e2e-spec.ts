@@ -98,7 +98,11 @@ describe('EPS through the gateway: prescribe, sign, release to one pharmacy', ()
           address: [{ use: 'home', line: ['1 Street'], postalCode: 'LS1 1AA' }],
         },
       },
-      { requestId: randomUUID(), caller: { id: 'e2e', roles: ['clinician'], organisation: 'A83008' } },
+      // Signed as the gateway signs a user's statement: pds refuses a create to a statement without a user present.
+      {
+        requestId: randomUUID(),
+        caller: { id: 'e2e', roles: ['clinician'], organisation: 'A83008', accessMode: 'user-restricted' },
+      },
     );
     nhsNumber = created.nhsNumber;
     clinician = await passwordToken(state.issuer, 'clinician');

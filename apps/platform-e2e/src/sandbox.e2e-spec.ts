@@ -129,9 +129,12 @@ describe('sandbox mode', () => {
         },
       });
       expect(created.status).toBe(201);
+      // The specification's 201 example's NHS number, every time, without drawing on the allocation sequence;
+      // nothing kept: that number is still the published Jane Smith.
       const { id } = created.body as { id: string };
+      expect(id).toBe('9000000009');
       expect(created.headers.get('location')).toBe(`${base}${PATIENT}/${id}`);
-      expect((await call(`${PATIENT}/${id}`)).status).toBe(404);
+      expect((await call(`${PATIENT}/${id}`)).body).toMatchObject({ name: [{ family: 'Smith' }] });
       for (let run = 0; run < 2; run += 1) {
         const updated = await call(`${PATIENT}/9000000009`, {
           method: 'PATCH',

@@ -114,7 +114,14 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   });
   const system: CallContext = {
     requestId: randomUUID(),
-    caller: { id: 'bench', username: 'bench', roles: ['clinician'], organisation: 'A83008' },
+    // As the gateway signs a user's statement (pds refuses a create to one without a user present).
+    caller: {
+      id: 'bench',
+      username: 'bench',
+      roles: ['clinician'],
+      organisation: 'A83008',
+      accessMode: 'user-restricted',
+    },
   };
   await eps.registerPrescriberKey(
     { sdsUserId: PRESCRIBER, publicKeyPem: keys.publicKey },
