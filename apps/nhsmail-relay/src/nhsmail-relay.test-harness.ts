@@ -8,9 +8,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { SignJWT } from 'jose';
+import {
+  headers as natsHeaders,
+  JSONCodec,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type NatsConnection,
+} from 'nats';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { SMTPServer } from 'smtp-server';
+import { ERS_EVENT_STREAM } from '@platform/contracts-ers';
+import { GP2GP_EVENT_STREAM } from '@platform/contracts-gp2gp';
 import { N3Client } from '@platform/contracts-n3';
 import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
 import { loadConfig } from '@platform/shared-config';
@@ -394,4 +405,76 @@ export function submissionClient(
     auth,
   };
   return nodemailer.createTransport(options);
+}
+
+/** Jane Smith's personal mailbox, jane.smith@nhs.net, made by the registry administrator: she signs in with `password`. */
+export async function createJaneSmith(relay: NhsmailRelayUnderTest, password: string): Promise<void> {
+  await relay.client.createMailbox(
+    {
+      address: 'jane.smith@nhs.net',
+      kind: 'personal',
+      displayName: 'Jane Smith',
+      ownerUsername: 'jane.smith',
+      password,
+    },
+    registryAdmin(),
+  );
+}
+
+/** Jane Smith sends `mail` from jane.smith@nhs.net through the submission port, signed in with `password`. */
+export async function sendAsJane(
+  relay: NhsmailRelayUnderTest,
+  password: string,
+  mail: Omit<Mail.Options, 'from'>,
+): Promise<void> {
+  const jane = submissionClient(relay.submissionPort, { user: 'jane.smith@nhs.net', pass: password });
+  await jane.sendMail({ from: 'jane.smith@nhs.net', ...mail });
+  jane.close();
+}
+
+/**
+ * The services' event streams the relay's notice consumers read (gp2gp's and e-referrals'), as those services
+ * create them at start; `duplicateWindowMs`: their outboxes' duplicate window, shortened (default: NATS's).
+ */
+export async function addEventStreams(
+  manager: JetStreamManager,
+  options: { duplicateWindowMs?: number } = {},
+): Promise<void> {
+  for (const [name, subjects] of [
+    [GP2GP_EVENT_STREAM, ['gp2gp.transfer.*.v1']],
+    [ERS_EVENT_STREAM, ['ers.referral.*.v1', 'ers.advice.*.v1']],
+  ] as const) {
+    await manager.streams.add({
+      name,
+      subjects: [...subjects],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      ...(options.duplicateWindowMs === undefined ? {} : { duplicate_window: options.duplicateWindowMs * 1_000_000 }),
+    });
+  }
+}
+
+const eventCodec = JSONCodec();
+
+/** Publishes an event as the services' outboxes publish them: JSON, with its event ID as Nats-Msg-Id. */
+export async function publishEvent(
+  nats: NatsConnection,
+  subject: string,
+  payload: unknown,
+  eventId: string,
+): Promise<void> {
+  const headers = natsHeaders();
+  headers.set('Nats-Msg-Id', eventId);
+  await nats.jetstream().publish(subject, eventCodec.encode(payload), { msgID: eventId, headers });
+}
+
+/** The `n` of a `SELECT count(*) AS n ...` on the relay's database. */
+export async function countOf(relay: NhsmailRelayUnderTest, sql: string, values: unknown[] = []): Promise<number> {
+  const result = await relay.db.query<{ n: string }>(sql, values);
+  return Number(result.rows[0]?.n);
+}
+
+/** The messages delivered into a mailbox (its mailbox_message rows). */
+export function deliveredTo(relay: NhsmailRelayUnderTest, address: string): Promise<number> {
+  return countOf(relay, `SELECT count(*) AS n FROM "${relay.schema}".mailbox_message WHERE mailbox = $1`, [address]);
 }

@@ -1,46 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import {
-  connect,
-  DeliverPolicy,
-  headers as natsHeaders,
-  JSONCodec,
-  RetentionPolicy,
-  StorageType,
-  type JetStreamManager,
-  type NatsConnection,
-} from 'nats';
+import { connect, DeliverPolicy, type JetStreamManager } from 'nats';
 import { ERS_EVENT_STREAM, ERS_EVENTS } from '@platform/contracts-ers';
 import { GP2GP_EVENT_STREAM, GP2GP_EVENTS } from '@platform/contracts-gp2gp';
 import { createLogger } from '@platform/shared-logging';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
 import { MailDomains } from '../mailboxes/mail-domains';
-import { eventually, startNhsmailRelayUnderTest, type NhsmailRelayUnderTest } from '../nhsmail-relay.test-harness';
+import {
+  addEventStreams,
+  countOf,
+  deliveredTo,
+  eventually,
+  publishEvent,
+  startNhsmailRelayUnderTest,
+  type NhsmailRelayUnderTest,
+} from '../nhsmail-relay.test-harness';
 import { MessageStore } from '../queue/message-store';
 import { NOTICE_SOURCES } from './notice-content';
 import { PracticeNotices } from './practice-notices';
-
-const codec = JSONCodec();
-
-async function addStreams(manager: JetStreamManager): Promise<void> {
-  for (const [name, subjects] of [
-    [GP2GP_EVENT_STREAM, ['gp2gp.transfer.*.v1']],
-    [ERS_EVENT_STREAM, ['ers.referral.*.v1', 'ers.advice.*.v1']],
-  ] as const) {
-    await manager.streams.add({
-      name,
-      subjects: [...subjects],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-    });
-  }
-}
-
-async function publish(nats: NatsConnection, subject: string, payload: unknown, eventId: string): Promise<void> {
-  const headers = natsHeaders();
-  headers.set('Nats-Msg-Id', eventId);
-  await nats.jetstream().publish(subject, codec.encode(payload), { msgID: eventId, headers });
-}
 
 function timedOut(sendingOds: string): Record<string, unknown> {
   return {
@@ -85,15 +62,10 @@ describe('event notice consumers: where they start', () => {
   /** The relay started again in the restart test. */
   let restarted: INestApplication | undefined;
 
-  async function count(sql: string, values: unknown[] = []): Promise<number> {
-    const result = await relay.db.query<{ n: string }>(sql, values);
-    return Number(result.rows[0]?.n);
-  }
-
+  const count = (sql: string, values: unknown[] = []): Promise<number> => countOf(relay, sql, values);
   const noticed = (ids: string[]): Promise<number> =>
     count(`SELECT count(*) AS n FROM ${schema}.event_notice WHERE event_id = ANY($1)`, [ids]);
-  const delivered = (address: string): Promise<number> =>
-    count(`SELECT count(*) AS n FROM ${schema}.mailbox_message WHERE mailbox = $1`, [address]);
+  const delivered = (address: string): Promise<number> => deliveredTo(relay, address);
 
   async function pending(durables = NOTICE_SOURCES): Promise<number> {
     let total = 0;
@@ -109,14 +81,14 @@ describe('event notice consumers: where they start', () => {
       schemaPrefix: 'nhsmail_notice_start',
       beforeStart: async (natsUrl) => {
         const nats = await connect({ servers: natsUrl });
-        await addStreams(await nats.jetstreamManager());
-        for (const id of old.gp2gp) await publish(nats, GP2GP_EVENTS.transferTimedOut, timedOut('F86001'), id);
-        await publish(nats, ERS_EVENTS.referralRejected, rejected('F86001', 0), old.ers[0] ?? '');
+        await addEventStreams(await nats.jetstreamManager());
+        for (const id of old.gp2gp) await publishEvent(nats, GP2GP_EVENTS.transferTimedOut, timedOut('F86001'), id);
+        await publishEvent(nats, ERS_EVENTS.referralRejected, rejected('F86001', 0), old.ers[0] ?? '');
         await new Promise((resolve) => setTimeout(resolve, 50));
         between = new Date();
         await new Promise((resolve) => setTimeout(resolve, 50));
-        await publish(nats, ERS_EVENTS.referralRejected, rejected('F86001', 1), old.ers[1] ?? '');
-        await publish(nats, ERS_EVENTS.referralRejected, rejected('F86001', 2), old.ers[2] ?? '');
+        await publishEvent(nats, ERS_EVENTS.referralRejected, rejected('F86001', 1), old.ers[1] ?? '');
+        await publishEvent(nats, ERS_EVENTS.referralRejected, rejected('F86001', 2), old.ers[2] ?? '');
         await nats.close();
       },
     });
@@ -144,8 +116,8 @@ describe('event notice consumers: where they start', () => {
     for (const info of made) expect(info.config.deliver_policy).toBe(DeliverPolicy.StartTime);
 
     const fresh = [`gp2gp-outbox-${randomUUID()}`, `e-referrals-outbox-${randomUUID()}`];
-    await publish(relay.connection, GP2GP_EVENTS.transferTimedOut, timedOut('F86002'), fresh[0] ?? '');
-    await publish(relay.connection, ERS_EVENTS.referralRejected, rejected('F86002', 10), fresh[1] ?? '');
+    await publishEvent(relay.connection, GP2GP_EVENTS.transferTimedOut, timedOut('F86002'), fresh[0] ?? '');
+    await publishEvent(relay.connection, ERS_EVENTS.referralRejected, rejected('F86002', 10), fresh[1] ?? '');
     expect(
       await eventually(
         () => delivered('gp.f86002@nhs.net'),
@@ -168,8 +140,8 @@ describe('event notice consumers: where they start', () => {
       const id = `e-referrals-outbox-${randomUUID()}`;
       ids.push(id);
       index += 1;
-      if (index % 2 === 0) await publish(relay.connection, GP2GP_EVENTS.transferTimedOut, timedOut('F86003'), id);
-      else await publish(relay.connection, ERS_EVENTS.referralRejected, rejected('F86003', index), id);
+      if (index % 2 === 0) await publishEvent(relay.connection, GP2GP_EVENTS.transferTimedOut, timedOut('F86003'), id);
+      else await publishEvent(relay.connection, ERS_EVENTS.referralRejected, rejected('F86003', index), id);
     };
     // Events while the relay runs, some of them in flight as it shuts down.
     for (let n = 0; n < 10; n += 1) await send();

@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { headers as natsHeaders, JSONCodec, RetentionPolicy, StorageType, type JetStreamManager } from 'nats';
+import type { JetStreamManager } from 'nats';
 import { ERS_EVENT_STREAM, ERS_EVENTS } from '@platform/contracts-ers';
 import { GP2GP_EVENT_STREAM, GP2GP_EVENTS } from '@platform/contracts-gp2gp';
 import type { CallContext } from '@platform/shared-nats';
-import { eventually, startNhsmailRelayUnderTest, type NhsmailRelayUnderTest } from '../nhsmail-relay.test-harness';
+import {
+  addEventStreams,
+  countOf,
+  deliveredTo,
+  eventually,
+  publishEvent,
+  startNhsmailRelayUnderTest,
+  type NhsmailRelayUnderTest,
+} from '../nhsmail-relay.test-harness';
 import { PracticeNotices } from './practice-notices';
 
-const codec = JSONCodec();
 /** The publishing outboxes' duplicate window, shortened here so that the same event ID can arrive twice. */
 const DUPLICATE_WINDOW_MS = 500;
 
@@ -28,20 +35,11 @@ describe('practice notices from platform events', () => {
   let manager: JetStreamManager;
   let schema: string;
 
-  async function publish(subject: string, payload: unknown, eventId: string): Promise<void> {
-    const headers = natsHeaders();
-    headers.set('Nats-Msg-Id', eventId);
-    await relay.connection.jetstream().publish(subject, codec.encode(payload), { msgID: eventId, headers });
-  }
-
-  async function count(sql: string, values: unknown[] = []): Promise<number> {
-    const result = await relay.db.query<{ n: string }>(sql, values);
-    return Number(result.rows[0]?.n);
-  }
-
+  const publish = (subject: string, payload: unknown, eventId: string): Promise<void> =>
+    publishEvent(relay.connection, subject, payload, eventId);
+  const count = (sql: string, values: unknown[] = []): Promise<number> => countOf(relay, sql, values);
   /** Notices delivered into a mailbox (mailbox_message rows), by the relay's own delivery worker. */
-  const delivered = (address: string): Promise<number> =>
-    count(`SELECT count(*) AS n FROM ${schema}.mailbox_message WHERE mailbox = $1`, [address]);
+  const delivered = (address: string): Promise<number> => deliveredTo(relay, address);
 
   beforeAll(async () => {
     relay = await startNhsmailRelayUnderTest({ schemaPrefix: 'nhsmail_notices' });
@@ -49,18 +47,7 @@ describe('practice notices from platform events', () => {
     manager = await relay.connection.jetstreamManager();
     // The services' event streams, as gp2gp and e-referrals create them at start (after the relay here: the
     // relay's consumers wait for them).
-    for (const [name, subjects] of [
-      [GP2GP_EVENT_STREAM, ['gp2gp.transfer.*.v1']],
-      [ERS_EVENT_STREAM, ['ers.referral.*.v1', 'ers.advice.*.v1']],
-    ] as const) {
-      await manager.streams.add({
-        name,
-        subjects: [...subjects],
-        retention: RetentionPolicy.Limits,
-        storage: StorageType.File,
-        duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
-      });
-    }
+    await addEventStreams(manager, { duplicateWindowMs: DUPLICATE_WINDOW_MS });
   }, 60_000);
 
   afterAll(async () => {

@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  createJaneSmith,
   eventually,
-  registryAdmin,
+  sendAsJane,
   startNhsmailRelayUnderTest,
   startTestSink,
-  submissionClient,
   type NhsmailRelayUnderTest,
   type TestSink,
 } from '../nhsmail-relay.test-harness';
@@ -88,10 +88,8 @@ describe('delivery by MX lookup', () => {
   const withId = (sink: TestSink, messageId: string) => sink.received.filter((mail) => mail.raw.includes(messageId));
 
   async function send(to: string | string[], subject = 'By MX'): Promise<string> {
-    const jane = submissionClient(relay.submissionPort, { user: 'jane.smith@nhs.net', pass: PASSWORD });
     const messageId = `<${randomUUID()}@nhs.net>`;
-    await jane.sendMail({ from: 'jane.smith@nhs.net', to, subject, text: 'hello', messageId });
-    jane.close();
+    await sendAsJane(relay, PASSWORD, { to, subject, text: 'hello', messageId });
     return messageId;
   }
 
@@ -110,16 +108,7 @@ describe('delivery by MX lookup', () => {
         NHSMAIL_RETRY_LIMIT: '8',
       },
     });
-    await relay.client.createMailbox(
-      {
-        address: 'jane.smith@nhs.net',
-        kind: 'personal',
-        displayName: 'Jane Smith',
-        ownerUsername: 'jane.smith',
-        password: PASSWORD,
-      },
-      registryAdmin(),
-    );
+    await createJaneSmith(relay, PASSWORD);
   }, 60_000);
 
   afterAll(async () => {

@@ -8,10 +8,10 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { freePort } from '@platform/shared-testing';
 import { startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import {
+  createJaneSmith,
   eventually,
-  registryAdmin,
+  sendAsJane,
   startNhsmailRelayUnderTest,
-  submissionClient,
   TEST_ISSUER,
   type NhsmailRelayUnderTest,
 } from '../nhsmail-relay.test-harness';
@@ -41,15 +41,12 @@ describe('the [secure] message page in a real browser', () => {
     return texts;
   };
   const send = async (to: string, subject: string, text: string): Promise<void> => {
-    const jane = submissionClient(relay.submissionPort, { user: 'jane.smith@nhs.net', pass: PASSWORD });
-    await jane.sendMail({
-      from: 'jane.smith@nhs.net',
+    await sendAsJane(relay, PASSWORD, {
       to,
       subject,
       text,
       attachments: [{ filename: 'plan.txt', content: 'care plan v1' }],
     });
-    jane.close();
   };
   const linkOf = async (to: string): Promise<string> => {
     const notices = await eventually(
@@ -69,16 +66,7 @@ describe('the [secure] message page in a real browser', () => {
       schemaPrefix: 'nhsmail_secure_page',
       env: { NHSMAIL_SECURE_KEYS: `page-1:${randomBytes(32).toString('base64')}`, NHSMAIL_SECURE_PAGE_URL: base },
     });
-    await relay.client.createMailbox(
-      {
-        address: 'jane.smith@nhs.net',
-        kind: 'personal',
-        displayName: 'Jane Smith',
-        ownerUsername: 'jane.smith',
-        password: PASSWORD,
-      },
-      registryAdmin(),
-    );
+    await createJaneSmith(relay, PASSWORD);
     gateway = await startBuiltGateway({
       port,
       natsUrl: relay.natsUrl,

@@ -9,8 +9,10 @@ import { MailDomains } from '../mailboxes/mail-domains';
 import { MessageStore } from '../queue/message-store';
 import { testGatewaySigner } from '@platform/testing-services';
 import {
+  createJaneSmith,
   eventually,
   registryAdmin,
+  sendAsJane,
   startNhsmailRelayUnderTest,
   submissionClient,
   type NhsmailRelayUnderTest,
@@ -57,9 +59,7 @@ describe('[secure] mail (real SMTP, PostgreSQL and NATS)', () => {
     return code;
   };
   const send = async (to: string[], subject: string, text: string, attachments = false): Promise<void> => {
-    const jane = submissionClient(relay.submissionPort, { user: 'jane.smith@nhs.net', pass: PASSWORD });
-    await jane.sendMail({
-      from: 'jane.smith@nhs.net',
+    await sendAsJane(relay, PASSWORD, {
       to,
       subject,
       text,
@@ -67,7 +67,6 @@ describe('[secure] mail (real SMTP, PostgreSQL and NATS)', () => {
         ? { attachments: [{ filename: 'results.pdf', content: Buffer.from('%PDF-1.4 test results') }] }
         : {}),
     });
-    jane.close();
   };
   const rows = async <T extends object>(sql: string, values: unknown[] = []): Promise<T[]> =>
     (await relay.db.query<T>(sql.replaceAll('$schema', `"${relay.schema}"`), values)).rows;
@@ -80,16 +79,7 @@ describe('[secure] mail (real SMTP, PostgreSQL and NATS)', () => {
     page = new SecureMailClient(
       new NatsRpcClient(relay.connection, { timeoutMs: 10_000, signer: await testGatewaySigner() }),
     );
-    await relay.client.createMailbox(
-      {
-        address: 'jane.smith@nhs.net',
-        kind: 'personal',
-        displayName: 'Jane Smith',
-        ownerUsername: 'jane.smith',
-        password: PASSWORD,
-      },
-      registryAdmin(),
-    );
+    await createJaneSmith(relay, PASSWORD);
     await relay.client.createMailbox(
       { address: 'john.jones@nhs.net', kind: 'personal', displayName: 'John Jones', ownerUsername: 'john.jones' },
       registryAdmin(),
@@ -309,16 +299,7 @@ describe('[secure] mail without a key', () => {
 
   beforeAll(async () => {
     relay = await startNhsmailRelayUnderTest({ schemaPrefix: 'nhsmail_secure_nokey' });
-    await relay.client.createMailbox(
-      {
-        address: 'jane.smith@nhs.net',
-        kind: 'personal',
-        displayName: 'Jane Smith',
-        ownerUsername: 'jane.smith',
-        password: PASSWORD,
-      },
-      registryAdmin(),
-    );
+    await createJaneSmith(relay, PASSWORD);
   });
 
   afterAll(async () => {
