@@ -249,3 +249,17 @@ export async function downloadThroughLink(
   }
   return { sha256: hash.digest('hex'), size, declaredSha256 };
 }
+
+/** The attachment links of a completed transfer's Bundle: each DocumentReference's content URL, in order. */
+export function attachmentLinks(reply: StartTransferReply | undefined): string[] {
+  const bundle = JSON.parse(reply?.bundleJson ?? '{"entry":[]}') as { entry: { resource: Record<string, unknown> }[] };
+  return bundle.entry
+    .map((entry) => entry.resource)
+    .filter((resource) => resource['resourceType'] === 'DocumentReference')
+    .map((resource) => (resource['content'] as { attachment: { url: string } }[])[0]?.attachment.url ?? '');
+}
+
+/** The SHA-256 of what the sender's simulator serves as PATIENT's document `position`, of `size` bytes. */
+export function sentDocumentSha256(under: Gp2gpUnderTest, position: number, size: number): Promise<string> {
+  return under.simulator.documentSha256(`${under.simulator.endpointOf(SENDER)}/Binary/${PATIENT}-${position}-${size}`);
+}

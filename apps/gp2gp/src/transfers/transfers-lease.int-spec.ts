@@ -4,11 +4,13 @@ import { JSONCodec } from 'nats';
 import { GP2GP_EVENT_STREAM, GP2GP_EVENTS } from '@platform/contracts-gp2gp';
 import { allAtOnce } from '@platform/shared-testing';
 import {
+  attachmentLinks,
   downloadThroughLink,
   PATIENT,
   practice,
   REQUESTER,
   SENDER,
+  sentDocumentSha256,
   startGp2gpUnderTest,
   untilSettled,
   type Gp2gpUnderTest,
@@ -110,19 +112,10 @@ describe('gp2gp: a step slower than the lease', () => {
     // Nothing in progress is left counted once the transfer is done.
     expect(after.get('gp2gp_transfers_in_progress')).toBe(0);
 
-    const bundle = JSON.parse(done.bundleJson!) as { entry: { resource: Record<string, unknown> }[] };
-    const link = (
-      bundle.entry.map((entry) => entry.resource).find((resource) => resource['resourceType'] === 'DocumentReference')![
-        'content'
-      ] as {
-        attachment: { url: string };
-      }[]
-    )[0].attachment.url;
-    const got = await downloadThroughLink(under.client, link, practice(REQUESTER));
+    const [link] = attachmentLinks(done);
+    const got = await downloadThroughLink(under.client, link ?? '', practice(REQUESTER));
     expect(got.size).toBe(size);
-    expect(got.sha256).toBe(
-      await under.simulator.documentSha256(`${under.simulator.endpointOf(SENDER)}/Binary/${PATIENT}-0-${size}`),
-    );
+    expect(got.sha256).toBe(await sentDocumentSha256(under, 0, size));
     const acked = await under.client.acknowledge(
       { conversationId: start.conversationId, confirmationResponse: 'ACCEPTED' },
       practice(REQUESTER),

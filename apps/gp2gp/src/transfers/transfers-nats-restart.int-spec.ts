@@ -2,11 +2,13 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { StartTransferReply } from '@platform/contracts-gp2gp';
 import {
+  attachmentLinks,
   downloadThroughLink,
   PATIENT,
   practice,
   REQUESTER,
   SENDER,
+  sentDocumentSha256,
   startGp2gpProcess,
   startGp2gpUnderTest,
   type Gp2gpProcess,
@@ -55,6 +57,17 @@ describe('gp2gp across a kill and a NATS restart', () => {
     }
   }
 
+  /** Kills the running gp2gp process (kill -9) and starts another, which takes the transfer over once its lease lapses. */
+  async function killAndTakeOver(conversationId: string): Promise<void> {
+    const killed = (await transfer(conversationId)).lease_owner;
+    await worker?.kill();
+    worker = await startGp2gpProcess(under.env);
+    await until('taken over', async () => {
+      const owner = (await transfer(conversationId)).lease_owner;
+      return owner !== null && owner !== killed;
+    });
+  }
+
   /** Polls the transfer until it has ended (or the deadline passes), riding out the test client's reconnect. */
   async function untilEnded(request: {
     conversationId: string;
@@ -84,36 +97,21 @@ describe('gp2gp across a kill and a NATS restart', () => {
       'attachments follow',
       async () => (await transfer(start.conversationId))?.state !== 'EHR_EXTRACT_REQUEST_ACCEPTED',
     );
-    const killed = (await transfer(start.conversationId)).lease_owner;
-    await worker.kill();
-
     // Another process takes the transfer over once the dead one's lease lapses; two seconds into its first
     // fragment (one message of it published), nats-server is killed and comes back six seconds later.
-    worker = await startGp2gpProcess(under.env);
-    await until('taken over', async () => {
-      const owner = (await transfer(start.conversationId)).lease_owner;
-      return owner !== null && owner !== killed;
-    });
+    await killAndTakeOver(start.conversationId);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     await under.restartNats(6000);
 
     const done = await untilEnded(start);
     expect(worker.alive()).toBe(true);
     expect({ outcome: done?.outcome, reason: done?.reason?.code }).toEqual({ outcome: 'completed', reason: undefined });
-    const bundle = JSON.parse(done!.bundleJson!) as { entry: { resource: Record<string, unknown> }[] };
-    const links = bundle.entry
-      .map((entry) => entry.resource)
-      .filter((resource) => resource['resourceType'] === 'DocumentReference')
-      .map((resource) => (resource['content'] as { attachment: { url: string } }[])[0].attachment.url);
+    const links = attachmentLinks(done);
     expect(links).toHaveLength(documents.length);
     for (const [position, link] of links.entries()) {
       const got = await downloadThroughLink(under.client, link, practice(REQUESTER));
       expect(got.size).toBe(documents[position].size);
-      expect(got.sha256).toBe(
-        await under.simulator.documentSha256(
-          `${under.simulator.endpointOf(SENDER)}/Binary/${PATIENT}-${position}-${documents[position].size}`,
-        ),
-      );
+      expect(got.sha256).toBe(await sentDocumentSha256(under, position, documents[position].size));
     }
   }, 90_000);
 
@@ -134,33 +132,17 @@ describe('gp2gp across a kill and a NATS restart', () => {
       );
       return stored.rows[0].n >= 3;
     });
-    const killed = (await transfer(start.conversationId)).lease_owner;
-    await worker.kill();
-
     // The next process takes the transfer over once the dead one's lease lapses and first reads back (and
     // checks) the 9 MiB stored before the kill; nats-server is killed as it does, for three seconds.
-    worker = await startGp2gpProcess(under.env);
-    await until('taken over', async () => {
-      const owner = (await transfer(start.conversationId)).lease_owner;
-      return owner !== null && owner !== killed;
-    });
+    await killAndTakeOver(start.conversationId);
     await under.restartNats(3000);
 
     const done = await untilEnded(start);
     expect(worker.alive()).toBe(true);
     expect({ outcome: done?.outcome, reason: done?.reason?.code }).toEqual({ outcome: 'completed', reason: undefined });
-    const bundle = JSON.parse(done!.bundleJson!) as { entry: { resource: Record<string, unknown> }[] };
-    const link = (
-      bundle.entry.map((entry) => entry.resource).find((resource) => resource['resourceType'] === 'DocumentReference')![
-        'content'
-      ] as {
-        attachment: { url: string };
-      }[]
-    )[0].attachment.url;
-    const got = await downloadThroughLink(under.client, link, practice(REQUESTER));
+    const [link] = attachmentLinks(done);
+    const got = await downloadThroughLink(under.client, link ?? '', practice(REQUESTER));
     expect(got.size).toBe(size);
-    expect(got.sha256).toBe(
-      await under.simulator.documentSha256(`${under.simulator.endpointOf(SENDER)}/Binary/${PATIENT}-0-${size}`),
-    );
+    expect(got.sha256).toBe(await sentDocumentSha256(under, 0, size));
   }, 90_000);
 });
