@@ -6,6 +6,10 @@ export interface ThroughputRound {
   server: 'postfix' | 'relay';
   messages: number;
   seconds: number;
+  /** The relay's CPU (user + system) per message, ms, from the round's start until its messages were delivered. */
+  relayCpuMs?: number;
+  /** Share of the machine's CPUs busy during the round (every process), 0..1. */
+  machineBusy?: number;
 }
 
 export interface LatencyRun {
@@ -90,11 +94,12 @@ export function renderNhsmailSection(report: NhsmailReport): string {
     `Throughput: \`smtp-source -s ${report.connections} -l ${report.messageBytes} -m <n>\` against each in turn (alternating,`,
     'each queue drained before the next round); messages/s = n / wall time.',
     '',
-    '| round | server | messages | seconds | messages/s |',
-    '| --- | --- | --- | --- | --- |',
+    '| round | server | messages | seconds | messages/s | relay CPU ms/message | machine busy |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...report.throughput.map(
       (round, index) =>
-        `| ${index + 1} | ${round.server} | ${round.messages} | ${f(round.seconds, 2)} | ${f(round.messages / round.seconds)} |`,
+        `| ${index + 1} | ${round.server} | ${round.messages} | ${f(round.seconds, 2)} | ${f(round.messages / round.seconds)} | ` +
+        `${round.relayCpuMs === undefined ? '' : f(round.relayCpuMs, 2)} | ${round.machineBusy === undefined ? '' : `${f(round.machineBusy * 100, 0)}%`} |`,
     ),
     '',
     `Median: Postfix ${f(postfix)} messages/s, relay ${f(relay)} messages/s: ratio relay/Postfix ${f(postfix > 0 ? relay / postfix : 0, 2)}.`,

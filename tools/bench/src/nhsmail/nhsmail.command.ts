@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
 import { runToCompletion, signal, whenExited } from '../support/children';
+import { pidListeningOn, processCpuSeconds, startCpuMeter } from '../support/cpu';
 import { writeSection } from '../support/docs-section';
 import { describeMachine, sourceRevision } from '../support/machine';
 import { benchUrls } from '../support/run-setup';
@@ -72,6 +73,14 @@ class Database {
     return Number(result.rows[0]?.n ?? 0);
   }
 
+  /** The server processes working for the relay: its connections' backends and the WAL writer. */
+  async relayBackends(): Promise<number[]> {
+    const result = await this.client.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'nhsmail-relay%' OR backend_type = 'walwriter'`,
+    );
+    return result.rows.map((row) => row.pid);
+  }
+
   close(): Promise<void> {
     return this.client.end();
   }
@@ -119,6 +128,77 @@ function latencyRun(server: LatencyRun['server'], result: Awaited<ReturnType<typ
   };
 }
 
+/**
+ * CPU of what serves the relay during a phase: the relay, its PostgreSQL backends (and the WAL writer), its
+ * private nats-server (the outbox's events) and the smarthost sink. CPU ms per message of each.
+ */
+async function relayMeter(
+  database: Database,
+  relayPid: number,
+  natsPort: number,
+  sinkPort: number,
+): Promise<{
+  stop(
+    messages: number,
+  ): Promise<{ relay?: number; postgres?: number; nats?: number; sink?: number; machineBusy?: number }>;
+}> {
+  const backends = await database.relayBackends();
+  const pids: Record<string, number> = { relay: relayPid };
+  backends.forEach((pid, index) => (pids[`pg${index}`] = pid));
+  const nats = pidListeningOn(natsPort);
+  if (nats) pids['nats'] = nats;
+  const sink = pidListeningOn(sinkPort);
+  if (sink) pids['sink'] = sink;
+  const meter = startCpuMeter(pids);
+  return {
+    async stop(messages) {
+      const usage = meter.stop();
+      const perMessage = (seconds: number | undefined): number | undefined =>
+        seconds === undefined ? undefined : (seconds * 1000) / messages;
+      // A backend the pool opened during the phase worked for it all its life.
+      const opened = (await database.relayBackends()).filter((pid) => !backends.includes(pid));
+      const postgres =
+        Object.entries(usage.processes)
+          .filter(([name]) => name.startsWith('pg'))
+          .reduce((sum, [, seconds]) => sum + seconds, 0) +
+        opened.reduce((sum, pid) => sum + (processCpuSeconds(pid) ?? 0), 0);
+      return {
+        relay: perMessage(usage.processes['relay']),
+        postgres: perMessage(postgres),
+        nats: perMessage(usage.processes['nats']),
+        sink: perMessage(usage.processes['sink']),
+        machineBusy: usage.machineBusy,
+      };
+    },
+  };
+}
+
+/** What the relay's memory is made of (its /metrics and /proc), for the progress lines. */
+async function relayMemory(pid: number, healthPort: number): Promise<string> {
+  const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+  const parts: string[] = [];
+  try {
+    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    const gauge = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN);
+    parts.push(
+      `V8 heap ${mib(gauge('nodejs_heap_size_used_bytes'))} used of ${mib(gauge('nodejs_heap_size_total_bytes'))} MiB`,
+      `external ${mib(gauge('nodejs_external_memory_bytes'))} MiB`,
+    );
+  } catch {
+    parts.push('no /metrics');
+  }
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
+    parts.push(`RSS ${mib(kib('Rss'))} MiB (anonymous ${mib(kib('Anonymous'))})`);
+  } catch {
+    // not Linux
+  }
+  return parts.join(', ');
+}
+
+const ms = (value: number | undefined): string => (value === undefined ? '?' : value.toFixed(2));
+
 async function run(values: OptionValues, context: BenchContext): Promise<number> {
   const options = {
     messages: intOption(values, 'messages', 100, 1_000_000),
@@ -129,6 +209,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     largeMb: intOption(values, 'large-mb', 1, 36),
     killMessages: intOption(values, 'kill-messages', 100, 1_000_000),
     profile: values['profile'] === true,
+    noDocs: values['no-docs'] === true,
   };
   const { root, progress, cleanup } = context;
   checkPostfixInstalled();
@@ -184,6 +265,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       await drained();
       const before = server === 'postfix' ? sentAtSink(maillog) : await database.queued();
       progress.say(`round ${round + 1}: smtp-source, ${options.messages} messages to ${server}`);
+      const meter = await relayMeter(database, relay.pid, PORTS.nats, PORTS.relaySink);
       const seconds = await smtpSource(
         server === 'postfix' ? PORTS.postfix : PORTS.relaySmtp,
         options.connections,
@@ -193,11 +275,28 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       if (server === 'relay') {
         const stored = (await database.queued()) - before;
         if (stored !== options.messages) throw new Error(`the relay stored ${stored} of ${options.messages} messages`);
+        // The CPU per message counts each message's delivery too, which may finish after the last 250.
+        await until('relay deliveries drained', async () => (await database.pending()) === 0, 120_000);
       } else {
         await until('Postfix delivered the round', () => sentAtSink(maillog) - before >= options.messages, 120_000);
       }
-      throughput.push({ server, messages: options.messages, seconds });
-      progress.say(`  ${(options.messages / seconds).toFixed(1)} messages/s`);
+      const cpu = await meter.stop(options.messages);
+      // The relay delivers while it accepts: its CPU over the round is the cost of accepting and delivering.
+      const relayCpuMs = server === 'relay' ? cpu.relay : undefined;
+      throughput.push({
+        server,
+        messages: options.messages,
+        seconds,
+        ...(relayCpuMs !== undefined && Number.isFinite(relayCpuMs) ? { relayCpuMs } : {}),
+        ...(cpu.machineBusy !== undefined ? { machineBusy: cpu.machineBusy } : {}),
+      });
+      progress.say(
+        `  ${(options.messages / seconds).toFixed(1)} messages/s` +
+          (server === 'relay'
+            ? `, CPU ms/message: relay ${ms(cpu.relay)}, its PostgreSQL ${ms(cpu.postgres)}, nats ${ms(cpu.nats)}, sink ${ms(cpu.sink)}`
+            : '') +
+          (cpu.machineBusy !== undefined ? `, machine ${(cpu.machineBusy * 100).toFixed(0)}% busy` : ''),
+      );
     }
   }
 
@@ -206,6 +305,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   for (const server of ['postfix', 'relay'] as const) {
     await drained();
     progress.say(`accept latency: ${options.latencyMessages} messages to ${server}`);
+    const meter = await relayMeter(database, relay.pid, PORTS.nats, PORTS.relaySink);
     const result = await runSmtpLoad({
       port: server === 'postfix' ? PORTS.postfix : PORTS.relaySmtp,
       connections: options.connections,
@@ -214,10 +314,15 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
       from: SENDER,
       to: RECIPIENT,
     });
+    const cpu = await meter.stop(Math.max(1, result.accepted));
     latency.push(latencyRun(server, result));
     const last = latency[latency.length - 1];
     progress.say(
-      `  p50 ${last.p50Ms.toFixed(1)} ms, p99 ${last.p99Ms.toFixed(1)} ms, ${(last.accepted / last.seconds).toFixed(1)}/s`,
+      `  p50 ${last.p50Ms.toFixed(1)} ms, p99 ${last.p99Ms.toFixed(1)} ms, ${(last.accepted / last.seconds).toFixed(1)}/s` +
+        (server === 'relay'
+          ? `, CPU ms/message: relay ${ms(cpu.relay)}, its PostgreSQL ${ms(cpu.postgres)}, nats ${ms(cpu.nats)}, sink ${ms(cpu.sink)}`
+          : '') +
+        (cpu.machineBusy !== undefined ? `, machine ${(cpu.machineBusy * 100).toFixed(0)}% busy` : ''),
     );
   }
   await drained();
@@ -226,6 +331,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   // 3. Five large messages at once: the relay's peak RSS.
   const largeBytes = options.largeMb * 1_000_000;
   const large = testMessage(SENDER, RECIPIENT, largeBytes);
+  progress.say(`  before: ${await relayMemory(relay.pid, PORTS.relayHealth)}`);
   writeFileSync(`/proc/${relay.pid}/clear_refs`, '5');
   const rssBeforeMiB = rssMiB(relay.pid);
   progress.say(`five ${options.largeMb} MB messages at once to the relay`);
@@ -248,6 +354,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     seconds: (performance.now() - largeStarted) / 1000,
   };
   progress.say(`  ${largeResult.accepted} accepted, peak RSS ${largeReport.peakRssMiB.toFixed(1)} MiB`);
+  progress.say(`  after: ${await relayMemory(relay.pid, PORTS.relayHealth)}`);
   if (largeResult.firstRefusal) progress.say(`  refused: ${largeResult.firstRefusal}`);
 
   // 4. Killed under load, restarted: every 250 delivered exactly once at a sink that counts Message-IDs.
@@ -330,7 +437,8 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
     },
   };
   if (options.profile) progress.say(`CPU profiles of the relay in ${path.relative(root, profileDir)}`);
-  await writeSection(path.join(root, 'docs/benchmarks.md'), NHSMAIL_SECTION_ID, renderNhsmailSection(report));
+  if (options.noDocs) progress.say('the figures were not written (--no-docs)');
+  else await writeSection(path.join(root, 'docs/benchmarks.md'), NHSMAIL_SECTION_ID, renderNhsmailSection(report));
   progress.say(renderNhsmailSection(report));
   return 0;
 }
@@ -356,6 +464,10 @@ export const nhsmailCommand: BenchCommand = {
       value: 'n',
       default: '3000',
       description: 'messages of the kill test (the relay is killed after a third are accepted)',
+    },
+    'no-docs': {
+      type: 'boolean',
+      description: 'print the figures without writing them into docs/benchmarks.md (a quick relative comparison)',
     },
     profile: { type: 'boolean', description: "write the relay's CPU profiles (node --cpu-prof) to the work folder" },
   },
