@@ -19,7 +19,9 @@ import { MxDelivery, type MxDeliverySettings } from '../outbound/mx-delivery';
 import type { SecureMail } from '../secure/secure-mail';
 import { composeDsn } from './dsn';
 import { Batches } from './batches';
+import { kickOutboxSoon } from './outbox-kick';
 import {
+  CHUNK_BYTES,
   STORED_MESSAGE_COLUMNS,
   storedMessageOf,
   type MessageStore,
@@ -79,6 +81,7 @@ export class DeliveryWorker {
   private readonly inFlight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
   private running = false;
+  private again = false;
   private stopped = false;
   private readonly transport?: Transporter;
   private readonly direct?: MxDelivery;
@@ -149,12 +152,20 @@ export class DeliveryWorker {
 
   /** Looks for due work now (after an accept, so local mail lands without waiting for the next poll). */
   kick(): void {
-    if (this.running || this.stopped) return;
+    if (this.stopped) return;
+    // A kick during a pass asks for one more pass after it: the pass may have looked at the room before the
+    // deliveries that kicked had finished (a batch of marks finishes several at once).
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.running = true;
+    this.again = false;
     this.pass()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'Delivery pass failed; will try again'))
       .finally(() => {
         this.running = false;
+        if (this.again) this.kick();
       });
   }
 
@@ -179,10 +190,14 @@ export class DeliveryWorker {
     for (;;) {
       const room = this.settings.concurrency - this.inFlight.size;
       if (room <= 0 || this.stopped) return;
+      // Claims go in batches: while more than half of the deliveries are still in flight, the next claim waits
+      // for more of them to finish (each finish kicks), so a busy queue is claimed a few rows per statement
+      // rather than one row after every delivery.
+      if (this.inFlight.size > 0 && room < Math.ceil(this.settings.concurrency / 2)) return;
       const claimed = await this.claim(room);
       if (claimed.length === 0) return;
-      for (const { row, message } of claimed) {
-        const work = this.deliver(row, message).catch((error: unknown) =>
+      for (const { row, message, content } of claimed) {
+        const work = this.deliver(row, message, content).catch((error: unknown) =>
           this.logger.error({ err: error, delivery: row.id }, 'Delivery failed unexpectedly; its lease will expire'),
         );
         this.inFlight.add(work);
@@ -194,10 +209,13 @@ export class DeliveryWorker {
     }
   }
 
-  /** Due deliveries, leased to this worker, each with its message (one round trip for both). */
-  private async claim(limit: number): Promise<{ row: Claimed; message: StoredMessage }[]> {
+  /**
+   * Due deliveries, leased to this worker, each with its message (one round trip for both), and the bytes of a
+   * message that is one chunk (at most CHUNK_BYTES: most mail), so that it is sent without another query.
+   */
+  private async claim(limit: number): Promise<{ row: Claimed; message: StoredMessage; content?: Buffer }[]> {
     const s = this.store.schema;
-    const result = await this.store.pool.query<Claimed & StoredMessageRow>(
+    const result = await this.store.pool.query<Claimed & StoredMessageRow & { content: Buffer | null }>(
       `UPDATE ${s}.delivery d
           SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), attempts = d.attempts + 1
          FROM ${s}.message m
@@ -206,8 +224,11 @@ export class DeliveryWorker {
                         WHERE state = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
                         ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING d.id, d.message, d.recipient, d.local, d.attempts, d.created_at, d.delay_notified,
-                  ${STORED_MESSAGE_COLUMNS}`,
-      [this.owner, this.settings.leaseSeconds, limit],
+                  ${STORED_MESSAGE_COLUMNS},
+                  CASE WHEN NOT d.local AND m.size_bytes <= $4
+                       THEN (SELECT c.data FROM ${s}.message_chunk c WHERE c.message = d.message AND c.seq = 0) END
+                    AS content`,
+      [this.owner, this.settings.leaseSeconds, limit, CHUNK_BYTES],
     );
     return result.rows.map((row) => ({
       row: {
@@ -220,13 +241,14 @@ export class DeliveryWorker {
         delay_notified: row.delay_notified,
       },
       message: storedMessageOf({ ...row, id: row.message }),
+      ...(row.content ? { content: row.content } : {}),
     }));
   }
 
-  private async deliver(row: Claimed, message: StoredMessage): Promise<void> {
+  private async deliver(row: Claimed, message: StoredMessage, content?: Buffer): Promise<void> {
     if (row.local) return this.deliverLocally(row, message);
     if (this.secure?.applies(row, message)) return this.deliverSecurely(row, message);
-    const outcome = await this.sendOnward(row, message);
+    const outcome = await this.sendOnward(row, message, content);
     // A [secure] notice or code, once sent (or bounced), is not kept: its link and code are credentials.
     if (outcome.kind === 'delivered') {
       return this.finishDelivered(row).then(() => this.secure?.forgetSent(message));
@@ -239,17 +261,20 @@ export class DeliveryWorker {
     return this.reschedule(row, message, outcome.reason);
   }
 
-  private async sendOnward(row: Claimed, message: StoredMessage): Promise<Outcome> {
+  /** The message's bytes as a stream: the claimed chunk of a one-chunk message, or its chunks read in turn. */
+  private contentOf(message: StoredMessage, content?: Buffer): Readable {
+    return content ? Readable.from([content]) : Readable.from(this.store.content(message.id));
+  }
+
+  private async sendOnward(row: Claimed, message: StoredMessage, content?: Buffer): Promise<Outcome> {
     if (this.direct?.handles(row.recipient)) {
-      return this.direct.send(row.recipient, message.envelopeFrom || '', () =>
-        Readable.from(this.store.content(message.id)),
-      );
+      return this.direct.send(row.recipient, message.envelopeFrom || '', () => this.contentOf(message, content));
     }
     if (!this.transport) return { kind: 'temporary', reason: '4.4.0 No smarthost is configured for other domains' };
     try {
       const info = (await this.transport.sendMail({
         envelope: { from: message.envelopeFrom || '', to: [row.recipient] },
-        raw: Readable.from(this.store.content(message.id)),
+        raw: this.contentOf(message, content),
       })) as { accepted: unknown[] };
       if (info.accepted.length === 1) return { kind: 'delivered' };
       return { kind: 'temporary', reason: '4.0.0 The smarthost did not accept the recipient' };
@@ -275,7 +300,7 @@ export class DeliveryWorker {
       return false;
     });
     if (bounced) await this.finishBounced(row, message, `5.1.1 <${row.recipient}>: no such mailbox here`);
-    else this.outbox.kick();
+    else kickOutboxSoon(this.outbox);
   }
 
   /**
@@ -331,7 +356,7 @@ export class DeliveryWorker {
   /** Marked delivered (if our lease still holds) with its event, in a batch with other such marks. */
   private async finishDelivered(row: Claimed): Promise<void> {
     await this.deliveredMarks.submit({ row, event: this.deliveredEventOf(row, false) });
-    this.outbox.kick();
+    kickOutboxSoon(this.outbox);
   }
 
   /**

@@ -5,6 +5,7 @@ import type { PoolClient } from 'pg';
 import { NHSMAIL_EVENTS, type MessageAcceptedEvent } from '@platform/contracts-nhsmail';
 import type { Outbox } from '@platform/shared-persistence';
 import type { MessageHeaders, MessageMeta, MessageStore } from '../queue/message-store';
+import { kickOutboxSoon } from '../queue/outbox-kick';
 import { blockedAttachment } from './blocked-attachments';
 import { smtpError } from './smtp-error';
 
@@ -151,7 +152,7 @@ export async function receiveMessage(
   } catch {
     return refuse(451, '4.3.0 The message could not be stored; try again later');
   }
-  outbox.kick();
+  kickOutboxSoon(outbox);
   return request.meta.id;
 }
 
