@@ -1,8 +1,9 @@
-import { PDS_READERS } from '@platform/contracts-pds';
+import { PDS_READERS, PDS_WRITERS } from '@platform/contracts-pds';
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 
 const STAFF: ReadonlySet<string> = new Set(PDS_READERS);
+const WRITERS: ReadonlySet<string> = new Set(PDS_WRITERS);
 
 /**
  * Patient access: a caller who is a patient and nothing else (an NHS login token, role `patient`) reaches
@@ -12,10 +13,33 @@ const STAFF: ReadonlySet<string> = new Set(PDS_READERS);
 export function checkOwnRecord(context: CallContext, nhsNumber: string): void {
   const caller = context.caller;
   if (!caller || caller.roles.some((role) => STAFF.has(role))) return;
-  if (caller.nhsNumber === undefined || caller.nhsNumber !== nhsNumber) {
-    throw new PlatformError('ACCESS_DENIED', 'Patient cannot perform this action', {
-      diagnostics: 'Your access token has insufficient permissions: a patient may only access their own record',
-    });
+  if (caller.nhsNumber === undefined || caller.nhsNumber !== nhsNumber) throw notOwnRecord();
+}
+
+function notOwnRecord(): PlatformError {
+  return new PlatformError('ACCESS_DENIED', 'Patient cannot perform this action', {
+    diagnostics: 'Your access token has insufficient permissions: a patient may only access their own record',
+  });
+}
+
+/**
+ * Healthcare worker update access: a user present holding a role that registers and changes demographics
+ * (PDS_WRITERS). A care role that only reads (a pharmacist, a provider's clinician) is not one, whatever other
+ * roles the token carries.
+ */
+export function isHealthcareWriter(context: CallContext): boolean {
+  return !isApplicationRestricted(context) && (context.caller?.roles.some((role) => WRITERS.has(role)) ?? false);
+}
+
+/**
+ * An update by anyone who is not a healthcare writer is a patient's update of their own record: the caller
+ * holds `patient` and the token's NHS number is the record's, else 403 ACCESS_DENIED before any lookup. Unlike
+ * checkOwnRecord (reads), a reading care role in the same token does not widen it to other records.
+ */
+export function checkPatientUpdater(context: CallContext, nhsNumber: string): void {
+  const caller = context.caller;
+  if (!caller?.roles.includes('patient') || caller.nhsNumber === undefined || caller.nhsNumber !== nhsNumber) {
+    throw notOwnRecord();
   }
 }
 

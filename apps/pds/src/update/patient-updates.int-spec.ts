@@ -360,6 +360,31 @@ describe('PDS patient access updates (a patient, their own record, the fields th
     expect(create.status).toBe(403);
   });
 
+  it.each([['pharmacist'], ['provider-clinician']])(
+    'holds a patient whose token also carries %s (a care role that may read but not update) to patient access: not another record, not a forbidden field',
+    async (role) => {
+      const own = await freshPatient();
+      const other = await freshPatient();
+      const [ownBefore, otherBefore] = [await state(own), await state(other)];
+      const token = await accessToken(jwks, {
+        subject: `nhs-login-${own}`,
+        username: 'patient',
+        roles: [role, 'patient'],
+        organisations: ['FA565'],
+        nhsNumber: own,
+      });
+      const headers = { 'nhsd-end-user-organisation-ods': 'FA565' };
+      const elsewhere = await patch(token, other, [{ op: 'replace', path: '/gender', value: 'male' }], headers);
+      expect([elsewhere.status, codeOf(elsewhere)]).toEqual([403, 'ACCESS_DENIED']);
+      const forbidden = await patch(token, own, [{ op: 'replace', path: '/gender', value: 'male' }], headers);
+      expect([forbidden.status, codeOf(forbidden)]).toEqual([403, 'FORBIDDEN_UPDATE']);
+      expect(await state(other)).toEqual(otherBefore);
+      expect(await state(own)).toEqual(ownBefore);
+      const allowed = await patch(token, own, [{ op: 'add', path: '/telecom/-', value: mobile }], headers);
+      expect(allowed.status).toBe(200);
+    },
+  );
+
   it('applies 30 simultaneous patient updates of one version once: one 200, 29 RESOURCE_VERSION_MISMATCH, one event', async () => {
     const nhsNumber = await freshPatient();
     const token = await patientToken(nhsNumber);

@@ -19,7 +19,7 @@ import { lifecycleEvents } from '../patients/lifecycle-events';
 import { normalisedResource, redacted } from '../patients/patient-record';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
 import { changedFields, checkFields, checkPatch } from './patch-rules';
-import { checkOwnRecord, isPatientAccess, refuseApplicationRestricted } from '../read/patient-caller';
+import { checkPatientUpdater, isHealthcareWriter, refuseApplicationRestricted } from '../read/patient-caller';
 import { checkPatientChanges, checkPatientPatch } from './patient-access-rules';
 
 /** `W/"3"` -> 3; anything else is not a version this API issued. */
@@ -72,9 +72,11 @@ export class UpdatePatientUseCase {
     }
     // Patient access: their own record only (refused before any lookup), and only the fields a patient may
     // update (checked on the patch's paths here and on the patched record below).
-    const patient = isPatientAccess(context);
+    // Anyone but a healthcare writer (clinician, practice administrator) is held to patient access, even when
+    // the token also carries a care role that only reads (a pharmacist who is also a patient).
+    const patient = !isHealthcareWriter(context);
     if (patient) {
-      checkOwnRecord(context, nhsNumber);
+      checkPatientUpdater(context, nhsNumber);
       checkPatientPatch(patches);
     }
     if (ifMatch === undefined) {
