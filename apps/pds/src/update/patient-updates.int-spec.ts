@@ -360,6 +360,26 @@ describe('PDS patient access updates (a patient, their own record, the fields th
     expect(create.status).toBe(403);
   });
 
+  it("refuses a patient any update of their own restricted record (403 FORBIDDEN_UPDATE), so a test op cannot probe the locating details a restricted record hides, and changes nothing", async () => {
+    const nhsNumber = await freshPatient();
+    await under.db.query(`UPDATE "${under.schema}".patient SET restricted = true WHERE nhs_number = $1`, [nhsNumber]);
+    const before = await state(nhsNumber);
+    const token = await patientToken(nhsNumber);
+    const postcode = (janeSmith['address'] as { postalCode?: string }[])[0]?.postalCode;
+    expect(postcode).toEqual(expect.any(String));
+    // The hidden postcode, right and wrong: the same answer either way, and no change.
+    const probes = [postcode, 'ZZ99 9ZZ'].map((value) => [
+      { op: 'test', path: '/address/0/postalCode', value },
+      { op: 'add', path: '/telecom/-', value: mobile },
+    ]);
+    for (const patches of probes) {
+      const answer = await patch(token, nhsNumber, patches);
+      expect([answer.status, codeOf(answer)]).toEqual([403, 'FORBIDDEN_UPDATE']);
+      expect(answer.text).not.toContain(String(postcode));
+    }
+    expect(await state(nhsNumber)).toEqual(before);
+  });
+
   it.each([['pharmacist'], ['provider-clinician']])(
     'holds a patient whose token also carries %s (a care role that may read but not update) to patient access: not another record, not a forbidden field',
     async (role) => {

@@ -108,6 +108,14 @@ export class UpdatePatientUseCase {
           diagnostics: `Invalid update with error - the current version is W/"${record.version}"`,
         });
       }
+      if (patient && record.restricted) {
+        // A restricted (sensitive) record's locating details are hidden from every reader, the patient too: a
+        // patient's patch, whose test operations would probe them, is refused whatever it holds ("updating a
+        // sensitive patient ... is only permitted from certain systems").
+        throw new PlatformError('FORBIDDEN_UPDATE', 'Update is forbidden', {
+          diagnostics: 'Forbidden update with error - a restricted record cannot be updated in patient access',
+        });
+      }
       const before = JSON.parse(record.resourceJson) as Patient;
       checkPatch(patches, before);
       let after: Patient;
