@@ -268,18 +268,23 @@ describe('PDS trusts only signed caller statements (an attacker on the bus)', ()
       expect(made.rows[0]?.n).toBe(0);
     });
 
-    it('a header claiming user-restricted mode beside an application-restricted statement changes nothing', async () => {
+    // The statement without a mode is the case the guard's clearing of the header decides: nothing signed
+    // overwrites a forged header there.
+    it.each([
+      ['an application-restricted statement', application],
+      ['a statement without an access mode (an older statement)', older],
+    ])('a header claiming user-restricted mode beside %s changes nothing', async (_name, caller) => {
       const current = await version();
       const update = {
         nhsNumber: '9000000009',
         ifMatch: `W/"${current}"`,
         patches: [{ op: 'replace', path: '/gender', value: 'male' }],
       };
-      const headers = await signedHeaders(PDS_SUBJECTS.patientUpdate, update, application());
+      const headers = await signedHeaders(PDS_SUBJECTS.patientUpdate, update, caller());
       headers.set(HEADER.callerAccessMode, 'user-restricted');
       expect((await send(PDS_SUBJECTS.patientUpdate, update, headers)).err?.code).toBe('ACCESS_DENIED');
       const query = { query: `${LIST}&_max-results=50` };
-      const searchHeaders = await signedHeaders(PDS_SUBJECTS.patientSearch, query, application());
+      const searchHeaders = await signedHeaders(PDS_SUBJECTS.patientSearch, query, caller());
       searchHeaders.set(HEADER.callerAccessMode, 'user-restricted');
       expect((await send(PDS_SUBJECTS.patientSearch, query, searchHeaders)).err?.code).toBe('INVALID_VALUE');
       expect(await version()).toBe(current);
