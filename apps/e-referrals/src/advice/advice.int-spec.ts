@@ -561,6 +561,17 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
       ),
     ).toBe('NO_RELATIONSHIP');
     expect(await codeOf(convert(ubrn, 7))).toBe('RESOURCE_VERSION_MISMATCH');
+    // If-Match and createFrom's _history naming different versions contradict each other, whichever is current.
+    for (const [ifMatch, named] of [
+      ['W/"1"', 7],
+      ['W/"7"', 1],
+    ] as const) {
+      expect(
+        await codeOf(
+          advice.convert({ ...asHospital, id: ubrn, ifMatch, resource: conversion(ubrn, named) }, hospital.context()),
+        ),
+      ).toBe('CONFLICTING_VALUES');
+    }
     expect(
       await codeOf(
         advice.convert(

@@ -579,10 +579,15 @@ export class AdviceUseCase {
   async convert(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
     const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const asked = conversionParameters(request);
-    const version =
-      request.ifMatch !== undefined || asked.version === undefined
-        ? this.expectedVersion(request.ifMatch)
-        : asked.version;
+    // The NHS names the version in createFrom (_history); If-Match, when sent too, must say the same.
+    const matched = request.ifMatch === undefined ? undefined : this.expectedVersion(request.ifMatch);
+    if (matched !== undefined && asked.version !== undefined && matched !== asked.version) {
+      throw invalid(
+        `If-Match names version ${matched} and createFrom version ${asked.version} of the request`,
+        'CONFLICTING_VALUES',
+      );
+    }
+    const version = matched ?? asked.version ?? this.expectedVersion(undefined);
     // The patient is checked with PDS before the write (no lock is held across the call); a request that can no
     // longer be converted is refused inside the write, where a retry of a conversion gets its first answer.
     const current = await this.row(this.pool, request.id);

@@ -172,7 +172,8 @@ export class ErsAdviceController {
   @ApiHeader({
     name: 'If-Match',
     required: false,
-    description: 'W/"<version>" of the advice and guidance request, when createFrom does not name it (_history)',
+    description:
+      'W/"<version>" of the advice and guidance request, when createFrom does not name it (_history); when both do, they must agree (422 CONFLICTING_VALUES)',
   })
   @ApiOperation({
     summary:
