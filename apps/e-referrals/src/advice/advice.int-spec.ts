@@ -621,4 +621,40 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
     expect(answers[0]).toMatchObject({ versionId: '2', resource: { resourceType: 'ReferralRequest', id: other } });
     expect(await snapshot(other)).toMatchObject({ referrals: 1, messages: 2, events: 3 });
   });
+
+  it('A026 and A027 on one request at once (15 answers, 15 conversions, each its own X-Request-ID): one of them wins, never both', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const ubrn = await create(true);
+      const results = outcomes(
+        await allAtOnce(30, 30_000, (index) =>
+          index % 2 === 0
+            ? advice.respond({ ...asHospital, id: ubrn, ifMatch: 'W/"1"', resource: response }, hospital.context())
+            : convert(ubrn, 1),
+        ),
+      );
+      const won = results.filter((result) => typeof result !== 'string');
+      expect(won).toHaveLength(1);
+      const losers = tally(
+        results.filter((result): result is string => typeof result === 'string'),
+        (code) => code,
+      );
+      const refusals = ['INVALID_REQUEST_STATE', 'REFERRAL_LOCKED', 'RESOURCE_VERSION_MISMATCH'];
+      expect(Object.keys(losers).filter((code) => !refusals.includes(code))).toEqual([]);
+      expect(Object.values(losers).reduce((sum, n) => sum + n, 0)).toBe(29);
+      const [row] = (
+        await under.db.query<{ state: string; version: number }>(
+          `SELECT state, version FROM "${under.schema}".advice_request WHERE ubrn = $1`,
+          [ubrn],
+        )
+      ).rows;
+      const converted = row?.state === 'CONVERTED';
+      expect(row).toEqual({ state: converted ? 'CONVERTED' : 'RESPONDED', version: 2 });
+      // One answer or one referral, the conversation's two messages, and the events of the one change.
+      expect(await snapshot(ubrn)).toMatchObject({
+        referrals: converted ? 1 : 0,
+        messages: 2,
+        events: converted ? 3 : 2,
+      });
+    }
+  });
 });
