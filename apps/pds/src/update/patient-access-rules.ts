@@ -88,6 +88,17 @@ function protectedPart(patient: Patient): Record<string, unknown> {
  * outside the patient's fields may differ (403 FORBIDDEN_UPDATE naming what changed).
  */
 export function checkPatientChanges(before: Patient, after: Patient): void {
+  // The patient's fields are FHIR lists of objects: a patch leaving one another shape (a string where a telecom
+  // goes, an object for the address list) would be kept as it is, since the record check below ignores them.
+  for (const field of PATIENT_FIELDS) {
+    const value = after[field];
+    if (isDeepStrictEqual(value, before[field]) || value === undefined) continue;
+    if (!Array.isArray(value) || !value.every(isItem)) {
+      throw new PlatformError('INVALID_UPDATE', 'Update is invalid', {
+        diagnostics: `Invalid update with error - ${field} is a list of objects`,
+      });
+    }
+  }
   const was = protectedPart(before);
   const is = protectedPart(after);
   for (const field of new Set([...Object.keys(was), ...Object.keys(is)])) {

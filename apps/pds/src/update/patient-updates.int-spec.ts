@@ -20,7 +20,7 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-type Patch = { op: string; path: string; value?: unknown };
+type Patch = { op: string; path: string; value?: unknown; from?: string };
 
 const codeOf = (answer: Answer): unknown =>
   (answer.body['issue'] as { details?: { coding?: { code?: string }[] } }[] | undefined)?.[0]?.details?.coding?.[0]
@@ -328,6 +328,36 @@ describe('PDS patient access updates (a patient, their own record, the fields th
     ],
     ['an unsupported operation', [{ op: 'move', path: '/telecom/3', value: mobile }], 400, 'INVALID_UPDATE'],
     ['a malformed path', [{ op: 'add', path: 'telecom', value: mobile }], 400, 'INVALID_UPDATE'],
+    [
+      'a move from a forbidden field',
+      [{ op: 'move', from: '/gender', path: '/address/0/text' }],
+      400,
+      'INVALID_UPDATE',
+    ],
+    [
+      'a copy from a forbidden field',
+      [{ op: 'copy', from: '/identifier/0/value', path: '/address/0/text' }],
+      400,
+      'INVALID_UPDATE',
+    ],
+    [
+      'a telecom that is not an object',
+      [{ op: 'add', path: '/telecom/-', value: '07700900123' }],
+      400,
+      'INVALID_UPDATE',
+    ],
+    [
+      'the address list replaced by an object',
+      [{ op: 'replace', path: '/address', value: { line: ['1 Street'] } }],
+      400,
+      'INVALID_UPDATE',
+    ],
+    [
+      'an emergency contact that is not an object',
+      [{ op: 'add', path: '/contact/-', value: 42 }],
+      400,
+      'INVALID_UPDATE',
+    ],
   ];
 
   it.each(refusals)(
@@ -360,7 +390,7 @@ describe('PDS patient access updates (a patient, their own record, the fields th
     expect(create.status).toBe(403);
   });
 
-  it("refuses a patient any update of their own restricted record (403 FORBIDDEN_UPDATE), so a test op cannot probe the locating details a restricted record hides, and changes nothing", async () => {
+  it('refuses a patient any update of their own restricted record (403 FORBIDDEN_UPDATE), so a test op cannot probe the locating details a restricted record hides, and changes nothing', async () => {
     const nhsNumber = await freshPatient();
     await under.db.query(`UPDATE "${under.schema}".patient SET restricted = true WHERE nhs_number = $1`, [nhsNumber]);
     const before = await state(nhsNumber);
