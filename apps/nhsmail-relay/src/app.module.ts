@@ -23,6 +23,7 @@ import { DeliveryWorker, type DeliverySettings } from './queue/delivery-worker';
 import { MessageStore } from './queue/message-store';
 import { noticeStartOf, PracticeNotices } from './notices/practice-notices';
 import { AccessTokens } from './smtp/access-tokens';
+import { MemoryShedding, backgroundCollector } from './smtp/memory-shedding';
 import { N3Gate } from './smtp/n3-gate';
 import { SecureMail, type SecureSettings } from './secure/secure-mail';
 import { SecureHandler } from './secure/secure.handler';
@@ -85,6 +86,8 @@ export class NhsmailRelayModule {
       { retryMs: 2000, start: noticeStartOf(resources.noticesStart) },
       () => worker.kick(),
     );
+    // After a burst of mail, the heap it left is given back (smtp/memory-shedding.ts).
+    const shedding = new MemoryShedding(backgroundCollector());
     const listeners = new SmtpListeners(resources.smtp, {
       mailboxes,
       domains,
@@ -93,7 +96,10 @@ export class NhsmailRelayModule {
       store,
       outbox: side.outbox,
       logger: resources.logger,
-      accepted: () => worker.kick(),
+      accepted: () => {
+        worker.kick();
+        shedding.note();
+      },
     });
     return {
       module: NhsmailRelayModule,
@@ -120,6 +126,7 @@ export class NhsmailRelayModule {
               await listeners.start();
               worker.start();
               notices.start();
+              shedding.start();
             },
           },
         },
@@ -129,6 +136,7 @@ export class NhsmailRelayModule {
           provide: 'NHSMAIL_RELAY_SHUTDOWN',
           useValue: shutdownHook(async () => {
             await listeners.stop();
+            shedding.stop();
             await notices.stop();
             await worker.stop();
             await store.close();

@@ -1,8 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Pool, type PoolClient } from 'pg';
+import { Pool, type CustomTypesConfig, type PoolClient, type QueryConfig } from 'pg';
 import { withTransaction } from '@platform/shared-persistence';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
 import { Batches } from './batches';
+
+/** Results in binary format with every column as the bytes PostgreSQL sent (for bytea columns: their content). */
+const RAW_BYTES: CustomTypesConfig = {
+  getTypeParser: ((_oid: number, format?: string) =>
+    format === 'binary' ? (value: Buffer) => value : (value: string) => value) as CustomTypesConfig['getTypeParser'],
+};
 
 /** Bytes kept in memory before they go to a chunk row: a small message is one row, written at commit. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -357,13 +363,21 @@ export class MessageStore {
     return row ? storedMessageOf(row) : undefined;
   }
 
-  /** A message's bytes, a few chunks per query, in order. */
+  /**
+   * A message's bytes, a few chunks per query, in order. The chunks come in PostgreSQL's binary format: as text
+   * a bytea is hex, so each 256 KiB chunk arrived as a 512 KiB string (garbage on the V8 heap, a large object
+   * each, piling up until a full collection) before it was decoded.
+   */
   async *content(id: string): AsyncGenerator<Buffer> {
     for (let seq = 0; ; seq += 4) {
-      const result = await this.pool.query<{ data: Buffer }>(
-        `SELECT data FROM ${this.schema}.message_chunk WHERE message = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
-        [id, seq, seq + 4],
-      );
+      // pg takes `binary` per query (its types declare it only for the client).
+      const query: QueryConfig & { binary: boolean } = {
+        text: `SELECT data FROM ${this.schema}.message_chunk WHERE message = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+        values: [id, seq, seq + 4],
+        binary: true,
+        types: RAW_BYTES,
+      };
+      const result = await this.pool.query<{ data: Buffer }>(query);
       for (const row of result.rows) yield row.data;
       if (result.rows.length < 4) return;
     }
