@@ -7,7 +7,7 @@ import {
   type FhirReply,
   type FhirResource,
 } from '@platform/contracts-ers';
-import { NatsRpcClient } from '@platform/shared-nats';
+import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes, tally } from '@platform/shared-testing';
 import { testGatewaySigner } from '@platform/testing-services';
 import {
@@ -656,5 +656,33 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
         events: converted ? 3 : 2,
       });
     }
+  });
+
+  it('A044, A023, A026 and A027 are for healthcare workers in user-restricted access: an application-restricted statement is 403 ACCESS_DENIED and changes nothing', async () => {
+    const unattended = (context: CallContext): CallContext => ({
+      ...context,
+      ...(context.caller ? { caller: { ...context.caller, accessMode: 'application-restricted' as const } } : {}),
+    });
+    const ubrn = await create(true);
+    const before = await snapshot(ubrn);
+    const refused = [
+      await codeOf(advice.create({ ...asGp, resource: request([await service()]) }, unattended(gp.context()))),
+      await codeOf(
+        advice.worklist({ ...asHospital, resource: { resourceType: 'Parameters' } }, unattended(hospital.context())),
+      ),
+      await codeOf(
+        advice.respond(
+          { ...asHospital, id: ubrn, ifMatch: 'W/"1"', resource: response },
+          unattended(hospital.context()),
+        ),
+      ),
+      await codeOf(
+        advice.convert({ ...asHospital, id: ubrn, resource: conversion(ubrn, 1) }, unattended(hospital.context())),
+      ),
+    ];
+    expect(refused).toEqual(['ACCESS_DENIED', 'ACCESS_DENIED', 'ACCESS_DENIED', 'ACCESS_DENIED']);
+    expect(await snapshot(ubrn)).toEqual(before);
+    // A024 allows application-restricted access, as the NHS does.
+    expect(await codeOf(advice.get({ ...asHospital, id: ubrn }, unattended(hospital.context())))).toBe('ok');
   });
 });

@@ -118,6 +118,20 @@ function textOf(item: Parameter | undefined, name: string, max: number): string 
   return text;
 }
 
+/**
+ * A044, A023, A026 and A027 support healthcare worker, user-restricted access only (the NHS's "Supported security
+ * patterns"; A024 and A025 also allow application-restricted access): a statement signed as application-restricted
+ * is 403 ACCESS_DENIED before anything is read. A statement without a mode (a gateway older than the claim) is
+ * still served, as before the mode was signed.
+ */
+function refuseApplicationRestricted(context: CallContext, endpoint: string): void {
+  if (context.caller?.accessMode === 'application-restricted') {
+    throw new PlatformError('ACCESS_DENIED', undefined, {
+      diagnostics: `${endpoint} supports healthcare worker, user-restricted access only`,
+    });
+  }
+}
+
 interface AdviceRow {
   ubrn: string;
   version: number;
@@ -319,6 +333,7 @@ export class AdviceUseCase {
 
   /** A044: a request to exactly one service, with the referrer's question; AWAITING_RESPONSE. */
   async create(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
+    refuseApplicationRestricted(context, 'A044');
     const actor = await this.actors.resolve(context, request, REFERRER_FUNCTIONS);
     const parameters = parametersOf(request.resource, 'eRS-CreateAdviceAndGuidance-Request-Parameters');
     refuseUnknown(parameters, ['patient', 'providerConversionAuthorisation', 'shortlist', 'request'], 'parameter');
@@ -452,6 +467,7 @@ export class AdviceUseCase {
    * clinician (and whether one is assigned; requests here are never assigned to a clinician, so ASSIGNED finds none).
    */
   async worklist(request: ResourceRequest, context: CallContext): Promise<FhirReply> {
+    refuseApplicationRestricted(context, 'A023');
     const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const filter = adviceWorklistFilter(request.resource);
     const conditions = [`a.provider_ods = $1`, `a.state = 'AWAITING_RESPONSE'`];
@@ -511,6 +527,7 @@ export class AdviceUseCase {
 
   /** A026: the provider answers (advice, or a request for more information); RESPONDED. */
   async respond(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
+    refuseApplicationRestricted(context, 'A026');
     const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const version = this.expectedVersion(request.ifMatch);
     const parameters = parametersOf(request.resource, 'eRS-SendCommunicationToRequester-Request-Parameters');
@@ -577,6 +594,7 @@ export class AdviceUseCase {
    * checked (409), the referral, its appointment, the guidance message, the request CONVERTED and both events.
    */
   async convert(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
+    refuseApplicationRestricted(context, 'A027');
     const actor = await this.actors.resolve(context, request, PROVIDER_FUNCTIONS);
     const asked = conversionParameters(request);
     // The NHS names the version in createFrom (_history); If-Match, when sent too, must say the same.
