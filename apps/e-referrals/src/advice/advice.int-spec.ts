@@ -685,4 +685,31 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
     // A024 allows application-restricted access, as the NHS does.
     expect(await codeOf(advice.get({ ...asHospital, id: ubrn }, unattended(hospital.context())))).toBe('ok');
   });
+
+  it('A026 and A027 refused 423 while another write holds the request run again on a retry with the same X-Request-ID, as the 423 says to', async () => {
+    for (const operation of ['A026', 'A027']) {
+      const ubrn = await create(true);
+      const requestId = randomUUID();
+      const send = (): Promise<FhirReply> =>
+        operation === 'A026'
+          ? advice.respond(
+              { ...asHospital, id: ubrn, ifMatch: 'W/"1"', resource: response },
+              hospital.context(requestId),
+            )
+          : convert(ubrn, 1, {}, requestId);
+      await under.db.query('BEGIN');
+      let locked: string;
+      try {
+        await under.db.query(`SELECT 1 FROM "${under.schema}".advice_request WHERE ubrn = $1 FOR UPDATE`, [ubrn]);
+        locked = await codeOf(send());
+      } finally {
+        await under.db.query('ROLLBACK');
+      }
+      expect([operation, locked]).toEqual([operation, 'REFERRAL_LOCKED']);
+      expect([operation, await codeOf(send())]).toEqual([operation, 'ok']);
+      // And the retry after that gets the answer the write gave, changing nothing more.
+      expect([operation, await codeOf(send())]).toEqual([operation, 'ok']);
+      expect(await count('SELECT count(*)::int AS n FROM $schema.advice_message WHERE ubrn = $1', [ubrn])).toBe(2);
+    }
+  });
 });

@@ -132,6 +132,16 @@ function refuseApplicationRestricted(context: CallContext, endpoint: string): vo
   }
 }
 
+/**
+ * The request's row lock, taken NOWAIT, is held by another write. Not a PlatformError, so that IdempotentWrites
+ * rolls the whole write back, its claim of the X-Request-ID included, rather than keep a 423 as the final answer.
+ */
+class RequestLocked extends Error {
+  constructor(readonly ubrn: string) {
+    super(`advice and guidance request ${ubrn} is locked`);
+  }
+}
+
 interface AdviceRow {
   ubrn: string;
   version: number;
@@ -278,9 +288,21 @@ export class AdviceUseCase {
       );
       return result.rows[0];
     } catch (error) {
-      if ((error as { code?: string }).code === '55P03') {
+      // Not yet the 423: a PlatformError inside a write would be kept as that X-Request-ID's final answer, and
+      // the retry the 423 asks for would get it again however long ago the lock was released (lockedAnswer).
+      if ((error as { code?: string }).code === '55P03') throw new RequestLocked(ubrn);
+      throw error;
+    }
+  }
+
+  /** A write of the request, whose lock taken NOWAIT was held by another: 423, not kept for a retry. */
+  private async lockedAnswer<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } catch (error) {
+      if (error instanceof RequestLocked) {
         throw new PlatformError('REFERRAL_LOCKED', undefined, {
-          diagnostics: `Advice and guidance request ${ubrn} is being updated by another request; retry`,
+          diagnostics: `Advice and guidance request ${error.ubrn} is being updated by another request; retry`,
         });
       }
       throw error;
@@ -544,40 +566,42 @@ export class AdviceUseCase {
     if (typeof guidance !== 'string' || guidance.trim() === '')
       throw invalid('parameter guidance is required', 'MISSING_VALUE');
     if (guidance.length > MAX_TEXT) throw invalid(`The guidance is longer than ${MAX_TEXT} characters`);
-    const reply = await this.writes.run(writeKey(context, 'advice.respond', request), async (transaction) => {
-      const row = await this.lockForProvider(transaction, request.id, actor, version);
-      if (row.state !== 'AWAITING_RESPONSE') {
-        throw invalid(`The request is ${row.state}: it has been answered`, 'INVALID_REQUEST_STATE');
-      }
-      await this.addMessage(transaction, row.ubrn, 'RESPONDER', actor, guidance, outcome);
-      await transaction.query(
-        `UPDATE ${this.s}.advice_request SET state = 'RESPONDED', version = version + 1, updated_at = now() WHERE ubrn = $1`,
-        [row.ubrn],
-      );
-      await this.event(
-        transaction,
-        ERS_EVENTS.adviceResponded,
-        row.ubrn,
-        row.version + 1,
-        'RESPONDED',
-        actor,
-        context,
-        {
-          reason: outcome,
-          referrerOdsCode: row.referrer_ods,
-        },
-      );
-      const after = await this.row(transaction, row.ubrn);
-      const first = await transaction.query<{ text: string }>(
-        `SELECT text FROM ${this.s}.advice_message WHERE ubrn = $1 AND position = 1`,
-        [row.ubrn],
-      );
-      const answered: FhirReply = {
-        resource: communicationRequest(after ?? row, first.rows[0]?.text ?? ''),
-        versionId: String(row.version + 1),
-      };
-      return answered;
-    });
+    const reply = await this.lockedAnswer(
+      this.writes.run(writeKey(context, 'advice.respond', request), async (transaction) => {
+        const row = await this.lockForProvider(transaction, request.id, actor, version);
+        if (row.state !== 'AWAITING_RESPONSE') {
+          throw invalid(`The request is ${row.state}: it has been answered`, 'INVALID_REQUEST_STATE');
+        }
+        await this.addMessage(transaction, row.ubrn, 'RESPONDER', actor, guidance, outcome);
+        await transaction.query(
+          `UPDATE ${this.s}.advice_request SET state = 'RESPONDED', version = version + 1, updated_at = now() WHERE ubrn = $1`,
+          [row.ubrn],
+        );
+        await this.event(
+          transaction,
+          ERS_EVENTS.adviceResponded,
+          row.ubrn,
+          row.version + 1,
+          'RESPONDED',
+          actor,
+          context,
+          {
+            reason: outcome,
+            referrerOdsCode: row.referrer_ods,
+          },
+        );
+        const after = await this.row(transaction, row.ubrn);
+        const first = await transaction.query<{ text: string }>(
+          `SELECT text FROM ${this.s}.advice_message WHERE ubrn = $1 AND position = 1`,
+          [row.ubrn],
+        );
+        const answered: FhirReply = {
+          resource: communicationRequest(after ?? row, first.rows[0]?.text ?? ''),
+          versionId: String(row.version + 1),
+        };
+        return answered;
+      }),
+    );
     this.outbox.kick();
     return reply;
   }
@@ -612,119 +636,121 @@ export class AdviceUseCase {
     if (current?.state === 'AWAITING_RESPONSE' && current.provider_ods === actor.organisation) {
       await this.checkPatient(current.patient_nhs_number, context);
     }
-    const reply = await this.writes.run(writeKey(context, 'advice.convert', request), async (transaction) => {
-      const row = await this.row(transaction, request.id, true);
-      if (!row) {
-        throw invalid(`createFrom names no advice and guidance request (${request.id})`, 'REFERENCE_NOT_FOUND');
-      }
-      if (row.provider_ods !== actor.organisation) {
-        throw new PlatformError('NO_RELATIONSHIP', undefined, {
-          diagnostics: `${actor.organisation} is not the provider of advice and guidance request ${row.ubrn}`,
-        });
-      }
-      if (row.version !== version) {
-        throw new PlatformError('RESOURCE_VERSION_MISMATCH', undefined, {
-          diagnostics: `The request is at version ${row.version}, not ${version}`,
-        });
-      }
-      if (!row.conversion_authorised) {
-        throw invalid('The referrer has not authorised the provider to convert this request', 'INAPPROPRIATE_VALUE');
-      }
-      if (row.state !== 'AWAITING_RESPONSE') {
-        throw invalid(
-          `The request is ${row.state}: only a request awaiting the provider's response is converted`,
-          'INVALID_REQUEST_STATE',
-        );
-      }
-      const [service] = await this.directory.services([row.service_id], transaction);
-      if (!service) throw new PlatformError('REC_SERVER_ERROR', 'The request names no service');
-      if (!service.priorities.includes(asked.priority)) {
-        throw new PlatformError('UNSUPPORTED_PRIORITY', undefined, {
-          diagnostics: `Service ${service.id} does not take ${asked.priority} referrals`,
-        });
-      }
-      // The request's number is the referral's; only a store seeded with the NHS examples (ERS_SEED=sandbox, whose
-      // example referrals and requests share numbers) can hold a referral under it already: that one gets the next.
-      const ubrn = (await this.referrals.exists(transaction, row.ubrn))
-        ? await this.referrals.nextUbrn(transaction)
-        : row.ubrn;
-      const nextVersion = row.version + 1;
-      const criteria: SearchCriteria = { ...row.search_criteria, priority: asked.priority };
-      const referral: Referral = {
-        ubrn,
-        version: nextVersion,
-        state: 'TRIAGED_PROVIDER_TO_ACTION',
-        patientNhsNumber: row.patient_nhs_number,
-        priority: asked.priority,
-        specialty: row.specialty,
-        clinicType: criteria.clinicType ?? null,
-        referrerOds: row.referrer_ods,
-        referrerUser: row.referrer_user,
-        accessCode: newAccessCode(),
-        serviceId: service.id,
-        providerOds: service.odsCode,
-        appointmentId: null,
-        searchCriteria: criteria,
-        pathwayStart: null,
-        createdAt: new Date().toISOString(),
-      };
-      await this.referrals.insert(transaction, referral);
-      const appointmentId = await this.referrals.insertAppointment(transaction, {
-        ubrn,
-        serviceId: service.id,
-        slotId: null,
-        status: 'proposed',
-      });
-      await this.referrals.saveAppointmentVersion(transaction, {
-        id: appointmentId,
-        ubrn,
-        version: 1,
-        serviceId: service.id,
-        slotId: null,
-        status: 'proposed',
-        resource: appointmentResource({
-          id: appointmentId,
-          version: 1,
-          status: 'proposed',
-          service,
-          patientNhsNumber: row.patient_nhs_number,
+    const reply = await this.lockedAnswer(
+      this.writes.run(writeKey(context, 'advice.convert', request), async (transaction) => {
+        const row = await this.row(transaction, request.id, true);
+        if (!row) {
+          throw invalid(`createFrom names no advice and guidance request (${request.id})`, 'REFERENCE_NOT_FOUND');
+        }
+        if (row.provider_ods !== actor.organisation) {
+          throw new PlatformError('NO_RELATIONSHIP', undefined, {
+            diagnostics: `${actor.organisation} is not the provider of advice and guidance request ${row.ubrn}`,
+          });
+        }
+        if (row.version !== version) {
+          throw new PlatformError('RESOURCE_VERSION_MISMATCH', undefined, {
+            diagnostics: `The request is at version ${row.version}, not ${version}`,
+          });
+        }
+        if (!row.conversion_authorised) {
+          throw invalid('The referrer has not authorised the provider to convert this request', 'INAPPROPRIATE_VALUE');
+        }
+        if (row.state !== 'AWAITING_RESPONSE') {
+          throw invalid(
+            `The request is ${row.state}: only a request awaiting the provider's response is converted`,
+            'INVALID_REQUEST_STATE',
+          );
+        }
+        const [service] = await this.directory.services([row.service_id], transaction);
+        if (!service) throw new PlatformError('REC_SERVER_ERROR', 'The request names no service');
+        if (!service.priorities.includes(asked.priority)) {
+          throw new PlatformError('UNSUPPORTED_PRIORITY', undefined, {
+            diagnostics: `Service ${service.id} does not take ${asked.priority} referrals`,
+          });
+        }
+        // The request's number is the referral's; only a store seeded with the NHS examples (ERS_SEED=sandbox, whose
+        // example referrals and requests share numbers) can hold a referral under it already: that one gets the next.
+        const ubrn = (await this.referrals.exists(transaction, row.ubrn))
+          ? await this.referrals.nextUbrn(transaction)
+          : row.ubrn;
+        const nextVersion = row.version + 1;
+        const criteria: SearchCriteria = { ...row.search_criteria, priority: asked.priority };
+        const referral: Referral = {
           ubrn,
-          referralVersion: nextVersion,
-          reasonCoding: CONVERTED_REASON,
-          comment: asked.reviewComments,
-          created: new Date().toISOString(),
-        }),
-      });
-      const answer = await this.changes.save(
-        transaction,
-        { ...referral, appointmentId },
-        {
-          referral: { ...referral, appointmentId },
-          action: CONVERTED_REASON.code,
-          event: ERS_EVENTS.referralCreated,
-          reason: CONVERTED_REASON.code,
-          comment: asked.reviewComments,
-          shortlist: [service.id],
-          eventDetails: { appointmentId },
-          stateDetail: { reason: CONVERTED_REASON, comments: asked.reviewComments },
-          supportingInfo: [{ reference: `CommunicationRequest/${row.ubrn}` }],
-        },
-        actor,
-        context,
-      );
-      await this.addMessage(transaction, row.ubrn, 'RESPONDER', actor, asked.guidance, CONVERTED_REASON.code);
-      await transaction.query(
-        `UPDATE ${this.s}.advice_request SET state = 'CONVERTED', converted_ubrn = $2, version = $3, updated_at = now()
+          version: nextVersion,
+          state: 'TRIAGED_PROVIDER_TO_ACTION',
+          patientNhsNumber: row.patient_nhs_number,
+          priority: asked.priority,
+          specialty: row.specialty,
+          clinicType: criteria.clinicType ?? null,
+          referrerOds: row.referrer_ods,
+          referrerUser: row.referrer_user,
+          accessCode: newAccessCode(),
+          serviceId: service.id,
+          providerOds: service.odsCode,
+          appointmentId: null,
+          searchCriteria: criteria,
+          pathwayStart: null,
+          createdAt: new Date().toISOString(),
+        };
+        await this.referrals.insert(transaction, referral);
+        const appointmentId = await this.referrals.insertAppointment(transaction, {
+          ubrn,
+          serviceId: service.id,
+          slotId: null,
+          status: 'proposed',
+        });
+        await this.referrals.saveAppointmentVersion(transaction, {
+          id: appointmentId,
+          ubrn,
+          version: 1,
+          serviceId: service.id,
+          slotId: null,
+          status: 'proposed',
+          resource: appointmentResource({
+            id: appointmentId,
+            version: 1,
+            status: 'proposed',
+            service,
+            patientNhsNumber: row.patient_nhs_number,
+            ubrn,
+            referralVersion: nextVersion,
+            reasonCoding: CONVERTED_REASON,
+            comment: asked.reviewComments,
+            created: new Date().toISOString(),
+          }),
+        });
+        const answer = await this.changes.save(
+          transaction,
+          { ...referral, appointmentId },
+          {
+            referral: { ...referral, appointmentId },
+            action: CONVERTED_REASON.code,
+            event: ERS_EVENTS.referralCreated,
+            reason: CONVERTED_REASON.code,
+            comment: asked.reviewComments,
+            shortlist: [service.id],
+            eventDetails: { appointmentId },
+            stateDetail: { reason: CONVERTED_REASON, comments: asked.reviewComments },
+            supportingInfo: [{ reference: `CommunicationRequest/${row.ubrn}` }],
+          },
+          actor,
+          context,
+        );
+        await this.addMessage(transaction, row.ubrn, 'RESPONDER', actor, asked.guidance, CONVERTED_REASON.code);
+        await transaction.query(
+          `UPDATE ${this.s}.advice_request SET state = 'CONVERTED', converted_ubrn = $2, version = $3, updated_at = now()
           WHERE ubrn = $1`,
-        [row.ubrn, ubrn, nextVersion],
-      );
-      await this.event(transaction, ERS_EVENTS.adviceConverted, row.ubrn, nextVersion, 'CONVERTED', actor, context, {
-        referralUbrn: ubrn,
-        referrerOdsCode: row.referrer_ods,
-      });
-      const converted: FhirReply = { ...answer, location: `STU3/ReferralRequest/${ubrn}` };
-      return converted;
-    });
+          [row.ubrn, ubrn, nextVersion],
+        );
+        await this.event(transaction, ERS_EVENTS.adviceConverted, row.ubrn, nextVersion, 'CONVERTED', actor, context, {
+          referralUbrn: ubrn,
+          referrerOdsCode: row.referrer_ods,
+        });
+        const converted: FhirReply = { ...answer, location: `STU3/ReferralRequest/${ubrn}` };
+        return converted;
+      }),
+    );
     this.outbox.kick();
     return reply;
   }
