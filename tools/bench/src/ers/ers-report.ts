@@ -17,7 +17,14 @@ export interface ErsReport {
   machine: MachineInfo;
   revision?: string;
   versions: Versions;
-  store: { services: number; slots: number; referrals: number; seedSeconds: number };
+  store: {
+    services: number;
+    slots: number;
+    referrals: number;
+    seedSeconds: number;
+    /** The CHECKPOINT after the seed (null: not allowed, measured beside the seed's pending checkpoint). */
+    checkpointSeconds: number | null;
+  };
   baseline: LoadResult;
   book: { clients: number; load: LoadResult };
   race: { rounds: number; referrers: number; winnersPerRound: number[]; doublyBookedSlots: number };
@@ -42,7 +49,10 @@ export function renderErsSection(report: ErsReport): string {
       `autocannon ${report.versions.autocannon}${report.revision ? `, source ${report.revision}` : ''}; load average ${report.machine.loadAverage.toFixed(2)} at the start.`,
     '',
     `Store: ${report.store.services.toLocaleString('en-GB')} services, ${report.store.slots.toLocaleString('en-GB')} slots and ` +
-      `${report.store.referrals.toLocaleString('en-GB')} referrals generated first with \`npm run ers -- seed\` (${report.store.seedSeconds.toFixed(0)} s). ` +
+      `${report.store.referrals.toLocaleString('en-GB')} referrals generated first with \`npm run ers -- seed\` (${report.store.seedSeconds.toFixed(0)} s), ` +
+      (report.store.checkpointSeconds === null
+        ? 'its writes not checkpointed before measuring (CHECKPOINT not allowed). '
+        : `then written out by a \`CHECKPOINT\` (${report.store.checkpointSeconds.toFixed(0)} s) before measuring. `) +
       'Every request goes through the gateway on the NHS e-RS paths with real tokens (the race too).',
     '',
     `Baseline in the same run: A004 (\`GET /referrals/FHIR/STU3/CodeSystem/PRIORITY\`: token, caller statement, NATS, no database) at ${book.clients} clients: ` +
