@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -42,6 +51,36 @@ const PORTS: BenchPorts & { postfix: number; postfixSink: number; relaySink: num
   relaySink: port('RELAY_SINK', 22627),
 };
 
+/** Local TCP ports of a process's sockets (its connections' own ends), from /proc; empty elsewhere. */
+function localPortsOf(pid: number): number[] {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match?.[1]) inodes.add(match[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return [];
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        const local = fields[1] ?? '';
+        if (fields[9] && inodes.has(fields[9])) ports.push(parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+      }
+    } catch {
+      // no such table
+    }
+  }
+  return ports;
+}
+
 class Database {
   private constructor(private readonly client: Client) {}
 
@@ -73,10 +112,14 @@ class Database {
     return Number(result.rows[0]?.n ?? 0);
   }
 
-  /** The server processes working for the relay: its connections' backends and the WAL writer. */
-  async relayBackends(): Promise<number[]> {
+  /**
+   * The server processes working for the relay: the backends of its connections (found by their client ports,
+   * as other relays, from tests, may be connected under the same name) and the WAL writer.
+   */
+  async relayBackends(relayPid: number): Promise<number[]> {
     const result = await this.client.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'nhsmail-relay%' OR backend_type = 'walwriter'`,
+      `SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[]) OR backend_type = 'walwriter'`,
+      [localPortsOf(relayPid)],
     );
     return result.rows.map((row) => row.pid);
   }
@@ -142,7 +185,7 @@ async function relayMeter(
     messages: number,
   ): Promise<{ relay?: number; postgres?: number; nats?: number; sink?: number; machineBusy?: number }>;
 }> {
-  const backends = await database.relayBackends();
+  const backends = await database.relayBackends(relayPid);
   const pids: Record<string, number> = { relay: relayPid };
   backends.forEach((pid, index) => (pids[`pg${index}`] = pid));
   const nats = pidListeningOn(natsPort);
@@ -156,7 +199,7 @@ async function relayMeter(
       const perMessage = (seconds: number | undefined): number | undefined =>
         seconds === undefined ? undefined : (seconds * 1000) / messages;
       // A backend the pool opened during the phase worked for it all its life.
-      const opened = (await database.relayBackends()).filter((pid) => !backends.includes(pid));
+      const opened = (await database.relayBackends(relayPid)).filter((pid) => !backends.includes(pid));
       const postgres =
         Object.entries(usage.processes)
           .filter(([name]) => name.startsWith('pg'))
@@ -179,7 +222,8 @@ async function relayMemory(pid: number, healthPort: number): Promise<string> {
   const parts: string[] = [];
   try {
     const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-    const gauge = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN);
+    const gauge = (name: string): number =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN);
     parts.push(
       `V8 heap ${mib(gauge('nodejs_heap_size_used_bytes'))} used of ${mib(gauge('nodejs_heap_size_total_bytes'))} MiB`,
       `external ${mib(gauge('nodejs_external_memory_bytes'))} MiB`,
@@ -189,7 +233,8 @@ async function relayMemory(pid: number, healthPort: number): Promise<string> {
   }
   try {
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
+    const kib = (field: string): number =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
     parts.push(`RSS ${mib(kib('Rss'))} MiB (anonymous ${mib(kib('Anonymous'))})`);
   } catch {
     // not Linux
