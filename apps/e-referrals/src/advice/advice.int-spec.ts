@@ -490,6 +490,33 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
     expect(await snapshot(ubrn)).toEqual(before);
   });
 
+  it('a converted referral names its Advice and Guidance request in every later version, not only the one A027 wrote', async () => {
+    const ubrn = await create(true);
+    await convert(ubrn, 1);
+    const link = [{ reference: `CommunicationRequest/${ubrn}` }];
+    // A later change by the referrer (A036), then the versioned and the current reads.
+    const cancelled = await client.cancelReferral(
+      {
+        ...asGp,
+        id: ubrn,
+        ifMatch: 'W/"2"',
+        resource: {
+          resourceType: 'Parameters',
+          parameter: [{ name: 'cancellationReason', valueCoding: { code: 'RAISED_IN_ERROR' } }],
+        },
+      },
+      gp.context(),
+    );
+    expect(cancelled.versionId).toBe('3');
+    expect(stateOf(cancelled.resource)).toBe('CANCELLED_REFERRAL');
+    expect(cancelled.resource['supportingInfo']).toEqual(link);
+    expect((await client.getReferral({ ...asGp, id: ubrn }, gp.context())).resource['supportingInfo']).toEqual(link);
+    for (const version of ['2', '3']) {
+      const read = await client.getReferral({ ...asGp, id: ubrn, version }, gp.context());
+      expect(read.resource['supportingInfo']).toEqual(link);
+    }
+  });
+
   it('A027 refuses each malformed value with the NHS code, and a request it may not convert, changing nothing', async () => {
     const ubrn = await create(true);
     const before = await snapshot(ubrn);

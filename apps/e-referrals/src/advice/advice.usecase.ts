@@ -692,6 +692,7 @@ export class AdviceUseCase {
           searchCriteria: criteria,
           pathwayStart: null,
           createdAt: new Date().toISOString(),
+          adviceUbrn: row.ubrn,
         };
         await this.referrals.insert(transaction, referral);
         const appointmentId = await this.referrals.insertAppointment(transaction, {
@@ -732,7 +733,6 @@ export class AdviceUseCase {
             shortlist: [service.id],
             eventDetails: { appointmentId },
             stateDetail: { reason: CONVERTED_REASON, comments: asked.reviewComments },
-            supportingInfo: [{ reference: `CommunicationRequest/${row.ubrn}` }],
           },
           actor,
           context,

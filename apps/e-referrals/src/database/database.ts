@@ -8,6 +8,7 @@ import { Advice1796600000002 } from './migrations/1796600000002-advice';
 import { ProviderToAction1796700000010 } from './migrations/1796700000010-provider-to-action';
 import { OnBehalfOf1796700000020 } from './migrations/1796700000020-on-behalf-of';
 import { WorklistIndexes1796700000030 } from './migrations/1796700000030-worklist-indexes';
+import { ReferralAdvice1796700000040 } from './migrations/1796700000040-referral-advice';
 
 export const MIGRATIONS = [
   InitialSchema1796476848447,
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   ProviderToAction1796700000010,
   OnBehalfOf1796700000020,
   WorklistIndexes1796700000030,
+  ReferralAdvice1796700000040,
 ];
 
 /** Connects to the service's schema and runs its pending migrations. */

@@ -97,7 +97,7 @@ export class BookingRepository {
     const slot = ask.slotId === null ? 'NULL::bigint' : `${escapeLiteral(ask.slotId)}::bigint`;
     return `SELECT r.ubrn, r.version, r.state, r.patient_nhs_number, r.priority, r.specialty, r.clinic_type, r.referrer_ods,
                 r.referrer_user, r.access_code, r.service_id::text AS service_id, r.provider_ods,
-                r.appointment_id::text AS appointment_id, r.search_criteria, r.pathway_start, r.created_at,
+                r.appointment_id::text AS appointment_id, r.search_criteria, r.pathway_start, r.created_at, r.advice_ubrn,
                 (SELECT json_agg(json_build_object('id', l.service_id::text, 'name', coalesce(x.name, '')) ORDER BY l.position)
                    FROM ${s}.referral_shortlist l LEFT JOIN ${s}.healthcare_service x ON x.id = l.service_id
                   WHERE l.ubrn = r.ubrn) AS shortlist,

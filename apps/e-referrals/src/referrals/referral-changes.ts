@@ -24,8 +24,6 @@ export interface ChangeOutcome {
   reply?: FhirReply;
   /** The reason and comments the referral's state extension carries (A022's CANCEL_APPOINTMENT_ACTION_LATER). */
   stateDetail?: StateDetail;
-  /** What the referral's supportingInfo references (A027: the Advice and Guidance request it was converted from). */
-  supportingInfo?: { reference: string }[];
 }
 
 export function badUbrn(ubrn: string): PlatformError {
@@ -134,7 +132,7 @@ export class ReferralChanges {
       ? await this.referrals.appointment(next.appointmentId, transaction)
       : undefined;
     const current = appointment && appointment.status !== 'cancelled' ? appointment.resource : undefined;
-    const resource = referralResource(next, shortlist, current, outcome.stateDetail, outcome.supportingInfo);
+    const resource = referralResource(next, shortlist, current, outcome.stateDetail);
     await this.referrals.saveVersion(transaction, {
       referral: next,
       action: outcome.action,

@@ -87,9 +87,13 @@ export function withLetters(referral: FhirResource, letters: LetterRow[]): FhirR
   const contained = ((referral['contained'] as FhirResource[] | undefined) ?? []).filter(
     (item) => item.resourceType !== 'DocumentReference',
   );
+  // What the referral names besides its letters (the Advice and Guidance request it came from) stays first.
+  const named = ((referral['supportingInfo'] as { reference?: string }[] | undefined) ?? []).filter(
+    (item) => !item.reference?.startsWith('#DocumentReference-'),
+  );
   return {
     ...referral,
     contained: [...contained, ...documents],
-    supportingInfo: documents.map((document) => ({ reference: `#${document.id}` })),
+    supportingInfo: [...named, ...documents.map((document) => ({ reference: `#${document.id}` }))],
   };
 }

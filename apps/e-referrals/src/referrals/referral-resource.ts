@@ -39,7 +39,6 @@ export function referralResource(
   shortlist: Pick<ServiceRecord, 'id' | 'name'>[],
   appointment?: FhirResource,
   stateDetail?: StateDetail,
-  supportingInfo: { reference: string }[] = [],
 ): FhirResource {
   const priority = concept(PRIORITIES, referral.priority);
   const specialty = concept(SPECIALTIES, referral.specialty ?? undefined);
@@ -109,7 +108,8 @@ export function referralResource(
       ? { specialty: { coding: [{ system: SYSTEMS.specialty, code: specialty.code, display: specialty.display }] } }
       : {}),
     subject: { identifier: { system: SYSTEMS.nhsNumber, value: referral.patientNhsNumber } },
-    supportingInfo,
+    // A referral converted from Advice and Guidance names the request in every version (A027's answer, A005).
+    supportingInfo: referral.adviceUbrn ? [{ reference: `CommunicationRequest/${referral.adviceUbrn}` }] : [],
     intent: 'plan',
   };
 }

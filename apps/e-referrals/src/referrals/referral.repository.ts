@@ -33,6 +33,8 @@ export interface Referral {
   searchCriteria: SearchCriteria;
   pathwayStart: string | null;
   createdAt: string;
+  /** The Advice and Guidance request the referral was converted from (A027), named in its supportingInfo. */
+  adviceUbrn?: string;
 }
 
 /** A referral row as PostgreSQL returns COLUMNS (the booking read returns the same columns and more). */
@@ -53,11 +55,12 @@ export interface ReferralRow {
   search_criteria: SearchCriteria;
   pathway_start: Date | null;
   created_at: Date;
+  advice_ubrn: string | null;
 }
 
 const COLUMNS = `ubrn, version, state, patient_nhs_number, priority, specialty, clinic_type, referrer_ods, referrer_user,
   access_code, service_id::text AS service_id, provider_ods, appointment_id::text AS appointment_id, search_criteria,
-  pathway_start, created_at`;
+  pathway_start, created_at, advice_ubrn`;
 
 export function toReferral(row: ReferralRow): Referral {
   return {
@@ -77,6 +80,7 @@ export function toReferral(row: ReferralRow): Referral {
     searchCriteria: row.search_criteria,
     pathwayStart: row.pathway_start?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
+    ...(row.advice_ubrn ? { adviceUbrn: row.advice_ubrn } : {}),
   };
 }
 
@@ -128,8 +132,9 @@ export class ReferralRepository {
   async insert(transaction: PoolClient, referral: Referral): Promise<void> {
     await transaction.query(
       `INSERT INTO ${this.s}.referral (ubrn, version, state, patient_nhs_number, priority, specialty, clinic_type,
-         referrer_ods, referrer_user, access_code, service_id, provider_ods, appointment_id, search_criteria, pathway_start)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+         referrer_ods, referrer_user, access_code, service_id, provider_ods, appointment_id, search_criteria, pathway_start,
+         advice_ubrn)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
       [
         referral.ubrn,
         referral.version,
@@ -146,6 +151,7 @@ export class ReferralRepository {
         referral.appointmentId,
         JSON.stringify(referral.searchCriteria),
         referral.pathwayStart,
+        referral.adviceUbrn ?? null,
       ],
     );
   }
