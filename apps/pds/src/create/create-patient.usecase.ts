@@ -24,10 +24,9 @@ import { refuseApplicationRestricted } from '../read/patient-caller';
 /** What a create found: the patient it made, or the one person PDS already holds with those demographics. */
 type CreateOutcome = { created: CreatePatientReply } | { match: { nhsNumber: string; restricted: boolean } };
 
-/** A sandbox create's answer: the documented NHS number, the patient as sent, version 1; nothing stored. */
-function sandboxAllocation(patient: Patient): CreatePatientReply {
-  const nhsNumber = SANDBOX_ALLOCATED_NHS_NUMBER;
-  const record: PatientRecord = {
+/** A new patient's first version under the NHS number allocated to them. */
+function firstVersion(nhsNumber: string, patient: Patient): PatientRecord {
+  return {
     nhsNumber,
     version: 1,
     resource: { ...patient, id: nhsNumber, meta: { versionId: '1' } },
@@ -35,6 +34,12 @@ function sandboxAllocation(patient: Patient): CreatePatientReply {
     supersededBy: null,
     invalidated: false,
   };
+}
+
+/** A sandbox create's answer: the documented NHS number, the patient as sent, version 1; nothing stored. */
+function sandboxAllocation(patient: Patient): CreatePatientReply {
+  const nhsNumber = SANDBOX_ALLOCATED_NHS_NUMBER;
+  const record = firstVersion(nhsNumber, patient);
   return { nhsNumber, patientJson: JSON.stringify(normalisedResource(record)), versionId: 1 };
 }
 
@@ -91,14 +96,7 @@ export class CreatePatientUseCase {
       if (known) return { match: { nhsNumber: known.nhsNumber, restricted: known.restricted } };
       if (sandbox) return { created: sandboxAllocation(patient) };
       const nhsNumber = await this.patients.allocateNhsNumber(transaction);
-      const record: PatientRecord = {
-        nhsNumber,
-        version: 1,
-        resource: { ...patient, id: nhsNumber, meta: { versionId: '1' } },
-        restricted: false,
-        supersededBy: null,
-        invalidated: false,
-      };
+      const record = firstVersion(nhsNumber, patient);
       await this.patients.insertNew(transaction, record);
       const occurredAt = new Date().toISOString();
       const event: PatientCreatedEvent = { nhsNumber, versionId: 1, occurredAt };
