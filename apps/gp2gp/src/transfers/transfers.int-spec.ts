@@ -42,7 +42,11 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
   const rows = async (sql: string, values: unknown[] = []): Promise<Record<string, unknown>[]> =>
     (await under.db.query(sql.replaceAll('$schema', `"${under.schema}"`), values)).rows as Record<string, unknown>[];
 
-  async function events(subject: string): Promise<Record<string, unknown>[]> {
+  /**
+   * The events of a subject in the stream, once one of them is the conversation's (the outbox publishes after the
+   * write answers, and the stream holds other conversations' events of the same subject): up to 5 s.
+   */
+  async function events(subject: string, conversationId: string): Promise<Record<string, unknown>[]> {
     const manager = await under.connection.jetstreamManager();
     const codec = JSONCodec<Record<string, unknown>>();
     const found: Record<string, unknown>[] = [];
@@ -54,7 +58,7 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
         const message = await manager.streams.getMessage(GP2GP_EVENT_STREAM, { seq }).catch(() => undefined);
         if (message?.subject === subject) found.push(codec.decode(message.data));
       }
-      if (found.length > 0) return found;
+      if (found.some((event) => event['conversationId'] === conversationId)) return found;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return found;
@@ -126,7 +130,7 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
       practice(REQUESTER),
     );
     expect(acked.state).toBe('MIGRATION_COMPLETED');
-    expect(await events(GP2GP_EVENTS.transferCompleted)).toContainEqual(
+    expect(await events(GP2GP_EVENTS.transferCompleted, conversationId)).toContainEqual(
       expect.objectContaining({ conversationId, requestingOds: REQUESTER, sendingOds: SENDER }),
     );
     // A duplicate acknowledgement finds the transfer closed and changes nothing.
@@ -171,7 +175,7 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
       reason: { code: '19', httpStatus: 403 },
     });
     expect(await under.client.startTransfer(start, practice('B81001'))).toEqual(reply);
-    expect(await events(GP2GP_EVENTS.transferFailed)).toContainEqual(
+    expect(await events(GP2GP_EVENTS.transferFailed, start.conversationId)).toContainEqual(
       expect.objectContaining({ conversationId: start.conversationId, reasonCode: '19', printRecord: false }),
     );
     expect(await rows(`SELECT 1 FROM $schema.attachment WHERE conversation_id = $1`, [start.conversationId])).toEqual(
@@ -382,7 +386,7 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
       practice(REQUESTER),
     );
     expect(failed).toMatchObject({ state: 'EHR_EXTRACT_NEGATIVE_ACK_FAILED_TO_INTEGRATE', reason: { code: '11' } });
-    expect(await events(GP2GP_EVENTS.transferFailed)).toContainEqual(
+    expect(await events(GP2GP_EVENTS.transferFailed, start.conversationId)).toContainEqual(
       expect.objectContaining({ conversationId: start.conversationId, reasonCode: '11', printRecord: true }),
     );
   });
@@ -399,7 +403,7 @@ describe('gp2gp record transfer (real PostgreSQL, JetStream, pds, n3-registry an
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(state).toBe('ERROR_REQUEST_TIMEOUT');
-    expect(await events(GP2GP_EVENTS.transferTimedOut)).toContainEqual(
+    expect(await events(GP2GP_EVENTS.transferTimedOut, conversationId)).toContainEqual(
       expect.objectContaining({ conversationId, reasonCode: '99', action: 'print-record', sendingOds: SENDER }),
     );
     const late = await rejectionOf(
