@@ -45,6 +45,12 @@ export class IpAllocationRepository {
     cidr: string,
     purpose: string | null,
   ): Promise<IpAllocation> {
+    // Allocations queue on a transaction-scoped advisory lock: two racing inserts of overlapping blocks would each
+    // wait for the other's exclusion check and one would lose a deadlock (a 503 to its caller) instead of meeting
+    // the winner's committed block (409 IP_RANGE_CONFLICT). The exclusion constraint still decides.
+    await transaction.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `n3.ip-allocation:${this.schema}`,
+    ]);
     const result = await transaction.query<AllocationRow>(
       `INSERT INTO ${this.schema}.ip_allocation (connection_id, block, purpose) VALUES ($1, $2::cidr, $3)
        RETURNING ${ALLOCATION_COLUMNS}`,
