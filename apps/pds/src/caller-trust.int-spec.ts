@@ -11,7 +11,7 @@ import {
   type CallContext,
 } from '@platform/shared-nats';
 import { testGatewaySigner } from '@platform/testing-services';
-import { startPdsUnderTest, type PdsUnderTest } from './pds.test-harness';
+import { gpClinician, startPdsUnderTest, type PdsUnderTest } from './pds.test-harness';
 
 const codec = JSONCodec<unknown>();
 
@@ -21,16 +21,7 @@ const codec = JSONCodec<unknown>();
  */
 describe('PDS trusts only signed caller statements (an attacker on the bus)', () => {
   let under: PdsUnderTest;
-  const clinician = (requestId = randomUUID()): CallContext => ({
-    requestId,
-    caller: {
-      id: 'gp-user',
-      username: 'clinician',
-      roles: ['clinician'],
-      organisation: 'A83008',
-      accessMode: 'user-restricted',
-    },
-  });
+  const clinician = gpClinician;
 
   beforeAll(async () => {
     under = await startPdsUnderTest({ schemaPrefix: 'pds_trust', seed: 'sandbox' });

@@ -13,7 +13,7 @@ import {
 import { generateNhsNumber, seededRandom } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes, referencePath, rejectionOf, tally } from '@platform/shared-testing';
-import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
+import { gpClinician, startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 
 const random = seededRandom(7171);
 const example = JSON.parse(
@@ -25,18 +25,7 @@ const janeSmith = JSON.parse(
 
 let counter = 0;
 const nextRequestId = (): string => `00000000-0000-4000-a000-${String((counter += 1)).padStart(12, '0')}`;
-function clinician(requestId = nextRequestId()): CallContext {
-  return {
-    requestId,
-    caller: {
-      id: 'gp-user',
-      username: 'clinician',
-      roles: ['clinician'],
-      organisation: 'A83008',
-      accessMode: 'user-restricted',
-    },
-  };
-}
+const clinician = (requestId = nextRequestId()): CallContext => gpClinician(requestId);
 /** Patient access (NHS login): the only access mode EHIC details are for. */
 function patient(nhsNumber: string, requestId = nextRequestId()): CallContext {
   return {

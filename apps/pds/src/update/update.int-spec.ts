@@ -17,7 +17,7 @@ import { generateNhsNumber, seededRandom } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { Housekeeping } from '@platform/shared-persistence';
-import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
+import { gpClinician, startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
 
 let schema = '';
 const random = seededRandom(4242);
@@ -32,7 +32,7 @@ let requestCounter = 0;
 function context(
   requestId = `00000000-0000-4000-8000-${String((requestCounter += 1)).padStart(12, '0')}`,
 ): CallContext {
-  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008', accessMode: 'user-restricted' } };
+  return gpClinician(requestId);
 }
 
 describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
