@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { prepared } from '@platform/shared-persistence';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { MAX_SUPERSEDED_HOPS, type StoredPatient } from '../patients/patient-record';
 import { PATIENT_COLUMNS, toStored, type PatientRow } from '../patients/patient-row';
@@ -214,11 +214,7 @@ export class PatientSearchRepository {
     const wildcards = [query.family, query.postcode, ...query.given].some((term) => term?.pattern !== undefined);
     const result = wildcards
       ? await on.query<HitRow>(statement.text, statement.values)
-      : await on.query<HitRow>({
-          name: `pds_search_${createHash('sha1').update(statement.text).digest('hex').slice(0, 24)}`,
-          text: statement.text,
-          values: statement.values,
-        });
+      : await on.query<HitRow>(prepared(statement.text, statement.values));
     return result.rows.map((row) => ({
       patient: toStored(row),
       score: row.score,

@@ -10,6 +10,7 @@ export {
 export { Housekeeping, type Retention } from './housekeeping';
 export { IdempotentWrites, writeKey, type WriteKey } from './idempotent-writes';
 export { ensureEventStream, Outbox } from './outbox';
+export { prepared } from './prepared';
 export { createWriteTables, dropWriteTables } from './write-tables';
 export { shutdownHook, writeSide, writeSideProviders, type WriteSide } from './write-side';
 export { withTransaction } from './transaction';

@@ -2,6 +2,7 @@ import { headers as natsHeaders, JSONCodec, type JetStreamClient, type NatsConne
 import type { Pool, PoolClient } from 'pg';
 import type { CallContext } from '@platform/shared-nats';
 import type { Logger } from '@platform/shared-logging';
+import { prepared } from './prepared';
 import { withTransaction } from './transaction';
 import type { ServiceDatabase } from './database';
 
@@ -120,8 +121,11 @@ export class Outbox {
           payload: unknown;
           headers: Record<string, string>;
         }>(
-          `SELECT id, subject, payload, headers FROM ${this.table} WHERE published_at IS NULL
-           ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+          prepared(
+            `SELECT id, subject, payload, headers FROM ${this.table} WHERE published_at IS NULL
+             ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+            [],
+          ),
         );
         // The batch's publishes go out together and their acks are awaited together (one round trip to
         // JetStream for the batch, not one per event). They leave in order on the one connection, so JetStream
@@ -138,9 +142,11 @@ export class Outbox {
           }),
         );
         if (rows.rows.length > 0) {
-          await client.query(`UPDATE ${this.table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [
-            rows.rows.map((row) => row.id),
-          ]);
+          await client.query(
+            prepared(`UPDATE ${this.table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [
+              rows.rows.map((row) => row.id),
+            ]),
+          );
         }
         return rows.rows.length;
       });
