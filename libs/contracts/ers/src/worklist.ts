@@ -189,29 +189,21 @@ class ByteWriter {
     const at = this.length;
     // "YYYY-MM-DDTHH:MM:SS.mmmZ"
     b[at] = 0x22;
-    b[at + 1] = 0x30 + Math.floor(year / 1000);
-    b[at + 2] = 0x30 + (Math.floor(year / 100) % 10);
-    b[at + 3] = 0x30 + (Math.floor(year / 10) % 10);
-    b[at + 4] = 0x30 + (year % 10);
+    twoDigits(b, at + 1, Math.floor(year / 100));
+    twoDigits(b, at + 3, year % 100);
     b[at + 5] = 0x2d;
-    b[at + 6] = 0x30 + Math.floor(month / 10);
-    b[at + 7] = 0x30 + (month % 10);
+    twoDigits(b, at + 6, month);
     b[at + 8] = 0x2d;
-    b[at + 9] = 0x30 + Math.floor(day / 10);
-    b[at + 10] = 0x30 + (day % 10);
+    twoDigits(b, at + 9, day);
     b[at + 11] = 0x54;
-    b[at + 12] = 0x30 + Math.floor(hours / 10);
-    b[at + 13] = 0x30 + (hours % 10);
+    twoDigits(b, at + 12, hours);
     b[at + 14] = 0x3a;
-    b[at + 15] = 0x30 + Math.floor(minutes / 10);
-    b[at + 16] = 0x30 + (minutes % 10);
+    twoDigits(b, at + 15, minutes);
     b[at + 17] = 0x3a;
-    b[at + 18] = 0x30 + Math.floor(seconds / 10);
-    b[at + 19] = 0x30 + (seconds % 10);
+    twoDigits(b, at + 18, seconds);
     b[at + 20] = 0x2e;
     b[at + 21] = 0x30 + Math.floor(millis / 100);
-    b[at + 22] = 0x30 + (Math.floor(millis / 10) % 10);
-    b[at + 23] = 0x30 + (millis % 10);
+    twoDigits(b, at + 22, millis % 100);
     b[at + 24] = 0x5a;
     b[at + 25] = 0x22;
     this.length = at + 26;
@@ -220,6 +212,12 @@ class ByteWriter {
   done(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
+}
+
+/** A number from 0 to 99 as two ASCII digits at `at`. */
+function twoDigits(buffer: Buffer, at: number, value: number): void {
+  buffer[at] = 0x30 + Math.floor(value / 10);
+  buffer[at + 1] = 0x30 + (value % 10);
 }
 
 const DAY_MS = 86_400_000;
