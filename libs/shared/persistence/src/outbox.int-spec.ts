@@ -114,6 +114,39 @@ describe('the outbox relay, against PostgreSQL and JetStream', () => {
     expect(bulk).toEqual(Array.from({ length: 400 }, (_, index) => 60 + index));
   });
 
+  it('publishes the events of 60 simultaneous writers that only kickSoon, each once, and folds kicks within the delay into one pass', async () => {
+    const before = new Set((await rows()).map((row) => row.id));
+    const results = await allAtOnce(60, 20_000, async (index) => {
+      await withTransaction(database.pool, (transaction) =>
+        outbox.append(transaction, subject, { n: 1000 + index }, { requestId: `soon-${index}` }),
+      );
+      outbox.kickSoon();
+    });
+    expect(results.every((result) => result.status === 'fulfilled')).toBe(true);
+    // Nothing but the kicks publishes here (the test starts no sweep): idle() waits for the pass they scheduled.
+    await outbox.idle();
+    expect(await unpublished()).toBe(0);
+    const published = (await rows()).filter((row) => !before.has(row.id)).map((row) => row.n);
+    expect(published.sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => 1000 + i));
+    const stored = (await inStream()).filter((message) => message.n >= 1000).map((message) => message.n);
+    expect(stored.sort((a, b) => a - b)).toEqual(published);
+
+    // Twenty commits one after another, each kicking with a delay longer than they take: one pass, which
+    // marks its batch in one transaction (one published_at). With kick() the first commit's pass would
+    // already have run before the second commit.
+    for (let index = 0; index < 20; index += 1) {
+      await withTransaction(database.pool, (transaction) =>
+        outbox.append(transaction, subject, { n: 2000 + index }, { requestId: `later-${index}` }),
+      );
+      outbox.kickSoon(3000);
+    }
+    await outbox.idle();
+    const passes = await db.query<{ n: string; rows: string }>(
+      `SELECT count(DISTINCT published_at) AS n, count(*) AS rows FROM "${schema}".outbox WHERE (payload->>'n')::int >= 2000`,
+    );
+    expect(passes.rows[0]).toEqual({ n: '1', rows: '20' });
+  });
+
   it('publishes a batch again whole when one of its publishes fails, with nothing stored twice or lost', async () => {
     const before = (await inStream()).length;
     // The tenth event's subject has no stream: its publish fails (no responders) while the others are stored.
