@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
-import type { Readable } from 'node:stream';
-import nodemailer from 'nodemailer';
 import { MxResolver, type MxResolverSettings } from './mx-resolver';
+import { sendOnce, type MessageContent, type MessageSigner, type SendOutcome } from './smtp-sender';
 
 export interface MxDeliverySettings extends MxResolverSettings {
   /** Domains delivered by MX lookup even when a smarthost is configured (lower case). */
@@ -11,16 +10,7 @@ export interface MxDeliverySettings extends MxResolverSettings {
 }
 
 /** The outcome of one attempt, as the delivery worker records it. */
-export type MxOutcome =
-  | { kind: 'delivered' }
-  | { kind: 'permanent'; reason: string }
-  | { kind: 'temporary'; reason: string };
-
-function failureOf(error: unknown): { permanent: boolean; reason: string } {
-  const failure = error as { responseCode?: number; response?: string; code?: string; message?: string };
-  const reason = (failure.response ?? failure.message ?? failure.code ?? 'delivery failed').slice(0, 500);
-  return { permanent: typeof failure.responseCode === 'number' && failure.responseCode >= 500, reason };
-}
+export type MxOutcome = SendOutcome;
 
 /**
  * Delivery straight to a domain's mail hosts, found by DNS (mx-resolver.ts), for the domains that do not go
@@ -35,7 +25,7 @@ export class MxDelivery {
 
   constructor(
     private readonly settings: MxDeliverySettings,
-    private readonly common: { hostname: string; smarthost: boolean; dkim?: Record<string, unknown> },
+    private readonly common: { hostname: string; smarthost: boolean; signer?: MessageSigner },
   ) {
     this.resolver = new MxResolver(settings);
     this.domains = new Set(settings.domains.map((domain) => domain.toLowerCase()));
@@ -47,38 +37,28 @@ export class MxDelivery {
     return this.domains.has(domainOf(recipient));
   }
 
-  async send(recipient: string, envelopeFrom: string, raw: () => Readable): Promise<MxOutcome> {
+  async send(recipient: string, envelopeFrom: string, content: MessageContent): Promise<MxOutcome> {
     const route = await this.resolver.route(domainOf(recipient));
     if (route.kind !== 'hosts') return route;
     let last = 'no mail host answered';
     for (const host of route.hosts) {
       for (const address of host.addresses) {
-        const transport = nodemailer.createTransport({
-          host: address,
-          port: this.settings.port,
-          secure: false,
-          name: this.common.hostname,
-          connectionTimeout: 10_000,
-          greetingTimeout: 10_000,
-          socketTimeout: 60_000,
-          // The host's name for SNI; its certificate is not checked (opportunistic TLS between MTAs, RFC 3207).
-          tls: { rejectUnauthorized: false, ...(isIP(host.name) ? {} : { servername: host.name }) },
-          ...(this.common.dkim ? { dkim: this.common.dkim } : {}),
-        } as Parameters<typeof nodemailer.createTransport>[0]);
-        try {
-          const info = (await transport.sendMail({
-            envelope: { from: envelopeFrom, to: [recipient] },
-            raw: raw(),
-          })) as { accepted: unknown[] };
-          if (info.accepted.length === 1) return { kind: 'delivered' };
-          last = `4.0.0 ${host.name} did not accept the recipient`;
-        } catch (error) {
-          const { permanent, reason } = failureOf(error);
-          if (permanent) return { kind: 'permanent', reason: `${reason} (from ${host.name})` };
-          last = `${reason} (${host.name} ${address})`;
-        } finally {
-          transport.close();
-        }
+        const outcome = await sendOnce(
+          {
+            host: address,
+            port: this.settings.port,
+            secure: false,
+            name: this.common.hostname,
+            // The host's name for SNI; its certificate is not checked (opportunistic TLS between MTAs, RFC 3207).
+            tls: { rejectUnauthorized: false, ...(isIP(host.name) ? {} : { servername: host.name }) },
+          },
+          this.common.signer,
+          { from: envelopeFrom, to: recipient },
+          content,
+        );
+        if (outcome.kind === 'delivered') return outcome;
+        if (outcome.kind === 'permanent') return { kind: 'permanent', reason: `${outcome.reason} (from ${host.name})` };
+        last = `${outcome.reason} (${host.name} ${address})`;
       }
     }
     return { kind: 'temporary', reason: last };
