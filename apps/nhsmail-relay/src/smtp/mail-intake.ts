@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
-import { MailParser, type AddressObject, type HeaderValue } from 'mailparser';
 import type { PoolClient } from 'pg';
 import { NHSMAIL_EVENTS, type MessageAcceptedEvent } from '@platform/contracts-nhsmail';
 import type { Outbox } from '@platform/shared-persistence';
 import type { MessageHeaders, MessageMeta, MessageStore } from '../queue/message-store';
 import { kickOutboxSoon } from '../queue/outbox-kick';
-import { blockedAttachment } from './blocked-attachments';
+import { checkMime } from './mime-check';
 import { smtpError } from './smtp-error';
 
 export interface IntakeRequest {
@@ -21,21 +20,10 @@ export interface IntakeRequest {
   alsoInTransaction?: (transaction: PoolClient, headers: MessageHeaders) => Promise<void>;
 }
 
-function firstAddresses(value: HeaderValue | undefined): string[] {
-  if (!value || typeof value !== 'object' || !('value' in value)) return [];
-  const list = (value as AddressObject).value;
-  return list.flatMap((entry) => (entry.address ? [entry.address.toLowerCase()] : []));
-}
-
-function headerText(value: HeaderValue | undefined): string | null {
-  if (typeof value === 'string') return value.slice(0, 998);
-  if (value && typeof value === 'object' && 'text' in value) return String((value as AddressObject).text).slice(0, 998);
-  return null;
-}
-
 /**
  * Receives one message from the DATA stream: the bytes go to the durable spool in chunks while a streaming
- * MIME parse looks at the headers and every attachment (never the whole message in memory). The message is
+ * MIME split (checkMime) reads the header blocks of the message and of every part, decoding no body (never
+ * the whole message in memory). The message is
  * committed (queued, deliveries, the accepted event) before this resolves, so the 250 that follows means
  * it is on disk; any refusal removes what was written and rejects with the SMTP reply to give.
  */
@@ -46,11 +34,8 @@ export async function receiveMessage(
   outbox: Outbox,
 ): Promise<string> {
   const spool = store.spool(request.meta);
-  let blocked: string | undefined;
-  let malformed = false;
   let stored = 0;
   let tooBig = false;
-  let headers: Map<string, HeaderValue> | undefined;
 
   if (request.trace) await spool.write(Buffer.from(`${request.trace}\r\n`, 'latin1'));
   const writer = new Writable({
@@ -65,44 +50,14 @@ export async function receiveMessage(
       spool.write(chunk).then(() => done(), done);
     },
   });
-  const parser = new MailParser({
-    skipHtmlToText: true,
-    skipTextToHtml: true,
-    skipImageLinks: true,
-    skipTextLinks: true,
-  });
-  // Every part as a stream of its own, text parts too: mailparser otherwise gathers each inline text part
-  // whole (a 35 MB text body would be held as a buffer and then a string). The relay needs only each part's
-  // type and name (the blocked-attachment check sees every part, inline text included) and the top headers.
-  (parser as unknown as { textTypes: string[] }).textTypes = [];
-  parser.on('headers', (parsed: Map<string, HeaderValue>) => {
-    headers ??= parsed;
-  });
-  parser.on(
-    'data',
-    (part: { type: string; filename?: string; contentType?: string; content?: Readable; release?: () => void }) => {
-      if (part.type !== 'attachment') return;
-      blocked ??= blockedAttachment(part.filename, part.contentType);
-      part.content?.on('error', () => undefined);
-      part.content?.on('end', () => part.release?.());
-      part.content?.resume();
-    },
-  );
-
-  const parsed = new Promise<void>((resolve) => {
-    parser.on('end', () => resolve());
-    parser.on('error', () => {
-      malformed = true;
-      resolve();
-    });
-  });
+  const mime = checkMime();
   const written = new Promise<void>((resolve, reject) => {
     writer.on('finish', () => resolve());
     writer.on('error', reject);
   });
   const ended = new Promise<void>((resolve) => stream.on('end', () => resolve()));
   stream.pipe(writer);
-  stream.pipe(parser);
+  stream.pipe(mime.input);
   let storageFailed: unknown;
   try {
     await written;
@@ -112,7 +67,7 @@ export async function receiveMessage(
     stream.resume();
   }
   await ended;
-  await parsed;
+  const { malformed, blocked, from, messageId, subject } = await mime.findings;
 
   const refuse = async (code: number, text: string): Promise<never> => {
     await spool.abort().catch(() => undefined);
@@ -124,16 +79,11 @@ export async function receiveMessage(
   }
   if (malformed) return refuse(554, '5.6.0 The message is not well-formed MIME and was not accepted');
   if (blocked) return refuse(550, `5.7.1 Message refused: ${blocked}`);
-  const from = firstAddresses(headers?.get('from'));
   if (request.checkFrom) {
     const refusal = await request.checkFrom(from);
     if (refusal) return refuse(553, `5.7.1 ${refusal}`);
   }
-  const messageHeaders: MessageHeaders = {
-    messageId: headerText(headers?.get('message-id')),
-    fromHeader: from[0] ?? null,
-    subject: headerText(headers?.get('subject')),
-  };
+  const messageHeaders: MessageHeaders = { messageId, fromHeader: from[0] ?? null, subject };
   const event: MessageAcceptedEvent = {
     messageId: request.meta.id,
     receivedVia: request.meta.receivedVia,

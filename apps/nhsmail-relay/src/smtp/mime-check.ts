@@ -1,0 +1,133 @@
+import type { Transform, Writable } from 'node:stream';
+import { domainToUnicode } from 'node:url';
+import { Splitter, type MimeNode, type SplitterChunk } from '@zone-eu/mailsplit';
+import libmime from 'libmime';
+import addressparser from 'nodemailer/lib/addressparser';
+import { blockedAttachment } from './blocked-attachments';
+
+/** What the DATA check needs to know about a message's MIME. */
+export interface MimeFindings {
+  /** The splitter gave up on the structure (a header block over 1 MiB, more than 1,000 parts). */
+  malformed: boolean;
+  /** Why the first refused part is refused (see blocked-attachments). */
+  blocked?: string;
+  /** The addresses of the top-level `From` header (its first one), lower case; groups name none. */
+  from: string[];
+  /** The first non-empty top-level `Message-ID`, in angle brackets. */
+  messageId: string | null;
+  /** The first non-empty top-level `Subject`, encoded words decoded, at most 998 characters. */
+  subject: string | null;
+}
+
+export interface MimeCheck {
+  /** Write the message here (bytes as they arrived). */
+  input: Writable;
+  /** Settles once the input has ended and been split, or the splitter failed (`malformed`); never rejects. */
+  findings: Promise<MimeFindings>;
+}
+
+// An RFC 2047 encoded word.
+const ENCODED_WORD = /=\?[^?]+\?[BbQq]\?[^?]*\?=/;
+const HEADER_TEXT_LIMIT = 998;
+
+/** A header line's value, unfolded and trimmed; raw 8-bit bytes read as UTF-8. */
+function headerValue(line: string): string {
+  const value = String(libmime.decodeHeader(line).value || '').trim();
+  return Buffer.from(value, 'binary').toString();
+}
+
+function decodeWords(value: string): string {
+  try {
+    return libmime.decodeWords(value);
+  } catch {
+    return value; // an unknown charset: kept as it is
+  }
+}
+
+/**
+ * The mailbox addresses of an address header. An encoded word decodes into a display name only: one in the
+ * address counts when it decodes to a plain local@domain and drops the address otherwise (RFC 2047 section 5).
+ * A punycode domain is given in Unicode.
+ */
+export function headerAddresses(value: string): string[] {
+  return addressparser(value).flatMap((entry) => {
+    let address = entry.address ?? '';
+    if (address && ENCODED_WORD.test(address)) {
+      const decoded = decodeWords(address);
+      address = /^[^\s@]+@[^\s@]+$/.test(decoded) && !decoded.includes('=?') ? decoded : '';
+    }
+    if (/@xn--/.test(address)) {
+      const at = address.lastIndexOf('@');
+      const domain = domainToUnicode(address.slice(at + 1));
+      if (domain) address = address.slice(0, at + 1) + domain;
+    }
+    return address ? [address.toLowerCase()] : [];
+  });
+}
+
+/** The top-level From, Subject and Message-ID, each the first occurrence that carries a value. */
+function readTopHeaders(node: MimeNode, findings: MimeFindings): void {
+  let fromSeen = false;
+  for (const { key, line } of node.headers ? node.headers.getList() : []) {
+    if (key === 'from' && !fromSeen) {
+      fromSeen = true;
+      findings.from = headerAddresses(headerValue(line));
+    } else if (key === 'subject' && findings.subject === null) {
+      const subject = decodeWords(headerValue(line));
+      if (subject) findings.subject = subject.slice(0, HEADER_TEXT_LIMIT);
+    } else if (key === 'message-id' && findings.messageId === null) {
+      const id = decodeWords(headerValue(line));
+      if (id)
+        findings.messageId = `${id.startsWith('<') ? '' : '<'}${id}${id.endsWith('>') ? '' : '>'}`.slice(
+          0,
+          HEADER_TEXT_LIMIT,
+        );
+    }
+  }
+}
+
+/**
+ * Why a part is refused, if it is. Every leaf part counts, inline text included, by its file name (the
+ * Content-Disposition filename, else the Content-Type name; RFC 2231 and encoded words decoded by the
+ * splitter) and its declared type (an application/octet-stream one with a name: the type its name implies).
+ * A multipart container has no content of its own; an embedded message/rfc822 that the splitter opened (one
+ * marked inline, 7bit/8bit/binary) is checked through its own parts, any other one as a single part.
+ */
+function partRefusal(node: MimeNode): string | undefined {
+  const declared = node.contentType || (node.root ? 'text/plain' : '');
+  if (declared.startsWith('multipart/')) return undefined;
+  if (declared === 'message/rfc822' && node.messageNode) return undefined;
+  const filename = node.filename || undefined;
+  const type =
+    declared === 'application/octet-stream' && filename ? libmime.detectMimeType(filename) || declared : declared;
+  return blockedAttachment(filename, type || undefined);
+}
+
+/**
+ * Splits a message's MIME as it streams (@zone-eu/mailsplit) without decoding any body: part contents pass
+ * through and are dropped, only the header blocks are read. Decides what receiveMessage refuses on (malformed
+ * MIME, a blocked part) and reads the top-level From, Subject and Message-ID.
+ */
+export function checkMime(): MimeCheck {
+  const splitter = new Splitter();
+  const findings: MimeFindings = { malformed: false, from: [], messageId: null, subject: null };
+  let first = true;
+  splitter.on('data', (chunk: SplitterChunk) => {
+    if (chunk.type !== 'node') return;
+    if (first) {
+      first = false;
+      readTopHeaders(chunk, findings);
+    }
+    findings.blocked ??= partRefusal(chunk);
+  });
+  // mailsplit types the splitter with its 'data' event only; it is a Transform and has the others as well.
+  const stream = splitter as unknown as Transform;
+  const settled = new Promise<MimeFindings>((resolve) => {
+    stream.once('end', () => resolve(findings));
+    stream.on('error', () => {
+      findings.malformed = true;
+      resolve(findings);
+    });
+  });
+  return { input: stream, findings: settled };
+}
