@@ -19,7 +19,6 @@ import { MessageSigner, SmtpPool, targetOfUrl } from '../outbound/smtp-sender';
 import type { SecureMail } from '../secure/secure-mail';
 import { composeDsn } from './dsn';
 import { Batches } from './batches';
-import { kickOutboxSoon } from './outbox-kick';
 import {
   CHUNK_BYTES,
   STORED_MESSAGE_COLUMNS,
@@ -272,7 +271,7 @@ export class DeliveryWorker {
       return false;
     });
     if (bounced) await this.finishBounced(row, message, `5.1.1 <${row.recipient}>: no such mailbox here`);
-    else kickOutboxSoon(this.outbox);
+    else this.outbox.kickSoon();
   }
 
   /**
@@ -328,7 +327,7 @@ export class DeliveryWorker {
   /** Marked delivered (if our lease still holds) with its event, in a batch with other such marks. */
   private async finishDelivered(row: Claimed): Promise<void> {
     await this.deliveredMarks.submit({ row, event: this.deliveredEventOf(row, false) });
-    kickOutboxSoon(this.outbox);
+    this.outbox.kickSoon();
   }
 
   /**

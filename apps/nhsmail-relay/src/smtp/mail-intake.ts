@@ -4,7 +4,6 @@ import type { PoolClient } from 'pg';
 import { NHSMAIL_EVENTS, type MessageAcceptedEvent } from '@platform/contracts-nhsmail';
 import type { Outbox } from '@platform/shared-persistence';
 import type { MessageHeaders, MessageMeta, MessageStore } from '../queue/message-store';
-import { kickOutboxSoon } from '../queue/outbox-kick';
 import { checkMime } from './mime-check';
 import { smtpError } from './smtp-error';
 
@@ -102,7 +101,7 @@ export async function receiveMessage(
   } catch {
     return refuse(451, '4.3.0 The message could not be stored; try again later');
   }
-  kickOutboxSoon(outbox);
+  outbox.kickSoon();
   return request.meta.id;
 }
 
