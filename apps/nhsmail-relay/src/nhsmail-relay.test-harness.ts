@@ -23,7 +23,7 @@ import { SMTPServer } from 'smtp-server';
 import { ERS_EVENT_STREAM } from '@platform/contracts-ers';
 import { GP2GP_EVENT_STREAM } from '@platform/contracts-gp2gp';
 import { N3Client } from '@platform/contracts-n3';
-import { NhsmailRelayClient } from '@platform/contracts-nhsmail';
+import { NHSMAIL_EVENTS, NhsmailRelayClient } from '@platform/contracts-nhsmail';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
@@ -472,6 +472,32 @@ export async function publishEvent(
 export async function countOf(relay: NhsmailRelayUnderTest, sql: string, values: unknown[] = []): Promise<number> {
   const result = await relay.db.query<{ n: string }>(sql, values);
   return Number(result.rows[0]?.n);
+}
+
+/** A delivery of a message, with the count of its delivered events in the outbox. */
+export interface DeliveryWithEvents {
+  recipient: string;
+  state: string;
+  attempts: number;
+  /** The transaction that last wrote the row. */
+  xmin: string;
+  events: number;
+}
+
+/** The deliveries of the messages whose subject is LIKE `subject`, by recipient, each with its delivered events. */
+export async function deliveriesWithEvents(
+  relay: NhsmailRelayUnderTest,
+  subject: string,
+): Promise<DeliveryWithEvents[]> {
+  const result = await relay.db.query<DeliveryWithEvents>(
+    `SELECT d.recipient, d.state, d.attempts, d.xmin::text AS xmin,
+            (SELECT count(*)::int FROM "${relay.schema}".outbox o
+              WHERE o.subject = $2 AND o.payload->>'deliveryId' = d.id::text) AS events
+       FROM "${relay.schema}".delivery d JOIN "${relay.schema}".message m ON m.id = d.message
+      WHERE m.subject LIKE $1 ORDER BY d.recipient`,
+    [subject, NHSMAIL_EVENTS.messageDelivered],
+  );
+  return result.rows;
 }
 
 /** The messages delivered into a mailbox (its mailbox_message rows). */

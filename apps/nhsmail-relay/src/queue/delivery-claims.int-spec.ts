@@ -1,15 +1,15 @@
 import 'reflect-metadata';
-import { NHSMAIL_EVENTS } from '@platform/contracts-nhsmail';
 import {
+  createJaneSmith,
+  deliveriesWithEvents,
   eventually,
-  registryAdmin,
   startNhsmailRelayUnderTest,
   submissionClient,
   type NhsmailRelayUnderTest,
 } from '../nhsmail-relay.test-harness';
 
 const PASSWORD = 'correct horse battery staple';
-const SENDER = 'claims.sender@nhs.net';
+const SENDER = 'jane.smith@nhs.net';
 
 /**
  * The delivery worker claims in batches (a new claim waits while more than half of its deliveries are in
@@ -25,27 +25,15 @@ describe('delivery claims (real SMTP sink, PostgreSQL)', () => {
       schemaPrefix: 'nhsmail_claims',
       env: { NHSMAIL_DELIVERY_POLL_MS: '60000', NHSMAIL_DELIVERY_CONCURRENCY: '8' },
     });
-    await relay.client.createMailbox(
-      { address: SENDER, kind: 'personal', displayName: 'Claims', ownerUsername: 'claims.sender', password: PASSWORD },
-      registryAdmin(),
-    );
+    await createJaneSmith(relay, PASSWORD);
   });
 
   afterAll(async () => {
     await relay?.stop();
   });
 
-  const delivered = async (prefix: string): Promise<{ state: string; events: number }[]> =>
-    (
-      await relay.db.query<{ state: string; events: number }>(
-        `SELECT d.state,
-                (SELECT count(*)::int FROM "${relay.schema}".outbox o
-                  WHERE o.subject = $2 AND o.payload->>'deliveryId' = d.id::text) AS events
-           FROM "${relay.schema}".delivery d JOIN "${relay.schema}".message m ON m.id = d.message
-          WHERE m.subject LIKE $1`,
-        [`${prefix}%`, NHSMAIL_EVENTS.messageDelivered],
-      )
-    ).rows;
+  const delivered = (prefix: string): ReturnType<typeof deliveriesWithEvents> =>
+    deliveriesWithEvents(relay, `${prefix}%`);
 
   it('delivers 80 copies sent by 20 clients at once within seconds, each once with one event, driven by the deliveries finishing (not the poll)', async () => {
     // 20 messages of 4 recipients each, all accepted within moments: after that, nothing but the deliveries

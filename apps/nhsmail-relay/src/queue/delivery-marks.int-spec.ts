@@ -1,15 +1,14 @@
 import 'reflect-metadata';
-import { NHSMAIL_EVENTS } from '@platform/contracts-nhsmail';
 import {
+  createJaneSmith,
+  deliveriesWithEvents,
   eventually,
-  registryAdmin,
+  sendAsJane,
   startNhsmailRelayUnderTest,
-  submissionClient,
   type NhsmailRelayUnderTest,
 } from '../nhsmail-relay.test-harness';
 
 const PASSWORD = 'correct horse battery staple';
-const SENDER = 'marks.sender@nhs.net';
 
 /**
  * Copies handed to the smarthost are marked delivered in batches (one statement for the marks that arrive
@@ -24,43 +23,16 @@ describe('batched marks of delivered copies (real SMTP sink, PostgreSQL)', () =>
       schemaPrefix: 'nhsmail_marks',
       env: { NHSMAIL_DELIVERY_LEASE_SECONDS: '2' },
     });
-    await relay.client.createMailbox(
-      { address: SENDER, kind: 'personal', displayName: 'Marks', ownerUsername: 'marks.sender', password: PASSWORD },
-      registryAdmin(),
-    );
+    await createJaneSmith(relay, PASSWORD);
   });
 
   afterAll(async () => {
     await relay?.stop();
   });
 
-  interface DeliveryState {
-    recipient: string;
-    state: string;
-    attempts: number;
-    xmin: string;
-    events: number;
-  }
-  const deliveries = async (subject: string): Promise<DeliveryState[]> =>
-    (
-      await relay.db.query<DeliveryState>(
-        `SELECT d.recipient, d.state, d.attempts, d.xmin::text AS xmin,
-                (SELECT count(*)::int FROM "${relay.schema}".outbox o
-                  WHERE o.subject = $2 AND o.payload->>'deliveryId' = d.id::text) AS events
-           FROM "${relay.schema}".delivery d JOIN "${relay.schema}".message m ON m.id = d.message
-          WHERE m.subject = $1 ORDER BY d.recipient`,
-        [subject, NHSMAIL_EVENTS.messageDelivered],
-      )
-    ).rows;
-
-  const send = async (subject: string, to: string[]): Promise<void> => {
-    const client = submissionClient(relay.submissionPort, { user: SENDER, pass: PASSWORD });
-    try {
-      await client.sendMail({ from: SENDER, to, subject, text: 'marks' });
-    } finally {
-      client.close();
-    }
-  };
+  const deliveries = (subject: string): ReturnType<typeof deliveriesWithEvents> => deliveriesWithEvents(relay, subject);
+  const send = (subject: string, to: string[]): Promise<void> =>
+    sendAsJane(relay, PASSWORD, { to, subject, text: 'marks' });
   const copiesAtSink = (recipient: string): number =>
     relay.sink.received.filter((mail) => mail.to.includes(recipient)).length;
 
