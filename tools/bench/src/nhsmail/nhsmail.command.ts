@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { intOption, type BenchCommand, type BenchContext, type OptionValues } from '../command';
-import { runToCompletion, signal, whenExited } from '../support/children';
+import { portInUse, runToCompletion, signal, whenExited } from '../support/children';
 import { pidListeningOn, processCpuSeconds, startCpuMeter } from '../support/cpu';
 import { writeSection } from '../support/docs-section';
 import { describeMachine, sourceRevision } from '../support/machine';
@@ -258,6 +258,11 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   };
   const { root, progress, cleanup } = context;
   checkPostfixInstalled();
+  // A run in progress owns these ports, the work folder and the benchmark's schemas: refuse before touching
+  // either (a second run that dropped the schemas first made the first one's commits fail with 451).
+  for (const [name, port] of Object.entries(PORTS)) {
+    if (await portInUse(port)) throw new Error(`port ${port} (${name}) is already in use: is another run going?`);
+  }
   for (const built of ['dist/apps/nhsmail-relay/src/main.js', 'dist/apps/n3-registry/src/main.js']) {
     if (!existsSync(path.join(root, built))) {
       throw new Error(`${built} is missing: run it as \`npm run bench -- nhsmail\` (it builds first)`);
