@@ -421,6 +421,14 @@ export async function createJaneSmith(relay: NhsmailRelayUnderTest, password: st
   );
 }
 
+/** John Jones's personal mailbox, john.jones@nhs.net (no password: he only receives), made by the registry administrator. */
+export async function createJohnJones(relay: NhsmailRelayUnderTest): Promise<void> {
+  await relay.client.createMailbox(
+    { address: 'john.jones@nhs.net', kind: 'personal', displayName: 'John Jones', ownerUsername: 'john.jones' },
+    registryAdmin(),
+  );
+}
+
 /** Jane Smith sends `mail` from jane.smith@nhs.net through the submission port, signed in with `password`. */
 export async function sendAsJane(
   relay: NhsmailRelayUnderTest,

@@ -3,12 +3,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { NHSMAIL_EVENT_STREAM, NHSMAIL_EVENTS } from '@platform/contracts-nhsmail';
 import { allAtOnce } from '@platform/shared-testing';
 import {
+  createJaneSmith,
+  createJohnJones,
   eventually,
-  registryAdmin,
+  type NhsmailRelayUnderTest,
   SmtpTalk,
   startNhsmailRelayUnderTest,
   submissionClient,
-  type NhsmailRelayUnderTest,
 } from '../nhsmail-relay.test-harness';
 
 const PASSWORD = 'correct horse battery staple';
@@ -49,20 +50,8 @@ describe('the durable queue and the delivery worker (real SMTP, PostgreSQL and N
         NHSMAIL_DELAY_NOTICE_SECONDS: '1',
       },
     });
-    await relay.client.createMailbox(
-      {
-        address: 'jane.smith@nhs.net',
-        kind: 'personal',
-        displayName: 'Jane Smith',
-        ownerUsername: 'jane.smith',
-        password: PASSWORD,
-      },
-      registryAdmin(),
-    );
-    await relay.client.createMailbox(
-      { address: 'john.jones@nhs.net', kind: 'personal', displayName: 'John Jones', ownerUsername: 'john.jones' },
-      registryAdmin(),
-    );
+    await createJaneSmith(relay, PASSWORD);
+    await createJohnJones(relay);
   });
 
   afterAll(async () => {

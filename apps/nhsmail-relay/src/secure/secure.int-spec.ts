@@ -10,12 +10,12 @@ import { MessageStore } from '../queue/message-store';
 import { testGatewaySigner } from '@platform/testing-services';
 import {
   createJaneSmith,
+  createJohnJones,
   eventually,
-  registryAdmin,
+  type NhsmailRelayUnderTest,
   sendAsJane,
   startNhsmailRelayUnderTest,
   submissionClient,
-  type NhsmailRelayUnderTest,
 } from '../nhsmail-relay.test-harness';
 import { parseSecureKeys, SecureMail, type SecureSettings } from './secure-mail';
 
@@ -80,10 +80,7 @@ describe('[secure] mail (real SMTP, PostgreSQL and NATS)', () => {
       new NatsRpcClient(relay.connection, { timeoutMs: 10_000, signer: await testGatewaySigner() }),
     );
     await createJaneSmith(relay, PASSWORD);
-    await relay.client.createMailbox(
-      { address: 'john.jones@nhs.net', kind: 'personal', displayName: 'John Jones', ownerUsername: 'john.jones' },
-      registryAdmin(),
-    );
+    await createJohnJones(relay);
   });
 
   afterAll(async () => {

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import {
   createJaneSmith,
-  registryAdmin,
+  createJohnJones,
+  type NhsmailRelayUnderTest,
   SmtpTalk,
   startNhsmailRelayUnderTest,
   submissionClient,
-  type NhsmailRelayUnderTest,
 } from '../nhsmail-relay.test-harness';
 
 const PASSWORD = 'correct horse battery staple';
@@ -27,10 +27,7 @@ describe('the DATA check on real SMTP and PostgreSQL: what the MIME split reads 
   beforeAll(async () => {
     relay = await startNhsmailRelayUnderTest({ schemaPrefix: 'nhsmail_intake' });
     await createJaneSmith(relay, PASSWORD);
-    await relay.client.createMailbox(
-      { address: 'john.jones@nhs.net', kind: 'personal', displayName: 'John Jones', ownerUsername: 'john.jones' },
-      registryAdmin(),
-    );
+    await createJohnJones(relay);
   });
 
   afterAll(async () => {
