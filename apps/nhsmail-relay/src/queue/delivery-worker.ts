@@ -192,6 +192,9 @@ export class DeliveryWorker {
    */
   private async claim(limit: number): Promise<{ row: Claimed; message: StoredMessage; content?: Buffer }[]> {
     const s = this.store.schema;
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`a claim takes a whole number of rows, not ${limit}`);
+    // The limit is written into the text (one prepared statement per room size, at most the concurrency): as a
+    // parameter, a generic plan would assume a tenth of the table and scan all of it instead of the due index.
     const result = await this.store.pool.query<Claimed & StoredMessageRow & { content: Buffer | null }>(
       prepared(
         `UPDATE ${s}.delivery d
@@ -200,13 +203,13 @@ export class DeliveryWorker {
         WHERE m.id = d.message
           AND d.id IN (SELECT id FROM ${s}.delivery
                         WHERE state = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
-                        ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                        ORDER BY next_attempt_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         RETURNING d.id, d.message, d.recipient, d.local, d.attempts, d.created_at, d.delay_notified,
                   ${STORED_MESSAGE_COLUMNS},
-                  CASE WHEN NOT d.local AND m.size_bytes <= $4
+                  CASE WHEN NOT d.local AND m.size_bytes <= $3
                        THEN (SELECT c.data FROM ${s}.message_chunk c WHERE c.message = d.message AND c.seq = 0) END
                     AS content`,
-        [this.owner, this.settings.leaseSeconds, limit, CHUNK_BYTES],
+        [this.owner, this.settings.leaseSeconds, CHUNK_BYTES],
       ),
     );
     return result.rows.map((row) => ({
