@@ -15,8 +15,10 @@ export type MxOutcome = SendOutcome;
 /**
  * Delivery straight to a domain's mail hosts, found by DNS (mx-resolver.ts), for the domains that do not go
  * through the smarthost: all of them when no smarthost is configured, and those of NHSMAIL_MX_DOMAINS. Hosts are
- * tried in preference order, each of their addresses in turn: a 5xx reply is final (a bounce), a 4xx reply or a
- * connection that fails moves on to the next address, and when none took the message the delivery is retried.
+ * tried in preference order, each of their addresses in turn: a 5xx reply to MAIL FROM, RCPT TO or the data is
+ * final (a bounce); a 4xx reply, a connection that fails or a session that cannot be opened (even with a 5xx
+ * greeting, EHLO or STARTTLS reply) moves on to the next address, and when none took the message the delivery is
+ * retried.
  * DKIM-signed as through the smarthost; STARTTLS when the host offers it (opportunistic, as between MTAs).
  */
 export class MxDelivery {

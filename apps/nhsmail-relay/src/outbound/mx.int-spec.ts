@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { SMTPServer } from 'smtp-server';
 import {
   createJaneSmith,
   eventually,
@@ -65,6 +66,20 @@ describe('delivery by MX lookup', () => {
     ['nullmx.example', { mx: [{ preference: 0, exchange: '.' }] }],
     // The DNS server fails for it (until the test mends it).
     ['servfail.example', { servfail: true }],
+    // The preferred host refuses every session at its greeting (554): the next one takes the mail.
+    [
+      'greeting.example',
+      {
+        mx: [
+          { preference: 5, exchange: 'mx-refusing.greeting.example' },
+          { preference: 10, exchange: 'mx-b.greeting.example' },
+        ],
+      },
+    ],
+    ['mx-refusing.greeting.example', { a: ['127.0.0.5'] }],
+    ['mx-b.greeting.example', { a: ['127.0.0.3'] }],
+    // Its only host refuses sessions: tried again later, not bounced.
+    ['refusing.example', { mx: [{ preference: 5, exchange: 'mx-refusing.greeting.example' }] }],
     // gone.example is not in the zone: NXDOMAIN.
   ]);
 
@@ -234,6 +249,32 @@ describe('delivery by MX lookup', () => {
       ),
     ).toMatchObject({ state: 'delivered' });
   }, 45_000);
+
+  it('moves on to the next MX host when the preferred one refuses the session at its greeting (554), and retries when none takes it', async () => {
+    const refusing = new SMTPServer({
+      logger: false,
+      onConnect(_session, done) {
+        done(Object.assign(new Error('5.7.1 Not taking mail from you now'), { responseCode: 554 }));
+      },
+    });
+    await new Promise<void>((resolve) => refusing.listen(hostA.port, '127.0.0.5', resolve));
+    try {
+      const mx = new MxDelivery(
+        { servers: [dns.server], domains: [], port: hostA.port },
+        { hostname: 'relay.nhs.net', smarthost: false },
+      );
+      const messageId = `<${randomUUID()}@nhs.net>`;
+      const content = () => Readable.from([`Message-ID: ${messageId}\r\nSubject: greeting\r\n\r\nhello\r\n`]);
+      expect(await mx.send('someone@greeting.example', 'jane.smith@nhs.net', content)).toEqual({ kind: 'delivered' });
+      expect(withId(hostB, messageId).map((mail) => mail.to)).toEqual([['someone@greeting.example']]);
+      expect(await mx.send('someone@refusing.example', 'jane.smith@nhs.net', content)).toEqual({
+        kind: 'temporary',
+        reason: expect.stringMatching(/^554 5\.7\.1 Not taking mail from you now.*mx-refusing\.greeting\.example/),
+      });
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
+  }, 30_000);
 
   it('sends every outside domain by MX when no smarthost is configured', async () => {
     const direct = new MxDelivery(

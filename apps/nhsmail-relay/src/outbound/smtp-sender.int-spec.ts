@@ -252,6 +252,77 @@ describe('SMTP sender (nodemailer SMTPConnection and DKIM, without the mailer)',
     expect(server.users).toEqual([{ user: 'relay@nhs.net', pass: 'p@ss:word' }]);
   });
 
+  it('a smarthost refusing the login (535, a rotated password) is a temporary failure with its reply, not a bounce', async () => {
+    server = await startServer({
+      disabledCommands: ['STARTTLS'],
+      authOptional: false,
+      allowInsecureAuth: true,
+      onAuth(_auth, _session, done) {
+        done(Object.assign(new Error('5.7.8 Invalid username or password'), { responseCode: 535 }));
+      },
+    });
+    pool = new SmtpPool({
+      ...targetOfUrl(`smtp://relay%40nhs.net:old-password@127.0.0.1:${server.port}`, 'relay.nhs.net'),
+      maxConnections: 1,
+      maxMessages: 1000,
+    });
+    const outcome = await pool.send({ from: 'jane.smith@nhs.net', to: 'someone@example.org' }, () =>
+      message('login refused'),
+    );
+    expect(outcome).toEqual({
+      kind: 'temporary',
+      reason: expect.stringMatching(/^535 5\.7\.8 Invalid username or password/),
+    });
+    expect(server.received).toEqual([]);
+  });
+
+  it('a server refusing the session at its greeting (554) is a temporary failure with its reply', async () => {
+    server = await startServer({
+      onConnect(_session, done) {
+        done(Object.assign(new Error('5.7.1 Not taking mail from you now'), { responseCode: 554 }));
+      },
+    });
+    const outcome = await sendOnce(target(), undefined, { from: 'jane.smith@nhs.net', to: 'someone@example.org' }, () =>
+      message('greeting refused'),
+    );
+    expect(outcome).toEqual({
+      kind: 'temporary',
+      reason: expect.stringMatching(/^554 5\.7\.1 Not taking mail from you now/),
+    });
+    expect(server.received).toEqual([]);
+  });
+
+  it('a reused connection lost after the message was sent is not sent again at once: once per attempt', async () => {
+    // The server takes the message "lost reply" in full, then drops the connection before it answers.
+    server = await startServer({
+      onData(stream, _session, done) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          const text = Buffer.concat(chunks).toString('latin1');
+          server.received.push({ to: '', headers: text, bodyHash: '', bodyBytes: text.length, secure: false });
+          if (text.includes('Subject: lost reply')) server.dropAll();
+          else done();
+        });
+      },
+    });
+    pool = new SmtpPool({ ...target(), maxConnections: 1, maxMessages: 1000 });
+    const send = (subject: string) =>
+      pool!.send({ from: 'jane.smith@nhs.net', to: 'someone@example.org' }, () => message(subject));
+    const copies = () => server.received.filter((mail) => mail.headers.includes('Subject: lost reply')).length;
+    expect(await send('first')).toEqual({ kind: 'delivered' });
+    // The second message goes over the first message's connection.
+    expect(await send('lost reply')).toEqual({ kind: 'temporary', reason: expect.any(String) });
+    expect(copies()).toBe(1);
+    expect(server.connections).toBe(1);
+    // The next attempt (the retry machinery's) sends it once more, over a new connection.
+    expect(await send('lost reply')).toEqual({ kind: 'temporary', reason: expect.any(String) });
+    expect(copies()).toBe(2);
+    expect(server.connections).toBe(2);
+    // The pool goes on over a new connection.
+    expect(await send('after')).toEqual({ kind: 'delivered' });
+  });
+
   it('streams a 60 MB message with a DKIM signature a receiver can verify, without holding it in memory', async () => {
     server = await startServer();
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });

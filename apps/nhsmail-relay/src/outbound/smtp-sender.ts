@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import DKIM from 'nodemailer/lib/dkim';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -66,25 +66,67 @@ export class MessageSigner {
   }
 }
 
-/** The reply or error of a failed send, safe to store and show (no message content): a 5xx reply is final. */
+type SmtpError = Error & { code?: string; responseCode?: number; response?: string; command?: string };
+
+/** The reply or error of a failure, safe to store and show (no message content). */
+function reasonOf(error: unknown): string {
+  const failure = error as SmtpError;
+  return (failure.response ?? failure.message ?? failure.code ?? 'delivery failed').slice(0, 500);
+}
+
+/**
+ * The outcome of a failed send over an open session: only a 5xx reply to MAIL FROM, RCPT TO or the data (the
+ * DATA command or the message after it; nodemailer's error.command) refuses this message for good. Anything
+ * else (a 4xx, a connection lost, a timeout, a 5xx said while leaving) is temporary.
+ */
 export function outcomeOf(error: unknown): Exclude<SendOutcome, { kind: 'delivered' }> {
-  const failure = error as { responseCode?: number; response?: string; code?: string; message?: string };
-  const reason = (failure.response ?? failure.message ?? failure.code ?? 'delivery failed').slice(0, 500);
-  const permanent = typeof failure.responseCode === 'number' && failure.responseCode >= 500;
+  const failure = error as SmtpError;
+  const reason = reasonOf(error);
+  const permanent =
+    typeof failure.responseCode === 'number' &&
+    failure.responseCode >= 500 &&
+    (failure.command === 'MAIL FROM' || failure.command === 'RCPT TO' || failure.command === 'DATA');
   return permanent ? { kind: 'permanent', reason } : { kind: 'temporary', reason };
 }
 
-type SmtpError = Error & { code?: string; responseCode?: number };
+/**
+ * The outcome of a session that could not be opened (connect, greeting, EHLO, STARTTLS, AUTH): always temporary,
+ * whatever the reply. A refused login (a rotated password) or a host refusing sessions says nothing about the
+ * message, and must not bounce it; the delivery is tried again later (by MX: at the next address first).
+ */
+export function sessionFailureOf(error: unknown): { kind: 'temporary'; reason: string } {
+  return { kind: 'temporary', reason: reasonOf(error) };
+}
+
+/** A failed send: SMTPConnection's error, and whether the message's data had started to go. */
+type SendError = SmtpError & { dataStarted: boolean };
 
 /** Whether a failure is the server's answer to this message, after which the session itself is still fine. */
 function refusedByServer(error: SmtpError): boolean {
   return (error.code === 'EENVELOPE' || error.code === 'EMESSAGE') && error.responseCode !== 421;
 }
 
-/** Whether a session failed because the connection went (closed, reset, or the server said 421 and left). */
-function connectionLost(error: SmtpError): boolean {
-  if (error.responseCode !== undefined) return error.responseCode === 421;
-  return error.code === 'ECONNECTION' || error.code === 'ESOCKET';
+/**
+ * Whether a send failed because the connection went (closed, reset, or the server said 421 and left) before
+ * any of the message's data was sent, so that the same message can go at once over another connection without
+ * the server having had a copy. nodemailer names the step in error.command: 'CONN' for the socket (closed,
+ * reset or timed out at whatever step, the data included), 'API' for a send on a connection already gone,
+ * 'MAIL FROM' and 'RCPT TO' for the envelope, 'DATA' for the DATA command and the message after it. 'CONN'
+ * alone cannot tell a reset before the data from one between the final dot and the reply, hence dataStarted.
+ */
+function lostBeforeData(error: SendError): boolean {
+  if (error.dataStarted) return false;
+  const lost =
+    error.responseCode !== undefined
+      ? error.responseCode === 421
+      : error.code === 'ECONNECTION' || error.code === 'ESOCKET';
+  return (
+    lost &&
+    (error.command === 'CONN' ||
+      error.command === 'API' ||
+      error.command === 'MAIL FROM' ||
+      error.command === 'RCPT TO')
+  );
 }
 
 /**
@@ -152,14 +194,24 @@ class SmtpSession {
     return !this.gone && !this.connection.destroyed;
   }
 
-  /** Sends one message to one recipient; rejects with SMTPConnection's error (its reply, if any). */
+  /**
+   * Sends one message to one recipient; rejects with SMTPConnection's error (its reply, if any), with dataStarted
+   * set when any of the message had gone to the server (SMTPConnection starts reading it once DATA is answered).
+   */
   send(from: string, to: string, content: Buffer | Readable): Promise<void> {
     this.messages += 1;
+    const message = Buffer.isBuffer(content) ? Readable.from([content], { objectMode: false }) : content;
+    let dataStarted = false;
+    message.once('resume', () => {
+      dataStarted = true;
+    });
     return new Promise((resolve, reject) => {
-      this.connection.send({ from, to: [to] }, content, (error, info) => {
+      this.connection.send({ from, to: [to] }, message, (error, info) => {
         if (!error && info?.accepted.length === 1) return resolve();
-        const failure: SmtpError =
-          error ?? Object.assign(new Error('4.0.0 The server did not accept the recipient'), { code: 'EENVELOPE' });
+        const failure: SendError = Object.assign(
+          error ?? Object.assign(new Error('4.0.0 The server did not accept the recipient'), { code: 'EENVELOPE' }),
+          { dataStarted },
+        );
         if (refusedByServer(failure) && this.usable) {
           this.connection.reset((resetError) => {
             if (resetError) this.connection.close();
@@ -198,7 +250,7 @@ export async function sendOnce(
   try {
     session = await SmtpSession.open(target, () => undefined);
   } catch (error) {
-    return outcomeOf(error);
+    return sessionFailureOf(error);
   }
   try {
     await session.send(envelope.from, envelope.to, signed(signer, content));
@@ -258,7 +310,7 @@ export class SmtpPool {
     try {
       ({ session, reused } = await this.acquire());
     } catch (error) {
-      return outcomeOf(error);
+      return sessionFailureOf(error);
     }
     try {
       await session.send(envelope.from, envelope.to, signed(this.signer, content));
@@ -267,8 +319,10 @@ export class SmtpPool {
     } catch (error) {
       this.release(session);
       // A session that sat idle may have been closed by the server just as it was taken: the message goes
-      // again over a new one rather than waiting for the next attempt.
-      if (reused && !this.closed && connectionLost(error as SmtpError)) {
+      // again over a new one rather than waiting for the next attempt, but only when none of it had gone. Lost
+      // after its data (say between the final dot and the reply), the server may have taken it: a temporary
+      // outcome, and the retry machinery decides, rather than a second copy at once.
+      if (reused && !this.closed && lostBeforeData(error as SendError)) {
         return this.send(envelope, content);
       }
       return outcomeOf(error);
