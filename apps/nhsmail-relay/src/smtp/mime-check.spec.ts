@@ -166,19 +166,46 @@ describe('the MIME check at DATA (split with mailsplit, no body decoded)', () =>
     expect(
       await pass('Content-Type: application/octet-stream', 'Content-Disposition: attachment; filename="data.bin"'),
     ).toBeUndefined();
-    // The disposition's filename is the name; the Content-Type name is not looked at then.
-    expect(
-      await pass(
-        'Content-Type: application/octet-stream; name="a.exe"',
-        'Content-Disposition: attachment; filename="a.pdf"',
-      ),
-    ).toBeUndefined();
     // Decoded once this is `a=?utf-8?Q?=2Eexe?=`, not a.exe.
     expect(
       await pass(
         'Content-Type: application/octet-stream',
         "Content-Disposition: attachment; filename*=utf-8''a%3D%3Futf-8%3FQ%3F%3D2Eexe%3F%3D",
       ),
+    ).toBeUndefined();
+  });
+
+  it('judges a part by every name it carries: the disposition filename and the Content-Type name', async () => {
+    const blocked = async (...headers: string[]): Promise<string | undefined> =>
+      (await check(mixed(attachment(...headers)))).blocked;
+    expect(
+      await blocked(
+        'Content-Type: application/octet-stream; name="evil.exe"',
+        'Content-Disposition: attachment; filename="report.pdf"',
+      ),
+    ).toMatch(/^'evil\.exe' is a blocked attachment type \(\.exe/);
+    expect(
+      await blocked(
+        'Content-Type: application/pdf; name="report.pdf"',
+        'Content-Disposition: attachment; filename="run.bat"',
+      ),
+    ).toMatch(/^'run\.bat'/);
+    // each name decoded as its own parameter: an encoded word in the type's name, RFC 2231 in the filename
+    expect(
+      await blocked(
+        `Content-Type: application/pdf; name="=?UTF-8?B?${b64('setup.exe')}?="`,
+        "Content-Disposition: attachment; filename*=utf-8''report%2Epdf",
+      ),
+    ).toMatch(/^'setup\.exe'/);
+    // a harmless second name does not excuse a blocked first one, nor a blocked declared type
+    expect(
+      await blocked(
+        'Content-Type: application/x-msdownload; name="a.pdf"',
+        'Content-Disposition: attachment; filename="a.pdf"',
+      ),
+    ).toMatch(/application\/x-msdownload/);
+    expect(
+      await blocked('Content-Type: application/pdf; name="a.pdf"', 'Content-Disposition: attachment; filename="b.pdf"'),
     ).toBeUndefined();
   });
 
@@ -231,12 +258,17 @@ describe('the MIME check at DATA (split with mailsplit, no body decoded)', () =>
     }
   });
 
-  it('opens an embedded message marked inline and checks its parts, any other one as a single part (as before)', async () => {
+  it('opens an embedded message unless it is marked attachment and checks its parts, any other one as a single part', async () => {
     const rfc822 = (...headers: string[]): string =>
       mixed(['Content-Type: message/rfc822', ...headers, '', ...embedded('setup.exe')]);
     expect((await check(rfc822('Content-Disposition: inline'))).blocked).toMatch(/^'setup\.exe'/);
+    // a forwarded message without a Content-Disposition is opened as well
+    expect((await check(rfc822())).blocked).toMatch(/^'setup\.exe'/);
+    expect((await check(rfc822('Content-Disposition: inline; filename="fwd.eml"'))).blocked).toMatch(/^'setup\.exe'/);
+    // an opened message is still judged by its own names
+    expect((await check(rfc822('Content-Disposition: inline; filename="x.exe"'))).blocked).toMatch(/^'x\.exe'/);
+    // mailsplit does not open one marked attachment (no option does): it counts as one part, judged by its names
     expect((await check(rfc822('Content-Disposition: attachment; filename="fwd.eml"'))).blocked).toBeUndefined();
-    expect((await check(rfc822())).blocked).toBeUndefined();
     expect((await check(rfc822('Content-Disposition: attachment; filename="x.exe"'))).blocked).toMatch(/^'x\.exe'/);
     const base64 = mixed([
       'Content-Type: message/rfc822',

@@ -87,29 +87,58 @@ function readTopHeaders(node: MimeNode, findings: MimeFindings): void {
 }
 
 /**
- * Why a part is refused, if it is. Every leaf part counts, inline text included, by its file name (the
- * Content-Disposition filename, else the Content-Type name; RFC 2231 and encoded words decoded by the
- * splitter) and its declared type (an application/octet-stream one with a name: the type its name implies).
- * A multipart container has no content of its own; an embedded message/rfc822 that the splitter opened (one
- * marked inline, 7bit/8bit/binary) is checked through its own parts, any other one as a single part.
+ * A name parameter of a part's header (Content-Disposition `filename`, Content-Type `name`), decoded as the
+ * splitter decodes the one it keeps: RFC 2231 by the parser, else encoded words, comments dropped.
+ */
+function headerParam(node: MimeNode, header: string, param: string): string | undefined {
+  const value = node.headers ? node.headers.getFirst(header) : '';
+  if (!value) return undefined;
+  const parsed = libmime.parseHeaderValue(value, { stripComments: true });
+  const raw = parsed.params[param];
+  if (!raw) return undefined;
+  return parsed.decodedParams?.includes(param) ? raw : decodeWords(raw);
+}
+
+/**
+ * Why a part is refused, if it is. Every part counts, inline text included, by every name it carries (the
+ * Content-Disposition filename and the Content-Type name, each decoded: a part is refused if either is blocked)
+ * and, for a leaf, its declared type (an application/octet-stream one: also the type each name implies). A
+ * multipart container has no content of its own; an embedded message/rfc822 that the splitter opened (any not
+ * marked attachment, 7bit/8bit/binary) is checked through its own parts, any other one as a single part.
  */
 function partRefusal(node: MimeNode): string | undefined {
   const declared = node.contentType || (node.root ? 'text/plain' : '');
-  if (declared.startsWith('multipart/')) return undefined;
-  if (declared === 'message/rfc822' && node.messageNode) return undefined;
-  const filename = node.filename || undefined;
-  const type =
-    declared === 'application/octet-stream' && filename ? libmime.detectMimeType(filename) || declared : declared;
-  return blockedAttachment(filename, type || undefined);
+  const container = declared.startsWith('multipart/') || (declared === 'message/rfc822' && !!node.messageNode);
+  const names = [
+    ...new Set(
+      [
+        node.filename,
+        headerParam(node, 'content-disposition', 'filename'),
+        headerParam(node, 'content-type', 'name'),
+      ].filter((name): name is string => !!name),
+    ),
+  ];
+  const typeOf = (name: string | undefined): string | undefined =>
+    container
+      ? undefined
+      : (declared === 'application/octet-stream' && name ? libmime.detectMimeType(name) || declared : declared) ||
+        undefined;
+  for (const name of names) {
+    const refusal = blockedAttachment(name, typeOf(name));
+    if (refusal) return refusal;
+  }
+  return names.length === 0 ? blockedAttachment(undefined, typeOf(undefined)) : undefined;
 }
 
 /**
  * Splits a message's MIME as it streams (@zone-eu/mailsplit) without decoding any body: part contents pass
- * through and are dropped, only the header blocks are read. Decides what receiveMessage refuses on (malformed
- * MIME, a blocked part) and reads the top-level From, Subject and Message-ID.
+ * through and are dropped, only the header blocks are read (an embedded message's included). Decides what
+ * receiveMessage refuses on (malformed MIME, a blocked part) and reads the top-level From, Subject and Message-ID.
  */
 export function checkMime(): MimeCheck {
-  const splitter = new Splitter();
+  // defaultInlineEmbedded: a message/rfc822 part is opened unless marked attachment (a forwarded message
+  // usually has no Content-Disposition at all); one marked attachment stays a single part.
+  const splitter = new Splitter({ defaultInlineEmbedded: true });
   const findings: MimeFindings = { malformed: false, from: [], messageId: null, subject: null };
   let first = true;
   splitter.on('data', (chunk: SplitterChunk) => {
