@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import {
   createJaneSmith,
   createJohnJones,
+  eventually,
   type NhsmailRelayUnderTest,
   SmtpTalk,
   startNhsmailRelayUnderTest,
@@ -122,5 +123,32 @@ describe('the DATA check on real SMTP and PostgreSQL: what the MIME split reads 
       response: expect.stringContaining('From header refused: jane.smith@nhs.net may not send as <john.jones@nhs.net>'),
     });
     jane.close();
+  });
+  it('drops what a client sent when it goes away in the middle of DATA, and keeps serving', async () => {
+    const rows = async (): Promise<string[]> =>
+      (
+        await relay.db.query<{ state: string }>(
+          `SELECT state FROM "${relay.schema}".message WHERE envelope_from = 'dropper@outside.example'`,
+        )
+      ).rows.map((row) => row.state);
+    const { talk } = await SmtpTalk.open(relay.relayPort);
+    await talk.send('EHLO outside.example');
+    await talk.send('MAIL FROM:<dropper@outside.example>');
+    await talk.send('RCPT TO:<john.jones@nhs.net>');
+    expect(await talk.send('DATA')).toMatch(/^354 /);
+    // more than two 256 KiB chunks of body: the spool has a `receiving` row and chunks by now
+    talk.write(`From: dropper@outside.example\r\nSubject: cut off\r\n\r\n${'x'.repeat(998)}\r\n`);
+    for (let i = 0; i < 600; i += 1) talk.write(`${'y'.repeat(998)}\r\n`);
+    expect(await eventually(rows, (states) => states.length > 0)).toEqual(['receiving']);
+    talk.close();
+    expect(await eventually(rows, (states) => states.length === 0)).toEqual([]);
+
+    const again = await SmtpTalk.open(relay.relayPort);
+    await again.talk.send('EHLO outside.example');
+    await again.talk.send('MAIL FROM:<dropper@outside.example>');
+    await again.talk.send('RCPT TO:<john.jones@nhs.net>');
+    expect(await again.talk.data('From: dropper@outside.example\r\nSubject: whole\r\n\r\nall of it')).toMatch(/^250 /);
+    expect(await rows()).toEqual(['queued']);
+    again.talk.close();
   });
 });

@@ -24,7 +24,8 @@ export interface IntakeRequest {
  * MIME split (checkMime) reads the header blocks of the message and of every part, decoding no body (never
  * the whole message in memory). The message is
  * committed (queued, deliveries, the accepted event) before this resolves, so the 250 that follows means
- * it is on disk; any refusal removes what was written and rejects with the SMTP reply to give.
+ * it is on disk; any refusal removes what was written and rejects with the SMTP reply to give. A client that
+ * goes away mid-DATA has what it sent removed at once, and this rejects (with a reply nobody reads).
  */
 export async function receiveMessage(
   stream: Readable & { sizeExceeded?: boolean },
@@ -36,7 +37,22 @@ export async function receiveMessage(
   let stored = 0;
   let tooBig = false;
 
+  // A client that goes away mid-DATA: smtp-server destroys the stream (with an error when one is listened
+  // for), so it closes without 'end' and the writer never finishes.
+  let cutOff = false;
+  const closedEarly = new Promise<void>((resolve) => {
+    const gone = (): void => {
+      if (stream.readableEnded) return;
+      cutOff = true;
+      resolve();
+    };
+    if (stream.destroyed) gone();
+    stream.once('close', gone);
+    stream.on('error', gone);
+  });
   if (request.trace) await spool.write(Buffer.from(`${request.trace}\r\n`, 'latin1'));
+  // The spool write in flight, so that an abort waits for it (a row inserted after the delete would stay).
+  let writing: Promise<void> = Promise.resolve();
   const writer = new Writable({
     highWaterMark: 256 * 1024,
     write(chunk: Buffer, _encoding, done) {
@@ -46,7 +62,8 @@ export async function receiveMessage(
         done();
         return;
       }
-      spool.write(chunk).then(() => done(), done);
+      writing = spool.write(chunk);
+      writing.then(() => done(), done);
     },
   });
   const mime = checkMime();
@@ -59,13 +76,23 @@ export async function receiveMessage(
   stream.pipe(mime.input);
   let storageFailed: unknown;
   try {
-    await written;
+    await Promise.race([written, closedEarly]);
   } catch (error) {
     storageFailed = error;
     stream.unpipe(writer);
     stream.resume();
   }
-  await ended;
+  await Promise.race([ended, closedEarly]);
+  if (cutOff) {
+    stream.unpipe(writer);
+    stream.unpipe(mime.input);
+    writer.destroy(); // the chunks it still holds are never written
+    mime.input.destroy();
+    await writing.catch(() => undefined);
+    await spool.abort().catch(() => undefined);
+    // Nobody is left to read the reply: smtp-server drops it with the connection.
+    throw smtpError(451, '4.4.2 The connection was closed before the message was received in full');
+  }
   const { malformed, blocked, from, messageId, subject } = await mime.findings;
 
   const refuse = async (code: number, text: string): Promise<never> => {
