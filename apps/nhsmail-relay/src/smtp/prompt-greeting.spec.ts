@@ -1,8 +1,9 @@
 import { connect, type AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { PromptGreetingSmtpServer } from './prompt-greeting';
 
 /** Connects, and records every line the server sends for `listenMs`, with the time of the first. */
-function greetingOf(port: number, listenMs = 250): Promise<{ firstMs: number; lines: string[] }> {
+function greetingOf(port: number, listenMs = 1000): Promise<{ firstMs: number; lines: string[] }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let firstMs = -1;
@@ -50,25 +51,34 @@ function session(port: number): Promise<string[]> {
 
 describe('PromptGreetingSmtpServer', () => {
   let server: PromptGreetingSmtpServer;
+  let plain: SMTPServer;
   let port: number;
+  let plainPort: number;
+  const options: ConstructorParameters<typeof SMTPServer>[0] = {
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    disableReverseLookup: true,
+    onData(stream, _session, done) {
+      stream.resume();
+      stream.on('end', () => done());
+    },
+  };
+  const listen = async (each: SMTPServer): Promise<number> => {
+    await new Promise<void>((resolve) => each.listen(0, '127.0.0.1', () => resolve()));
+    return (each.server.address() as AddressInfo).port;
+  };
 
   beforeAll(async () => {
-    server = new PromptGreetingSmtpServer({
-      authOptional: true,
-      disabledCommands: ['AUTH', 'STARTTLS'],
-      logger: false,
-      disableReverseLookup: true,
-      onData(stream, _session, done) {
-        stream.resume();
-        stream.on('end', () => done());
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    port = (server.server.address() as AddressInfo).port;
+    server = new PromptGreetingSmtpServer(options);
+    port = await listen(server);
+    // The library as it is, for comparison: it holds every greeting back by its 100 ms timer.
+    plain = new SMTPServer(options);
+    plainPort = await listen(plain);
   });
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([server, plain].map((each) => new Promise<void>((resolve) => each.close(() => resolve()))));
   });
 
   it('greets 40 simultaneous clients without the library’s 100 ms pause, each exactly once', async () => {
@@ -79,9 +89,12 @@ describe('PromptGreetingSmtpServer', () => {
       expect(lines[0]).toMatch(/^220 /);
       expect(firstMs).toBeGreaterThanOrEqual(0);
     }
-    // Unloaded, each greeting takes a millisecond or two; the library alone would take at least 100 ms each.
+    // Unloaded, each greeting takes a millisecond or two. The library alone, on the same machine at the same
+    // moment, takes at least its 100 ms for every one: whatever the load, most prompt greetings come first.
     const sorted = greetings.map((greeting) => greeting.firstMs).sort((a, b) => a - b);
-    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(100);
+    const held = (await Promise.all(Array.from({ length: 40 }, () => greetingOf(plainPort)))).map((g) => g.firstMs);
+    expect(Math.min(...held)).toBeGreaterThanOrEqual(95);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(Math.min(...held));
   });
 
   it('serves whole sessions as before on 20 simultaneous connections', async () => {
