@@ -47,12 +47,6 @@ export interface ServiceEntry {
    * with STREAMING_ENVIRONMENT's memory settings, as the gateway does (launcher, benchmarks, chart values).
    */
   streamsLargeBodies?: boolean;
-  /**
-   * The V8 semi-space size it runs with under those settings, MiB (default 2). The mail relay takes small
-   * messages by the hundred a second: with 2 MiB its young generation filled every few dozen milliseconds,
-   * while messages were still in flight, and collecting took a quarter of its CPU per message more than at 8.
-   */
-  semiSpaceMiB?: number;
   /** ANSI colour of its label in the launcher's output. */
   colour: string;
 }
@@ -61,20 +55,14 @@ export interface ServiceEntry {
  * Memory settings of the processes large bodies stream through. Buffers of 128 KiB to 1 MiB freed by the
  * thousand stay in glibc's arenas, and V8's default young generation (16 MiB semi-spaces) holds many pieces'
  * garbage: together they took gp2gp, the gateway and the mail relay over 256 MiB of RSS. Big buffers mmapped
- * (unmapped when freed), two arenas and small semi-spaces (2 MiB unless the service's entry says otherwise) keep
- * them near their idle size (docs/benchmarks.md, GP2GP and NHSmail). Values already in `given` win; a given
- * NODE_OPTIONS keeps its flags.
+ * (unmapped when freed), two arenas and 2 MiB semi-spaces keep them near their idle size (docs/benchmarks.md,
+ * GP2GP and NHSmail). Values already in `given` win; a given NODE_OPTIONS keeps its flags.
  */
-export function streamingEnvironment(
-  given: Readonly<Record<string, string | undefined>>,
-  service?: Pick<ServiceEntry, 'semiSpaceMiB'>,
-): Record<string, string> {
+export function streamingEnvironment(given: Readonly<Record<string, string | undefined>>): Record<string, string> {
   return {
     MALLOC_ARENA_MAX: given['MALLOC_ARENA_MAX'] ?? '2',
     MALLOC_MMAP_THRESHOLD_: given['MALLOC_MMAP_THRESHOLD_'] ?? String(128 * 1024),
-    NODE_OPTIONS: [given['NODE_OPTIONS'], `--max-semi-space-size=${service?.semiSpaceMiB ?? 2}`]
-      .filter(Boolean)
-      .join(' '),
+    NODE_OPTIONS: [given['NODE_OPTIONS'], '--max-semi-space-size=2'].filter(Boolean).join(' '),
   };
 }
 
@@ -217,7 +205,6 @@ export const SERVICES: readonly ServiceEntry[] = [
       },
     ],
     streamsLargeBodies: true,
-    semiSpaceMiB: 8,
     colour: '31',
   },
   // service-generator: new entries above this line
