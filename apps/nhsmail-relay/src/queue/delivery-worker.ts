@@ -84,7 +84,9 @@ export class DeliveryWorker {
    * written go together in one statement (one round trip, one WAL flush) instead of a transaction each.
    */
   readonly deliveredMarks = new Batches<DeliveredMark>((marks) => this.writeDeliveredMarks(marks), {
-    parallel: 2,
+    // A copy the smarthost has taken but that is not yet marked is sent again if the relay dies meanwhile
+    // (RFC 1047): four batches in flight keep a mark from waiting long for its turn.
+    parallel: 4,
     maxItems: 500,
   });
 
