@@ -260,7 +260,7 @@ async function run(values: OptionValues, context: BenchContext): Promise<number>
   checkPostfixInstalled();
   // A run in progress owns these ports, the work folder and the benchmark's schemas: refuse before touching
   // either (a second run that dropped the schemas first made the first one's commits fail with 451).
-  for (const [name, port] of Object.entries(PORTS)) {
+  for (const [name, port] of Object.entries(PORTS) as [string, number][]) {
     if (await portInUse(port)) throw new Error(`port ${port} (${name}) is already in use: is another run going?`);
   }
   for (const built of ['dist/apps/nhsmail-relay/src/main.js', 'dist/apps/n3-registry/src/main.js']) {
