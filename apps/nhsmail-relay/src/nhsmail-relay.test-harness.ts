@@ -357,6 +357,13 @@ export class SmtpTalk {
     return this.reply();
   }
 
+  /** MAIL FROM, RCPT TO and DATA for one message: the final reply. */
+  async mail(from: string, to: string, message: string): Promise<string> {
+    await this.send(`MAIL FROM:<${from}>`);
+    await this.send(`RCPT TO:<${to}>`);
+    return this.data(message);
+  }
+
   write(raw: string | Buffer): void {
     this.socket.write(raw);
   }

@@ -110,11 +110,7 @@ describe('the durable queue and the delivery worker (real SMTP, PostgreSQL and N
     const before = await messages();
     const { talk } = await SmtpTalk.open(relay.relayPort);
     await talk.send('EHLO outside.example');
-    const send = async (message: string): Promise<string> => {
-      await talk.send('MAIL FROM:<a@outside.example>');
-      await talk.send('RCPT TO:<john.jones@nhs.net>');
-      return talk.data(message);
-    };
+    const send = (message: string): Promise<string> => talk.mail('a@outside.example', 'john.jones@nhs.net', message);
     const withAttachment = (name: string, type: string): string =>
       [
         'From: a@outside.example',
@@ -220,9 +216,9 @@ describe('the durable queue and the delivery worker (real SMTP, PostgreSQL and N
     const results = await allAtOnce(30, 20_000, async (index) => {
       const { talk } = await SmtpTalk.open(relay.relayPort);
       await talk.send('EHLO outside.example');
-      await talk.send('MAIL FROM:<a@outside.example>');
-      await talk.send('RCPT TO:<john.jones@nhs.net>');
-      const reply = await talk.data(
+      const reply = await talk.mail(
+        'a@outside.example',
+        'john.jones@nhs.net',
         `Subject: ${tag} ${index}\r\nMessage-ID: <${tag}-${index}@outside.example>\r\n\r\nx`,
       );
       talk.close();

@@ -38,11 +38,7 @@ describe('the DATA check on real SMTP and PostgreSQL: what the MIME split reads 
   it('stores the decoded Subject, the From address and the Message-ID, and refuses as before', async () => {
     const { talk } = await SmtpTalk.open(relay.relayPort);
     await talk.send('EHLO outside.example');
-    const send = async (message: string): Promise<string> => {
-      await talk.send('MAIL FROM:<a@outside.example>');
-      await talk.send('RCPT TO:<john.jones@nhs.net>');
-      return talk.data(message);
-    };
+    const send = (message: string): Promise<string> => talk.mail('a@outside.example', 'john.jones@nhs.net', message);
     const multipart = (...part: string[]): string =>
       [
         'From: a@outside.example',
