@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { domainOf } from '../mailboxes/mail-domains';
 import { MxResolver, type MxResolverSettings } from './mx-resolver';
 import { sendOnce, type MessageContent, type MessageSigner, type SendOutcome } from './smtp-sender';
 
@@ -8,9 +9,6 @@ export interface MxDeliverySettings extends MxResolverSettings {
   /** The SMTP port of mail hosts (25; another only in tests). */
   port: number;
 }
-
-/** The outcome of one attempt, as the delivery worker records it. */
-export type MxOutcome = SendOutcome;
 
 /**
  * Delivery straight to a domain's mail hosts, found by DNS (mx-resolver.ts), for the domains that do not go
@@ -39,7 +37,7 @@ export class MxDelivery {
     return this.domains.has(domainOf(recipient));
   }
 
-  async send(recipient: string, envelopeFrom: string, content: MessageContent): Promise<MxOutcome> {
+  async send(recipient: string, envelopeFrom: string, content: MessageContent): Promise<SendOutcome> {
     const route = await this.resolver.route(domainOf(recipient));
     if (route.kind !== 'hosts') return route;
     let last = 'no mail host answered';
@@ -65,8 +63,4 @@ export class MxDelivery {
     }
     return { kind: 'temporary', reason: last };
   }
-}
-
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }

@@ -15,7 +15,7 @@ import { prepared, withTransaction, type Outbox } from '@platform/shared-persist
 import type { MailDomains } from '../mailboxes/mail-domains';
 import type { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MxDelivery, type MxDeliverySettings } from '../outbound/mx-delivery';
-import { MessageSigner, SmtpPool, targetOfUrl } from '../outbound/smtp-sender';
+import { MessageSigner, SmtpPool, targetOfUrl, type SendOutcome } from '../outbound/smtp-sender';
 import type { SecureMail } from '../secure/secure-mail';
 import { composeDsn } from './dsn';
 import { Batches } from './batches';
@@ -58,8 +58,6 @@ interface DeliveredMark {
   row: Claimed;
   event: MessageDeliveredEvent;
 }
-
-type Outcome = { kind: 'delivered' } | { kind: 'permanent'; reason: string } | { kind: 'temporary'; reason: string };
 
 /**
  * Delivers the queue: claims due deliveries (a lease row lock, FOR UPDATE SKIP LOCKED, so replicas share the
@@ -250,7 +248,7 @@ export class DeliveryWorker {
     return content ?? Readable.from(this.store.content(message.id));
   }
 
-  private async sendOnward(row: Claimed, message: StoredMessage, content?: Buffer): Promise<Outcome> {
+  private async sendOnward(row: Claimed, message: StoredMessage, content?: Buffer): Promise<SendOutcome> {
     if (this.direct?.handles(row.recipient)) {
       return this.direct.send(row.recipient, message.envelopeFrom || '', () => this.bodyOf(message, content));
     }
