@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -94,6 +94,46 @@ async function startServer(options: Partial<SMTPServerOptions> = {}): Promise<Se
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.port = (server.server.address() as { port: number }).port;
   return state;
+}
+
+/**
+ * The DKIM signature of a received message, checked as a receiver would (relaxed/relaxed, rsa-sha256): its
+ * body hash when the header hash verifies with the public key and the body hash is the received body's.
+ */
+function verifiedSignature(received: Server['received'][number], publicKey: KeyObject): { bodyHash: string } | null {
+  const headers = received.headers.split(/\r\n(?![ \t])/).filter(Boolean);
+  const signature = headers.find((header) => /^DKIM-Signature:/i.test(header));
+  if (!signature) return null;
+  const tags = new Map(
+    signature
+      .slice(signature.indexOf(':') + 1)
+      .replace(/\s+/g, '')
+      .split(';')
+      .filter(Boolean)
+      .map((tag) => [tag.slice(0, tag.indexOf('=')), tag.slice(tag.indexOf('=') + 1)] as const),
+  );
+  if (tags.get('c') !== 'relaxed/relaxed' || tags.get('bh') !== received.bodyHash) return null;
+  const relaxed = (header: string): string =>
+    `${header.slice(0, header.indexOf(':')).trim().toLowerCase()}:${header
+      .slice(header.indexOf(':') + 1)
+      .replace(/\r\n/g, '')
+      .replace(/[ \t]+/g, ' ')
+      .trim()}`;
+  const signedNames = (tags.get('h') ?? '').split(':');
+  if (!signedNames.includes('subject')) return null;
+  const signed = signedNames
+    .map((name) => headers.find((header) => header.toLowerCase().startsWith(`${name.toLowerCase()}:`)))
+    .filter((header): header is string => header !== undefined)
+    .map((header) => `${relaxed(header)}\r\n`)
+    .join('');
+  const unsigned = relaxed(signature).replace(/([;\s]b=)[^;]*/, '$1');
+  const valid = verify(
+    'sha256',
+    Buffer.from(signed + unsigned, 'latin1'),
+    publicKey,
+    Buffer.from(tags.get('b') ?? '', 'base64'),
+  );
+  return valid ? { bodyHash: received.bodyHash } : null;
 }
 
 const message = (subject: string): Buffer =>
@@ -323,6 +363,41 @@ describe('SMTP sender (nodemailer SMTPConnection and DKIM, without the mailer)',
     expect(await send('after')).toEqual({ kind: 'delivered' });
   });
 
+  it('signs messages held whole in the signing thread: 40 at once, each verifiable by a receiver, each sent once', async () => {
+    server = await startServer();
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'nhsmail-sender-test-'));
+    const signer = new MessageSigner({
+      domainName: 'nhs.net',
+      keySelector: 'relay',
+      privateKey: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      cacheDir,
+    });
+    try {
+      pool = new SmtpPool({ ...target(), maxConnections: 3, maxMessages: 1000 }, signer);
+      const outcomes = await Promise.all(
+        Array.from({ length: 40 }, (_, n) =>
+          pool!.send({ from: 'jane.smith@nhs.net', to: `someone${n}@example.org` }, () => message(`results ${n}`)),
+        ),
+      );
+
+      expect(outcomes.every((outcome) => outcome.kind === 'delivered')).toBe(true);
+      expect(server.received).toHaveLength(40);
+      const subjects = server.received.map((mail) => /Subject: (results \d+)/.exec(mail.headers)?.[1]).sort();
+      expect(new Set(subjects).size).toBe(40);
+      for (const mail of server.received) expect(verifiedSignature(mail, keys.publicKey)).not.toBeNull();
+      // Signed as it was stored: the signature is added in front, nothing else changes.
+      const first = server.received.find((mail) => mail.headers.includes('Subject: results 0'))!;
+      expect(first.headers.slice(first.headers.indexOf('\r\nFrom:') + 2)).toBe(
+        'From: jane.smith@nhs.net\r\nTo: someone@example.org\r\nSubject: results 0\r\n',
+      );
+      expect(server.mostAtOnce).toBeLessThanOrEqual(3);
+    } finally {
+      await signer.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   it('streams a 60 MB message with a DKIM signature a receiver can verify, without holding it in memory', async () => {
     server = await startServer();
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -375,43 +450,8 @@ describe('SMTP sender (nodemailer SMTPConnection and DKIM, without the mailer)',
       await until(() => readdirSync(cacheDir).length === 0);
       expect(peak - before).toBeLessThan(48 * 1024 * 1024);
 
-      // The signature, checked as a receiver would (relaxed/relaxed, rsa-sha256).
-      const headers = received.headers.split(/\r\n(?![ \t])/).filter(Boolean);
-      const signature = headers.find((header) => /^DKIM-Signature:/i.test(header))!;
-      const tags = new Map(
-        signature
-          .slice(signature.indexOf(':') + 1)
-          .replace(/\s+/g, '')
-          .split(';')
-          .filter(Boolean)
-          .map((tag) => [tag.slice(0, tag.indexOf('=')), tag.slice(tag.indexOf('=') + 1)] as const),
-      );
-      expect(tags.get('c')).toBe('relaxed/relaxed');
-      expect(tags.get('bh')).toBe(expectedHash.digest('base64'));
-      expect(received?.bodyHash).toBe(tags.get('bh'));
-      const relaxed = (header: string): string =>
-        `${header.slice(0, header.indexOf(':')).trim().toLowerCase()}:${header
-          .slice(header.indexOf(':') + 1)
-          .replace(/\r\n/g, '')
-          .replace(/[ \t]+/g, ' ')
-          .trim()}`;
-      const signed = tags
-        .get('h')!
-        .split(':')
-        .map((name) => headers.find((header) => header.toLowerCase().startsWith(`${name.toLowerCase()}:`)))
-        .filter((header): header is string => header !== undefined)
-        .map((header) => `${relaxed(header)}\r\n`)
-        .join('');
-      const unsigned = relaxed(signature).replace(/([;\s]b=)[^;]*/, '$1');
-      expect(signed).toContain('subject:scans\r\n');
-      expect(
-        verify(
-          'sha256',
-          Buffer.from(signed + unsigned, 'latin1'),
-          keys.publicKey,
-          Buffer.from(tags.get('b')!, 'base64'),
-        ),
-      ).toBe(true);
+      expect(verifiedSignature(received, keys.publicKey)).toEqual({ bodyHash: expectedHash.digest('base64') });
+      expect(received.headers).toContain('Subject: scans');
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
     }

@@ -75,6 +75,7 @@ export class DeliveryWorker {
   private stopped = false;
   private readonly smarthost?: SmtpPool;
   private readonly direct?: MxDelivery;
+  private readonly signer?: MessageSigner;
   private lastSweep = 0;
   private dkimCacheDir?: string;
   /**
@@ -101,6 +102,7 @@ export class DeliveryWorker {
     // Messages go as stored, DKIM-signed (outbound/smtp-sender.ts): DKIM hashes the body before it can send the
     // headers, so a large body waits in a file of this process's own folder (mode 0700) while it is hashed.
     const signer = settings.dkim ? new MessageSigner({ ...settings.dkim, cacheDir: this.dkimCache() }) : undefined;
+    this.signer = signer;
     if (settings.smarthostUrl) {
       this.smarthost = new SmtpPool(
         {
@@ -151,6 +153,7 @@ export class DeliveryWorker {
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight]);
     this.smarthost?.close();
+    await this.signer?.close();
     if (this.dkimCacheDir) rmSync(this.dkimCacheDir, { recursive: true, force: true });
   }
 
