@@ -229,6 +229,143 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
     expect(await state(nhsNumber)).toEqual({ version: 3, coverage: first.coverage, events: 1 });
   });
 
+  /** The audit rows written for these request IDs, with every field a read's row holds but its time. */
+  async function auditRowsFor(requestIds: string[]): Promise<Record<string, unknown>[]> {
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id
+         FROM "${schema}".read_audit WHERE request_id = ANY ($1::text[]) ORDER BY id`,
+      [requestIds],
+    );
+    return rows;
+  }
+
+  /** A patient whose statement carries every field an audit row records. */
+  function fullPatient(nhsNumber: string, requestId = nextRequestId()): CallContext {
+    return {
+      requestId,
+      correlationId: `corr-${requestId}`,
+      caller: {
+        id: `nhs-login-${nhsNumber}`,
+        username: `patient-${nhsNumber}`,
+        clientId: 'nhs-app',
+        roles: ['patient'],
+        organisation: 'X26',
+        nhsNumber,
+        accessMode: 'user-restricted',
+      },
+    };
+  }
+
+  it("audits a POST's answer, which shows the card, as the GET's read is audited: one row, the same fields", async () => {
+    const nhsNumber = await freshPatient();
+    const query = `subscriber:identifier=${nhsNumber}`;
+    const readId = nextRequestId();
+    await pds.getCoverage({ query }, fullPatient(nhsNumber, readId));
+    const writeId = nextRequestId();
+    const written = await pds.updateCoverage(
+      { coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' },
+      fullPatient(nhsNumber, writeId),
+    );
+    expect(written.coverage).toEqual(cardFor(nhsNumber));
+    const [read, write, ...more] = await auditRowsFor([readId, writeId]);
+    expect(more).toEqual([]);
+    expect(read).toEqual({
+      nhs_number: nhsNumber,
+      action: 'patient.coverage.read',
+      actor_id: `nhs-login-${nhsNumber}`,
+      actor_username: `patient-${nhsNumber}`,
+      client_id: 'nhs-app',
+      organisation: 'X26',
+      roles: ['patient'],
+      request_id: readId,
+      correlation_id: `corr-${readId}`,
+    });
+    expect(write).toEqual({
+      ...read,
+      action: 'patient.coverage.update',
+      request_id: writeId,
+      correlation_id: `corr-${writeId}`,
+    });
+    // A refusal shows no card, so it is no read.
+    const refusedId = nextRequestId();
+    const refused = await rejectionOf(
+      pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, fullPatient(nhsNumber, refusedId)),
+    );
+    expect(refused.code).toBe('RESOURCE_VERSION_MISMATCH');
+    expect(await auditRowsFor([refusedId])).toEqual([]);
+  });
+
+  it('audits each answer of 30 simultaneous POSTs of one Coverage exactly once, refusals never, and each of 30 replays of the winner', async () => {
+    const nhsNumber = await freshPatient();
+    const requestIds = Array.from({ length: 30 }, () => nextRequestId());
+    const results = outcomes(
+      await allAtOnce(30, 20_000, (i) =>
+        pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber, requestIds[i])),
+      ),
+    );
+    expect(tally(results, (result) => (typeof result === 'string' ? result : 'written'))).toEqual({
+      written: 1,
+      RESOURCE_VERSION_MISMATCH: 29,
+    });
+    const winnerId = requestIds[results.findIndex((result) => typeof result !== 'string')] ?? '';
+    expect((await auditRowsFor(requestIds)).map((row) => [row['request_id'], row['action']])).toEqual([
+      [winnerId, 'patient.coverage.update'],
+    ]);
+    // Retries of the winner's X-Request-ID are answered the card again: each answer is a read of it.
+    const replays = await allAtOnce(30, 20_000, () =>
+      pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber, winnerId)),
+    );
+    expect(tally(replays, (replay) => replay.status)).toEqual({ fulfilled: 30 });
+    expect(await auditRowsFor(requestIds)).toEqual(
+      Array.from({ length: 31 }, (): unknown =>
+        expect.objectContaining({ request_id: winnerId, nhs_number: nhsNumber, action: 'patient.coverage.update' }),
+      ),
+    );
+    expect(await state(nhsNumber)).toMatchObject({ version: 3, events: 1 });
+  });
+
+  it("audits 30 patients' simultaneous POSTs each once, under their own NHS number and request ID", async () => {
+    const nhsNumbers: string[] = [];
+    // One test connection: the patients are inserted one after another, then written to all at once.
+    while (nhsNumbers.length < 30) nhsNumbers.push(await freshPatient());
+    const requestIds = nhsNumbers.map(() => nextRequestId());
+    const results = outcomes(
+      await allAtOnce(30, 20_000, (i) => {
+        const nhsNumber = nhsNumbers[i] ?? '';
+        return pds.updateCoverage(
+          { coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' },
+          patient(nhsNumber, requestIds[i]),
+        );
+      }),
+    );
+    expect(results.filter((result) => typeof result === 'string')).toEqual([]);
+    const rows = await auditRowsFor(requestIds);
+    expect(rows.map((row) => `${String(row['request_id'])} ${String(row['nhs_number'])}`).sort()).toEqual(
+      requestIds.map((requestId, i) => `${requestId} ${nhsNumbers[i] ?? ''}`).sort(),
+    );
+  });
+
+  it('answers no card whose audit could not be committed; the retry is answered and audited', async () => {
+    const nhsNumber = await freshPatient();
+    const requestId = nextRequestId();
+    const write = (): Promise<unknown> =>
+      pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber, requestId));
+    await db.query(`ALTER TABLE "${schema}".read_audit ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`);
+    try {
+      const refused = await rejectionOf(write());
+      expect(refused.code).toBe('REC_SERVER_ERROR');
+      expect(JSON.stringify(refused)).not.toContain('29401395498043123948');
+    } finally {
+      await db.query(`ALTER TABLE "${schema}".read_audit DROP CONSTRAINT refuse_all`);
+    }
+    // The write itself was kept (once); its answer is given to the retry, with its audit row.
+    expect(await write()).toMatchObject({ nhsNumber, versionId: 3, coverage: cardFor(nhsNumber) });
+    expect(await auditRowsFor([requestId])).toEqual([
+      expect.objectContaining({ nhs_number: nhsNumber, action: 'patient.coverage.update' }),
+    ]);
+    expect(await state(nhsNumber)).toMatchObject({ version: 3, events: 1 });
+  });
+
   it("lets a patient read and write their own card and nobody else's (the attacker asks for another's)", async () => {
     const own = await freshPatient();
     const other = await freshPatient();

@@ -11,6 +11,7 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence';
+import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { PatientRepository } from '../patients/patient.repository';
 import { PatientAccess } from '../read/patient-access';
@@ -21,6 +22,8 @@ import { checkCoverage, shownCoverage, subscriberOf } from './coverage-rules';
 import { CoverageRepository } from './coverage.repository';
 
 const SUBSCRIBER = 'subscriber:identifier';
+/** The read audit's action for the card shown in the answer of a POST /Coverage (a GET's is `patient.coverage.read`). */
+export const COVERAGE_WRITE_ACTION = 'patient.coverage.update';
 
 function searchFormat(diagnostics: string): PlatformError {
   return new PlatformError('INVALID_SEARCH_DATA', undefined, {
@@ -72,12 +75,19 @@ export class GetCoverageUseCase {
  * `pds.patient.updated.v1` event (changed: coverage) in one transaction, exactly once per X-Request-ID;
  * patient access only, a patient's own card (anyone else 403 ACCESS_DENIED before the body is read). In NHS
  * sandbox mode the same, open access, rolled back.
+ *
+ * The answer shows the card, so it is a read of the patient's record and audited as every read is: one
+ * `read_audit` row per answer (`patient.coverage.update`, the GET's fields), the answer given only once the
+ * row is committed. A retry answered from its X-Request-ID shows the card again and is audited again; a
+ * refusal shows nothing and is not. If the audit cannot be written the write stays done (it is kept for its
+ * X-Request-ID) but its card is not shown: the caller gets REC_SERVER_ERROR and the retry is answered.
  */
 @Injectable()
 export class UpdateCoverageUseCase {
   constructor(
     private readonly patients: PatientRepository,
     private readonly coverages: CoverageRepository,
+    private readonly audit: ReadAuditRepository,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
     @Inject(PDS_DATABASE) private readonly database: PdsDatabase,
@@ -133,6 +143,7 @@ export class UpdateCoverageUseCase {
       return { nhsNumber, versionId: next.version, coverage };
     });
     if (!sandbox) this.outbox.kick();
+    await this.audit.record(readAuditEntry(reply.nhsNumber, COVERAGE_WRITE_ACTION, context));
     return reply;
   }
 }
