@@ -21,6 +21,7 @@ import { composeDsn } from './dsn';
 import { Batches } from './batches';
 import {
   CHUNK_BYTES,
+  EVENT_FOLD_MS,
   STORED_MESSAGE_COLUMNS,
   storedMessageOf,
   type MessageStore,
@@ -277,7 +278,7 @@ export class DeliveryWorker {
       return false;
     });
     if (bounced) await this.finishBounced(row, message, `5.1.1 <${row.recipient}>: no such mailbox here`);
-    else this.outbox.kickSoon();
+    else this.outbox.kickSoon(EVENT_FOLD_MS);
   }
 
   /**
@@ -333,7 +334,7 @@ export class DeliveryWorker {
   /** Marked delivered (if our lease still holds) with its event, in a batch with other such marks. */
   private async finishDelivered(row: Claimed): Promise<void> {
     await this.deliveredMarks.submit({ row, event: this.deliveredEventOf(row, false) });
-    this.outbox.kickSoon();
+    this.outbox.kickSoon(EVENT_FOLD_MS);
   }
 
   /**

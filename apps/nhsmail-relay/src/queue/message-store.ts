@@ -33,6 +33,13 @@ export interface StoredMessage extends MessageMeta, MessageHeaders {
   receivedAt: Date;
 }
 
+/**
+ * The relay's events are published at most this long after their commit: the kicks of every commit within it
+ * fold into one outbox pass (four statements). At the outbox's default of 20 ms the nhsmail benchmark's load
+ * made a pass for about every seven messages; at 100 ms, one for about every seventeen.
+ */
+export const EVENT_FOLD_MS = 100;
+
 /** An event for the service's transactional outbox, written with the message (as Outbox.append writes it). */
 export interface QueuedEvent {
   subject: string;
@@ -141,8 +148,12 @@ export async function writeCommits(client: Pool | PoolClient, schema: string, co
 /** At most this many bytes of last chunks in one group (the statement carries them hex-encoded). */
 const GROUP_BYTES = 4 * 1024 * 1024;
 const GROUP_MESSAGES = 500;
-/** Groups written at once: while one waits for its WAL flush the next gathers (PostgreSQL flushes both at once). */
-const GROUP_PARALLEL = 2;
+/**
+ * Groups written at once. One: the messages that reach their commit while a group is written go together in
+ * the next. Two (while one waited for its WAL flush the next went) halved the messages per group under the
+ * nhsmail benchmark's load, at a statement each, and the relay's database work per message was the larger for it.
+ */
+export const GROUP_PARALLEL = 1;
 
 /**
  * Group commit: messages that reach their commit while earlier groups are being written wait, and are then
