@@ -84,6 +84,27 @@ describe('the DATA check on real SMTP and PostgreSQL: what the MIME split reads 
     expect(await send(multipart('Content-Type: application/pdf; name="=?UTF-8?B?cnVuLmJhdA==?="', '', 'x'))).toMatch(
       /^550 5\.7\.1 Message refused: 'run\.bat' is a blocked attachment type/,
     );
+    // A forwarded message, base64-encoded and marked attachment, holding an executable: decoded and refused.
+    const forwarded = multipart(
+      'Content-Type: text/plain',
+      '',
+      'x',
+      '--b1',
+      'Content-Type: application/x-msdownload; name="tool.exe"',
+      '',
+      'MZ',
+    ).replace('From: a@outside.example', 'From: inner@outside.example');
+    expect(
+      await send(
+        multipart(
+          'Content-Type: message/rfc822',
+          'Content-Disposition: attachment; filename="fwd.eml"',
+          'Content-Transfer-Encoding: base64',
+          '',
+          b64(forwarded),
+        ),
+      ),
+    ).toMatch(/^550 5\.7\.1 Message refused: 'tool\.exe' is a blocked attachment type/);
     const parts = Array.from({ length: 1000 }, () => ['--b1', 'Content-Type: text/plain', '', 'x']).flat();
     expect(await send(multipart('Content-Type: text/plain', '', 'x', ...parts))).toBe(
       '554 5.6.0 The message is not well-formed MIME and was not accepted',

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { checkMime, type MimeFindings } from './mime-check';
+import { checkMime, MAX_EMBEDDED_DEPTH, type MimeFindings } from './mime-check';
 
 const crlf = (lines: string[]): string => lines.join('\r\n');
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -267,18 +267,11 @@ describe('the MIME check at DATA (split with mailsplit, no body decoded)', () =>
     expect((await check(rfc822('Content-Disposition: inline; filename="fwd.eml"'))).blocked).toMatch(/^'setup\.exe'/);
     // an opened message is still judged by its own names
     expect((await check(rfc822('Content-Disposition: inline; filename="x.exe"'))).blocked).toMatch(/^'x\.exe'/);
-    // mailsplit does not open one marked attachment (no option does): it counts as one part, judged by its names
-    expect((await check(rfc822('Content-Disposition: attachment; filename="fwd.eml"'))).blocked).toBeUndefined();
+    // one marked attachment, which mailsplit does not open, is checked by a check of its own, and by its names
+    expect((await check(rfc822('Content-Disposition: attachment; filename="fwd.eml"'))).blocked).toMatch(
+      /^'setup\.exe'/,
+    );
     expect((await check(rfc822('Content-Disposition: attachment; filename="x.exe"'))).blocked).toMatch(/^'x\.exe'/);
-    const base64 = mixed([
-      'Content-Type: message/rfc822',
-      'Content-Disposition: inline',
-      'Content-Transfer-Encoding: base64',
-      '',
-      b64(crlf(embedded('setup.exe'))),
-      '',
-    ]);
-    expect((await check(base64)).blocked).toBeUndefined();
     // The embedded message's headers are not the message's.
     const top = await check(
       crlf([
@@ -295,6 +288,70 @@ describe('the MIME check at DATA (split with mailsplit, no body decoded)', () =>
       subject: 'outer',
       blocked: expect.stringMatching(/^'evil\.exe'/),
     });
+  });
+
+  it('decodes a forwarded message that is base64 or quoted-printable encoded, or marked attachment, and checks its parts', async () => {
+    const forwarded = (encoding: string, disposition: string, inner: string): string =>
+      mixed([
+        'Content-Type: message/rfc822',
+        `Content-Disposition: ${disposition}`,
+        `Content-Transfer-Encoding: ${encoding}`,
+        '',
+        encoding === 'base64'
+          ? (b64(inner).match(/.{1,76}/g) ?? []).join('\r\n')
+          : inner.replace(/=/g, '=3D').replace(/\r\n/g, '=0D=0A=\r\n'),
+        '',
+      ]);
+    const setup = crlf(embedded('setup.exe'));
+    const report = crlf(embedded('report.pdf'));
+    for (const size of [1, 7, 64 * 1024]) {
+      for (const encoding of ['base64', 'quoted-printable']) {
+        for (const disposition of ['inline', 'attachment; filename="fwd.eml"']) {
+          expect((await check(forwarded(encoding, disposition, setup), size)).blocked).toMatch(/^'setup\.exe'/);
+          expect(await check(forwarded(encoding, disposition, report), size)).toMatchObject({
+            malformed: false,
+            blocked: undefined,
+            from: ['jane.smith@nhs.net'],
+            subject: 'parts',
+          });
+        }
+      }
+    }
+  });
+
+  it('checks forwarded messages inside forwarded messages, each encoded, and refuses nesting deeper than it checks', async () => {
+    const wrap = (inner: string): string =>
+      crlf([
+        'From: fwd@example.org',
+        'Subject: fwd',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="w"',
+        '',
+        '--w',
+        'Content-Type: message/rfc822',
+        'Content-Disposition: attachment; filename="fwd.eml"',
+        'Content-Transfer-Encoding: base64',
+        '',
+        b64(inner),
+        '--w--',
+        '',
+      ]);
+    const nested = (levels: number, name: string): string => {
+      let message = crlf(embedded(name));
+      for (let n = 0; n < levels; n += 1) message = wrap(message);
+      return message;
+    };
+    expect((await check(nested(3, 'evil.vbs'))).blocked).toMatch(/^'evil\.vbs'/);
+    expect(await check(nested(MAX_EMBEDDED_DEPTH, 'notes.txt'))).toMatchObject({
+      malformed: false,
+      blocked: undefined,
+    });
+    expect((await check(nested(MAX_EMBEDDED_DEPTH + 1, 'notes.txt'))).malformed).toBe(true);
+    // A forwarded message over 1,000 parts: the splitter inside gives up, and so does the check.
+    const text = ['Content-Type: text/plain', '', 'x', ''];
+    expect((await check(wrap(mixed(...Array.from({ length: 1000 }, () => text))))).malformed).toBe(true);
+    // An encoded forwarded message that does not decode to MIME is one more broken message, not a refusal.
+    expect(await check(wrap('@@@ not a message'))).toMatchObject({ malformed: false, blocked: undefined });
   });
 
   it('calls MIME malformed only where the splitter gives up: a header block over 1 MiB or over 1,000 parts', async () => {

@@ -130,33 +130,74 @@ function partRefusal(node: MimeNode): string | undefined {
   return names.length === 0 ? blockedAttachment(undefined, typeOf(undefined)) : undefined;
 }
 
+/** Forwarded messages are checked inside forwarded messages this deep; a deeper one is refused as malformed. */
+export const MAX_EMBEDDED_DEPTH = 8;
+
 /**
  * Splits a message's MIME as it streams (@zone-eu/mailsplit) without decoding any body: part contents pass
  * through and are dropped, only the header blocks are read (an embedded message's included). Decides what
  * receiveMessage refuses on (malformed MIME, a blocked part) and reads the top-level From, Subject and Message-ID.
+ * An embedded message the splitter does not open (one marked attachment, or base64 or quoted-printable
+ * encoded) is decoded as it streams (the part's own decoder) into a check of its own, to MAX_EMBEDDED_DEPTH:
+ * what that check refuses, the message is refused for.
  */
-export function checkMime(): MimeCheck {
+export function checkMime(depth = 0): MimeCheck {
   // defaultInlineEmbedded: a message/rfc822 part is opened unless marked attachment (a forwarded message
   // usually has no Content-Disposition at all); one marked attachment stays a single part.
   const splitter = new Splitter({ defaultInlineEmbedded: true });
   const findings: MimeFindings = { malformed: false, from: [], messageId: null, subject: null };
+  const inner: Promise<MimeFindings>[] = [];
+  /** The embedded message whose body is being decoded into its own check. */
+  let sealed: { node: MimeNode; decoder: Transform } | undefined;
+  const endSealed = (): void => {
+    sealed?.decoder.end();
+    sealed = undefined;
+  };
   let first = true;
   splitter.on('data', (chunk: SplitterChunk) => {
+    if (chunk.type === 'body') {
+      if (sealed && chunk.node === sealed.node) sealed.decoder.write(chunk.value);
+      return;
+    }
     if (chunk.type !== 'node') return;
+    endSealed();
     if (first) {
       first = false;
       readTopHeaders(chunk, findings);
     }
     findings.blocked ??= partRefusal(chunk);
+    if (chunk.contentType === 'message/rfc822' && !chunk.messageNode) {
+      if (depth >= MAX_EMBEDDED_DEPTH) {
+        findings.malformed = true;
+        return;
+      }
+      const check = checkMime(depth + 1);
+      const decoder = chunk.getDecoder() as Transform;
+      decoder.on('error', () => check.input.destroy(new Error('the embedded message could not be decoded')));
+      decoder.pipe(check.input);
+      sealed = { node: chunk, decoder };
+      inner.push(check.findings);
+    }
   });
   // mailsplit types the splitter with its 'data' event only; it is a Transform and has the others as well.
   const stream = splitter as unknown as Transform;
-  const settled = new Promise<MimeFindings>((resolve) => {
-    stream.once('end', () => resolve(findings));
+  const split = new Promise<void>((resolve) => {
+    stream.once('end', () => {
+      endSealed();
+      resolve();
+    });
     stream.on('error', () => {
       findings.malformed = true;
-      resolve(findings);
+      endSealed();
+      resolve();
     });
+  });
+  const settled = split.then(async () => {
+    for (const found of await Promise.all(inner)) {
+      if (found.malformed) findings.malformed = true;
+      findings.blocked ??= found.blocked;
+    }
+    return findings;
   });
   return { input: stream, findings: settled };
 }
