@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { connect, Events, headers as natsHeaders, type NatsConnection } from 'nats';
 import { PlatformError } from '@platform/shared-errors';
 import { createLogger } from '@platform/shared-logging';
 import { allAtOnce, outcomes, startTestNats, type TestNats } from '@platform/shared-testing';
@@ -15,6 +15,8 @@ describe('serveDirect raw replies against a real NATS server', () => {
   let service: NatsConnection;
   let caller: NatsConnection;
   let rpc: NatsRpcClient;
+  /** What went wrong with the caller's connection (a disconnect, say for a slow consumer, loses replies in flight). */
+  const connectionTrouble: string[] = [];
   /** Documents by name: some under a NATS message, some several times larger than one (1 MiB by default). */
   const documents = new Map<string, Buffer>([
     ['small', Buffer.from('{"resourceType":"List"}')],
@@ -28,6 +30,12 @@ describe('serveDirect raw replies against a real NATS server', () => {
     service = await connect({ servers: nats.url });
     caller = await connect({ servers: nats.url });
     rpc = new NatsRpcClient(caller, { timeoutMs: 10_000 });
+    void (async () => {
+      for await (const status of caller.status()) {
+        if (status.type === Events.Disconnect || status.type === Events.Error)
+          connectionTrouble.push(`${status.type} ${JSON.stringify(status.data)}`);
+      }
+    })();
     const logger = createLogger({ service: 'direct-handler-test', level: 'silent' });
     // A public subject: this suite is about the replies; the caller checks have their own tests.
     const admission = new CallerAdmission({} as CallerAssertionVerifier, { [SUBJECT]: { public: true } }, logger);
@@ -56,8 +64,8 @@ describe('serveDirect raw replies against a real NATS server', () => {
     await nats?.stop();
   });
 
-  const read = async (name: string): Promise<{ body: Buffer; version?: string }> => {
-    const answer = await rpc.requestRaw(SUBJECT, { name }, { requestId: `read-${name}` });
+  const read = async (name: string, client = rpc): Promise<{ body: Buffer; version?: string }> => {
+    const answer = await client.requestRaw(SUBJECT, { name }, { requestId: `read-${name}` });
     if (!answer.raw) throw new Error('expected a raw reply');
     return { body: Buffer.from(answer.body), version: answer.header('X-Version-Id') };
   };
@@ -101,18 +109,26 @@ describe('serveDirect raw replies against a real NATS server', () => {
     expect(Math.max(...seen.map((part) => part.bytes))).toBeLessThanOrEqual(caller.info?.max_payload ?? 0);
   });
 
+  // The 40 requests leave together and their replies, 105 MB in all, come back one after another over the one
+  // connection (each reply's parts are written together, in the order the requests were answered), so the last
+  // read waits for the whole transfer, not for one document: 1 to 6.5 s measured on a busy 2-core machine, and
+  // over the suite's 10 s in one loaded CI run, where the last 5 reads failed REC_GATEWAY_TIMEOUT. These reads
+  // get a timeout that covers the transfer; what they must get back does not change, and a lost connection (the
+  // server cutting off a slow consumer, which would lose replies) is named rather than left to look like a timeout.
   it('40 simultaneous reads of large and small documents each get their own document whole', async () => {
+    const unhurried = new NatsRpcClient(caller, { timeoutMs: 60_000 });
     const names = [...documents.keys()];
     let next = 0;
     const results = outcomes(
-      await allAtOnce(40, 30_000, async () => {
+      await allAtOnce(40, 75_000, async () => {
         const name = names[next++ % names.length] ?? 'small';
-        const { body } = await read(name);
+        const { body } = await read(name, unhurried);
         return body.equals(documents.get(name) ?? Buffer.alloc(0)) ? 'whole' : `wrong ${name}`;
       }),
     );
+    expect(connectionTrouble).toEqual([]);
     expect(results).toEqual(Array.from({ length: 40 }, () => 'whole'));
-  });
+  }, 90_000);
 
   it('still answers a failure in the envelope', async () => {
     await expect(read('missing')).rejects.toMatchObject({ code: 'RESOURCE_NOT_FOUND' });
