@@ -1,4 +1,4 @@
-import { createInbox, ErrorCode, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { createInbox, ErrorCode, Events, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import { RAW_REPLY_PART_HEADER, RAW_REPLY_PARTS_HEADER } from './direct-handler';
 
 type Message = Pick<Msg, 'data' | 'headers'>;
@@ -36,7 +36,8 @@ const failure = (code: string): TransportFailure => new TransportFailure(code);
  *
  * A request is answered by its reply, refused with NoResponders when the server says nobody listens (status
  * 503, which the server sends because nats.js asks for it when it connects), with Timeout after `timeoutMs`,
- * or with ConnectionClosed when the connection closes first: the codes `NatsRpcClient` translates.
+ * with ConnectionClosed when the connection closes first, or with Disconnect when the connection is lost while a
+ * multi-part reply is arriving (`cutOff`): the codes `NatsRpcClient` translates.
  */
 export class ReplyMux {
   private readonly pending = new Map<string, Pending>();
@@ -54,6 +55,28 @@ export class ReplyMux {
         pending.reject(failure(ErrorCode.ConnectionClosed));
       }
     });
+    void this.cutOff().catch(() => undefined);
+  }
+
+  /**
+   * Fails at once, with Disconnect, each request whose multi-part reply had started arriving when the connection
+   * was lost (the server cut a slow consumer, the network dropped): `serveDirect` writes all the parts at once, so
+   * those still to come went with the old connection and would never arrive; the request would only wait for its
+   * timeout. A request with nothing received yet keeps waiting: its service may still answer once nats.js has
+   * reconnected and subscribed again. Checked again at the reconnect, for a first part read from the old socket
+   * but parsed after the disconnect was reported; nothing from the new connection is parsed before the reconnect
+   * is reported (its replies need a round trip after the subscription is sent again).
+   */
+  private async cutOff(): Promise<void> {
+    for await (const status of this.connection.status()) {
+      if (status.type !== Events.Disconnect && status.type !== Events.Reconnect) continue;
+      for (const [token, pending] of this.pending) {
+        if (!pending.parts) continue;
+        clearTimeout(pending.timer);
+        this.pending.delete(token);
+        pending.reject(failure(ErrorCode.Disconnect));
+      }
+    }
   }
 
   private static readonly byConnection = new WeakMap<NatsConnection, ReplyMux>();

@@ -37,7 +37,8 @@ export interface RpcClientOptions {
  * Request/reply over core NATS with the platform's headers. Uses one reply subscription per connection for all
  * requests (`ReplyMux`), carries the call context in headers, applies a timeout and turns
  * `{code, message}` error replies back into PlatformErrors. A subject with no responder fails at once
- * with REC_UNAVAILABLE rather than waiting for the timeout.
+ * with REC_UNAVAILABLE rather than waiting for the timeout, and so does a request whose multi-part reply was
+ * cut off by a lost connection (the parts still to come went with it).
  */
 export class NatsRpcClient {
   constructor(
@@ -128,7 +129,13 @@ function translateTransportError(error: unknown, subject: string): PlatformError
       diagnostics: `No answer on ${subject} within the timeout`,
     });
   }
-  if (code === ErrorCode.ConnectionClosed || code === ErrorCode.Disconnect || code === ErrorCode.ConnectionDraining) {
+  if (code === ErrorCode.Disconnect) {
+    return new PlatformError('REC_UNAVAILABLE', 'The message bus is unavailable', {
+      diagnostics: `The connection was lost while the answer on ${subject} was arriving; try again`,
+      headers: { 'Retry-After': '5' },
+    });
+  }
+  if (code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining) {
     return new PlatformError('REC_UNAVAILABLE', 'The message bus is unavailable', { headers: { 'Retry-After': '5' } });
   }
   return new PlatformError('REC_SERVER_ERROR', 'The request could not be sent');
