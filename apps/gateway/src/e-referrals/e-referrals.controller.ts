@@ -13,14 +13,8 @@ import { PlatformError } from '@platform/shared-errors';
 import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
 import { callContextOf } from '../http/call-context';
-import {
-  FUNCTION_HEADER,
-  businessFunctionOf,
-  resourceBody,
-  sendFhir,
-  sendFhirDocument,
-  ON_BEHALF_OF_API_HEADER,
-} from './ers-http';
+import { ErsCaller, ifMatchOf } from './ers-call';
+import { resourceBody, sendFhir, sendFhirDocument, ON_BEHALF_OF_API_HEADER } from './ers-http';
 
 export const E_REFERRALS_CLIENT = Symbol('E_REFERRALS_CLIENT');
 
@@ -66,15 +60,10 @@ export class EReferralsController {
   })
   async codeSystem(
     @Param('codeSystemType') type: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return sendFhir(
-      this.settings,
-      reply,
-      await this.ers.codeSystem({ id: type, ...businessFunctionOf(businessFunction, request) }, callContextOf(request)),
-    );
+    return sendFhir(this.settings, reply, await this.ers.codeSystem({ id: type, ...caller.acting }, caller.context));
   }
 
   @Get('R4/PractitionerRole')
@@ -101,17 +90,13 @@ export class EReferralsController {
   @ApiResponse({ status: 403, description: 'FORBIDDEN: business function other than SERVICE_PROVIDER_CLINICIAN_ADMIN' })
   async practitionersOnBehalfOf(
     @Query() query: Record<string, unknown>,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.practitionersOnBehalfOf(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.practitionersOnBehalfOf({ query: queryOf(query), ...caller.acting }, caller.context),
     );
   }
 
@@ -162,15 +147,10 @@ export class EReferralsController {
   @ApiOperation({ summary: 'A033 a healthcare service; HEAD is A037, its current version (ETag) without the body' })
   async service(
     @Param('id') id: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return sendFhir(
-      this.settings,
-      reply,
-      await this.ers.getService({ id, ...businessFunctionOf(businessFunction, request) }, callContextOf(request)),
-    );
+    return sendFhir(this.settings, reply, await this.ers.getService({ id, ...caller.acting }, caller.context));
   }
 
   @Get('R4/HealthcareService/:id/_history/:version')
@@ -179,18 +159,10 @@ export class EReferralsController {
   async serviceAtVersion(
     @Param('id') id: string,
     @Param('version') version: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return sendFhir(
-      this.settings,
-      reply,
-      await this.ers.getService(
-        { id, version, ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
-    );
+    return sendFhir(this.settings, reply, await this.ers.getService({ id, version, ...caller.acting }, caller.context));
   }
 
   @Get('R4/HealthcareService')
@@ -198,17 +170,13 @@ export class EReferralsController {
   @ApiOperation({ summary: 'A035 services by _id (up to 20)' })
   async services(
     @Query() query: Record<string, unknown>,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.listServices(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.listServices({ query: queryOf(query), ...caller.acting }, caller.context),
     );
   }
 
@@ -220,7 +188,7 @@ export class EReferralsController {
   })
   async search(
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @ErsCaller() caller: ErsCaller,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Buffer> {
@@ -228,10 +196,7 @@ export class EReferralsController {
       this.settings,
       request,
       reply,
-      await this.ers.searchServicesDocument(
-        { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.searchServicesDocument({ resource: resourceBody(body), ...caller.acting }, caller.context),
     );
   }
 
@@ -240,7 +205,7 @@ export class EReferralsController {
   @ApiOperation({ summary: 'A015 free slots of a service, a page at a time (_count, page)' })
   async slots(
     @Query() query: Record<string, unknown>,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @ErsCaller() caller: ErsCaller,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Buffer> {
@@ -248,10 +213,7 @@ export class EReferralsController {
       this.settings,
       request,
       reply,
-      await this.ers.searchSlotsDocument(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.searchSlotsDocument({ query: queryOf(query), ...caller.acting }, caller.context),
     );
   }
 
@@ -267,17 +229,13 @@ export class EReferralsController {
   })
   async create(
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.createReferral(
-        { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.createReferral({ resource: resourceBody(body), ...caller.acting }, caller.context),
       201,
     );
   }
@@ -287,17 +245,13 @@ export class EReferralsController {
   @ApiOperation({ summary: 'A021 create a referral and send it for triage to its one triage service' })
   async createForTriage(
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.createReferralForTriage(
-        { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.createReferralForTriage({ resource: resourceBody(body), ...caller.acting }, caller.context),
       201,
     );
   }
@@ -310,7 +264,7 @@ export class EReferralsController {
   })
   async worklist(
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
+    @ErsCaller() caller: ErsCaller,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Buffer> {
@@ -319,10 +273,7 @@ export class EReferralsController {
       this.settings,
       request,
       reply,
-      await this.ers.worklist(
-        { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.worklist({ resource: resourceBody(body), ...caller.acting }, caller.context),
     );
   }
 
@@ -331,18 +282,10 @@ export class EReferralsController {
   @ApiOperation({ summary: 'A005 a referral (ETag W/"version")' })
   async referral(
     @Param('ubrn') ubrn: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return sendFhir(
-      this.settings,
-      reply,
-      await this.ers.getReferral(
-        { id: ubrn, ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
-    );
+    return sendFhir(this.settings, reply, await this.ers.getReferral({ id: ubrn, ...caller.acting }, caller.context));
   }
 
   @Get('STU3/ReferralRequest/:ubrn/_history/:version')
@@ -351,17 +294,13 @@ export class EReferralsController {
   async referralVersion(
     @Param('ubrn') ubrn: string,
     @Param('version') version: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.getReferral(
-        { id: ubrn, version, ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.getReferral({ id: ubrn, version, ...caller.acting }, caller.context),
     );
   }
 
@@ -372,17 +311,13 @@ export class EReferralsController {
   })
   async actions(
     @Query() query: Record<string, unknown>,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.availableActions(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.availableActions({ query: queryOf(query), ...caller.acting }, caller.context),
     );
   }
 
@@ -401,17 +336,12 @@ export class EReferralsController {
     @Param('ubrn') ubrn: string,
     @Param('operation') operation: string,
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    const context = callContextOf(request);
-    const base = {
-      id: ubrn,
-      ...businessFunctionOf(businessFunction, request),
-      ...(ifMatch === undefined ? {} : { ifMatch }),
-    };
+    const { context } = caller;
+    const base = { id: ubrn, ...caller.acting, ...ifMatchOf(ifMatch) };
     const withBody = (): typeof base & { resource: FhirResource } => ({ ...base, resource: resourceBody(body) });
     switch (operation) {
       case '$ers.acceptReferral':
@@ -445,18 +375,18 @@ export class EReferralsController {
   })
   async book(
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
+    @ErsCaller() caller: ErsCaller,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Buffer> {
     const answer = await this.ers.createAppointmentDocument(
       {
         resource: resourceBody(body),
-        ...businessFunctionOf(businessFunction, request),
-        ...(ifMatch === undefined ? {} : { ifMatch }),
+        ...caller.acting,
+        ...ifMatchOf(ifMatch),
       },
-      callContextOf(request),
+      caller.context,
     );
     return sendFhirDocument(this.settings, request, reply, answer, 201);
   }
@@ -469,9 +399,8 @@ export class EReferralsController {
   async cancelAppointment(
     @Param('id') id: string,
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
@@ -481,10 +410,10 @@ export class EReferralsController {
         {
           id,
           resource: resourceBody(body),
-          ...businessFunctionOf(businessFunction, request),
-          ...(ifMatch === undefined ? {} : { ifMatch }),
+          ...caller.acting,
+          ...ifMatchOf(ifMatch),
         },
-        callContextOf(request),
+        caller.context,
       ),
     );
   }
@@ -494,15 +423,10 @@ export class EReferralsController {
   @ApiOperation({ summary: 'A038 an appointment' })
   async appointment(
     @Param('id') id: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return sendFhir(
-      this.settings,
-      reply,
-      await this.ers.getAppointment({ id, ...businessFunctionOf(businessFunction, request) }, callContextOf(request)),
-    );
+    return sendFhir(this.settings, reply, await this.ers.getAppointment({ id, ...caller.acting }, caller.context));
   }
 
   @Get('STU3/Appointment/:id/_history/:version')
@@ -511,17 +435,13 @@ export class EReferralsController {
   async appointmentVersion(
     @Param('id') id: string,
     @Param('version') version: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.getAppointment(
-        { id, version, ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.getAppointment({ id, version, ...caller.acting }, caller.context),
     );
   }
 
@@ -530,17 +450,13 @@ export class EReferralsController {
   @ApiOperation({ summary: 'A041 service requests by UBRN (identifier)' })
   async serviceRequests(
     @Query() query: Record<string, unknown>,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     return sendFhir(
       this.settings,
       reply,
-      await this.ers.searchServiceRequests(
-        { query: queryOf(query), ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.ers.searchServiceRequests({ query: queryOf(query), ...caller.acting }, caller.context),
     );
   }
 }

@@ -1,12 +1,12 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { ERS_PROVIDERS, ERS_REFERRERS, ERS_USERS, type AdviceClient, type FhirResource } from '@platform/contracts-ers';
 import { PlatformError } from '@platform/shared-errors';
 import { BODY_LIMITS, FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
-import { callContextOf } from '../http/call-context';
-import { FUNCTION_HEADER, businessFunctionOf, resourceBody, sendFhir, ON_BEHALF_OF_API_HEADER } from './ers-http';
+import { ErsCaller, ifMatchOf } from './ers-call';
+import { resourceBody, sendFhir, ON_BEHALF_OF_API_HEADER } from './ers-http';
 
 export const ADVICE_CLIENT = Symbol('ADVICE_CLIENT');
 /**
@@ -63,14 +63,10 @@ export class ErsAdviceController {
   @ApiOperation({ summary: 'A044 create an advice and guidance request to exactly one service' })
   async create(
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    const answer = await this.advice.create(
-      { resource: resourceBody(body), ...businessFunctionOf(businessFunction, request) },
-      callContextOf(request),
-    );
+    const answer = await this.advice.create({ resource: resourceBody(body), ...caller.acting }, caller.context);
     return sendFhir(this.settings, reply, answer, 201);
   }
 
@@ -80,19 +76,11 @@ export class ErsAdviceController {
   @ApiOperation({ summary: "A023 the provider's advice and guidance requests awaiting a response" })
   async worklist(
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const resource = body === undefined ? { resourceType: 'Parameters' } : resourceBody(body);
-    return sendFhir(
-      this.settings,
-      reply,
-      await this.advice.worklist(
-        { resource, ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
-    );
+    return sendFhir(this.settings, reply, await this.advice.worklist({ resource, ...caller.acting }, caller.context));
   }
 
   @Get('STU3/CommunicationRequest/:ubrn')
@@ -100,15 +88,10 @@ export class ErsAdviceController {
   @ApiOperation({ summary: 'A024 an advice and guidance request' })
   async get(
     @Param('ubrn') ubrn: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
-    return sendFhir(
-      this.settings,
-      reply,
-      await this.advice.get({ id: ubrn, ...businessFunctionOf(businessFunction, request) }, callContextOf(request)),
-    );
+    return sendFhir(this.settings, reply, await this.advice.get({ id: ubrn, ...caller.acting }, caller.context));
   }
 
   @Get('STU3/Communication')
@@ -116,8 +99,7 @@ export class ErsAdviceController {
   @ApiOperation({ summary: 'A025 the conversation: ?based-on=CommunicationRequest/{ubrn}' })
   async conversation(
     @Query('based-on') basedOn: string | undefined,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     // As the NHS examples ask: 'CommunicationRequest/{ubrn}/_history/{version}' (the conversation as it is now).
@@ -134,10 +116,7 @@ export class ErsAdviceController {
     return sendFhir(
       this.settings,
       reply,
-      await this.advice.conversation(
-        { id: ubrn, ...businessFunctionOf(businessFunction, request) },
-        callContextOf(request),
-      ),
+      await this.advice.conversation({ id: ubrn, ...caller.acting }, caller.context),
     );
   }
 
@@ -149,19 +128,18 @@ export class ErsAdviceController {
   async respond(
     @Param('ubrn') ubrn: string,
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const answer = await this.advice.respond(
       {
         id: ubrn,
         resource: resourceBody(body),
-        ...(ifMatch === undefined ? {} : { ifMatch }),
-        ...businessFunctionOf(businessFunction, request),
+        ...ifMatchOf(ifMatch),
+        ...caller.acting,
       },
-      callContextOf(request),
+      caller.context,
     );
     return sendFhir(this.settings, reply, answer);
   }
@@ -181,9 +159,8 @@ export class ErsAdviceController {
   })
   async convert(
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     const resource = resourceBody(body);
@@ -195,9 +172,9 @@ export class ErsAdviceController {
         id: named.ubrn,
         resource,
         ...(expected === undefined ? {} : { ifMatch: expected }),
-        ...businessFunctionOf(businessFunction, request),
+        ...caller.acting,
       },
-      callContextOf(request),
+      caller.context,
     );
     return sendFhir(this.settings, reply, answer, 201);
   }

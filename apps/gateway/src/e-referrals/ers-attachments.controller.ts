@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import {
   ERS_ATTACHMENT_MAX_BYTES,
@@ -16,11 +16,11 @@ import { PlatformError } from '@platform/shared-errors';
 import type { CallContext } from '@platform/shared-nats';
 import { FhirRoute, BODY_LIMITS } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
-import { callContextOf } from '../http/call-context';
 import { GATEWAY_NATS } from '../n3/n3-body';
 import { FHIR_JSON } from '../http/error-response';
 import { BinaryLinks, type LinkHolder } from './binary-links';
-import { FUNCTION_HEADER, businessFunctionOf, ON_BEHALF_OF_API_HEADER } from './ers-http';
+import { ErsCaller, ifMatchOf } from './ers-call';
+import { ON_BEHALF_OF_API_HEADER } from './ers-http';
 
 export const ATTACHMENTS_CLIENT = Symbol('ATTACHMENTS_CLIENT');
 
@@ -107,8 +107,7 @@ export class ErsAttachmentsController {
     @Headers('nhsd-ers-file-name') fileName: string | undefined,
     @Headers('nhsd-ers-referral-id') referralId: string | undefined,
     @Headers('content-type') contentType: string | undefined,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     if (!fileName) {
@@ -120,14 +119,14 @@ export class ErsAttachmentsController {
     if (!(body instanceof Readable)) throw fileSizeError();
     const data = await readUpload(body);
     if (data.length === 0) throw fileSizeError();
-    const context = callContextOf(request);
+    const { context } = caller;
     const object = `upload-${randomUUID()}`;
     const bucket = await uploadBucket(this.nats);
     await bucket.putBlob({ name: object }, data);
     // e-referrals deletes what it took or refused; one it never answered for expires with the bucket's TTL.
     const stored = await this.attachments.upload(
       {
-        ...businessFunctionOf(businessFunction, request),
+        ...caller.acting,
         object,
         fileName: fileName.slice(0, 255),
         contentType: contentType ?? '',
@@ -149,15 +148,10 @@ export class ErsAttachmentsController {
       'A042 an attachment (R4): 307 to a temporary location of its content (follow it with the same credentials; it expires after a minute)',
   })
   @ApiResponse({ status: 307, description: 'Location: the temporary address of the content' })
-  async readR4(
-    @Param('id') id: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
+  async readR4(@Param('id') id: string, @ErsCaller() caller: ErsCaller, @Res() reply: FastifyReply): Promise<void> {
     // The caller's access is checked (and the read audited) by e-referrals before any address is given out.
-    const context = callContextOf(request);
-    await this.attachments.read({ id, offset: 0, ...businessFunctionOf(businessFunction, request) }, context);
+    const { context } = caller;
+    await this.attachments.read({ id, offset: 0, ...caller.acting }, context);
     const query = this.links.sign(id, holderOf(context));
     void reply
       .status(307)
@@ -182,38 +176,29 @@ export class ErsAttachmentsController {
     @Param('id') id: string,
     @Query('expires') expires: string | undefined,
     @Query('signature') signature: string | undefined,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const holder = holderOf(callContextOf(request));
+    const holder = holderOf(caller.context);
     if (!this.links.verify(id, holder, single(expires), single(signature))) {
       throw new PlatformError('REC_NOT_FOUND', undefined, {
         diagnostics: 'The download location has expired or is not valid: retrieve the attachment again (A042)',
       });
     }
-    return this.read(id, businessFunction, request, reply);
+    return this.read(id, caller, reply);
   }
 
   @Get('STU3/Binary/:id')
   @FhirRoute(ERS_USERS)
   @ApiOperation({ summary: 'A006 an attachment, as uploaded (its own Content-Type)' })
-  async read(
-    @Param('id') id: string,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    const context = callContextOf(request);
+  async read(@Param('id') id: string, @ErsCaller() caller: ErsCaller, @Res() reply: FastifyReply): Promise<void> {
+    const { context } = caller;
     const parts: Buffer[] = [];
     let offset = 0;
     let contentType = 'application/octet-stream';
     let fileName = 'attachment';
     for (;;) {
-      const part = await this.attachments.read(
-        { id, offset, ...businessFunctionOf(businessFunction, request) },
-        context,
-      );
+      const part = await this.attachments.read({ id, offset, ...caller.acting }, context);
       const data = Buffer.from(part.data, 'base64');
       contentType = part.contentType;
       fileName = part.fileName;
@@ -238,9 +223,8 @@ export class ErsAttachmentsController {
   async maintainLetters(
     @Param('ubrn') ubrn: string,
     @Body() body: unknown,
-    @Headers(FUNCTION_HEADER) businessFunction: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<FhirResource> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -253,10 +237,10 @@ export class ErsAttachmentsController {
       {
         id: ubrn,
         resource: body as FhirResource,
-        ...(ifMatch === undefined ? {} : { ifMatch }),
-        ...businessFunctionOf(businessFunction, request),
+        ...ifMatchOf(ifMatch),
+        ...caller.acting,
       },
-      callContextOf(request),
+      caller.context,
     );
     void reply.status(200).type(FHIR_JSON);
     if (answer.versionId !== undefined) void reply.header('ETag', `W/"${answer.versionId}"`);
