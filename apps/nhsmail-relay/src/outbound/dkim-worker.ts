@@ -19,7 +19,15 @@ parentPort.on('message', ({ id, content }) => {
   const chunks = [];
   const output = dkim.sign(Buffer.from(content.buffer, content.byteOffset, content.byteLength));
   output.on('data', (chunk) => chunks.push(chunk));
-  output.on('end', () => parentPort.postMessage({ id, signed: Buffer.concat(chunks) }));
+  output.on('end', () => {
+    const signed = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      signed.set(chunk, at);
+      at += chunk.length;
+    }
+    parentPort.postMessage({ id, signed }, [signed.buffer]);
+  });
   output.on('error', (error) => parentPort.postMessage({ id, error: String((error && error.message) || error) }));
 });
 `;
@@ -58,7 +66,11 @@ export class DkimWorker {
       this.pending.set(id, { resolve, reject });
       // While a signature is outstanding the worker keeps the process alive; otherwise it does not.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, content });
+      // A copy of its own, handed over: a Buffer is often a view of a larger one (the database client's read
+      // buffer), and posting the view would copy all of that.
+      const copy = new Uint8Array(content.length);
+      copy.set(content);
+      worker.postMessage({ id, content: copy }, [copy.buffer]);
     });
   }
 
