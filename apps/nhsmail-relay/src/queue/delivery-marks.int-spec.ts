@@ -64,6 +64,50 @@ describe('batched marks of delivered copies (real SMTP sink, PostgreSQL)', () =>
     }
   });
 
+  it("writes marks with asynchronous commit on connections of their own, and a message's accept synchronously", async () => {
+    // Triggers note the session settings of the statements that queue a message and that mark its copies.
+    await relay.db.query(`CREATE TABLE "${relay.schema}".noted (what text, sync text, app text)`);
+    await relay.db.query(`
+      CREATE FUNCTION "${relay.schema}".note() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO "${relay.schema}".noted
+        VALUES (TG_ARGV[0], current_setting('synchronous_commit'), current_setting('application_name'));
+        RETURN NULL;
+      END $$`);
+    await relay.db.query(`
+      CREATE TRIGGER note_queued AFTER INSERT ON "${relay.schema}".message FOR EACH ROW
+      WHEN (NEW.subject = 'settings') EXECUTE FUNCTION "${relay.schema}".note('queued')`);
+    await relay.db.query(`
+      CREATE TRIGGER note_marked AFTER UPDATE ON "${relay.schema}".delivery FOR EACH ROW
+      WHEN (NEW.state = 'delivered' AND OLD.state = 'pending' AND NEW.recipient LIKE 'settings.%')
+      EXECUTE FUNCTION "${relay.schema}".note('marked')`);
+    try {
+      const recipients = Array.from({ length: 12 }, (_, index) => `settings.${index}@example.org`);
+      await send('settings', recipients);
+      await eventually(
+        () => deliveries('settings'),
+        (list) => list.length === 12 && list.every((row) => row.state === 'delivered'),
+        30_000,
+      );
+      const noted = await relay.db.query<{ what: string; sync: string; app: string }>(
+        `SELECT what, sync, app FROM "${relay.schema}".noted ORDER BY what`,
+      );
+      const marked = noted.rows.filter((row) => row.what === 'marked');
+      expect(marked).toHaveLength(12);
+      for (const row of marked)
+        expect(row).toMatchObject({ sync: 'off', app: expect.stringMatching(/ delivered marks$/) });
+      expect(noted.rows.filter((row) => row.what === 'queued')).toEqual([
+        { what: 'queued', sync: 'on', app: expect.not.stringMatching(/ delivered marks$/) },
+      ]);
+      for (const recipient of recipients) expect(copiesAtSink(recipient)).toBe(1);
+    } finally {
+      await relay.db.query(`DROP TABLE "${relay.schema}".noted`);
+      await relay.db.query(`DROP TRIGGER note_queued ON "${relay.schema}".message`);
+      await relay.db.query(`DROP TRIGGER note_marked ON "${relay.schema}".delivery`);
+      await relay.db.query(`DROP FUNCTION "${relay.schema}".note()`);
+    }
+  });
+
   it('leaves every delivery of a failed batch pending without an event, sends them again after the lease, and never writes an event without its mark', async () => {
     // The database refuses to mark one recipient delivered: the batch it is in fails whole.
     await relay.db.query(`

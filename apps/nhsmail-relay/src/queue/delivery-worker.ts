@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import {
   NHSMAIL_EVENTS,
   type MessageBouncedEvent,
@@ -21,6 +21,7 @@ import { composeDsn } from './dsn';
 import { Batches } from './batches';
 import {
   CHUNK_BYTES,
+  connectionsLike,
   EVENT_FOLD_MS,
   STORED_MESSAGE_COLUMNS,
   storedMessageOf,
@@ -43,6 +44,9 @@ export interface DeliverySettings {
   /** Delivery by MX lookup (outbound/mx-delivery.ts): without a smarthost, or for the domains it lists. */
   mx?: MxDeliverySettings;
 }
+
+/** Batches of delivered marks in flight at once, each on a connection of the marks' own. */
+const MARK_PARALLEL = 4;
 
 interface Claimed {
   id: string;
@@ -86,9 +90,17 @@ export class DeliveryWorker {
   readonly deliveredMarks = new Batches<DeliveredMark>((marks) => this.writeDeliveredMarks(marks), {
     // A copy the smarthost has taken but that is not yet marked is sent again if the relay dies meanwhile
     // (RFC 1047): four batches in flight keep a mark from waiting long for its turn.
-    parallel: 4,
+    parallel: MARK_PARALLEL,
     maxItems: 500,
   });
+  /**
+   * The marks' own connections, with asynchronous commit: a mark is visible and kept once its statement
+   * returns, without waiting for its WAL flush (the walwriter's, within a fraction of a second). That shortens
+   * the time in which the relay dying would send a taken copy again. A crash of PostgreSQL itself in that
+   * fraction can forget a mark, and its copy is then sent again: a duplicate, as RFC 1047 allows, never a loss
+   * (the message was committed, synchronously, before its 250).
+   */
+  readonly markConnections: Pool;
 
   constructor(
     private readonly settings: DeliverySettings,
@@ -104,6 +116,11 @@ export class DeliveryWorker {
     // headers, so a large body waits in a file of this process's own folder (mode 0700) while it is hashed.
     const signer = settings.dkim ? new MessageSigner({ ...settings.dkim, cacheDir: this.dkimCache() }) : undefined;
     this.signer = signer;
+    this.markConnections = connectionsLike(store.pool, {
+      max: MARK_PARALLEL,
+      purpose: 'delivered marks',
+      settings: '-c synchronous_commit=off',
+    });
     if (settings.smarthostUrl) {
       this.smarthost = new SmtpPool(
         {
@@ -155,6 +172,7 @@ export class DeliveryWorker {
     await Promise.allSettled([...this.inFlight]);
     this.smarthost?.close();
     await this.signer?.close();
+    if (!this.markConnections.ended && !this.markConnections.ending) await this.markConnections.end();
     if (this.dkimCacheDir) rmSync(this.dkimCacheDir, { recursive: true, force: true });
   }
 
@@ -343,7 +361,7 @@ export class DeliveryWorker {
    */
   private async writeDeliveredMarks(marks: DeliveredMark[]): Promise<void> {
     const s = this.store.schema;
-    await this.store.pool.query(
+    await this.markConnections.query(
       prepared(
         `WITH input AS (
          SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS i(id, payload, headers, n)

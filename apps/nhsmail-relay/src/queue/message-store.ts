@@ -182,26 +182,37 @@ export class GroupCommit extends Batches<PendingCommit> {
     await this.connections.end();
   }
 
-  /**
-   * The connections for `parallel` groups, opened with the settings of the service's pool (its statement
-   * timeout among them). They close after 10 s idle and never keep the process alive; `close` ends them at
-   * shutdown.
-   */
+  /** The connections for `parallel` groups (see connectionsLike). */
   static connectionsLike(pool: Pool, parallel: number): Pool {
-    const options = pool.options as Pool['options'] & { password?: unknown; application_name?: string };
-    const connections = new Pool({
-      ...options,
-      // pg-pool keeps the password out of the enumerable options.
-      ...(options.password === undefined ? {} : { password: options.password as string }),
-      max: parallel,
-      idleTimeoutMillis: 10_000,
-      allowExitOnIdle: true,
-      application_name: `${options.application_name ?? 'nhsmail-relay'} group commit`,
-    });
-    // A connection PostgreSQL ends while it is idle is dropped and opened anew by the next group.
-    connections.on('error', () => undefined);
-    return connections;
+    return connectionsLike(pool, { max: parallel, purpose: 'group commit' });
   }
+}
+
+/**
+ * A few connections of their own for one kind of statement, opened with the settings of the service's pool
+ * (its statement timeout among them), named `<application> <purpose>` in pg_stat_activity, with PostgreSQL
+ * settings of their own if given (`-c name=value`). They close after 10 s idle and never keep the process
+ * alive; the owner ends them at shutdown.
+ */
+export function connectionsLike(pool: Pool, own: { max: number; purpose: string; settings?: string }): Pool {
+  const options = pool.options as Pool['options'] & {
+    password?: unknown;
+    application_name?: string;
+    options?: string;
+  };
+  const connections = new Pool({
+    ...options,
+    // pg-pool keeps the password out of the enumerable options.
+    ...(options.password === undefined ? {} : { password: options.password as string }),
+    ...(own.settings ? { options: [options.options, own.settings].filter(Boolean).join(' ') } : {}),
+    max: own.max,
+    idleTimeoutMillis: 10_000,
+    allowExitOnIdle: true,
+    application_name: `${options.application_name ?? 'nhsmail-relay'} ${own.purpose}`,
+  });
+  // A connection PostgreSQL ends while it is idle is dropped and opened anew by the next statement.
+  connections.on('error', () => undefined);
+  return connections;
 }
 
 /**
