@@ -181,11 +181,6 @@ export class GroupCommit extends Batches<PendingCommit> {
   async close(): Promise<void> {
     await this.connections.end();
   }
-
-  /** The connections for `parallel` groups (see connectionsLike). */
-  static connectionsLike(pool: Pool, parallel: number): Pool {
-    return connectionsLike(pool, { max: parallel, purpose: 'group commit' });
-  }
 }
 
 /**
@@ -367,7 +362,11 @@ export class MessageStore {
   constructor(@Inject(NHSMAIL_RELAY_DATABASE) database: NhsmailRelayDatabase) {
     this.pool = database.pool;
     this.schema = `"${database.schema}"`;
-    this.group = new GroupCommit(GroupCommit.connectionsLike(this.pool, GROUP_PARALLEL), this.schema, GROUP_PARALLEL);
+    this.group = new GroupCommit(
+      connectionsLike(this.pool, { max: GROUP_PARALLEL, purpose: 'group commit' }),
+      this.schema,
+      GROUP_PARALLEL,
+    );
   }
 
   /** At shutdown, after the SMTP listeners: the group commit's connections. */
