@@ -1,11 +1,11 @@
-import { Controller, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { ERS_REFERRERS, type PatientLettersClient } from '@platform/contracts-ers';
 import { FhirRoute } from '../auth/route-policy';
 import { GATEWAY_SETTINGS, type GatewaySettings } from '../gateway.settings';
-import { callContextOf } from '../http/call-context';
-import { businessFunctionOf, ON_BEHALF_OF_API_HEADER } from './ers-http';
+import { ErsCaller } from './ers-call';
+import { ON_BEHALF_OF_API_HEADER } from './ers-http';
 import { PATIENT_BASE } from './patient-pages';
 
 export const PATIENT_LETTERS_CLIENT = Symbol('PATIENT_LETTERS_CLIENT');
@@ -36,17 +36,16 @@ export class ErsLettersController {
   @ApiProduces('application/pdf')
   async patientLetter(
     @Param('ubrn') ubrn: string,
-    @Headers('nhsd-ers-business-function') businessFunction: string | undefined,
-    @Req() request: FastifyRequest,
+    @ErsCaller() caller: ErsCaller,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const letter = await this.letters.patientLetter(
       {
         id: ubrn,
         bookingUrl: `${this.settings.publicUrl}${PATIENT_BASE}`,
-        ...businessFunctionOf(businessFunction, request),
+        ...caller.acting,
       },
-      callContextOf(request),
+      caller.context,
     );
     void reply
       .status(200)
