@@ -1,3 +1,4 @@
+export { connectionsLike, type OwnConnections } from './connections-like';
 export { copyArray, copyField } from './copy-text';
 export {
   migrationSchema,
