@@ -68,9 +68,15 @@ export class PdsModule {
         ...health.providers,
         { provide: METRICS_REGISTRY, useValue: resources.metrics },
         {
-          // On shutdown: the write side stops, the last audit entries are committed, then NATS and the database close.
+          // On shutdown: the write side stops, the last audit entries are committed, then NATS and the database
+          // close; the audit writer's own connections close last, once what was answered during the drain is
+          // committed too.
           provide: 'PDS_SHUTDOWN',
-          useFactory: (audit: ReadAuditRepository) => shutdownHook(() => side.close(() => audit.flushed())),
+          useFactory: (audit: ReadAuditRepository) =>
+            shutdownHook(async () => {
+              await side.close(() => audit.flushed());
+              await audit.close();
+            }),
           inject: [ReadAuditRepository],
         },
         PatientRepository,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { CallContext } from '@platform/shared-nats';
+import { connectionsLike } from '@platform/shared-persistence';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import type { StoredPatient } from '../patients/patient-record';
 // The statement below reads the patient's row as well as writing the audit entry, so that a read is answered
@@ -72,8 +73,14 @@ interface Waiting {
 }
 
 const MAX_BATCH = 500;
-/** Statements in flight at once: a read arriving while one is out does not wait for it to come back. */
-const MAX_IN_FLIGHT = 2;
+/**
+ * Statements in flight at once: a read arriving while one is out does not wait for it to come back. Also the
+ * size of the writer's own pool (one connection per statement in flight), which the service opens beside its
+ * shared pool of PDS_DB_POOL_SIZE.
+ */
+export const MAX_IN_FLIGHT = 2;
+/** The writer's sessions in pg_stat_activity: `<the service's application_name> read audit`. */
+export const READ_AUDIT_PURPOSE = 'read audit';
 
 /**
  * The read audit trail, written with group commit, and the reads it records. Entries that arrive while a
@@ -81,10 +88,18 @@ const MAX_IN_FLIGHT = 2;
  * patient's row (`WITH audit AS (INSERT ...) SELECT ... WHERE nhs_number = ANY (...)`), so a read is answered
  * only once its audit entry is committed, and under load many reads cost one round trip and one commit
  * between them. At rest each statement carries one entry.
+ *
+ * The statements run on connections of the writer's own (MAX_IN_FLIGHT of them, connected as the service's
+ * pool is), never on the shared pool's: a write's answer (a create, a PATCH, a POST /Coverage) is audited
+ * after its transaction, and its entry must not queue for a connection behind requests waiting for the
+ * shared pool, where it could run past the acquire timeout while those requests wait in turn. `close()` ends
+ * them at shutdown.
  */
 @Injectable()
 export class ReadAuditRepository {
   private readonly pool: Pool;
+  /** The group commit's own connections. */
+  private readonly writer: Pool;
   private readonly table: string;
   private readonly statement: string;
   private readonly text: string;
@@ -94,6 +109,7 @@ export class ReadAuditRepository {
 
   constructor(@Inject(PDS_DATABASE) database: PdsDatabase) {
     this.pool = database.pool;
+    this.writer = connectionsLike(database.pool, { max: MAX_IN_FLIGHT, purpose: READ_AUDIT_PURPOSE });
     this.table = `"${database.schema}".read_audit`;
     this.statement = `pds_read_audit_${database.schema}`;
     this.text = auditedReadStatement(database.schema);
@@ -142,6 +158,12 @@ export class ReadAuditRepository {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  /** At shutdown, once nothing more can be recorded: waits for the last entries, then ends the connections. */
+  async close(): Promise<void> {
+    await this.flushed();
+    await this.writer.end();
+  }
+
   private enqueue(entry: ReadAuditEntry, read: boolean): Promise<StoredPatient | undefined> {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, read, resolve, reject });
@@ -176,7 +198,7 @@ export class ReadAuditRepository {
     const column = <K extends keyof ReadAuditEntry>(key: K): (ReadAuditEntry[K] | null)[] =>
       entries.map((entry) => entry[key] ?? null);
     const reads = [...new Set(batch.filter((waiting) => waiting.read).map((waiting) => waiting.entry.nhsNumber))];
-    const result = await this.pool.query<PatientRow>({
+    const result = await this.writer.query<PatientRow>({
       name: this.statement,
       text: this.text,
       values: [
