@@ -43,6 +43,8 @@ function sandboxAllocation(patient: Patient): CreatePatientReply {
   return { nhsNumber, patientJson: JSON.stringify(normalisedResource(record)), versionId: 1 };
 }
 
+/** The read audit's action for the new Patient shown in the answer of a create (a GET's is `patient.read`). */
+export const PATIENT_CREATE_ACTION = 'patient.create';
 /** The audit trail's reason for a create answered with an existing person's NHS number. */
 export const CREATE_MATCH = 'create-match';
 /** ... and for one answered SINGLE_MATCH without the number, because the person is restricted. */
@@ -59,7 +61,11 @@ export const CREATE_MATCH_WITHHELD = 'create-match-withheld';
  * is committed, and every answer is audited, a retry's replayed answer too. A restricted ("S-flag") person is
  * never named this way: the caller gets SINGLE_MATCH without the number (it must not allocate a second one,
  * and may trace the person by search, where Spine's rules for restricted patients apply), audited as
- * 'create-match-withheld'. The entry is written after the write's transaction, never inside it: the pool
+ * 'create-match-withheld'. The answer of a create that allocates a number shows the new Patient, so it is
+ * audited the same way, as 'patient.create' (the GET's fields, a retry's replayed answer too); if that entry
+ * cannot be written the patient stays created (kept for the X-Request-ID) but is not shown: the caller gets
+ * REC_SERVER_ERROR and the retry is answered. A refusal (INVALID_CREATE, MULTIPLE_MATCHES) names nobody and
+ * is not audited. The entry is written after the write's transaction, never inside it: the pool
  * is not asked for a second connection while the transaction holds one.
  *
  * In NHS sandbox mode (a `sandbox` request) the create runs in a transaction that is rolled back: the same
@@ -117,6 +123,7 @@ export class CreatePatientUseCase {
       });
     }
     if (!sandbox) this.outbox.kick();
+    await this.audit.record(readAuditEntry(outcome.created.nhsNumber, PATIENT_CREATE_ACTION, context));
     return outcome.created;
   }
 

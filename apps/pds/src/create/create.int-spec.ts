@@ -92,9 +92,23 @@ describe('PDS create (allocate an NHS number)', () => {
 
   it("audits every SINGLE_MATCH that names a person's NHS number (who, which organisation, when, why) before answering", async () => {
     const request = { patient: person('Auditon') };
-    const created = await pds.createPatient(request, context());
+    const creating = context();
+    const created = await pds.createPatient(request, creating);
     const audit = app.get(ReadAuditRepository);
-    expect(await audit.entriesFor(created.nhsNumber)).toEqual([]);
+    // The create's own answer showed the new Patient: that is its entry (see the test below).
+    const createEntry = {
+      at: expect.any(Date),
+      nhsNumber: created.nhsNumber,
+      action: 'patient.create',
+      actorId: 'gp-user',
+      actorUsername: 'clinician',
+      clientId: undefined,
+      organisation: 'A83008',
+      roles: ['clinician'],
+      requestId: creating.requestId,
+      correlationId: undefined,
+    };
+    expect(await audit.entriesFor(created.nhsNumber)).toEqual([createEntry]);
     const asking = context();
     const before = new Date();
     const match = await rejectionOf(pds.createPatient(request, asking));
@@ -103,6 +117,7 @@ describe('PDS create (allocate an NHS number)', () => {
     // Read without waiting: the entry is committed before the answer leaves PDS.
     const entries = await audit.entriesFor(created.nhsNumber);
     expect(entries).toEqual([
+      createEntry,
       {
         at: expect.any(Date),
         nhsNumber: created.nhsNumber,
@@ -116,11 +131,12 @@ describe('PDS create (allocate an NHS number)', () => {
         correlationId: undefined,
       },
     ]);
-    expect(entries[0]?.at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+    expect(entries[1]?.at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
     // A retry of that request is answered again from the first outcome: another disclosure, another entry.
     expect((await rejectionOf(pds.createPatient(request, asking))).diagnostics).toContain(created.nhsNumber);
     const afterRetry = await audit.entriesFor(created.nhsNumber);
     expect(afterRetry.map((entry) => [entry.action, entry.requestId])).toEqual([
+      ['patient.create', creating.requestId],
       ['create-match', asking.requestId],
       ['create-match', asking.requestId],
     ]);
@@ -221,5 +237,97 @@ describe('PDS create (allocate an NHS number)', () => {
     expect((await rejectionOf(pds.createPatient({ patient: body }, context()))).code).toBe('INVALID_CREATE');
     const after = await db.query(`SELECT count(*)::int AS n FROM "${schema}".patient`);
     expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
+  /** The audit rows written for these request IDs, with every field a read's row holds but its time. */
+  async function auditRowsFor(requestIds: string[]): Promise<Record<string, unknown>[]> {
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id
+         FROM "${schema}".read_audit WHERE request_id = ANY ($1::text[]) ORDER BY id`,
+      [requestIds],
+    );
+    return rows;
+  }
+
+  /** The GP clinician, with a client and a correlation ID: every field an audit row records. */
+  function fullClinician(requestId = context().requestId): CallContext {
+    return {
+      requestId,
+      correlationId: `corr-${requestId}`,
+      caller: {
+        id: 'gp-user',
+        username: 'clinician',
+        clientId: 'gp-system',
+        roles: ['clinician'],
+        organisation: 'A83008',
+        accessMode: 'user-restricted',
+      },
+    };
+  }
+
+  it("audits a create's answer, which shows the new Patient, once as the GET's read is audited; a replay again, a refusal never", async () => {
+    const request = { patient: person('Shownson') };
+    const write = fullClinician();
+    const created = await pds.createPatient(request, write);
+    expect(JSON.parse(created.patientJson)).toMatchObject({ id: created.nhsNumber });
+    const read = fullClinician();
+    await pds.getPatient({ nhsNumber: created.nhsNumber }, read);
+    const [writeRow, readRow, ...more] = await auditRowsFor([write.requestId, read.requestId]);
+    expect(more).toEqual([]);
+    expect(readRow).toEqual({
+      nhs_number: created.nhsNumber,
+      action: 'patient.read',
+      actor_id: 'gp-user',
+      actor_username: 'clinician',
+      client_id: 'gp-system',
+      organisation: 'A83008',
+      roles: ['clinician'],
+      request_id: read.requestId,
+      correlation_id: `corr-${read.requestId}`,
+    });
+    expect(writeRow).toEqual({
+      ...readRow,
+      action: 'patient.create',
+      request_id: write.requestId,
+      correlation_id: `corr-${write.requestId}`,
+    });
+    // A retry of the create is answered the same Patient from its X-Request-ID: another read, another row.
+    expect(await pds.createPatient(request, write)).toEqual(created);
+    expect((await auditRowsFor([write.requestId])).map((row) => [row['action'], row['nhs_number']])).toEqual([
+      ['patient.create', created.nhsNumber],
+      ['patient.create', created.nhsNumber],
+    ]);
+    // A refusal shows no Patient, so it is no read, nor is its retry.
+    const refused = fullClinician();
+    const invalid = { patient: person('Refusedson', { birthDate: '2999-01-01' }) };
+    expect((await rejectionOf(pds.createPatient(invalid, refused))).code).toBe('INVALID_CREATE');
+    expect((await rejectionOf(pds.createPatient(invalid, refused))).code).toBe('INVALID_CREATE');
+    expect(await auditRowsFor([refused.requestId])).toEqual([]);
+  });
+
+  it('answers no new Patient whose audit could not be committed; the retry is answered and audited', async () => {
+    const request = { patient: person('Unauditon') };
+    const call = context();
+    await db.query(`ALTER TABLE "${schema}".read_audit ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`);
+    let refusedJson = '';
+    try {
+      const refused = await rejectionOf(pds.createPatient(request, call));
+      expect(refused.code).toBe('REC_SERVER_ERROR');
+      refusedJson = JSON.stringify({ ...refused, message: refused.message });
+    } finally {
+      await db.query(`ALTER TABLE "${schema}".read_audit DROP CONSTRAINT refuse_all`);
+    }
+    // The patient was created (once); the retry is answered the number and the Patient, with its audit row.
+    const retried = await pds.createPatient(request, call);
+    expect(refusedJson).not.toContain(retried.nhsNumber);
+    expect(refusedJson).not.toMatch(/Unauditon|resourceType/);
+    expect(JSON.parse(retried.patientJson)).toMatchObject({ id: retried.nhsNumber, meta: { versionId: '1' } });
+    expect(await auditRowsFor([call.requestId])).toEqual([
+      expect.objectContaining({ nhs_number: retried.nhsNumber, action: 'patient.create' }),
+    ]);
+    const count = await db.query(
+      `SELECT count(*)::int AS n FROM "${schema}".patient WHERE resource->'name'->0->>'family' = 'Unauditon'`,
+    );
+    expect(count.rows[0].n).toBe(1);
   });
 });

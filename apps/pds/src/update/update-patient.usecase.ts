@@ -11,6 +11,7 @@ import {
 import { PlatformError } from '@platform/shared-errors';
 import { isValidNhsNumber } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
+import { readAuditEntry, ReadAuditRepository } from '../audit/read-audit.repository';
 import { PDS_DATABASE, type PdsDatabase } from '../database/database.provider';
 import { PatientRepository } from '../patients/patient.repository';
 import { dryRun, isSandboxRequest, SANDBOX_MODE } from '../sandbox/sandbox-mode';
@@ -21,6 +22,9 @@ import { IdempotentWrites, Outbox, writeKey } from '@platform/shared-persistence
 import { changedFields, checkFields, checkPatch } from './patch-rules';
 import { checkPatientUpdater, isHealthcareWriter, refuseApplicationRestricted } from '../read/patient-caller';
 import { checkPatientChanges, checkPatientPatch } from './patient-access-rules';
+
+/** The read audit's action for the Patient shown in the answer of a PATCH (a GET's is `patient.read`). */
+export const PATIENT_UPDATE_ACTION = 'patient.update';
 
 /** `W/"3"` -> 3; anything else is not a version this API issued. */
 export function versionFromIfMatch(ifMatch: string): number | undefined {
@@ -51,11 +55,19 @@ export function patchFailure(error: unknown): PlatformError {
  * In NHS sandbox mode (a `sandbox` request) the update is checked and applied in a transaction that is
  * rolled back: the answer is the next version, and nothing is kept. As the NHS sandbox, only the JSON Patch
  * is validated there, not the field rules on the result (removing a gender, say, is answered 200).
+ *
+ * Every successful answer returns the patched Patient (there is no `Prefer: return=minimal` answer without
+ * it), so it is a read of the patient's record and audited as every read is: one `read_audit` row per answer
+ * (`patient.update`, the GET's fields), the answer given only once the row is committed. A retry answered
+ * from its X-Request-ID shows the Patient again and is audited again; a refusal shows nothing and is not. If
+ * the audit cannot be written the update stays done (it is kept for its X-Request-ID) but the Patient is not
+ * shown: the caller gets REC_SERVER_ERROR and the retry is answered.
  */
 @Injectable()
 export class UpdatePatientUseCase {
   constructor(
     private readonly patients: PatientRepository,
+    private readonly audit: ReadAuditRepository,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
     @Inject(PDS_DATABASE) private readonly database: PdsDatabase,
@@ -144,6 +156,7 @@ export class UpdatePatientUseCase {
       return { json: JSON.stringify(record.restricted ? redacted(visible) : visible), versionId: next.version };
     });
     if (!sandbox) this.outbox.kick();
+    await this.audit.record(readAuditEntry(nhsNumber, PATIENT_UPDATE_ACTION, context));
     return document;
   }
 }
