@@ -8,7 +8,15 @@ import type { CallContext } from '@platform/shared-nats';
 import { referencePath, rejectionOf } from '@platform/shared-testing';
 import { ReadAuditRepository } from '../audit/read-audit.repository';
 import { PatientRepository } from '../patients/patient.repository';
-import { startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
+import {
+  auditRowsFor,
+  fullGpClinician,
+  fullGpClinicianAuditRow,
+  gpClinician,
+  startPdsUnderTest,
+  whileAuditRefused,
+  type PdsUnderTest,
+} from '../pds.test-harness';
 
 let schema = '';
 const allocate = JSON.parse(
@@ -17,7 +25,7 @@ const allocate = JSON.parse(
 
 let counter = 0;
 function context(requestId = `00000000-0000-4000-9000-${String((counter += 1)).padStart(12, '0')}`): CallContext {
-  return { requestId, caller: { id: 'gp-user', username: 'clinician', roles: ['clinician'], organisation: 'A83008', accessMode: 'user-restricted' } };
+  return gpClinician(requestId);
 }
 
 /** The published request with another family name, so that each test has a person of its own. */
@@ -239,52 +247,16 @@ describe('PDS create (allocate an NHS number)', () => {
     expect(after.rows[0].n).toBe(before.rows[0].n);
   });
 
-  /** The audit rows written for these request IDs, with every field a read's row holds but its time. */
-  async function auditRowsFor(requestIds: string[]): Promise<Record<string, unknown>[]> {
-    const { rows } = await db.query<Record<string, unknown>>(
-      `SELECT nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id
-         FROM "${schema}".read_audit WHERE request_id = ANY ($1::text[]) ORDER BY id`,
-      [requestIds],
-    );
-    return rows;
-  }
-
-  /** The GP clinician, with a client and a correlation ID: every field an audit row records. */
-  function fullClinician(requestId = context().requestId): CallContext {
-    return {
-      requestId,
-      correlationId: `corr-${requestId}`,
-      caller: {
-        id: 'gp-user',
-        username: 'clinician',
-        clientId: 'gp-system',
-        roles: ['clinician'],
-        organisation: 'A83008',
-        accessMode: 'user-restricted',
-      },
-    };
-  }
-
   it("audits a create's answer, which shows the new Patient, once as the GET's read is audited; a replay again, a refusal never", async () => {
     const request = { patient: person('Shownson') };
-    const write = fullClinician();
+    const write = fullGpClinician();
     const created = await pds.createPatient(request, write);
     expect(JSON.parse(created.patientJson)).toMatchObject({ id: created.nhsNumber });
-    const read = fullClinician();
+    const read = fullGpClinician();
     await pds.getPatient({ nhsNumber: created.nhsNumber }, read);
-    const [writeRow, readRow, ...more] = await auditRowsFor([write.requestId, read.requestId]);
+    const [writeRow, readRow, ...more] = await auditRowsFor(under, [write.requestId, read.requestId]);
     expect(more).toEqual([]);
-    expect(readRow).toEqual({
-      nhs_number: created.nhsNumber,
-      action: 'patient.read',
-      actor_id: 'gp-user',
-      actor_username: 'clinician',
-      client_id: 'gp-system',
-      organisation: 'A83008',
-      roles: ['clinician'],
-      request_id: read.requestId,
-      correlation_id: `corr-${read.requestId}`,
-    });
+    expect(readRow).toEqual(fullGpClinicianAuditRow(created.nhsNumber, 'patient.read', read.requestId));
     expect(writeRow).toEqual({
       ...readRow,
       action: 'patient.create',
@@ -293,36 +265,30 @@ describe('PDS create (allocate an NHS number)', () => {
     });
     // A retry of the create is answered the same Patient from its X-Request-ID: another read, another row.
     expect(await pds.createPatient(request, write)).toEqual(created);
-    expect((await auditRowsFor([write.requestId])).map((row) => [row['action'], row['nhs_number']])).toEqual([
+    expect((await auditRowsFor(under, [write.requestId])).map((row) => [row['action'], row['nhs_number']])).toEqual([
       ['patient.create', created.nhsNumber],
       ['patient.create', created.nhsNumber],
     ]);
     // A refusal shows no Patient, so it is no read, nor is its retry.
-    const refused = fullClinician();
+    const refused = fullGpClinician();
     const invalid = { patient: person('Refusedson', { birthDate: '2999-01-01' }) };
     expect((await rejectionOf(pds.createPatient(invalid, refused))).code).toBe('INVALID_CREATE');
     expect((await rejectionOf(pds.createPatient(invalid, refused))).code).toBe('INVALID_CREATE');
-    expect(await auditRowsFor([refused.requestId])).toEqual([]);
+    expect(await auditRowsFor(under, [refused.requestId])).toEqual([]);
   });
 
   it('answers no new Patient whose audit could not be committed; the retry is answered and audited', async () => {
     const request = { patient: person('Unauditon') };
     const call = context();
-    await db.query(`ALTER TABLE "${schema}".read_audit ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`);
-    let refusedJson = '';
-    try {
-      const refused = await rejectionOf(pds.createPatient(request, call));
-      expect(refused.code).toBe('REC_SERVER_ERROR');
-      refusedJson = JSON.stringify({ ...refused, message: refused.message });
-    } finally {
-      await db.query(`ALTER TABLE "${schema}".read_audit DROP CONSTRAINT refuse_all`);
-    }
+    const refused = await whileAuditRefused(under, () => rejectionOf(pds.createPatient(request, call)));
+    expect(refused.code).toBe('REC_SERVER_ERROR');
+    const refusedJson = JSON.stringify({ ...refused, message: refused.message });
     // The patient was created (once); the retry is answered the number and the Patient, with its audit row.
     const retried = await pds.createPatient(request, call);
     expect(refusedJson).not.toContain(retried.nhsNumber);
     expect(refusedJson).not.toMatch(/Unauditon|resourceType/);
     expect(JSON.parse(retried.patientJson)).toMatchObject({ id: retried.nhsNumber, meta: { versionId: '1' } });
-    expect(await auditRowsFor([call.requestId])).toEqual([
+    expect(await auditRowsFor(under, [call.requestId])).toEqual([
       expect.objectContaining({ nhs_number: retried.nhsNumber, action: 'patient.create' }),
     ]);
     const count = await db.query(

@@ -17,7 +17,15 @@ import { generateNhsNumber, seededRandom } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes as settled, referencePath, rejectionOf, tally } from '@platform/shared-testing';
 import { Housekeeping } from '@platform/shared-persistence';
-import { gpClinician, startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
+import {
+  auditRowsFor,
+  fullGpClinician,
+  fullGpClinicianAuditRow,
+  gpClinician,
+  startPdsUnderTest,
+  whileAuditRefused,
+  type PdsUnderTest,
+} from '../pds.test-harness';
 
 let schema = '';
 const random = seededRandom(4242);
@@ -365,55 +373,19 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
     expect(patient.meta.security?.[0]?.code).toBe('R');
   });
 
-  /** The audit rows written for these request IDs, with every field a read's row holds but its time. */
-  async function auditRowsFor(requestIds: string[]): Promise<Record<string, unknown>[]> {
-    const { rows } = await db.query<Record<string, unknown>>(
-      `SELECT nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id
-         FROM "${schema}".read_audit WHERE request_id = ANY ($1::text[]) ORDER BY id`,
-      [requestIds],
-    );
-    return rows;
-  }
-
-  /** The GP clinician, with a client and a correlation ID: every field an audit row records. */
-  function fullClinician(requestId = context().requestId): CallContext {
-    return {
-      requestId,
-      correlationId: `corr-${requestId}`,
-      caller: {
-        id: 'gp-user',
-        username: 'clinician',
-        clientId: 'gp-system',
-        roles: ['clinician'],
-        organisation: 'A83008',
-        accessMode: 'user-restricted',
-      },
-    };
-  }
-
   it("audits a PATCH's answer, which shows the Patient, as the GET's read is audited: one row, the same fields", async () => {
     const nhsNumber = await freshPatient();
-    const read = fullClinician();
+    const read = fullGpClinician();
     await pds.getPatient({ nhsNumber }, read);
-    const write = fullClinician();
+    const write = fullGpClinician();
     const reply = await pds.updatePatient(
       { nhsNumber, ifMatch: 'W/"2"', patches: published('update-gender.json') },
       write,
     );
     expect(JSON.parse(reply.json)).toMatchObject({ id: nhsNumber, gender: 'male' });
-    const [readRow, writeRow, ...more] = await auditRowsFor([read.requestId, write.requestId]);
+    const [readRow, writeRow, ...more] = await auditRowsFor(under, [read.requestId, write.requestId]);
     expect(more).toEqual([]);
-    expect(readRow).toEqual({
-      nhs_number: nhsNumber,
-      action: 'patient.read',
-      actor_id: 'gp-user',
-      actor_username: 'clinician',
-      client_id: 'gp-system',
-      organisation: 'A83008',
-      roles: ['clinician'],
-      request_id: read.requestId,
-      correlation_id: `corr-${read.requestId}`,
-    });
+    expect(readRow).toEqual(fullGpClinicianAuditRow(nhsNumber, 'patient.read', read.requestId));
     expect(writeRow).toEqual({
       ...readRow,
       action: 'patient.update',
@@ -421,12 +393,12 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
       correlation_id: `corr-${write.requestId}`,
     });
     // A refusal shows no Patient, so it is no read.
-    const refused = fullClinician();
+    const refused = fullGpClinician();
     const refusal = await rejectionOf(
       pds.updatePatient({ nhsNumber, ifMatch: 'W/"2"', patches: published('update-gender.json') }, refused),
     );
     expect(refusal.code).toBe('RESOURCE_VERSION_MISMATCH');
-    expect(await auditRowsFor([refused.requestId])).toEqual([]);
+    expect(await auditRowsFor(under, [refused.requestId])).toEqual([]);
   });
 
   it('audits only the winner of 30 simultaneous PATCHes of one version, refusals never, and each of 30 replays of the winner', async () => {
@@ -440,7 +412,7 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
     });
     const winnerIndex = results.findIndex((result) => typeof result !== 'string');
     const winnerId = requestIds[winnerIndex] ?? '';
-    expect((await auditRowsFor(requestIds)).map((row) => [row['request_id'], row['action']])).toEqual([
+    expect((await auditRowsFor(under, requestIds)).map((row) => [row['request_id'], row['action']])).toEqual([
       [winnerId, 'patient.update'],
     ]);
     // A loser's retry is answered its conflict again: still nothing shown, still no row.
@@ -449,7 +421,7 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
     // Retries of the winner's X-Request-ID are answered the Patient again: each answer is a read of it.
     const replays = await allAtOnce(30, 20_000, () => pds.updatePatient(request, context(winnerId)));
     expect(tally(replays, (replay) => replay.status)).toEqual({ fulfilled: 30 });
-    expect(await auditRowsFor(requestIds)).toEqual(
+    expect(await auditRowsFor(under, requestIds)).toEqual(
       Array.from({ length: 31 }, (): unknown =>
         expect.objectContaining({ request_id: winnerId, nhs_number: nhsNumber, action: 'patient.update' }),
       ),
@@ -462,20 +434,15 @@ describe('PDS update (JSON Patch) against PostgreSQL and JetStream', () => {
     const call = context();
     const update = (): Promise<{ json: string; versionId: number }> =>
       pds.updatePatient({ nhsNumber, ifMatch: 'W/"2"', patches: published('add-name.json') }, call);
-    await db.query(`ALTER TABLE "${schema}".read_audit ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`);
-    try {
-      const refused = await rejectionOf(update());
-      expect(refused.code).toBe('REC_SERVER_ERROR');
-      expect(JSON.stringify({ ...refused, message: refused.message })).not.toMatch(/Bloggs|Horation|resourceType/);
-    } finally {
-      await db.query(`ALTER TABLE "${schema}".read_audit DROP CONSTRAINT refuse_all`);
-    }
+    const refused = await whileAuditRefused(under, () => rejectionOf(update()));
+    expect(refused.code).toBe('REC_SERVER_ERROR');
+    expect(JSON.stringify({ ...refused, message: refused.message })).not.toMatch(/Bloggs|Horation|resourceType/);
     // The update itself was kept (once); its answer is given to the retry, with its audit row.
     const retried = await update();
     expect(retried.versionId).toBe(3);
     expect(JSON.parse(retried.json)).toMatchObject({ id: nhsNumber, meta: { versionId: '3' } });
     expect(retried.json).toContain('Bloggs');
-    expect(await auditRowsFor([call.requestId])).toEqual([
+    expect(await auditRowsFor(under, [call.requestId])).toEqual([
       expect.objectContaining({ nhs_number: nhsNumber, action: 'patient.update' }),
     ]);
     expect((await stored(nhsNumber)).version).toBe(3);
