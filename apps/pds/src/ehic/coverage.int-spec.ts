@@ -13,7 +13,13 @@ import {
 import { generateNhsNumber, seededRandom } from '@platform/shared-identifiers';
 import type { CallContext } from '@platform/shared-nats';
 import { allAtOnce, outcomes, referencePath, rejectionOf, tally } from '@platform/shared-testing';
-import { gpClinician, startPdsUnderTest, type PdsUnderTest } from '../pds.test-harness';
+import {
+  auditRowsFor,
+  gpClinician,
+  startPdsUnderTest,
+  whileAuditRefused,
+  type PdsUnderTest,
+} from '../pds.test-harness';
 
 const random = seededRandom(7171);
 const example = JSON.parse(
@@ -229,16 +235,6 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
     expect(await state(nhsNumber)).toEqual({ version: 3, coverage: first.coverage, events: 1 });
   });
 
-  /** The audit rows written for these request IDs, with every field a read's row holds but its time. */
-  async function auditRowsFor(requestIds: string[]): Promise<Record<string, unknown>[]> {
-    const { rows } = await db.query<Record<string, unknown>>(
-      `SELECT nhs_number, action, actor_id, actor_username, client_id, organisation, roles, request_id, correlation_id
-         FROM "${schema}".read_audit WHERE request_id = ANY ($1::text[]) ORDER BY id`,
-      [requestIds],
-    );
-    return rows;
-  }
-
   /** A patient whose statement carries every field an audit row records. */
   function fullPatient(nhsNumber: string, requestId = nextRequestId()): CallContext {
     return {
@@ -267,7 +263,7 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
       fullPatient(nhsNumber, writeId),
     );
     expect(written.coverage).toEqual(cardFor(nhsNumber));
-    const [read, write, ...more] = await auditRowsFor([readId, writeId]);
+    const [read, write, ...more] = await auditRowsFor(under, [readId, writeId]);
     expect(more).toEqual([]);
     expect(read).toEqual({
       nhs_number: nhsNumber,
@@ -292,7 +288,7 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
       pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, fullPatient(nhsNumber, refusedId)),
     );
     expect(refused.code).toBe('RESOURCE_VERSION_MISMATCH');
-    expect(await auditRowsFor([refusedId])).toEqual([]);
+    expect(await auditRowsFor(under, [refusedId])).toEqual([]);
   });
 
   it('audits each answer of 30 simultaneous POSTs of one Coverage exactly once, refusals never, and each of 30 replays of the winner', async () => {
@@ -308,7 +304,7 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
       RESOURCE_VERSION_MISMATCH: 29,
     });
     const winnerId = requestIds[results.findIndex((result) => typeof result !== 'string')] ?? '';
-    expect((await auditRowsFor(requestIds)).map((row) => [row['request_id'], row['action']])).toEqual([
+    expect((await auditRowsFor(under, requestIds)).map((row) => [row['request_id'], row['action']])).toEqual([
       [winnerId, 'patient.coverage.update'],
     ]);
     // Retries of the winner's X-Request-ID are answered the card again: each answer is a read of it.
@@ -316,7 +312,7 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
       pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber, winnerId)),
     );
     expect(tally(replays, (replay) => replay.status)).toEqual({ fulfilled: 30 });
-    expect(await auditRowsFor(requestIds)).toEqual(
+    expect(await auditRowsFor(under, requestIds)).toEqual(
       Array.from({ length: 31 }, (): unknown =>
         expect.objectContaining({ request_id: winnerId, nhs_number: nhsNumber, action: 'patient.coverage.update' }),
       ),
@@ -339,7 +335,7 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
       }),
     );
     expect(results.filter((result) => typeof result === 'string')).toEqual([]);
-    const rows = await auditRowsFor(requestIds);
+    const rows = await auditRowsFor(under, requestIds);
     expect(rows.map((row) => `${String(row['request_id'])} ${String(row['nhs_number'])}`).sort()).toEqual(
       requestIds.map((requestId, i) => `${requestId} ${nhsNumbers[i] ?? ''}`).sort(),
     );
@@ -350,17 +346,12 @@ describe('PDS Coverage (EHIC) against PostgreSQL and JetStream', () => {
     const requestId = nextRequestId();
     const write = (): Promise<unknown> =>
       pds.updateCoverage({ coverage: cardFor(nhsNumber), ifMatch: 'W/"2"' }, patient(nhsNumber, requestId));
-    await db.query(`ALTER TABLE "${schema}".read_audit ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`);
-    try {
-      const refused = await rejectionOf(write());
-      expect(refused.code).toBe('REC_SERVER_ERROR');
-      expect(JSON.stringify(refused)).not.toContain('29401395498043123948');
-    } finally {
-      await db.query(`ALTER TABLE "${schema}".read_audit DROP CONSTRAINT refuse_all`);
-    }
+    const refused = await whileAuditRefused(under, () => rejectionOf(write()));
+    expect(refused.code).toBe('REC_SERVER_ERROR');
+    expect(JSON.stringify(refused)).not.toContain('29401395498043123948');
     // The write itself was kept (once); its answer is given to the retry, with its audit row.
     expect(await write()).toMatchObject({ nhsNumber, versionId: 3, coverage: cardFor(nhsNumber) });
-    expect(await auditRowsFor([requestId])).toEqual([
+    expect(await auditRowsFor(under, [requestId])).toEqual([
       expect.objectContaining({ nhs_number: nhsNumber, action: 'patient.coverage.update' }),
     ]);
     expect(await state(nhsNumber)).toMatchObject({ version: 3, events: 1 });
