@@ -546,8 +546,18 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
       ['an unknown parameter', { extra: [{ name: 'urgency', valueString: 'now' }] }, 'UNEXPECTED_FIELD'],
       ['guidance twice', { extra: [{ name: 'guidance', valueString: 'again' }] }, 'INAPPROPRIATE_VALUE'],
       [
-        'an attachment',
-        { extra: [{ name: 'reviewAttachmentFile', resource: { resourceType: 'DocumentReference' } }] },
+        'an attachment without its eRS-AttachmentType-1 type',
+        {
+          extra: [
+            {
+              name: 'reviewAttachmentFile',
+              resource: {
+                resourceType: 'DocumentReference',
+                content: [{ attachment: { url: `Binary/${randomUUID()}` } }],
+              },
+            },
+          ],
+        },
         'INAPPROPRIATE_VALUE',
       ],
     ];

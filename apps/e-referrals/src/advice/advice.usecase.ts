@@ -19,6 +19,7 @@ import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/datab
 import { DirectoryRepository } from '../directory/directory.repository';
 import { concept, PRIORITIES } from '../reference/code-systems';
 import { checkShortlisted, newAccessCode, shortlistOf } from '../referrals/create-referral.usecase';
+import { ReferralLettersRepository, withLetters, type AttachmentType } from '../referrals/referral-letters';
 import { ReferralChanges } from '../referrals/referral-changes';
 import { appointmentResource } from '../referrals/referral-resource';
 import { ReferralRepository, type Referral, type SearchCriteria } from '../referrals/referral.repository';
@@ -48,6 +49,17 @@ const CONVERTED_REASON = {
   code: 'PROVIDER_CONVERTED_ADVICE_AND_GUIDANCE_ADMIN_TO_REFER',
   display: 'Provider Converted Advice and Guidance, Admin to Refer',
 };
+/** A027's file parameters and the eRS-AttachmentType-1 code each must carry (the NHS's A027 422 table). */
+const FILE_PARAMETERS = { reviewAttachmentFile: 'PROVIDER', guidanceAttachmentFile: 'GUIDANCE_RESPONSE' } as const;
+const ATTACHMENT_TYPE_SYSTEM = 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-AttachmentType-1';
+/** At most this many files on one conversion, as A012 takes at most 20 letters. */
+const MAX_FILES = 20;
+/** A file A027 attaches to the referral it creates: uploaded (A020) for the request, named as Binary/{id}. */
+export interface ConvertedFile {
+  id: string;
+  type: Extract<AttachmentType, 'PROVIDER' | 'GUIDANCE_RESPONSE'>;
+  description: string | null;
+}
 const CONVERT_PARAMETERS = [
   'createFrom',
   'guidance',
@@ -63,6 +75,7 @@ export function conversionParameters(request: ChangeRequest): {
   guidance: string;
   priority: string;
   reviewComments: string;
+  files: ConvertedFile[];
 } {
   const parameters = parametersOf(request.resource, 'eRS-CreateFromCommunicationRequestActionLater-Request-Parameters');
   refuseUnknown(parameters, CONVERT_PARAMETERS, 'parameter');
@@ -71,13 +84,7 @@ export function conversionParameters(request: ChangeRequest): {
       throw invalid(`parameter ${name} may be given once`, 'INAPPROPRIATE_VALUE');
     }
   }
-  if (parameters.some((item) => item.name === 'guidanceAttachmentFile' || item.name === 'reviewAttachmentFile')) {
-    // Refused rather than dropped: the converted referral takes letters through A012 on this platform.
-    throw invalid(
-      'guidanceAttachmentFile and reviewAttachmentFile are not supported here: attach files to the referral with A012',
-      'INAPPROPRIATE_VALUE',
-    );
-  }
+  const files = filesOf(parameters);
   const createFrom = parameter(parameters, 'createFrom');
   if (!createFrom) throw invalid('parameter createFrom is required', 'MISSING_VALUE');
   const reference = (createFrom['valueReference'] as { reference?: unknown } | undefined)?.reference;
@@ -104,7 +111,50 @@ export function conversionParameters(request: ChangeRequest): {
     guidance,
     priority,
     reviewComments,
+    files,
   };
+}
+
+/**
+ * The reviewAttachmentFile and guidanceAttachmentFile parameters (0..* each), as the NHS's request schema has them:
+ * an eRS-DocumentReference-1 whose type is PROVIDER or GUIDANCE_RESPONSE respectively (INAPPROPRIATE_VALUE
+ * otherwise, with the NHS's diagnostics) and whose content[0].attachment.url names an uploaded file, Binary/{id}.
+ */
+function filesOf(parameters: Parameter[]): ConvertedFile[] {
+  const files: ConvertedFile[] = [];
+  parameters.forEach((item, index) => {
+    const name = item.name as string;
+    if (!(name in FILE_PARAMETERS)) return;
+    const type = FILE_PARAMETERS[name as keyof typeof FILE_PARAMETERS];
+    const document = item.resource as Record<string, unknown> | undefined;
+    if (document?.['resourceType'] !== 'DocumentReference') {
+      throw invalid(`parameter[${index}]/resource (${name}) must be an eRS-DocumentReference-1`);
+    }
+    const url = (document['content'] as { attachment?: { url?: unknown } }[] | undefined)?.[0]?.attachment?.url;
+    if (url === undefined) {
+      throw invalid(`parameter[${index}]/resource/content[0]/attachment/url is required`, 'MISSING_VALUE');
+    }
+    const id =
+      typeof url === 'string'
+        ? /^Binary\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(url)?.[1]
+        : undefined;
+    if (!id) throw invalid(`parameter[${index}]/resource/content[0]/attachment/url must be 'Binary/{id}'`);
+    const coding = (document['type'] as { coding?: { system?: unknown; code?: unknown }[] } | undefined)?.coding?.[0];
+    if (coding?.system !== ATTACHMENT_TYPE_SYSTEM || coding.code !== type) {
+      throw invalid(
+        `parameter[${index}]/resource/type/coding[0] must be '${type}' for Binary/${id}`,
+        'INAPPROPRIATE_VALUE',
+      );
+    }
+    if (document['status'] !== undefined && document['status'] !== 'current') {
+      throw invalid(`parameter[${index}]/resource/status must be 'current'`);
+    }
+    if (files.some((file) => file.id === id)) throw invalid(`Binary/${id} is listed twice`);
+    const description = typeof document['description'] === 'string' ? document['description'].slice(0, 1000) : null;
+    files.push({ id, type, description });
+  });
+  if (files.length > MAX_FILES) throw invalid(`At most ${MAX_FILES} attachment files`, 'TOO_MANY_ITEMS');
+  return files;
 }
 
 /** A mandatory valueString of at most `max` characters: MISSING_VALUE when absent or blank, INVALID_VALUE when longer. */
@@ -268,6 +318,7 @@ export class AdviceUseCase {
     private readonly referrals: ReferralRepository,
     private readonly directory: DirectoryRepository,
     private readonly changes: ReferralChanges,
+    private readonly letters: ReferralLettersRepository,
     private readonly writes: IdempotentWrites,
     private readonly outbox: Outbox,
     @Inject(ERS_PDS) private readonly pds: PdsApi,
@@ -613,9 +664,12 @@ export class AdviceUseCase {
    * request's UBRN and continues its versions (request at n, referral at n + 1): TRIAGED_PROVIDER_TO_ACTION with
    * the reason PROVIDER_CONVERTED_ADVICE_AND_GUIDANCE_ADMIN_TO_REFER and the review comments, at the
    * newReferralPriority, shortlisting the request's service, with a proposed appointment there standing for the
-   * admin team's task, and the request in supportingInfo. Every value is checked before anything is read; then
-   * one write, once per X-Request-ID: the request locked without waiting (423 to a concurrent writer), its version
-   * checked (409), the referral, its appointment, the guidance message, the request CONVERTED and both events.
+   * admin team's task, and the request in supportingInfo. The provider's files (reviewAttachmentFile, PROVIDER;
+   * guidanceAttachmentFile, GUIDANCE_RESPONSE; uploaded by A020 for the request) become the referral's
+   * attachments, which A005 and the answer list as A012's letters are. Every value is checked before anything is
+   * read; then one write, once per X-Request-ID: the request locked without waiting (423 to a concurrent writer),
+   * its version checked (409), the files checked, the referral, its files, its appointment, the guidance message,
+   * the request CONVERTED and both events.
    */
   async convert(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
     refuseApplicationRestricted(context, 'A027');
@@ -668,6 +722,7 @@ export class AdviceUseCase {
             diagnostics: `Service ${service.id} does not take ${asked.priority} referrals`,
           });
         }
+        await this.checkFiles(transaction, row, actor, asked.files);
         // The request's number is the referral's; only a store seeded with the NHS examples (ERS_SEED=sandbox, whose
         // example referrals and requests share numbers) can hold a referral under it already: that one gets the next.
         const ubrn = (await this.referrals.exists(transaction, row.ubrn))
@@ -695,6 +750,18 @@ export class AdviceUseCase {
           adviceUbrn: row.ubrn,
         };
         await this.referrals.insert(transaction, referral);
+        if (asked.files.length > 0) {
+          await transaction.query(
+            `INSERT INTO ${this.s}.referral_letter (ubrn, attachment_id, position, description, type)
+             SELECT $1, id, n, d, t FROM unnest($2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS f(id, d, t, n)`,
+            [
+              ubrn,
+              asked.files.map((file) => file.id),
+              asked.files.map((file) => file.description),
+              asked.files.map((file) => file.type),
+            ],
+          );
+        }
         const appointmentId = await this.referrals.insertAppointment(transaction, {
           ubrn,
           serviceId: service.id,
@@ -747,12 +814,66 @@ export class AdviceUseCase {
           referralUbrn: ubrn,
           referrerOdsCode: row.referrer_ods,
         });
-        const converted: FhirReply = { ...answer, location: `STU3/ReferralRequest/${ubrn}` };
+        // The files in the answer as A005 lists them (the referral's contained DocumentReferences).
+        const resource =
+          asked.files.length > 0
+            ? withLetters(answer.resource, await this.letters.letters(ubrn, transaction))
+            : undefined;
+        const converted: FhirReply = {
+          ...answer,
+          ...(resource ? { resource } : {}),
+          location: `STU3/ReferralRequest/${ubrn}`,
+        };
         return converted;
       }),
     );
     this.outbox.kick();
     return reply;
+  }
+
+  /**
+   * A027's files, before anything is written: each uploaded (REFERENCE_NOT_FOUND otherwise) by A020 with the
+   * request's UBRN as its NHSD-eRS-Referral-ID (INAPPROPRIATE_VALUE otherwise, as the NHS says) by the converting
+   * provider's organisation (INAPPROPRIATE_VALUE: another's file is not the provider's to send), no two of the same
+   * file name (the NHS's DUPLICATE_FILENAME case; INAPPROPRIATE_VALUE here, a code the contract has).
+   */
+  private async checkFiles(
+    transaction: PoolClient,
+    row: AdviceRow,
+    actor: Actor,
+    files: readonly ConvertedFile[],
+  ): Promise<void> {
+    if (files.length === 0) return;
+    const found = await transaction.query<{
+      id: string;
+      advice_ubrn: string | null;
+      file_name: string;
+      uploaded_by_ods: string;
+    }>(
+      `SELECT id::text AS id, advice_ubrn, file_name, uploaded_by_ods FROM ${this.s}.attachment WHERE id = ANY($1::uuid[])`,
+      [files.map((file) => file.id)],
+    );
+    const names = new Set<string>();
+    for (const file of files) {
+      const attachment = found.rows.find((item) => item.id === file.id);
+      if (!attachment) throw invalid(`No attachment Binary/${file.id}`, 'REFERENCE_NOT_FOUND');
+      if (attachment.advice_ubrn !== row.ubrn) {
+        throw invalid(
+          `Binary/${file.id} was not uploaded for advice and guidance request ${row.ubrn} (NHSD-eRS-Referral-ID)`,
+          'INAPPROPRIATE_VALUE',
+        );
+      }
+      if (attachment.uploaded_by_ods !== actor.organisation) {
+        throw invalid(`Binary/${file.id} was not uploaded by ${actor.organisation}`, 'INAPPROPRIATE_VALUE');
+      }
+      if (names.has(attachment.file_name)) {
+        throw invalid(
+          `'${attachment.file_name.slice(0, 100)}' matches the name of a file already associated with the request`,
+          'INAPPROPRIATE_VALUE',
+        );
+      }
+      names.add(attachment.file_name);
+    }
   }
 
   /** The patient is in PDS and alive (PATIENT_ERROR otherwise, as A027's table says). */

@@ -101,6 +101,7 @@ export function contentMatches(mediaType: string, data: Buffer): boolean {
 interface AttachmentRow {
   id: string;
   ubrn: string | null;
+  advice_ubrn: string | null;
   file_name: string;
   content_type: string;
   size: number;
@@ -149,6 +150,25 @@ export class AttachmentsUseCase implements OnModuleInit {
     return row ? { referrerOds: row.referrer_ods, providerOds: row.provider_ods, shortlist: row.shortlist } : undefined;
   }
 
+  /** Whether the actor's organisation is the referrer or the provider of the Advice and Guidance request `ubrn`. */
+  private async mayUseAdvice(actor: Actor, ubrn: string): Promise<boolean> {
+    const result = await this.pool.query(
+      `SELECT 1 FROM ${this.s}.advice_request WHERE ubrn = $1 AND (referrer_ods = $2 OR provider_ods = $2)`,
+      [ubrn, actor.organisation],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /** Whether the file is an attachment of a referral the actor may use (A012's letters, A027's files). */
+  private async attachedToReferralOf(actor: Actor, id: string): Promise<boolean> {
+    const result = await this.pool.query<{ ubrn: string }>(
+      `SELECT ubrn FROM ${this.s}.referral_letter WHERE attachment_id = $1`,
+      [id],
+    );
+    for (const { ubrn } of result.rows) if (await this.mayUseReferral(actor, ubrn)) return true;
+    return false;
+  }
+
   private async mayUseReferral(actor: Actor, ubrn: string): Promise<boolean> {
     const parties = await this.parties(ubrn);
     if (!parties) return false;
@@ -192,17 +212,21 @@ export class AttachmentsUseCase implements OnModuleInit {
         diagnostics: `The file must hold between 1 byte and ${ERS_ATTACHMENT_MAX_BYTES} bytes`,
       });
     }
+    // NHSD-eRS-Referral-ID names a referral or an Advice and Guidance request (A027 associates files uploaded for
+    // the request it converts); both, where a store seeded with the NHS examples numbers one of each the same.
     let ubrn: string | null = null;
+    let adviceUbrn: string | null = null;
     if (request.referralId !== undefined) {
       if (!/^[0-9]{12}$/.test(request.referralId)) {
         throw invalid('NHSD-eRS-Referral-ID must be a UBRN (12 digits)');
       }
-      if (!(await this.mayUseReferral(actor, request.referralId))) {
+      if (await this.mayUseReferral(actor, request.referralId)) ubrn = request.referralId;
+      if (await this.mayUseAdvice(actor, request.referralId)) adviceUbrn = request.referralId;
+      if (ubrn === null && adviceUbrn === null) {
         throw new PlatformError('NO_RELATIONSHIP', undefined, {
           diagnostics: `${actor.organisation} has no relationship with referral ${request.referralId}`,
         });
       }
-      ubrn = request.referralId;
     }
     const data = await bucket.getBlob(request.object);
     if (!data) throw invalid('The uploaded file was not found: send it again', 'MISSING_VALUE');
@@ -220,21 +244,21 @@ export class AttachmentsUseCase implements OnModuleInit {
       mediaType,
       size: content.length,
       sha256: sha256.toString('hex'),
-      ubrn,
+      ubrn: request.referralId ?? null,
     });
     const reply = await this.writes.run(key, async (transaction) => {
       const id = randomUUID();
       await transaction.query(
-        `INSERT INTO ${this.s}.attachment (id, ubrn, file_name, content_type, size, sha256, content, uploaded_by, uploaded_by_ods)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [id, ubrn, fileName, mediaType, content.length, sha256, content, actor.userId, actor.organisation],
+        `INSERT INTO ${this.s}.attachment (id, ubrn, advice_ubrn, file_name, content_type, size, sha256, content, uploaded_by, uploaded_by_ods)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [id, ubrn, adviceUbrn, fileName, mediaType, content.length, sha256, content, actor.userId, actor.organisation],
       );
       await this.outbox.append(
         transaction,
         ERS_EVENTS.attachmentUploaded,
         {
           attachmentId: id,
-          ...(ubrn ? { ubrn } : {}),
+          ...(request.referralId ? { ubrn: request.referralId } : {}),
           contentType: mediaType,
           size: content.length,
           uploadedByOdsCode: actor.organisation,
@@ -260,13 +284,17 @@ export class AttachmentsUseCase implements OnModuleInit {
     });
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(request.id)) throw notFound;
     const found = await this.pool.query<AttachmentRow>(
-      `SELECT id, ubrn, file_name, content_type, size, uploaded_by_ods FROM ${this.s}.attachment WHERE id = $1`,
+      `SELECT id, ubrn, advice_ubrn, file_name, content_type, size, uploaded_by_ods FROM ${this.s}.attachment
+        WHERE id = $1`,
       [request.id],
     );
     const row = found.rows[0];
     if (!row) throw notFound;
     const allowed =
-      row.uploaded_by_ods === actor.organisation || (row.ubrn !== null && (await this.mayUseReferral(actor, row.ubrn)));
+      row.uploaded_by_ods === actor.organisation ||
+      (row.ubrn !== null && (await this.mayUseReferral(actor, row.ubrn))) ||
+      (row.advice_ubrn !== null && (await this.mayUseAdvice(actor, row.advice_ubrn))) ||
+      (await this.attachedToReferralOf(actor, row.id));
     if (!allowed) {
       throw new PlatformError('FORBIDDEN', undefined, {
         diagnostics: `${actor.organisation} has no relationship with attachment ${request.id}`,
@@ -278,7 +306,7 @@ export class AttachmentsUseCase implements OnModuleInit {
         `INSERT INTO ${this.s}.read_audit (ubrn, action, actor_id, organisation, business_function, request_id, correlation_id, on_behalf_of)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
         [
-          row.ubrn ?? '',
+          row.ubrn ?? row.advice_ubrn ?? '',
           `A006 ${row.id}`,
           actor.userId,
           actor.organisation,
@@ -304,7 +332,7 @@ export class AttachmentsUseCase implements OnModuleInit {
 
   /**
    * A012: the referral's referral letter attachments become exactly those listed (at least one, each uploaded
-   * for this referral by A020 with NHSD-eRS-Referral-ID), as a change of the referral: If-Match, 423 on a
+   * for this referral by A020 with NHSD-eRS-Referral-ID; the provider's files of A027 stay), as a change of the referral: If-Match, 423 on a
    * concurrent change, once per X-Request-ID, its next version and ers.referral.letters-changed.v1.
    */
   async maintainLetters(request: ChangeRequest, context: CallContext): Promise<FhirReply> {
@@ -362,7 +390,10 @@ export class AttachmentsUseCase implements OnModuleInit {
             );
           }
         }
-        await transaction.query(`DELETE FROM ${this.s}.referral_letter WHERE ubrn = $1`, [referral.ubrn]);
+        // The referrer's letters only: the files a provider attached when converting a request (A027) stay.
+        await transaction.query(`DELETE FROM ${this.s}.referral_letter WHERE ubrn = $1 AND type = 'REFERRER'`, [
+          referral.ubrn,
+        ]);
         await transaction.query(
           `INSERT INTO ${this.s}.referral_letter (ubrn, attachment_id, position, description)
            SELECT $1, id, n, d FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS t(id, d, n)`,

@@ -9,6 +9,7 @@ import { ProviderToAction1796700000010 } from './migrations/1796700000010-provid
 import { OnBehalfOf1796700000020 } from './migrations/1796700000020-on-behalf-of';
 import { WorklistIndexes1796700000030 } from './migrations/1796700000030-worklist-indexes';
 import { ReferralAdvice1796700000040 } from './migrations/1796700000040-referral-advice';
+import { AdviceAttachments1796700000050 } from './migrations/1796700000050-advice-attachments';
 
 export const MIGRATIONS = [
   InitialSchema1796476848447,
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   OnBehalfOf1796700000020,
   WorklistIndexes1796700000030,
   ReferralAdvice1796700000040,
+  AdviceAttachments1796700000050,
 ];
 
 /** Connects to the service's schema and runs its pending migrations. */

@@ -1,12 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { FhirResource } from '@platform/contracts-ers';
 import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/database.provider';
 import { SYSTEMS } from '../shared/fhir';
 
-/** One referral letter (A012) as A005 lists it. */
+/** The NHS's eRS-AttachmentType-1 codes a referral's files carry here, with their display. */
+export const ATTACHMENT_TYPES = {
+  REFERRER: 'Referrer',
+  PROVIDER: 'Provider',
+  GUIDANCE_RESPONSE: 'Guidance Response',
+} as const;
+export type AttachmentType = keyof typeof ATTACHMENT_TYPES;
+
+/** One attachment of a referral as A005 lists it: a referral letter (A012) or a file A027 attached. */
 export interface LetterRow {
   id: string;
+  type: AttachmentType;
   file_name: string;
   content_type: string;
   size: number;
@@ -27,19 +36,20 @@ export class ReferralLettersRepository {
     this.s = `"${database.schema}"`;
   }
 
-  async letters(ubrn: string): Promise<LetterRow[]> {
-    const result = await this.pool.query<LetterRow>(
-      `SELECT a.id::text AS id, a.file_name, a.content_type, a.size, a.uploaded_by, a.uploaded_by_ods, a.created_at,
-              l.description
+  /** The referral's attachments, read from `db` (the transaction that has just attached them, for A027's answer). */
+  async letters(ubrn: string, db: Pool | PoolClient = this.pool): Promise<LetterRow[]> {
+    const result = await db.query<LetterRow>(
+      `SELECT a.id::text AS id, l.type, a.file_name, a.content_type, a.size, a.uploaded_by, a.uploaded_by_ods,
+              a.created_at, l.description
          FROM ${this.s}.referral_letter l JOIN ${this.s}.attachment a ON a.id = l.attachment_id
-        WHERE l.ubrn = $1 ORDER BY l.position`,
+        WHERE l.ubrn = $1 ORDER BY l.position, l.type`,
       [ubrn],
     );
     return result.rows;
   }
 }
 
-/** The letters as contained eRS-DocumentReference-1 resources and supportingInfo, as the NHS A005 examples show. */
+/** The attachments as contained eRS-DocumentReference-1 resources and supportingInfo, as the NHS A005 examples show. */
 export function withLetters(referral: FhirResource, letters: LetterRow[]): FhirResource {
   if (letters.length === 0) return referral;
   const documents = letters.map((letter) => ({
@@ -48,7 +58,11 @@ export function withLetters(referral: FhirResource, letters: LetterRow[]): FhirR
     resourceType: 'DocumentReference',
     type: {
       coding: [
-        { system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-AttachmentType-1', code: 'REFERRER', display: 'Referrer' },
+        {
+          system: 'https://fhir.nhs.uk/STU3/CodeSystem/eRS-AttachmentType-1',
+          code: letter.type,
+          display: ATTACHMENT_TYPES[letter.type],
+        },
       ],
     },
     status: 'current',
