@@ -65,8 +65,9 @@ export const CREATE_MATCH_WITHHELD = 'create-match-withheld';
  * audited the same way, as 'patient.create' (the GET's fields, a retry's replayed answer too); if that entry
  * cannot be written the patient stays created (kept for the X-Request-ID) but is not shown: the caller gets
  * REC_SERVER_ERROR and the retry is answered. A refusal (INVALID_CREATE, MULTIPLE_MATCHES) names nobody and
- * is not audited. The entry is written after the write's transaction, never inside it: the pool
- * is not asked for a second connection while the transaction holds one.
+ * is not audited. The entry is written after the write's transaction, never inside it, on the read audit
+ * writer's own connections: a create never holds a connection of the shared pool while it waits for its entry,
+ * and the entry never waits for the shared pool.
  *
  * In NHS sandbox mode (a `sandbox` request) the create runs in a transaction that is rolled back: the same
  * matching (SINGLE_MATCH, MULTIPLE_MATCHES), then, for a new person, the specification's documented answer,
