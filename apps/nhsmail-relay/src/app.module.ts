@@ -96,10 +96,8 @@ export class NhsmailRelayModule {
       store,
       outbox: side.outbox,
       logger: resources.logger,
-      accepted: () => {
-        worker.kick();
-        shedding.note();
-      },
+      // The worker hears of accepted mail from the message store (handed over, or announced for a claim).
+      accepted: () => shedding.note(),
     });
     return {
       module: NhsmailRelayModule,

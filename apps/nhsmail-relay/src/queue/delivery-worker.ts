@@ -25,6 +25,9 @@ import {
   EVENT_FOLD_MS,
   STORED_MESSAGE_COLUMNS,
   storedMessageOf,
+  type DeliveryTaker,
+  type HandedDelivery,
+  type LeasedDelivery,
   type MessageStore,
   type StoredMessage,
   type StoredMessageRow,
@@ -48,15 +51,7 @@ export interface DeliverySettings {
 /** Batches of delivered marks in flight at once, each on a connection of the marks' own. */
 const MARK_PARALLEL = 4;
 
-interface Claimed {
-  id: string;
-  message: string;
-  recipient: string;
-  local: boolean;
-  attempts: number;
-  created_at: Date;
-  delay_notified: boolean;
-}
+type Claimed = LeasedDelivery;
 
 /** A copy the smarthost took, to be marked delivered (with its event) in a batch with others. */
 interface DeliveredMark {
@@ -69,11 +64,20 @@ interface DeliveredMark {
  * work and a dead worker's claims come back when their lease ends), delivers each to a mailbox (in the same
  * transaction that marks it delivered, so exactly once) or through the smarthost (DKIM-signed), retries
  * temporary failures with doubling back-off, sends a delay notice once, and a bounce (RFC 3464) on a
- * permanent failure or at the retry limit. Every outcome is an event through the outbox.
+ * permanent failure or at the retry limit. Every outcome is an event through the outbox. Once started, it also
+ * takes deliveries straight from the group commit that queues them (DeliveryTaker), leased in that statement.
  */
-export class DeliveryWorker {
-  private readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+export class DeliveryWorker implements DeliveryTaker {
+  readonly owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Room promised to the group commit for deliveries it is leasing to this worker in a statement in flight. */
+  private reserved = 0;
+  /**
+   * Whether a claim may find something. A claim that finds fewer rows than it asked for clears it; a kick (new
+   * mail queued without a lease, the poll's tick, a bounce) sets it. A delivery finishing looks again only if it
+   * is set, so deliveries handed over by the group commit cause no empty claims.
+   */
+  private maybeDue = true;
   private timer?: NodeJS.Timeout;
   private running = false;
   private again = false;
@@ -144,11 +148,49 @@ export class DeliveryWorker {
     if (this.timer || this.stopped) return;
     this.timer = setInterval(() => this.kick(), this.settings.pollMs);
     this.timer.unref();
+    this.store.group.taker = this;
+    this.kick();
+  }
+
+  get leaseSeconds(): number {
+    return this.settings.leaseSeconds;
+  }
+
+  /** DeliveryTaker: room for up to `wanted` deliveries the group commit is about to lease to this worker. */
+  reserve(wanted: number): number {
+    if (this.stopped) return 0;
+    const granted = Math.max(0, Math.min(wanted, this.settings.concurrency - this.inFlight.size - this.reserved));
+    this.reserved += granted;
+    return granted;
+  }
+
+  /** DeliveryTaker: room reserved and not used. */
+  release(count: number): void {
+    this.reserved -= count;
+  }
+
+  /**
+   * DeliveryTaker: deliveries leased to this worker in the statement that queued them, delivered now. After a
+   * stop they are left to their lease, which ends and lets the next worker claim them.
+   */
+  take(handed: HandedDelivery[]): void {
+    this.reserved -= handed.length;
+    if (this.stopped) return;
+    for (const { row, message, content } of handed) this.dispatch(row, message, content);
+  }
+
+  /** DeliveryTaker: deliveries queued without a lease. */
+  queued(): void {
     this.kick();
   }
 
   /** Looks for due work now (after an accept, so local mail lands without waiting for the next poll). */
   kick(): void {
+    this.maybeDue = true;
+    this.run();
+  }
+
+  private run(): void {
     if (this.stopped) return;
     // A kick during a pass asks for one more pass after it: the pass may have looked at the room before the
     // deliveries that kicked had finished (a batch of marks finishes several at once).
@@ -162,13 +204,14 @@ export class DeliveryWorker {
       .catch((error: unknown) => this.logger.warn({ err: error }, 'Delivery pass failed; will try again'))
       .finally(() => {
         this.running = false;
-        if (this.again) this.kick();
+        if (this.again) this.run();
       });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.store.group.taker === this) this.store.group.taker = undefined;
     await Promise.allSettled([...this.inFlight]);
     this.smarthost?.close();
     await this.signer?.close();
@@ -187,25 +230,31 @@ export class DeliveryWorker {
       await this.store.sweepAbandoned(60);
     }
     for (;;) {
-      const room = this.settings.concurrency - this.inFlight.size;
-      if (room <= 0 || this.stopped) return;
+      const room = this.settings.concurrency - this.inFlight.size - this.reserved;
+      if (room <= 0 || this.stopped || !this.maybeDue) return;
       // Claims go in batches: while more than half of the deliveries are still in flight, the next claim waits
       // for more of them to finish (each finish kicks), so a busy queue is claimed a few rows per statement
       // rather than one row after every delivery.
       if (this.inFlight.size > 0 && room < Math.ceil(this.settings.concurrency / 2)) return;
+      // Cleared before the claim is sent: a kick while it is out sets it again.
+      this.maybeDue = false;
       const claimed = await this.claim(room);
+      if (claimed.length === room) this.maybeDue = true;
       if (claimed.length === 0) return;
-      for (const { row, message, content } of claimed) {
-        const work = this.deliver(row, message, content).catch((error: unknown) =>
-          this.logger.error({ err: error, delivery: row.id }, 'Delivery failed unexpectedly; its lease will expire'),
-        );
-        this.inFlight.add(work);
-        void work.finally(() => {
-          this.inFlight.delete(work);
-          this.kick();
-        });
-      }
+      for (const { row, message, content } of claimed) this.dispatch(row, message, content);
     }
+  }
+
+  /** One leased delivery, in flight until it is done; when it is, the worker looks for more. */
+  private dispatch(row: Claimed, message: StoredMessage, content?: Buffer): void {
+    const work = this.deliver(row, message, content).catch((error: unknown) =>
+      this.logger.error({ err: error, delivery: row.id }, 'Delivery failed unexpectedly; its lease will expire'),
+    );
+    this.inFlight.add(work);
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      this.run();
+    });
   }
 
   /**

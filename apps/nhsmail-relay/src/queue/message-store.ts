@@ -47,6 +47,57 @@ export interface QueuedEvent {
   requestId: string;
 }
 
+/** A delivery row as a worker holds it while it delivers: leased to that worker, `attempts` counting this one. */
+export interface LeasedDelivery {
+  id: string;
+  message: string;
+  recipient: string;
+  local: boolean;
+  attempts: number;
+  created_at: Date;
+  delay_notified: boolean;
+}
+
+/** A delivery leased in the statement that queued its message, handed over with the message's bytes. */
+export interface HandedDelivery {
+  row: LeasedDelivery;
+  message: StoredMessage;
+  /** The whole message (it was one chunk); absent for a local delivery, which needs no bytes. */
+  content?: Buffer;
+}
+
+/**
+ * The delivery worker, as the group commit sees it. Before a group is written the group commit asks it for
+ * room; the deliveries it grants are leased to it in the group's own statement (`owner`, `leaseSeconds`, as a
+ * claim leases them) and handed over once that statement has committed, with the bytes still in memory: no
+ * claim, no read back. Room unused (a failed statement, a recipient named twice) is given back; deliveries
+ * written without a lease are announced with `queued`, for the worker's next claim.
+ */
+export interface DeliveryTaker {
+  readonly owner: string;
+  readonly leaseSeconds: number;
+  reserve(wanted: number): number;
+  take(handed: HandedDelivery[]): void;
+  release(count: number): void;
+  queued(): void;
+}
+
+/** Leases to write with a group's deliveries: `leased[i]` for its i-th delivery (in writeCommits' order). */
+interface Leases {
+  owner: string;
+  seconds: number;
+  leased: boolean[];
+}
+
+/** A delivery row writeCommits leased, as its statement returned it. */
+interface LeasedRow {
+  id: string;
+  message: string;
+  recipient: string;
+  local: boolean;
+  created_at: Date;
+}
+
 /** Everything one message's commit writes. */
 interface PendingCommit {
   meta: MessageMeta;
@@ -68,14 +119,19 @@ interface PendingCommit {
  * transaction of its own (atomic, one WAL flush) when sent outside BEGIN, as the group commit sends it;
  * inside a caller's transaction a failure rolls that back whole.
  */
-export async function writeCommits(client: Pool | PoolClient, schema: string, commits: PendingCommit[]): Promise<void> {
+export async function writeCommits(
+  client: Pool | PoolClient,
+  schema: string,
+  commits: PendingCommit[],
+  leases?: Leases,
+): Promise<LeasedRow[]> {
   const chunks = commits.filter((commit) => commit.lastChunk);
   const deliveries = commits.flatMap((commit) =>
     commit.recipients.map((recipient) => ({ message: commit.meta.id, ...recipient })),
   );
   const events = commits.flatMap((commit) => (commit.event ? [commit.event] : []));
   // Prepared: planning this statement of five CTEs cost about as much as running it for one message.
-  const result = await client.query<{ queued: string }>(
+  const result = await client.query<{ queued: string } & Partial<LeasedRow>>(
     prepared(
       `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -101,10 +157,12 @@ export async function writeCommits(client: Pool | PoolClient, schema: string, co
        SELECT * FROM unnest($12::uuid[], $13::integer[], $14::bytea[])
        RETURNING 1
      ), deliveries AS (
-       INSERT INTO ${schema}.delivery (message, recipient, local)
-       SELECT * FROM unnest($15::uuid[], $16::text[], $17::boolean[])
+       INSERT INTO ${schema}.delivery (message, recipient, local, attempts, lease_owner, lease_until)
+       SELECT message, recipient, local, CASE WHEN leased THEN 1 ELSE 0 END, CASE WHEN leased THEN $22 END,
+              CASE WHEN leased THEN now() + make_interval(secs => $23) END
+         FROM unnest($15::uuid[], $16::text[], $17::boolean[], $24::boolean[]) AS d(message, recipient, local, leased)
        ON CONFLICT DO NOTHING
-       RETURNING 1
+       RETURNING id, message, recipient, local, created_at, lease_owner IS NOT NULL AS leased
      ), events AS (
        INSERT INTO ${schema}.outbox (subject, payload, headers)
        SELECT subject, payload::jsonb, headers::jsonb FROM unnest($18::text[], $19::text[], $20::text[])
@@ -112,8 +170,10 @@ export async function writeCommits(client: Pool | PoolClient, schema: string, co
        RETURNING 1
      )
      SELECT CASE WHEN q.n = $21::bigint THEN q.n
-                 ELSE ('only ' || q.n || ' of ' || $21::bigint || ' messages were still receiving')::integer END AS queued
-       FROM (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) AS n) q`,
+                 ELSE ('only ' || q.n || ' of ' || $21::bigint || ' messages were still receiving')::integer END AS queued,
+            l.id, l.message, l.recipient, l.local, l.created_at
+       FROM (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) AS n) q
+       LEFT JOIN (SELECT * FROM deliveries WHERE leased) l ON true`,
       [
         commits.map((commit) => commit.meta.id),
         commits.map((commit) => !commit.rowWritten),
@@ -136,6 +196,9 @@ export async function writeCommits(client: Pool | PoolClient, schema: string, co
         events.map((event) => JSON.stringify(event.payload)),
         events.map((event) => JSON.stringify({ 'X-Request-ID': event.requestId })),
         commits.length,
+        leases?.owner ?? null,
+        leases?.seconds ?? 0,
+        deliveries.map((_delivery, i) => leases?.leased[i] ?? false),
       ],
     ),
   );
@@ -143,6 +206,7 @@ export async function writeCommits(client: Pool | PoolClient, schema: string, co
   if (queued !== commits.length) {
     throw new Error(`${commits.length - queued} of ${commits.length} messages were no longer receiving`);
   }
+  return result.rows.filter((row): row is { queued: string } & LeasedRow => row.id !== null && row.id !== undefined);
 }
 
 /** At most this many bytes of last chunks in one group (the statement carries them hex-encoded). */
@@ -164,12 +228,15 @@ export const GROUP_PARALLEL = 1;
  * statement. A message's promise resolves only after its group has committed.
  */
 export class GroupCommit extends Batches<PendingCommit> {
+  /** The delivery worker the group's deliveries are handed to, once it has started (see DeliveryTaker). */
+  taker?: DeliveryTaker;
+
   constructor(
     private readonly connections: Pool,
-    schema: string,
+    private readonly schema: string,
     parallel = 2,
   ) {
-    super((commits) => writeCommits(connections, schema, commits), {
+    super((commits) => this.writeGroup(commits), {
       parallel,
       maxItems: GROUP_MESSAGES,
       maxSize: GROUP_BYTES,
@@ -180,6 +247,58 @@ export class GroupCommit extends Batches<PendingCommit> {
   /** Closes the group commit's own connections: once the SMTP listeners have stopped, nothing is left to commit. */
   async close(): Promise<void> {
     await this.connections.end();
+  }
+
+  /**
+   * One group's statement, with as many of its deliveries leased to the worker as it has room for. Only a
+   * message that is one chunk, all of it in this statement, is handed over: its bytes are the chunk in memory.
+   */
+  private async writeGroup(commits: PendingCommit[]): Promise<void> {
+    const taker = this.taker;
+    if (!taker) {
+      await writeCommits(this.connections, this.schema, commits);
+      return;
+    }
+    const whole = (commit: PendingCommit): boolean => !commit.rowWritten && (commit.lastChunk?.seq ?? 0) === 0;
+    const eligible = commits.reduce((n, commit) => n + (whole(commit) ? commit.recipients.length : 0), 0);
+    const granted = eligible > 0 ? taker.reserve(eligible) : 0;
+    let left = granted;
+    const leased = commits.flatMap((commit) =>
+      commit.recipients.map(() => {
+        if (left === 0 || !whole(commit)) return false;
+        left -= 1;
+        return true;
+      }),
+    );
+    let rows: LeasedRow[];
+    try {
+      rows = await writeCommits(this.connections, this.schema, commits, {
+        owner: taker.owner,
+        seconds: taker.leaseSeconds,
+        leased,
+      });
+    } catch (error) {
+      taker.release(granted);
+      throw error;
+    }
+    const byId = new Map(commits.map((commit) => [commit.meta.id, commit]));
+    const handed = rows.map((row): HandedDelivery => {
+      const commit = byId.get(row.message) as PendingCommit;
+      return {
+        row: { ...row, attempts: 1, delay_notified: false },
+        message: {
+          ...commit.meta,
+          kind: commit.meta.kind ?? 'mail',
+          ...commit.headers,
+          sizeBytes: commit.sizeBytes,
+          receivedAt: row.created_at,
+        },
+        ...(row.local ? {} : { content: commit.lastChunk?.data ?? Buffer.alloc(0) }),
+      };
+    });
+    taker.release(granted - handed.length);
+    if (handed.length > 0) taker.take(handed);
+    if (granted < leased.length) taker.queued();
   }
 }
 
@@ -300,6 +419,7 @@ export class Spool {
         await writeCommits(client, this.schema, [pending]);
         await also?.(client);
       });
+      this.group?.taker?.queued();
     }
     this.rowWritten = true;
   }
