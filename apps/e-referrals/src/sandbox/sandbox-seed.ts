@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { withTransaction } from '@platform/shared-persistence';
 import type { EReferralsDatabase } from '../database/database.provider';
@@ -170,8 +171,9 @@ interface SandboxAdvice {
 
 /**
  * The NHS Advice and Guidance examples' requests, all to 11014 (R69) from the sandbox practice:
- * - 000000070000 (A023 worklist, A024 Minimal, A027 NoAttachments): awaiting the provider's response at version 3
- *   (the version A027's `createFrom` names), ROUTINE, the referrer authorised conversion, one question;
+ * - 000000070000 (A023 worklist, A024 Minimal, A027 NoAttachments and WithAttachments): awaiting the provider's
+ *   response at version 3 (the version A027's `createFrom` names), ROUTINE, the referrer authorised conversion,
+ *   one question, and the two files of SANDBOX_ADVICE_FILES uploaded for it;
  * - 000000070001 (A025 OneMessageEachWay): responded, the question and the provider's answer, version 2;
  * - 000000070002 (A023 worklist, and the request A026's ReturnToReferrer example answers): awaiting the
  *   provider's response, TWO_WEEK_WAIT, at version 1.
@@ -260,11 +262,45 @@ async function seedAdvice(transaction: PoolClient, schema: string, advice: Sandb
 }
 
 /**
+ * The files the NHS's A027 WithAttachments example attaches (convertAdviceAndGuidanceToReferral/requests/
+ * WithAttachments.json), uploaded by the provider (A020) for request 000000070000, with the titles of the NHS's
+ * response example: its guidanceAttachmentFile and its reviewAttachmentFile.
+ */
+export const SANDBOX_ADVICE_FILES = [
+  { id: 'badaf6fc-90f4-411d-999f-04ccd79fa166', adviceUbrn: '000000070000', fileName: 'InitialMedication.pdf' },
+  { id: '38dc19ab-893f-47ca-8db0-2d0a07c0e387', adviceUbrn: '000000070000', fileName: 'ReferralLetter.pdf' },
+] as const;
+
+async function seedAdviceFiles(transaction: PoolClient, schema: string): Promise<number> {
+  let seeded = 0;
+  for (const file of SANDBOX_ADVICE_FILES) {
+    const content = Buffer.from(`%PDF-1.4\n% ${file.fileName}\n%%EOF\n`, 'latin1');
+    const inserted = await transaction.query(
+      `INSERT INTO "${schema}".attachment (id, advice_ubrn, file_name, content_type, size, sha256, content, uploaded_by,
+         uploaded_by_ods)
+       VALUES ($1, $2, $3, 'application/pdf', $4, $5, $6, 'sandbox', $7) ON CONFLICT (id) DO NOTHING`,
+      [
+        file.id,
+        file.adviceUbrn,
+        file.fileName,
+        content.length,
+        createHash('sha256').update(content).digest(),
+        content,
+        SANDBOX_PROVIDER,
+      ],
+    );
+    seeded += inserted.rowCount ?? 0;
+  }
+  return seeded;
+}
+
+/**
  * Loads what the NHS e-RS examples refer to, where missing: the sample postcodes, the services (R69), their
  * schedules and slots (starting tomorrow, so they can be booked), and the example referrals 000000070000
  * (NOT_BOOKED at version 6, as A016's request expects), 000000070001 (BOOKED at version 5 into slot 11002001,
  * appointment 70009) and 000000070002 (AWAITING_TRIAGE at 11012, version 7); and the Advice and Guidance
- * requests of SANDBOX_ADVICE (their own table: the examples number them as the referrals).
+ * requests of SANDBOX_ADVICE (their own table: the examples number them as the referrals) and the files of
+ * SANDBOX_ADVICE_FILES.
  */
 export async function seedSandbox(database: EReferralsDatabase): Promise<Record<string, number>> {
   const directory = new DirectoryRepository(database);
@@ -335,6 +371,7 @@ export async function seedSandbox(database: EReferralsDatabase): Promise<Record<
     for (const spec of specs) if (await seedReferral(transaction, referrals, directory, spec)) seededReferrals += 1;
     let advice = 0;
     for (const item of SANDBOX_ADVICE) if (await seedAdvice(transaction, database.schema, item)) advice += 1;
-    return { postcodes, services, slots, referrals: seededReferrals, advice };
+    const files = await seedAdviceFiles(transaction, database.schema);
+    return { postcodes, services, slots, referrals: seededReferrals, advice, files };
   });
 }
