@@ -17,6 +17,7 @@ export const NOTICE_SOURCES: readonly NoticeSource[] = [
   { stream: GP2GP_EVENT_STREAM, subject: GP2GP_EVENTS.transferTimedOut, durable: 'nhsmail-gp2gp-timed-out' },
   { stream: ERS_EVENT_STREAM, subject: ERS_EVENTS.referralRejected, durable: 'nhsmail-ers-referral-rejected' },
   { stream: ERS_EVENT_STREAM, subject: ERS_EVENTS.adviceResponded, durable: 'nhsmail-ers-advice-responded' },
+  { stream: ERS_EVENT_STREAM, subject: ERS_EVENTS.adviceConverted, durable: 'nhsmail-ers-advice-converted' },
   {
     stream: ERS_EVENT_STREAM,
     subject: ERS_EVENTS.appointmentCancelled,
@@ -103,6 +104,25 @@ export function noticeFor(subject: string, event: Record<string, unknown>): Prac
         `The provider${by} has responded to your advice and guidance request ${ubrn} on ${date}${because}.`,
         '',
         'Read the response in e-RS; it may ask you to refer the patient or to act on its advice.',
+        FOOTER,
+      ].join('\n'),
+    };
+  }
+  if (subject === ERS_EVENTS.adviceConverted) {
+    // A027: the provider made the request a referral. It keeps the request's UBRN (e-referrals names it as
+    // referralUbrn; only a store seeded with the NHS examples gives another). The converting provider is the actor.
+    const referral = event['referralUbrn'] === undefined ? ubrn : text(event['referralUbrn'], UBRN);
+    if (!referral) return undefined;
+    const under = referral === ubrn ? `under the same UBRN (${ubrn})` : `under UBRN ${referral}`;
+    const byProvider = provider ? ` by the provider ${provider.toUpperCase()}` : ' by the provider';
+    return {
+      odsCode: referrer,
+      subject: `e-RS advice and guidance ${ubrn} converted to a referral`,
+      text: [
+        `Your advice and guidance request ${ubrn} was converted to a referral${byProvider} on ${date}, ${under}.`,
+        '',
+        "You do not need to send a new referral: the provider's admin team takes it on from here (booking the",
+        `patient in or referring on). The referral shows in e-RS under ${referral}, where you can follow it.`,
         FOOTER,
       ].join('\n'),
     };

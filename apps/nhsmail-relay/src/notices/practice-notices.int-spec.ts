@@ -26,8 +26,8 @@ function practiceUser(organisation: string): CallContext {
 
 /**
  * Platform events become mail to the GP practice (notices/): a GP2GP timeout (error 99) tells the sending
- * practice to print the record; a rejected referral, returned advice and a cancelled appointment tell the
- * referring practice. Real relay, real NATS JetStream (the services' event streams, durable consumers) and
+ * practice to print the record; a rejected referral, returned advice, advice converted to a referral and a
+ * cancelled appointment tell the referring practice. Real relay, real NATS JetStream (the services' event streams, durable consumers) and
  * real PostgreSQL; events published as the services' outboxes publish them (with their Nats-Msg-Id).
  */
 describe('practice notices from platform events', () => {
@@ -99,7 +99,7 @@ describe('practice notices from platform events', () => {
     const practices = ['A81001', 'A81002', 'B82003', 'C83004'];
     const events = Array.from({ length: 40 }, (_, index) => {
       const referrer = practices[index % practices.length] ?? 'A81001';
-      const kind = index % 4;
+      const kind = index % 5;
       const ubrn = String(100_000_000_000 + index);
       if (kind === 0) {
         return {
@@ -115,9 +115,12 @@ describe('practice notices from platform events', () => {
           },
         };
       }
-      const subject = [ERS_EVENTS.referralRejected, ERS_EVENTS.adviceResponded, ERS_EVENTS.appointmentCancelled][
-        kind - 1
-      ] as string;
+      const subject = [
+        ERS_EVENTS.referralRejected,
+        ERS_EVENTS.adviceResponded,
+        ERS_EVENTS.adviceConverted,
+        ERS_EVENTS.appointmentCancelled,
+      ][kind - 1] as string;
       return {
         subject,
         mailbox: `gp.${referrer.toLowerCase()}@nhs.net`,
@@ -127,6 +130,7 @@ describe('practice notices from platform events', () => {
           state: 'REJECTED',
           referrerOdsCode: referrer,
           providerOdsCode: 'RR8',
+          ...(subject === ERS_EVENTS.adviceConverted ? { actorOdsCode: 'RR8', referralUbrn: ubrn } : {}),
           reason: 'CLINICALLY_INAPPROPRIATE',
           occurredAt: new Date().toISOString(),
         },
@@ -152,6 +156,7 @@ describe('practice notices from platform events', () => {
         [GP2GP_EVENT_STREAM, 'nhsmail-gp2gp-timed-out'],
         [ERS_EVENT_STREAM, 'nhsmail-ers-referral-rejected'],
         [ERS_EVENT_STREAM, 'nhsmail-ers-advice-responded'],
+        [ERS_EVENT_STREAM, 'nhsmail-ers-advice-converted'],
         [ERS_EVENT_STREAM, 'nhsmail-ers-appointment-cancelled'],
       ] as const) {
         const info = await manager.consumers.info(stream, durable);
@@ -187,6 +192,91 @@ describe('practice notices from platform events', () => {
     );
     expect(read.text).toMatch(/Referral \d{12} was returned to your practice by RR8 .*CLINICALLY_INAPPROPRIATE/);
   }, 60_000);
+
+  it('mails a converted advice and guidance request to the referring practice once, naming no patient', async () => {
+    const ubrn = '000000071234';
+    const eventId = `e-referrals-outbox-${randomUUID()}`;
+    // As e-referrals publishes it on A027 (the converting provider is the actor), with a field no notice may use.
+    const event = {
+      ubrn,
+      versionId: 2,
+      state: 'CONVERTED',
+      actorOdsCode: 'RR8',
+      referralUbrn: ubrn,
+      referrerOdsCode: 'F86007',
+      patientNhsNumber: '9434765919',
+      occurredAt: '2026-12-05T14:30:00.000Z',
+    };
+    await publish(ERS_EVENTS.adviceConverted, event, eventId);
+    const address = 'gp.f86007@nhs.net';
+    expect(
+      await eventually(
+        () => delivered(address),
+        (n) => n === 1,
+        15_000,
+      ),
+    ).toBe(1);
+    const user = practiceUser('F86007');
+    const page = await relay.client.listMessages({ mailbox: address }, user);
+    expect(page.messages).toHaveLength(1);
+    const message = await relay.client.readMessage({ mailbox: address, id: page.messages[0]?.id ?? '' }, user);
+    expect(message.subject).toBe(`e-RS advice and guidance ${ubrn} converted to a referral`);
+    expect(message.text).toContain(
+      `Your advice and guidance request ${ubrn} was converted to a referral by the provider RR8 on 2026-12-05, ` +
+        `under the same UBRN (${ubrn}).`,
+    );
+    expect(message.text).toContain("You do not need to send a new referral: the provider's admin team takes it on");
+    expect(message.text).toContain(`The referral shows in e-RS under ${ubrn}`);
+    expect(message.text).not.toContain('9434765919');
+    expect(JSON.stringify(message)).not.toContain('9434765919');
+    await expect(relay.client.listMessages({ mailbox: address }, practiceUser('RR8'))).rejects.toMatchObject({
+      code: expect.stringMatching(/FORBIDDEN|ACCESS_DENIED/),
+    });
+
+    // The same event again once the duplicate window has passed (a lost ack): consumed, and no second mail.
+    await new Promise((resolve) => setTimeout(resolve, DUPLICATE_WINDOW_MS + 200));
+    await publish(ERS_EVENTS.adviceConverted, event, eventId);
+    const pending = async (): Promise<number> => {
+      const info = await manager.consumers.info(ERS_EVENT_STREAM, 'nhsmail-ers-advice-converted');
+      return info.num_pending + info.num_ack_pending;
+    };
+    expect(await eventually(pending, (n) => n === 0, 15_000)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM ${schema}.event_notice WHERE event_id = $1`, [eventId])).toBe(1);
+    expect(await delivered(address)).toBe(1);
+    expect((await relay.client.listMessages({ mailbox: address }, user)).messages).toHaveLength(1);
+  }, 30_000);
+
+  it('skips a malformed conversion event, and mails one converted under another UBRN naming that UBRN', async () => {
+    const before = await count(`SELECT count(*) AS n FROM ${schema}.event_notice`);
+    const converted = (fields: Record<string, unknown>): Promise<void> =>
+      publish(
+        ERS_EVENTS.adviceConverted,
+        { versionId: 2, state: 'CONVERTED', actorOdsCode: 'RR8', occurredAt: new Date().toISOString(), ...fields },
+        `e-referrals-outbox-${randomUUID()}`,
+      );
+    await converted({ ubrn: '000000072001', referralUbrn: 'not-a-ubrn', referrerOdsCode: 'H88009' });
+    await converted({ ubrn: '000000072002', referralUbrn: '000000072002' });
+    await converted({ ubrn: '72003', referralUbrn: '72003', referrerOdsCode: 'H88009' });
+    await converted({ ubrn: '000000072004', referralUbrn: '000000072005', referrerOdsCode: 'G87008' });
+    expect(
+      await eventually(
+        () => delivered('gp.g87008@nhs.net'),
+        (n) => n === 1,
+        15_000,
+      ),
+    ).toBe(1);
+    expect((await count(`SELECT count(*) AS n FROM ${schema}.event_notice`)) - before).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM ${schema}.mailbox WHERE address = 'gp.h88009@nhs.net'`)).toBe(0);
+    const user = practiceUser('G87008');
+    const page = await relay.client.listMessages({ mailbox: 'gp.g87008@nhs.net' }, user);
+    const message = await relay.client.readMessage(
+      { mailbox: 'gp.g87008@nhs.net', id: page.messages[0]?.id ?? '' },
+      user,
+    );
+    expect(message.text).toContain('request 000000072004 was converted to a referral by the provider RR8');
+    expect(message.text).toContain('under UBRN 000000072005.');
+    expect(message.text).not.toContain('same UBRN');
+  }, 30_000);
 
   it('queues one notice when the same event is handled by dozens of callers at once (two replicas racing)', async () => {
     const notices = relay.app.get(PracticeNotices);

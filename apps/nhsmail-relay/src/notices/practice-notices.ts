@@ -52,8 +52,8 @@ export function practiceAddress(odsCode: string, domains: MailDomains): string {
 
 /**
  * Platform events that a GP practice is told of by mail (notice-content.ts): GP2GP's 8-day timeout (print the
- * record) to the sending practice, and e-RS's rejected referral, returned advice and cancelled appointment to
- * the referring practice. Each source is a JetStream durable pull consumer of one event subject (explicit
+ * record) to the sending practice, and e-RS's rejected referral, returned advice, advice converted to a referral
+ * and cancelled appointment to the referring practice. Each source is a JetStream durable pull consumer of one event subject (explicit
  * acks, every event the stream holds). An event becomes a notice queued in the relay's durable queue, in one
  * transaction with a row keyed by the event's ID (its Nats-Msg-Id, which the publishing outbox sets): an event
  * redelivered after a crash or a lost ack finds its row and is acknowledged without a second mail. The

@@ -77,7 +77,11 @@ export interface FhirReply {
   location?: string;
 }
 
-/** What every `ers.referral.*.v1` event carries (never patient details: the UBRN leads to them). */
+/**
+ * What the `ers.referral.*.v1` and `ers.advice.*.v1` events carry (never patient details: the UBRN leads to them).
+ * An advice event's `ubrn` is the Advice and Guidance request's; `ers.advice.created.v1` names the referrer as its
+ * `actorOdsCode` and not as `referrerOdsCode`.
+ */
 export interface ReferralEvent {
   ubrn: string;
   versionId: number;
@@ -87,6 +91,10 @@ export interface ReferralEvent {
   appointmentId?: string;
   referrerOdsCode: string;
   providerOdsCode?: string;
+  /** `ers.advice.*.v1`: the organisation that acted (the referrer, or the provider responding or converting). */
+  actorOdsCode?: string;
+  /** `ers.advice.converted.v1`: the referral the request became (the request's own UBRN, as in e-RS). */
+  referralUbrn?: string;
   reason?: string;
   occurredAt: string;
 }

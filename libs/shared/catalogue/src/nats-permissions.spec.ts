@@ -30,10 +30,14 @@ describe('NATS permissions from the catalogue', () => {
         '$JS.API.CONSUMER.MSG.NEXT.GP2GP_EVENTS.nhsmail-gp2gp-timed-out',
         '$JS.ACK.GP2GP_EVENTS.nhsmail-gp2gp-timed-out.>',
         '$JS.API.CONSUMER.CREATE.ERS_EVENTS.nhsmail-ers-referral-rejected.ers.referral.rejected.v1',
+        '$JS.API.CONSUMER.CREATE.ERS_EVENTS.nhsmail-ers-advice-converted.ers.advice.converted.v1',
+        '$JS.API.CONSUMER.INFO.ERS_EVENTS.nhsmail-ers-advice-converted',
+        '$JS.API.CONSUMER.MSG.NEXT.ERS_EVENTS.nhsmail-ers-advice-converted',
+        '$JS.ACK.ERS_EVENTS.nhsmail-ers-advice-converted.>',
       ]),
     );
-    // Four consumers, four subjects each; no wildcard over another stream's consumers, no stream management.
-    expect(consumer).toHaveLength(16);
+    // Five consumers, four subjects each; no wildcard over another stream's consumers, no stream management.
+    expect(consumer).toHaveLength(20);
     expect(consumer.filter((subject) => /\.(ERS|GP2GP)_EVENTS\.>$|DELETE|PURGE/.test(subject))).toEqual([]);
     expect(relay.publish.filter((subject) => /STREAM\.(CREATE|UPDATE)\.(ERS|GP2GP)_EVENTS/.test(subject))).toEqual([]);
     // The services it follows are left as they were.

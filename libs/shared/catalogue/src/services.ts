@@ -198,6 +198,7 @@ export const SERVICES: readonly ServiceEntry[] = [
       { stream: 'GP2GP_EVENTS', durable: 'nhsmail-gp2gp-timed-out', subject: 'gp2gp.transfer.timed-out.v1' },
       { stream: 'ERS_EVENTS', durable: 'nhsmail-ers-referral-rejected', subject: 'ers.referral.rejected.v1' },
       { stream: 'ERS_EVENTS', durable: 'nhsmail-ers-advice-responded', subject: 'ers.advice.responded.v1' },
+      { stream: 'ERS_EVENTS', durable: 'nhsmail-ers-advice-converted', subject: 'ers.advice.converted.v1' },
       {
         stream: 'ERS_EVENTS',
         durable: 'nhsmail-ers-appointment-cancelled',
