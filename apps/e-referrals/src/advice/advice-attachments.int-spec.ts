@@ -199,7 +199,7 @@ describe('e-referrals: A027 with the NHS attachment parameters (reviewAttachment
     await under?.stop();
   });
 
-  it("attaches the provider's files to the referral it creates, typed PROVIDER and GUIDANCE_RESPONSE as the NHS answers; the referrer reads them; A012 keeps them", async () => {
+  it("attaches the provider's files to the referral it creates, typed PROVIDER and GUIDANCE_RESPONSE as the NHS answers; the referrer reads them, the guidance file with the guidance (A025); A012 keeps them", async () => {
     const ubrn = await create();
     const letter = pdf(2000);
     const review = await upload(hospital, { referralId: ubrn, fileName: 'ReferralLetter.pdf', data: letter });
@@ -229,6 +229,28 @@ describe('e-referrals: A027 with the NHS attachment parameters (reviewAttachment
     const read = await client.getReferral({ ...asGp, id: ubrn }, gp.context());
     expect(read.resource).toEqual(converted.resource);
     expect((await readAll(review, gp)).equals(letter)).toBe(true);
+
+    // A025: the guidance goes back to the referrer with its file, as the NHS's conversation examples show a message's
+    // files (payload contentReference, the DocumentReference included); the review file is the admin team's only.
+    const conversation = (await advice.conversation({ ...asGp, id: ubrn }, gp.context())).resource;
+    const entries = conversation['entry'] as { resource: FhirResource; search?: { mode: string } }[];
+    expect(conversation['total']).toBe(2);
+    expect(entries.map((entry) => [entry.resource.resourceType, entry.search?.mode])).toEqual([
+      ['Communication', undefined],
+      ['Communication', undefined],
+      ['DocumentReference', 'include'],
+    ]);
+    expect(entries[0]?.resource['payload']).toBeUndefined();
+    expect(entries[1]?.resource).toMatchObject({
+      payload: [{ contentReference: { reference: `DocumentReference/${guidance}` } }],
+      note: [{ text: 'See the attached plan for the first medication' }],
+    });
+    expect(entries[2]?.resource).toMatchObject({
+      id: guidance,
+      type: { coding: [{ code: 'GUIDANCE_RESPONSE' }] },
+      description: 'Initial medication',
+      content: [{ attachment: { url: `Binary/${guidance}`, title: 'InitialMedication.pdf' } }],
+    });
 
     // The referrer's A012 replaces its own letters; the provider's files stay on the referral.
     const own = await upload(gp, { referralId: ubrn, fileName: 'gp-letter.pdf' });

@@ -19,7 +19,12 @@ import { E_REFERRALS_DATABASE, type EReferralsDatabase } from '../database/datab
 import { DirectoryRepository } from '../directory/directory.repository';
 import { concept, PRIORITIES } from '../reference/code-systems';
 import { checkShortlisted, newAccessCode, shortlistOf } from '../referrals/create-referral.usecase';
-import { ReferralLettersRepository, withLetters, type AttachmentType } from '../referrals/referral-letters';
+import {
+  letterDocument,
+  ReferralLettersRepository,
+  withLetters,
+  type AttachmentType,
+} from '../referrals/referral-letters';
 import { ReferralChanges } from '../referrals/referral-changes';
 import { appointmentResource } from '../referrals/referral-resource';
 import { ReferralRepository, type Referral, type SearchCriteria } from '../referrals/referral.repository';
@@ -216,6 +221,7 @@ interface MessageRow {
   sender: string;
   sender_ods: string;
   text: string;
+  outcome: string | null;
   sent_at: Date;
 }
 
@@ -280,7 +286,8 @@ function communicationRequest(row: AdviceRow, firstMessage: string): FhirResourc
   };
 }
 
-function communication(row: AdviceRow, message: MessageRow): FhirResource {
+/** A message as an eRS-Communication-1; its files (`documents`, ids) as the NHS's A025 examples reference them. */
+function communication(row: AdviceRow, message: MessageRow, documents: readonly string[] = []): FhirResource {
   return {
     resourceType: 'Communication',
     id: `${row.ubrn}-${message.position}`,
@@ -297,6 +304,9 @@ function communication(row: AdviceRow, message: MessageRow): FhirResource {
     recipient: [ods(message.sent_by_role === 'REQUESTER' ? row.provider_ods : row.referrer_ods)],
     sender: ods(message.sender_ods),
     sent: message.sent_at.toISOString(),
+    ...(documents.length > 0
+      ? { payload: documents.map((id) => ({ contentReference: { reference: `DocumentReference/${id}` } })) }
+      : {}),
     note: [{ text: message.text }],
   };
 }
@@ -362,7 +372,7 @@ export class AdviceUseCase {
 
   private async messages(ubrn: string): Promise<MessageRow[]> {
     const result = await this.pool.query<MessageRow>(
-      `SELECT position, sent_by_role, sender, sender_ods, text, sent_at FROM ${this.s}.advice_message
+      `SELECT position, sent_by_role, sender, sender_ods, text, outcome, sent_at FROM ${this.s}.advice_message
         WHERE ubrn = $1 ORDER BY position`,
       [ubrn],
     );
@@ -520,16 +530,31 @@ export class AdviceUseCase {
     return { resource: communicationRequest(row, first?.text ?? ''), versionId: String(row.version) };
   }
 
-  /** A025: every message of the conversation, oldest first, as Communication resources. */
+  /**
+   * A025: every message of the conversation, oldest first, as Communication resources. The guidance of a conversion
+   * (A027) carries its guidanceAttachmentFile files, as the NHS's examples show a message's files: referenced from
+   * its payload and included in the Bundle as DocumentReferences (search mode `include`, not counted in `total`).
+   */
   async conversation(request: ReadRequest, context: CallContext): Promise<FhirReply> {
     const { row } = await this.visible(request, context, 'A025');
     const messages = await this.messages(row.ubrn);
+    const files = row.converted_ubrn
+      ? (await this.letters.letters(row.converted_ubrn)).filter((file) => file.type === 'GUIDANCE_RESPONSE')
+      : [];
+    const converting = messages.findLast((message) => message.outcome === CONVERTED_REASON.code);
+    const filesOf = (message: MessageRow): string[] => (message === converting ? files.map((file) => file.id) : []);
     return {
       resource: {
         resourceType: 'Bundle',
         type: 'searchset',
         total: messages.length,
-        entry: messages.map((message) => ({ resource: communication(row, message) })),
+        entry: [
+          ...messages.map((message) => ({ resource: communication(row, message, filesOf(message)) })),
+          ...(converting ? files : []).map((file) => ({
+            resource: letterDocument(file, file.id),
+            search: { mode: 'include' },
+          })),
+        ],
       },
     };
   }

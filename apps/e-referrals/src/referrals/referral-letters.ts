@@ -52,8 +52,25 @@ export class ReferralLettersRepository {
 /** The attachments as contained eRS-DocumentReference-1 resources and supportingInfo, as the NHS A005 examples show. */
 export function withLetters(referral: FhirResource, letters: LetterRow[]): FhirResource {
   if (letters.length === 0) return referral;
-  const documents = letters.map((letter) => ({
-    id: `DocumentReference-${letter.id}`,
+  const documents = letters.map((letter) => letterDocument(letter, `DocumentReference-${letter.id}`));
+  const contained = ((referral['contained'] as FhirResource[] | undefined) ?? []).filter(
+    (item) => item.resourceType !== 'DocumentReference',
+  );
+  // What the referral names besides its letters (the Advice and Guidance request it came from) stays first.
+  const named = ((referral['supportingInfo'] as { reference?: string }[] | undefined) ?? []).filter(
+    (item) => !item.reference?.startsWith('#DocumentReference-'),
+  );
+  return {
+    ...referral,
+    contained: [...contained, ...documents],
+    supportingInfo: [...named, ...documents.map((document) => ({ reference: `#${document.id}` }))],
+  };
+}
+
+/** One attachment as an eRS-DocumentReference-1 with this id, as the NHS's A005 and A025 examples show them. */
+export function letterDocument(letter: LetterRow, id: string): FhirResource & { id: string } {
+  return {
+    id,
     meta: { profile: ['https://fhir.nhs.uk/STU3/StructureDefinition/eRS-DocumentReference-1'] },
     resourceType: 'DocumentReference',
     type: {
@@ -97,17 +114,5 @@ export function withLetters(referral: FhirResource, letters: LetterRow[]): FhirR
         },
       },
     ],
-  }));
-  const contained = ((referral['contained'] as FhirResource[] | undefined) ?? []).filter(
-    (item) => item.resourceType !== 'DocumentReference',
-  );
-  // What the referral names besides its letters (the Advice and Guidance request it came from) stays first.
-  const named = ((referral['supportingInfo'] as { reference?: string }[] | undefined) ?? []).filter(
-    (item) => !item.reference?.startsWith('#DocumentReference-'),
-  );
-  return {
-    ...referral,
-    contained: [...contained, ...documents],
-    supportingInfo: [...named, ...documents.map((document) => ({ reference: `#${document.id}` }))],
   };
 }
