@@ -20,7 +20,7 @@ import { MailboxHandler } from './mailboxes/mailbox.handler';
 import { MailboxRepository } from './mailboxes/mailbox.repository';
 import { QueueAdminHandler } from './queue-admin/queue-admin';
 import { DeliveryWorker, type DeliverySettings } from './queue/delivery-worker';
-import { MessageStore } from './queue/message-store';
+import { EVENT_FOLD_MS, MessageStore } from './queue/message-store';
 import { noticeStartOf, PracticeNotices } from './notices/practice-notices';
 import { AccessTokens } from './smtp/access-tokens';
 import { MemoryShedding, backgroundCollector } from './smtp/memory-shedding';
@@ -62,7 +62,7 @@ export class NhsmailRelayModule {
       pool: resources.database.pool,
       self: (context) => self.health(context),
     });
-    const side = writeSide(resources, 'nhsmail-relay');
+    const side = writeSide(resources, 'nhsmail-relay', { foldMs: EVENT_FOLD_MS });
     const domains = new MailDomains(resources.domains);
     const mailboxes = new MailboxRepository(resources.database);
     const store = new MessageStore(resources.database);

@@ -11,7 +11,7 @@ import {
   type MessageDeliveredEvent,
 } from '@platform/contracts-nhsmail';
 import type { Logger } from '@platform/shared-logging';
-import { prepared, withTransaction, type Outbox } from '@platform/shared-persistence';
+import { connectionsLike, prepared, withTransaction, type Outbox } from '@platform/shared-persistence';
 import type { MailDomains } from '../mailboxes/mail-domains';
 import type { MailboxRepository } from '../mailboxes/mailbox.repository';
 import { MxDelivery, type MxDeliverySettings } from '../outbound/mx-delivery';
@@ -21,8 +21,6 @@ import { composeDsn } from './dsn';
 import { Batches } from './batches';
 import {
   CHUNK_BYTES,
-  connectionsLike,
-  EVENT_FOLD_MS,
   STORED_MESSAGE_COLUMNS,
   storedMessageOf,
   type DeliveryTaker,
@@ -345,7 +343,7 @@ export class DeliveryWorker implements DeliveryTaker {
       return false;
     });
     if (bounced) await this.finishBounced(row, message, `5.1.1 <${row.recipient}>: no such mailbox here`);
-    else this.outbox.kickSoon(EVENT_FOLD_MS);
+    else this.outbox.kickSoon();
   }
 
   /**
@@ -401,7 +399,7 @@ export class DeliveryWorker implements DeliveryTaker {
   /** Marked delivered (if our lease still holds) with its event, in a batch with other such marks. */
   private async finishDelivered(row: Claimed): Promise<void> {
     await this.deliveredMarks.submit({ row, event: this.deliveredEventOf(row, false) });
-    this.outbox.kickSoon(EVENT_FOLD_MS);
+    this.outbox.kickSoon();
   }
 
   /**

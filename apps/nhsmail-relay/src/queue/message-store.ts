@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Pool, type CustomTypesConfig, type PoolClient, type QueryConfig } from 'pg';
-import { prepared, withTransaction } from '@platform/shared-persistence';
+import type { CustomTypesConfig, Pool, PoolClient, QueryConfig } from 'pg';
+import { connectionsLike, prepared, withTransaction } from '@platform/shared-persistence';
 import { NHSMAIL_RELAY_DATABASE, type NhsmailRelayDatabase } from '../database/database.provider';
 import { Batches } from './batches';
 
@@ -34,8 +34,8 @@ export interface StoredMessage extends MessageMeta, MessageHeaders {
 }
 
 /**
- * The relay's events are published at most this long after their commit: the kicks of every commit within it
- * fold into one outbox pass (four statements). At the outbox's default of 20 ms the nhsmail benchmark's load
+ * The relay's outbox's `foldMs`: its events are published at most this long after their commit, the kicks of
+ * every commit within it folding into one outbox pass (four statements). At the outbox's default of 20 ms the nhsmail benchmark's load
  * made a pass for about every seven messages; at 100 ms, one for about every seventeen.
  */
 export const EVENT_FOLD_MS = 100;
@@ -300,33 +300,6 @@ export class GroupCommit extends Batches<PendingCommit> {
     if (handed.length > 0) taker.take(handed);
     if (granted < leased.length) taker.queued();
   }
-}
-
-/**
- * A few connections of their own for one kind of statement, opened with the settings of the service's pool
- * (its statement timeout among them), named `<application> <purpose>` in pg_stat_activity, with PostgreSQL
- * settings of their own if given (`-c name=value`). They close after 10 s idle and never keep the process
- * alive; the owner ends them at shutdown.
- */
-export function connectionsLike(pool: Pool, own: { max: number; purpose: string; settings?: string }): Pool {
-  const options = pool.options as Pool['options'] & {
-    password?: unknown;
-    application_name?: string;
-    options?: string;
-  };
-  const connections = new Pool({
-    ...options,
-    // pg-pool keeps the password out of the enumerable options.
-    ...(options.password === undefined ? {} : { password: options.password as string }),
-    ...(own.settings ? { options: [options.options, own.settings].filter(Boolean).join(' ') } : {}),
-    max: own.max,
-    idleTimeoutMillis: 10_000,
-    allowExitOnIdle: true,
-    application_name: `${options.application_name ?? 'nhsmail-relay'} ${own.purpose}`,
-  });
-  // A connection PostgreSQL ends while it is idle is dropped and opened anew by the next statement.
-  connections.on('error', () => undefined);
-  return connections;
 }
 
 /**

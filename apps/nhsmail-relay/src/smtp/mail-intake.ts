@@ -3,7 +3,7 @@ import { Writable, type Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { NHSMAIL_EVENTS, type MessageAcceptedEvent } from '@platform/contracts-nhsmail';
 import type { Outbox } from '@platform/shared-persistence';
-import { EVENT_FOLD_MS, type MessageHeaders, type MessageMeta, type MessageStore } from '../queue/message-store';
+import { type MessageHeaders, type MessageMeta, type MessageStore } from '../queue/message-store';
 import { checkMime } from './mime-check';
 import { smtpError } from './smtp-error';
 
@@ -128,7 +128,7 @@ export async function receiveMessage(
   } catch {
     return refuse(451, '4.3.0 The message could not be stored; try again later');
   }
-  outbox.kickSoon(EVENT_FOLD_MS);
+  outbox.kickSoon();
   return request.meta.id;
 }
 

@@ -10,7 +10,7 @@ export {
 } from './database';
 export { Housekeeping, type Retention } from './housekeeping';
 export { IdempotentWrites, writeKey, type WriteKey } from './idempotent-writes';
-export { ensureEventStream, Outbox } from './outbox';
+export { ensureEventStream, Outbox, type OutboxOptions } from './outbox';
 export { prepared } from './prepared';
 export { createWriteTables, dropWriteTables } from './write-tables';
 export { shutdownHook, writeSide, writeSideProviders, type WriteSide } from './write-side';

@@ -131,16 +131,27 @@ describe('the outbox relay, against PostgreSQL and JetStream', () => {
     const stored = (await inStream()).filter((message) => message.n >= 1000).map((message) => message.n);
     expect(stored.sort((a, b) => a - b)).toEqual(published);
 
-    // Twenty commits one after another, each kicking with a delay longer than they take: one pass, which
-    // marks its batch in one transaction (one published_at). With kick() the first commit's pass would
-    // already have run before the second commit.
-    for (let index = 0; index < 20; index += 1) {
-      await withTransaction(database.pool, (transaction) =>
-        outbox.append(transaction, subject, { n: 2000 + index }, { requestId: `later-${index}` }),
-      );
-      outbox.kickSoon(3000);
+    // Twenty commits one after another, each kicking an outbox that folds kicks over longer than they take:
+    // one pass, which marks its batch in one transaction (one published_at). With kick() the first commit's
+    // pass would already have run before the second commit.
+    const folding = new Outbox(
+      database,
+      nats,
+      createLogger({ service: 'outbox-test', level: 'silent' }),
+      'outbox-test',
+      { foldMs: 3000 },
+    );
+    try {
+      for (let index = 0; index < 20; index += 1) {
+        await withTransaction(database.pool, (transaction) =>
+          folding.append(transaction, subject, { n: 2000 + index }, { requestId: `later-${index}` }),
+        );
+        folding.kickSoon();
+      }
+      await folding.idle();
+    } finally {
+      await folding.stop();
     }
-    await outbox.idle();
     const passes = await db.query<{ n: string; rows: string }>(
       `SELECT count(DISTINCT published_at) AS n, count(*) AS rows FROM "${schema}".outbox WHERE (payload->>'n')::int >= 2000`,
     );

@@ -9,8 +9,16 @@ import type { ServiceDatabase } from './database';
 const codec = JSONCodec<unknown>();
 const BATCH = 200;
 const SWEEP_MS = 1000;
-/** How long kickSoon waits for other kicks to join it. */
+/** How long kickSoon waits for other kicks to join it, unless the outbox is given its own `foldMs`. */
 const KICK_SOON_MS = 20;
+
+export interface OutboxOptions {
+  /**
+   * How long kickSoon waits for the kicks of other commits to join it (default 20 ms): the longest an event
+   * committed with kickSoon waits for its publication, for a pass every `foldMs` at most under load.
+   */
+  foldMs?: number;
+}
 
 /**
  * Creates a service's event stream, or brings its subjects up to date (NATS server 2.9 features only). List
@@ -53,6 +61,7 @@ export class Outbox {
   private relaying: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private readonly foldMs: number;
 
   /** `service` names the outbox's rows in JetStream message IDs (`<service>-outbox-<id>`), so they never collide. */
   constructor(
@@ -60,7 +69,9 @@ export class Outbox {
     nats: NatsConnection,
     private readonly logger: Logger,
     private readonly service: string,
+    options: OutboxOptions = {},
   ) {
+    this.foldMs = options.foldMs ?? KICK_SOON_MS;
     this.pool = database.pool;
     this.table = `"${database.schema}".outbox`;
     this.jetstream = nats.jetstream();
@@ -116,12 +127,12 @@ export class Outbox {
   }
 
   /**
-   * Publishes soon rather than at once: the kicks of every commit within `delayMs` fold into one relay pass
-   * (one transaction reading and marking all their events, one round of JetStream acks) instead of a pass
-   * each, for a service that commits events many times a second. The events are committed already; only their
-   * publication waits, by at most the delay (and the sweep publishes them within a second whatever happens).
+   * Publishes soon rather than at once: the kicks of every commit within the outbox's `foldMs` fold into one
+   * relay pass (one transaction reading and marking all their events, one round of JetStream acks) instead of
+   * a pass each, for a service that commits events many times a second. The events are committed already; only
+   * their publication waits, by at most `foldMs` (and the sweep publishes them within a second whatever happens).
    */
-  kickSoon(delayMs = KICK_SOON_MS): void {
+  kickSoon(): void {
     if (this.stopped || this.soon) return;
     let fire = (): void => undefined;
     const done = new Promise<void>((resolve) => (fire = resolve));
@@ -129,7 +140,7 @@ export class Outbox {
       this.soon = undefined;
       fire();
       this.kick();
-    }, delayMs);
+    }, this.foldMs);
     timer.unref();
     this.soon = { timer, done, fire };
   }

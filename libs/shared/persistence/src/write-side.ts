@@ -4,7 +4,7 @@ import type { Logger } from '@platform/shared-logging';
 import type { ServiceDatabase } from './database';
 import { Housekeeping, type Retention } from './housekeeping';
 import { IdempotentWrites } from './idempotent-writes';
-import { Outbox } from './outbox';
+import { Outbox, type OutboxOptions } from './outbox';
 
 export interface WriteSide {
   writes: IdempotentWrites;
@@ -21,8 +21,9 @@ export interface WriteSide {
 export function writeSide(
   resources: { database: ServiceDatabase; nats: NatsConnection; logger: Logger; retention: Retention },
   service: string,
+  outboxOptions: OutboxOptions = {},
 ): WriteSide {
-  const outbox = new Outbox(resources.database, resources.nats, resources.logger, service);
+  const outbox = new Outbox(resources.database, resources.nats, resources.logger, service, outboxOptions);
   const housekeeping = new Housekeeping(resources.database, resources.retention, resources.logger);
   return {
     writes: new IdempotentWrites(resources.database),
