@@ -325,7 +325,7 @@ describe('e-referrals: A027 with the NHS attachment parameters (reviewAttachment
       [
         'two files of one name',
         [file('reviewAttachmentFile', review), file('reviewAttachmentFile', sameName)],
-        'INAPPROPRIATE_VALUE',
+        'DUPLICATE_FILENAME',
       ],
       // A good file beside a bad one: nothing of the change is written.
       [

@@ -860,7 +860,7 @@ export class AdviceUseCase {
    * A027's files, before anything is written: each uploaded (REFERENCE_NOT_FOUND otherwise) by A020 with the
    * request's UBRN as its NHSD-eRS-Referral-ID (INAPPROPRIATE_VALUE otherwise, as the NHS says) by the converting
    * provider's organisation (INAPPROPRIATE_VALUE: another's file is not the provider's to send), no two of the same
-   * file name (the NHS's DUPLICATE_FILENAME case; INAPPROPRIATE_VALUE here, a code the contract has).
+   * file name (DUPLICATE_FILENAME, as the NHS answers).
    */
   private async checkFiles(
     transaction: PoolClient,
@@ -894,7 +894,7 @@ export class AdviceUseCase {
       if (names.has(attachment.file_name)) {
         throw invalid(
           `'${attachment.file_name.slice(0, 100)}' matches the name of a file already associated with the request`,
-          'INAPPROPRIATE_VALUE',
+          'DUPLICATE_FILENAME',
         );
       }
       names.add(attachment.file_name);

@@ -24,6 +24,7 @@ export const ERS_OWN_ERRORS = defineErrors({
   INAPPROPRIATE_VALUE: ers(422, 'business-rule', 'A value is inappropriate in the context of the request'),
   TOO_MANY_ITEMS: ers(422, 'business-rule', 'Too many items'),
   DUPLICATE_SERVICE: ers(422, 'business-rule', 'Unique service value expected'),
+  DUPLICATE_FILENAME: ers(422, 'business-rule', 'Two attachments of one file name'),
   INVALID_CODE: ers(422, 'code-invalid', 'The value is not one of the defined legal values'),
   UNSUPPORTED_PRIORITY: ers(422, 'business-rule', 'The priority submitted is not supported by the responsible service'),
   PATIENT_ERROR: ers(422, 'business-rule', 'An error occurred while retrieving the requested patient'),
