@@ -112,8 +112,8 @@ describe.each(Object.keys(ENVIRONMENTS))('platform chart with %s values', (envir
   it("runs the gateway and every service large bodies stream through with the catalogue's memory settings", () => {
     const streaming = ['gateway', ...SERVICES.filter((service) => service.streamsLargeBodies).map((s) => s.name)];
     expect(streaming).toEqual(expect.arrayContaining(['gateway', 'gp2gp', 'nhsmail-relay']));
-    const expected = streamingEnvironment({});
     for (const name of streaming) {
+      const expected = streamingEnvironment({}, SERVICES.find((service) => service.name === name)?.semiSpaceMiB);
       const env = envOf(containersOf(byName(deployments, `platform-${name}`))[0]);
       const values = Object.fromEntries(Object.keys(expected).map((key) => [key, env.get(key)?.value]));
       expect({ name, values }).toEqual({ name, values: expected });

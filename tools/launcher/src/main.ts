@@ -423,7 +423,7 @@ async function main(): Promise<void> {
           [variables.httpHost]: host,
           [variables.httpPort]: String(port),
           ...(service.sandboxSeed && { [variables.seed]: env[variables.seed] ?? 'sandbox' }),
-          ...(service.streamsLargeBodies && streamingEnvironment(env)),
+          ...(service.streamsLargeBodies && streamingEnvironment(env, service.semiSpaceMiB)),
           ...(service.name === 'gp2gp' && gp2gpLinkEnvironment()),
           // The NHSmail relay's SMTP ports (NHSMAIL_SUBMISSION_PORT, NHSMAIL_RELAY_PORT: 2587 and 2525 unless set),
           // its STARTTLS certificate, and the identity provider whose tokens XOAUTH2 takes.

@@ -13,7 +13,7 @@ import {
   type CallContext,
   type PlatformCallerKeys,
 } from '@platform/shared-nats';
-import { streamingEnvironment } from '@platform/shared-catalogue';
+import { SERVICES, streamingEnvironment } from '@platform/shared-catalogue';
 import type { Cleanup } from '../support/cleanup';
 import { exited, portInUse, stopChild } from '../support/children';
 
@@ -222,7 +222,10 @@ export class RelayBench {
         NHSMAIL_DKIM_KEY: this.tls.dkim,
         NHSMAIL_SMARTHOST_URL: `smtp://127.0.0.1:${smarthostPort}`,
         // as the launcher and the chart run it (the catalogue's memory settings for streaming services)
-        ...streamingEnvironment(process.env),
+        ...streamingEnvironment(
+          process.env,
+          SERVICES.find((service) => service.name === 'nhsmail-relay')?.semiSpaceMiB,
+        ),
         ...options.env,
       },
       this.ports.relayHealth,
