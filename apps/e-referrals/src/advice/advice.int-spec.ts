@@ -284,6 +284,16 @@ describe('e-referrals: Advice and Guidance (A044, A023, A024, A025, A026, A027)'
         [ERS_EVENTS.adviceCreated, ERS_EVENTS.adviceResponded],
       ]),
     ).toBe(2);
+    // Both events name the referring practice, as every referral and advice event does.
+    const referrers = await under.db.query<{ subject: string; referrer: string }>(
+      `SELECT subject, payload->>'referrerOdsCode' AS referrer FROM "${under.schema}".outbox
+        WHERE payload->>'ubrn' = $1 ORDER BY id`,
+      [ubrn],
+    );
+    expect(referrers.rows).toEqual([
+      { subject: ERS_EVENTS.adviceCreated, referrer: gp.context().caller?.organisation },
+      { subject: ERS_EVENTS.adviceResponded, referrer: gp.context().caller?.organisation },
+    ]);
     expect(await count(`SELECT count(*)::int AS n FROM $schema.read_audit WHERE ubrn = $1`, [ubrn])).toBe(2);
   });
 

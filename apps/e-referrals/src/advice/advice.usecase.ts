@@ -464,6 +464,7 @@ export class AdviceUseCase {
       );
       await this.addMessage(transaction, ubrn, 'REQUESTER', actor, text);
       await this.event(transaction, ERS_EVENTS.adviceCreated, ubrn, 1, 'AWAITING_RESPONSE', actor, context, {
+        referrerOdsCode: actor.organisation,
         providerOdsCode: service.odsCode,
         serviceId: service.id,
       });

@@ -79,8 +79,8 @@ export interface FhirReply {
 
 /**
  * What the `ers.referral.*.v1` and `ers.advice.*.v1` events carry (never patient details: the UBRN leads to them).
- * An advice event's `ubrn` is the Advice and Guidance request's; `ers.advice.created.v1` names the referrer as its
- * `actorOdsCode` and not as `referrerOdsCode`.
+ * An advice event's `ubrn` is the Advice and Guidance request's; in `ers.advice.created.v1` the referrer is both
+ * `referrerOdsCode` and `actorOdsCode`.
  */
 export interface ReferralEvent {
   ubrn: string;
