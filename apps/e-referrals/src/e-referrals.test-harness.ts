@@ -11,8 +11,15 @@ import { N3Client } from '@platform/contracts-n3';
 import { loadConfig } from '@platform/shared-config';
 import { createLogger } from '@platform/shared-logging';
 import { NatsRpcClient, type CallContext } from '@platform/shared-nats';
-import { dropSchema, startServiceUnderTest, uniqueName, type ServiceUnderTest } from '@platform/shared-testing';
 import {
+  dropSchema,
+  startServiceUnderTest,
+  uniqueName,
+  type ServiceUnderTest,
+  type TestJwks,
+} from '@platform/shared-testing';
+import {
+  gatewayAccessToken,
   startBuiltService,
   testCallerEnvironment,
   testGatewaySigner,
@@ -357,6 +364,21 @@ export interface ErsAnswer {
   /** The X-Request-ID the gateway echoed. */
   requestId: string | null;
   body: FhirResource;
+}
+
+/** A user's access token as the identity provider issues it (signed with `jwks`), for one organisation. */
+export function organisationToken(
+  jwks: TestJwks,
+  username: string,
+  role: string,
+  organisation: string,
+): Promise<string> {
+  return gatewayAccessToken(jwks, {
+    subject: `${username}-${organisation}`,
+    username,
+    roles: [role],
+    organisations: [organisation],
+  });
 }
 
 /** Who sends an e-RS request: the user's token, the business function and, for a clinician admin, whom for. */

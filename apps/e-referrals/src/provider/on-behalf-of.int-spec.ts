@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { referencePath, startTestJwks, type TestJwks } from '@platform/shared-testing';
-import { gatewayAccessToken, startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
+import { startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import {
   newSdsUserId,
   newServiceId,
   OTHER_PROVIDER,
+  organisationToken,
   provider,
   PROVIDER,
   serviceNaming,
@@ -38,14 +39,8 @@ describe('e-referrals: acting on behalf of a provider clinician (NHSD-eRS-On-Beh
   const ours = newSdsUserId();
   const theirs = newSdsUserId();
 
-  /** A user's access token as the identity provider issues it, for one organisation. */
   const token = (username: string, role: string, organisation: string): Promise<string> =>
-    gatewayAccessToken(jwks, {
-      subject: `${username}-${organisation}`,
-      username,
-      roles: [role],
-      organisations: [organisation],
-    });
+    organisationToken(jwks, username, role, organisation);
 
   const send = (
     method: 'GET' | 'POST',

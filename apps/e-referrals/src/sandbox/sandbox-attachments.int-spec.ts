@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { FhirResource } from '@platform/contracts-ers';
 import { startTestJwks, type TestJwks } from '@platform/shared-testing';
-import { gatewayAccessToken, startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
+import { startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import {
   ersRequest,
+  organisationToken,
   issueCode,
   startEReferralsUnderTest,
   type EReferralsUnderTest,
@@ -79,12 +80,7 @@ describe('e-referrals sandbox: A027 WithAttachments', () => {
   let hospitalToken: string;
 
   const token = (username: string, role: string, organisation: string): Promise<string> =>
-    gatewayAccessToken(jwks, {
-      subject: `${username}-${organisation}`,
-      username,
-      roles: [role],
-      organisations: [organisation],
-    });
+    organisationToken(jwks, username, role, organisation);
   const send = (
     method: 'GET' | 'POST',
     path: string,

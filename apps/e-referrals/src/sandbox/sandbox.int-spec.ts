@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { EReferralsClient, FhirResource } from '@platform/contracts-ers';
 import { allAtOnce, referencePath, rejectionOf, startTestJwks, tally, type TestJwks } from '@platform/shared-testing';
-import { gatewayAccessToken, startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
+import { startBuiltGateway, type BuiltGateway } from '@platform/testing-services';
 import {
   ersRequest,
+  organisationToken,
   issueCode,
   referrer,
   startEReferralsUnderTest,
@@ -38,14 +39,8 @@ describe('e-referrals sandbox: the NHS examples against the seeded services, slo
   let gpToken: string;
   let hospitalToken: string;
 
-  /** A user's access token as the identity provider issues it, for one organisation. */
   const token = (username: string, role: string, organisation: string): Promise<string> =>
-    gatewayAccessToken(jwks, {
-      subject: `${username}-${organisation}`,
-      username,
-      roles: [role],
-      organisations: [organisation],
-    });
+    organisationToken(jwks, username, role, organisation);
 
   const send = (
     method: 'GET' | 'POST',
